@@ -1,0 +1,2 @@
+//! uniffi surface over gridline-core.
+uniffi::setup_scaffolding!();

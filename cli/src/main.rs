@@ -1,0 +1,121 @@
+//! `gridline`: the headless field client and admin tool, on the same core as the phones.
+//!
+//! Every command prints one JSON document on stdout with `--json`; on failure the exit code is 1 and the
+//! document is `{"error": {"code", "message"}}` (without `--json`: `code: message` on stderr).
+
+mod field;
+mod output;
+mod roster;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use gridline_core::{Clock, Error, FixedClock, Result, Store, SystemClock};
+
+use output::Output;
+
+/// Gridline field client: rounds, check-ins, incidents, visits and sync from the command line.
+#[derive(Parser)]
+#[command(name = "gridline", version)]
+struct Cli {
+    /// Directory of the device store.
+    #[arg(long, global = true, default_value = "gridline-store")]
+    store: PathBuf,
+    /// File holding the 32-byte store key (default: STORE/store.key, created by init).
+    #[arg(long, global = true)]
+    key_file: Option<PathBuf>,
+    /// Print one JSON document instead of human text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a standalone device store.
+    Init(field::InitArgs),
+    /// Roster ledger commands.
+    #[command(subcommand)]
+    Roster(roster::RosterCommand),
+    /// Today's rounds: households due, in walking order.
+    Rounds(field::RoundsArgs),
+    /// Record a check-in at a household.
+    Checkin(field::CheckinArgs),
+    /// Household commands.
+    #[command(subcommand)]
+    Household(field::HouseholdCommand),
+}
+
+/// What every command gets: where the store is and how to open it.
+pub struct Ctx {
+    /// Store directory.
+    pub store: PathBuf,
+    /// Key file path.
+    pub key_file: PathBuf,
+    /// The clock (system, or `GRIDLINE_NOW` for scripted runs).
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Ctx {
+    /// Opens the store with its key.
+    pub fn open(&self) -> Result<Store> {
+        if !self.store.join(gridline_core::store::STORE_FILE).exists() {
+            return Err(Error::StoreNotInitialised(self.store.display().to_string()));
+        }
+        let key = gridline_core::store::read_key_file(&self.key_file)?;
+        Store::open(&self.store, &key, self.clock.clone())
+    }
+}
+
+fn clock() -> Result<Arc<dyn Clock>> {
+    match std::env::var("GRIDLINE_NOW") {
+        Ok(text) => {
+            let at = chrono::DateTime::parse_from_rfc3339(&text).map_err(|e| Error::invalid("GRIDLINE_NOW", e.to_string()))?;
+            Ok(Arc::new(FixedClock(at.with_timezone(&chrono::Utc))))
+        }
+        Err(_) => Ok(Arc::new(SystemClock)),
+    }
+}
+
+fn run(cli: Cli) -> Result<Output> {
+    let ctx = Ctx {
+        key_file: cli.key_file.clone().unwrap_or_else(|| cli.store.join("store.key")),
+        store: cli.store.clone(),
+        clock: clock()?,
+    };
+    match cli.command {
+        Command::Init(args) => field::init(&ctx, args),
+        Command::Roster(cmd) => roster::run(&ctx, cmd),
+        Command::Rounds(args) => field::rounds(&ctx, args),
+        Command::Checkin(args) => field::checkin(&ctx, args),
+        Command::Household(cmd) => field::household(&ctx, cmd),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let json = std::env::args().any(|a| a == "--json");
+            if json && !matches!(e.kind(), clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion) {
+                output::print_error(true, "usage", &e.to_string().lines().next().unwrap_or_default().replace("error: ", ""));
+                return ExitCode::from(2);
+            }
+            e.exit();
+        }
+    };
+    let json = cli.json;
+    match run(cli) {
+        Ok(out) => {
+            out.print(json);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            output::print_error(json, e.code(), &e.to_string());
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! The community document: name, time zone, grids, special-care categories with care plans, catalogues and
+//! the deadline policy. Each catalogue entry is its own map so that two admins editing different entries
+//! offline both keep their edits.
+
+use automerge::{AutoCommit, ReadDoc, ROOT};
+use automerge::transaction::Transactable;
+
+use super::{entities, get_entity, i, put_entity, s, Entity};
+use crate::error::{Error, Result};
+use crate::model::community::CatalogueEntry;
+use crate::model::{CarePlanContact, CommunitySettings, ContactKind, DeadlinePolicy, SpecialCareCategory};
+
+fn plan_text(plan: &[CarePlanContact]) -> String {
+    plan.iter().map(|p| format!("{}:{}", p.contact.code(), p.period_days)).collect::<Vec<_>>().join(";")
+}
+
+fn parse_plan(text: &str) -> Vec<CarePlanContact> {
+    text.split(';')
+        .filter_map(|item| {
+            let (c, d) = item.split_once(':')?;
+            Some(CarePlanContact { contact: ContactKind::parse(c).ok()?, period_days: d.parse().ok().filter(|d| *d > 0)? })
+        })
+        .collect()
+}
+
+fn put_catalogue(doc: &mut AutoCommit, prefix: &str, entries: &[CatalogueEntry]) -> Result<()> {
+    for (n, e) in entries.iter().enumerate() {
+        put_entity(doc, &format!("{prefix}{}", e.code), &vec![("name_zh", s(&e.name_zh)), ("name_en", s(&e.name_en)), ("order", i(n as i64))])?;
+    }
+    Ok(())
+}
+
+fn ordered(prefix: &str, doc: &AutoCommit) -> Vec<(String, Entity)> {
+    let mut items: Vec<(String, Entity)> = entities(doc, prefix).collect();
+    items.sort_by_key(|(code, e)| (e.opt_i64("order").unwrap_or(i64::MAX), code.clone()));
+    items
+}
+
+fn read_catalogue(doc: &AutoCommit, prefix: &str) -> Vec<CatalogueEntry> {
+    ordered(prefix, doc)
+        .into_iter()
+        .map(|(code, e)| CatalogueEntry { code, name_zh: e.str("name_zh"), name_en: e.str("name_en") })
+        .collect()
+}
+
+/// Writes the whole configuration into the community document (only differences become operations).
+pub fn write_settings(doc: &mut AutoCommit, settings: &CommunitySettings) -> Result<()> {
+    let err = |e: automerge::AutomergeError| Error::document("community", e);
+    doc.put(ROOT, "name", settings.name.as_str()).map_err(err)?;
+    doc.put(ROOT, "timezone", settings.timezone.as_str()).map_err(err)?;
+    doc.put(ROOT, "rotation_days", i64::from(settings.rotation_days)).map_err(err)?;
+    for (n, c) in settings.categories.iter().enumerate() {
+        put_entity(
+            doc,
+            &format!("category/{}", c.code),
+            &vec![("name_zh", s(&c.name_zh)), ("name_en", s(&c.name_en)), ("plan", s(&plan_text(&c.plan))), ("order", i(n as i64))],
+        )?;
+    }
+    put_catalogue(doc, "incident_category/", &settings.incident_categories)?;
+    put_catalogue(doc, "visit_service/", &settings.visit_services)?;
+    let d = &settings.deadlines;
+    put_entity(
+        doc,
+        "deadlines",
+        &vec![
+            ("urgent_ack_minutes", i(d.urgent_ack_minutes.into())),
+            ("committee_review_minutes", i(d.committee_review_minutes.into())),
+            ("station_verify_minutes", i(d.station_verify_minutes.into())),
+            ("resolve_minutes", i(d.resolve_minutes.into())),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Reads the configuration back; absent parts fall back to the defaults.
+pub fn read_settings(doc: &AutoCommit) -> CommunitySettings {
+    let root = Entity::read(doc, &ROOT);
+    let community_id = root.str("community");
+    let mut out = CommunitySettings::defaults(&community_id, &root.str("name"), &root.opt_str("timezone").unwrap_or_else(|| "Asia/Shanghai".into()));
+    let categories: Vec<SpecialCareCategory> = ordered("category/", doc)
+        .into_iter()
+        .map(|(code, e)| SpecialCareCategory { code, name_zh: e.str("name_zh"), name_en: e.str("name_en"), plan: parse_plan(&e.str("plan")) })
+        .collect();
+    if !categories.is_empty() {
+        out.categories = categories;
+    }
+    let incident_categories = read_catalogue(doc, "incident_category/");
+    if !incident_categories.is_empty() {
+        out.incident_categories = incident_categories;
+    }
+    let visit_services = read_catalogue(doc, "visit_service/");
+    if !visit_services.is_empty() {
+        out.visit_services = visit_services;
+    }
+    if let Some(d) = get_entity(doc, "deadlines") {
+        let get = |k: &str, dflt: u32| d.opt_i64(k).and_then(|v| u32::try_from(v).ok()).unwrap_or(dflt);
+        let base = DeadlinePolicy::default();
+        out.deadlines = DeadlinePolicy {
+            urgent_ack_minutes: get("urgent_ack_minutes", base.urgent_ack_minutes),
+            committee_review_minutes: get("committee_review_minutes", base.committee_review_minutes),
+            station_verify_minutes: get("station_verify_minutes", base.station_verify_minutes),
+            resolve_minutes: get("resolve_minutes", base.resolve_minutes),
+        };
+    }
+    if let Some(r) = root.opt_i64("rotation_days").and_then(|v| u32::try_from(v).ok()).filter(|v| *v > 0) {
+        out.rotation_days = r;
+    }
+    out
+}
+
+/// Registers a grid in the community document.
+pub fn put_grid(doc: &mut AutoCommit, code: &str, name: &str) -> Result<bool> {
+    put_entity(doc, &format!("grid/{code}"), &vec![("name", s(name))])
+}
+
+/// The grid codes registered in the community document.
+pub fn grids(doc: &AutoCommit) -> Vec<String> {
+    entities(doc, "grid/").map(|(code, _)| code).collect()
+}
+
+/// True when `doc` has a root `name` (the document has been written at least once).
+pub fn is_initialised(doc: &AutoCommit) -> bool {
+    matches!(doc.get(ROOT, "name"), Ok(Some(_)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::docs::{new_document, DocId};
+
+    #[test]
+    fn settings_round_trip_through_the_document() {
+        let mut settings = CommunitySettings::defaults("c1", "幸福社区", "Asia/Shanghai");
+        settings.categories[0].plan[0].period_days = 2;
+        settings.rotation_days = 45;
+        let mut doc = new_document(&DocId::community("c1"), &automerge::ActorId::random()).expect("doc");
+        write_settings(&mut doc, &settings).expect("write");
+        put_grid(&mut doc, "G01", "一网格").expect("grid");
+        let back = read_settings(&doc);
+        assert_eq!(back, settings);
+        assert_eq!(grids(&doc), vec!["G01"]);
+    }
+}

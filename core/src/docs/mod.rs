@@ -1,0 +1,376 @@
+//! The Automerge documents (PRODUCT.md §3): ids that carry their scope, and the small vocabulary every
+//! document type uses to keep entities as maps of scalar fields.
+//!
+//! Every document keeps its entities as maps under unique root keys (`household/H1`, `checkin/<uuid>`), never
+//! under a shared container created at start-up: two phones that create the same day's check-in log offline
+//! would otherwise each create their own container and one would hide the other after a merge.
+
+pub mod checkin_log;
+pub mod community;
+pub mod roster;
+
+use std::collections::HashMap;
+use std::fmt;
+
+use automerge::{AutoCommit, ObjType, ReadDoc, ScalarValue, Value, ROOT};
+use automerge::transaction::Transactable;
+
+use crate::error::{Error, Result};
+
+/// Schema version written into every document's root (`schema`).
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Which type of document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DocKind {
+    /// One per community: configuration.
+    Community,
+    /// One per grid: buildings, households, residents.
+    Roster,
+    /// One per grid and day: check-ins.
+    CheckInLog,
+    /// One per grid and month: home visits.
+    VisitLog,
+    /// One per incident.
+    Incident,
+}
+
+impl DocKind {
+    /// The prefix of ids of this kind.
+    pub fn code(&self) -> &'static str {
+        match self {
+            DocKind::Community => "community",
+            DocKind::Roster => "roster",
+            DocKind::CheckInLog => "checkins",
+            DocKind::VisitLog => "visits",
+            DocKind::Incident => "incident",
+        }
+    }
+
+    fn parse(code: &str) -> Option<DocKind> {
+        [DocKind::Community, DocKind::Roster, DocKind::CheckInLog, DocKind::VisitLog, DocKind::Incident]
+            .into_iter()
+            .find(|k| k.code() == code)
+    }
+}
+
+/// A document id. Its text form carries the scope — `roster:<community>:<grid>`,
+/// `checkins:<community>:<grid>:<YYYY-MM-DD>`, `visits:<community>:<grid>:<YYYY-MM>`,
+/// `incident:<community>:<grid>:<uuid>`, `community:<community>` — so the server can check a device's scope
+/// from the id alone, and the document's own root fields must agree with it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DocId {
+    /// Document type.
+    pub kind: DocKind,
+    /// Community id.
+    pub community: String,
+    /// Grid code (absent only for the community document).
+    pub grid: Option<String>,
+    /// Day, month or incident id, for kinds that have one.
+    pub key: Option<String>,
+}
+
+/// Checks a code used inside ids (grid and household codes): 1–32 of `[A-Za-z0-9_-]`.
+pub fn valid_code(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 32 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+fn valid_community(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+impl DocId {
+    /// The community document.
+    pub fn community(community: &str) -> DocId {
+        DocId { kind: DocKind::Community, community: community.into(), grid: None, key: None }
+    }
+    /// A grid's roster.
+    pub fn roster(community: &str, grid: &str) -> DocId {
+        DocId { kind: DocKind::Roster, community: community.into(), grid: Some(grid.into()), key: None }
+    }
+    /// A grid's check-in log of one day.
+    pub fn check_in_log(community: &str, grid: &str, day: chrono::NaiveDate) -> DocId {
+        let key = Some(day.format("%Y-%m-%d").to_string());
+        DocId { kind: DocKind::CheckInLog, community: community.into(), grid: Some(grid.into()), key }
+    }
+    /// A grid's visit log of one month (`YYYY-MM`).
+    pub fn visit_log(community: &str, grid: &str, month: &str) -> DocId {
+        DocId { kind: DocKind::VisitLog, community: community.into(), grid: Some(grid.into()), key: Some(month.into()) }
+    }
+    /// An incident's document.
+    pub fn incident(community: &str, grid: &str, incident_id: &str) -> DocId {
+        DocId { kind: DocKind::Incident, community: community.into(), grid: Some(grid.into()), key: Some(incident_id.into()) }
+    }
+
+    /// Parses and validates the text form.
+    pub fn parse(s: &str) -> Result<DocId> {
+        let bad = |why: &str| Error::invalid("doc_id", format!("{s:?}: {why}"));
+        if s.len() > 200 {
+            return Err(bad("too long"));
+        }
+        let parts: Vec<&str> = s.split(':').collect();
+        let kind = DocKind::parse(parts[0]).ok_or_else(|| bad("unknown document kind"))?;
+        let expected = match kind {
+            DocKind::Community => 2,
+            DocKind::Roster => 3,
+            _ => 4,
+        };
+        if parts.len() != expected {
+            return Err(bad("wrong number of parts"));
+        }
+        if !valid_community(parts[1]) {
+            return Err(bad("bad community id"));
+        }
+        let grid = parts.get(2).map(|g| g.to_string());
+        if grid.as_deref().is_some_and(|g| !valid_code(g)) {
+            return Err(bad("bad grid code"));
+        }
+        let key = parts.get(3).map(|k| k.to_string());
+        let key_ok = match (kind, key.as_deref()) {
+            (DocKind::CheckInLog, Some(k)) => chrono::NaiveDate::parse_from_str(k, "%Y-%m-%d").is_ok(),
+            (DocKind::VisitLog, Some(k)) => chrono::NaiveDate::parse_from_str(&format!("{k}-01"), "%Y-%m-%d").is_ok() && k.len() == 7,
+            (DocKind::Incident, Some(k)) => uuid::Uuid::parse_str(k).is_ok(),
+            (_, None) => true,
+            _ => false,
+        };
+        if !key_ok {
+            return Err(bad("bad key"));
+        }
+        Ok(DocId { kind, community: parts[1].into(), grid, key })
+    }
+}
+
+impl fmt::Display for DocId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.kind.code(), self.community)?;
+        if let Some(g) = &self.grid {
+            write!(f, ":{g}")?;
+        }
+        if let Some(k) = &self.key {
+            write!(f, ":{k}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A new, empty document of `id`, with its scope written into the root.
+pub fn new_document(id: &DocId, actor: &automerge::ActorId) -> Result<AutoCommit> {
+    let mut doc = AutoCommit::new();
+    doc.set_actor(actor.clone());
+    let put = |doc: &mut AutoCommit, k: &str, v: ScalarValue| doc.put(ROOT, k, v).map_err(|e| Error::document(&id.to_string(), e));
+    put(&mut doc, "schema", ScalarValue::Int(SCHEMA_VERSION))?;
+    put(&mut doc, "kind", id.kind.code().into())?;
+    put(&mut doc, "community", id.community.as_str().into())?;
+    if let Some(g) = &id.grid {
+        put(&mut doc, "grid", g.as_str().into())?;
+    }
+    if let Some(k) = &id.key {
+        put(&mut doc, "key", k.as_str().into())?;
+    }
+    Ok(doc)
+}
+
+/// Checks that a document's root scope fields agree with its id (a merged-in document claiming another scope
+/// is refused).
+pub fn check_scope(id: &DocId, doc: &AutoCommit) -> Result<()> {
+    let root = Entity::read(doc, &ROOT);
+    let claim = |k: &str| root.opt_str(k);
+    let ok = root.fields.is_empty()
+        || (claim("kind").as_deref() == Some(id.kind.code())
+            && claim("community").as_deref() == Some(id.community.as_str())
+            && claim("grid") == id.grid
+            && claim("key") == id.key);
+    if !ok {
+        return Err(Error::document(&id.to_string(), "scope fields do not match the document id"));
+    }
+    match root.opt_i64("schema") {
+        Some(v) if v > SCHEMA_VERSION => Err(Error::document(&id.to_string(), format!("schema {v} is newer than this build"))),
+        _ => Ok(()),
+    }
+}
+
+/// The scalar fields of one entity map.
+#[derive(Debug, Clone, Default)]
+pub struct Entity {
+    /// Field name → value.
+    pub fields: HashMap<String, ScalarValue>,
+}
+
+impl Entity {
+    /// Reads the scalar fields of the map `obj` (nested objects are skipped).
+    pub fn read(doc: &AutoCommit, obj: &automerge::ObjId) -> Entity {
+        let fields = doc
+            .map_range(obj, ..)
+            .filter_map(|item| match item.value.into_value() {
+                Value::Scalar(s) => Some((item.key.into_owned(), s.into_owned())),
+                Value::Object(_) => None,
+            })
+            .collect();
+        Entity { fields }
+    }
+
+    /// A string field, or `None` when absent or of another type.
+    pub fn opt_str(&self, k: &str) -> Option<String> {
+        match self.fields.get(k) {
+            Some(ScalarValue::Str(s)) => Some(s.to_string()),
+            _ => None,
+        }
+    }
+    /// A string field, empty when absent.
+    pub fn str(&self, k: &str) -> String {
+        self.opt_str(k).unwrap_or_default()
+    }
+    /// An integer field.
+    pub fn opt_i64(&self, k: &str) -> Option<i64> {
+        match self.fields.get(k) {
+            Some(ScalarValue::Int(i)) => Some(*i),
+            Some(ScalarValue::Uint(u)) => i64::try_from(*u).ok(),
+            _ => None,
+        }
+    }
+    /// A float field.
+    pub fn opt_f64(&self, k: &str) -> Option<f64> {
+        match self.fields.get(k) {
+            Some(ScalarValue::F64(f)) => Some(*f),
+            Some(ScalarValue::Int(i)) => Some(*i as f64),
+            _ => None,
+        }
+    }
+    /// A boolean field, false when absent.
+    pub fn bool(&self, k: &str) -> bool {
+        matches!(self.fields.get(k), Some(ScalarValue::Boolean(true)))
+    }
+    /// A list of strings stored as one `;`-joined string (codes and hashes never contain `;`).
+    pub fn list(&self, k: &str) -> Vec<String> {
+        split_list(&self.str(k))
+    }
+}
+
+/// Splits a `;`-joined list, dropping empty items.
+pub fn split_list(s: &str) -> Vec<String> {
+    s.split(';').filter(|t| !t.is_empty()).map(str::to_string).collect()
+}
+
+/// Field values for an entity: name → scalar. `None` values are left out (absent field).
+pub type Fields<'a> = Vec<(&'a str, Option<ScalarValue>)>;
+
+/// Creates or updates the entity map at root key `key`, writing only the fields whose values differ.
+/// Returns whether anything changed.
+pub fn put_entity(doc: &mut AutoCommit, key: &str, fields: &Fields<'_>) -> Result<bool> {
+    let doc_err = |e: automerge::AutomergeError| Error::document(key, e);
+    let (obj, existing) = match doc.get(ROOT, key).map_err(doc_err)? {
+        Some((Value::Object(ObjType::Map), id)) => {
+            let e = Entity::read(doc, &id);
+            (id, e)
+        }
+        _ => (doc.put_object(ROOT, key, ObjType::Map).map_err(doc_err)?, Entity::default()),
+    };
+    let mut changed = existing.fields.is_empty();
+    for (name, value) in fields {
+        match value {
+            Some(v) if existing.fields.get(*name) != Some(v) => {
+                doc.put(&obj, *name, v.clone()).map_err(doc_err)?;
+                changed = true;
+            }
+            None if existing.fields.contains_key(*name) => {
+                doc.delete(&obj, *name).map_err(doc_err)?;
+                changed = true;
+            }
+            _ => {}
+        }
+    }
+    Ok(changed)
+}
+
+/// Reads the entity map at root key `key`.
+pub fn get_entity(doc: &AutoCommit, key: &str) -> Option<Entity> {
+    match doc.get(ROOT, key) {
+        Ok(Some((Value::Object(ObjType::Map), id))) => Some(Entity::read(doc, &id)),
+        _ => None,
+    }
+}
+
+/// Every entity map whose root key starts with `prefix`, with the rest of its key.
+pub fn entities<'a>(doc: &'a AutoCommit, prefix: &'a str) -> impl Iterator<Item = (String, Entity)> + 'a {
+    doc.map_range(ROOT, prefix.to_string()..)
+        .take_while(move |item| item.key.starts_with(prefix))
+        .filter_map(move |item| match item.value {
+            automerge::ValueRef::Object(ObjType::Map) => {
+                let id = item.id();
+                Some((item.key[prefix.len()..].to_string(), Entity::read(doc, &id)))
+            }
+            _ => None,
+        })
+}
+
+/// A string scalar.
+pub fn s(v: &str) -> Option<ScalarValue> {
+    Some(ScalarValue::Str(v.into()))
+}
+/// An optional string scalar (absent when `None`).
+pub fn os(v: &Option<String>) -> Option<ScalarValue> {
+    v.as_deref().map(|v| ScalarValue::Str(v.into()))
+}
+/// An integer scalar.
+pub fn i(v: i64) -> Option<ScalarValue> {
+    Some(ScalarValue::Int(v))
+}
+/// A boolean scalar.
+pub fn b(v: bool) -> Option<ScalarValue> {
+    Some(ScalarValue::Boolean(v))
+}
+/// A list of strings as one `;`-joined scalar.
+pub fn list(v: &[String]) -> Option<ScalarValue> {
+    Some(ScalarValue::Str(v.join(";").into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doc_ids_round_trip_and_reject_junk() {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 24).expect("date");
+        for id in [
+            DocId::community("c1"),
+            DocId::roster("c1", "G01"),
+            DocId::check_in_log("c1", "G01", day),
+            DocId::visit_log("c1", "G01", "2026-11"),
+            DocId::incident("c1", "G01", "0190f5a4-2b3c-7d4e-8f00-112233445566"),
+        ] {
+            assert_eq!(DocId::parse(&id.to_string()).expect("parses"), id);
+        }
+        for bad in ["", "roster:c1", "roster:c1:G 1", "checkins:c1:G1:2026-13-01", "visits:c1:G1:2026-1", "nope:c1", "incident:c1:G1:x", "community:c/1"] {
+            assert!(DocId::parse(bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn concurrent_creation_of_the_same_day_log_keeps_both_entries() {
+        let id = DocId::check_in_log("c1", "G01", chrono::NaiveDate::from_ymd_opt(2026, 11, 24).expect("date"));
+        let mut a = new_document(&id, &automerge::ActorId::random()).expect("a");
+        let mut b = new_document(&id, &automerge::ActorId::random()).expect("b");
+        put_entity(&mut a, "checkin/1", &vec![("note", s("from a"))]).expect("put a");
+        put_entity(&mut b, "checkin/2", &vec![("note", s("from b"))]).expect("put b");
+        a.merge(&mut b).expect("merge");
+        let keys: Vec<String> = entities(&a, "checkin/").map(|(k, _)| k).collect();
+        assert_eq!(keys, vec!["1", "2"]);
+        check_scope(&id, &a).expect("scope agrees");
+        assert!(check_scope(&DocId::roster("c1", "G01"), &a).is_err());
+    }
+
+    #[test]
+    fn put_entity_writes_only_differences() {
+        let mut doc = AutoCommit::new();
+        assert!(put_entity(&mut doc, "household/H1", &vec![("room", s("101")), ("floor", i(1))]).expect("put"));
+        doc.commit();
+        let heads = doc.get_heads();
+        assert!(!put_entity(&mut doc, "household/H1", &vec![("room", s("101")), ("floor", i(1))]).expect("same"));
+        doc.commit();
+        assert_eq!(doc.get_heads(), heads, "no change when nothing differs");
+        assert!(put_entity(&mut doc, "household/H1", &vec![("room", s("102")), ("floor", None)]).expect("edit"));
+        let e = get_entity(&doc, "household/H1").expect("entity");
+        assert_eq!(e.str("room"), "102");
+        assert_eq!(e.opt_i64("floor"), None);
+    }
+}

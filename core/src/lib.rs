@@ -1,0 +1,20 @@
+//! Gridline core: the domain, the rules and the device store every face of Gridline stands on.
+//!
+//! - [`model`]: plain domain data (roles, roster, check-ins, the community's configuration).
+//! - [`schedule`]: what is due and when — the one place for the due-date rules.
+//! - [`docs`]: the Automerge documents and their scoped ids.
+//! - [`store`]: the encrypted device store with its materialised tables (feature `store`).
+
+pub mod clock;
+pub mod docs;
+pub mod error;
+pub mod model;
+pub mod roster_csv;
+pub mod schedule;
+#[cfg(feature = "store")]
+pub mod store;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use error::{Error, Result};
+#[cfg(feature = "store")]
+pub use store::Store;

@@ -1,0 +1,157 @@
+//! The community's configuration: time zone, special-care categories with their care plans, catalogues and
+//! deadline policy. It lives in the community document, not in code; these are only the defaults.
+
+use serde::{Deserialize, Serialize};
+
+use super::ContactKind;
+
+/// One contact of a care plan: which contact, every how many days (rolling).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CarePlanContact {
+    /// Which contact.
+    pub contact: ContactKind,
+    /// Rolling period in days: daily 1, weekly 7, monthly 30.
+    pub period_days: u32,
+}
+
+/// A special-care category (特殊人群) and its default care plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpecialCareCategory {
+    /// Tag code used in the roster, e.g. `elderly_alone`.
+    pub code: String,
+    /// Chinese name.
+    pub name_zh: String,
+    /// English name.
+    pub name_en: String,
+    /// The care plan residents with this tag are kept on.
+    pub plan: Vec<CarePlanContact>,
+}
+
+/// Incident deadlines per stage and severity, in minutes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadlinePolicy {
+    /// Urgent incidents: the station acknowledges within this many minutes.
+    pub urgent_ack_minutes: u32,
+    /// Normal incidents: committee review within.
+    pub committee_review_minutes: u32,
+    /// Normal incidents: station verification within.
+    pub station_verify_minutes: u32,
+    /// Normal incidents: resolution within.
+    pub resolve_minutes: u32,
+}
+
+impl Default for DeadlinePolicy {
+    fn default() -> Self {
+        DeadlinePolicy {
+            urgent_ack_minutes: 30,
+            committee_review_minutes: 24 * 60,
+            station_verify_minutes: 24 * 60,
+            resolve_minutes: 3 * 24 * 60,
+        }
+    }
+}
+
+/// A code with its names, for configurable catalogues (incident categories, visit services).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogueEntry {
+    /// Stable code.
+    pub code: String,
+    /// Chinese name.
+    pub name_zh: String,
+    /// English name.
+    pub name_en: String,
+}
+
+/// Everything the community document configures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommunitySettings {
+    /// Community id (UUID v7).
+    pub community_id: String,
+    /// Display name.
+    pub name: String,
+    /// IANA time zone the community's dates are in (default Asia/Shanghai).
+    pub timezone: String,
+    /// Special-care categories and their care plans.
+    pub categories: Vec<SpecialCareCategory>,
+    /// Incident categories.
+    pub incident_categories: Vec<CatalogueEntry>,
+    /// Home-visit services catalogue.
+    pub visit_services: Vec<CatalogueEntry>,
+    /// Incident deadlines.
+    pub deadlines: DeadlinePolicy,
+    /// Days without a check-in or visit after which a household is due for rotation.
+    pub rotation_days: u32,
+}
+
+fn plan(contacts: &[(ContactKind, u32)]) -> Vec<CarePlanContact> {
+    contacts.iter().map(|&(contact, period_days)| CarePlanContact { contact, period_days }).collect()
+}
+
+fn entry(code: &str, name_zh: &str, name_en: &str) -> CatalogueEntry {
+    CatalogueEntry { code: code.into(), name_zh: name_zh.into(), name_en: name_en.into() }
+}
+
+impl CommunitySettings {
+    /// The defaults of PRODUCT.md §1 and §4 for a new community.
+    pub fn defaults(community_id: &str, name: &str, timezone: &str) -> CommunitySettings {
+        use ContactKind::{Door, Home, Phone};
+        let intensive = plan(&[(Phone, 1), (Door, 7), (Home, 30)]);
+        let weekly = plan(&[(Door, 7), (Home, 30)]);
+        let monthly = plan(&[(Home, 30)]);
+        let cat = |code: &str, zh: &str, en: &str, plan: &Vec<CarePlanContact>| SpecialCareCategory {
+            code: code.into(),
+            name_zh: zh.into(),
+            name_en: en.into(),
+            plan: plan.clone(),
+        };
+        CommunitySettings {
+            community_id: community_id.into(),
+            name: name.into(),
+            timezone: timezone.into(),
+            categories: vec![
+                cat("elderly_alone", "孤寡/独居老人", "Elderly living alone", &intensive),
+                cat("seriously_ill", "重病", "Seriously ill", &intensive),
+                cat("bereaved_parents", "失独家庭", "Bereaved parents", &weekly),
+                cat("disabled", "残疾人", "Disabled", &weekly),
+                cat("empty_nest", "空巢老人", "Empty-nest elderly", &weekly),
+                cat("mental_health", "严重精神障碍患者", "Severe mental disorder", &weekly),
+                cat("left_behind_child", "留守儿童", "Left-behind child", &weekly),
+                cat("low_income", "低保户", "Minimum-living-allowance household", &monthly),
+                cat("community_correction", "社区矫正人员", "Under community correction", &monthly),
+            ],
+            incident_categories: vec![
+                entry("safety_hazard", "安全隐患", "Safety hazard"),
+                entry("neighbour_dispute", "邻里纠纷", "Neighbour dispute"),
+                entry("environment", "环境卫生", "Environment and sanitation"),
+                entry("facility_repair", "设施报修", "Facility repair"),
+                entry("vulnerable_resident", "特殊人群求助", "Vulnerable resident in difficulty"),
+                entry("parking_traffic", "停车交通", "Parking and traffic"),
+                entry("public_order", "治安秩序", "Public order"),
+                entry("other", "其他", "Other"),
+            ],
+            visit_services: vec![
+                entry("life_care", "生活照料", "Life care"),
+                entry("health_monitoring", "健康监护", "Health monitoring"),
+                entry("rehabilitation", "康复训练", "Rehabilitation"),
+                entry("meal_delivery", "上门送餐", "Meal delivery"),
+                entry("errands", "代购配送", "Shopping and errands"),
+                entry("cleaning", "家政保洁", "Cleaning"),
+                entry("companionship", "精神慰藉", "Companionship and emotional support"),
+                entry("policy_explanation", "政策宣讲", "Policy explanation"),
+                entry("referral", "转介服务", "Referral"),
+            ],
+            deadlines: DeadlinePolicy::default(),
+            rotation_days: 30,
+        }
+    }
+
+    /// The category with this tag code, if configured.
+    pub fn category(&self, code: &str) -> Option<&SpecialCareCategory> {
+        self.categories.iter().find(|c| c.code == code)
+    }
+
+    /// The parsed time zone (falls back to Asia/Shanghai if the configured name is unknown).
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai)
+    }
+}

@@ -1,0 +1,77 @@
+//! Photos and other blobs, addressed by SHA-256, kept inside the encrypted store (so a lost phone leaks no
+//! photo of a resident's home) and queued for upload.
+
+use rusqlite::{params, OptionalExtension};
+use sha2::{Digest, Sha256};
+
+use super::{clock_text, Store, MAX_PHOTOS};
+use crate::error::{Error, Result};
+
+/// Largest photo accepted, in bytes.
+pub const MAX_PHOTO_BYTES: usize = 10 * 1024 * 1024;
+
+/// The image type of `bytes` from its magic number, if it is one we accept.
+pub fn image_mime(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if bytes.len() >= 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else if bytes.len() >= 12 && &bytes[4..8] == b"ftyp" && matches!(&bytes[8..12], b"heic" | b"heix" | b"mif1" | b"msf1") {
+        Some("image/heic")
+    } else {
+        None
+    }
+}
+
+/// The hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+impl Store {
+    /// Stores a photo (JPEG, PNG, WebP or HEIC, at most 10 MiB) and returns its SHA-256. Storing the same
+    /// photo twice keeps one copy.
+    pub fn add_photo(&mut self, bytes: &[u8]) -> Result<String> {
+        if bytes.is_empty() {
+            return Err(Error::PhotoInvalid("empty file".into()));
+        }
+        if bytes.len() > MAX_PHOTO_BYTES {
+            return Err(Error::PhotoInvalid(format!("{} bytes is over the 10 MiB limit", bytes.len())));
+        }
+        let mime = image_mime(bytes).ok_or_else(|| Error::PhotoInvalid("not a JPEG, PNG, WebP or HEIC image".into()))?;
+        let hash = sha256_hex(bytes);
+        let now = clock_text(self.clock().as_ref());
+        self.with_tx(|tx| {
+            tx.execute(
+                "INSERT OR IGNORE INTO blob (hash, mime, size, data, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![hash, mime, bytes.len() as i64, bytes, now],
+            )?;
+            Ok(())
+        })?;
+        Ok(hash)
+    }
+
+    /// A stored blob's type and bytes.
+    pub fn blob(&self, hash: &str) -> Result<(String, Vec<u8>)> {
+        self.conn()
+            .query_row("SELECT mime, data FROM blob WHERE hash = ?1", [hash], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?
+            .ok_or_else(|| Error::NotFound { kind: "blob".into(), id: hash.into() })
+    }
+
+    /// Checks that every photo hash refers to a stored blob and that there are not too many.
+    pub(crate) fn check_photos(&self, photos: &[String]) -> Result<()> {
+        if photos.len() > MAX_PHOTOS {
+            return Err(Error::PhotoInvalid(format!("at most {MAX_PHOTOS} photos")));
+        }
+        for p in photos {
+            let found: Option<i64> = self.conn().query_row("SELECT 1 FROM blob WHERE hash = ?1", [p], |r| r.get(0)).optional()?;
+            if found.is_none() {
+                return Err(Error::PhotoInvalid(format!("photo {p} is not in the store")));
+            }
+        }
+        Ok(())
+    }
+}

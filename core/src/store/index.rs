@@ -1,0 +1,90 @@
+//! Materialisation: the tables the screens read, derived from documents inside the same transaction as the
+//! document change. Local writes index just what they add; merged documents from elsewhere are reindexed
+//! whole (every write here is an idempotent upsert, so reindexing twice changes nothing).
+
+use automerge::AutoCommit;
+use chrono::NaiveDate;
+use rusqlite::{params, Transaction};
+
+use crate::docs::{self, DocId, DocKind};
+use crate::error::Result;
+use crate::model::CheckIn;
+use crate::schedule::LEVEL_SEEN;
+
+/// Reindexes every document in `changed` whole.
+pub fn reindex(tx: &Transaction<'_>, changed: &[(DocId, AutoCommit)]) -> Result<()> {
+    for (id, doc) in changed {
+        match id.kind {
+            DocKind::Roster => reindex_roster(tx, id, doc)?,
+            DocKind::CheckInLog => {
+                for c in docs::checkin_log::check_ins(doc) {
+                    let day = NaiveDate::parse_from_str(id.key.as_deref().unwrap_or_default(), "%Y-%m-%d").unwrap_or_default();
+                    insert_check_in(tx, &c, day)?;
+                }
+            }
+            DocKind::Community | DocKind::VisitLog | DocKind::Incident => {}
+        }
+    }
+    Ok(())
+}
+
+fn reindex_roster(tx: &Transaction<'_>, id: &DocId, doc: &AutoCommit) -> Result<()> {
+    let grid = id.grid.as_deref().unwrap_or_default();
+    tx.execute("DELETE FROM household WHERE grid = ?1", [grid])?;
+    tx.execute("DELETE FROM resident WHERE grid = ?1", [grid])?;
+    let mut h_stmt = tx.prepare_cached(
+        "INSERT OR REPLACE INTO household (household_code, grid, building, unit, floor, room, moved_out)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for h in docs::roster::households(doc) {
+        h_stmt.execute(params![h.household_code, grid, h.building, h.unit, h.floor, h.room, h.moved_out])?;
+    }
+    let mut r_stmt = tx.prepare_cached(
+        "INSERT OR REPLACE INTO resident (household_code, name, grid, gender, birth_year, phone, id_number, tags, notes, moved_out)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?;
+    for r in docs::roster::residents(doc) {
+        r_stmt.execute(params![r.household_code, r.name, grid, r.gender, r.birth_year, r.phone, r.id_number, r.tags.join(";"), r.notes, r.moved_out])?;
+    }
+    Ok(())
+}
+
+/// Records a contact of `level` (0 seen, 1 phone, 2 door, 3 home) on `day` for a household (`resident` empty)
+/// or one resident, keeping the latest day.
+pub fn record_contact(tx: &Transaction<'_>, household: &str, resident: &str, level: i64, day: NaiveDate) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO last_contact (household_code, resident, level, day) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (household_code, resident, level) DO UPDATE SET day = max(day, excluded.day)",
+    )?
+    .execute(params![household, resident, level, day.format("%Y-%m-%d").to_string()])?;
+    Ok(())
+}
+
+/// Indexes one check-in (idempotent): the check-in row and the contact it counts as.
+pub fn insert_check_in(tx: &Transaction<'_>, c: &CheckIn, day: NaiveDate) -> Result<()> {
+    let inserted = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO check_in (check_in_id, grid, household_code, kind, outcome, at, day, note, photos, author, device_id, lat, lon)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        )?
+        .execute(params![
+            c.check_in_id,
+            c.grid,
+            c.household_code,
+            c.kind.code(),
+            c.outcome.code(),
+            c.at.to_rfc3339(),
+            day.format("%Y-%m-%d").to_string(),
+            c.note,
+            c.photos.join(";"),
+            c.author,
+            c.device_id,
+            c.location.map(|l| l.lat),
+            c.location.map(|l| l.lon),
+        ])?;
+    if inserted == 0 || !c.kind.counts_for_rotation() {
+        return Ok(());
+    }
+    let level = c.kind.contact().map(|k| k.level()).unwrap_or(LEVEL_SEEN);
+    record_contact(tx, &c.household_code, "", level, day)
+}

@@ -1,0 +1,489 @@
+//! The device store: one encrypted SQLite file (SQLCipher, WAL) holding document chunks, blobs, and the
+//! materialised tables the screens read. Every change to a document and to the tables derived from it is
+//! written in one transaction, committed with `synchronous = FULL`: when a call returns, its work survives
+//! `kill -9` and power loss.
+
+mod blobs;
+pub mod index;
+mod queries;
+pub mod schema;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use automerge::AutoCommit;
+use automerge::transaction::CommitOptions;
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde::Serialize;
+
+pub use queries::{CheckInSummary, HouseholdDetail, ResidentSummary, RoundsItem, RoundsReason, Rounds};
+
+use crate::clock::Clock;
+use crate::docs::{self, DocId, DocKind};
+use crate::error::{Error, Result};
+use crate::model::{CheckIn, CommunitySettings, NewCheckIn, Role};
+
+/// File name of the store inside its directory.
+pub const STORE_FILE: &str = "gridline.db";
+/// Length of the store key in bytes.
+pub const KEY_LEN: usize = 32;
+/// Incremental chunks a document may collect before it is compacted into one snapshot.
+const COMPACT_AFTER_CHUNKS: i64 = 64;
+/// Documents kept loaded in memory.
+const DOC_CACHE_CAPACITY: usize = 32;
+/// Longest note accepted on a check-in.
+pub const MAX_NOTE_CHARS: usize = 2000;
+/// Most photos on one record.
+pub const MAX_PHOTOS: usize = 10;
+
+/// Who this device is: written at init or enrollment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceInfo {
+    /// Device id (UUID v7); also the Automerge actor id of every change this device makes.
+    pub device_id: String,
+    /// The user the device belongs to.
+    pub user: String,
+    /// The user's role.
+    pub role: Role,
+    /// Community id.
+    pub community_id: String,
+    /// Grids in scope (empty: the whole community).
+    pub grids: Vec<String>,
+}
+
+/// What `init` needs for a standalone device store.
+#[derive(Debug, Clone)]
+pub struct InitOptions {
+    /// User name.
+    pub user: String,
+    /// Role.
+    pub role: Role,
+    /// Community time zone (IANA name), default Asia/Shanghai.
+    pub timezone: String,
+    /// Community name.
+    pub community_name: String,
+    /// Community id; `None` creates a new one.
+    pub community_id: Option<String>,
+    /// Grids in scope (empty: every grid).
+    pub grids: Vec<String>,
+}
+
+/// An open device store.
+pub struct Store {
+    conn: Connection,
+    dir: PathBuf,
+    device: DeviceInfo,
+    actor: automerge::ActorId,
+    settings: CommunitySettings,
+    clock: Arc<dyn Clock>,
+    cache: HashMap<DocId, AutoCommit>,
+}
+
+fn key_pragma(key: &[u8; KEY_LEN]) -> String {
+    // A raw key (x'…') skips SQLCipher's passphrase derivation: the shell's keystore already holds 32 random
+    // bytes, and deriving would cost ~100 ms on every open.
+    format!("x'{}'", hex::encode(key))
+}
+
+fn connect(path: &Path, key: &[u8; KEY_LEN]) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.pragma_update(None, "key", key_pragma(key))?;
+    // Reading the schema is the first access that decrypts a page: a wrong key fails here, before anything
+    // is written.
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    Ok(conn)
+}
+
+fn now_text(clock: &dyn Clock) -> String {
+    clock.now().to_rfc3339()
+}
+
+impl Store {
+    /// Creates a new standalone store in `dir` (created if missing) with a new device identity and a new
+    /// community document holding the default configuration.
+    pub fn init(dir: &Path, key: &[u8; KEY_LEN], opts: InitOptions, clock: Arc<dyn Clock>) -> Result<Store> {
+        let path = dir.join(STORE_FILE);
+        if path.exists() {
+            return Err(Error::StoreExists(dir.display().to_string()));
+        }
+        if opts.user.trim().is_empty() || opts.user.chars().count() > 64 {
+            return Err(Error::invalid("user", "a user name of 1–64 characters is required"));
+        }
+        if opts.timezone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(Error::invalid("timezone", format!("unknown time zone {:?}", opts.timezone)));
+        }
+        if let Some(bad) = opts.grids.iter().find(|g| !docs::valid_code(g)) {
+            return Err(Error::invalid("grid", format!("bad grid code {bad:?}")));
+        }
+        std::fs::create_dir_all(dir)?;
+        let community_id = opts.community_id.clone().unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+        let device = DeviceInfo {
+            device_id: uuid::Uuid::now_v7().to_string(),
+            user: opts.user.trim().to_string(),
+            role: opts.role,
+            community_id: community_id.clone(),
+            grids: opts.grids.clone(),
+        };
+        let mut conn = connect(&path, key)?;
+        schema::migrate(&mut conn)?;
+        let settings = CommunitySettings::defaults(&community_id, &opts.community_name, &opts.timezone);
+        {
+            let tx = conn.transaction()?;
+            write_device(&tx, &device)?;
+            tx.commit()?;
+        }
+        let mut store = Store::assemble(conn, dir, device, settings.clone(), clock)?;
+        let id = DocId::community(&community_id);
+        let mut doc = store.checkout(&id)?;
+        docs::community::write_settings(&mut doc, &settings)?;
+        for g in &opts.grids {
+            docs::community::put_grid(&mut doc, g, g)?;
+        }
+        store.persist(vec![(id, doc)], index::reindex)?;
+        Ok(store)
+    }
+
+    /// Opens an existing store with its key. A wrong key fails with `store_key_invalid` and writes nothing.
+    pub fn open(dir: &Path, key: &[u8; KEY_LEN], clock: Arc<dyn Clock>) -> Result<Store> {
+        let path = dir.join(STORE_FILE);
+        if !path.exists() {
+            return Err(Error::StoreNotInitialised(dir.display().to_string()));
+        }
+        let mut conn = connect(&path, key)?;
+        schema::migrate(&mut conn)?;
+        let device = read_device(&conn)?;
+        let settings: CommunitySettings = match meta_get(&conn, "settings")? {
+            Some(json) => serde_json::from_str(&json).map_err(|e| Error::Store(format!("settings: {e}")))?,
+            None => CommunitySettings::defaults(&device.community_id, "", "Asia/Shanghai"),
+        };
+        Store::assemble(conn, dir, device, settings, clock)
+    }
+
+    fn assemble(conn: Connection, dir: &Path, device: DeviceInfo, settings: CommunitySettings, clock: Arc<dyn Clock>) -> Result<Store> {
+        let uuid = uuid::Uuid::parse_str(&device.device_id).map_err(|e| Error::Store(format!("device id: {e}")))?;
+        let actor = automerge::ActorId::from(uuid.as_bytes().as_slice());
+        Ok(Store { conn, dir: dir.to_path_buf(), device, actor, settings, clock, cache: HashMap::new() })
+    }
+
+    /// This device's identity.
+    pub fn device(&self) -> &DeviceInfo {
+        &self.device
+    }
+
+    /// The community's configuration as last synced.
+    pub fn settings(&self) -> &CommunitySettings {
+        &self.settings
+    }
+
+    /// The store's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The clock the store uses.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Today in the community's time zone.
+    pub fn today(&self) -> NaiveDate {
+        self.clock.now().with_timezone(&self.settings.tz()).date_naive()
+    }
+
+    /// The day an instant falls on in the community's time zone.
+    pub fn day_of(&self, at: &DateTime<FixedOffset>) -> NaiveDate {
+        at.with_timezone(&self.settings.tz()).date_naive()
+    }
+
+    /// Now, as a time with the community's UTC offset.
+    pub fn now_local(&self) -> DateTime<FixedOffset> {
+        self.clock.now().with_timezone(&self.settings.tz()).fixed_offset()
+    }
+
+    /// The underlying connection, for queries inside the core.
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// True when `grid` is inside this device's scope.
+    pub fn in_scope(&self, grid: &str) -> bool {
+        self.device.grids.is_empty() || self.device.grids.iter().any(|g| g == grid)
+    }
+
+    /// Takes a document out of the cache, or loads it, or starts it new. Give it back through
+    /// [`Store::persist`]; a document dropped instead is simply reloaded next time.
+    pub fn checkout(&mut self, id: &DocId) -> Result<AutoCommit> {
+        if let Some(doc) = self.cache.remove(id) {
+            return Ok(doc);
+        }
+        match self.load_doc(id)? {
+            Some(mut doc) => {
+                doc.set_actor(self.actor.clone());
+                Ok(doc)
+            }
+            None => docs::new_document(id, &self.actor),
+        }
+    }
+
+    /// Loads a document from its chunks, without touching the cache.
+    pub fn load_doc(&self, id: &DocId) -> Result<Option<AutoCommit>> {
+        let mut stmt = self.conn.prepare_cached("SELECT data FROM doc_chunk WHERE doc_id = ?1 ORDER BY seq")?;
+        let mut rows = stmt.query([id.to_string()])?;
+        let mut bytes = Vec::new();
+        while let Some(row) = rows.next()? {
+            let chunk: Vec<u8> = row.get(0)?;
+            bytes.extend_from_slice(&chunk);
+        }
+        if bytes.is_empty() {
+            return Ok(None);
+        }
+        AutoCommit::load(&bytes).map(Some).map_err(|e| Error::document(&id.to_string(), e))
+    }
+
+    /// Commits the pending changes of `docs` and writes them, with whatever `index` derives from them, in one
+    /// durable transaction. On success the documents go back to the cache; on failure they are dropped (the
+    /// stored state is unchanged and is reloaded next time).
+    pub fn persist(
+        &mut self,
+        mut changed: Vec<(DocId, AutoCommit)>,
+        index: impl FnOnce(&Transaction<'_>, &[(DocId, AutoCommit)]) -> Result<()>,
+    ) -> Result<()> {
+        let now = self.clock.now();
+        let mut chunks = Vec::with_capacity(changed.len());
+        for (_, doc) in changed.iter_mut() {
+            doc.commit_with(CommitOptions::default().with_time(now.timestamp()));
+            chunks.push(doc.save_incremental());
+        }
+        let tx = self.conn.transaction()?;
+        let mut community_changed = false;
+        for ((id, doc), chunk) in changed.iter_mut().zip(&chunks) {
+            if chunk.is_empty() {
+                continue;
+            }
+            community_changed |= id.kind == DocKind::Community;
+            write_chunk(&tx, id, doc, chunk, &now.to_rfc3339())?;
+        }
+        index(&tx, &changed)?;
+        if community_changed {
+            if let Some((_, doc)) = changed.iter().find(|(id, _)| id.kind == DocKind::Community) {
+                let settings = docs::community::read_settings(doc);
+                meta_set(&tx, "settings", &serde_json::to_string(&settings).map_err(|e| Error::Store(e.to_string()))?)?;
+            }
+        }
+        tx.commit()?;
+        if community_changed {
+            self.settings = serde_json::from_str(&meta_get(&self.conn, "settings")?.unwrap_or_default())
+                .map_err(|e| Error::Store(format!("settings: {e}")))?;
+        }
+        for (id, doc) in changed {
+            self.cache_put(id, doc);
+        }
+        Ok(())
+    }
+
+    fn cache_put(&mut self, id: DocId, doc: AutoCommit) {
+        if self.cache.len() >= DOC_CACHE_CAPACITY && !self.cache.contains_key(&id) {
+            // Day logs of past days dominate; dropping any one is fine: it reloads from a snapshot.
+            if let Some(victim) = self.cache.keys().next().cloned() {
+                self.cache.remove(&victim);
+            }
+        }
+        self.cache.insert(id, doc);
+    }
+
+    /// Records a check-in: appends it to the grid's log of that day and updates rounds, durably.
+    pub fn check_in(&mut self, input: NewCheckIn) -> Result<CheckIn> {
+        let household = self.household_row(&input.household_code)?;
+        if !self.in_scope(&household.grid) {
+            return Err(Error::ActionNotAllowed(format!("household {} is outside this device's grids", household.household_code)));
+        }
+        if input.note.chars().count() > MAX_NOTE_CHARS {
+            return Err(Error::invalid("note", format!("longer than {MAX_NOTE_CHARS} characters")));
+        }
+        self.check_photos(&input.photos)?;
+        if let Some(l) = &input.location {
+            l.validate()?;
+        }
+        let now = self.now_local();
+        let at = input.at.unwrap_or(now);
+        if at > now + chrono::Duration::hours(1) {
+            return Err(Error::invalid("at", "the time is in the future"));
+        }
+        let check_in = CheckIn {
+            check_in_id: uuid::Uuid::now_v7().to_string(),
+            household_code: household.household_code.clone(),
+            grid: household.grid.clone(),
+            kind: input.kind,
+            outcome: input.outcome,
+            note: input.note,
+            photos: input.photos,
+            location: input.location,
+            at,
+            author: self.device.user.clone(),
+            device_id: self.device.device_id.clone(),
+        };
+        let day = self.day_of(&at);
+        let id = DocId::check_in_log(&self.device.community_id, &household.grid, day);
+        let mut doc = self.checkout(&id)?;
+        docs::checkin_log::append(&mut doc, &check_in)?;
+        self.persist(vec![(id, doc)], |tx, _| index::insert_check_in(tx, &check_in, day))?;
+        Ok(check_in)
+    }
+
+    /// Imports a roster CSV (PRODUCT.md §7): validates the whole file first, then applies the differences to
+    /// each grid's roster document in one transaction. A malformed row applies nothing.
+    pub fn import_roster(&mut self, bytes: &[u8]) -> Result<docs::roster::ImportSummary> {
+        let this_year = self.today().format("%Y").to_string().parse().unwrap_or(2100);
+        let settings = self.settings.clone();
+        let rows = crate::roster_csv::parse_roster_csv(bytes, this_year, &|t| settings.category(t).is_some())
+            .map_err(|e| Error::RosterInvalid(e.to_string()))?;
+        let mut by_grid: std::collections::BTreeMap<&str, Vec<&crate::roster_csv::RosterRow>> = Default::default();
+        for row in &rows {
+            if !self.in_scope(&row.grid_code) {
+                return Err(Error::RosterInvalid(format!("line {}: grid {:?} is outside this device's grids", row.line, row.grid_code)));
+            }
+            by_grid.entry(row.grid_code.as_str()).or_default().push(row);
+        }
+        let community = self.device.community_id.clone();
+        let mut summary = docs::roster::ImportSummary::default();
+        let mut changed = Vec::new();
+        let cid = DocId::community(&community);
+        let mut cdoc = self.checkout(&cid)?;
+        for (grid, rows) in &by_grid {
+            docs::community::put_grid(&mut cdoc, grid, grid)?;
+            let id = DocId::roster(&community, grid);
+            let mut doc = self.checkout(&id)?;
+            summary.add(&docs::roster::apply_import(&mut doc, grid, rows)?);
+            changed.push((id, doc));
+        }
+        changed.push((cid, cdoc));
+        self.persist(changed, index::reindex)?;
+        Ok(summary)
+    }
+
+    /// Runs `f` inside one transaction on the store's connection (for callers in the core that write
+    /// materialised tables outside a document change).
+    pub(crate) fn with_tx<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let tx = self.conn.transaction()?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Every document id held locally, with its heads (hex change hashes).
+    pub fn documents(&self) -> Result<Vec<(String, Vec<String>)>> {
+        let mut stmt = self.conn.prepare("SELECT doc_id, heads FROM doc ORDER BY doc_id")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, heads) = row?;
+            out.push((id, docs::split_list(&heads.replace(',', ";"))));
+        }
+        Ok(out)
+    }
+
+    /// Checks the store file's integrity (SQLite `integrity_check`).
+    pub fn integrity_check(&self) -> Result<()> {
+        let result: String = self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        if result == "ok" {
+            Ok(())
+        } else {
+            Err(Error::Store(format!("integrity check: {result}")))
+        }
+    }
+}
+
+fn write_chunk(tx: &Transaction<'_>, id: &DocId, doc: &mut AutoCommit, chunk: &[u8], now: &str) -> Result<()> {
+    let heads: Vec<String> = doc.get_heads().iter().map(|h| h.to_string()).collect();
+    let id_text = id.to_string();
+    let chunks: i64 = tx
+        .query_row("SELECT chunks FROM doc WHERE doc_id = ?1", [&id_text], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0);
+    if chunks + 1 >= COMPACT_AFTER_CHUNKS {
+        let snapshot = doc.save();
+        tx.execute("DELETE FROM doc_chunk WHERE doc_id = ?1", [&id_text])?;
+        tx.execute("INSERT INTO doc_chunk (doc_id, snapshot, data) VALUES (?1, 1, ?2)", params![id_text, snapshot])?;
+    } else {
+        tx.execute("INSERT INTO doc_chunk (doc_id, snapshot, data) VALUES (?1, 0, ?2)", params![id_text, chunk])?;
+    }
+    tx.execute(
+        "INSERT INTO doc (doc_id, kind, grid, key, heads, chunks, bytes, updated_at, local_seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7, 1)
+         ON CONFLICT (doc_id) DO UPDATE SET heads = excluded.heads,
+             chunks = CASE WHEN doc.chunks + 1 >= ?8 THEN 1 ELSE doc.chunks + 1 END,
+             bytes = doc.bytes + excluded.bytes, updated_at = excluded.updated_at, local_seq = doc.local_seq + 1",
+        params![id_text, id.kind.code(), id.grid, id.key, heads.join(","), chunk.len() as i64, now, COMPACT_AFTER_CHUNKS],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+}
+
+pub(crate) fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.execute("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", params![key, value])?;
+    Ok(())
+}
+
+fn write_device(conn: &Connection, d: &DeviceInfo) -> Result<()> {
+    meta_set(conn, "device_id", &d.device_id)?;
+    meta_set(conn, "user", &d.user)?;
+    meta_set(conn, "role", d.role.code())?;
+    meta_set(conn, "community_id", &d.community_id)?;
+    meta_set(conn, "grids", &d.grids.join(";"))?;
+    Ok(())
+}
+
+fn read_device(conn: &Connection) -> Result<DeviceInfo> {
+    let get = |k: &str| -> Result<String> { meta_get(conn, k)?.ok_or_else(|| Error::Store(format!("store has no {k}"))) };
+    Ok(DeviceInfo {
+        device_id: get("device_id")?,
+        user: get("user")?,
+        role: Role::parse(&get("role")?)?,
+        community_id: get("community_id")?,
+        grids: docs::split_list(&get("grids")?),
+    })
+}
+
+/// Reads a 32-byte store key from a key file (64 hex characters, or 32 raw bytes).
+pub fn read_key_file(path: &Path) -> Result<[u8; KEY_LEN]> {
+    let bytes = std::fs::read(path).map_err(|e| Error::Io(format!("key file {}: {e}", path.display())))?;
+    let text = String::from_utf8_lossy(&bytes);
+    let decoded = match hex::decode(text.trim()) {
+        Ok(d) => d,
+        Err(_) => bytes.clone(),
+    };
+    decoded.try_into().map_err(|_| Error::invalid("key_file", "a store key is 32 bytes (64 hex characters)"))
+}
+
+/// Creates a new random key file (64 hex characters, mode 0600 where supported).
+pub fn create_key_file(path: &Path) -> Result<[u8; KEY_LEN]> {
+    let mut key = [0u8; KEY_LEN];
+    getrandom::fill(&mut key).map_err(|e| Error::Io(format!("random key: {e}")))?;
+    std::fs::write(path, hex::encode(key))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(key)
+}
+
+/// The current time of `clock` as RFC 3339 text.
+pub(crate) fn clock_text(clock: &dyn Clock) -> String {
+    now_text(clock)
+}
+
+#[allow(dead_code)]
+fn _assert_send() {
+    fn is_send<T: Send>() {}
+    is_send::<Store>();
+    let _ = Utc::now;
+}

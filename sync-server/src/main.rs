@@ -1,0 +1,2 @@
+//! `gridline-server`: relay, storage, enrollment and the triage console.
+fn main() {}
