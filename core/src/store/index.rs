@@ -22,7 +22,9 @@ pub fn reindex(tx: &Transaction<'_>, changed: &[(DocId, AutoCommit)]) -> Result<
                     insert_check_in(tx, &c, day)?;
                 }
             }
-            DocKind::Community | DocKind::VisitLog | DocKind::Incident => {}
+            DocKind::VisitLog => {}
+            DocKind::Incident => {}
+            DocKind::Community => {}
         }
     }
     Ok(())

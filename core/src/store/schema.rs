@@ -87,6 +87,49 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (household_code, resident, level)
     ) WITHOUT ROWID;
     "#,
+    // 2: incidents (materialised from incident documents: list, queues, ledger).
+    r#"
+    CREATE TABLE incident (
+        incident_id TEXT PRIMARY KEY,
+        doc_id TEXT NOT NULL,
+        grid TEXT NOT NULL,
+        household_code TEXT,
+        category TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        title TEXT NOT NULL,
+        stage TEXT NOT NULL,
+        reporter TEXT NOT NULL,
+        reported_at TEXT NOT NULL,
+        stage_since TEXT NOT NULL,
+        deadline TEXT,
+        waiting_for TEXT NOT NULL,
+        reopen_count INTEGER NOT NULL DEFAULT 0,
+        satisfied INTEGER,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX incident_by_stage ON incident(stage, severity);
+    CREATE INDEX incident_by_grid ON incident(grid, stage);
+    -- Every workflow event in document order; applied = 0 for superseded events.
+    CREATE TABLE incident_event (
+        incident_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        event_id TEXT NOT NULL,
+        action TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        role TEXT NOT NULL,
+        at TEXT NOT NULL,
+        applied INTEGER NOT NULL,
+        stage_after TEXT NOT NULL,
+        superseded_reason TEXT,
+        note TEXT NOT NULL,
+        PRIMARY KEY (incident_id, seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX incident_event_by_time ON incident_event(at);
+    "#,
+    // 3: reserved for home visits.
+    "",
+    // 4: reserved for sync state.
+    "",
 ];
 
 /// The schema version this build writes.
