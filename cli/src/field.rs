@@ -68,7 +68,8 @@ pub struct RoundsArgs {
 
 /// Parses a `YYYY-MM-DD` argument.
 pub fn parse_date(field: &str, s: &str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| Error::invalid(field, format!("{s:?} is not a YYYY-MM-DD date")))
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| Error::invalid(field, format!("{s:?} is not a YYYY-MM-DD date")))
 }
 
 /// Parses an RFC 3339 time argument.
@@ -91,7 +92,16 @@ pub fn rounds(ctx: &Ctx, args: RoundsArgs) -> Result<Output> {
                 None => format!("{} ({}d overdue)", x.contact, x.overdue_days),
             })
             .collect();
-        let _ = writeln!(human, "{:<10} {}-{} {}F {}  {}", item.household_code, item.building, item.unit, item.floor, item.room, reasons.join(", "));
+        let _ = writeln!(
+            human,
+            "{:<10} {}-{} {}F {}  {}",
+            item.household_code,
+            item.building,
+            item.unit,
+            item.floor,
+            item.room,
+            reasons.join(", ")
+        );
     }
     Ok(Output::new(r, human))
 }
@@ -146,7 +156,15 @@ pub fn checkin(ctx: &Ctx, args: CheckinArgs) -> Result<Output> {
         (Some(lat), Some(lon)) => Some(Location { lat, lon, accuracy_m: None }),
         _ => None,
     };
-    let c = store.check_in(NewCheckIn { household_code: args.household, kind, outcome, note: args.note, photos, location, at })?;
+    let c = store.check_in(NewCheckIn {
+        household_code: args.household,
+        kind,
+        outcome,
+        note: args.note,
+        photos,
+        location,
+        at,
+    })?;
     let human = format!("check-in {} recorded", c.check_in_id);
     Ok(Output::new(json!({"check_in_id": c.check_in_id, "at": c.at.to_rfc3339(), "photos": c.photos}), human))
 }
@@ -167,9 +185,18 @@ pub fn household(ctx: &Ctx, cmd: HouseholdCommand) -> Result<Output> {
         HouseholdCommand::Show { household } => {
             let store = ctx.open()?;
             let d = store.household_detail(&household)?;
-            let mut human = format!("{} — {} {}-{} {}F {}\n", d.household_code, d.grid, d.building, d.unit, d.floor, d.room);
+            let mut human =
+                format!("{} — {} {}-{} {}F {}\n", d.household_code, d.grid, d.building, d.unit, d.floor, d.room);
             for r in &d.residents {
-                let _ = writeln!(human, "  {} {} {} [{}]{}", r.name, r.gender, r.birth_year, r.tags.join(","), if r.moved_out { " (moved out)" } else { "" });
+                let _ = writeln!(
+                    human,
+                    "  {} {} {} [{}]{}",
+                    r.name,
+                    r.gender,
+                    r.birth_year,
+                    r.tags.join(","),
+                    if r.moved_out { " (moved out)" } else { "" }
+                );
             }
             for c in &d.check_ins {
                 let _ = writeln!(human, "  {} {} {} {}", c.at, c.kind, c.outcome, c.note);

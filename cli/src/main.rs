@@ -73,7 +73,8 @@ impl Ctx {
 fn clock() -> Result<Arc<dyn Clock>> {
     match std::env::var("GRIDLINE_NOW") {
         Ok(text) => {
-            let at = chrono::DateTime::parse_from_rfc3339(&text).map_err(|e| Error::invalid("GRIDLINE_NOW", e.to_string()))?;
+            let at = chrono::DateTime::parse_from_rfc3339(&text)
+                .map_err(|e| Error::invalid("GRIDLINE_NOW", e.to_string()))?;
             Ok(Arc::new(FixedClock(at.with_timezone(&chrono::Utc))))
         }
         Err(_) => Ok(Arc::new(SystemClock)),
@@ -100,8 +101,13 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let json = std::env::args().any(|a| a == "--json");
-            if json && !matches!(e.kind(), clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion) {
-                output::print_error(true, "usage", &e.to_string().lines().next().unwrap_or_default().replace("error: ", ""));
+            if json && !matches!(e.kind(), clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion)
+            {
+                output::print_error(
+                    true,
+                    "usage",
+                    &e.to_string().lines().next().unwrap_or_default().replace("error: ", ""),
+                );
                 return ExitCode::from(2);
             }
             e.exit();

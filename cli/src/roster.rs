@@ -27,7 +27,12 @@ pub fn run(ctx: &Ctx, cmd: RosterCommand) -> Result<Output> {
             let s = store.import_roster(&bytes)?;
             let human = format!(
                 "households: {} added, {} updated, {} moved out\nresidents: {} added, {} updated, {} moved out",
-                s.households.added, s.households.updated, s.households.moved_out, s.residents.added, s.residents.updated, s.residents.moved_out
+                s.households.added,
+                s.households.updated,
+                s.households.moved_out,
+                s.residents.added,
+                s.residents.updated,
+                s.residents.moved_out
             );
             Ok(Output::new(s, human))
         }

@@ -13,6 +13,7 @@ pub mod roster_csv;
 pub mod schedule;
 #[cfg(feature = "store")]
 pub mod store;
+pub mod sync;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{Error, Result};

@@ -17,7 +17,8 @@ use std::ops::{Range, RangeInclusive};
 use chrono::NaiveDate;
 
 /// The header line every roster file starts with.
-pub const ROSTER_HEADER: &str = "grid_code,building,unit,floor,room,household_code,resident_name,gender,birth_year,phone,id_number,tags,notes";
+pub const ROSTER_HEADER: &str =
+    "grid_code,building,unit,floor,room,household_code,resident_name,gender,birth_year,phone,id_number,tags,notes";
 
 /// The columns of [`ROSTER_HEADER`], in file order.
 const COLUMNS: [&str; 13] = [
@@ -129,10 +130,7 @@ pub struct RosterError {
 
 impl RosterError {
     fn new(line: u32, reason: impl Into<String>) -> Self {
-        Self {
-            line,
-            reason: reason.into(),
-        }
+        Self { line, reason: reason.into() }
     }
 }
 
@@ -149,9 +147,7 @@ pub fn parse_roster_csv(
         return Err(RosterError::new(0, "file too large"));
     }
     let mut reader = RecordReader::new(bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes));
-    let header = reader
-        .next_record()?
-        .ok_or_else(|| RosterError::new(1, "missing header"))?;
+    let header = reader.next_record()?.ok_or_else(|| RosterError::new(1, "missing header"))?;
     check_header(&header)?;
     let mut households = HouseholdLedger::default();
     let mut rows = Vec::new();
@@ -198,18 +194,11 @@ fn check_resident_id(id: &str) -> Result<(), &'static str> {
 
 /// True when the eight digits `YYYYMMDD` name a day of the Gregorian calendar.
 fn is_real_date(yyyymmdd: &[u32]) -> bool {
-    let number = |range: Range<usize>| {
-        yyyymmdd
-            .get(range)
-            .map(|ds| ds.iter().fold(0, |n, d| n * 10 + d))
-    };
+    let number = |range: Range<usize>| yyyymmdd.get(range).map(|ds| ds.iter().fold(0, |n, d| n * 10 + d));
     let (Some(year), Some(month), Some(day)) = (number(0..4), number(4..6), number(6..8)) else {
         return false;
     };
-    i32::try_from(year)
-        .ok()
-        .and_then(|year| NaiveDate::from_ymd_opt(year, month, day))
-        .is_some()
+    i32::try_from(year).ok().and_then(|year| NaiveDate::from_ymd_opt(year, month, day)).is_some()
 }
 
 /// Accepts the header if its names match [`ROSTER_HEADER`], trimmed and ignoring ASCII case.
@@ -222,12 +211,8 @@ fn check_header(header: &Record) -> Result<(), RosterError> {
         let count = header.fields.len();
         return Err(wrong(format!("{count} columns instead of {}", COLUMNS.len())));
     }
-    let mismatch = header
-        .fields
-        .iter()
-        .zip(COLUMNS)
-        .enumerate()
-        .find(|(_, (got, want))| !got.trim().eq_ignore_ascii_case(want));
+    let mismatch =
+        header.fields.iter().zip(COLUMNS).enumerate().find(|(_, (got, want))| !got.trim().eq_ignore_ascii_case(want));
     match mismatch {
         Some((i, (got, _))) => Err(wrong(format!("column {} is {}", i + 1, preview(got.trim())))),
         None => Ok(()),
@@ -235,15 +220,10 @@ fn check_header(header: &Record) -> Result<(), RosterError> {
 }
 
 /// Validates one data record, column by column, so the first bad column is the one reported.
-fn parse_row(
-    record: &Record,
-    this_year: i32,
-    known_tag: &dyn Fn(&str) -> bool,
-) -> Result<RosterRow, RosterError> {
+fn parse_row(record: &Record, this_year: i32, known_tag: &dyn Fn(&str) -> bool) -> Result<RosterRow, RosterError> {
     let line = record.line;
-    let Ok(
-        [grid, building, unit, floor, room, household, name, gender, birth, phone, id, tags, notes],
-    ) = <&[Cow<str>; 13]>::try_from(record.fields.as_slice())
+    let Ok([grid, building, unit, floor, room, household, name, gender, birth, phone, id, tags, notes]) =
+        <&[Cow<str>; 13]>::try_from(record.fields.as_slice())
     else {
         let found = record.fields.len();
         let reason = format!("expected {} columns, found {found}", COLUMNS.len());
@@ -283,9 +263,7 @@ fn parse_code(column: &str, cell: &str) -> Result<String, String> {
     // Every allowed character is one byte, so the byte length is the character count.
     if !(1..=MAX_CODE_CHARS).contains(&code.len()) || !code.bytes().all(allowed) {
         let shown = preview(code);
-        return Err(format!(
-            "{column} {shown} must be 1 to {MAX_CODE_CHARS} characters of A-Z, a-z, 0-9, _ or -"
-        ));
+        return Err(format!("{column} {shown} must be 1 to {MAX_CODE_CHARS} characters of A-Z, a-z, 0-9, _ or -"));
     }
     Ok(code.to_owned())
 }
@@ -304,9 +282,7 @@ fn parse_text(column: &str, cell: &str, max: usize) -> Result<String, String> {
 
 fn parse_floor(cell: &str) -> Result<i32, String> {
     let text = clean("floor", cell)?;
-    let floor: i32 = text
-        .parse()
-        .map_err(|_| format!("floor {} is not an integer", preview(text)))?;
+    let floor: i32 = text.parse().map_err(|_| format!("floor {} is not an integer", preview(text)))?;
     if !FLOORS.contains(&floor) {
         let (low, high) = (FLOORS.start(), FLOORS.end());
         return Err(format!("floor {floor} is outside {low}..={high}"));
@@ -325,13 +301,9 @@ fn parse_birth_year(cell: &str, this_year: i32) -> Result<u16, String> {
         return Err(format!("birth_year {} is not four digits", preview(text)));
     }
     // Four ASCII digits fit a u16 (at most 9999), so the fold cannot overflow.
-    let year = text
-        .bytes()
-        .fold(0u16, |n, b| n * 10 + u16::from(b - b'0'));
+    let year = text.bytes().fold(0u16, |n, b| n * 10 + u16::from(b - b'0'));
     if !(MIN_BIRTH_YEAR..=this_year).contains(&i32::from(year)) {
-        return Err(format!(
-            "birth_year {year} is outside {MIN_BIRTH_YEAR}..={this_year}"
-        ));
+        return Err(format!("birth_year {year} is outside {MIN_BIRTH_YEAR}..={this_year}"));
     }
     Ok(year)
 }
@@ -345,9 +317,7 @@ fn parse_phone(cell: &str) -> Result<Option<String>, String> {
     // Every allowed character is one byte, so the byte length is the character count.
     if !PHONE_CHARS.contains(&phone.len()) || !phone.bytes().all(allowed) {
         let (low, high) = (PHONE_CHARS.start(), PHONE_CHARS.end());
-        return Err(format!(
-            "phone must be {low} to {high} characters of digits, '+', '-' or space"
-        ));
+        return Err(format!("phone must be {low} to {high} characters of digits, '+', '-' or space"));
     }
     Ok(Some(phone.to_owned()))
 }
@@ -461,8 +431,7 @@ impl HouseholdLedger {
             }
             Entry::Occupied(first) => {
                 let (household, first_line) = (&row.household_code, first.get());
-                let reason =
-                    format!("duplicate resident in household {household} (first at line {first_line})");
+                let reason = format!("duplicate resident in household {household} (first at line {first_line})");
                 Err(RosterError::new(row.line, reason))
             }
         }
@@ -495,11 +464,7 @@ struct RecordReader<'a> {
 
 impl<'a> RecordReader<'a> {
     fn new(bytes: &'a [u8]) -> Self {
-        Self {
-            bytes,
-            pos: 0,
-            line: 1,
-        }
+        Self { bytes, pos: 0, line: 1 }
     }
 
     /// The next record that is not a blank line, or `None` at the end of the file.
@@ -510,10 +475,7 @@ impl<'a> RecordReader<'a> {
         }
         let (start, line) = (self.pos, self.line);
         let spans = self.scan_fields(line)?;
-        let fields = spans
-            .iter()
-            .map(|span| self.decode(span, start, line))
-            .collect::<Result<_, _>>()?;
+        let fields = spans.iter().map(|span| self.decode(span, start, line)).collect::<Result<_, _>>()?;
         Ok(Some(Record { line, fields }))
     }
 
@@ -558,21 +520,14 @@ impl<'a> RecordReader<'a> {
     /// A field up to the next `,` or line end; quotes inside it are kept as they are.
     fn scan_unquoted(&mut self) -> FieldSpan {
         let rest = self.rest();
-        let mut field = rest
-            .split(|&b| b == b',' || b == b'\n')
-            .next()
-            .unwrap_or_default();
+        let mut field = rest.split(|&b| b == b',' || b == b'\n').next().unwrap_or_default();
         if rest.get(field.len()) == Some(&b'\n') {
             // The `\r` of a `\r\n` line end is not part of the field.
             field = field.strip_suffix(b"\r").unwrap_or(field);
         }
         let start = self.pos;
         self.pos += field.len();
-        FieldSpan {
-            start,
-            end: self.pos,
-            quoted: false,
-        }
+        FieldSpan { start, end: self.pos, quoted: false }
     }
 
     /// A field from an opening `"` to its closing `"`, across line ends.
@@ -592,11 +547,7 @@ impl<'a> RecordReader<'a> {
             }
         }
         self.pos = i + 1;
-        Ok(FieldSpan {
-            start,
-            end: i,
-            quoted: true,
-        })
+        Ok(FieldSpan { start, end: i, quoted: true })
     }
 
     /// Consumes the line end after a record's last field. Unquoted fields always stop at one,
@@ -617,18 +568,10 @@ impl<'a> RecordReader<'a> {
     }
 
     /// Decodes a field as UTF-8 and un-doubles its quotes; a bad byte is reported on its own line.
-    fn decode(
-        &self,
-        span: &FieldSpan,
-        record_start: usize,
-        line: u32,
-    ) -> Result<Cow<'a, str>, RosterError> {
+    fn decode(&self, span: &FieldSpan, record_start: usize, line: u32) -> Result<Cow<'a, str>, RosterError> {
         let raw = self.bytes.get(span.start..span.end).unwrap_or_default();
         let text = std::str::from_utf8(raw).map_err(|e| {
-            let before = self
-                .bytes
-                .get(record_start..span.start + e.valid_up_to())
-                .unwrap_or_default();
+            let before = self.bytes.get(record_start..span.start + e.valid_up_to()).unwrap_or_default();
             RosterError::new(line.saturating_add(count_newlines(before)), "invalid UTF-8")
         })?;
         if span.quoted && text.contains("\"\"") {

@@ -119,7 +119,13 @@ fn days_between(from: NaiveDate, to: NaiveDate) -> i64 {
     (to - from).num_days()
 }
 
-fn reason(contact: DueContact, tag: Option<&str>, resident: Option<&str>, due: NaiveDate, date: NaiveDate) -> DueReason {
+fn reason(
+    contact: DueContact,
+    tag: Option<&str>,
+    resident: Option<&str>,
+    due: NaiveDate,
+    date: NaiveDate,
+) -> DueReason {
     DueReason {
         contact,
         tag: tag.map(str::to_string),
@@ -221,7 +227,9 @@ pub fn residents_due_for_visits(
         .chain(open_follow_ups(follow_ups, history, date))
         .filter(|r| r.due_date <= date)
         .collect();
-    out.sort_by(|a, b| b.overdue_days.cmp(&a.overdue_days).then(a.resident.cmp(&b.resident)).then(a.contact.cmp(&b.contact)));
+    out.sort_by(|a, b| {
+        b.overdue_days.cmp(&a.overdue_days).then(a.resident.cmp(&b.resident)).then(a.contact.cmp(&b.contact))
+    });
     out
 }
 
@@ -296,7 +304,12 @@ mod tests {
 
     #[test]
     fn never_contacted_is_due_today_with_rotation() {
-        let r = household_due_on_rounds(&settings(), &[resident("王", &["elderly_alone"])], &ContactHistory::default(), d("2026-11-24"));
+        let r = household_due_on_rounds(
+            &settings(),
+            &[resident("王", &["elderly_alone"])],
+            &ContactHistory::default(),
+            d("2026-11-24"),
+        );
         assert_eq!(contacts(&r), vec!["phone", "door", "rotation"]);
         assert!(r.iter().all(|x| x.due_date == d("2026-11-24") && x.overdue_days == 0));
     }
@@ -358,7 +371,12 @@ mod tests {
     #[test]
     fn follow_up_is_due_until_a_later_contact() {
         let s = settings();
-        let f = FollowUp { resident: Some("王".into()), contact: ContactKind::Home, due: d("2026-11-20"), set_on: d("2026-11-10") };
+        let f = FollowUp {
+            resident: Some("王".into()),
+            contact: ContactKind::Home,
+            due: d("2026-11-20"),
+            set_on: d("2026-11-10"),
+        };
         let mut h = ContactHistory::default();
         h.record(Some("王"), ContactKind::Home.level(), d("2026-11-10"));
         let due = residents_due_for_visits(&s, &[], &h, std::slice::from_ref(&f), d("2026-11-24"));
@@ -366,7 +384,11 @@ mod tests {
         assert!(due[0].follow_up);
         assert_eq!(due[0].overdue_days, 4);
         h.record(None, ContactKind::Door.level(), d("2026-11-22"));
-        assert_eq!(residents_due_for_visits(&s, &[], &h, std::slice::from_ref(&f), d("2026-11-24")).len(), 1, "a door visit does not settle a home follow-up");
+        assert_eq!(
+            residents_due_for_visits(&s, &[], &h, std::slice::from_ref(&f), d("2026-11-24")).len(),
+            1,
+            "a door visit does not settle a home follow-up"
+        );
         h.record(Some("王"), ContactKind::Home.level(), d("2026-11-23"));
         assert!(residents_due_for_visits(&s, &[], &h, &[f], d("2026-11-24")).is_empty());
     }

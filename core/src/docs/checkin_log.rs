@@ -4,7 +4,7 @@
 use automerge::AutoCommit;
 use chrono::DateTime;
 
-use super::{entities, put_entity, s, list, Entity, Fields};
+use super::{entities, list, put_entity, s, Entity, Fields};
 use crate::error::{Error, Result};
 use crate::model::{CheckIn, CheckInKind, CheckInOutcome, Location};
 

@@ -2,8 +2,8 @@
 //! the deadline policy. Each catalogue entry is its own map so that two admins editing different entries
 //! offline both keep their edits.
 
-use automerge::{AutoCommit, ReadDoc, ROOT};
 use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ReadDoc, ROOT};
 
 use super::{entities, get_entity, i, put_entity, s, Entity};
 use crate::error::{Error, Result};
@@ -18,14 +18,21 @@ fn parse_plan(text: &str) -> Vec<CarePlanContact> {
     text.split(';')
         .filter_map(|item| {
             let (c, d) = item.split_once(':')?;
-            Some(CarePlanContact { contact: ContactKind::parse(c).ok()?, period_days: d.parse().ok().filter(|d| *d > 0)? })
+            Some(CarePlanContact {
+                contact: ContactKind::parse(c).ok()?,
+                period_days: d.parse().ok().filter(|d| *d > 0)?,
+            })
         })
         .collect()
 }
 
 fn put_catalogue(doc: &mut AutoCommit, prefix: &str, entries: &[CatalogueEntry]) -> Result<()> {
     for (n, e) in entries.iter().enumerate() {
-        put_entity(doc, &format!("{prefix}{}", e.code), &vec![("name_zh", s(&e.name_zh)), ("name_en", s(&e.name_en)), ("order", i(n as i64))])?;
+        put_entity(
+            doc,
+            &format!("{prefix}{}", e.code),
+            &vec![("name_zh", s(&e.name_zh)), ("name_en", s(&e.name_en)), ("order", i(n as i64))],
+        )?;
     }
     Ok(())
 }
@@ -53,7 +60,12 @@ pub fn write_settings(doc: &mut AutoCommit, settings: &CommunitySettings) -> Res
         put_entity(
             doc,
             &format!("category/{}", c.code),
-            &vec![("name_zh", s(&c.name_zh)), ("name_en", s(&c.name_en)), ("plan", s(&plan_text(&c.plan))), ("order", i(n as i64))],
+            &vec![
+                ("name_zh", s(&c.name_zh)),
+                ("name_en", s(&c.name_en)),
+                ("plan", s(&plan_text(&c.plan))),
+                ("order", i(n as i64)),
+            ],
         )?;
     }
     put_catalogue(doc, "incident_category/", &settings.incident_categories)?;
@@ -76,10 +88,19 @@ pub fn write_settings(doc: &mut AutoCommit, settings: &CommunitySettings) -> Res
 pub fn read_settings(doc: &AutoCommit) -> CommunitySettings {
     let root = Entity::read(doc, &ROOT);
     let community_id = root.str("community");
-    let mut out = CommunitySettings::defaults(&community_id, &root.str("name"), &root.opt_str("timezone").unwrap_or_else(|| "Asia/Shanghai".into()));
+    let mut out = CommunitySettings::defaults(
+        &community_id,
+        &root.str("name"),
+        &root.opt_str("timezone").unwrap_or_else(|| "Asia/Shanghai".into()),
+    );
     let categories: Vec<SpecialCareCategory> = ordered("category/", doc)
         .into_iter()
-        .map(|(code, e)| SpecialCareCategory { code, name_zh: e.str("name_zh"), name_en: e.str("name_en"), plan: parse_plan(&e.str("plan")) })
+        .map(|(code, e)| SpecialCareCategory {
+            code,
+            name_zh: e.str("name_zh"),
+            name_en: e.str("name_en"),
+            plan: parse_plan(&e.str("plan")),
+        })
         .collect();
     if !categories.is_empty() {
         out.categories = categories;

@@ -12,8 +12,8 @@ pub mod roster;
 use std::collections::HashMap;
 use std::fmt;
 
-use automerge::{AutoCommit, ObjType, ReadDoc, ScalarValue, Value, ROOT};
 use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ObjType, ReadDoc, ScalarValue, Value, ROOT};
 
 use crate::error::{Error, Result};
 
@@ -99,7 +99,12 @@ impl DocId {
     }
     /// An incident's document.
     pub fn incident(community: &str, grid: &str, incident_id: &str) -> DocId {
-        DocId { kind: DocKind::Incident, community: community.into(), grid: Some(grid.into()), key: Some(incident_id.into()) }
+        DocId {
+            kind: DocKind::Incident,
+            community: community.into(),
+            grid: Some(grid.into()),
+            key: Some(incident_id.into()),
+        }
     }
 
     /// Parses and validates the text form.
@@ -128,7 +133,9 @@ impl DocId {
         let key = parts.get(3).map(|k| k.to_string());
         let key_ok = match (kind, key.as_deref()) {
             (DocKind::CheckInLog, Some(k)) => chrono::NaiveDate::parse_from_str(k, "%Y-%m-%d").is_ok(),
-            (DocKind::VisitLog, Some(k)) => chrono::NaiveDate::parse_from_str(&format!("{k}-01"), "%Y-%m-%d").is_ok() && k.len() == 7,
+            (DocKind::VisitLog, Some(k)) => {
+                chrono::NaiveDate::parse_from_str(&format!("{k}-01"), "%Y-%m-%d").is_ok() && k.len() == 7
+            }
             (DocKind::Incident, Some(k)) => uuid::Uuid::parse_str(k).is_ok(),
             (_, None) => true,
             _ => false,
@@ -157,7 +164,9 @@ impl fmt::Display for DocId {
 pub fn new_document(id: &DocId, actor: &automerge::ActorId) -> Result<AutoCommit> {
     let mut doc = AutoCommit::new();
     doc.set_actor(actor.clone());
-    let put = |doc: &mut AutoCommit, k: &str, v: ScalarValue| doc.put(ROOT, k, v).map_err(|e| Error::document(&id.to_string(), e));
+    let put = |doc: &mut AutoCommit, k: &str, v: ScalarValue| {
+        doc.put(ROOT, k, v).map_err(|e| Error::document(&id.to_string(), e))
+    };
     put(&mut doc, "schema", ScalarValue::Int(SCHEMA_VERSION))?;
     put(&mut doc, "kind", id.kind.code().into())?;
     put(&mut doc, "community", id.community.as_str().into())?;
@@ -184,7 +193,9 @@ pub fn check_scope(id: &DocId, doc: &AutoCommit) -> Result<()> {
         return Err(Error::document(&id.to_string(), "scope fields do not match the document id"));
     }
     match root.opt_i64("schema") {
-        Some(v) if v > SCHEMA_VERSION => Err(Error::document(&id.to_string(), format!("schema {v} is newer than this build"))),
+        Some(v) if v > SCHEMA_VERSION => {
+            Err(Error::document(&id.to_string(), format!("schema {v} is newer than this build")))
+        }
         _ => Ok(()),
     }
 }
@@ -292,15 +303,15 @@ pub fn get_entity(doc: &AutoCommit, key: &str) -> Option<Entity> {
 
 /// Every entity map whose root key starts with `prefix`, with the rest of its key.
 pub fn entities<'a>(doc: &'a AutoCommit, prefix: &'a str) -> impl Iterator<Item = (String, Entity)> + 'a {
-    doc.map_range(ROOT, prefix.to_string()..)
-        .take_while(move |item| item.key.starts_with(prefix))
-        .filter_map(move |item| match item.value {
+    doc.map_range(ROOT, prefix.to_string()..).take_while(move |item| item.key.starts_with(prefix)).filter_map(
+        move |item| match item.value {
             automerge::ValueRef::Object(ObjType::Map) => {
                 let id = item.id();
                 Some((item.key[prefix.len()..].to_string(), Entity::read(doc, &id)))
             }
             _ => None,
-        })
+        },
+    )
 }
 
 /// A string scalar.
@@ -340,7 +351,16 @@ mod tests {
         ] {
             assert_eq!(DocId::parse(&id.to_string()).expect("parses"), id);
         }
-        for bad in ["", "roster:c1", "roster:c1:G 1", "checkins:c1:G1:2026-13-01", "visits:c1:G1:2026-1", "nope:c1", "incident:c1:G1:x", "community:c/1"] {
+        for bad in [
+            "",
+            "roster:c1",
+            "roster:c1:G 1",
+            "checkins:c1:G1:2026-13-01",
+            "visits:c1:G1:2026-1",
+            "nope:c1",
+            "incident:c1:G1:x",
+            "community:c/1",
+        ] {
             assert!(DocId::parse(bad).is_err(), "{bad} should be refused");
         }
     }

@@ -127,7 +127,8 @@ fn count(c: &mut ImportCounts, existed: bool, changed: bool) {
 /// moved out what is no longer there. Applying the same rows twice changes nothing.
 pub fn apply_import(doc: &mut AutoCommit, grid: &str, rows: &[&RosterRow]) -> Result<ImportSummary> {
     let mut summary = ImportSummary::default();
-    let existing_h: BTreeMap<String, Household> = households(doc).into_iter().map(|h| (h.household_code.clone(), h)).collect();
+    let existing_h: BTreeMap<String, Household> =
+        households(doc).into_iter().map(|h| (h.household_code.clone(), h)).collect();
     let existing_r: BTreeMap<String, Resident> = residents(doc).into_iter().map(|r| (r.key(), r)).collect();
     let mut seen_h = HashSet::new();
     let mut seen_r = HashSet::new();

@@ -18,7 +18,10 @@ pub fn image_mime(bytes: &[u8]) -> Option<&'static str> {
         Some("image/png")
     } else if bytes.len() >= 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
         Some("image/webp")
-    } else if bytes.len() >= 12 && &bytes[4..8] == b"ftyp" && matches!(&bytes[8..12], b"heic" | b"heix" | b"mif1" | b"msf1") {
+    } else if bytes.len() >= 12
+        && &bytes[4..8] == b"ftyp"
+        && matches!(&bytes[8..12], b"heic" | b"heix" | b"mif1" | b"msf1")
+    {
         Some("image/heic")
     } else {
         None
@@ -40,7 +43,8 @@ impl Store {
         if bytes.len() > MAX_PHOTO_BYTES {
             return Err(Error::PhotoInvalid(format!("{} bytes is over the 10 MiB limit", bytes.len())));
         }
-        let mime = image_mime(bytes).ok_or_else(|| Error::PhotoInvalid("not a JPEG, PNG, WebP or HEIC image".into()))?;
+        let mime =
+            image_mime(bytes).ok_or_else(|| Error::PhotoInvalid("not a JPEG, PNG, WebP or HEIC image".into()))?;
         let hash = sha256_hex(bytes);
         let now = clock_text(self.clock().as_ref());
         self.with_tx(|tx| {
@@ -67,7 +71,8 @@ impl Store {
             return Err(Error::PhotoInvalid(format!("at most {MAX_PHOTOS} photos")));
         }
         for p in photos {
-            let found: Option<i64> = self.conn().query_row("SELECT 1 FROM blob WHERE hash = ?1", [p], |r| r.get(0)).optional()?;
+            let found: Option<i64> =
+                self.conn().query_row("SELECT 1 FROM blob WHERE hash = ?1", [p], |r| r.get(0)).optional()?;
             if found.is_none() {
                 return Err(Error::PhotoInvalid(format!("photo {p} is not in the store")));
             }

@@ -18,7 +18,8 @@ pub fn reindex(tx: &Transaction<'_>, changed: &[(DocId, AutoCommit)]) -> Result<
             DocKind::Roster => reindex_roster(tx, id, doc)?,
             DocKind::CheckInLog => {
                 for c in docs::checkin_log::check_ins(doc) {
-                    let day = NaiveDate::parse_from_str(id.key.as_deref().unwrap_or_default(), "%Y-%m-%d").unwrap_or_default();
+                    let day = NaiveDate::parse_from_str(id.key.as_deref().unwrap_or_default(), "%Y-%m-%d")
+                        .unwrap_or_default();
                     insert_check_in(tx, &c, day)?;
                 }
             }
@@ -46,7 +47,18 @@ fn reindex_roster(tx: &Transaction<'_>, id: &DocId, doc: &AutoCommit) -> Result<
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?;
     for r in docs::roster::residents(doc) {
-        r_stmt.execute(params![r.household_code, r.name, grid, r.gender, r.birth_year, r.phone, r.id_number, r.tags.join(";"), r.notes, r.moved_out])?;
+        r_stmt.execute(params![
+            r.household_code,
+            r.name,
+            grid,
+            r.gender,
+            r.birth_year,
+            r.phone,
+            r.id_number,
+            r.tags.join(";"),
+            r.notes,
+            r.moved_out
+        ])?;
     }
     Ok(())
 }

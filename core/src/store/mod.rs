@@ -12,13 +12,13 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use automerge::AutoCommit;
 use automerge::transaction::CommitOptions;
+use automerge::AutoCommit;
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 
-pub use queries::{CheckInSummary, HouseholdDetail, ResidentSummary, RoundsItem, RoundsReason, Rounds};
+pub use queries::{CheckInSummary, HouseholdDetail, ResidentSummary, Rounds, RoundsItem, RoundsReason};
 
 use crate::clock::Clock;
 use crate::docs::{self, DocId, DocKind};
@@ -164,7 +164,13 @@ impl Store {
         Store::assemble(conn, dir, device, settings, clock)
     }
 
-    fn assemble(conn: Connection, dir: &Path, device: DeviceInfo, settings: CommunitySettings, clock: Arc<dyn Clock>) -> Result<Store> {
+    fn assemble(
+        conn: Connection,
+        dir: &Path,
+        device: DeviceInfo,
+        settings: CommunitySettings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Store> {
         let uuid = uuid::Uuid::parse_str(&device.device_id).map_err(|e| Error::Store(format!("device id: {e}")))?;
         let actor = automerge::ActorId::from(uuid.as_bytes().as_slice());
         Ok(Store { conn, dir: dir.to_path_buf(), device, actor, settings, clock, cache: HashMap::new() })
@@ -300,7 +306,10 @@ impl Store {
     pub fn check_in(&mut self, input: NewCheckIn) -> Result<CheckIn> {
         let household = self.household_row(&input.household_code)?;
         if !self.in_scope(&household.grid) {
-            return Err(Error::ActionNotAllowed(format!("household {} is outside this device's grids", household.household_code)));
+            return Err(Error::ActionNotAllowed(format!(
+                "household {} is outside this device's grids",
+                household.household_code
+            )));
         }
         if input.note.chars().count() > MAX_NOTE_CHARS {
             return Err(Error::invalid("note", format!("longer than {MAX_NOTE_CHARS} characters")));
@@ -345,7 +354,10 @@ impl Store {
         let mut by_grid: std::collections::BTreeMap<&str, Vec<&crate::roster_csv::RosterRow>> = Default::default();
         for row in &rows {
             if !self.in_scope(&row.grid_code) {
-                return Err(Error::RosterInvalid(format!("line {}: grid {:?} is outside this device's grids", row.line, row.grid_code)));
+                return Err(Error::RosterInvalid(format!(
+                    "line {}: grid {:?} is outside this device's grids",
+                    row.line, row.grid_code
+                )));
             }
             by_grid.entry(row.grid_code.as_str()).or_default().push(row);
         }
@@ -401,10 +413,8 @@ impl Store {
 fn write_chunk(tx: &Transaction<'_>, id: &DocId, doc: &mut AutoCommit, chunk: &[u8], now: &str) -> Result<()> {
     let heads: Vec<String> = doc.get_heads().iter().map(|h| h.to_string()).collect();
     let id_text = id.to_string();
-    let chunks: i64 = tx
-        .query_row("SELECT chunks FROM doc WHERE doc_id = ?1", [&id_text], |r| r.get(0))
-        .optional()?
-        .unwrap_or(0);
+    let chunks: i64 =
+        tx.query_row("SELECT chunks FROM doc WHERE doc_id = ?1", [&id_text], |r| r.get(0)).optional()?.unwrap_or(0);
     if chunks + 1 >= COMPACT_AFTER_CHUNKS {
         let snapshot = doc.save();
         tx.execute("DELETE FROM doc_chunk WHERE doc_id = ?1", [&id_text])?;
@@ -418,7 +428,16 @@ fn write_chunk(tx: &Transaction<'_>, id: &DocId, doc: &mut AutoCommit, chunk: &[
          ON CONFLICT (doc_id) DO UPDATE SET heads = excluded.heads,
              chunks = CASE WHEN doc.chunks + 1 >= ?8 THEN 1 ELSE doc.chunks + 1 END,
              bytes = doc.bytes + excluded.bytes, updated_at = excluded.updated_at, local_seq = doc.local_seq + 1",
-        params![id_text, id.kind.code(), id.grid, id.key, heads.join(","), chunk.len() as i64, now, COMPACT_AFTER_CHUNKS],
+        params![
+            id_text,
+            id.kind.code(),
+            id.grid,
+            id.key,
+            heads.join(","),
+            chunk.len() as i64,
+            now,
+            COMPACT_AFTER_CHUNKS
+        ],
     )?;
     Ok(())
 }
@@ -428,7 +447,10 @@ pub(crate) fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
 }
 
 pub(crate) fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
-    conn.execute("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", params![key, value])?;
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
     Ok(())
 }
 
@@ -442,7 +464,8 @@ fn write_device(conn: &Connection, d: &DeviceInfo) -> Result<()> {
 }
 
 fn read_device(conn: &Connection) -> Result<DeviceInfo> {
-    let get = |k: &str| -> Result<String> { meta_get(conn, k)?.ok_or_else(|| Error::Store(format!("store has no {k}"))) };
+    let get =
+        |k: &str| -> Result<String> { meta_get(conn, k)?.ok_or_else(|| Error::Store(format!("store has no {k}"))) };
     Ok(DeviceInfo {
         device_id: get("device_id")?,
         user: get("user")?,

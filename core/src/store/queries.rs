@@ -28,7 +28,12 @@ pub struct RoundsReason {
 
 impl From<&DueReason> for RoundsReason {
     fn from(r: &DueReason) -> Self {
-        RoundsReason { contact: r.contact.code().to_string(), tag: r.tag.clone(), due_date: r.due_date, overdue_days: r.overdue_days }
+        RoundsReason {
+            contact: r.contact.code().to_string(),
+            tag: r.tag.clone(),
+            due_date: r.due_date,
+            overdue_days: r.overdue_days,
+        }
     }
 }
 
@@ -164,14 +169,19 @@ impl Store {
     /// One household from the roster tables.
     pub fn household_row(&self, code: &str) -> Result<Household> {
         self.conn()
-            .query_row(&format!("SELECT {HOUSEHOLD_COLUMNS} FROM household WHERE household_code = ?1"), [code], household_from_row)
+            .query_row(
+                &format!("SELECT {HOUSEHOLD_COLUMNS} FROM household WHERE household_code = ?1"),
+                [code],
+                household_from_row,
+            )
             .optional()?
             .ok_or_else(|| Error::HouseholdNotFound(code.to_string()))
     }
 
     /// Current households in this device's scope.
     pub fn households_in_scope(&self) -> Result<Vec<Household>> {
-        let mut stmt = self.conn().prepare_cached(&format!("SELECT {HOUSEHOLD_COLUMNS} FROM household WHERE moved_out = 0"))?;
+        let mut stmt =
+            self.conn().prepare_cached(&format!("SELECT {HOUSEHOLD_COLUMNS} FROM household WHERE moved_out = 0"))?;
         let rows = stmt.query_map([], household_from_row)?;
         let mut out = Vec::new();
         for h in rows {
@@ -186,7 +196,9 @@ impl Store {
     /// Residents of a household, or of every household when `household` is `None`.
     pub fn residents(&self, household: Option<&str>) -> Result<Vec<Resident>> {
         let sql = match household {
-            Some(_) => format!("SELECT {RESIDENT_COLUMNS} FROM resident WHERE household_code = ?1 ORDER BY moved_out, name"),
+            Some(_) => {
+                format!("SELECT {RESIDENT_COLUMNS} FROM resident WHERE household_code = ?1 ORDER BY moved_out, name")
+            }
             None => format!("SELECT {RESIDENT_COLUMNS} FROM resident WHERE moved_out = 0 AND ?1 IS NULL"),
         };
         let mut stmt = self.conn().prepare_cached(&sql)?;
@@ -202,7 +214,8 @@ impl Store {
         let mut rows = stmt.query(params![household])?;
         let mut out: HashMap<String, ContactHistory> = HashMap::new();
         while let Some(r) = rows.next()? {
-            let (code, resident, level, day): (String, String, i64, String) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+            let (code, resident, level, day): (String, String, i64, String) =
+                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
             let Some(day) = parse_day(&day) else { continue };
             let resident = (!resident.is_empty()).then_some(resident.as_str());
             out.entry(code).or_default().record(resident, level, day);
@@ -293,7 +306,13 @@ impl Store {
             moved_out: h.moved_out,
             residents: residents
                 .into_iter()
-                .map(|r| ResidentSummary { name: r.name, gender: r.gender, birth_year: r.birth_year, tags: r.tags, moved_out: r.moved_out })
+                .map(|r| ResidentSummary {
+                    name: r.name,
+                    gender: r.gender,
+                    birth_year: r.birth_year,
+                    tags: r.tags,
+                    moved_out: r.moved_out,
+                })
                 .collect(),
             check_ins,
             due: due.iter().map(RoundsReason::from).collect(),
