@@ -1,14 +1,16 @@
-//! Plain domain data: roles, contacts, the community's configuration, the roster and check-ins.
+//! Plain domain data: roles, contacts, the community's configuration, the roster, check-ins and visits.
 
 pub mod checkin;
 pub mod community;
 pub mod roster;
+pub mod visit;
 
 use serde::{Deserialize, Serialize};
 
 pub use checkin::{CheckIn, CheckInKind, CheckInOutcome, Location, NewCheckIn};
 pub use community::{CarePlanContact, CommunitySettings, DeadlinePolicy, SpecialCareCategory};
 pub use roster::{Household, Resident};
+pub use visit::{NewVisit, Visit, VisitKind};
 
 use crate::error::{Error, Result};
 
