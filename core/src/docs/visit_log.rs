@@ -16,6 +16,7 @@ fn fields(v: &Visit) -> Fields<'static> {
         ("residents", list(&v.residents)),
         ("kind", s(v.kind.code())),
         ("at", s(&v.at.to_rfc3339())),
+        ("day", s(&v.day.format("%Y-%m-%d").to_string())),
         ("duration_min", v.duration_min.and_then(|d| i(d.into()))),
         ("services", list(&v.services)),
         ("needs", s(&v.needs)),
@@ -37,6 +38,7 @@ pub fn append(doc: &mut AutoCommit, v: &Visit) -> Result<()> {
 fn from_entity(id: String, e: &Entity) -> Result<Visit> {
     let bad = |why: &str| Error::document(&format!("visit/{id}"), why);
     let at = DateTime::parse_from_rfc3339(&e.str("at")).map_err(|_| bad("bad time"))?;
+    let day = NaiveDate::parse_from_str(&e.str("day"), "%Y-%m-%d").map_err(|_| bad("bad day"))?;
     let follow_up = match e.opt_str("follow_up") {
         Some(d) => Some(NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| bad("bad follow-up date"))?),
         None => None,
@@ -47,6 +49,7 @@ fn from_entity(id: String, e: &Entity) -> Result<Visit> {
         residents: e.list("residents"),
         kind: VisitKind::parse(&e.str("kind")).map_err(|_| bad("bad kind"))?,
         at,
+        day,
         duration_min: e.opt_i64("duration_min").and_then(|d| u32::try_from(d).ok()),
         services: e.list("services"),
         needs: e.str("needs"),
@@ -78,6 +81,7 @@ mod tests {
             residents: residents.iter().map(|r| r.to_string()).collect(),
             kind: VisitKind::Home,
             at: DateTime::parse_from_rfc3339("2026-11-24T09:00:00+08:00").expect("time"),
+            day: NaiveDate::from_ymd_opt(2026, 11, 24).expect("day"),
             duration_min: Some(45),
             services: vec!["life_care".into(), "companionship".into()],
             needs: "膝盖疼".into(),

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 pub use checkin::{CheckIn, CheckInKind, CheckInOutcome, Location, NewCheckIn};
 pub use community::{CarePlanContact, CommunitySettings, DeadlinePolicy, SpecialCareCategory};
 pub use roster::{Household, Resident};
-pub use visit::{NewVisit, Visit, VisitKind};
+pub use visit::{NewVisit, Visit, VisitKind, SATISFACTION_RANGE};
 
 use crate::error::{Error, Result};
 

@@ -99,6 +99,8 @@ pub struct Visit {
     pub kind: VisitKind,
     /// When it started (RFC 3339 with offset).
     pub at: DateTime<FixedOffset>,
+    /// The day it started on, in the community's time zone (fixed when recorded).
+    pub day: NaiveDate,
     /// Duration in minutes, if recorded.
     pub duration_min: Option<u32>,
     /// Service codes delivered.

@@ -7,6 +7,7 @@ mod blobs;
 pub mod index;
 mod queries;
 pub mod schema;
+mod visits;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,8 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 
 pub use queries::{CheckInSummary, HouseholdDetail, ResidentSummary, Rounds, RoundsItem, RoundsReason};
+pub use visits::{average, rate, ContactsDone, VisitDueItem, VisitsDue, WorkerReport, MAX_VISIT_MINUTES};
+pub(crate) use visits::VisitRow;
 
 use crate::clock::Clock;
 use crate::docs::{self, DocId, DocKind};
