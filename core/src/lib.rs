@@ -4,10 +4,13 @@
 //! - [`schedule`]: what is due and when — the one place for the due-date rules.
 //! - [`docs`]: the Automerge documents and their scoped ids.
 //! - [`store`]: the encrypted device store with its materialised tables (feature `store`).
+//! - [`ledger`]: the monthly electronic ledger, CSV and XLSX (feature `ledger`).
 
 pub mod clock;
 pub mod docs;
 pub mod error;
+#[cfg(feature = "ledger")]
+pub mod ledger;
 pub mod model;
 pub mod roster_csv;
 pub mod schedule;

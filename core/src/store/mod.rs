@@ -21,7 +21,7 @@ use serde::Serialize;
 
 pub use queries::{CheckInSummary, HouseholdDetail, ResidentSummary, Rounds, RoundsItem, RoundsReason};
 pub use visits::{average, rate, ContactsDone, VisitDueItem, VisitsDue, WorkerReport, MAX_VISIT_MINUTES};
-pub(crate) use visits::VisitRow;
+pub(crate) use visits::{add_visit_contacts, VisitRow};
 
 use crate::clock::Clock;
 use crate::docs::{self, DocId, DocKind};

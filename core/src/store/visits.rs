@@ -447,17 +447,7 @@ impl Store {
             let Some(contact) = kind.contact() else { continue };
             out.entry(code).or_default().push(DatedContact { resident: None, level: contact.level(), day });
         }
-        for v in visits.iter().filter(|v| author.is_none_or(|a| v.author == a)) {
-            let Ok(kind) = VisitKind::parse(&v.kind) else { continue };
-            let level = kind.contact().level();
-            let entry = out.entry(v.household_code.clone()).or_default();
-            if v.residents.is_empty() {
-                entry.push(DatedContact { resident: None, level, day: v.day });
-            }
-            for r in &v.residents {
-                entry.push(DatedContact { resident: Some(r.clone()), level, day: v.day });
-            }
-        }
+        add_visit_contacts(&mut out, visits, author);
         Ok(out)
     }
 
@@ -557,6 +547,21 @@ impl Store {
             average_satisfaction: average(&scores),
             satisfaction_count: scores.len() as u32,
         })
+    }
+}
+
+/// Adds the contacts `visits` made (those by `author` when given) to per-household contact lists.
+pub(crate) fn add_visit_contacts(out: &mut HashMap<String, Vec<DatedContact>>, visits: &[VisitRow], author: Option<&str>) {
+    for v in visits.iter().filter(|v| author.is_none_or(|a| v.author == a)) {
+        let Ok(kind) = VisitKind::parse(&v.kind) else { continue };
+        let level = kind.contact().level();
+        let entry = out.entry(v.household_code.clone()).or_default();
+        if v.residents.is_empty() {
+            entry.push(DatedContact { resident: None, level, day: v.day });
+        }
+        for r in &v.residents {
+            entry.push(DatedContact { resident: Some(r.clone()), level, day: v.day });
+        }
     }
 }
 
