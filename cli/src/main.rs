@@ -4,8 +4,10 @@
 //! document is `{"error": {"code", "message"}}` (without `--json`: `code: message` on stderr).
 
 mod field;
+mod ledger;
 mod output;
 mod roster;
+mod visits;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,6 +49,17 @@ enum Command {
     /// Household commands.
     #[command(subcommand)]
     Household(field::HouseholdCommand),
+    /// Record a visit.
+    #[command(subcommand)]
+    Visit(visits::VisitCommand),
+    /// Visits due for special-care residents.
+    #[command(subcommand)]
+    Visits(visits::VisitsCommand),
+    /// The monthly electronic ledger (电子台账): csv, xlsx or the json summary.
+    Ledger(ledger::LedgerArgs),
+    /// Monthly assessment reports.
+    #[command(subcommand)]
+    Report(ledger::ReportCommand),
 }
 
 /// What every command gets: where the store is and how to open it.
@@ -93,6 +106,10 @@ fn run(cli: Cli) -> Result<Output> {
         Command::Rounds(args) => field::rounds(&ctx, args),
         Command::Checkin(args) => field::checkin(&ctx, args),
         Command::Household(cmd) => field::household(&ctx, cmd),
+        Command::Visit(cmd) => visits::visit(&ctx, cmd),
+        Command::Visits(cmd) => visits::visits(&ctx, cmd),
+        Command::Ledger(args) => ledger::ledger(&ctx, args),
+        Command::Report(cmd) => ledger::report(&ctx, cmd),
     }
 }
 
