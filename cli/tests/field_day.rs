@@ -74,22 +74,44 @@ fn grid_leader_field_day() {
     // Rounds: care-plan households first, then rotation, each in walking order (building 2 before 10).
     let rounds = ok(&store, &["rounds", "--date", "2026-11-24"]);
     assert_eq!(rounds["date"], "2026-11-24");
-    let codes: Vec<&str> = rounds["items"].as_array().expect("items").iter().filter_map(|i| i["household_code"].as_str()).collect();
+    let codes: Vec<&str> =
+        rounds["items"].as_array().expect("items").iter().filter_map(|i| i["household_code"].as_str()).collect();
     assert_eq!(codes, ["H002", "H001", "H004", "H003"]);
     let h001 = &rounds["items"][1];
     assert_eq!(h001["building"], "1");
     assert_eq!(h001["floor"], 3);
-    let contacts: Vec<&str> = h001["reasons"].as_array().expect("reasons").iter().filter_map(|r| r["contact"].as_str()).collect();
+    let contacts: Vec<&str> =
+        h001["reasons"].as_array().expect("reasons").iter().filter_map(|r| r["contact"].as_str()).collect();
     assert_eq!(contacts, ["phone", "door", "rotation"]);
     assert_eq!(h001["reasons"][0]["tag"], "elderly_alone");
     assert_eq!(h001["reasons"][0]["due_date"], "2026-11-24");
     assert_eq!(h001["last_contact"], Value::Null);
 
     // A door visit back-filled for two days ago: phone due yesterday (1 day overdue), door not yet due.
-    let c = ok(&store, &["checkin", "H001", "--kind", "door", "--outcome", "well", "--note", "精神很好", "--at", "2026-11-22T10:00:00+08:00"]);
+    let c = ok(
+        &store,
+        &[
+            "checkin",
+            "H001",
+            "--kind",
+            "door",
+            "--outcome",
+            "well",
+            "--note",
+            "精神很好",
+            "--at",
+            "2026-11-22T10:00:00+08:00",
+        ],
+    );
     let id = c["check_in_id"].as_str().expect("id").to_string();
     let rounds = ok(&store, &["rounds", "--date", "2026-11-24"]);
-    let h001 = rounds["items"].as_array().expect("items").iter().find(|i| i["household_code"] == "H001").expect("H001 still due").clone();
+    let h001 = rounds["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|i| i["household_code"] == "H001")
+        .expect("H001 still due")
+        .clone();
     assert_eq!(h001["reasons"].as_array().map(Vec::len), Some(1));
     assert_eq!(h001["reasons"][0]["contact"], "phone");
     assert_eq!(h001["reasons"][0]["due_date"], "2026-11-23");
@@ -100,7 +122,8 @@ fn grid_leader_field_day() {
     ok(&store, &["checkin", "H003", "--kind", "absent", "--outcome", "well"]);
     ok(&store, &["checkin", "H004", "--kind", "observed", "--outcome", "attention"]);
     let rounds = ok(&store, &["rounds", "--date", "2026-11-24"]);
-    let codes: Vec<&str> = rounds["items"].as_array().expect("items").iter().filter_map(|i| i["household_code"].as_str()).collect();
+    let codes: Vec<&str> =
+        rounds["items"].as_array().expect("items").iter().filter_map(|i| i["household_code"].as_str()).collect();
     assert_eq!(codes, ["H002", "H001", "H003"]);
 
     let show = ok(&store, &["household", "show", "H001"]);
@@ -138,12 +161,20 @@ fn grid_leader_field_day() {
     let bad = write(
         dir.path(),
         "bad.csv",
-        &["G01,1,1,3,301,H001,王秀英,F,1942,,,elderly_alone,", "G01,9,9,9,909,H009,新人,F,1950,,,,", "G01,1,1,2,201,H002,李建国,M,1950,,,eldery_alone,"],
+        &[
+            "G01,1,1,3,301,H001,王秀英,F,1942,,,elderly_alone,",
+            "G01,9,9,9,909,H009,新人,F,1950,,,,",
+            "G01,1,1,2,201,H002,李建国,M,1950,,,eldery_alone,",
+        ],
     );
     let r = gridline(&store, &["roster", "import", &bad], true);
     assert_ne!(r.code, 0);
     assert_eq!(r.json["error"]["code"], "roster_invalid");
-    assert!(r.json["error"]["message"].as_str().is_some_and(|m| m.contains("line 4") && m.contains("eldery_alone")), "{}", r.json);
+    assert!(
+        r.json["error"]["message"].as_str().is_some_and(|m| m.contains("line 4") && m.contains("eldery_alone")),
+        "{}",
+        r.json
+    );
     let r = gridline(&store, &["household", "show", "H009"], true);
     assert_eq!(r.json["error"]["code"], "household_not_found", "nothing from the bad file applied");
     let r = gridline(&store, &["roster", "import", &bad], false);
@@ -177,7 +208,11 @@ fn errors_have_stable_codes() {
     ok(&store, &["roster", "import", &file]);
     let fake = dir.path().join("photo.jpg");
     std::fs::write(&fake, b"not an image").expect("write");
-    let r = gridline(&store, &["checkin", "H001", "--kind", "door", "--outcome", "well", "--photo", fake.to_str().expect("utf-8")], true);
+    let r = gridline(
+        &store,
+        &["checkin", "H001", "--kind", "door", "--outcome", "well", "--photo", fake.to_str().expect("utf-8")],
+        true,
+    );
     assert_eq!(r.json["error"]["code"], "photo_invalid");
     let show = ok(&store, &["household", "show", "H001"]);
     assert_eq!(show["check_ins"].as_array().map(Vec::len), Some(0));
