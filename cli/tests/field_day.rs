@@ -216,6 +216,13 @@ fn errors_have_stable_codes() {
     assert_eq!(r.json["error"]["code"], "photo_invalid");
     let show = ok(&store, &["household", "show", "H001"]);
     assert_eq!(show["check_ins"].as_array().map(Vec::len), Some(0));
+    // A real JPEG header is accepted and stored by its SHA-256.
+    let jpeg = dir.path().join("door.jpg");
+    std::fs::write(&jpeg, [0xFF, 0xD8, 0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F', 0, 1, 2, 3]).expect("write");
+    let c = ok(&store, &["checkin", "H001", "--kind", "door", "--outcome", "problem", "--photo", jpeg.to_str().expect("utf-8")]);
+    assert_eq!(c["photos"][0].as_str().map(str::len), Some(64));
+    let show = ok(&store, &["household", "show", "H001"]);
+    assert_eq!(show["check_ins"][0]["photos"][0], c["photos"][0]);
     // Usage errors with --json still print one JSON error document.
     let r = gridline(&store, &["checkin"], true);
     assert_eq!(r.code, 2);
