@@ -565,6 +565,119 @@ mod tests {
         DateTime::parse_from_rfc3339(s).expect("time")
     }
 
+    fn store(dir: &std::path::Path) -> Store {
+        use crate::store::InitOptions;
+        let clock = std::sync::Arc::new(crate::FixedClock(t("2026-12-05T09:00:00+08:00").to_utc()));
+        let opts = InitOptions {
+            user: "站长".into(),
+            role: crate::model::Role::Station,
+            timezone: "Asia/Shanghai".into(),
+            community_name: "幸福社区".into(),
+            community_id: None,
+            grids: vec![],
+        };
+        let mut store = Store::init(dir, &[7; 32], opts, clock).expect("store");
+        let roster = "grid_code,building,unit,floor,room,household_code,resident_name,gender,birth_year,phone,id_number,tags,notes
+G01,1,1,1,101,H1,甲,F,1940,,,,
+G02,1,1,1,101,H2,乙,F,1940,,,,
+";
+        store.import_roster(roster.as_bytes()).expect("roster");
+        store
+    }
+
+    /// (incident, grid, category, stage, reported_at, deadline, [(action, at, applied, stage_after)])
+    type Fixture<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str, Option<&'a str>, Vec<(&'a str, &'a str, bool, &'a str)>);
+
+    fn insert_incidents(store: &mut Store, incidents: &[Fixture<'_>]) {
+        store
+            .with_tx(|tx| {
+                for (id, grid, category, stage, reported_at, deadline, events) in incidents {
+                    tx.execute(
+                        "INSERT INTO incident (incident_id, doc_id, grid, category, severity, title, stage, reporter,
+                             reported_at, stage_since, deadline, waiting_for, updated_at)
+                         VALUES (?1, '', ?2, ?3, 'normal', '楼道堆物', ?4, '王', ?5, ?5, ?6, '', ?5)",
+                        params![id, grid, category, stage, reported_at, deadline],
+                    )?;
+                    for (seq, (action, at, applied, after)) in events.iter().enumerate() {
+                        tx.execute(
+                            "INSERT INTO incident_event (incident_id, seq, event_id, action, actor, role, at, applied,
+                                 stage_after, note) VALUES (?1, ?2, ?3, ?4, 'x', 'station', ?5, ?6, ?7, '')",
+                            params![id, seq as i64, format!("{id}-{seq}"), action, at, applied, after],
+                        )?;
+                    }
+                }
+                Ok(())
+            })
+            .expect("insert incidents");
+    }
+
+    #[test]
+    fn incident_sections_from_the_materialised_tables() {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut store = store(dir.path());
+        insert_incidents(
+            &mut store,
+            &[
+                // Closed in November after a satisfied evaluation.
+                ("i1", "G01", "environment", "closed", "2026-11-02T08:00:00+08:00", None, vec![
+                    ("report", "2026-11-02T08:00:00+08:00", true, "reported"),
+                    ("receive", "2026-11-02T08:10:00+08:00", true, "committee_review"),
+                    ("dispatch", "2026-11-02T09:10:00+08:00", true, "at_station"),
+                    ("verify", "2026-11-02T11:10:00+08:00", true, "in_progress"),
+                    ("resolve", "2026-11-03T11:10:00+08:00", true, "resolved"),
+                    ("evaluate", "2026-11-04T11:10:00+08:00", true, "closed"),
+                ]),
+                // Unsatisfied evaluation reopened it; a superseded dispatch is kept in the rows.
+                ("i2", "G01", "environment", "at_station", "2026-11-10T08:00:00+08:00", Some("2026-11-12T08:00:00+08:00"), vec![
+                    ("report", "2026-11-10T08:00:00+08:00", true, "reported"),
+                    ("receive", "2026-11-10T08:30:00+08:00", true, "committee_review"),
+                    ("dispatch", "2026-11-10T11:30:00+08:00", true, "at_station"),
+                    ("dispatch", "2026-11-10T11:31:00+08:00", false, "at_station"),
+                    ("verify", "2026-11-10T13:30:00+08:00", true, "in_progress"),
+                    ("resolve", "2026-11-11T13:30:00+08:00", true, "resolved"),
+                    ("evaluate", "2026-11-11T15:30:00+08:00", true, "at_station"),
+                ]),
+                // Another grid; and an October incident whose only November event is its closing evaluation.
+                ("i3", "G02", "safety_hazard", "committee_review", "2026-11-30T23:30:00+08:00", Some("2026-12-01T23:30:00+08:00"), vec![
+                    ("report", "2026-11-30T23:30:00+08:00", true, "reported"),
+                    ("receive", "2026-11-30T23:40:00+08:00", true, "committee_review"),
+                ]),
+                ("i0", "G01", "other", "closed", "2026-10-20T08:00:00+08:00", None, vec![
+                    ("report", "2026-10-20T08:00:00+08:00", true, "reported"),
+                    ("settle", "2026-10-21T08:00:00+08:00", true, "resolved"),
+                    ("evaluate", "2026-11-01T00:30:00+08:00", true, "closed"),
+                ]),
+            ],
+        );
+        let nov = Month::parse("2026-11").expect("month");
+        let all = store.ledger(&nov, None).expect("ledger");
+        let inc = &all.summary.incidents;
+        assert_eq!(inc.reported, 3, "i0 was reported in October");
+        assert_eq!(inc.by_stage.get("closed"), Some(&1));
+        assert_eq!(inc.by_stage.get("at_station"), Some(&1));
+        assert_eq!(inc.by_category.get("environment"), Some(&2));
+        assert_eq!(inc.overdue, 1, "i2 is past its deadline at the end of November; i3's runs into December");
+        assert_eq!((inc.evaluations, inc.satisfied), (3, 2));
+        assert_eq!(all.summary.satisfaction_rate, Some(0.6667));
+        assert_eq!(inc.events, 6 + 7 + 2 + 1);
+        assert_eq!(all.incident_events.iter().filter(|e| !e.applied).count(), 1);
+        let stage = |s: &str| all.stage_times.iter().find(|t| t.stage == s).cloned().expect(s);
+        // committee_review: i1 60 min, i2 180 min → median 120; at_station: 120 (i1), 120 (i2, superseded
+        // dispatch ignored); resolved: i1 1440, i2 120, i0 (October → November 1) 15,390.
+        assert_eq!((stage("committee_review").handled, stage("committee_review").median_minutes), (2, Some(120.0)));
+        assert_eq!(stage("at_station").median_minutes, Some(120.0));
+        assert_eq!(stage("at_station").overdue, 1);
+        assert_eq!((stage("resolved").handled, stage("resolved").median_minutes), (3, Some(1440.0)));
+        assert_eq!(stage("reported").median_minutes, Some(10.0));
+
+        let g02 = store.ledger(&nov, Some("G02")).expect("G02");
+        assert_eq!((g02.summary.incidents.reported, g02.summary.incidents.overdue), (1, 0));
+        assert_eq!(g02.summary.satisfaction_rate, None);
+        let sheets = g02.sheets(export::Lang::En);
+        let events = sheets.iter().find(|s| s.name == "Incident events").expect("events sheet");
+        assert_eq!(events.rows.len(), 2);
+    }
+
     #[test]
     fn median_of_odd_even_and_empty() {
         assert_eq!(median(&mut []), None);
