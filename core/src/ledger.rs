@@ -350,7 +350,7 @@ impl Store {
         let residents = self.tagged_residents_of(grids)?;
         let histories = self.histories_until(grids, until)?;
         let mut per: BTreeMap<String, (BTreeSet<(String, String)>, ContactsDone)> = BTreeMap::new();
-        let mut total = ContactsDone { rate: 1.0, ..Default::default() };
+        let mut total = ContactsDone::default();
         let mut overdue = 0;
         let (no_contacts, no_history) = (Vec::new(), ContactHistory::default());
         for (household, rs) in &residents {
@@ -381,7 +381,7 @@ impl Store {
                     name_zh: c.name_zh.clone(),
                     name_en: c.name_en.clone(),
                     residents: who.len() as u32,
-                    contacts: ContactsDone { rate: rate(contacts.done, contacts.required), ..contacts },
+                    contacts,
                 }
             })
             .collect();

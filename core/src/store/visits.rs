@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 use rusqlite::params;
 use serde::Serialize;
 
+use super::queries::{household_from_row, parse_day, resident_from_row, HOUSEHOLD_COLUMNS, RESIDENT_COLUMNS};
 use super::{index, Store, MAX_NOTE_CHARS};
 use crate::docs::{self, split_list, DocId};
 use crate::error::{Error, Result};
@@ -59,7 +60,7 @@ pub struct VisitsDue {
 }
 
 /// Special-care contacts done vs required.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ContactsDone {
     /// Periods required (see `schedule::assessment_periods`).
     pub required: u32,
@@ -67,6 +68,12 @@ pub struct ContactsDone {
     pub done: u32,
     /// done / required (1.0 when nothing was required).
     pub rate: f64,
+}
+
+impl Default for ContactsDone {
+    fn default() -> Self {
+        ContactsDone { required: 0, done: 0, rate: 1.0 }
+    }
 }
 
 impl ContactsDone {
@@ -137,10 +144,6 @@ fn day_text(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
-fn parse_day(s: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
-}
-
 impl Store {
     /// Records a visit: appends it to the grid's log of that month and indexes it (visit row, contacts,
     /// follow-up), durably. Services and need tags must be codes of the community's `visit_services`
@@ -165,8 +168,12 @@ impl Store {
                 return Err(Error::invalid("follow_up", "the follow-up date must fall within a year after the visit"));
             }
         }
-        let mut residents = input.residents;
-        residents.dedup();
+        let mut residents: Vec<String> = Vec::with_capacity(input.residents.len());
+        for r in input.residents {
+            if !residents.contains(&r) {
+                residents.push(r);
+            }
+        }
         let visit = Visit {
             visit_id: uuid::Uuid::now_v7().to_string(),
             household_code: household.household_code.clone(),
@@ -248,21 +255,10 @@ impl Store {
     /// Current households of `grids`.
     pub(crate) fn households_of(&self, grids: &Option<Vec<String>>) -> Result<Vec<Household>> {
         Store::per_grid(grids, |g| {
-            let mut stmt = self.conn().prepare_cached(
-                "SELECT household_code, grid, building, unit, floor, room, moved_out FROM household
-                 WHERE moved_out = 0 AND (?1 IS NULL OR grid = ?1)",
-            )?;
-            let rows = stmt.query_map(params![g], |r| {
-                Ok(Household {
-                    household_code: r.get(0)?,
-                    grid: r.get(1)?,
-                    building: r.get(2)?,
-                    unit: r.get(3)?,
-                    floor: r.get(4)?,
-                    room: r.get(5)?,
-                    moved_out: r.get(6)?,
-                })
-            })?;
+            let mut stmt = self.conn().prepare_cached(&format!(
+                "SELECT {HOUSEHOLD_COLUMNS} FROM household WHERE moved_out = 0 AND (?1 IS NULL OR grid = ?1)"
+            ))?;
+            let rows = stmt.query_map(params![g], household_from_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }
@@ -270,23 +266,10 @@ impl Store {
     /// Current residents with special-care tags in `grids`, by household.
     pub(crate) fn tagged_residents_of(&self, grids: &Option<Vec<String>>) -> Result<HashMap<String, Vec<Resident>>> {
         let list = Store::per_grid(grids, |g| {
-            let mut stmt = self.conn().prepare_cached(
-                "SELECT household_code, name, gender, birth_year, phone, id_number, tags, notes, moved_out
-                 FROM resident WHERE moved_out = 0 AND tags != '' AND (?1 IS NULL OR grid = ?1)",
-            )?;
-            let rows = stmt.query_map(params![g], |r| {
-                Ok(Resident {
-                    household_code: r.get(0)?,
-                    name: r.get(1)?,
-                    gender: r.get(2)?,
-                    birth_year: r.get(3)?,
-                    phone: r.get(4)?,
-                    id_number: r.get(5)?,
-                    tags: split_list(&r.get::<_, String>(6)?),
-                    notes: r.get(7)?,
-                    moved_out: r.get(8)?,
-                })
-            })?;
+            let mut stmt = self.conn().prepare_cached(&format!(
+                "SELECT {RESIDENT_COLUMNS} FROM resident WHERE moved_out = 0 AND tags != '' AND (?1 IS NULL OR grid = ?1)"
+            ))?;
+            let rows = stmt.query_map(params![g], resident_from_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })?;
         let mut out: HashMap<String, Vec<Resident>> = HashMap::new();
@@ -519,7 +502,7 @@ impl Store {
         let contacts = self.contacts_in_month(&grids, month, &visits, Some(&user))?;
         let residents = self.tagged_residents_of(&grids)?;
         let histories = self.histories_until(&grids, until)?;
-        let (mut special_care, mut in_care, mut overdue) = (ContactsDone { rate: 1.0, ..Default::default() }, 0, 0);
+        let (mut special_care, mut in_care, mut overdue) = (ContactsDone::default(), 0, 0);
         let (no_contacts, no_history) = (Vec::new(), ContactHistory::default());
         for (household, rs) in &residents {
             let cs = contacts.get(household).unwrap_or(&no_contacts);
