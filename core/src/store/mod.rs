@@ -90,6 +90,8 @@ fn key_pragma(key: &[u8; KEY_LEN]) -> String {
 fn connect(path: &Path, key: &[u8; KEY_LEN]) -> Result<Connection> {
     let conn = Connection::open(path)?;
     conn.pragma_update(None, "key", key_pragma(key))?;
+    // SQLCipher logs a failed page check to stderr once keyed; a wrong key is reported as our own error.
+    let _ = conn.execute_batch("PRAGMA cipher_log_level = NONE;");
     // Reading the schema is the first access that decrypts a page: a wrong key fails here, before anything
     // is written.
     conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))?;
