@@ -338,7 +338,7 @@ pub struct Derivation {
     pub committee_notified: bool,
     /// True once the server's receipt is in the list (applied or not).
     pub delivered: bool,
-    /// Assignee of the latest applied verify.
+    /// Assignee named by the latest applied verify that named one.
     pub assignee: Option<String>,
     /// The duplicated incident of an applied reject.
     pub duplicate_of: Option<String>,
@@ -417,7 +417,8 @@ fn apply(d: &mut Derivation, severity: Severity, e: &IncidentEvent) -> Result<()
             d.reported_at = Some(at);
             d.committee_notified = severity == Severity::Urgent;
         }
-        Action::Verify => d.assignee = e.assignee.clone(),
+        // A verify that names nobody keeps whoever was assigned before (a reopened incident).
+        Action::Verify if e.assignee.is_some() => d.assignee = e.assignee.clone(),
         Action::Reject => d.duplicate_of = e.duplicate_of.clone(),
         Action::Evaluate => {
             d.satisfied = e.satisfied;
@@ -443,10 +444,15 @@ fn apply(d: &mut Derivation, severity: Severity, e: &IncidentEvent) -> Result<()
 /// The actions `role` (acting as `actor`) may take now, for shells and for refusing an action locally.
 /// `report` and `receive` are never offered: the first creates an incident, the second is the server's.
 pub fn allowed_actions(d: &Derivation, role: Role, actor: &str) -> Vec<Action> {
+    allowed_at(d.stage, d.reporter.as_deref(), role, actor)
+}
+
+/// [`allowed_actions`] from what the materialised tables keep: the stage and the reporter.
+pub fn allowed_at(stage: Option<Stage>, reporter: Option<&str>, role: Role, actor: &str) -> Vec<Action> {
     Action::ALL
         .into_iter()
         .filter(|a| !matches!(a, Action::Report | Action::Receive))
-        .filter(|a| check(*a, Device(role), actor, d.stage, d.reporter.as_deref()).is_ok())
+        .filter(|a| check(*a, Device(role), actor, stage, reporter).is_ok())
         .collect()
 }
 

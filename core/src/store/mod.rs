@@ -4,6 +4,7 @@
 //! `kill -9` and power loss.
 
 mod blobs;
+mod incidents;
 pub mod index;
 mod queries;
 pub mod schema;
@@ -18,6 +19,10 @@ use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 
+pub use incidents::{
+    IncidentAct, IncidentDetail, IncidentEventView, IncidentFilter, IncidentList, IncidentListItem, MAX_ASSIGNEE_CHARS,
+    MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS,
+};
 pub use queries::{CheckInSummary, HouseholdDetail, ResidentSummary, Rounds, RoundsItem, RoundsReason};
 
 use crate::clock::Clock;
