@@ -122,6 +122,10 @@ impl Store {
         if opts.timezone.parse::<chrono_tz::Tz>().is_err() {
             return Err(Error::invalid("timezone", format!("unknown time zone {:?}", opts.timezone)));
         }
+        if let Some(c) = &opts.community_id {
+            DocId::parse(&format!("community:{c}"))
+                .map_err(|_| Error::invalid("community_id", format!("bad community id {c:?}")))?;
+        }
         if let Some(bad) = opts.grids.iter().find(|g| !docs::valid_code(g)) {
             return Err(Error::invalid("grid", format!("bad grid code {bad:?}")));
         }
