@@ -4,6 +4,7 @@
 //! document is `{"error": {"code", "message"}}` (without `--json`: `code: message` on stderr).
 
 mod field;
+mod incident;
 mod ledger;
 mod output;
 mod roster;
@@ -60,6 +61,9 @@ enum Command {
     /// Monthly assessment reports.
     #[command(subcommand)]
     Report(ledger::ReportCommand),
+    /// Incidents: report, list, show, act on the workflow.
+    #[command(subcommand)]
+    Incident(incident::IncidentCommand),
 }
 
 /// What every command gets: where the store is and how to open it.
@@ -110,6 +114,7 @@ fn run(cli: Cli) -> Result<Output> {
         Command::Visits(cmd) => visits::visits(&ctx, cmd),
         Command::Ledger(args) => ledger::ledger(&ctx, args),
         Command::Report(cmd) => ledger::report(&ctx, cmd),
+        Command::Incident(cmd) => incident::run(&ctx, cmd),
     }
 }
 

@@ -1,7 +1,9 @@
-//! Plain domain data: roles, contacts, the community's configuration, the roster, check-ins and visits.
+//! Plain domain data: roles, contacts, the community's configuration, the roster, check-ins, visits and
+//! incidents.
 
 pub mod checkin;
 pub mod community;
+pub mod incident;
 pub mod roster;
 pub mod visit;
 
@@ -9,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 pub use checkin::{CheckIn, CheckInKind, CheckInOutcome, Location, NewCheckIn};
 pub use community::{CarePlanContact, CommunitySettings, DeadlinePolicy, SpecialCareCategory};
+pub use incident::{IncidentEvent, IncidentFields, NewIncident, Severity};
 pub use roster::{Household, Resident};
 pub use visit::{NewVisit, Visit, VisitKind, SATISFACTION_RANGE};
 

@@ -28,7 +28,7 @@ pub fn reindex(tx: &Transaction<'_>, changed: &[(DocId, AutoCommit)]) -> Result<
                     insert_visit(tx, &v)?;
                 }
             }
-            DocKind::Incident => {}
+            DocKind::Incident => super::incidents::index_incident(tx, id, doc)?,
             DocKind::Community => {}
         }
     }
