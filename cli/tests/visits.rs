@@ -168,6 +168,14 @@ fn social_worker_month_and_ledger() {
     assert_eq!(report["special_care"]["done"], 1 + 1 + 1 + 1 + 1);
     assert_eq!(report["residents_overdue"], 2, "王秀英 (phone) and 李建国 (never a home visit)");
 
+    // An incident the social worker reports on the spot shows in the ledger (materialised by the incident
+    // store, read back by the ledger).
+    let reported = ok(
+        &store,
+        &["incident", "report", "--household", "H002", "--category", "facility_repair", "--title", "坡道损坏"],
+    );
+    assert!(reported["incident_id"].is_string(), "{reported}");
+
     // Ledger summary (PRODUCT.md §9 shape).
     let summary = ok(&store, &["ledger", "--month", "2026-11", "--format", "json"]);
     assert_eq!(summary["month"], "2026-11");
@@ -176,11 +184,13 @@ fn social_worker_month_and_ledger() {
     assert_eq!(summary["households_contacted"], 3);
     assert_eq!(summary["checkin_rate"], 0.75);
     assert_eq!(summary["visits"], 2);
-    assert_eq!(summary["incidents"]["reported"], 0);
-    assert!(summary["incidents"]["by_stage"].is_object());
+    assert_eq!(summary["incidents"]["reported"], 1);
+    assert_eq!(summary["incidents"]["by_stage"]["reported"], 1, "{summary}");
+    assert_eq!(summary["incidents"]["by_category"]["facility_repair"], 1);
     assert_eq!(summary["satisfaction_rate"], Value::Null);
     let g02 = ok(&store, &["ledger", "--month", "2026-11", "--grid", "G02", "--format", "json"]);
     assert_eq!((g02["households"].as_u64(), g02["checkin_rate"].as_f64()), (Some(1), Some(1.0)));
+    assert_eq!(g02["incidents"]["reported"], 0);
     assert_eq!(err_code(&store, &["ledger", "--month", "2026-13", "--format", "json"]), "invalid_input");
     assert_eq!(err_code(&store, &["ledger", "--month", "2026-11", "--format", "pdf"]), "invalid_input");
 
@@ -213,6 +223,8 @@ fn social_worker_month_and_ledger() {
     assert_eq!(cell(&visits, 1, 3), "H001");
     assert_eq!(cell(&visits, 1, 7), "life_care;companionship");
     let care = book.worksheet_range("特殊人群联系").expect("care sheet");
+    let events = book.worksheet_range("事件流转").expect("incident events sheet");
+    assert_eq!((cell(&events, 1, 4), cell(&events, 1, 6)), ("坡道损坏".into(), "report".into()));
     assert_eq!((cell(&care, 1, 0), cell(&care, 1, 1)), ("elderly_alone".into(), "孤寡/独居老人".into()));
 
     let xlsx_en = dir.path().join("ledger-en.xlsx");

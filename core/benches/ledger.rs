@@ -119,13 +119,15 @@ fn fill(path: &Path) -> rusqlite::Result<()> {
             lc.execute(params![household(g, h), resident, level, date])?;
         }
         let mut inc = tx.prepare(
-            "INSERT INTO incident (incident_id, doc_id, grid, category, severity, title, stage, reporter, reported_at,
-                 stage_since, deadline, waiting_for, updated_at)
-             VALUES (?1, '', ?2, ?3, 'normal', '楼道堆物', ?4, '网格长', ?5, ?5, ?6, '', ?5)",
+            "INSERT INTO incident (incident_id, doc_id, grid, category, severity, title, description, photos, stage,
+                 reporter, reported_at, stage_since, deadline, waiting_for, committee_notified, delivered, event_count,
+                 updated_at)
+             VALUES (?1, '', ?2, ?3, 'normal', '楼道堆物', '', '', ?4, '网格长', ?5, ?5, ?6, '', 0, 1, 0, ?5)",
         )?;
         let mut ev = tx.prepare(
-            "INSERT INTO incident_event (incident_id, seq, event_id, action, actor, role, at, applied, stage_after, note)
-             VALUES (?1, ?2, ?3, ?4, 'x', 'station', ?5, 1, ?6, '')",
+            "INSERT INTO incident_event (incident_id, seq, event_id, action, actor, device, role, at, applied, stage_after,
+                 note, photos)
+             VALUES (?1, ?2, ?3, ?4, 'x', 'd', 'station', ?5, 1, ?6, '', '')",
         )?;
         let categories = ["safety_hazard", "environment", "facility_repair", "neighbour_dispute"];
         for n in 0..INCIDENTS {

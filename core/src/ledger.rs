@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::schedule::{self, ContactHistory, DatedContact, Month};
-use crate::store::{add_visit_contacts, rate, ContactsDone, Store, VisitRow};
+use crate::store::{add_visit_contacts, grid_filter, rate, ContactsDone, Store, VisitRow};
 
 /// Special-care contacts of one category in the month.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -172,8 +172,8 @@ pub struct IncidentEventLine {
     pub at: String,
     /// Applied (false: superseded).
     pub applied: bool,
-    /// Stage after the event.
-    pub stage_after: String,
+    /// Stage after the event (`None` for superseded events).
+    pub stage_after: Option<String>,
     /// Why it was superseded.
     pub superseded_reason: Option<String>,
     /// Note.
@@ -220,13 +220,21 @@ pub struct AppliedEvent {
     pub stage_after: String,
 }
 
-/// Time spent per stage, from an incident's applied events in order: each event opens its `stage_after`,
-/// the next applied event closes it. Returns (stage, minutes, closing instant) for every closed stage.
+/// Time spent per stage, from an incident's applied events in order: an event that changes the stage closes
+/// the stage it leaves; events that leave the stage as it was (comments) do not split it. Returns (stage,
+/// minutes, closing instant) for every stage left.
 pub fn stage_intervals(events: &[AppliedEvent]) -> Vec<(String, f64, DateTime<FixedOffset>)> {
-    events
-        .windows(2)
-        .map(|w| (w[0].stage_after.clone(), (w[1].at - w[0].at).num_seconds().max(0) as f64 / 60.0, w[1].at))
-        .collect()
+    let mut out = Vec::new();
+    let Some(first) = events.first() else { return out };
+    let (mut stage, mut since) = (first.stage_after.as_str(), first.at);
+    for e in &events[1..] {
+        if e.stage_after == stage {
+            continue;
+        }
+        out.push((stage.to_string(), (e.at - since).num_seconds().max(0) as f64 / 60.0, e.at));
+        (stage, since) = (e.stage_after.as_str(), e.at);
+    }
+    out
 }
 
 struct IncidentRow {
@@ -251,7 +259,7 @@ impl Store {
         let until = self.cut_off(month);
         let households = self.households_of(&grids)?;
         let current: BTreeSet<&str> = households.iter().map(|h| h.household_code.as_str()).collect();
-        let check_ins = self.ledger_check_ins(&grids, month)?;
+        let check_ins = self.ledger_check_ins(&grids, month, &households)?;
         let visits = self.visits_in_month(&grids, month)?;
 
         let mut contacted: BTreeSet<&str> = BTreeSet::new();
@@ -311,26 +319,35 @@ impl Store {
         })
     }
 
-    fn ledger_check_ins(&self, grids: &Option<Vec<String>>, month: &Month) -> Result<Vec<CheckInLine>> {
+    fn ledger_check_ins(
+        &self,
+        grids: &Option<Vec<String>>,
+        month: &Month,
+        households: &[crate::model::Household],
+    ) -> Result<Vec<CheckInLine>> {
+        let address: HashMap<&str, String> = households
+            .iter()
+            .map(|h| (h.household_code.as_str(), format!("{}-{} {}", h.building, h.unit, h.room)))
+            .collect();
         let (from, to) = (month.first.format("%Y-%m-%d").to_string(), month.next_first().format("%Y-%m-%d").to_string());
         let mut out = Store::per_grid(grids, |g| {
-            let mut stmt = self.conn().prepare_cached(
-                "SELECT c.day, c.at, c.grid, c.household_code, coalesce(h.building || '-' || h.unit || ' ' || h.room, ''),
-                        c.kind, c.outcome, c.note, c.author
-                 FROM check_in c LEFT JOIN household h ON h.household_code = c.household_code
-                 WHERE c.day >= ?2 AND c.day < ?3 AND (?1 IS NULL OR c.grid = ?1)",
-            )?;
+            let mut stmt = self.conn().prepare_cached(&format!(
+                "SELECT day, at, grid, household_code, kind, outcome, note, author FROM check_in
+                 WHERE day >= ?2 AND day < ?3 AND {}",
+                grid_filter("grid", g)
+            ))?;
             let rows = stmt.query_map(params![g, from, to], |r| {
+                let household_code: String = r.get(3)?;
                 Ok(CheckInLine {
                     day: r.get(0)?,
                     at: r.get(1)?,
                     grid: r.get(2)?,
-                    household_code: r.get(3)?,
-                    address: r.get(4)?,
-                    kind: r.get(5)?,
-                    outcome: r.get(6)?,
-                    note: r.get(7)?,
-                    author: r.get(8)?,
+                    address: address.get(household_code.as_str()).cloned().unwrap_or_default(),
+                    household_code,
+                    kind: r.get(4)?,
+                    outcome: r.get(5)?,
+                    note: r.get(6)?,
+                    author: r.get(7)?,
                 })
             })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -420,10 +437,11 @@ impl Store {
 
     fn ledger_incident_rows(&self, grids: &Option<Vec<String>>) -> Result<Vec<IncidentRow>> {
         Store::per_grid(grids, |g| {
-            let mut stmt = self.conn().prepare_cached(
+            let mut stmt = self.conn().prepare_cached(&format!(
                 "SELECT incident_id, grid, category, severity, title, stage, reported_at, deadline FROM incident
-                 WHERE ?1 IS NULL OR grid = ?1",
-            )?;
+                 WHERE {}",
+                grid_filter("grid", g)
+            ))?;
             let mut rows = stmt.query(params![g])?;
             let mut out = Vec::new();
             while let Some(r) = rows.next()? {
@@ -479,7 +497,7 @@ impl Store {
         let lo = (month.first - chrono::Days::new(1)).format("%Y-%m-%d").to_string();
         let hi = (month.next_first() + chrono::Days::new(2)).format("%Y-%m-%d").to_string();
         let mut stmt = self.conn().prepare_cached(
-            "SELECT incident_id, seq, action, actor, role, at, applied, stage_after, superseded_reason, note
+            "SELECT incident_id, seq, action, actor, role, at, applied, stage_after, superseded_reason, note, satisfied
              FROM incident_event
              WHERE incident_id IN (SELECT DISTINCT incident_id FROM incident_event WHERE at >= ?1 AND at < ?2)
              ORDER BY incident_id, seq",
@@ -508,16 +526,18 @@ impl Store {
                 superseded_reason: r.get(8)?,
                 note: r.get(9)?,
             };
-            if line.applied {
+            let satisfied: Option<bool> = r.get(10)?;
+            if let (true, Some(stage_after)) = (line.applied, &line.stage_after) {
                 applied
                     .entry(line.incident_id.clone())
                     .or_default()
-                    .push(AppliedEvent { at, stage_after: line.stage_after.clone() });
+                    .push(AppliedEvent { at, stage_after: stage_after.clone() });
             }
             if month.contains(self.day_of(&at)) {
                 if line.applied && line.action == "evaluate" {
                     summary.evaluations += 1;
-                    summary.satisfied += u32::from(line.stage_after == "closed");
+                    let closed = line.stage_after.as_deref() == Some("closed");
+                    summary.satisfied += u32::from(satisfied.unwrap_or(closed));
                 }
                 lines.push(line);
             }
@@ -593,16 +613,18 @@ G02,1,1,1,101,H2,乙,F,1940,,,,
             .with_tx(|tx| {
                 for (id, grid, category, stage, reported_at, deadline, events) in incidents {
                     tx.execute(
-                        "INSERT INTO incident (incident_id, doc_id, grid, category, severity, title, stage, reporter,
-                             reported_at, stage_since, deadline, waiting_for, updated_at)
-                         VALUES (?1, '', ?2, ?3, 'normal', '楼道堆物', ?4, '王', ?5, ?5, ?6, '', ?5)",
+                        "INSERT INTO incident (incident_id, doc_id, grid, category, severity, title, description, photos,
+                             stage, reporter, reported_at, stage_since, deadline, waiting_for, committee_notified,
+                             delivered, event_count, updated_at)
+                         VALUES (?1, '', ?2, ?3, 'normal', '楼道堆物', '', '', ?4, '王', ?5, ?5, ?6, '', 0, 1, 0, ?5)",
                         params![id, grid, category, stage, reported_at, deadline],
                     )?;
                     for (seq, (action, at, applied, after)) in events.iter().enumerate() {
                         tx.execute(
-                            "INSERT INTO incident_event (incident_id, seq, event_id, action, actor, role, at, applied,
-                                 stage_after, note) VALUES (?1, ?2, ?3, ?4, 'x', 'station', ?5, ?6, ?7, '')",
-                            params![id, seq as i64, format!("{id}-{seq}"), action, at, applied, after],
+                            "INSERT INTO incident_event (incident_id, seq, event_id, action, actor, device, role, at,
+                                 applied, stage_after, note, photos)
+                             VALUES (?1, ?2, ?3, ?4, 'x', 'd', 'station', ?5, ?6, ?7, '', '')",
+                            params![id, seq as i64, format!("{id}-{seq}"), action, at, applied, applied.then_some(*after)],
                         )?;
                     }
                 }
@@ -691,6 +713,7 @@ G02,1,1,1,101,H2,乙,F,1940,,,,
         let got = stage_intervals(&[
             ev("2026-11-01T08:00:00+08:00", "reported"),
             ev("2026-11-01T08:30:00+08:00", "committee_review"),
+            ev("2026-11-01T09:00:00+08:00", "committee_review"),
             ev("2026-11-01T10:30:00+08:00", "at_station"),
         ]);
         let view: Vec<(&str, f64)> = got.iter().map(|(s, m, _)| (s.as_str(), *m)).collect();

@@ -26,7 +26,7 @@ pub use incidents::{
 };
 pub use queries::{CheckInSummary, HouseholdDetail, ResidentSummary, Rounds, RoundsItem, RoundsReason};
 pub use visits::{average, rate, ContactsDone, VisitDueItem, VisitsDue, WorkerReport, MAX_VISIT_MINUTES};
-pub(crate) use visits::{add_visit_contacts, VisitRow};
+pub(crate) use visits::{add_visit_contacts, grid_filter, VisitRow};
 
 use crate::clock::Clock;
 use crate::docs::{self, DocId, DocKind};

@@ -140,6 +140,15 @@ pub(crate) struct VisitRow {
     pub author: String,
 }
 
+/// The SQL condition restricting `column` to grid `?1`, or nothing when every grid is asked for. A literal
+/// `?1 IS NULL OR grid = ?1` would keep SQLite from using the grid indexes.
+pub(crate) fn grid_filter(column: &str, grid: Option<&str>) -> String {
+    match grid {
+        Some(_) => format!("{column} = ?1"),
+        None => "?1 IS NULL".to_string(),
+    }
+}
+
 fn day_text(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
@@ -256,7 +265,8 @@ impl Store {
     pub(crate) fn households_of(&self, grids: &Option<Vec<String>>) -> Result<Vec<Household>> {
         Store::per_grid(grids, |g| {
             let mut stmt = self.conn().prepare_cached(&format!(
-                "SELECT {HOUSEHOLD_COLUMNS} FROM household WHERE moved_out = 0 AND (?1 IS NULL OR grid = ?1)"
+                "SELECT {HOUSEHOLD_COLUMNS} FROM household WHERE moved_out = 0 AND {}",
+                grid_filter("grid", g)
             ))?;
             let rows = stmt.query_map(params![g], household_from_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -267,7 +277,8 @@ impl Store {
     pub(crate) fn tagged_residents_of(&self, grids: &Option<Vec<String>>) -> Result<HashMap<String, Vec<Resident>>> {
         let list = Store::per_grid(grids, |g| {
             let mut stmt = self.conn().prepare_cached(&format!(
-                "SELECT {RESIDENT_COLUMNS} FROM resident WHERE moved_out = 0 AND tags != '' AND (?1 IS NULL OR grid = ?1)"
+                "SELECT {RESIDENT_COLUMNS} FROM resident WHERE moved_out = 0 AND tags != '' AND {}",
+                grid_filter("grid", g)
             ))?;
             let rows = stmt.query_map(params![g], resident_from_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -281,10 +292,11 @@ impl Store {
 
     fn histories_of(&self, grids: &Option<Vec<String>>) -> Result<HashMap<String, ContactHistory>> {
         let rows = Store::per_grid(grids, |g| {
-            let mut stmt = self.conn().prepare_cached(
-                "SELECT c.household_code, c.resident, c.level, c.day FROM last_contact c
-                 JOIN household h ON h.household_code = c.household_code WHERE ?1 IS NULL OR h.grid = ?1",
-            )?;
+            let mut stmt = self.conn().prepare_cached(&format!(
+                "SELECT c.household_code, c.resident, c.level, c.day FROM household h
+                 JOIN last_contact c ON c.household_code = h.household_code WHERE {}",
+                grid_filter("h.grid", g)
+            ))?;
             let rows = stmt.query_map(params![g], |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, String>(3)?))
             })?;
@@ -300,10 +312,10 @@ impl Store {
 
     fn follow_ups_of(&self, grids: &Option<Vec<String>>, date: NaiveDate) -> Result<HashMap<String, Vec<FollowUp>>> {
         let rows = Store::per_grid(grids, |g| {
-            let mut stmt = self.conn().prepare_cached(
-                "SELECT household_code, resident, level, due, set_on FROM follow_up
-                 WHERE due <= ?2 AND (?1 IS NULL OR grid = ?1)",
-            )?;
+            let mut stmt = self.conn().prepare_cached(&format!(
+                "SELECT household_code, resident, level, due, set_on FROM follow_up WHERE due <= ?2 AND {}",
+                grid_filter("grid", g)
+            ))?;
             let rows = stmt.query_map(params![g, day_text(date)], |r| {
                 Ok((
                     r.get::<_, String>(0)?,
@@ -374,11 +386,12 @@ impl Store {
     /// Visits of `grids` in `month`, oldest first.
     pub(crate) fn visits_in_month(&self, grids: &Option<Vec<String>>, month: &Month) -> Result<Vec<VisitRow>> {
         let mut out = Store::per_grid(grids, |g| {
-            let mut stmt = self.conn().prepare_cached(
+            let mut stmt = self.conn().prepare_cached(&format!(
                 "SELECT visit_id, grid, household_code, residents, kind, at, day, duration_min, services, needs,
                         need_tags, follow_up, satisfaction, author
-                 FROM visit WHERE day >= ?2 AND day < ?3 AND (?1 IS NULL OR grid = ?1)",
-            )?;
+                 FROM visit WHERE day >= ?2 AND day < ?3 AND {}",
+                grid_filter("grid", g)
+            ))?;
             let rows = stmt.query_map(params![g, day_text(month.first), day_text(month.next_first())], |r| {
                 Ok(VisitRow {
                     visit_id: r.get(0)?,
@@ -413,11 +426,11 @@ impl Store {
         author: Option<&str>,
     ) -> Result<HashMap<String, Vec<DatedContact>>> {
         let rows = Store::per_grid(grids, |g| {
-            let mut stmt = self.conn().prepare_cached(
+            let mut stmt = self.conn().prepare_cached(&format!(
                 "SELECT household_code, kind, day FROM check_in
-                 WHERE day >= ?2 AND day < ?3 AND kind IN ('door', 'phone') AND (?1 IS NULL OR grid = ?1)
-                   AND (?4 IS NULL OR author = ?4)",
-            )?;
+                 WHERE day >= ?2 AND day < ?3 AND kind IN ('door', 'phone') AND {} AND (?4 IS NULL OR author = ?4)",
+                grid_filter("grid", g)
+            ))?;
             let rows = stmt
                 .query_map(params![g, day_text(month.first), day_text(month.next_first()), author], |r| {
                     Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
@@ -443,14 +456,17 @@ impl Store {
     ) -> Result<HashMap<String, ContactHistory>> {
         let rows = Store::per_grid(grids, |g| {
             let mut out: Vec<(String, String, String, String, String)> = Vec::new();
-            let mut stmt = self.conn().prepare_cached(
+            // Only households with special-care residents have care plans to judge.
+            let tagged = "household_code IN (SELECT household_code FROM resident WHERE tags != '' AND moved_out = 0)";
+            let grid = grid_filter("grid", g);
+            let mut stmt = self.conn().prepare_cached(&format!(
                 "SELECT 'check_in', household_code, '', kind, max(day) FROM check_in
-                 WHERE day <= ?2 AND kind IN ('door', 'phone', 'observed') AND (?1 IS NULL OR grid = ?1)
+                 WHERE day <= ?2 AND kind IN ('door', 'phone', 'observed') AND {grid} AND {tagged}
                  GROUP BY household_code, kind
                  UNION ALL
                  SELECT 'visit', household_code, residents, kind, max(day) FROM visit
-                 WHERE day <= ?2 AND (?1 IS NULL OR grid = ?1) GROUP BY household_code, residents, kind",
-            )?;
+                 WHERE day <= ?2 AND {grid} AND {tagged} GROUP BY household_code, residents, kind"
+            ))?;
             let mut rows = stmt.query(params![g, day_text(until)])?;
             while let Some(r) = rows.next()? {
                 let source: String = r.get(0)?;
