@@ -136,19 +136,25 @@ fn social_worker_month_and_ledger() {
     ok(&store, &["visit", "record", "--household", "H004", "--kind", "accompany", "--satisfaction", "5"]);
 
     // Bad visits are refused with stable codes and store nothing.
-    assert_eq!(err_code(&store, &["visit", "record", "--household", "H001", "--kind", "home", "--services", "massage"]), "unknown_code");
-    assert_eq!(err_code(&store, &["visit", "record", "--household", "H001", "--resident", "张三", "--kind", "home"]), "resident_not_found");
-    assert_eq!(err_code(&store, &["visit", "record", "--household", "H001", "--kind", "home", "--satisfaction", "6"]), "invalid_input");
+    assert_eq!(
+        err_code(&store, &["visit", "record", "--household", "H001", "--kind", "home", "--services", "massage"]),
+        "unknown_code"
+    );
+    assert_eq!(
+        err_code(&store, &["visit", "record", "--household", "H001", "--resident", "张三", "--kind", "home"]),
+        "resident_not_found"
+    );
+    assert_eq!(
+        err_code(&store, &["visit", "record", "--household", "H001", "--kind", "home", "--satisfaction", "6"]),
+        "invalid_input"
+    );
     assert_eq!(err_code(&store, &["visit", "record", "--household", "H001", "--kind", "chat"]), "invalid_input");
     assert_eq!(err_code(&store, &["visit", "record", "--household", "H999", "--kind", "home"]), "household_not_found");
 
     // Today: 王秀英's home and door contacts are satisfied (door until the 27th), her phone call is 3 days
     // overdue; 李建国's door visit is done by the check-in, his home visit is still due; 赵四 is done.
     let after = ok(&store, &["visits", "due"]);
-    assert_eq!(
-        due(&after),
-        vec![item("H001", "王秀英", "phone", 3, false), item("H002", "李建国", "home", 0, false)]
-    );
+    assert_eq!(due(&after), vec![item("H001", "王秀英", "phone", 3, false), item("H002", "李建国", "home", 0, false)]);
     // On the 29th the follow-up (a home contact asked for the 28th) is overdue too.
     let later = ok(&store, &["visits", "due", "--date", "2026-11-29"]);
     assert!(due(&later).contains(&item("H001", "王秀英", "home", 1, true)), "{later}");
@@ -196,7 +202,10 @@ fn social_worker_month_and_ledger() {
 
     // CSV: one file, UTF-8 with BOM, every section.
     let csv_path = dir.path().join("ledger.csv");
-    let out = ok(&store, &["ledger", "--month", "2026-11", "--format", "csv", "--out", csv_path.to_str().unwrap_or_default()]);
+    let out = ok(
+        &store,
+        &["ledger", "--month", "2026-11", "--format", "csv", "--out", csv_path.to_str().unwrap_or_default()],
+    );
     assert_eq!(out["format"], "csv");
     let bytes = std::fs::read(&csv_path).expect("csv written");
     assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "BOM first");
@@ -228,7 +237,20 @@ fn social_worker_month_and_ledger() {
     assert_eq!((cell(&care, 1, 0), cell(&care, 1, 1)), ("elderly_alone".into(), "孤寡/独居老人".into()));
 
     let xlsx_en = dir.path().join("ledger-en.xlsx");
-    ok(&store, &["ledger", "--month", "2026-11", "--format", "xlsx", "--lang", "en", "--out", xlsx_en.to_str().unwrap_or_default()]);
+    ok(
+        &store,
+        &[
+            "ledger",
+            "--month",
+            "2026-11",
+            "--format",
+            "xlsx",
+            "--lang",
+            "en",
+            "--out",
+            xlsx_en.to_str().unwrap_or_default(),
+        ],
+    );
     let mut book: Xlsx<_> = open_workbook(&xlsx_en).expect("open xlsx");
     assert_eq!(book.sheet_names()[0], "Summary");
     let checkins = book.worksheet_range("Check-ins").expect("check-ins sheet");

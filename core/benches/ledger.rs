@@ -72,7 +72,14 @@ fn fill(path: &Path) -> rusqlite::Result<()> {
             let grid = format!("G{g:02}");
             for h in 0..HOUSEHOLDS {
                 let code = household(g, h);
-                hh.execute(params![code, grid, (h / 60 + 1).to_string(), (h / 20 % 3 + 1).to_string(), (h % 20 / 2) as i64, format!("{}", 100 + h % 20)])?;
+                hh.execute(params![
+                    code,
+                    grid,
+                    (h / 60 + 1).to_string(),
+                    (h / 20 % 3 + 1).to_string(),
+                    (h % 20 / 2) as i64,
+                    format!("{}", 100 + h % 20)
+                ])?;
                 let tags = if h % 5 == 0 { TAGS[h / 5 % TAGS.len()] } else { "" };
                 rs.execute(params![code, format!("居民{h}甲"), grid, tags])?;
                 rs.execute(params![code, format!("居民{h}乙"), grid, ""])?;
@@ -90,7 +97,14 @@ fn fill(path: &Path) -> rusqlite::Result<()> {
             let (g, h, day) = (rng.next(GRIDS), rng.next(HOUSEHOLDS), 1 + rng.next(30));
             let kind = KINDS[rng.next(KINDS.len())];
             let date = format!("2026-11-{day:02}");
-            ci.execute(params![format!("c{n}"), format!("G{g:02}"), household(g, h), kind, format!("{date}T10:00:00+08:00"), date])?;
+            ci.execute(params![
+                format!("c{n}"),
+                format!("G{g:02}"),
+                household(g, h),
+                kind,
+                format!("{date}T10:00:00+08:00"),
+                date
+            ])?;
             let level = match kind {
                 "door" => 2,
                 "phone" => 1,
@@ -110,7 +124,17 @@ fn fill(path: &Path) -> rusqlite::Result<()> {
             let date = format!("2026-11-{day:02}");
             let resident = format!("居民{h}甲");
             let author = format!("社工{}", g % 3);
-            vi.execute(params![format!("v{n}"), format!("G{g:02}"), household(g, h), resident, kind, format!("{date}T15:00:00+08:00"), date, 1 + rng.next(5) as i64, author])?;
+            vi.execute(params![
+                format!("v{n}"),
+                format!("G{g:02}"),
+                household(g, h),
+                resident,
+                kind,
+                format!("{date}T15:00:00+08:00"),
+                date,
+                1 + rng.next(5) as i64,
+                author
+            ])?;
             let level = match kind {
                 "door" => 2,
                 "phone" => 1,
@@ -148,7 +172,8 @@ fn fill(path: &Path) -> rusqlite::Result<()> {
 
 fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let now = chrono_tz::Asia::Shanghai.with_ymd_and_hms(2026, 12, 3, 9, 0, 0).single().expect("time").with_timezone(&Utc);
+    let now =
+        chrono_tz::Asia::Shanghai.with_ymd_and_hms(2026, 12, 3, 9, 0, 0).single().expect("time").with_timezone(&Utc);
     let opts = InitOptions {
         user: "站长".into(),
         role: Role::Station,
@@ -208,7 +233,8 @@ fn main() {
         items = black_box(store.visits_due_in(Some("G03"), date).expect("due")).items.len();
         due.push(t.elapsed());
         let t = Instant::now();
-        let mut stmt = conn.prepare_cached("SELECT household_code, name, tags FROM resident WHERE grid = ?1").expect("prepare");
+        let mut stmt =
+            conn.prepare_cached("SELECT household_code, name, tags FROM resident WHERE grid = ?1").expect("prepare");
         let rows: Vec<(String, String, String)> = stmt
             .query_map(["G03"], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .expect("query")
@@ -219,5 +245,9 @@ fn main() {
     }
     let (d, b) = (median(due), median(base));
     println!("visits due, one grid ({items} items): {:.2} ms median (target ≤ 5 ms)", ms(d));
-    println!("baseline plain query of the grid's residents: {:.2} ms median; ratio {:.1}×", ms(b), d.as_secs_f64() / b.as_secs_f64());
+    println!(
+        "baseline plain query of the grid's residents: {:.2} ms median; ratio {:.1}×",
+        ms(b),
+        d.as_secs_f64() / b.as_secs_f64()
+    );
 }

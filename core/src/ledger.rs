@@ -279,9 +279,11 @@ impl Store {
         add_visit_contacts(&mut contacts, &visits, None);
         let households_contacted = contacted.intersection(&current).count() as u32;
 
-        let (special_care, total_care, residents_overdue) = self.ledger_special_care(&grids, month, until, &contacts)?;
+        let (special_care, total_care, residents_overdue) =
+            self.ledger_special_care(&grids, month, until, &contacts)?;
         let services = self.ledger_services(&visits);
-        let (incidents, stage_times, incident_events, incident_summary) = self.ledger_incidents(&grids, month, until)?;
+        let (incidents, stage_times, incident_events, incident_summary) =
+            self.ledger_incidents(&grids, month, until)?;
 
         let mut visits_by_kind: BTreeMap<String, u32> =
             crate::model::VisitKind::ALL.iter().map(|k| (k.code().to_string(), 0)).collect();
@@ -307,16 +309,7 @@ impl Store {
                 .then(|| rate(incident_summary.satisfied, incident_summary.evaluations)),
             incidents: incident_summary,
         };
-        Ok(Ledger {
-            summary,
-            special_care,
-            services,
-            incidents,
-            stage_times,
-            check_ins,
-            visits,
-            incident_events,
-        })
+        Ok(Ledger { summary, special_care, services, incidents, stage_times, check_ins, visits, incident_events })
     }
 
     fn ledger_check_ins(
@@ -329,7 +322,8 @@ impl Store {
             .iter()
             .map(|h| (h.household_code.as_str(), format!("{}-{} {}", h.building, h.unit, h.room)))
             .collect();
-        let (from, to) = (month.first.format("%Y-%m-%d").to_string(), month.next_first().format("%Y-%m-%d").to_string());
+        let (from, to) =
+            (month.first.format("%Y-%m-%d").to_string(), month.next_first().format("%Y-%m-%d").to_string());
         let mut out = Store::per_grid(grids, |g| {
             let mut stmt = self.conn().prepare_cached(&format!(
                 "SELECT day, at, grid, household_code, kind, outcome, note, author FROM check_in
@@ -378,7 +372,8 @@ impl Store {
                     continue;
                 }
                 for t in &tallies {
-                    let (who, done) = per.entry(t.tag.clone()).or_insert_with(|| (BTreeSet::new(), ContactsDone::default()));
+                    let (who, done) =
+                        per.entry(t.tag.clone()).or_insert_with(|| (BTreeSet::new(), ContactsDone::default()));
                     who.insert((household.clone(), r.name.clone()));
                     done.add(t);
                     total.add(t);
@@ -568,14 +563,24 @@ impl Store {
                 }
             })
             .collect();
-        let counts = matrix.into_iter().map(|((category, stage), count)| IncidentCount { category, stage, count }).collect();
+        let counts =
+            matrix.into_iter().map(|((category, stage), count)| IncidentCount { category, stage, count }).collect();
         Ok((counts, stage_times, lines, summary))
     }
 }
 
 /// Incident stages in workflow order (PRODUCT.md §4), for presenting per-stage figures.
-pub const STAGE_ORDER: [&str; 9] =
-    ["reported", "committee_review", "at_station", "in_progress", "resolved", "closed", "returned", "escalated", "rejected"];
+pub const STAGE_ORDER: [&str; 9] = [
+    "reported",
+    "committee_review",
+    "at_station",
+    "in_progress",
+    "resolved",
+    "closed",
+    "returned",
+    "escalated",
+    "rejected",
+];
 
 #[cfg(test)]
 mod tests {
@@ -606,7 +611,8 @@ G02,1,1,1,101,H2,乙,F,1940,,,,
     }
 
     /// (incident, grid, category, stage, reported_at, deadline, [(action, at, applied, stage_after)])
-    type Fixture<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str, Option<&'a str>, Vec<(&'a str, &'a str, bool, &'a str)>);
+    type Fixture<'a> =
+        (&'a str, &'a str, &'a str, &'a str, &'a str, Option<&'a str>, Vec<(&'a str, &'a str, bool, &'a str)>);
 
     fn insert_incidents(store: &mut Store, incidents: &[Fixture<'_>]) {
         store
@@ -641,34 +647,66 @@ G02,1,1,1,101,H2,乙,F,1940,,,,
             &mut store,
             &[
                 // Closed in November after a satisfied evaluation.
-                ("i1", "G01", "environment", "closed", "2026-11-02T08:00:00+08:00", None, vec![
-                    ("report", "2026-11-02T08:00:00+08:00", true, "reported"),
-                    ("receive", "2026-11-02T08:10:00+08:00", true, "committee_review"),
-                    ("dispatch", "2026-11-02T09:10:00+08:00", true, "at_station"),
-                    ("verify", "2026-11-02T11:10:00+08:00", true, "in_progress"),
-                    ("resolve", "2026-11-03T11:10:00+08:00", true, "resolved"),
-                    ("evaluate", "2026-11-04T11:10:00+08:00", true, "closed"),
-                ]),
+                (
+                    "i1",
+                    "G01",
+                    "environment",
+                    "closed",
+                    "2026-11-02T08:00:00+08:00",
+                    None,
+                    vec![
+                        ("report", "2026-11-02T08:00:00+08:00", true, "reported"),
+                        ("receive", "2026-11-02T08:10:00+08:00", true, "committee_review"),
+                        ("dispatch", "2026-11-02T09:10:00+08:00", true, "at_station"),
+                        ("verify", "2026-11-02T11:10:00+08:00", true, "in_progress"),
+                        ("resolve", "2026-11-03T11:10:00+08:00", true, "resolved"),
+                        ("evaluate", "2026-11-04T11:10:00+08:00", true, "closed"),
+                    ],
+                ),
                 // Unsatisfied evaluation reopened it; a superseded dispatch is kept in the rows.
-                ("i2", "G01", "environment", "at_station", "2026-11-10T08:00:00+08:00", Some("2026-11-12T08:00:00+08:00"), vec![
-                    ("report", "2026-11-10T08:00:00+08:00", true, "reported"),
-                    ("receive", "2026-11-10T08:30:00+08:00", true, "committee_review"),
-                    ("dispatch", "2026-11-10T11:30:00+08:00", true, "at_station"),
-                    ("dispatch", "2026-11-10T11:31:00+08:00", false, "at_station"),
-                    ("verify", "2026-11-10T13:30:00+08:00", true, "in_progress"),
-                    ("resolve", "2026-11-11T13:30:00+08:00", true, "resolved"),
-                    ("evaluate", "2026-11-11T15:30:00+08:00", true, "at_station"),
-                ]),
+                (
+                    "i2",
+                    "G01",
+                    "environment",
+                    "at_station",
+                    "2026-11-10T08:00:00+08:00",
+                    Some("2026-11-12T08:00:00+08:00"),
+                    vec![
+                        ("report", "2026-11-10T08:00:00+08:00", true, "reported"),
+                        ("receive", "2026-11-10T08:30:00+08:00", true, "committee_review"),
+                        ("dispatch", "2026-11-10T11:30:00+08:00", true, "at_station"),
+                        ("dispatch", "2026-11-10T11:31:00+08:00", false, "at_station"),
+                        ("verify", "2026-11-10T13:30:00+08:00", true, "in_progress"),
+                        ("resolve", "2026-11-11T13:30:00+08:00", true, "resolved"),
+                        ("evaluate", "2026-11-11T15:30:00+08:00", true, "at_station"),
+                    ],
+                ),
                 // Another grid; and an October incident whose only November event is its closing evaluation.
-                ("i3", "G02", "safety_hazard", "committee_review", "2026-11-30T23:30:00+08:00", Some("2026-12-01T23:30:00+08:00"), vec![
-                    ("report", "2026-11-30T23:30:00+08:00", true, "reported"),
-                    ("receive", "2026-11-30T23:40:00+08:00", true, "committee_review"),
-                ]),
-                ("i0", "G01", "other", "closed", "2026-10-20T08:00:00+08:00", None, vec![
-                    ("report", "2026-10-20T08:00:00+08:00", true, "reported"),
-                    ("settle", "2026-10-21T08:00:00+08:00", true, "resolved"),
-                    ("evaluate", "2026-11-01T00:30:00+08:00", true, "closed"),
-                ]),
+                (
+                    "i3",
+                    "G02",
+                    "safety_hazard",
+                    "committee_review",
+                    "2026-11-30T23:30:00+08:00",
+                    Some("2026-12-01T23:30:00+08:00"),
+                    vec![
+                        ("report", "2026-11-30T23:30:00+08:00", true, "reported"),
+                        ("receive", "2026-11-30T23:40:00+08:00", true, "committee_review"),
+                    ],
+                ),
+                (
+                    "i0",
+                    "G01",
+                    "other",
+                    "closed",
+                    "2026-10-20T08:00:00+08:00",
+                    None,
+                    vec![
+                        ("report", "2026-10-20T08:00:00+08:00", true, "reported"),
+                        ("settle", "2026-10-21T08:00:00+08:00", true, "resolved"),
+                        ("evaluate", "2026-11-01T00:30:00+08:00", true, "closed"),
+                    ],
+                ),
             ],
         );
         let nov = Month::parse("2026-11").expect("month");

@@ -367,7 +367,9 @@ pub fn care_tallies(
             let periods = assessment_periods(month, period, until);
             let done = periods
                 .iter()
-                .filter(|(from, to)| reached.iter().any(|c| c.level >= contact.level() && c.day >= *from && c.day <= *to))
+                .filter(|(from, to)| {
+                    reached.iter().any(|c| c.level >= contact.level() && c.day >= *from && c.day <= *to)
+                })
                 .count();
             CareTally {
                 resident: resident.name.clone(),
@@ -566,7 +568,6 @@ mod tests {
         assert_eq!(contacts(&got), vec!["rotation"]);
     }
 
-
     fn m(s: &str) -> Month {
         Month::parse(s).expect("month")
     }
@@ -600,11 +601,11 @@ mod tests {
         };
         let contacts = vec![
             c(Some("王"), ContactKind::Home, "2026-12-02"), // phone day 2, door week 1, home month
-            c(None, ContactKind::Door, "2026-12-03"),        // phone day 3, week 1 again
+            c(None, ContactKind::Door, "2026-12-03"),       // phone day 3, week 1 again
             c(Some("王"), ContactKind::Phone, "2026-12-10"), // phone day 10, not a door visit
-            c(Some("张"), ContactKind::Door, "2026-12-16"),  // another resident: nothing for 王
-            c(None, ContactKind::Door, "2026-11-30"),        // last month: nothing
-            c(None, ContactKind::Door, "2026-12-30"),        // phone day 30, week 5
+            c(Some("张"), ContactKind::Door, "2026-12-16"), // another resident: nothing for 王
+            c(None, ContactKind::Door, "2026-11-30"),       // last month: nothing
+            c(None, ContactKind::Door, "2026-12-30"),       // phone day 30, week 5
         ];
         let got = care_tallies(&s, &wang, &contacts, &dec, dec.last());
         let view: Vec<(&str, &str, u32, u32)> =

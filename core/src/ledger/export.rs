@@ -152,7 +152,9 @@ impl Ledger {
         let services = self
             .services
             .iter()
-            .map(|c| vec![(&c.service).into(), lang.pick(&c.name_zh, &c.name_en).into(), c.delivered.into(), c.needed.into()])
+            .map(|c| {
+                vec![(&c.service).into(), lang.pick(&c.name_zh, &c.name_en).into(), c.delivered.into(), c.needed.into()]
+            })
             .collect();
         let incidents =
             self.incidents.iter().map(|c| vec![(&c.category).into(), (&c.stage).into(), c.count.into()]).collect();
@@ -251,7 +253,12 @@ impl Ledger {
             sheet(
                 lang,
                 ("办理时长", "Handling time"),
-                &[("阶段", "Stage"), ("办结次数", "Handled"), ("中位时长(分钟)", "Median minutes"), ("逾期", "Overdue")],
+                &[
+                    ("阶段", "Stage"),
+                    ("办结次数", "Handled"),
+                    ("中位时长(分钟)", "Median minutes"),
+                    ("逾期", "Overdue"),
+                ],
                 stages,
             ),
             sheet(
@@ -391,7 +398,9 @@ mod tests {
     #[test]
     fn csv_has_a_bom_and_every_section() {
         let sheets = vec![
-            Sheet { name: "概况".into(), headers: vec!["项目".into(), "数值".into()], rows: vec![pair("户数", 3u32)] },
+            Sheet {
+                name: "概况".into(), headers: vec!["项目".into(), "数值".into()], rows: vec![pair("户数", 3u32)]
+            },
             Sheet { name: "入户记录".into(), headers: vec!["日期".into()], rows: vec![vec![Cell::Empty]] },
         ];
         let bytes = write_csv(&sheets).expect("csv");

@@ -37,10 +37,9 @@ impl VisitKind {
 
     /// Parses a kind code.
     pub fn parse(code: &str) -> Result<VisitKind> {
-        VisitKind::ALL
-            .into_iter()
-            .find(|k| k.code() == code)
-            .ok_or_else(|| Error::invalid("kind", format!("unknown visit kind {code:?} (home, door, phone, accompany)")))
+        VisitKind::ALL.into_iter().find(|k| k.code() == code).ok_or_else(|| {
+            Error::invalid("kind", format!("unknown visit kind {code:?} (home, door, phone, accompany)"))
+        })
     }
 
     /// The care-plan contact the visit counts as. Accompanying a resident counts as a home visit: the social

@@ -151,7 +151,15 @@ pub fn insert_visit(tx: &Transaction<'_>, v: &Visit) -> Result<()> {
                 "INSERT OR IGNORE INTO follow_up (visit_id, resident, household_code, grid, level, due, set_on)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?
-            .execute(params![v.visit_id, resident, v.household_code, v.grid, level, due.format("%Y-%m-%d").to_string(), day])?;
+            .execute(params![
+                v.visit_id,
+                resident,
+                v.household_code,
+                v.grid,
+                level,
+                due.format("%Y-%m-%d").to_string(),
+                day
+            ])?;
         }
     }
     Ok(())

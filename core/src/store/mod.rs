@@ -25,8 +25,8 @@ pub use incidents::{
     MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS,
 };
 pub use queries::{CheckInSummary, HouseholdDetail, ResidentSummary, Rounds, RoundsItem, RoundsReason};
-pub use visits::{average, rate, ContactsDone, VisitDueItem, VisitsDue, WorkerReport, MAX_VISIT_MINUTES};
 pub(crate) use visits::{add_visit_contacts, grid_filter, VisitRow};
+pub use visits::{average, rate, ContactsDone, VisitDueItem, VisitsDue, WorkerReport, MAX_VISIT_MINUTES};
 
 use crate::clock::Clock;
 use crate::docs::{self, DocId, DocKind};

@@ -159,7 +159,8 @@ pub(super) fn resident_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Resid
 }
 
 pub(super) const HOUSEHOLD_COLUMNS: &str = "household_code, grid, building, unit, floor, room, moved_out";
-pub(super) const RESIDENT_COLUMNS: &str = "household_code, name, gender, birth_year, phone, id_number, tags, notes, moved_out";
+pub(super) const RESIDENT_COLUMNS: &str =
+    "household_code, name, gender, birth_year, phone, id_number, tags, notes, moved_out";
 
 pub(super) fn parse_day(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()

@@ -237,7 +237,9 @@ impl Store {
     /// The grids a query covers: `grid` (which must be in scope), or the device's scope (`None`: every grid).
     pub(crate) fn grids_for(&self, grid: Option<&str>) -> Result<Option<Vec<String>>> {
         match grid {
-            Some(g) if !self.in_scope(g) => Err(Error::ActionNotAllowed(format!("grid {g} is outside this device's grids"))),
+            Some(g) if !self.in_scope(g) => {
+                Err(Error::ActionNotAllowed(format!("grid {g} is outside this device's grids")))
+            }
             Some(g) => Ok(Some(vec![g.to_string()])),
             None if self.device.grids.is_empty() => Ok(None),
             None => Ok(Some(self.device.grids.clone())),
@@ -550,7 +552,11 @@ impl Store {
 }
 
 /// Adds the contacts `visits` made (those by `author` when given) to per-household contact lists.
-pub(crate) fn add_visit_contacts(out: &mut HashMap<String, Vec<DatedContact>>, visits: &[VisitRow], author: Option<&str>) {
+pub(crate) fn add_visit_contacts(
+    out: &mut HashMap<String, Vec<DatedContact>>,
+    visits: &[VisitRow],
+    author: Option<&str>,
+) {
     for v in visits.iter().filter(|v| author.is_none_or(|a| v.author == a)) {
         let Ok(kind) = VisitKind::parse(&v.kind) else { continue };
         let level = kind.contact().level();
