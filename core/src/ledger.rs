@@ -208,7 +208,7 @@ pub fn median(values: &mut [f64]) -> Option<f64> {
     }
     values.sort_by(f64::total_cmp);
     let mid = values.len() / 2;
-    Some(if values.len() % 2 == 0 { (values[mid - 1] + values[mid]) / 2.0 } else { values[mid] })
+    Some(if values.len().is_multiple_of(2) { (values[mid - 1] + values[mid]) / 2.0 } else { values[mid] })
 }
 
 /// The stage an event list had reached: one applied event of an incident, in document order.
@@ -367,7 +367,7 @@ impl Store {
         for (household, rs) in &residents {
             let cs = contacts.get(household).unwrap_or(&no_contacts);
             for r in rs {
-                let tallies = schedule::care_tallies(&self.settings(), r, cs, month, until);
+                let tallies = schedule::care_tallies(self.settings(), r, cs, month, until);
                 if tallies.is_empty() {
                     continue;
                 }
@@ -379,7 +379,7 @@ impl Store {
                     total.add(t);
                 }
                 let history = histories.get(household).unwrap_or(&no_history);
-                overdue += u32::from(schedule::resident_overdue(&self.settings(), r, history, until));
+                overdue += u32::from(schedule::resident_overdue(self.settings(), r, history, until));
             }
         }
         let categories = self

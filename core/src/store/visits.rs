@@ -381,7 +381,7 @@ impl Store {
             }
         }
         // Stable: walking order is kept among items equally overdue.
-        items.sort_by(|a, b| b.overdue_days.cmp(&a.overdue_days));
+        items.sort_by_key(|i| std::cmp::Reverse(i.overdue_days));
         Ok(VisitsDue { date, items })
     }
 
