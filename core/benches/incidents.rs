@@ -93,17 +93,14 @@ fn event(n: usize, action: &str, role: &str, satisfied: Option<bool>) -> Inciden
     }
 }
 
-/// An incident document with a report and 199 more events: the workflow going round (unsatisfied
-/// evaluations reopen it), comments, and a few stray actions that replay supersedes.
-fn long_incident() -> (Severity, automerge::AutoCommit) {
-    let id = DocId::incident("c1", "G01", "0190f5a4-2b3c-7d4e-8f00-112233445566");
-    let mut doc = docs::new_document(&id, &automerge::ActorId::random()).expect("doc");
-    let fields = IncidentFields {
-        incident_id: "0190f5a4-2b3c-7d4e-8f00-112233445566".into(),
+/// The fields of a reported incident in grid G01.
+fn fields(incident_id: &str, severity: Severity, title: &str) -> IncidentFields {
+    IncidentFields {
+        incident_id: incident_id.into(),
         grid: "G01".into(),
         category: "facility_repair".into(),
-        severity: Severity::Normal,
-        title: "楼道灯坏了".into(),
+        severity,
+        title: title.into(),
         description: String::new(),
         household_code: None,
         location: None,
@@ -112,7 +109,15 @@ fn long_incident() -> (Severity, automerge::AutoCommit) {
         reporter: "actor-grid_leader".into(),
         reporter_device: "device".into(),
         at: chrono::DateTime::parse_from_rfc3339("2026-11-24T09:00:00+08:00").expect("time"),
-    };
+    }
+}
+
+/// An incident document with a report and 199 more events: the workflow going round (unsatisfied
+/// evaluations reopen it), comments, and a few stray actions that replay supersedes.
+fn long_incident() -> (Severity, automerge::AutoCommit) {
+    let id = DocId::incident("c1", "G01", "0190f5a4-2b3c-7d4e-8f00-112233445566");
+    let mut doc = docs::new_document(&id, &automerge::ActorId::random()).expect("doc");
+    let fields = fields("0190f5a4-2b3c-7d4e-8f00-112233445566", Severity::Normal, "楼道灯坏了");
     docs::incident::create(&mut doc, &fields, &event(0, "report", "grid_leader", None)).expect("create");
     let cycle: [(&str, &str, Option<bool>); 8] = [
         ("receive", "server", None),
@@ -146,21 +151,7 @@ fn filled_store(dir: &std::path::Path) -> Store {
             let incident_id = uuid::Uuid::now_v7().to_string();
             let id = DocId::incident(&community, "G01", &incident_id);
             let severity = if n % 4 == 0 { Severity::Urgent } else { Severity::Normal };
-            let fields = IncidentFields {
-                incident_id: incident_id.clone(),
-                grid: "G01".into(),
-                category: "environment".into(),
-                severity,
-                title: format!("事件 {n}"),
-                description: String::new(),
-                household_code: None,
-                location: None,
-                photos: Vec::new(),
-                check_in_id: None,
-                reporter: "actor-grid_leader".into(),
-                reporter_device: "device".into(),
-                at: chrono::DateTime::parse_from_rfc3339("2026-11-24T09:00:00+08:00").expect("time"),
-            };
+            let fields = fields(&incident_id, severity, &format!("事件 {n}"));
             let mut doc = s.checkout(&id).expect("checkout");
             docs::incident::create(&mut doc, &fields, &event(0, "report", "grid_leader", None)).expect("create");
             if n % 4 >= 1 {
