@@ -300,6 +300,26 @@ pub(crate) fn index_incident(tx: &Transaction<'_>, id: &DocId, doc: &AutoCommit)
     Ok(())
 }
 
+/// Recomputes every incident's deadline after the community's deadline policy changed (the stage and the time
+/// its clock started are already in the table, so no document is loaded).
+pub(crate) fn refresh_deadlines(tx: &Transaction<'_>, policy: &DeadlinePolicy) -> Result<()> {
+    let rows: Vec<(String, String, String, Option<String>)> = tx
+        .prepare("SELECT incident_id, stage, severity, deadline_from FROM incident")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut update = tx.prepare_cached("UPDATE incident SET deadline = ?2 WHERE incident_id = ?1")?;
+    for (incident_id, stage, severity, from) in rows {
+        let allowance = match (Stage::parse(&stage), Severity::parse(&severity)) {
+            (Some(stage), Ok(severity)) => workflow::stage_allowance(stage, severity, policy),
+            _ => None,
+        };
+        let from = from.and_then(|f| DateTime::parse_from_rfc3339(&f).ok());
+        let deadline = allowance.zip(from).map(|(a, f)| utc_text(f.with_timezone(&Utc) + a));
+        update.execute(params![incident_id, deadline])?;
+    }
+    Ok(())
+}
+
 /// A check-in that starts an incident: its household, note and photos.
 struct ProblemCheckIn {
     household_code: String,
@@ -909,6 +929,21 @@ mod tests {
         let d = leader.incident_detail(&normal.incident_id).expect("detail");
         assert_eq!((d.stage.as_str(), d.delivered), ("committee_review", true));
         assert_eq!(d.events[1].role, "server");
+    }
+
+    #[test]
+    fn a_new_deadline_policy_moves_existing_deadlines() {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut leader = store(&dir, "a", "王网格长", Role::GridLeader, &["G01"], clock());
+        let f = leader.report_incident(new_incident(Severity::Urgent)).expect("report");
+        let mut settings = leader.settings().clone();
+        settings.deadlines.urgent_ack_minutes = 15;
+        let id = DocId::community(COMMUNITY);
+        let mut doc = leader.checkout(&id).expect("community");
+        docs::community::write_settings(&mut doc, &settings).expect("write");
+        leader.persist(vec![(id, doc)], index::reindex).expect("persist");
+        let d = leader.incident_detail(&f.incident_id).expect("detail");
+        assert_eq!(d.deadline.as_deref(), Some("2026-11-24T01:15:00Z"));
     }
 
     #[test]

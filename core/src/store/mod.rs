@@ -292,6 +292,7 @@ impl Store {
             if let Some((_, doc)) = changed.iter().find(|(id, _)| id.kind == DocKind::Community) {
                 let settings = docs::community::read_settings(doc);
                 meta_set(&tx, "settings", &serde_json::to_string(&settings).map_err(|e| Error::Store(e.to_string()))?)?;
+                incidents::refresh_deadlines(&tx, &settings.deadlines)?;
             }
         }
         tx.commit()?;
