@@ -9,6 +9,7 @@ pub mod checkin_log;
 pub mod community;
 pub mod incident;
 pub mod roster;
+pub mod visit_log;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -331,9 +332,17 @@ pub fn i(v: i64) -> Option<ScalarValue> {
 pub fn b(v: bool) -> Option<ScalarValue> {
     Some(ScalarValue::Boolean(v))
 }
-/// A list of strings as one `;`-joined scalar.
+/// A flag written only when true (an absent flag reads false), which saves an operation per entity.
+pub fn flag(v: bool) -> Option<ScalarValue> {
+    v.then_some(ScalarValue::Boolean(true))
+}
+/// A string written only when not empty (an absent string reads empty).
+pub fn ne(v: &str) -> Option<ScalarValue> {
+    (!v.is_empty()).then(|| ScalarValue::Str(v.into()))
+}
+/// A list of strings as one `;`-joined scalar, written only when not empty.
 pub fn list(v: &[String]) -> Option<ScalarValue> {
-    Some(ScalarValue::Str(v.join(";").into()))
+    (!v.is_empty()).then(|| ScalarValue::Str(v.join(";").into()))
 }
 
 #[cfg(test)]
