@@ -111,6 +111,9 @@ impl Server {
 
     /// POSTs raw bytes to `/v1/sync` with a token; returns status and body.
     pub fn post_sync_raw(&self, token: Option<&str>, body: Vec<u8>) -> (u16, Vec<u8>) {
+        // Large bodies go chunked (no Content-Length), so the server reads up to its limit before refusing
+        // and the client sees the 413 rather than a connection closed mid-upload.
+        let body = if body.len() > 1 << 20 { chunked(body) } else { reqwest::blocking::Body::from(body) };
         let mut req = self
             .http
             .post(self.url("/v1/sync"))
@@ -130,6 +133,11 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// A body sent without Content-Length.
+pub fn chunked(body: Vec<u8>) -> reqwest::blocking::Body {
+    reqwest::blocking::Body::new(std::io::Cursor::new(body))
 }
 
 pub fn admin(data: &Path, args: &[&str]) -> (bool, Value) {
