@@ -301,15 +301,12 @@ impl Device {
     /// Syncs until nothing is left to say (bounded); returns the round trips used.
     pub fn sync(&mut self) -> Result<u32, (u16, ApiError)> {
         let start = self.round_trips;
+        let mut docs = self.outgoing(None);
         for _ in 0..12 {
-            let docs = self.outgoing(None);
-            let first = self.round_trips == start;
-            if docs.is_empty() && !first {
-                break;
-            }
             let res = self.round(docs)?;
             let differ = self.apply(&res);
-            if !res.more && differ.is_empty() && self.outgoing(None).is_empty() {
+            docs = self.outgoing(None);
+            if !res.more && differ.is_empty() && docs.is_empty() {
                 break;
             }
         }
