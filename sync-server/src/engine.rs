@@ -65,9 +65,11 @@ impl DocCache {
 /// One document's share of a sync round, validated and ready to store.
 struct Received {
     id: DocId,
-    doc: AutoCommit,
     state: State,
-    new_changes: Vec<Change>,
+    /// The server's answer (encoded sync message), if it has something to say.
+    reply: Option<Vec<u8>>,
+    /// The document with the new changes applied, and those changes, when there are any.
+    written: Option<(AutoCommit, Vec<Change>)>,
 }
 
 /// What a sync round did, for metrics.
@@ -209,46 +211,44 @@ impl Engine {
             .map(|(id, mut doc, before)| {
                 doc.commit();
                 let new_changes = doc.get_changes(&before);
-                Received { id, doc, state: State::new(), new_changes }
+                let written = (!new_changes.is_empty()).then_some((doc, new_changes));
+                Received { id, state: State::new(), reply: None, written }
             })
             .collect();
         self.store(received, None)
     }
 
-    fn store(&mut self, mut received: Vec<Received>, device: Option<&str>) -> Result<RoundStats> {
+    fn store(&mut self, received: Vec<Received>, device: Option<&str>) -> Result<RoundStats> {
         let mut stats = RoundStats::default();
         let mut writes = Vec::new();
         let mut states = Vec::new();
-        for r in &mut received {
+        let mut docs = Vec::new();
+        for r in received {
             let doc_id = r.id.to_string();
             if let Some(device) = device {
                 states.push((device.to_string(), doc_id.clone(), r.state.encode()));
             }
-            if r.new_changes.is_empty() {
-                continue;
-            }
+            let Some((mut doc, new_changes)) = r.written else { continue };
             stats.docs_written += 1;
-            stats.changes_stored += r.new_changes.len() as u64;
+            stats.changes_stored += new_changes.len() as u64;
+            let added: usize = new_changes.iter().map(|c| c.raw_bytes().len()).sum();
             writes.push(DocumentWrite {
-                doc_id,
+                doc_id: doc_id.clone(),
                 scope: DocScope { community_id: r.id.community.clone(), grid: r.id.grid.clone() },
-                changes: r.new_changes.iter().map(|c| (c.hash().to_string(), c.raw_bytes().to_vec())).collect(),
-                heads: hex_heads(&r.doc.get_heads()),
-                blobs: blob_hashes(&r.doc),
+                changes: new_changes.iter().map(|c| (c.hash().to_string(), c.raw_bytes().to_vec())).collect(),
+                heads: hex_heads(&doc.get_heads()),
+                blobs: blob_hashes(&doc),
             });
+            doc.set_actor(server_actor());
+            docs.push((doc_id, doc, added));
         }
         if writes.is_empty() {
             self.storage.put_sync_states(&states)?;
             return Ok(stats);
         }
         let seqs = self.storage.append(&writes, &states)?;
-        let written: HashSet<&str> = writes.iter().map(|w| w.doc_id.as_str()).collect();
-        for (r, seq) in received.into_iter().filter(|r| written.contains(r.id.to_string().as_str())).zip(seqs) {
-            let doc_id = r.id.to_string();
-            let size = self.cache.docs.get(&doc_id).map_or(0, |c| c.bytes / MEMORY_FACTOR)
-                + r.new_changes.iter().map(|c| c.raw_bytes().len()).sum::<usize>();
-            let mut doc = r.doc;
-            doc.set_actor(server_actor());
+        for ((doc_id, doc, added), seq) in docs.into_iter().zip(seqs) {
+            let size = self.cache.docs.get(&doc_id).map_or(0, |c| c.bytes / MEMORY_FACTOR) + added;
             self.cache.put(&doc_id, doc, seq, size);
         }
         Ok(stats)
@@ -286,12 +286,13 @@ impl Engine {
             }
             received.push(self.receive(device, id, m)?);
         }
-        let mut replies = Vec::new();
-        for r in &mut received {
-            if let Some(msg) = r.doc.sync().generate_sync_message(&mut r.state) {
-                replies.push(DocMessage { doc_id: r.id.to_string(), message: msg.encode(), signatures: vec![] });
-            }
-        }
+        let replies = received
+            .iter_mut()
+            .filter_map(|r| {
+                let message = r.reply.take()?;
+                Some(DocMessage { doc_id: r.id.to_string(), message, signatures: vec![] })
+            })
+            .collect();
         let stats = self.store(received, Some(&device.device_id))?;
         let mut rows = self.storage.catalogue(&device.read_scope(), req.cursor, CATALOGUE_LIMIT + 1)?;
         let more = rows.len() > CATALOGUE_LIMIT;
@@ -306,15 +307,30 @@ impl Engine {
 
     fn receive(&mut self, device: &crate::storage::Device, id: DocId, m: &DocMessage) -> Result<Received> {
         let doc_id = id.to_string();
-        let mut doc = self.document(&doc_id)?.unwrap_or_else(|| AutoCommit::new().with_actor(server_actor()));
-        let before = doc.get_heads();
         let mut state = match self.storage.sync_state(&device.device_id, &doc_id)? {
             Some(bytes) => State::decode(&bytes).unwrap_or_default(),
             None => State::new(),
         };
-        if !m.message.is_empty() {
-            let msg = Message::decode(&m.message).map_err(malformed)?;
-            // The fork is thrown away on any failure: a hostile message never reaches the stored document.
+        let msg = if m.message.is_empty() { None } else { Some(Message::decode(&m.message).map_err(malformed)?) };
+        if msg.as_ref().is_none_or(|msg| msg.changes.is_empty()) {
+            // Nothing to apply: answer from the cached document itself, no copy.
+            let mut fresh = AutoCommit::new().with_actor(server_actor());
+            let doc = match self.cached(&doc_id)? {
+                Some(entry) => &mut entry.doc,
+                None => &mut fresh,
+            };
+            if let Some(msg) = msg {
+                catch_unwind(AssertUnwindSafe(|| doc.sync().receive_sync_message(&mut state, msg)))
+                    .map_err(|_| malformed(format!("{doc_id}: the sync message could not be applied")))?
+                    .map_err(malformed)?;
+            }
+            let reply = doc.sync().generate_sync_message(&mut state).map(Message::encode);
+            return Ok(Received { id, state, reply, written: None });
+        }
+        let mut doc = self.document(&doc_id)?.unwrap_or_else(|| AutoCommit::new().with_actor(server_actor()));
+        let before = doc.get_heads();
+        if let Some(msg) = msg {
+            // The copy is thrown away on any failure: a hostile message never reaches the stored document.
             catch_unwind(AssertUnwindSafe(|| doc.sync().receive_sync_message(&mut state, msg)))
                 .map_err(|_| malformed(format!("{doc_id}: the sync message could not be applied")))?
                 .map_err(malformed)?;
@@ -330,7 +346,9 @@ impl Engine {
             check_scope(&id, &doc).map_err(|e| ServerError::forbidden_change(e.to_string()))?;
             crate::rules::check_new_changes(device, &id, &doc, &new_changes)?;
         }
-        Ok(Received { id, doc, state, new_changes })
+        let reply = doc.sync().generate_sync_message(&mut state).map(Message::encode);
+        let written = (!new_changes.is_empty()).then_some((doc, new_changes));
+        Ok(Received { id, state, reply, written })
     }
 
     fn check_author(

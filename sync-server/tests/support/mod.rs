@@ -268,6 +268,9 @@ impl Device {
             if only.is_some_and(|o| !o.contains(id)) {
                 continue;
             }
+            if out.len() == gridline_core::sync::protocol::MAX_DOCS_PER_REQUEST {
+                break;
+            }
             let state = self.states.entry(id.clone()).or_default();
             if let Some(m) = doc.sync().generate_sync_message(state) {
                 out.push(DocMessage { doc_id: id.clone(), message: m.encode(), signatures: vec![] });
