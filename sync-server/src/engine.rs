@@ -394,3 +394,85 @@ impl Engine {
         Ok(n)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::sqlite::SqliteStorage;
+    use crate::storage::ReadScope;
+    use gridline_core::docs::{put_entity, s};
+
+    fn engine(dir: &std::path::Path, cache: usize) -> Engine {
+        Engine::new(Box::new(SqliteStorage::open(dir).expect("open")), cache)
+    }
+
+    #[test]
+    fn server_edits_are_append_only_and_compaction_keeps_the_document() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut e = engine(dir.path(), 1 << 20);
+        let id = DocId::roster("c1", "G01");
+        for n in 0..80 {
+            let (mut doc, before) = e.checkout(&id).expect("checkout");
+            put_entity(&mut doc, &format!("household/H{n}"), &vec![("room", s("101"))]).expect("put");
+            e.commit_server_edits(vec![(id.clone(), doc, before)]).expect("commit");
+        }
+        let mut before = e.document(&id.to_string()).expect("load").expect("doc");
+        assert_eq!(e.compact(64, 10).expect("compact"), 1);
+        assert_eq!(e.compact(64, 10).expect("again"), 0, "nothing left to compact");
+        // A fresh engine loads snapshot + later changes to the same heads.
+        let mut fresh = engine(dir.path(), 1 << 20);
+        let mut after = fresh.document(&id.to_string()).expect("load").expect("doc");
+        assert_eq!(after.get_heads(), before.get_heads());
+        assert_eq!(gridline_core::docs::entities(&after, "household/").count(), 80);
+        // Storing the same changes again changes nothing (keyed by hash), but bumps the catalogue.
+        let scope = ReadScope { community_id: "c1".into(), grids: Some(vec!["G01".into()]) };
+        let v = fresh.storage().catalogue_version().expect("version");
+        let changes = after.get_changes(&[]);
+        let write = DocumentWrite {
+            doc_id: id.to_string(),
+            scope: DocScope { community_id: "c1".into(), grid: Some("G01".into()) },
+            changes: changes.iter().map(|c| (c.hash().to_string(), c.raw_bytes().to_vec())).collect(),
+            heads: hex_heads(&after.get_heads()),
+            blobs: vec![],
+        };
+        fresh.storage().append(&[write], &[]).expect("append again");
+        let mut again = engine(dir.path(), 1 << 20);
+        assert_eq!(again.document(&id.to_string()).expect("load").expect("doc").get_changes(&[]).len(), 80);
+        let rows = again.storage().catalogue(&scope, v, 10).expect("catalogue");
+        assert_eq!(rows.len(), 1);
+        let other = ReadScope { community_id: "c1".into(), grids: Some(vec!["G02".into()]) };
+        assert!(again.storage().catalogue(&other, 0, 10).expect("catalogue").is_empty());
+    }
+
+    #[test]
+    fn the_cache_stays_within_its_budget_and_sees_other_writers() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut e = engine(dir.path(), 64 * 1024);
+        for g in 0..50 {
+            let id = DocId::roster("c1", &format!("G{g}"));
+            let (mut doc, before) = e.checkout(&id).expect("checkout");
+            put_entity(&mut doc, "household/H1", &vec![("note", s(&"x".repeat(2000)))]).expect("put");
+            e.commit_server_edits(vec![(id, doc, before)]).expect("commit");
+        }
+        assert!(e.cache.total <= 64 * 1024 || e.cache.docs.len() == 1, "{} bytes cached", e.cache.total);
+        // Another writer (an admin command) edits a cached document: the engine picks the change up.
+        let id = DocId::roster("c1", "G49");
+        let _ = e.document(&id.to_string()).expect("cached");
+        let mut admin = engine(dir.path(), 1 << 20);
+        let (mut doc, before) = admin.checkout(&id).expect("checkout");
+        put_entity(&mut doc, "household/H2", &vec![("room", s("202"))]).expect("put");
+        admin.commit_server_edits(vec![(id.clone(), doc, before)]).expect("commit");
+        let doc = e.document(&id.to_string()).expect("load").expect("doc");
+        assert!(gridline_core::docs::get_entity(&doc, "household/H2").is_some());
+    }
+
+    #[test]
+    fn blob_hashes_are_found_in_fields_and_lists() {
+        let mut doc = AutoCommit::new();
+        let h1 = "a".repeat(64);
+        let h2 = "b".repeat(64);
+        put_entity(&mut doc, "checkin/1", &vec![("photos", s(&format!("{h1};{h2}"))), ("note", s("no hash"))])
+            .expect("put");
+        assert_eq!(blob_hashes(&doc), vec![h1, h2]);
+    }
+}
