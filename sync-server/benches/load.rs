@@ -135,7 +135,9 @@ fn main() {
     let max_rt = round_trips.lock().expect("rts").iter().copied().max().unwrap_or(0);
     let hwm_mb = vm_hwm_kb(server.child.id()) as f64 / 1024.0;
 
-    println!("\n== {devices_n} devices, one day's work each ({CHECK_INS} check-ins, {INCIDENTS} incidents, 1 visit) ==");
+    println!(
+        "\n== {devices_n} devices, one day's work each ({CHECK_INS} check-ins, {INCIDENTS} incidents, 1 visit) =="
+    );
     println!("baseline, device {n0} alone: {:.1} ms, {rt0} round trips", baseline.as_secs_f64() * 1e3);
     println!("all devices done in {:.2} s (target ≤ 60 s)", total.as_secs_f64());
     println!(

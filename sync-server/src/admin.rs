@@ -40,8 +40,7 @@ pub fn import_roster(engine: &mut Engine, community_id: &str, bytes: &[u8], now:
     let settings = docs::community::read_settings(&cdoc);
     let rows = gridline_core::roster_csv::parse_roster_csv(bytes, now.year(), &|t| settings.category(t).is_some())
         .map_err(|e| ServerError::bad_request("roster_invalid", e.to_string()))?;
-    let mut by_grid: std::collections::BTreeMap<&str, Vec<&gridline_core::roster_csv::RosterRow>> =
-        Default::default();
+    let mut by_grid: std::collections::BTreeMap<&str, Vec<&gridline_core::roster_csv::RosterRow>> = Default::default();
     for row in &rows {
         by_grid.entry(row.grid_code.as_str()).or_default().push(row);
     }

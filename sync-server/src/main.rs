@@ -193,9 +193,7 @@ async fn serve(data: PathBuf, listen: SocketAddr, cache_mb: usize) -> Result<()>
     });
     let listener = tokio::net::TcpListener::bind(listen).await?;
     tracing::info!(addr = %listener.local_addr()?, data = %data.display(), "listening");
-    axum::serve(listener, api::router(app).into_make_service())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(listener, api::router(app).into_make_service()).with_graceful_shutdown(shutdown_signal()).await?;
     Ok(())
 }
 

@@ -36,8 +36,8 @@ fn admin_flow_and_one_time_enrollment() {
     assert_eq!(leader.info.community_id, community);
 
     // A code works once; an unknown code is invalid.
-    assert_eq!(Device::enroll(&server, &code).err().expect("replay refused").code, "enroll_code_used");
-    assert_eq!(Device::enroll(&server, "ZZZZ-ZZZZ-ZZZZ").err().expect("unknown").code, "enroll_code_invalid");
+    assert_eq!(Device::enroll(&server, &code).expect_err("replay refused").code, "enroll_code_used");
+    assert_eq!(Device::enroll(&server, "ZZZZ-ZZZZ-ZZZZ").expect_err("unknown").code, "enroll_code_invalid");
 
     // The device receives its grid's roster and the community document.
     leader.sync().expect("sync");
@@ -58,7 +58,7 @@ fn admin_flow_and_one_time_enrollment() {
     assert!(ok);
     let (_, list) = server.admin(&["device", "list"]);
     assert_eq!(list["items"][0]["revoked"], true);
-    let (status, err) = leader.round(vec![]).err().expect("revoked device refused");
+    let (status, err) = leader.round(vec![]).expect_err("revoked device refused");
     assert_eq!((status, err.code.as_str()), (403, "device_revoked"));
     let (ok, out) = server.admin(&["device", "revoke", "no-such-device"]);
     assert!(!ok);
@@ -92,7 +92,7 @@ fn an_expired_code_is_refused() {
         .expect("admin");
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(doc["expires_at"], "2020-01-04T00:00:00Z");
-    let err = Device::enroll(&server, doc["code"].as_str().expect("code")).err().expect("expired");
+    let err = Device::enroll(&server, doc["code"].as_str().expect("code")).expect_err("expired");
     assert_eq!(err.code, "enroll_code_expired");
     let (ok, out) = admin(dir.path(), &["community", "create", "--name", "C", "--timezone", "Mars/Base"]);
     assert!(!ok);

@@ -53,7 +53,7 @@ fn forged_actors_and_signatures_refuse_the_whole_batch() {
         DocMessage { doc_id: other.to_string(), message: message_with_everything(&mut honest), signatures: vec![] },
         DocMessage { doc_id: log.to_string(), message: message_with_everything(&mut forged), signatures: vec![] },
     ];
-    let (status, err) = a1.round(batch).err().expect("refused");
+    let (status, err) = a1.round(batch).expect_err("refused");
     assert_eq!((status, err.code.as_str()), (403, "forbidden_change"), "{}", err.message);
     assert!(stored_notes(&server, &community, &other).is_empty(), "nothing of the batch stored");
     assert!(stored_notes(&server, &community, &log).is_empty());
@@ -66,11 +66,11 @@ fn forged_actors_and_signatures_refuse_the_whole_batch() {
     let send = |a1: &mut Device, signatures| {
         a1.round(vec![DocMessage { doc_id: log.to_string(), message: message.clone(), signatures }])
     };
-    assert_eq!(send(&mut a1, vec![]).err().expect("unsigned").1.code, "forbidden_change");
+    assert_eq!(send(&mut a1, vec![]).expect_err("unsigned").1.code, "forbidden_change");
     let mut wrong_key = a2.sign(&hashes);
     wrong_key[0].signature = b.sign(&hashes)[0].signature.clone();
-    assert_eq!(send(&mut a1, wrong_key).err().expect("bad signature").1.code, "forbidden_change");
-    assert_eq!(send(&mut a1, b.sign(&hashes)).err().expect("outsider").1.code, "forbidden_change");
+    assert_eq!(send(&mut a1, wrong_key).expect_err("bad signature").1.code, "forbidden_change");
+    assert_eq!(send(&mut a1, b.sign(&hashes)).expect_err("outsider").1.code, "forbidden_change");
     assert!(stored_notes(&server, &community, &log).is_empty());
     send(&mut a1, a2.sign(&hashes)).expect("signed relay accepted");
     assert_eq!(stored_notes(&server, &community, &log), vec![("checkin/f".into(), "written by A2 offline".into())]);
@@ -78,8 +78,9 @@ fn forged_actors_and_signatures_refuse_the_whole_batch() {
     // A document whose root claims another scope than its id.
     let mut lying = doc_by(a1.actor(), &log_id(&community, "G02"), "claims G02");
     let other_day = DocId::check_in_log(&community, "G01", chrono::NaiveDate::from_ymd_opt(2026, 11, 25).expect("d"));
-    let msg = DocMessage { doc_id: other_day.to_string(), message: message_with_everything(&mut lying), signatures: vec![] };
-    let (status, err) = a1.round(vec![msg]).err().expect("scope lie refused");
+    let msg =
+        DocMessage { doc_id: other_day.to_string(), message: message_with_everything(&mut lying), signatures: vec![] };
+    let (status, err) = a1.round(vec![msg]).expect_err("scope lie refused");
     assert_eq!((status, err.code.as_str()), (403, "forbidden_change"));
     assert!(stored_notes(&server, &community, &other_day).is_empty());
     assert!(server.healthy());

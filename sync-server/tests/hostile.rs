@@ -41,7 +41,8 @@ fn hostile_bodies_get_4xx_and_change_nothing() {
         assert_eq!((got, api_error(&body).code.as_str()), (status, code), "{what}");
     }
 
-    let junk_message = |doc_id: &str, message: Vec<u8>| DocMessage { doc_id: doc_id.into(), message, signatures: vec![] };
+    let junk_message =
+        |doc_id: &str, message: Vec<u8>| DocMessage { doc_id: doc_id.into(), message, signatures: vec![] };
     let mut sync_msgs = vec![];
     {
         // A real message for the log whose bytes are flipped in the middle.

@@ -22,7 +22,8 @@ fn grid_b_never_sees_or_writes_grid_a() {
     let blob_url = server.url(&format!("/v1/blobs/{hash}"));
     let head = |token: &str| server.http.head(&blob_url).bearer_auth(token).send().expect("head").status().as_u16();
     assert_eq!(head(&a.info.token), 404);
-    let put = |token: &str, body: Vec<u8>| server.http.put(&blob_url).bearer_auth(token).body(body).send().expect("put");
+    let put =
+        |token: &str, body: Vec<u8>| server.http.put(&blob_url).bearer_auth(token).body(body).send().expect("put");
     assert_eq!(put(&a.info.token, photo.clone()).status().as_u16(), 201);
     assert_eq!(put(&a.info.token, photo.clone()).status().as_u16(), 200, "idempotent retry");
     assert_eq!(head(&a.info.token), 200);
@@ -55,7 +56,7 @@ fn grid_b_never_sees_or_writes_grid_a() {
     for id in [DocId::roster(&community, "G01"), a_log.clone()] {
         b.write(&id, "checkin/x", "from B");
         let msgs = b.outgoing(Some(&[id.to_string()].into_iter().collect()));
-        let (status, err) = b.round(msgs).err().expect("refused");
+        let (status, err) = b.round(msgs).expect_err("refused");
         assert_eq!((status, err.code.as_str()), (403, "forbidden_document"), "{id}");
         b.docs.remove(&id.to_string());
         b.states.remove(&id.to_string());
@@ -64,7 +65,7 @@ fn grid_b_never_sees_or_writes_grid_a() {
     let cid = DocId::community(&community);
     b.write(&cid, "grid/G99", "sneaky");
     let msgs = b.outgoing(Some(&[cid.to_string()].into_iter().collect()));
-    let (status, err) = b.round(msgs).err().expect("refused");
+    let (status, err) = b.round(msgs).expect_err("refused");
     assert_eq!((status, err.code.as_str()), (403, "forbidden_change"));
 
     // Blobs: the station may fetch A's photo (referenced in its scope), B may not, nor learn it exists.
@@ -83,7 +84,12 @@ fn grid_b_never_sees_or_writes_grid_a() {
     // Blob limits.
     let big = vec![0u8; gridline_core::sync::protocol::MAX_BLOB_BYTES + 1];
     let big_hash = hex::encode(Sha256::digest(&big));
-    let res = server.http.put(server.url(&format!("/v1/blobs/{big_hash}"))).bearer_auth(&a.info.token).body(support::chunked(big)).send();
+    let res = server
+        .http
+        .put(server.url(&format!("/v1/blobs/{big_hash}")))
+        .bearer_auth(&a.info.token)
+        .body(support::chunked(big))
+        .send();
     let res = res.expect("put big");
     assert_eq!(res.status().as_u16(), 413);
     assert_eq!(api_error(&res.bytes().expect("body")).code, "blob_too_large");

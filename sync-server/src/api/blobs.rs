@@ -50,7 +50,11 @@ pub async fn put_blob(
 }
 
 /// 200 when the server holds the blob (the device skips its upload), 404 otherwise.
-pub async fn head_blob(State(app): State<Arc<App>>, Path(sha256): Path<String>, headers: HeaderMap) -> Result<StatusCode> {
+pub async fn head_blob(
+    State(app): State<Arc<App>>,
+    Path(sha256): Path<String>,
+    headers: HeaderMap,
+) -> Result<StatusCode> {
     check_hash(&sha256)?;
     app.blocking(move |app| {
         let mut engine = app.engine();

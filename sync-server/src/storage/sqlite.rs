@@ -5,9 +5,7 @@ use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
-use super::{
-    CatalogueRow, Community, Device, DocumentWrite, EnrollmentCode, ReadScope, Storage, StoredDocument,
-};
+use super::{CatalogueRow, Community, Device, DocumentWrite, EnrollmentCode, ReadScope, Storage, StoredDocument};
 use crate::error::Result;
 use gridline_core::model::Role;
 
@@ -317,8 +315,7 @@ impl Storage for SqliteStorage {
     }
 
     fn catalogue_version(&self) -> Result<u64> {
-        let v: i64 =
-            self.conn.query_row("SELECT value FROM meta WHERE key = 'catalogue_version'", [], |r| r.get(0))?;
+        let v: i64 = self.conn.query_row("SELECT value FROM meta WHERE key = 'catalogue_version'", [], |r| r.get(0))?;
         Ok(u64::try_from(v).unwrap_or(0))
     }
 
@@ -368,15 +365,12 @@ impl Storage for SqliteStorage {
     }
 
     fn blob_readable(&self, sha256: &str, device_id: &str, scope: &ReadScope) -> Result<bool> {
-        let own: Option<String> = self
-            .conn
-            .query_row("SELECT uploaded_by FROM blob WHERE sha256 = ?1", [sha256], |r| r.get(0))
-            .optional()?;
+        let own: Option<String> =
+            self.conn.query_row("SELECT uploaded_by FROM blob WHERE sha256 = ?1", [sha256], |r| r.get(0)).optional()?;
         if own.as_deref() == Some(device_id) {
             return Ok(true);
         }
-        let mut stmt =
-            self.conn.prepare_cached("SELECT grid FROM blob_ref WHERE sha256 = ?1 AND community_id = ?2")?;
+        let mut stmt = self.conn.prepare_cached("SELECT grid FROM blob_ref WHERE sha256 = ?1 AND community_id = ?2")?;
         let grids = stmt
             .query_map([sha256, scope.community_id.as_str()], |r| r.get::<_, Option<String>>(0))?
             .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -141,10 +141,10 @@ pub fn chunked(body: Vec<u8>) -> reqwest::blocking::Body {
 }
 
 pub fn admin(data: &Path, args: &[&str]) -> (bool, Value) {
-    let out = Command::new(BIN).arg("admin").arg("--data").arg(data).arg("--json").args(args).output().expect("run admin");
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("admin {args:?} printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stderr))
-    });
+    let out =
+        Command::new(BIN).arg("admin").arg("--data").arg(data).arg("--json").args(args).output().expect("run admin");
+    let doc: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("admin {args:?} printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
     (out.status.success(), doc)
 }
 
@@ -155,7 +155,10 @@ pub fn roster_csv(grids: &[&str], per_grid: usize) -> String {
     );
     for g in grids {
         for n in 0..per_grid {
-            s.push_str(&format!("{g},1,1,{f},{f}0{n},{g}-H{n},Resident {g} {n},F,1948,,,elderly_alone,\n", f = n % 6 + 1));
+            s.push_str(&format!(
+                "{g},1,1,{f},{f}0{n},{g}-H{n},Resident {g} {n},F,1948,,,elderly_alone,\n",
+                f = n % 6 + 1
+            ));
         }
     }
     s
@@ -167,6 +170,7 @@ pub fn api_error(body: &[u8]) -> ApiError {
 }
 
 /// A minimal device: documents, sync states and cursor in memory.
+#[derive(Debug)]
 pub struct Device {
     pub info: EnrollResponse,
     pub key: SigningKey,
