@@ -7,6 +7,7 @@
 
 pub mod checkin_log;
 pub mod community;
+pub mod incident;
 pub mod roster;
 
 use std::collections::HashMap;
