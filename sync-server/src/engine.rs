@@ -6,7 +6,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use automerge::sync::{Message, State, SyncDoc};
 use automerge::{ActorId, AutoCommit, Change, ChangeHash, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
-use gridline_core::docs::{check_scope, DocId};
+use chrono::{DateTime, Utc};
+use gridline_core::docs::{check_scope, DocId, DocKind};
 use gridline_core::sync::protocol::{
     CatalogueEntry, DocMessage, SyncRequest, SyncResponse, MAX_DOCS_PER_REQUEST, PROTOCOL_VERSION,
 };
@@ -257,7 +258,12 @@ impl Engine {
     /// One sync round of `device` (already authenticated): applies every document's message to a fork,
     /// refuses the whole batch if any new change is not the device's to make, stores the rest, answers
     /// with the server's messages and the catalogue since the request's cursor.
-    pub fn sync(&mut self, device: &crate::storage::Device, req: SyncRequest) -> Result<(SyncResponse, RoundStats)> {
+    pub fn sync(
+        &mut self,
+        device: &crate::storage::Device,
+        req: SyncRequest,
+        now: DateTime<Utc>,
+    ) -> Result<(SyncResponse, RoundStats)> {
         if req.protocol != PROTOCOL_VERSION {
             return Err(ServerError::bad_request(
                 "protocol_unsupported",
@@ -284,7 +290,7 @@ impl Engine {
                     format!("{} is outside this device's scope", m.doc_id),
                 ));
             }
-            received.push(self.receive(device, id, m)?);
+            received.push(self.receive(device, id, m, now)?);
         }
         let replies = received
             .iter_mut()
@@ -305,7 +311,13 @@ impl Engine {
         Ok((SyncResponse { cursor, docs: replies, catalogue, more }, stats))
     }
 
-    fn receive(&mut self, device: &crate::storage::Device, id: DocId, m: &DocMessage) -> Result<Received> {
+    fn receive(
+        &mut self,
+        device: &crate::storage::Device,
+        id: DocId,
+        m: &DocMessage,
+        now: DateTime<Utc>,
+    ) -> Result<Received> {
         let doc_id = id.to_string();
         let mut state = match self.storage.sync_state(&device.device_id, &doc_id)? {
             Some(bytes) => State::decode(&bytes).unwrap_or_default(),
@@ -329,13 +341,14 @@ impl Engine {
         }
         let mut doc = self.document(&doc_id)?.unwrap_or_else(|| AutoCommit::new().with_actor(server_actor()));
         let before = doc.get_heads();
+        let before_events = crate::rules::stored_events(&id, &doc);
         if let Some(msg) = msg {
             // The copy is thrown away on any failure: a hostile message never reaches the stored document.
             catch_unwind(AssertUnwindSafe(|| doc.sync().receive_sync_message(&mut state, msg)))
                 .map_err(|_| malformed(format!("{doc_id}: the sync message could not be applied")))?
                 .map_err(malformed)?;
         }
-        let new_changes = doc.get_changes(&before);
+        let mut new_changes = doc.get_changes(&before);
         if !new_changes.is_empty() {
             if !device.may_write(&id) {
                 return Err(ServerError::forbidden_change(format!("{doc_id}: this device may not write it")));
@@ -344,7 +357,15 @@ impl Engine {
                 self.check_author(device, &id, c, m)?;
             }
             check_scope(&id, &doc).map_err(|e| ServerError::forbidden_change(e.to_string()))?;
-            crate::rules::check_new_changes(device, &id, &doc, &new_changes)?;
+            crate::rules::check_new_changes(self.storage.as_ref(), device, &id, &doc, &before_events)?;
+            if id.kind == DocKind::Incident {
+                // The receipt (已送达) when the server first stores the incident; a document without an event
+                // list yet gets it with the change that brings the list.
+                if let Ok(Some(_)) = gridline_core::docs::incident::append_receipt(&mut doc, now.fixed_offset()) {
+                    doc.commit();
+                    new_changes = doc.get_changes(&before);
+                }
+            }
         }
         let reply = doc.sync().generate_sync_message(&mut state).map(Message::encode);
         let written = (!new_changes.is_empty()).then_some((doc, new_changes));

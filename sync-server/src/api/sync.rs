@@ -22,7 +22,7 @@ pub async fn sync(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -
             let device = authenticate(&mut engine, &headers)?;
             let req: SyncRequest =
                 decode_body(&bytes).map_err(|e| ServerError::bad_request("malformed_body", e.to_string()))?;
-            let (res, stats) = engine.sync(&device, req)?;
+            let (res, stats) = engine.sync(&device, req, app.clock.now())?;
             drop(engine);
             Metrics::add(&app.metrics.sync_rounds, 1);
             Metrics::add(&app.metrics.docs_written, stats.docs_written);

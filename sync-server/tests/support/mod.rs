@@ -298,6 +298,11 @@ impl Device {
             let doc = self.docs.entry(e.doc_id.clone()).or_insert_with(|| AutoCommit::new().with_actor(actor.clone()));
             let heads: Vec<String> = doc.get_heads().iter().map(|h| h.to_string()).collect();
             if heads != e.heads {
+                // The server has news for this document: start a fresh session from the shared heads, or
+                // Automerge would wait for the server to speak first and say nothing.
+                if let Some(state) = self.states.get_mut(&e.doc_id) {
+                    *state = State::decode(&state.encode()).unwrap_or_default();
+                }
                 differ.insert(e.doc_id.clone());
             }
         }
