@@ -175,6 +175,8 @@ async fn shutdown_signal() {
 /// How often the background task compacts documents, and from how many uncompacted changes.
 const COMPACT_EVERY: Duration = Duration::from_secs(10);
 const COMPACT_MIN_CHANGES: u64 = 64;
+/// Threads for blocking engine work.
+const BLOCKING_THREADS: usize = 4;
 
 async fn serve(data: PathBuf, listen: SocketAddr, cache_mb: usize) -> Result<()> {
     let engine = open_engine(&data, cache_mb)?;
@@ -207,7 +209,13 @@ fn main() {
                         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
                 )
                 .init();
-            let runtime = match tokio::runtime::Runtime::new() {
+            // Engine work is serialised behind one mutex, so a few blocking threads suffice; each extra thread
+            // would also cost its own malloc arena (resident memory).
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .max_blocking_threads(BLOCKING_THREADS)
+                .build()
+            {
                 Ok(r) => r,
                 Err(e) => {
                     eprintln!("io_error: {e}");
