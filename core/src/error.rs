@@ -112,7 +112,9 @@ impl Error {
             Error::NotFound { .. } => "not_found",
             Error::Network(_) => "network_error",
             Error::ServerUnavailable(_) => "server_unavailable",
-            Error::ServerRefused { code, .. } => SERVER_CODES.iter().find(|c| *c == code).copied().unwrap_or("server_refused"),
+            Error::ServerRefused { code, .. } => {
+                SERVER_CODES.iter().find(|c| *c == code).copied().unwrap_or("server_refused")
+            }
             Error::DeviceRevoked => "device_revoked",
             Error::NotEnrolled => "not_enrolled",
             Error::SyncCancelled => "sync_cancelled",

@@ -157,11 +157,7 @@ fn backoff(opts: &SyncOptions, attempt: u32) -> Duration {
 }
 
 /// Runs `f`, retrying network errors and 5xx with backoff; the cancel flag is checked before each wait.
-pub(crate) fn with_retry<T>(
-    opts: &SyncOptions,
-    cancel: &AtomicBool,
-    mut f: impl FnMut() -> Result<T>,
-) -> Result<T> {
+pub(crate) fn with_retry<T>(opts: &SyncOptions, cancel: &AtomicBool, mut f: impl FnMut() -> Result<T>) -> Result<T> {
     let mut attempt = 0;
     loop {
         match f() {
@@ -346,7 +342,8 @@ impl Store {
             if messages.is_empty() && !more {
                 return Ok(());
             }
-            let request = SyncRequest { protocol: PROTOCOL_VERSION, cursor: state::cursor(self.conn())?, docs: messages };
+            let request =
+                SyncRequest { protocol: PROTOCOL_VERSION, cursor: state::cursor(self.conn())?, docs: messages };
             let body = protocol::encode_body(&request)?;
             let answer = with_retry(opts, cancel, || transport.sync(&body))?;
             report.round_trips += 1;

@@ -32,7 +32,12 @@ pub fn roster_csv(n: usize) -> String {
     );
     for grid in ["A", "B"] {
         for i in 0..n {
-            csv.push_str(&format!("{grid},{},1,{},{}01,{grid}{i:03},居民{i},F,1950,,,,\n", i / 20 + 1, i % 6 + 1, i % 6 + 1));
+            csv.push_str(&format!(
+                "{grid},{},1,{},{}01,{grid}{i:03},居民{i},F,1950,,,,\n",
+                i / 20 + 1,
+                i % 6 + 1,
+                i % 6 + 1
+            ));
         }
     }
     csv
@@ -41,8 +46,8 @@ pub fn roster_csv(n: usize) -> String {
 /// Enrolls a device with the peer.
 pub fn enroll(server: &LoopbackServer, dir: &Path, code: &str, role: &str, grids: &[&str]) -> (Store, String) {
     server.issue_code(code, &format!("user-{code}"), role, COMMUNITY, grids);
-    let store = Store::enroll_with(dir, &[7; 32], &server.transport(None), "http://loopback", code, clock())
-        .expect("enrolls");
+    let store =
+        Store::enroll_with(dir, &[7; 32], &server.transport(None), "http://loopback", code, clock()).expect("enrolls");
     let token = crate::store::meta_get(store.conn(), super::state::META_TOKEN).expect("meta").expect("token");
     (store, token)
 }

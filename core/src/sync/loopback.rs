@@ -123,11 +123,7 @@ fn in_scope(device: &Device, id: &DocId) -> bool {
 }
 
 /// Applies one document's message to a copy of the stored document and checks every new change's author.
-fn apply(
-    inner: &Inner,
-    device: &Device,
-    m: &DocMessage,
-) -> Result<(AutoCommit, Option<Message>, bool)> {
+fn apply(inner: &Inner, device: &Device, m: &DocMessage) -> Result<(AutoCommit, Option<Message>, bool)> {
     let id = DocId::parse(&m.doc_id).map_err(|e| refused("invalid_input", e.to_string()))?;
     if !in_scope(device, &id) {
         return Err(refused("forbidden", format!("{} is outside the device's scope", m.doc_id)));
@@ -215,7 +211,10 @@ impl Transport for LoopbackTransport {
         let mut catalogue = Vec::new();
         for (_, id) in changed {
             if let Some((doc, _)) = inner.docs.get_mut(&id) {
-                catalogue.push(CatalogueEntry { doc_id: id, heads: doc.get_heads().iter().map(|h| h.to_string()).collect() });
+                catalogue.push(CatalogueEntry {
+                    doc_id: id,
+                    heads: doc.get_heads().iter().map(|h| h.to_string()).collect(),
+                });
             }
         }
         let answer = protocol::encode_body(&SyncResponse { cursor, docs, catalogue, more })?;
@@ -248,4 +247,3 @@ impl Transport for LoopbackTransport {
         inner.blobs.get(hash).cloned().ok_or_else(|| refused("not_found", "blob"))
     }
 }
-
