@@ -6,6 +6,7 @@
 mod field;
 mod output;
 mod roster;
+mod sync;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,6 +48,13 @@ enum Command {
     /// Household commands.
     #[command(subcommand)]
     Household(field::HouseholdCommand),
+    /// Enroll this device with a server using a one-time code (creates the store).
+    Enroll(sync::EnrollArgs),
+    /// Sync with the server: send local work, receive what changed in scope, upload photos.
+    Sync,
+    /// Offline hand-off between phones by file.
+    #[command(subcommand)]
+    Bundle(sync::BundleCommand),
 }
 
 /// What every command gets: where the store is and how to open it.
@@ -93,6 +101,9 @@ fn run(cli: Cli) -> Result<Output> {
         Command::Rounds(args) => field::rounds(&ctx, args),
         Command::Checkin(args) => field::checkin(&ctx, args),
         Command::Household(cmd) => field::household(&ctx, cmd),
+        Command::Enroll(args) => sync::enroll(&ctx, args),
+        Command::Sync => sync::sync(&ctx, cli.json),
+        Command::Bundle(cmd) => sync::bundle(&ctx, cmd),
     }
 }
 

@@ -106,6 +106,9 @@ impl Transport for HttpTransport {
             .post(format!("{}/v1/sync", self.base))
             .header(reqwest::header::CONTENT_TYPE, "application/cbor")
             .header(reqwest::header::CONTENT_ENCODING, "gzip")
+            // Said explicitly so reqwest never decompresses on its own: the body is decoded (bounded) by
+            // `protocol::decode_body`, whatever features reqwest is built with.
+            .header(reqwest::header::ACCEPT_ENCODING, "gzip")
             .body(body.to_vec());
         read_bounded(self.send(request)?, MAX_BODY_BYTES)
     }
