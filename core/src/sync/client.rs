@@ -395,7 +395,7 @@ impl Store {
             };
             let heads = doc.get_heads();
             let signatures = self.held_signatures(&text, &out.hashes)?;
-            self.cache_put(id.clone(), doc);
+            self.keep(id.clone(), doc);
             if !out.hashes.is_empty() && session.sent_docs.insert(id.clone()) {
                 report.docs_sent += 1;
             }
@@ -420,6 +420,14 @@ impl Store {
             doc.set_actor(self.actor().clone());
             doc
         }))
+    }
+
+    /// Returns a document to the cache, unless it is an empty stand-in for one this device never held (a
+    /// later local write must start it with its scope fields, see `docs::new_document`).
+    fn keep(&mut self, id: DocId, mut doc: AutoCommit) {
+        if !doc.get_heads().is_empty() {
+            self.cache_put(id, doc);
+        }
     }
 
     /// Signatures held for relayed changes among `hashes`.
@@ -491,7 +499,7 @@ impl Store {
                 }
                 changed.push((id, doc));
             } else {
-                self.cache_put(id, doc);
+                self.keep(id, doc);
             }
         }
         // A document the server did not answer was applied there (the batch was accepted): after an exact
@@ -629,7 +637,8 @@ fn enrolled_device(answer: &EnrollResponse) -> Result<DeviceInfo> {
         user: answer.user.trim().to_string(),
         role,
         community_id: answer.community_id.clone(),
-        grids: answer.grids.clone(),
+        // Community-wide roles see every grid whatever grids an admin named (the server's rule too).
+        grids: if role.is_grid_scoped() { answer.grids.clone() } else { Vec::new() },
     })
 }
 

@@ -48,7 +48,7 @@ pub fn enroll(server: &LoopbackServer, dir: &Path, code: &str, role: &str, grids
     server.issue_code(code, &format!("user-{code}"), role, COMMUNITY, grids);
     let store =
         Store::enroll_with(dir, &[7; 32], &server.transport(None), "http://loopback", code, clock()).expect("enrolls");
-    let token = crate::store::meta_get(store.conn(), super::state::META_TOKEN).expect("meta").expect("token");
+    let token = server.token_of(&store.device().device_id).expect("token");
     (store, token)
 }
 

@@ -94,6 +94,11 @@ impl LoopbackServer {
         self.lock().docs.keys().cloned().collect()
     }
 
+    /// The token issued to a device.
+    pub fn token_of(&self, device_id: &str) -> Option<String> {
+        self.lock().devices.iter().find(|(_, d)| d.device_id == device_id).map(|(t, _)| t.clone())
+    }
+
     /// A transport to this peer for a device token (`None` before enrollment).
     pub fn transport(&self, token: Option<&str>) -> LoopbackTransport {
         LoopbackTransport { server: self.clone(), token: token.map(str::to_string) }
