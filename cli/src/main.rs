@@ -4,6 +4,7 @@
 //! document is `{"error": {"code", "message"}}` (without `--json`: `code: message` on stderr).
 
 mod field;
+mod incident;
 mod output;
 mod roster;
 mod sync;
@@ -55,6 +56,9 @@ enum Command {
     /// Offline hand-off between phones by file.
     #[command(subcommand)]
     Bundle(sync::BundleCommand),
+    /// Incidents: report, list, show, act on the workflow.
+    #[command(subcommand)]
+    Incident(incident::IncidentCommand),
 }
 
 /// What every command gets: where the store is and how to open it.
@@ -104,6 +108,7 @@ fn run(cli: Cli) -> Result<Output> {
         Command::Enroll(args) => sync::enroll(&ctx, args),
         Command::Sync => sync::sync(&ctx, cli.json),
         Command::Bundle(cmd) => sync::bundle(&ctx, cmd),
+        Command::Incident(cmd) => incident::run(&ctx, cmd),
     }
 }
 

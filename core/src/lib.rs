@@ -2,6 +2,7 @@
 //!
 //! - [`model`]: plain domain data (roles, roster, check-ins, the community's configuration).
 //! - [`schedule`]: what is due and when — the one place for the due-date rules.
+//! - [`workflow`]: the incident workflow — the one place that decides an incident's stage.
 //! - [`docs`]: the Automerge documents and their scoped ids.
 //! - [`store`]: the encrypted device store with its materialised tables (feature `store`).
 
@@ -14,6 +15,7 @@ pub mod schedule;
 #[cfg(feature = "store")]
 pub mod store;
 pub mod sync;
+pub mod workflow;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{Error, Result};

@@ -65,9 +65,14 @@ impl Store {
             .ok_or_else(|| Error::NotFound { kind: "blob".into(), id: hash.into() })
     }
 
-    /// Every blob hash the materialised tables reference (photos of check-ins), stored here or not.
+    /// Every blob hash the materialised tables reference (photos of check-ins, incident reports and
+    /// incident events), stored here or not.
     pub(crate) fn referenced_blobs(&self) -> Result<std::collections::BTreeSet<String>> {
-        let mut stmt = self.conn().prepare("SELECT photos FROM check_in WHERE photos != ''")?;
+        let mut stmt = self.conn().prepare(
+            "SELECT photos FROM check_in WHERE photos != ''
+             UNION ALL SELECT photos FROM incident WHERE photos != ''
+             UNION ALL SELECT photos FROM incident_event WHERE photos != ''",
+        )?;
         let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
         let mut hashes = std::collections::BTreeSet::new();
         for photos in rows {
