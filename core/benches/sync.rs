@@ -1,5 +1,5 @@
-//! Sync benchmark: one grid leader's week offline (7 days × 100 check-ins on a 200-household grid) synced in
-//! one go, printed beside the same records as gzip'd JSON (the baseline a hand-written REST sync would send)
+//! Sync benchmark: one grid leader's week offline (7 days × 100 check-ins and 10 incident reports on a
+//! 200-household grid; visits join when their documents land) synced in one go, printed beside the same records as gzip'd JSON (the baseline a hand-written REST sync would send)
 //! and beside the other ways Automerge could carry the same documents.
 //!
 //! | figure | target (issue "Sync") |
@@ -26,7 +26,7 @@ use automerge::sync::{State, SyncDoc};
 use automerge::AutoCommit;
 use chrono::{FixedOffset, TimeZone, Utc};
 use gridline_core::docs::DocId;
-use gridline_core::model::{CheckIn, CheckInKind, CheckInOutcome, NewCheckIn};
+use gridline_core::model::{CheckInKind, CheckInOutcome, NewCheckIn, NewIncident};
 use gridline_core::sync::loopback::LoopbackServer;
 use gridline_core::sync::protocol::{encode_body, DocMessage, SyncRequest, PROTOCOL_VERSION};
 use gridline_core::sync::{NoProgress, SyncOptions, SyncReport};
@@ -50,15 +50,16 @@ fn roster_csv() -> String {
     csv
 }
 
-/// The week offline: 100 check-ins a day for 7 days; returns the records for the JSON baseline.
-fn offline_week(store: &mut Store) -> Vec<CheckIn> {
+/// The week offline: 100 check-ins a day for 7 days and 10 incident reports; returns the records as JSON
+/// values for the baseline.
+fn offline_week(store: &mut Store) -> Vec<serde_json::Value> {
     let tz = FixedOffset::east_opt(8 * 3600).expect("offset");
     let start = tz.with_ymd_and_hms(2026, 11, 17, 8, 30, 0).single().expect("valid time");
     let mut records = Vec::new();
     for day in 0..7 {
         for i in 0..PER_DAY {
             let at = start + chrono::Duration::days(day) + chrono::Duration::minutes(4 * i as i64);
-            records.push(
+            records.push(json(
                 store
                     .check_in(NewCheckIn {
                         household_code: format!("A{:03}", (day as usize * PER_DAY + i) % HOUSEHOLDS),
@@ -74,10 +75,32 @@ fn offline_week(store: &mut Store) -> Vec<CheckIn> {
                         at: Some(at),
                     })
                     .expect("check-in"),
-            );
+            ));
         }
     }
+    for i in 0..10 {
+        records.push(json(
+            store
+                .report_incident(NewIncident {
+                    household_code: Some(format!("A{:03}", i * 17)),
+                    grid: None,
+                    category: "safety_hazard".into(),
+                    severity: None,
+                    title: format!("{}号楼楼道灯不亮", i + 1),
+                    description: "晚上楼道漆黑，老人上下楼不安全".into(),
+                    photos: vec![],
+                    location: None,
+                    at: Some(start + chrono::Duration::days(i % 7) + chrono::Duration::hours(3)),
+                    check_in_id: None,
+                })
+                .expect("incident"),
+        ));
+    }
     records
+}
+
+fn json(record: impl serde::Serialize) -> serde_json::Value {
+    serde_json::to_value(record).expect("json")
 }
 
 fn gzip(bytes: &[u8]) -> usize {
@@ -86,7 +109,7 @@ fn gzip(bytes: &[u8]) -> usize {
     gz.finish().expect("gzip").len()
 }
 
-/// The same week's day documents carried three ways, as whole `POST /v1/sync` bodies: one compressed
+/// The same week's documents carried three ways, as whole `POST /v1/sync` bodies: one compressed
 /// document each (what the client sends to a server that has none of them), every change chunk (what
 /// `save_after` / a plain change list would send), and Automerge's stock sync from a fresh state (all
 /// device-to-server messages until quiet).
@@ -96,7 +119,9 @@ fn wire_formats(store: &Store) -> (usize, usize, usize, u32) {
         .expect("docs")
         .into_iter()
         .filter_map(|(id, _)| DocId::parse(&id).ok())
-        .filter(|id| id.kind == gridline_core::docs::DocKind::CheckInLog)
+        .filter(|id| {
+            matches!(id.kind, gridline_core::docs::DocKind::CheckInLog | gridline_core::docs::DocKind::Incident)
+        })
         .collect();
     let body = |messages: Vec<(String, Vec<u8>)>| {
         let docs = messages.into_iter().map(|(doc_id, message)| DocMessage { doc_id, message, signatures: vec![] });
@@ -180,7 +205,7 @@ fn in_process(dir: &Path) {
     print_week("the in-process reference peer", &report, started.elapsed(), baseline);
 
     let (saved, chunks, stock, stock_rounds) = wire_formats(&leader);
-    println!("the same 7 day documents as request bodies (gzip'd CBOR), ÷ gzip'd JSON {baseline} B");
+    println!("the same 17 documents as request bodies (gzip'd CBOR), ÷ gzip'd JSON {baseline} B");
     println!("  compressed documents   {saved:>9} B  {:.2}×  (what the client sends)", saved as f64 / baseline as f64);
     println!("  change chunks          {chunks:>9} B  {:.2}×", chunks as f64 / baseline as f64);
     println!(
