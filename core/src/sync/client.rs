@@ -660,6 +660,16 @@ mod tests {
         (committee, token)
     }
 
+    /// A synced community and two grid-A leaders, the first synced once.
+    fn grid_a_pair(dir: &Path) -> (LoopbackServer, (Store, String), (Store, String)) {
+        let server = LoopbackServer::new();
+        community(&server, dir);
+        let (mut a1, t1) = enroll(&server, &dir.join("a1"), "a1", "grid_leader", &["A"]);
+        let a2 = enroll(&server, &dir.join("a2"), "a2", "grid_leader", &["A"]);
+        sync(&server, &mut a1, &t1);
+        (server, (a1, t1), a2)
+    }
+
     #[test]
     fn a_week_offline_syncs_in_one_round_trip_and_reaches_only_its_grid() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -693,11 +703,7 @@ mod tests {
     #[test]
     fn concurrent_work_on_one_day_converges_both_ways() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let server = LoopbackServer::new();
-        community(&server, dir.path());
-        let (mut a1, t1) = enroll(&server, &dir.path().join("a1"), "a1", "grid_leader", &["A"]);
-        let (mut a2, t2) = enroll(&server, &dir.path().join("a2"), "a2", "grid_leader", &["A"]);
-        sync(&server, &mut a1, &t1);
+        let (server, (mut a1, t1), (mut a2, t2)) = grid_a_pair(dir.path());
         sync(&server, &mut a2, &t2);
         offline_week(&mut a1, "A", 5, 20);
         offline_week(&mut a2, "A", 3, 20);
@@ -713,10 +719,7 @@ mod tests {
     #[test]
     fn an_interrupted_sync_resumes_without_loss_or_duplicates() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let server = LoopbackServer::new();
-        community(&server, dir.path());
-        let (mut a1, t1) = enroll(&server, &dir.path().join("a1"), "a1", "grid_leader", &["A"]);
-        sync(&server, &mut a1, &t1);
+        let (server, (mut a1, t1), (mut a2, t2)) = grid_a_pair(dir.path());
         offline_week(&mut a1, "A", 10, 20);
         // The server applies the request but the answer is lost, and no retry is allowed.
         server.inject_failures(1);
@@ -729,7 +732,6 @@ mod tests {
         let report = sync(&server, &mut a1, &t1);
         assert_eq!(report.round_trips, 1);
         assert!(a1.unsynced_documents().expect("unsynced").is_empty());
-        let (mut a2, t2) = enroll(&server, &dir.path().join("a2"), "a2", "grid_leader", &["A"]);
         sync(&server, &mut a2, &t2);
         assert_eq!(check_in_count(&a2), 70, "each check-in exactly once");
     }
@@ -737,10 +739,7 @@ mod tests {
     #[test]
     fn a_long_catalogue_is_fetched_over_several_rounds() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let server = LoopbackServer::new();
-        community(&server, dir.path());
-        let (mut a1, t1) = enroll(&server, &dir.path().join("a1"), "a1", "grid_leader", &["A"]);
-        sync(&server, &mut a1, &t1);
+        let (server, (mut a1, t1), _) = grid_a_pair(dir.path());
         offline_week(&mut a1, "A", 2, 20);
         sync(&server, &mut a1, &t1);
         server.set_catalogue_limit(3);
@@ -786,11 +785,7 @@ mod tests {
     #[test]
     fn photos_go_up_once_and_come_down_verified() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let server = LoopbackServer::new();
-        community(&server, dir.path());
-        let (mut a1, t1) = enroll(&server, &dir.path().join("a1"), "a1", "grid_leader", &["A"]);
-        let (mut a2, t2) = enroll(&server, &dir.path().join("a2"), "a2", "grid_leader", &["A"]);
-        sync(&server, &mut a1, &t1);
+        let (server, (mut a1, t1), (mut a2, t2)) = grid_a_pair(dir.path());
         let photo = [&[0xFF, 0xD8, 0xFF][..], b"a door photo"].concat();
         let hash = a1.add_photo(&photo).expect("photo");
         a1.check_in(crate::model::NewCheckIn {
