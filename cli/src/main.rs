@@ -5,9 +5,11 @@
 
 mod field;
 mod incident;
+mod ledger;
 mod output;
 mod roster;
 mod sync;
+mod visits;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -56,6 +58,17 @@ enum Command {
     /// Offline hand-off between phones by file.
     #[command(subcommand)]
     Bundle(sync::BundleCommand),
+    /// Record a visit.
+    #[command(subcommand)]
+    Visit(visits::VisitCommand),
+    /// Visits due for special-care residents.
+    #[command(subcommand)]
+    Visits(visits::VisitsCommand),
+    /// The monthly electronic ledger (电子台账): csv, xlsx or the json summary.
+    Ledger(ledger::LedgerArgs),
+    /// Monthly assessment reports.
+    #[command(subcommand)]
+    Report(ledger::ReportCommand),
     /// Incidents: report, list, show, act on the workflow.
     #[command(subcommand)]
     Incident(incident::IncidentCommand),
@@ -108,6 +121,10 @@ fn run(cli: Cli) -> Result<Output> {
         Command::Enroll(args) => sync::enroll(&ctx, args),
         Command::Sync => sync::sync(&ctx, cli.json),
         Command::Bundle(cmd) => sync::bundle(&ctx, cmd),
+        Command::Visit(cmd) => visits::visit(&ctx, cmd),
+        Command::Visits(cmd) => visits::visits(&ctx, cmd),
+        Command::Ledger(args) => ledger::ledger(&ctx, args),
+        Command::Report(cmd) => ledger::report(&ctx, cmd),
         Command::Incident(cmd) => incident::run(&ctx, cmd),
     }
 }

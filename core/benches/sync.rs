@@ -1,5 +1,5 @@
-//! Sync benchmark: one grid leader's week offline (7 days × 100 check-ins and 10 incident reports on a
-//! 200-household grid; visits join when their documents land) synced in one go, printed beside the same records as gzip'd JSON (the baseline a hand-written REST sync would send)
+//! Sync benchmark: one grid leader's week offline (7 days × 100 check-ins, 10 incident reports and 30 home
+//! visits on a 200-household grid) synced in one go, printed beside the same records as gzip'd JSON (the baseline a hand-written REST sync would send)
 //! and beside the other ways Automerge could carry the same documents.
 //!
 //! | figure | target (issue "Sync") |
@@ -25,8 +25,8 @@ use std::time::{Duration, Instant};
 use automerge::sync::{State, SyncDoc};
 use automerge::AutoCommit;
 use chrono::{FixedOffset, TimeZone, Utc};
-use gridline_core::docs::DocId;
-use gridline_core::model::{CheckInKind, CheckInOutcome, NewCheckIn, NewIncident};
+use gridline_core::docs::{DocId, DocKind};
+use gridline_core::model::{CheckInKind, CheckInOutcome, NewCheckIn, NewIncident, NewVisit, VisitKind};
 use gridline_core::sync::loopback::LoopbackServer;
 use gridline_core::sync::protocol::{encode_body, DocMessage, SyncRequest, PROTOCOL_VERSION};
 use gridline_core::sync::{NoProgress, SyncOptions, SyncReport};
@@ -50,8 +50,8 @@ fn roster_csv() -> String {
     csv
 }
 
-/// The week offline: 100 check-ins a day for 7 days and 10 incident reports; returns the records as JSON
-/// values for the baseline.
+/// The week offline: 100 check-ins a day for 7 days, 10 incident reports and 30 home visits; returns the
+/// records as JSON values for the baseline.
 fn offline_week(store: &mut Store) -> Vec<serde_json::Value> {
     let tz = FixedOffset::east_opt(8 * 3600).expect("offset");
     let start = tz.with_ymd_and_hms(2026, 11, 17, 8, 30, 0).single().expect("valid time");
@@ -96,6 +96,25 @@ fn offline_week(store: &mut Store) -> Vec<serde_json::Value> {
                 .expect("incident"),
         ));
     }
+    for i in 0..30 {
+        records.push(json(
+            store
+                .record_visit(NewVisit {
+                    household_code: format!("A{:03}", i * 6 + 1),
+                    residents: vec![],
+                    kind: VisitKind::Home,
+                    at: Some(start + chrono::Duration::days(i % 7) + chrono::Duration::hours(5)),
+                    duration_min: Some(30),
+                    services: vec!["life_care".into(), "health_monitoring".into()],
+                    needs: if i % 5 == 0 { "需要上门送餐".into() } else { String::new() },
+                    need_tags: vec![],
+                    follow_up: None,
+                    satisfaction: Some(5),
+                    photos: vec![],
+                })
+                .expect("visit"),
+        ));
+    }
     records
 }
 
@@ -113,15 +132,13 @@ fn gzip(bytes: &[u8]) -> usize {
 /// document each (what the client sends to a server that has none of them), every change chunk (what
 /// `save_after` / a plain change list would send), and Automerge's stock sync from a fresh state (all
 /// device-to-server messages until quiet).
-fn wire_formats(store: &Store) -> (usize, usize, usize, u32) {
+fn wire_formats(store: &Store) -> (usize, usize, usize, u32, usize) {
     let ids: Vec<DocId> = store
         .documents()
         .expect("docs")
         .into_iter()
         .filter_map(|(id, _)| DocId::parse(&id).ok())
-        .filter(|id| {
-            matches!(id.kind, gridline_core::docs::DocKind::CheckInLog | gridline_core::docs::DocKind::Incident)
-        })
+        .filter(|id| !matches!(id.kind, DocKind::Community | DocKind::Roster))
         .collect();
     let body = |messages: Vec<(String, Vec<u8>)>| {
         let docs = messages.into_iter().map(|(doc_id, message)| DocMessage { doc_id, message, signatures: vec![] });
@@ -140,7 +157,8 @@ fn wire_formats(store: &Store) -> (usize, usize, usize, u32) {
         stock_up += up;
         stock_rounds = stock_rounds.max(rounds);
     }
-    (body(saved), body(chunks), stock_up, stock_rounds)
+    let n = saved.len();
+    (body(saved), body(chunks), stock_up, stock_rounds, n)
 }
 
 /// Bytes the device sends in Automerge's stock sync with an empty peer (each message gzip'd alone), and
@@ -204,8 +222,8 @@ fn in_process(dir: &Path) {
     let report = leader.sync_with(&server.transport(Some(&token)), &opts, &NoProgress, &cancel).expect("week sync");
     print_week("the in-process reference peer", &report, started.elapsed(), baseline);
 
-    let (saved, chunks, stock, stock_rounds) = wire_formats(&leader);
-    println!("the same 17 documents as request bodies (gzip'd CBOR), ÷ gzip'd JSON {baseline} B");
+    let (saved, chunks, stock, stock_rounds, n) = wire_formats(&leader);
+    println!("the same {n} documents as request bodies (gzip'd CBOR), ÷ gzip'd JSON {baseline} B");
     println!("  compressed documents   {saved:>9} B  {:.2}×  (what the client sends)", saved as f64 / baseline as f64);
     println!("  change chunks          {chunks:>9} B  {:.2}×", chunks as f64 / baseline as f64);
     println!(

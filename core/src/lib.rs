@@ -5,10 +5,13 @@
 //! - [`workflow`]: the incident workflow — the one place that decides an incident's stage.
 //! - [`docs`]: the Automerge documents and their scoped ids.
 //! - [`store`]: the encrypted device store with its materialised tables (feature `store`).
+//! - [`ledger`]: the monthly electronic ledger, CSV and XLSX (feature `ledger`).
 
 pub mod clock;
 pub mod docs;
 pub mod error;
+#[cfg(feature = "ledger")]
+pub mod ledger;
 pub mod model;
 pub mod roster_csv;
 pub mod schedule;

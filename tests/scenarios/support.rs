@@ -65,21 +65,26 @@ pub struct ServerProcess {
     port: u16,
 }
 
-/// The `gridline-server` binary of this workspace, built on first use when a lone `cargo test -p` has not.
-pub fn server_binary() -> std::path::PathBuf {
+/// A binary of this workspace (debug profile), built on first use when a lone `cargo test -p` has not.
+pub fn workspace_binary(package: &str, bin: &str) -> std::path::PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let target = std::env::var_os("CARGO_TARGET_DIR").map(std::path::PathBuf::from).unwrap_or(root.join("target"));
-    let bin = target.join("debug").join("gridline-server");
-    if !bin.exists() {
+    let path = target.join("debug").join(bin);
+    if !path.exists() {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = std::process::Command::new(cargo)
-            .args(["build", "-p", "gridline-server"])
+            .args(["build", "-p", package, "--bin", bin])
             .current_dir(&root)
             .status()
             .expect("run cargo build");
-        assert!(status.success(), "building gridline-server failed");
+        assert!(status.success(), "building {bin} failed");
     }
-    bin
+    path
+}
+
+/// The `gridline-server` binary.
+pub fn server_binary() -> std::path::PathBuf {
+    workspace_binary("gridline-server", "gridline-server")
 }
 
 impl ServerProcess {

@@ -65,11 +65,12 @@ impl Store {
             .ok_or_else(|| Error::NotFound { kind: "blob".into(), id: hash.into() })
     }
 
-    /// Every blob hash the materialised tables reference (photos of check-ins, incident reports and
+    /// Every blob hash the materialised tables reference (photos of check-ins, visits, incident reports and
     /// incident events), stored here or not.
     pub(crate) fn referenced_blobs(&self) -> Result<std::collections::BTreeSet<String>> {
         let mut stmt = self.conn().prepare(
             "SELECT photos FROM check_in WHERE photos != ''
+             UNION ALL SELECT photos FROM visit WHERE photos != ''
              UNION ALL SELECT photos FROM incident WHERE photos != ''
              UNION ALL SELECT photos FROM incident_event WHERE photos != ''",
         )?;
