@@ -87,6 +87,15 @@ pub fn server_binary() -> std::path::PathBuf {
     workspace_binary("gridline-server", "gridline-server")
 }
 
+/// True when this workspace's `gridline-server` can serve (its `serve --help` succeeds). Before the server
+/// lands the sync scenarios have nothing to run against and say so instead of failing.
+pub fn server_available() -> bool {
+    std::process::Command::new(server_binary())
+        .args(["serve", "--help"])
+        .output()
+        .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("--listen"))
+}
+
 impl ServerProcess {
     /// Starts a server on a new data directory inside `dir`, waiting (bounded) until `/healthz` answers.
     pub fn start(dir: &Path) -> ServerProcess {
