@@ -8,6 +8,7 @@ mod incident;
 mod ledger;
 mod output;
 mod roster;
+mod sync;
 mod visits;
 
 use std::path::PathBuf;
@@ -50,6 +51,13 @@ enum Command {
     /// Household commands.
     #[command(subcommand)]
     Household(field::HouseholdCommand),
+    /// Enroll this device with a server using a one-time code (creates the store).
+    Enroll(sync::EnrollArgs),
+    /// Sync with the server: send local work, receive what changed in scope, upload photos.
+    Sync,
+    /// Offline hand-off between phones by file.
+    #[command(subcommand)]
+    Bundle(sync::BundleCommand),
     /// Record a visit.
     #[command(subcommand)]
     Visit(visits::VisitCommand),
@@ -110,6 +118,9 @@ fn run(cli: Cli) -> Result<Output> {
         Command::Rounds(args) => field::rounds(&ctx, args),
         Command::Checkin(args) => field::checkin(&ctx, args),
         Command::Household(cmd) => field::household(&ctx, cmd),
+        Command::Enroll(args) => sync::enroll(&ctx, args),
+        Command::Sync => sync::sync(&ctx, cli.json),
+        Command::Bundle(cmd) => sync::bundle(&ctx, cmd),
         Command::Visit(cmd) => visits::visit(&ctx, cmd),
         Command::Visits(cmd) => visits::visits(&ctx, cmd),
         Command::Ledger(args) => ledger::ledger(&ctx, args),

@@ -48,7 +48,60 @@ pub enum Error {
     /// A record (incident, visit, blob …) that does not exist here.
     #[error("{kind} {id:?} not found")]
     NotFound { kind: String, id: String },
+    /// The server could not be reached (after retries).
+    #[error("network: {0}")]
+    Network(String),
+    /// The server answered 5xx (after retries).
+    #[error("server unavailable: {0}")]
+    ServerUnavailable(String),
+    /// The server refused a request with a 4xx and a JSON error; `code` is the server's code.
+    #[error("{code}: {message}")]
+    ServerRefused { code: String, message: String },
+    /// The server revoked this device; its local store has been wiped.
+    #[error("this device was revoked; its local store has been wiped")]
+    DeviceRevoked,
+    /// The store was created with `init`, not enrolled with a server.
+    #[error("this store is not enrolled with a server: run enroll")]
+    NotEnrolled,
+    /// A sync was cancelled between rounds; what was done so far is kept.
+    #[error("sync cancelled")]
+    SyncCancelled,
+    /// The server's answer breaks the protocol.
+    #[error("sync protocol: {0}")]
+    SyncProtocol(String),
+    /// A hand-off bundle is malformed; nothing from it was applied.
+    #[error("bundle: {0}")]
+    BundleInvalid(String),
+    /// A hand-off bundle holds documents outside this device's scope; nothing from it was applied.
+    #[error("bundle: {0}")]
+    BundleOutOfScope(String),
+    /// A change signature is malformed or does not verify.
+    #[error("signature: {0}")]
+    SignatureInvalid(String),
 }
+
+/// Error codes the server sends that shells may want to tell apart; any other 4xx maps to `server_refused`.
+const SERVER_CODES: &[&str] = &[
+    "forbidden_change",
+    "forbidden_document",
+    "unauthorized",
+    "enroll_code_invalid",
+    "enroll_code_used",
+    "enroll_code_expired",
+    "invalid_public_key",
+    "protocol_unsupported",
+    "body_too_large",
+    "malformed_body",
+    "malformed_sync_message",
+    "too_many_documents",
+    "invalid_doc_id",
+    "duplicate_document",
+    "blob_too_large",
+    "blob_hash_mismatch",
+    "invalid_blob_hash",
+    "invalid_input",
+    "not_found",
+];
 
 impl Error {
     /// The stable machine code of this error (snake_case), used by shells to pick a localised message.
@@ -68,6 +121,18 @@ impl Error {
             Error::DocumentInvalid { .. } => "document_invalid",
             Error::ActionNotAllowed(_) => "action_not_allowed",
             Error::NotFound { .. } => "not_found",
+            Error::Network(_) => "network_error",
+            Error::ServerUnavailable(_) => "server_unavailable",
+            Error::ServerRefused { code, .. } => {
+                SERVER_CODES.iter().find(|c| *c == code).copied().unwrap_or("server_refused")
+            }
+            Error::DeviceRevoked => "device_revoked",
+            Error::NotEnrolled => "not_enrolled",
+            Error::SyncCancelled => "sync_cancelled",
+            Error::SyncProtocol(_) => "sync_protocol",
+            Error::BundleInvalid(_) => "bundle_invalid",
+            Error::BundleOutOfScope(_) => "bundle_out_of_scope",
+            Error::SignatureInvalid(_) => "signature_invalid",
             Error::UnknownCode { .. } => "unknown_code",
         }
     }

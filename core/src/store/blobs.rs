@@ -65,6 +65,44 @@ impl Store {
             .ok_or_else(|| Error::NotFound { kind: "blob".into(), id: hash.into() })
     }
 
+    /// Every blob hash the materialised tables reference (photos of check-ins, visits, incident reports and
+    /// incident events), stored here or not.
+    pub(crate) fn referenced_blobs(&self) -> Result<std::collections::BTreeSet<String>> {
+        let mut stmt = self.conn().prepare(
+            "SELECT photos FROM check_in WHERE photos != ''
+             UNION ALL SELECT photos FROM visit WHERE photos != ''
+             UNION ALL SELECT photos FROM incident WHERE photos != ''
+             UNION ALL SELECT photos FROM incident_event WHERE photos != ''",
+        )?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        let mut hashes = std::collections::BTreeSet::new();
+        for photos in rows {
+            hashes.extend(crate::docs::split_list(&photos?));
+        }
+        Ok(hashes)
+    }
+
+    /// Stores a blob fetched from the server after checking its hash and type; it needs no upload.
+    pub(crate) fn put_fetched_blob(&mut self, hash: &str, bytes: &[u8]) -> Result<()> {
+        if sha256_hex(bytes) != hash {
+            return Err(Error::PhotoInvalid(format!("blob {hash} does not match its hash")));
+        }
+        let mime = image_mime(bytes).ok_or_else(|| Error::PhotoInvalid(format!("blob {hash} is not an image")))?;
+        let now = clock_text(self.clock().as_ref());
+        self.with_tx(|tx| {
+            tx.execute(
+                "INSERT OR IGNORE INTO blob (hash, mime, size, data, created_at, uploaded) VALUES (?1, ?2, ?3, ?4, ?5, 1)",
+                params![hash, mime, bytes.len() as i64, bytes, now],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// True when the blob is stored here.
+    pub(crate) fn has_blob(&self, hash: &str) -> Result<bool> {
+        Ok(self.conn().query_row("SELECT 1 FROM blob WHERE hash = ?1", [hash], |_| Ok(())).optional()?.is_some())
+    }
+
     /// Checks that every photo hash refers to a stored blob and that there are not too many.
     pub(crate) fn check_photos(&self, photos: &[String]) -> Result<()> {
         if photos.len() > MAX_PHOTOS {

@@ -3,7 +3,7 @@
 //! written in one transaction, committed with `synchronous = FULL`: when a call returns, its work survives
 //! `kill -9` and power loss.
 
-mod blobs;
+pub mod blobs;
 mod incidents;
 pub mod index;
 mod queries;
@@ -138,7 +138,6 @@ impl Store {
         if let Some(bad) = opts.grids.iter().find(|g| !docs::valid_code(g)) {
             return Err(Error::invalid("grid", format!("bad grid code {bad:?}")));
         }
-        std::fs::create_dir_all(dir)?;
         let community_id = opts.community_id.clone().unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
         let device = DeviceInfo {
             device_id: uuid::Uuid::now_v7().to_string(),
@@ -147,15 +146,8 @@ impl Store {
             community_id: community_id.clone(),
             grids: opts.grids.clone(),
         };
-        let mut conn = connect(&path, key)?;
-        schema::migrate(&mut conn)?;
         let settings = CommunitySettings::defaults(&community_id, &opts.community_name, &opts.timezone);
-        {
-            let tx = conn.transaction()?;
-            write_device(&tx, &device)?;
-            tx.commit()?;
-        }
-        let mut store = Store::assemble(conn, dir, device, settings.clone(), clock)?;
+        let mut store = Store::create(dir, key, device, settings.clone(), &[], clock)?;
         let id = DocId::community(&community_id);
         let mut doc = store.checkout(&id)?;
         docs::community::write_settings(&mut doc, &settings)?;
@@ -164,6 +156,34 @@ impl Store {
         }
         store.persist(vec![(id, doc)], index::reindex)?;
         Ok(store)
+    }
+
+    /// Creates the store file for `device` in `dir` (created if missing), with `meta` entries written in the
+    /// same transaction as the device identity.
+    pub(crate) fn create(
+        dir: &Path,
+        key: &[u8; KEY_LEN],
+        device: DeviceInfo,
+        settings: CommunitySettings,
+        meta: &[(&str, &str)],
+        clock: Arc<dyn Clock>,
+    ) -> Result<Store> {
+        let path = dir.join(STORE_FILE);
+        if path.exists() {
+            return Err(Error::StoreExists(dir.display().to_string()));
+        }
+        std::fs::create_dir_all(dir)?;
+        let mut conn = connect(&path, key)?;
+        schema::migrate(&mut conn)?;
+        {
+            let tx = conn.transaction()?;
+            write_device(&tx, &device)?;
+            for (k, v) in meta {
+                meta_set(&tx, k, v)?;
+            }
+            tx.commit()?;
+        }
+        Store::assemble(conn, dir, device, settings, clock)
     }
 
     /// Opens an existing store with its key. A wrong key fails with `store_key_invalid` and writes nothing.
@@ -254,6 +274,42 @@ impl Store {
         }
     }
 
+    /// Takes a document out of the cache or loads it; `None` when this device has never held it (unlike
+    /// [`Store::checkout`], nothing is created: a document learned from elsewhere starts from its author's
+    /// changes, not from a local root).
+    pub(crate) fn checkout_existing(&mut self, id: &DocId) -> Result<Option<AutoCommit>> {
+        if let Some(doc) = self.cache.remove(id) {
+            return Ok(Some(doc));
+        }
+        Ok(self.load_doc(id)?.map(|mut doc| {
+            doc.set_actor(self.actor.clone());
+            doc
+        }))
+    }
+
+    /// This device's Automerge actor id.
+    pub(crate) fn actor(&self) -> &automerge::ActorId {
+        &self.actor
+    }
+
+    /// Erases the store files of this device (a revoked device must keep nothing). The store is unusable
+    /// afterwards: every later call fails.
+    pub(crate) fn wipe(&mut self) -> Result<()> {
+        self.cache.clear();
+        let old = std::mem::replace(&mut self.conn, Connection::open_in_memory()?);
+        drop(old);
+        let mut failed = None;
+        for suffix in ["", "-wal", "-shm"] {
+            let path = self.dir.join(format!("{STORE_FILE}{suffix}"));
+            if let Err(e) = std::fs::remove_file(&path) {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    failed = Some(Error::Io(format!("{}: {e}", path.display())));
+                }
+            }
+        }
+        failed.map_or(Ok(()), Err)
+    }
+
     /// Loads a document from its chunks, without touching the cache.
     pub fn load_doc(&self, id: &DocId) -> Result<Option<AutoCommit>> {
         let mut stmt = self.conn.prepare_cached("SELECT data FROM doc_chunk WHERE doc_id = ?1 ORDER BY seq")?;
@@ -311,7 +367,8 @@ impl Store {
         Ok(())
     }
 
-    fn cache_put(&mut self, id: DocId, doc: AutoCommit) {
+    /// Returns a document to the cache (bounded).
+    pub(crate) fn cache_put(&mut self, id: DocId, doc: AutoCommit) {
         if self.cache.len() >= DOC_CACHE_CAPACITY && !self.cache.contains_key(&id) {
             // Day logs of past days dominate; dropping any one is fine: it reloads from a snapshot.
             if let Some(victim) = self.cache.keys().next().cloned() {

@@ -185,8 +185,36 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX follow_up_by_grid ON follow_up(grid, due);
     "#,
-    // 4: reserved for sync state.
-    "",
+    // 4: sync with the server and offline hand-off.
+    r#"
+    -- Per document: the Automerge sync state with the server (its encoded shared heads), the same heads as
+    -- sorted comma-joined text so "changed since the last sync" is a comparison with doc.heads, and the heads
+    -- the server's catalogue advertised that this device has not reached yet (NULL: nothing to fetch).
+    CREATE TABLE sync_doc (
+        doc_id TEXT PRIMARY KEY,
+        state BLOB,
+        shared_heads TEXT NOT NULL DEFAULT '',
+        server_heads TEXT
+    );
+    CREATE INDEX sync_doc_pending ON sync_doc(server_heads) WHERE server_heads IS NOT NULL;
+    -- Signatures of other devices over changes this device relays (received in a hand-off bundle).
+    CREATE TABLE sync_signature (
+        change_hash TEXT PRIMARY KEY,
+        doc_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        signature TEXT NOT NULL
+    );
+    CREATE INDEX sync_signature_by_doc ON sync_signature(doc_id);
+    -- Public keys of devices seen in hand-off bundles.
+    CREATE TABLE device_key (device_id TEXT PRIMARY KEY, public_key TEXT NOT NULL);
+    -- Photos waiting for upload: failed attempts and when to try again.
+    CREATE TABLE blob_outbox (
+        hash TEXT PRIMARY KEY,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL DEFAULT '',
+        last_error TEXT NOT NULL DEFAULT ''
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -1,4 +1,21 @@
-//! Sync between devices and the relay server: the wire protocol (shared with the server, no I/O) and, with
-//! the `client` feature, the device's sync client.
+//! Sync between devices and the relay server: the wire protocol and change signatures (shared with the
+//! server, no I/O), the device's sync bookkeeping and offline hand-off bundles (feature `store`), and the
+//! HTTP sync client (feature `client`).
 
+#[cfg(feature = "store")]
+pub mod bundle;
+#[cfg(feature = "client")]
+pub mod client;
+#[cfg(all(test, feature = "client"))]
+mod fixtures;
+#[cfg(feature = "client")]
+pub mod http;
+#[cfg(feature = "client")]
+pub mod loopback;
 pub mod protocol;
+pub mod signing;
+#[cfg(feature = "store")]
+pub(crate) mod state;
+
+#[cfg(feature = "client")]
+pub use client::{NoProgress, SyncOptions, SyncProgress, SyncReport, SyncStage, Transport};

@@ -1,0 +1,808 @@
+//! The device's sync client: enrollment, then batched rounds of Automerge sync messages with the relay
+//! server, and the photo queues.
+//!
+//! One round is one `POST /v1/sync` carrying a message for every document that has something to say: changed
+//! here since the last sync (its heads differ from the heads both sides shared then), or announced by the
+//! server's catalogue with heads this device has not reached. Unchanged documents cost nothing.
+//!
+//! The first message for a document in a sync says exactly what this device has: its heads, a `have` whose
+//! `last_sync` is those same heads with an empty Bloom filter, and every change the server does not have yet
+//! (all changes since the shared heads, as one compressed document when that is most of the document). A
+//! stock Automerge peer applies the changes, so it then holds every head named, and answers with precisely
+//! the changes this device lacks: one round trip per document instead of the handshake-then-changes of a
+//! fresh `sync::State`, and no Bloom filter bytes. Any answer that does not settle the document (a reset, a
+//! need) continues with Automerge's own `generate_sync_message` in the next round.
+//!
+//! Network I/O happens outside transactions; each answer is merged through the store's write path, with the
+//! materialised tables and the sync state in the same transaction, so an interruption at any point loses
+//! nothing and duplicates nothing (changes are keyed by hash; a resent message is merged idempotently).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use automerge::sync::{self, BloomFilter, Have, Message, MessageFlags, MessageVersion, SyncDoc};
+use automerge::{AutoCommit, ChangeHash};
+use serde::Serialize;
+
+use super::protocol::{
+    self, CatalogueEntry, ChangeSignature, DocMessage, EnrollRequest, EnrollResponse, SyncRequest, SyncResponse,
+    MAX_DOCS_PER_REQUEST, PROTOCOL_VERSION,
+};
+use super::state::{self, META_SERVER_URL, META_SIGNING_KEY, META_TOKEN};
+use super::{http::HttpTransport, signing};
+use crate::clock::Clock;
+use crate::docs::{self, DocId};
+use crate::error::{Error, Result};
+use crate::model::{CommunitySettings, Role};
+use crate::store::{index, DeviceInfo, KEY_LEN, STORE_FILE};
+use crate::Store;
+
+/// How the device reaches the server. [`HttpTransport`] speaks HTTP; tests plug in an in-process peer.
+/// `Error::Network` and `Error::ServerUnavailable` are retried with backoff; every other error is final.
+pub trait Transport {
+    /// `POST /v1/enroll`.
+    fn enroll(&self, request: &EnrollRequest) -> Result<EnrollResponse>;
+    /// `POST /v1/sync` with an encoded [`SyncRequest`] body; returns the encoded [`SyncResponse`] body.
+    fn sync(&self, body: &[u8]) -> Result<Vec<u8>>;
+    /// `HEAD /v1/blobs/{sha256}`: whether the server already has the blob.
+    fn blob_exists(&self, hash: &str) -> Result<bool>;
+    /// `PUT /v1/blobs/{sha256}`.
+    fn put_blob(&self, hash: &str, mime: &str, bytes: &[u8]) -> Result<()>;
+    /// `GET /v1/blobs/{sha256}`.
+    fn get_blob(&self, hash: &str) -> Result<Vec<u8>>;
+}
+
+/// Tuning of a sync run.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// Attempts per request before a network error or 5xx is final.
+    pub max_attempts: u32,
+    /// First backoff delay; doubled on each retry, with full jitter.
+    pub base_delay: Duration,
+    /// Longest backoff delay.
+    pub max_delay: Duration,
+    /// Most rounds in one sync (a guard against a peer that never settles).
+    pub max_rounds: u32,
+    /// Most messages for one document in one sync.
+    pub max_messages_per_doc: u32,
+    /// Largest sum of message bytes in one request before the rest waits for the next round.
+    pub max_request_bytes: usize,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            max_attempts: 5,
+            base_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(8),
+            max_rounds: 32,
+            max_messages_per_doc: 4,
+            max_request_bytes: 8 * 1024 * 1024,
+        }
+    }
+}
+
+/// What a sync did (the `gridline sync --json` document).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SyncReport {
+    /// Requests answered by the server (`POST /v1/sync`).
+    pub round_trips: u32,
+    /// Documents whose changes went up.
+    pub docs_sent: u32,
+    /// Documents that received changes from the server.
+    pub docs_received: u32,
+    /// Bytes sent (sync bodies and photos).
+    pub bytes_up: u64,
+    /// Bytes received (sync bodies and photos).
+    pub bytes_down: u64,
+    /// Photos uploaded.
+    pub blobs_up: u32,
+    /// Photos downloaded.
+    pub blobs_down: u32,
+    /// Photos that failed and wait for the next sync.
+    pub blobs_failed: u32,
+    /// Documents of the server's answer refused here (out of scope, malformed); the rest was applied.
+    pub docs_refused: u32,
+}
+
+/// Where a sync is, for progress reporting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncStage {
+    /// A document round was answered and applied; `pending` documents still have something to say.
+    Documents {
+        /// Round number, from 1.
+        round: u32,
+        /// Documents known to need another message.
+        pending: u32,
+    },
+    /// A photo was transferred (or failed).
+    Blobs {
+        /// Photos done.
+        done: u32,
+        /// Photos queued in this sync.
+        total: u32,
+    },
+}
+
+/// Receives progress while a sync runs.
+pub trait SyncProgress {
+    /// Called after each round and each photo with the totals so far.
+    fn on_progress(&self, stage: SyncStage, so_far: &SyncReport);
+}
+
+/// A [`SyncProgress`] that ignores progress.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl SyncProgress for NoProgress {
+    fn on_progress(&self, _: SyncStage, _: &SyncReport) {}
+}
+
+fn retryable(e: &Error) -> bool {
+    matches!(e, Error::Network(_) | Error::ServerUnavailable(_))
+}
+
+/// Exponential backoff with full jitter: a random delay in `[0, min(max, base · 2^attempt)]`.
+fn backoff(opts: &SyncOptions, attempt: u32) -> Duration {
+    let ceiling = opts.base_delay.saturating_mul(1u32 << attempt.min(16)).min(opts.max_delay);
+    let mut r = [0u8; 4];
+    let fraction = match getrandom::fill(&mut r) {
+        Ok(()) => f64::from(u32::from_le_bytes(r)) / f64::from(u32::MAX),
+        Err(_) => 0.5,
+    };
+    ceiling.mul_f64(fraction)
+}
+
+/// Runs `f`, retrying network errors and 5xx with backoff; the cancel flag is checked before each wait.
+pub(crate) fn with_retry<T>(opts: &SyncOptions, cancel: &AtomicBool, mut f: impl FnMut() -> Result<T>) -> Result<T> {
+    let mut attempt = 0;
+    loop {
+        match f() {
+            Err(e) if retryable(&e) && attempt + 1 < opts.max_attempts => {
+                if cancel.load(Ordering::Relaxed) {
+                    return Err(Error::SyncCancelled);
+                }
+                std::thread::sleep(backoff(opts, attempt));
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// A message ready to go with the hashes of the changes it carries.
+struct Outgoing {
+    message: Message,
+    hashes: Vec<ChangeHash>,
+}
+
+/// Per-sync memory: the in-session Automerge sync states and the follow-up messages Automerge wants sent.
+#[derive(Default)]
+struct Session {
+    states: HashMap<DocId, sync::State>,
+    follow_ups: BTreeMap<DocId, Outgoing>,
+    messages: HashMap<DocId, u32>,
+    sent_docs: HashSet<DocId>,
+    received_docs: HashSet<DocId>,
+}
+
+fn flags() -> Option<MessageFlags> {
+    let mut f = MessageFlags::new();
+    f.set(MessageFlags::SUPPORTS_SYNC_RESET);
+    Some(f)
+}
+
+fn has_change(doc: &mut AutoCommit, hash: &ChangeHash) -> bool {
+    doc.get_change_meta_by_hash(hash).is_some()
+}
+
+/// The first message of a sync for a document: this device's heads, a `have` naming those heads with an
+/// empty Bloom filter, and every change since the heads shared with the server (the whole document, in
+/// Automerge's compressed document format, when the server has none of it or more than a third is new).
+fn exact_message(doc: &mut AutoCommit, state: &mut sync::State) -> Outgoing {
+    let ours = doc.get_heads();
+    let shared: Vec<ChangeHash> = state.shared_heads.iter().copied().filter(|h| has_change(doc, h)).collect();
+    let (chunk, hashes) = if ours.is_empty() || ours == shared {
+        (Vec::new(), Vec::new())
+    } else {
+        let all: Vec<ChangeHash> = doc.get_changes_meta(&[]).iter().map(|m| m.hash).collect();
+        let new = if shared.is_empty() { Vec::new() } else { doc.get_changes(&shared) };
+        if shared.is_empty() || new.len() * 3 > all.len() {
+            (doc.save(), all)
+        } else {
+            let hashes = new.iter().map(|c| c.hash()).collect();
+            (new.iter().flat_map(|c| c.raw_bytes().iter().copied()).collect(), hashes)
+        }
+    };
+    state.have_responded = true;
+    state.in_flight = true;
+    state.last_sent_heads.clone_from(&ours);
+    state.sent_hashes.extend(hashes.iter().copied());
+    let message = Message {
+        heads: ours.clone(),
+        need: Vec::new(),
+        have: vec![Have { last_sync: ours, bloom: BloomFilter::default() }],
+        changes: if chunk.is_empty() { Vec::<Vec<u8>>::new().into() } else { chunk.into() },
+        flags: flags(),
+        version: MessageVersion::V2,
+    };
+    Outgoing { message, hashes }
+}
+
+/// Automerge's own next message for a document, if it has one, with the hashes it newly carries.
+fn follow_up(doc: &mut AutoCommit, state: &mut sync::State) -> Option<Outgoing> {
+    let before: BTreeSet<ChangeHash> = state.sent_hashes.clone();
+    let message = doc.sync().generate_sync_message(state)?;
+    let hashes = state.sent_hashes.difference(&before).copied().collect();
+    Some(Outgoing { message, hashes })
+}
+
+/// A document's message of one round, waiting for the answer.
+struct Sent {
+    /// This device's heads when the message left.
+    heads: Vec<ChangeHash>,
+    /// True for an exact message: it carried every change the server lacked.
+    complete: bool,
+}
+
+impl Store {
+    /// Enrolls this device with a server: redeems the one-time `code`, registers a new Ed25519 public key, and
+    /// creates the device store in `dir` with the identity, role and scope the server assigned. The server
+    /// URL, the device token and the secret key stay inside the encrypted store.
+    pub fn enroll(
+        dir: &Path,
+        key: &[u8; KEY_LEN],
+        server_url: &str,
+        code: &str,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Store> {
+        let transport = HttpTransport::new(server_url, None)?;
+        Store::enroll_with(dir, key, &transport, server_url, code, clock)
+    }
+
+    /// [`Store::enroll`] over any transport.
+    pub fn enroll_with(
+        dir: &Path,
+        key: &[u8; KEY_LEN],
+        transport: &dyn Transport,
+        server_url: &str,
+        code: &str,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Store> {
+        if dir.join(STORE_FILE).exists() {
+            return Err(Error::StoreExists(dir.display().to_string()));
+        }
+        let code = code.trim();
+        if code.is_empty() || code.len() > 200 {
+            return Err(Error::invalid("code", "an enrollment code is required"));
+        }
+        let secret = signing::generate_secret()?;
+        let request = EnrollRequest { code: code.to_string(), public_key: signing::public_key_hex(&secret) };
+        let answer = transport.enroll(&request)?;
+        let device = enrolled_device(&answer)?;
+        let settings = CommunitySettings::defaults(&device.community_id, "", "Asia/Shanghai");
+        let secret_hex = hex::encode(secret);
+        let meta = [
+            (META_SERVER_URL, server_url.trim_end_matches('/')),
+            (META_TOKEN, answer.token.as_str()),
+            (META_SIGNING_KEY, secret_hex.as_str()),
+        ];
+        Store::create(dir, key, device, settings, &meta, clock)
+    }
+
+    /// Syncs with the server this device enrolled with (see the module documentation). Returns what was
+    /// done; on `device_revoked` the local store files are erased and the error says so.
+    pub fn sync(&mut self, progress: &dyn SyncProgress, cancel: &AtomicBool) -> Result<SyncReport> {
+        let (url, token) = self.server()?;
+        let transport = HttpTransport::new(&url, Some(&token))?;
+        self.sync_with(&transport, &SyncOptions::default(), progress, cancel)
+    }
+
+    /// [`Store::sync`] over any transport with explicit options.
+    pub fn sync_with(
+        &mut self,
+        transport: &dyn Transport,
+        opts: &SyncOptions,
+        progress: &dyn SyncProgress,
+        cancel: &AtomicBool,
+    ) -> Result<SyncReport> {
+        let mut report = SyncReport::default();
+        let result = self
+            .sync_documents(transport, opts, progress, cancel, &mut report)
+            .and_then(|()| self.sync_blobs(transport, opts, progress, cancel, &mut report));
+        match result {
+            Ok(()) => Ok(report),
+            Err(Error::DeviceRevoked) => {
+                self.wipe()?;
+                Err(Error::DeviceRevoked)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn sync_documents(
+        &mut self,
+        transport: &dyn Transport,
+        opts: &SyncOptions,
+        progress: &dyn SyncProgress,
+        cancel: &AtomicBool,
+        report: &mut SyncReport,
+    ) -> Result<()> {
+        let mut session = Session::default();
+        // The first round always goes, even empty: it fetches the catalogue.
+        let mut more = true;
+        for round in 1..=opts.max_rounds {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(Error::SyncCancelled);
+            }
+            let (messages, sent) = self.outgoing(&mut session, opts, report)?;
+            if messages.is_empty() && !more {
+                return Ok(());
+            }
+            let request =
+                SyncRequest { protocol: PROTOCOL_VERSION, cursor: state::cursor(self.conn())?, docs: messages };
+            let body = protocol::encode_body(&request)?;
+            let answer = with_retry(opts, cancel, || transport.sync(&body))?;
+            report.round_trips += 1;
+            report.bytes_up += body.len() as u64;
+            report.bytes_down += answer.len() as u64;
+            let answer: SyncResponse =
+                protocol::decode_body(&answer).map_err(|e| Error::SyncProtocol(format!("answer: {e}")))?;
+            self.apply_answer(&mut session, sent, answer.docs, report)?;
+            self.record_catalogue(&answer.catalogue, answer.cursor)?;
+            more = answer.more;
+            let pending = (session.follow_ups.len() + state::candidates(self.conn())?.len()) as u32;
+            progress.on_progress(SyncStage::Documents { round, pending }, report);
+        }
+        Ok(())
+    }
+
+    /// This round's messages: Automerge's follow-ups, then every candidate document not yet settled, within
+    /// the request limits (the rest waits for the next round).
+    fn outgoing(
+        &mut self,
+        session: &mut Session,
+        opts: &SyncOptions,
+        report: &mut SyncReport,
+    ) -> Result<(Vec<DocMessage>, HashMap<DocId, Sent>)> {
+        let mut targets: BTreeMap<DocId, Option<Outgoing>> =
+            std::mem::take(&mut session.follow_ups).into_iter().map(|(id, o)| (id, Some(o))).collect();
+        for text in state::candidates(self.conn())? {
+            let Ok(id) = DocId::parse(&text) else { continue };
+            let tries = session.messages.get(&id).copied().unwrap_or(0);
+            if self.doc_in_scope(&id) && tries < opts.max_messages_per_doc {
+                targets.entry(id).or_insert(None);
+            }
+        }
+        let mut messages = Vec::new();
+        let mut sent = HashMap::new();
+        let mut bytes = 0usize;
+        let mut targets = targets.into_iter();
+        for (id, ready) in targets.by_ref() {
+            let text = id.to_string();
+            let mut doc = self.doc_for_sync(&id)?;
+            let state = match session.states.entry(id.clone()) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => e.insert(state::load_state(self.conn(), &text)?),
+            };
+            let complete = ready.is_none();
+            let out = match ready {
+                Some(out) => out,
+                None => exact_message(&mut doc, state),
+            };
+            let heads = doc.get_heads();
+            let signatures = self.held_signatures(&text, &out.hashes)?;
+            self.keep(id.clone(), doc);
+            if !out.hashes.is_empty() && session.sent_docs.insert(id.clone()) {
+                report.docs_sent += 1;
+            }
+            let encoded = out.message.encode();
+            bytes += encoded.len();
+            *session.messages.entry(id.clone()).or_default() += 1;
+            messages.push(DocMessage { doc_id: text, message: encoded, signatures });
+            sent.insert(id, Sent { heads, complete });
+            if messages.len() >= MAX_DOCS_PER_REQUEST || bytes >= opts.max_request_bytes {
+                break;
+            }
+        }
+        // Follow-ups that did not fit wait for the next round.
+        session.follow_ups.extend(targets.filter_map(|(id, o)| o.map(|o| (id, o))));
+        Ok((messages, sent))
+    }
+
+    /// A document as this device holds it, or an empty one (with this device's actor) to receive into.
+    fn doc_for_sync(&mut self, id: &DocId) -> Result<AutoCommit> {
+        Ok(self.checkout_existing(id)?.unwrap_or_else(|| {
+            let mut doc = AutoCommit::new();
+            doc.set_actor(self.actor().clone());
+            doc
+        }))
+    }
+
+    /// Returns a document to the cache, unless it is an empty stand-in for one this device never held (a
+    /// later local write must start it with its scope fields, see `docs::new_document`).
+    fn keep(&mut self, id: DocId, mut doc: AutoCommit) {
+        if !doc.get_heads().is_empty() {
+            self.cache_put(id, doc);
+        }
+    }
+
+    /// Signatures held for relayed changes among `hashes`.
+    fn held_signatures(&self, doc_id: &str, hashes: &[ChangeHash]) -> Result<Vec<ChangeSignature>> {
+        if hashes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let held = state::signatures(self.conn(), doc_id)?;
+        if held.is_empty() {
+            return Ok(held);
+        }
+        let carried: HashSet<String> = hashes.iter().map(|h| h.to_string()).collect();
+        Ok(held.into_iter().filter(|s| carried.contains(&s.change_hash)).collect())
+    }
+
+    /// Merges the server's messages through the store's write path: documents, materialised tables and sync
+    /// states in one transaction. A document of the answer that is out of scope, malformed, or claims another
+    /// scope is refused alone; the rest is applied.
+    fn apply_answer(
+        &mut self,
+        session: &mut Session,
+        mut sent: HashMap<DocId, Sent>,
+        answers: Vec<DocMessage>,
+        report: &mut SyncReport,
+    ) -> Result<()> {
+        let mut changed = Vec::new();
+        let mut settled = Vec::new();
+        for answer in answers {
+            let Ok(id) = DocId::parse(&answer.doc_id) else {
+                report.docs_refused += 1;
+                continue;
+            };
+            sent.remove(&id);
+            if !self.doc_in_scope(&id) {
+                report.docs_refused += 1;
+                continue;
+            }
+            let Ok(message) = Message::decode(&answer.message) else {
+                report.docs_refused += 1;
+                continue;
+            };
+            let text = id.to_string();
+            let mut doc = self.doc_for_sync(&id)?;
+            let state = match session.states.entry(id.clone()) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => e.insert(state::load_state(self.conn(), &text)?),
+            };
+            let before = doc.get_heads();
+            let mut trial = state.clone();
+            if doc.sync().receive_sync_message(&mut trial, message).is_err() || docs::check_scope(&id, &doc).is_err() {
+                // The document is dropped, not cached: it reloads from the store unchanged.
+                report.docs_refused += 1;
+                continue;
+            }
+            *state = trial;
+            // Both sides at the same heads with nothing asked for: settled, no acknowledgement needed.
+            let settled_here = state.their_heads.as_ref() == Some(&doc.get_heads())
+                && state.their_need.as_ref().is_none_or(|n| n.is_empty());
+            if !settled_here {
+                if let Some(next) = follow_up(&mut doc, state) {
+                    session.follow_ups.insert(id.clone(), next);
+                }
+            }
+            let server_reached = state.their_heads.as_ref().is_some_and(|h| h.iter().all(|h| has_change(&mut doc, h)));
+            settled.push((text, state.clone(), server_reached));
+            if doc.get_heads() != before {
+                if session.received_docs.insert(id.clone()) {
+                    report.docs_received += 1;
+                }
+                changed.push((id, doc));
+            } else {
+                self.keep(id, doc);
+            }
+        }
+        // A document the server did not answer was applied there (the batch was accepted): after an exact
+        // message it holds the heads this device sent.
+        for (id, s) in sent.into_iter().filter(|(_, s)| s.complete) {
+            let state = session.states.entry(id.clone()).or_default();
+            state.shared_heads = s.heads;
+            settled.push((id.to_string(), state.clone(), false));
+        }
+        self.persist(changed, |tx, merged| {
+            index::reindex(tx, merged)?;
+            for (doc_id, st, server_reached) in &settled {
+                state::save_state(tx, doc_id, st)?;
+                if *server_reached {
+                    state::clear_server_heads(tx, doc_id)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Records the catalogue (documents to fetch) and the new cursor in one transaction.
+    fn record_catalogue(&mut self, catalogue: &[CatalogueEntry], cursor: u64) -> Result<()> {
+        let entries: Vec<(String, String)> = catalogue
+            .iter()
+            .filter_map(|e| {
+                let id = DocId::parse(&e.doc_id).ok()?;
+                let heads: Vec<ChangeHash> =
+                    e.heads.iter().map(|h| signing::parse_change_hash(h)).collect::<Result<_>>().ok()?;
+                self.doc_in_scope(&id).then(|| (id.to_string(), state::heads_text(&heads)))
+            })
+            .collect();
+        self.with_tx(|tx| {
+            for (doc_id, heads) in &entries {
+                state::set_server_heads(tx, doc_id, heads)?;
+            }
+            state::set_cursor(tx, cursor)
+        })
+    }
+
+    /// Uploads the photos documents reference (HEAD, then PUT when the server lacks it) and fetches the ones
+    /// this device lacks. A photo that fails is retried at a later sync (with growing delays) and does not
+    /// fail the sync.
+    fn sync_blobs(
+        &mut self,
+        transport: &dyn Transport,
+        opts: &SyncOptions,
+        progress: &dyn SyncProgress,
+        cancel: &AtomicBool,
+        report: &mut SyncReport,
+    ) -> Result<()> {
+        let referenced = self.referenced_blobs()?;
+        let uploads: Vec<String> = state::uploads_due(self.conn(), &self.clock().now())?
+            .into_iter()
+            .filter(|h| referenced.contains(h))
+            .collect();
+        let mut downloads = Vec::new();
+        for hash in &referenced {
+            if !self.has_blob(hash)? {
+                downloads.push(hash.clone());
+            }
+        }
+        let total = (uploads.len() + downloads.len()) as u32;
+        let mut done = 0;
+        for hash in uploads {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(Error::SyncCancelled);
+            }
+            let (mime, bytes) = self.blob(&hash)?;
+            let outcome = with_retry(opts, cancel, || {
+                if transport.blob_exists(&hash)? {
+                    return Ok(false);
+                }
+                transport.put_blob(&hash, &mime, &bytes).map(|()| true)
+            });
+            match outcome {
+                Ok(uploaded) => {
+                    if uploaded {
+                        report.blobs_up += 1;
+                        report.bytes_up += bytes.len() as u64;
+                    }
+                    self.with_tx(|tx| state::blob_uploaded(tx, &hash))?;
+                }
+                Err(e @ (Error::DeviceRevoked | Error::SyncCancelled)) => return Err(e),
+                Err(e) => {
+                    report.blobs_failed += 1;
+                    let now = self.clock().now();
+                    self.with_tx(|tx| state::blob_failed(tx, &hash, &now, &e.to_string()))?;
+                }
+            }
+            done += 1;
+            progress.on_progress(SyncStage::Blobs { done, total }, report);
+        }
+        for hash in downloads {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(Error::SyncCancelled);
+            }
+            match with_retry(opts, cancel, || transport.get_blob(&hash)) {
+                Ok(bytes) => match self.put_fetched_blob(&hash, &bytes) {
+                    Ok(()) => {
+                        report.blobs_down += 1;
+                        report.bytes_down += bytes.len() as u64;
+                    }
+                    Err(_) => report.blobs_failed += 1,
+                },
+                Err(e @ (Error::DeviceRevoked | Error::SyncCancelled)) => return Err(e),
+                Err(_) => report.blobs_failed += 1,
+            }
+            done += 1;
+            progress.on_progress(SyncStage::Blobs { done, total }, report);
+        }
+        Ok(())
+    }
+
+    /// Documents that still differ from what the server has, by id (for tests and diagnostics).
+    pub fn unsynced_documents(&self) -> Result<Vec<String>> {
+        state::candidates(self.conn())
+    }
+}
+
+/// Validates the server's enrollment answer into the device identity.
+fn enrolled_device(answer: &EnrollResponse) -> Result<DeviceInfo> {
+    let bad = |why: String| Error::SyncProtocol(format!("enrollment answer: {why}"));
+    let device_id = uuid::Uuid::parse_str(&answer.device_id).map_err(|_| bad("bad device id".into()))?;
+    let role = Role::parse(&answer.role).map_err(|_| bad(format!("unknown role {:?}", answer.role)))?;
+    DocId::parse(&format!("community:{}", answer.community_id)).map_err(|_| bad("bad community id".into()))?;
+    if let Some(g) = answer.grids.iter().find(|g| !docs::valid_code(g)) {
+        return Err(bad(format!("bad grid code {g:?}")));
+    }
+    if answer.user.trim().is_empty() || answer.token.is_empty() {
+        return Err(bad("no user or token".into()));
+    }
+    Ok(DeviceInfo {
+        device_id: device_id.to_string(),
+        user: answer.user.trim().to_string(),
+        role,
+        community_id: answer.community_id.clone(),
+        // Community-wide roles see every grid whatever grids an admin named (the server's rule too).
+        grids: if role.is_grid_scoped() { answer.grids.clone() } else { Vec::new() },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{self, enroll, fast, offline_week, roster_csv, sync};
+    use super::super::loopback::LoopbackServer;
+    use super::*;
+
+    fn check_in_count(store: &Store) -> i64 {
+        store.conn().query_row("SELECT count(*) FROM check_in", [], |r| r.get(0)).expect("count")
+    }
+
+    /// A committee device that imported the roster of grids A and B and synced it up.
+    fn community(server: &LoopbackServer, dir: &Path) -> (Store, String) {
+        let (mut committee, token) = enroll(server, &dir.join("committee"), "committee", "committee", &[]);
+        committee.import_roster(roster_csv(20).as_bytes()).expect("roster");
+        sync(server, &mut committee, &token);
+        (committee, token)
+    }
+
+    /// A synced community and two grid-A leaders, the first synced once.
+    fn grid_a_pair(dir: &Path) -> (LoopbackServer, (Store, String), (Store, String)) {
+        let server = LoopbackServer::new();
+        community(&server, dir);
+        let (mut a1, t1) = enroll(&server, &dir.join("a1"), "a1", "grid_leader", &["A"]);
+        let a2 = enroll(&server, &dir.join("a2"), "a2", "grid_leader", &["A"]);
+        sync(&server, &mut a1, &t1);
+        (server, (a1, t1), a2)
+    }
+
+    #[test]
+    fn a_week_offline_syncs_in_one_round_trip_and_reaches_only_its_grid() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let server = LoopbackServer::new();
+        community(&server, dir.path());
+        let (mut a1, t1) = enroll(&server, &dir.path().join("a1"), "a1", "grid_leader", &["A"]);
+        let first = sync(&server, &mut a1, &t1);
+        assert_eq!(first.docs_received, 2, "community and roster of A: {first:?}");
+        assert_eq!(a1.rounds(None).expect("rounds").items.len(), 20, "grid A's households are due");
+        offline_week(&mut a1, "A", 100, 20);
+        let week = sync(&server, &mut a1, &t1);
+        assert_eq!(week.round_trips, 1, "{week:?}");
+        assert_eq!(week.docs_sent, 7);
+        assert!(a1.unsynced_documents().expect("unsynced").is_empty());
+
+        let (mut a2, t2) = enroll(&server, &dir.path().join("a2"), "a2", "grid_leader", &["A"]);
+        let pulled = sync(&server, &mut a2, &t2);
+        assert!(pulled.round_trips <= 2, "{pulled:?}");
+        assert_eq!(check_in_count(&a2), 700);
+        let (mut b, tb) = enroll(&server, &dir.path().join("b"), "b", "grid_leader", &["B"]);
+        sync(&server, &mut b, &tb);
+        let ids: Vec<String> = b.documents().expect("docs").into_iter().map(|(id, _)| id).collect();
+        assert!(ids.iter().all(|id| !id.contains(":A")), "grid B sees nothing of grid A: {ids:?}");
+        assert_eq!(check_in_count(&b), 0);
+
+        let idle = sync(&server, &mut a1, &t1);
+        assert_eq!((idle.round_trips, idle.docs_sent, idle.docs_received), (1, 0, 0));
+        assert!(idle.bytes_up < 100 && idle.bytes_down < 100, "{idle:?}");
+    }
+
+    #[test]
+    fn concurrent_work_on_one_day_converges_both_ways() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (server, (mut a1, t1), (mut a2, t2)) = grid_a_pair(dir.path());
+        sync(&server, &mut a2, &t2);
+        offline_week(&mut a1, "A", 5, 20);
+        offline_week(&mut a2, "A", 3, 20);
+        sync(&server, &mut a1, &t1);
+        let r2 = sync(&server, &mut a2, &t2);
+        assert!(r2.round_trips <= 2, "{r2:?}");
+        sync(&server, &mut a1, &t1);
+        assert_eq!(check_in_count(&a1), 56);
+        assert_eq!(check_in_count(&a2), 56);
+        assert_eq!(a1.documents().expect("a1"), a2.documents().expect("a2"));
+    }
+
+    #[test]
+    fn an_interrupted_sync_resumes_without_loss_or_duplicates() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (server, (mut a1, t1), (mut a2, t2)) = grid_a_pair(dir.path());
+        offline_week(&mut a1, "A", 10, 20);
+        // The server applies the request but the answer is lost, and no retry is allowed.
+        server.inject_failures(1);
+        let once = SyncOptions { max_attempts: 1, ..fast() };
+        let err = a1.sync_with(&server.transport(Some(&t1)), &once, &NoProgress, &AtomicBool::new(false));
+        assert_eq!(err.map_err(|e| e.code()), Err("network_error"));
+        assert_eq!(a1.unsynced_documents().expect("unsynced").len(), 7, "nothing is marked synced");
+        // Retries ride out two more drops.
+        server.inject_failures(2);
+        let report = sync(&server, &mut a1, &t1);
+        assert_eq!(report.round_trips, 1);
+        assert!(a1.unsynced_documents().expect("unsynced").is_empty());
+        sync(&server, &mut a2, &t2);
+        assert_eq!(check_in_count(&a2), 70, "each check-in exactly once");
+    }
+
+    #[test]
+    fn a_long_catalogue_is_fetched_over_several_rounds() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (server, (mut a1, t1), _) = grid_a_pair(dir.path());
+        offline_week(&mut a1, "A", 2, 20);
+        sync(&server, &mut a1, &t1);
+        server.set_catalogue_limit(3);
+        let (mut station, ts) = enroll(&server, &dir.path().join("s"), "s", "station", &[]);
+        let report = sync(&server, &mut station, &ts);
+        assert!(report.round_trips >= 3, "{report:?}");
+        assert_eq!(report.docs_received, 10, "community, two rosters, seven days");
+        assert_eq!(check_in_count(&station), 14);
+    }
+
+    #[test]
+    fn a_revoked_device_wipes_its_store() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let server = LoopbackServer::new();
+        let path = dir.path().join("a1");
+        let (mut a1, t1) = enroll(&server, &path, "a1", "grid_leader", &["A"]);
+        server.revoke(&a1.device().device_id);
+        let err = a1.sync_with(&server.transport(Some(&t1)), &fast(), &NoProgress, &AtomicBool::new(false));
+        assert_eq!(err.map_err(|e| e.code()), Err("device_revoked"));
+        assert!(!path.join(STORE_FILE).exists());
+        assert!(a1.rounds(None).is_err(), "nothing is left to read");
+    }
+
+    #[test]
+    fn cancel_stops_before_the_next_round_and_a_standalone_store_cannot_sync() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let server = LoopbackServer::new();
+        let (mut a1, t1) = enroll(&server, &dir.path().join("a1"), "a1", "grid_leader", &["A"]);
+        let err = a1.sync_with(&server.transport(Some(&t1)), &fast(), &NoProgress, &AtomicBool::new(true));
+        assert_eq!(err.map_err(|e| e.code()), Err("sync_cancelled"));
+        let opts = crate::store::InitOptions {
+            user: "x".into(),
+            role: Role::GridLeader,
+            timezone: "Asia/Shanghai".into(),
+            community_name: String::new(),
+            community_id: None,
+            grids: vec![],
+        };
+        let mut alone = Store::init(&dir.path().join("alone"), &[1; 32], opts, fixtures::clock()).expect("init");
+        assert_eq!(alone.sync(&NoProgress, &AtomicBool::new(false)).map_err(|e| e.code()), Err("not_enrolled"));
+    }
+
+    #[test]
+    fn photos_go_up_once_and_come_down_verified() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (server, (mut a1, t1), (mut a2, t2)) = grid_a_pair(dir.path());
+        let photo = [&[0xFF, 0xD8, 0xFF][..], b"a door photo"].concat();
+        let hash = a1.add_photo(&photo).expect("photo");
+        a1.check_in(crate::model::NewCheckIn {
+            household_code: "A001".into(),
+            kind: crate::model::CheckInKind::Door,
+            outcome: crate::model::CheckInOutcome::Attention,
+            note: String::new(),
+            photos: vec![hash.clone()],
+            location: None,
+            at: None,
+        })
+        .expect("check-in");
+        let up = sync(&server, &mut a1, &t1);
+        assert_eq!((up.blobs_up, up.blobs_failed), (1, 0));
+        assert_eq!(sync(&server, &mut a1, &t1).blobs_up, 0, "uploaded once");
+        let down = sync(&server, &mut a2, &t2);
+        assert_eq!(down.blobs_down, 1);
+        assert_eq!(a2.blob(&hash).expect("blob").1, photo);
+    }
+}

@@ -1,0 +1,196 @@
+//! What the device remembers about syncing (schema slot 4): each document's Automerge sync state with the
+//! server, the catalogue cursor and the documents the catalogue announced, the server's address and token,
+//! the device's signing key, signatures held for relayed changes, other devices' keys and the blob outbox.
+
+use automerge::sync;
+use automerge::ChangeHash;
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::protocol::ChangeSignature;
+use super::signing::{self, SECRET_KEY_LEN};
+use crate::docs::DocId;
+use crate::error::{Error, Result};
+use crate::store::{meta_get, meta_set};
+use crate::Store;
+
+/// Meta key: the server's base URL.
+pub(crate) const META_SERVER_URL: &str = "server_url";
+/// Meta key: the device token.
+pub(crate) const META_TOKEN: &str = "server_token";
+/// Meta key: the catalogue cursor last received.
+const META_CURSOR: &str = "sync_cursor";
+/// Meta key: the device's Ed25519 secret key (hex), inside the encrypted store.
+pub(crate) const META_SIGNING_KEY: &str = "signing_key";
+
+/// Heads as stored: sorted hex hashes joined by commas, the same form as `doc.heads`.
+pub(crate) fn heads_text(heads: &[ChangeHash]) -> String {
+    let mut hex: Vec<String> = heads.iter().map(|h| h.to_string()).collect();
+    hex.sort();
+    hex.join(",")
+}
+
+/// The persisted sync state of a document (a fresh one when it never synced).
+pub(crate) fn load_state(conn: &Connection, doc_id: &str) -> Result<sync::State> {
+    let stored: Option<Option<Vec<u8>>> = conn
+        .prepare_cached("SELECT state FROM sync_doc WHERE doc_id = ?1")?
+        .query_row([doc_id], |r| r.get(0))
+        .optional()?;
+    Ok(stored.flatten().and_then(|bytes| sync::State::decode(&bytes).ok()).unwrap_or_default())
+}
+
+/// Persists a document's sync state (its shared heads).
+pub(crate) fn save_state(conn: &Connection, doc_id: &str, state: &sync::State) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO sync_doc (doc_id, state, shared_heads) VALUES (?1, ?2, ?3)
+         ON CONFLICT (doc_id) DO UPDATE SET state = excluded.state, shared_heads = excluded.shared_heads",
+    )?
+    .execute(params![doc_id, state.encode(), heads_text(&state.shared_heads)])?;
+    Ok(())
+}
+
+/// Records the heads the catalogue announced for a document; nothing is pending when they equal this
+/// device's heads.
+pub(crate) fn set_server_heads(conn: &Connection, doc_id: &str, heads: &str) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO sync_doc (doc_id, server_heads)
+         VALUES (?1, CASE WHEN ?2 = COALESCE((SELECT heads FROM doc WHERE doc_id = ?1), '') THEN NULL ELSE ?2 END)
+         ON CONFLICT (doc_id) DO UPDATE SET server_heads = excluded.server_heads",
+    )?
+    .execute(params![doc_id, heads])?;
+    Ok(())
+}
+
+/// Clears a document's pending catalogue heads.
+pub(crate) fn clear_server_heads(conn: &Connection, doc_id: &str) -> Result<()> {
+    conn.prepare_cached("UPDATE sync_doc SET server_heads = NULL WHERE doc_id = ?1")?.execute([doc_id])?;
+    Ok(())
+}
+
+/// Documents with something to say: changed here since the last sync, or announced by the catalogue with
+/// heads this device has not reached.
+pub(crate) fn candidates(conn: &Connection) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT d.doc_id FROM doc d LEFT JOIN sync_doc s ON s.doc_id = d.doc_id
+         WHERE d.heads != COALESCE(s.shared_heads, '')
+         UNION
+         SELECT s.doc_id FROM sync_doc s LEFT JOIN doc d ON d.doc_id = s.doc_id
+         WHERE s.server_heads IS NOT NULL AND s.server_heads != COALESCE(d.heads, '')
+         ORDER BY 1",
+    )?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The catalogue cursor last received (0: never synced).
+pub(crate) fn cursor(conn: &Connection) -> Result<u64> {
+    Ok(meta_get(conn, META_CURSOR)?.and_then(|v| v.parse().ok()).unwrap_or(0))
+}
+
+/// Stores the catalogue cursor.
+pub(crate) fn set_cursor(conn: &Connection, cursor: u64) -> Result<()> {
+    meta_set(conn, META_CURSOR, &cursor.to_string())
+}
+
+/// Signatures held for relayed changes of a document.
+pub(crate) fn signatures(conn: &Connection, doc_id: &str) -> Result<Vec<ChangeSignature>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT change_hash, device_id, signature FROM sync_signature WHERE doc_id = ?1")?;
+    let rows = stmt.query_map([doc_id], |r| {
+        Ok(ChangeSignature { change_hash: r.get(0)?, device_id: r.get(1)?, signature: r.get(2)? })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Keeps signatures of relayed changes so they go up with the next sync.
+pub(crate) fn store_signatures(conn: &Connection, doc_id: &str, sigs: &[ChangeSignature]) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT OR IGNORE INTO sync_signature (change_hash, doc_id, device_id, signature) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for s in sigs {
+        stmt.execute(params![s.change_hash, doc_id, s.device_id, s.signature])?;
+    }
+    Ok(())
+}
+
+/// A device's public key as first seen.
+pub(crate) fn device_key(conn: &Connection, device_id: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT public_key FROM device_key WHERE device_id = ?1")?
+        .query_row([device_id], |r| r.get(0))
+        .optional()?)
+}
+
+/// Remembers a device's public key.
+pub(crate) fn set_device_key(conn: &Connection, device_id: &str, public_key: &str) -> Result<()> {
+    conn.execute("INSERT OR IGNORE INTO device_key (device_id, public_key) VALUES (?1, ?2)", [device_id, public_key])?;
+    Ok(())
+}
+
+/// Photos not yet uploaded whose next attempt is due.
+pub(crate) fn uploads_due(conn: &Connection, now: &DateTime<Utc>) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT b.hash FROM blob b LEFT JOIN blob_outbox o ON o.hash = b.hash
+         WHERE b.uploaded = 0 AND COALESCE(o.next_attempt_at, '') <= ?1 ORDER BY b.created_at",
+    )?;
+    let rows = stmt.query_map([now.to_rfc3339()], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Marks a photo uploaded and takes it off the outbox.
+pub(crate) fn blob_uploaded(conn: &Connection, hash: &str) -> Result<()> {
+    conn.execute("UPDATE blob SET uploaded = 1 WHERE hash = ?1", [hash])?;
+    conn.execute("DELETE FROM blob_outbox WHERE hash = ?1", [hash])?;
+    Ok(())
+}
+
+/// Records a failed upload: the next attempt waits 2^attempts minutes (at most a day).
+pub(crate) fn blob_failed(conn: &Connection, hash: &str, now: &DateTime<Utc>, error: &str) -> Result<()> {
+    let attempts: i64 = conn
+        .query_row("SELECT attempts FROM blob_outbox WHERE hash = ?1", [hash], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0)
+        + 1;
+    let next = *now + chrono::Duration::minutes((1i64 << attempts.min(10)).min(24 * 60));
+    conn.execute(
+        "INSERT INTO blob_outbox (hash, attempts, next_attempt_at, last_error) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (hash) DO UPDATE SET attempts = excluded.attempts, next_attempt_at = excluded.next_attempt_at,
+             last_error = excluded.last_error",
+        params![hash, attempts, next.to_rfc3339(), error],
+    )?;
+    Ok(())
+}
+
+impl Store {
+    /// The server this device is enrolled with and its token.
+    pub(crate) fn server(&self) -> Result<(String, String)> {
+        match (meta_get(self.conn(), META_SERVER_URL)?, meta_get(self.conn(), META_TOKEN)?) {
+            (Some(url), Some(token)) => Ok((url, token)),
+            _ => Err(Error::NotEnrolled),
+        }
+    }
+
+    /// The server URL this device syncs with, when enrolled.
+    pub fn server_url(&self) -> Result<Option<String>> {
+        meta_get(self.conn(), META_SERVER_URL)
+    }
+
+    /// The device's Ed25519 secret key, created on first use for a standalone store.
+    pub(crate) fn signing_secret(&mut self) -> Result<[u8; SECRET_KEY_LEN]> {
+        if let Some(hex_key) = meta_get(self.conn(), META_SIGNING_KEY)? {
+            return hex::decode(hex_key)
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| Error::Store("malformed signing key".into()));
+        }
+        let secret = signing::generate_secret()?;
+        self.with_tx(|tx| meta_set(tx, META_SIGNING_KEY, &hex::encode(secret)))?;
+        Ok(secret)
+    }
+
+    /// True when a document lies inside this device's scope (its community and, for grid documents, its
+    /// grids).
+    pub fn doc_in_scope(&self, id: &DocId) -> bool {
+        id.community == self.device().community_id && id.grid.as_deref().is_none_or(|g| self.in_scope(g))
+    }
+}
