@@ -4,6 +4,7 @@
 //! - [`schedule`]: what is due and when — the one place for the due-date rules.
 //! - [`docs`]: the Automerge documents and their scoped ids.
 //! - [`store`]: the encrypted device store with its materialised tables (feature `store`).
+//! - [`uniffi_types`]: how dates cross the FFI (feature `uniffi`, used by `bindings/gridline-ffi`).
 
 pub mod clock;
 pub mod docs;
@@ -14,6 +15,11 @@ pub mod schedule;
 #[cfg(feature = "store")]
 pub mod store;
 pub mod sync;
+#[cfg(feature = "uniffi")]
+pub mod uniffi_types;
+
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!();
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{Error, Result};
