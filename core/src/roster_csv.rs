@@ -585,3 +585,533 @@ fn count_newlines(bytes: &[u8]) -> u32 {
     let count = bytes.iter().filter(|&&b| b == b'\n').count();
     u32::try_from(count).unwrap_or(u32::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const THIS_YEAR: i32 = 2025;
+
+    /// A valid resident row; tests change single columns with `row_with`.
+    const BASE_ROW: [&str; 13] =
+        ["G01", "3栋", "2单元", "5", "502", "H1", "张秀英", "F", "1949", "13800138000", "", "elderly_alone", ""];
+
+    fn known_tag(tag: &str) -> bool {
+        matches!(tag, "elderly_alone" | "disabled" | "low_income" | "veteran")
+    }
+
+    fn parse(text: &str) -> Result<Vec<RosterRow>, RosterError> {
+        parse_roster_csv(text.as_bytes(), THIS_YEAR, &known_tag)
+    }
+
+    fn rejection(line: u32, reason: &str) -> Result<Vec<RosterRow>, RosterError> {
+        Err(RosterError { line, reason: reason.to_owned() })
+    }
+
+    /// `BASE_ROW` with some columns replaced, by column name.
+    fn row_with(changes: &[(&str, &str)]) -> String {
+        let mut cells = BASE_ROW.map(str::to_owned);
+        for (column, value) in changes {
+            let i = COLUMNS.iter().position(|c| c == column).unwrap();
+            cells[i] = (*value).to_owned();
+        }
+        cells.join(",")
+    }
+
+    fn row(household: &str, name: &str) -> String {
+        row_with(&[("household_code", household), ("resident_name", name)])
+    }
+
+    /// The header, then each row on its own line.
+    fn file(rows: &[String]) -> String {
+        let mut text = format!("{ROSTER_HEADER}\n");
+        for row in rows {
+            text.push_str(row);
+            text.push('\n');
+        }
+        text
+    }
+
+    /// Parses a file whose third line is `bad` after one good row, and returns the error.
+    fn third_line_error(bad: &str) -> RosterError {
+        parse(&file(&[row("H0", "王芳"), bad.to_owned()])).unwrap_err()
+    }
+
+    /// Appends the ISO 7064 MOD 11-2 check character to 17 digits (the test's own copy of the rule).
+    fn with_check(body: &str) -> String {
+        let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+        let digits = body.chars().map(|c| c.to_digit(10).unwrap());
+        let sum: u32 = digits.zip(weights).map(|(d, w)| d * w).sum();
+        let check = "10X98765432".chars().nth((sum % 11) as usize).unwrap();
+        format!("{body}{check}")
+    }
+
+    #[test]
+    fn header_constant_lists_the_columns() {
+        assert_eq!(COLUMNS.join(","), ROSTER_HEADER);
+    }
+
+    #[test]
+    fn check_helper_matches_the_published_example() {
+        assert_eq!(with_check("11010519491231002"), "11010519491231002X");
+    }
+
+    #[test]
+    fn parses_a_valid_file() {
+        let text = format!(
+            "{ROSTER_HEADER}\n\
+             G01, 3栋 ,2单元,5,502,H1,张秀英,F,1949,138 0013 8000,11010519491231002x, elderly_alone ; disabled;elderly_alone ,独居\n\
+             G01,3栋,2单元,5,502,H1,李建国,M,1947,,,,\n"
+        );
+        let rows = parse(&text).unwrap();
+        let first = RosterRow {
+            line: 2,
+            grid_code: "G01".into(),
+            building: "3栋".into(),
+            unit: "2单元".into(),
+            floor: 5,
+            room: "502".into(),
+            household_code: "H1".into(),
+            resident_name: "张秀英".into(),
+            gender: Gender::Female,
+            birth_year: 1949,
+            phone: Some("138 0013 8000".into()),
+            id_number: Some("11010519491231002X".into()),
+            tags: vec!["elderly_alone".into(), "disabled".into()],
+            notes: "独居".into(),
+        };
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0], first);
+        assert_eq!(rows[1].line, 3);
+        assert_eq!(rows[1].gender, Gender::Male);
+        assert_eq!((rows[1].phone.as_ref(), rows[1].id_number.as_ref()), (None, None));
+        assert!(rows[1].tags.is_empty());
+    }
+
+    #[test]
+    fn bom_and_crlf_give_the_same_rows() {
+        let text = file(&[row("H1", "张秀英"), row("H1", "李建国")]);
+        let plain = parse(&text).unwrap();
+        assert_eq!(plain.len(), 2);
+        assert_eq!(parse(&format!("\u{FEFF}{text}")), Ok(plain.clone()));
+        assert_eq!(parse(&text.replace('\n', "\r\n")), Ok(plain.clone()));
+        assert_eq!(parse(&format!("\u{FEFF}{}", text.replace('\n', "\r\n"))), Ok(plain));
+    }
+
+    #[test]
+    fn chinese_gender_marks_are_accepted() {
+        let text = file(&[
+            row_with(&[("resident_name", "甲"), ("gender", "男")]),
+            row_with(&[("resident_name", "乙"), ("gender", "女")]),
+        ]);
+        let genders: Vec<Gender> = parse(&text).unwrap().iter().map(|r| r.gender).collect();
+        assert_eq!(genders, [Gender::Male, Gender::Female]);
+        assert_eq!((Gender::Male.code(), Gender::Female.code()), ("M", "F"));
+        assert_eq!(Gender::parse("m"), None);
+    }
+
+    #[test]
+    fn quoted_notes_keep_commas_quotes_and_newlines() {
+        let notes = "\"腿脚不便, 需上门\n周二复诊, 见 \"\"随访表\"\"\n子女在外地\"";
+        let text = file(&[
+            row_with(&[("resident_name", "甲"), ("notes", notes)]),
+            row("H1", "乙"),
+            String::new(),
+            row("H1", "丙"),
+        ]);
+        let rows = parse(&text).unwrap();
+        let lines: Vec<u32> = rows.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [2, 5, 7]);
+        assert_eq!(rows[0].notes, "腿脚不便, 需上门\n周二复诊, 见 \"随访表\"\n子女在外地");
+    }
+
+    #[test]
+    fn errors_after_a_multiline_record_name_the_right_line() {
+        let notes = "\"第一行\r\n第二行\r\n第三行\"";
+        let text = file(&[
+            row_with(&[("resident_name", "甲"), ("notes", notes)]),
+            row_with(&[("resident_name", "乙"), ("gender", "X")]),
+        ]);
+        assert_eq!(parse(&text), rejection(5, "gender \"X\" must be M, F, 男 or 女"));
+        let fixed = text.replace(",X,", ",M,");
+        assert_eq!(parse(&fixed).unwrap()[0].notes, "第一行\n第二行\n第三行");
+    }
+
+    #[test]
+    fn blank_lines_are_skipped_but_counted() {
+        let text = format!(
+            "{ROSTER_HEADER}\n\n{}\r\n\r\n{}\n",
+            row("H1", "甲"),
+            row_with(&[("resident_name", "乙"), ("birth_year", "2026")])
+        );
+        assert_eq!(parse(&text), rejection(5, "birth_year 2026 is outside 1880..=2025"));
+    }
+
+    #[test]
+    fn wrong_column_count_is_rejected() {
+        let short = row("H1", "甲").rsplit_once(',').unwrap().0.to_owned();
+        assert_eq!(third_line_error(&short), RosterError { line: 3, reason: "expected 13 columns, found 12".into() });
+        let long = format!("{},extra", row("H1", "甲"));
+        assert_eq!(third_line_error(&long).reason, "expected 13 columns, found 14");
+    }
+
+    #[test]
+    fn unknown_tag_is_rejected() {
+        let text = file(&[row_with(&[("tags", "disabled; xyz ;veteran")])]);
+        assert_eq!(parse(&text), rejection(2, "unknown tag \"xyz\""));
+    }
+
+    #[test]
+    fn empty_tag_pieces_are_ignored() {
+        let text = file(&[row_with(&[("tags", ";veteran;;disabled;")])]);
+        assert_eq!(parse(&text).unwrap()[0].tags, ["veteran", "disabled"]);
+    }
+
+    #[test]
+    fn birth_year_must_be_four_digits_in_range() {
+        for good in ["1880", "2025"] {
+            let text = file(&[row_with(&[("birth_year", good)])]);
+            assert!(parse(&text).is_ok(), "{good}");
+        }
+        let bad = [
+            ("1879", "birth_year 1879 is outside 1880..=2025"),
+            ("2026", "birth_year 2026 is outside 1880..=2025"),
+            ("49", "birth_year \"49\" is not four digits"),
+            ("１９４９", "birth_year \"１９４９\" is not four digits"),
+            ("", "birth_year \"\" is not four digits"),
+        ];
+        for (year, reason) in bad {
+            let error = third_line_error(&row_with(&[("birth_year", year)]));
+            assert_eq!((error.line, error.reason.as_str()), (3, reason));
+        }
+    }
+
+    #[test]
+    fn bad_gender_is_rejected() {
+        let error = third_line_error(&row_with(&[("gender", "female")]));
+        assert_eq!(error.line, 3);
+        assert_eq!(error.reason, "gender \"female\" must be M, F, 男 or 女");
+    }
+
+    #[test]
+    fn bad_id_number_is_rejected_without_echoing_it() {
+        let wrong_check = "110105194912310021";
+        let error = third_line_error(&row_with(&[("id_number", wrong_check)]));
+        assert_eq!(error.line, 3);
+        assert_eq!(error.reason, "id_number is not a valid resident ID: its check digit does not match");
+        let short = third_line_error(&row_with(&[("id_number", "1101051949123100")]));
+        assert!(short.reason.ends_with("it must be 18 characters long"));
+        assert!(!short.reason.contains("1101051949"));
+    }
+
+    #[test]
+    fn resident_id_check_digit_and_birth_date() {
+        let valid = with_check("11010519491231002");
+        assert!(valid_resident_id(&valid));
+        assert!(valid_resident_id("11010519491231002x"));
+        let accepted: Vec<char> =
+            "0123456789X".chars().filter(|c| valid_resident_id(&format!("44030520000101123{c}"))).collect();
+        assert_eq!(accepted.len(), 1);
+        assert_eq!(accepted[0], with_check("44030520000101123").chars().last().unwrap());
+        assert!(valid_resident_id(&with_check("11010520000229001")));
+        assert!(!valid_resident_id(&with_check("11010519000229001")));
+        assert!(!valid_resident_id(&with_check("11010519491331001")));
+        assert!(!valid_resident_id(&with_check("11010519490431001")));
+        assert!(!valid_resident_id(&with_check("11010519490100001")));
+        assert!(!valid_resident_id("11010519491231002"));
+        assert!(!valid_resident_id("11010519491231002XX"));
+        assert!(!valid_resident_id("1101051949123100AX"));
+        assert!(!valid_resident_id("１1010519491231002X"));
+        assert!(!valid_resident_id(""));
+    }
+
+    #[test]
+    fn id_number_is_stored_with_upper_case_check() {
+        let text = file(&[row_with(&[("id_number", " 11010519491231002x ")])]);
+        let id = parse(&text).unwrap()[0].id_number.clone();
+        assert_eq!(id.as_deref(), Some("11010519491231002X"));
+    }
+
+    #[test]
+    fn basement_floors_and_floor_range() {
+        let text = file(&[row_with(&[("floor", "-2")])]);
+        assert_eq!(parse(&text).unwrap()[0].floor, -2);
+        for good in ["-10", "200", "+3"] {
+            assert!(parse(&file(&[row_with(&[("floor", good)])])).is_ok(), "{good}");
+        }
+        let bad = [
+            ("-11", "floor -11 is outside -10..=200"),
+            ("201", "floor 201 is outside -10..=200"),
+            ("B2", "floor \"B2\" is not an integer"),
+            ("", "floor \"\" is not an integer"),
+        ];
+        for (floor, reason) in bad {
+            let error = third_line_error(&row_with(&[("floor", floor)]));
+            assert_eq!((error.line, error.reason.as_str()), (3, reason));
+        }
+    }
+
+    #[test]
+    fn duplicate_resident_is_rejected() {
+        let text = file(&[row("H1", "张三"), row("H1", "李四"), row("H2", "张三"), row("H1", "张三")]);
+        assert_eq!(parse(&text), rejection(5, "duplicate resident in household H1 (first at line 2)"));
+    }
+
+    #[test]
+    fn household_address_must_not_change() {
+        let moved = row_with(&[("household_code", "H1"), ("resident_name", "乙"), ("room", "503")]);
+        let text = file(&[row("H0", "甲"), row("H1", "甲"), moved]);
+        assert_eq!(parse(&text), rejection(4, "household H1 address differs from line 3"));
+        let other_grid = row_with(&[("resident_name", "乙"), ("grid_code", "G02")]);
+        let error = parse(&file(&[row("H1", "甲"), other_grid])).unwrap_err();
+        assert_eq!(error.reason, "household H1 address differs from line 2");
+    }
+
+    #[test]
+    fn invalid_utf8_is_reported_on_its_line() {
+        let mut bytes = file(&[row("H1", "甲"), row("H1", "乙")]).into_bytes();
+        bytes.extend_from_slice(b"G01,3,2,5,502,H1,\xE5\xBC,F,1949,,,,\n");
+        let error = parse_roster_csv(&bytes, THIS_YEAR, &known_tag).unwrap_err();
+        assert_eq!(error, RosterError { line: 4, reason: "invalid UTF-8".into() });
+    }
+
+    #[test]
+    fn invalid_utf8_inside_a_multiline_field_names_the_bytes_line() {
+        let mut bytes = format!("{ROSTER_HEADER}\n{}", row("H1", "甲")).into_bytes();
+        bytes.extend_from_slice(b"\"first\nsecond\nthird \xFF\"\n");
+        let error = parse_roster_csv(&bytes, THIS_YEAR, &known_tag).unwrap_err();
+        assert_eq!(error.line, 4);
+    }
+
+    #[test]
+    fn the_first_error_in_the_file_wins() {
+        let mut bytes = file(&[row("H1", "甲"), row_with(&[("gender", "?")])]).into_bytes();
+        bytes.extend_from_slice(b"\xFF\n");
+        let error = parse_roster_csv(&bytes, THIS_YEAR, &known_tag).unwrap_err();
+        assert_eq!(error.line, 3);
+        assert!(error.reason.starts_with("gender"));
+    }
+
+    #[test]
+    fn missing_or_wrong_header_is_rejected() {
+        for empty in ["", "\u{FEFF}", "\n\r\n"] {
+            assert_eq!(parse(empty), rejection(1, "missing header"), "{empty:?}");
+        }
+        let renamed = ROSTER_HEADER.replace("floor", "level");
+        let error = parse(&renamed).unwrap_err();
+        assert_eq!(error.line, 1);
+        assert!(error.reason.contains("column 4 is \"level\""));
+        assert!(error.reason.contains(ROSTER_HEADER));
+        let headless = parse(&row("H1", "甲")).unwrap_err();
+        assert_eq!(headless.line, 1);
+        assert!(headless.reason.contains(ROSTER_HEADER));
+        let short = parse("grid_code,building").unwrap_err();
+        assert_eq!(short.line, 1);
+    }
+
+    #[test]
+    fn header_names_are_trimmed_and_case_insensitive() {
+        let loose =
+            ROSTER_HEADER.split(',').map(|name| format!(" {} ", name.to_uppercase())).collect::<Vec<_>>().join(",");
+        assert_eq!(parse(&loose), Ok(vec![]));
+    }
+
+    #[test]
+    fn header_only_file_has_no_rows() {
+        for text in [ROSTER_HEADER.to_owned(), format!("{ROSTER_HEADER}\n"), format!("\u{FEFF}{ROSTER_HEADER}\r\n\r\n")]
+        {
+            assert_eq!(parse(&text), Ok(vec![]), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn malformed_quoting_is_rejected_at_the_record_start() {
+        let open = format!(
+            "{ROSTER_HEADER}\n{}\n{}\"never closed\nmore\n",
+            row("H1", "甲"),
+            row_with(&[("resident_name", "乙"), ("notes", "")])
+        );
+        assert_eq!(parse(&open), rejection(3, "unterminated quoted field"));
+        let trailing = row_with(&[("notes", "\"quoted\"tail")]);
+        assert_eq!(parse(&file(&[trailing])), rejection(2, "unexpected character after closing quote"));
+    }
+
+    #[test]
+    fn quotes_inside_an_unquoted_field_are_kept() {
+        let text = file(&[row_with(&[("resident_name", "张\"三\"")])]);
+        assert_eq!(parse(&text).unwrap()[0].resident_name, "张\"三\"");
+    }
+
+    #[test]
+    fn text_column_limits() {
+        let cases = [
+            (row_with(&[("building", "  ")]), "building is empty"),
+            (
+                row_with(&[("room", &"9".repeat(33))]),
+                "room is longer than 32 characters",
+            ),
+            (
+                row_with(&[("resident_name", &"名".repeat(65))]),
+                "resident_name is longer than 64 characters",
+            ),
+            (
+                row_with(&[("resident_name", "张\u{7}三")]),
+                "resident_name contains a control character",
+            ),
+            (
+                row_with(&[("notes", &"记".repeat(501))]),
+                "notes is longer than 500 characters",
+            ),
+            (
+                row_with(&[("notes", "a\u{0}b")]),
+                "notes contains a control character other than newline or tab",
+            ),
+            (
+                row_with(&[("grid_code", "G 01")]),
+                "grid_code \"G 01\" must be 1 to 32 characters of A-Z, a-z, 0-9, _ or -",
+            ),
+            (
+                row_with(&[("household_code", &"H".repeat(33))]),
+                "household_code \"HHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHH\" must be 1 to 32 characters of A-Z, a-z, 0-9, _ or -",
+            ),
+            (
+                row_with(&[("phone", "1234")]),
+                "phone must be 5 to 20 characters of digits, '+', '-' or space",
+            ),
+            (
+                row_with(&[("phone", "138-0013-800x")]),
+                "phone must be 5 to 20 characters of digits, '+', '-' or space",
+            ),
+        ];
+        for (row, reason) in cases {
+            let error = third_line_error(&row);
+            assert_eq!((error.line, error.reason.as_str()), (3, reason), "{row}");
+        }
+    }
+
+    #[test]
+    fn text_columns_at_their_limits_are_accepted() {
+        let row = row_with(&[
+            ("grid_code", &"g".repeat(32)),
+            ("room", &"室".repeat(32)),
+            ("resident_name", &"名".repeat(64)),
+            ("phone", "+86 10-1234 5678"),
+            ("notes", &format!("\"{}\t\n\"", "记".repeat(498))),
+        ]);
+        let rows = parse(&file(&[row])).unwrap();
+        assert_eq!(rows[0].notes.chars().count(), 498);
+        assert_eq!(rows[0].resident_name.chars().count(), 64);
+        let tabbed = row_with(&[("notes", "a\tb")]);
+        assert_eq!(parse(&file(&[tabbed])).unwrap()[0].notes, "a\tb");
+    }
+
+    #[test]
+    fn file_size_limit() {
+        let huge = vec![b'a'; MAX_FILE_BYTES + 1];
+        let error = parse_roster_csv(&huge, THIS_YEAR, &known_tag).unwrap_err();
+        assert_eq!(error, RosterError { line: 0, reason: "file too large".into() });
+        let at_limit = vec![b'a'; MAX_FILE_BYTES];
+        let error = parse_roster_csv(&at_limit, THIS_YEAR, &known_tag).unwrap_err();
+        assert_eq!(error.line, 1);
+    }
+
+    #[test]
+    fn row_count_limit() {
+        let rows: Vec<String> = (0..=MAX_ROWS).map(|i| row(&format!("H{i}"), "甲")).collect();
+        let text = file(&rows);
+        let error = parse(&text).unwrap_err();
+        assert_eq!(error.line, 100_002);
+        assert_eq!(error.reason, "too many rows (at most 100000)");
+        let at_limit = file(&rows[..MAX_ROWS]);
+        assert_eq!(parse(&at_limit).unwrap().len(), MAX_ROWS);
+    }
+
+    #[test]
+    fn ten_thousand_rows_parse() {
+        let rows: Vec<String> = (0..10_000).map(|i| row(&format!("H{}", i / 3), &format!("居民{i}"))).collect();
+        let parsed = parse(&file(&rows)).unwrap();
+        assert_eq!(parsed.len(), 10_000);
+        assert_eq!(parsed.last().map(|r| r.line), Some(10_001));
+    }
+
+    /// A valid file touching every feature the reader has, for the mutation test.
+    fn sample_file() -> String {
+        let id = with_check("11010519491231002");
+        let notes = "\"行动不便, 需上门\r\n说 \"\"你好\"\"\"";
+        format!(
+            "\u{FEFF}{ROSTER_HEADER}\r\n{}\r\n\r\n{}\n{}\n",
+            row_with(&[("id_number", &id), ("notes", notes)]),
+            row_with(&[("resident_name", "李建国"), ("gender", "男"), ("tags", "")]),
+            row_with(&[("household_code", "H2"), ("floor", "-2"), ("phone", "")]),
+        )
+    }
+
+    fn interesting_byte() -> impl Strategy<Value = u8> {
+        prop_oneof![
+            prop::sample::select(vec![b',', b'"', b'\n', b'\r', b';', b' ', b'-', b'X', b'0', 0x00, 0xE5, 0xBC, 0xFF,]),
+            any::<u8>(),
+        ]
+    }
+
+    /// Lines are 1-based and each one ends at a `\n`, so a file has this many lines at most.
+    fn line_count(bytes: &[u8]) -> u32 {
+        count_newlines(bytes) + 1
+    }
+
+    /// Whatever comes back must point into the file, in order.
+    fn check_outcome(bytes: &[u8]) -> Result<(), TestCaseError> {
+        let lines = line_count(bytes);
+        match parse_roster_csv(bytes, THIS_YEAR, &known_tag) {
+            Ok(rows) => {
+                prop_assert!(rows.windows(2).all(|w| w[0].line < w[1].line));
+                prop_assert!(rows.iter().all(|r| (2..=lines).contains(&r.line)));
+            }
+            Err(error) => prop_assert!((1..=lines).contains(&error.line), "{error}"),
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn sample_file_is_valid() {
+        assert_eq!(parse(&sample_file()).unwrap().len(), 3);
+    }
+
+    proptest! {
+        #[test]
+        fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..2048)) {
+            check_outcome(&bytes)?;
+        }
+
+        #[test]
+        fn random_rows_after_a_header_never_panic(
+            tail in prop::collection::vec(interesting_byte(), 0..2048)
+        ) {
+            let mut bytes = format!("{ROSTER_HEADER}\n").into_bytes();
+            bytes.extend(tail);
+            check_outcome(&bytes)?;
+        }
+
+        #[test]
+        fn mutated_valid_file_never_panics(
+            edits in prop::collection::vec(
+                (0u8..3, any::<prop::sample::Index>(), interesting_byte()),
+                1..12,
+            )
+        ) {
+            let mut bytes = sample_file().into_bytes();
+            for (op, at, byte) in edits {
+                let i = at.index(bytes.len() + 1);
+                match op {
+                    0 => bytes.insert(i, byte),
+                    1 if i < bytes.len() => {
+                        bytes.remove(i);
+                    }
+                    _ if i < bytes.len() => bytes[i] = byte,
+                    _ => {}
+                }
+            }
+            check_outcome(&bytes)?;
+        }
+    }
+}

@@ -304,8 +304,8 @@ impl Store {
         self.cache.insert(id, doc);
     }
 
-    /// Records a check-in: appends it to the grid's log of that day and updates rounds, durably.
-    pub fn check_in(&mut self, input: NewCheckIn) -> Result<CheckIn> {
+    /// Validates a new check-in and turns it into a record (id, grid, author, time) without storing it.
+    fn prepare_check_in(&self, input: NewCheckIn) -> Result<CheckIn> {
         let household = self.household_row(&input.household_code)?;
         if !self.in_scope(&household.grid) {
             return Err(Error::ActionNotAllowed(format!(
@@ -325,10 +325,10 @@ impl Store {
         if at > now + chrono::Duration::hours(1) {
             return Err(Error::invalid("at", "the time is in the future"));
         }
-        let check_in = CheckIn {
+        Ok(CheckIn {
             check_in_id: uuid::Uuid::now_v7().to_string(),
-            household_code: household.household_code.clone(),
-            grid: household.grid.clone(),
+            household_code: household.household_code,
+            grid: household.grid,
             kind: input.kind,
             outcome: input.outcome,
             note: input.note,
@@ -337,13 +337,53 @@ impl Store {
             at,
             author: self.device.user.clone(),
             device_id: self.device.device_id.clone(),
-        };
-        let day = self.day_of(&at);
-        let id = DocId::check_in_log(&self.device.community_id, &household.grid, day);
-        let mut doc = self.checkout(&id)?;
-        docs::checkin_log::append(&mut doc, &check_in)?;
-        self.persist(vec![(id, doc)], |tx, _| index::insert_check_in(tx, &check_in, day))?;
-        Ok(check_in)
+        })
+    }
+
+    /// Records a check-in: appends it to the grid's log of that day and updates rounds, durably. When this
+    /// returns, the check-in survives the process being killed and power loss.
+    pub fn check_in(&mut self, input: NewCheckIn) -> Result<CheckIn> {
+        Ok(self.check_in_batch(vec![input])?.remove(0))
+    }
+
+    /// Records several check-ins in one durable transaction (back-filling a paper ledger): all or none.
+    pub fn check_in_batch(&mut self, inputs: Vec<NewCheckIn>) -> Result<Vec<CheckIn>> {
+        if inputs.is_empty() {
+            return Err(Error::invalid("check_ins", "nothing to record"));
+        }
+        let records = inputs.into_iter().map(|i| self.prepare_check_in(i)).collect::<Result<Vec<_>>>()?;
+        let mut by_doc: std::collections::BTreeMap<DocId, Vec<(NaiveDate, &CheckIn)>> = Default::default();
+        for c in &records {
+            let day = self.day_of(&c.at);
+            by_doc.entry(DocId::check_in_log(&self.device.community_id, &c.grid, day)).or_default().push((day, c));
+        }
+        let mut changed = Vec::with_capacity(by_doc.len());
+        for (id, items) in &by_doc {
+            let mut doc = self.checkout(id)?;
+            for (_, c) in items {
+                docs::checkin_log::append(&mut doc, c)?;
+            }
+            changed.push((id.clone(), doc));
+        }
+        self.persist(changed, |tx, _| {
+            by_doc.values().flatten().try_for_each(|(day, c)| index::insert_check_in(tx, c, *day))
+        })?;
+        Ok(records)
+    }
+
+    /// A check-in read back from its day's document (not from the materialised tables), if it is there.
+    pub fn check_in_record(&mut self, check_in_id: &str) -> Result<Option<CheckIn>> {
+        let row: Option<(String, String)> = self
+            .conn
+            .query_row("SELECT grid, day FROM check_in WHERE check_in_id = ?1", [check_in_id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        let Some((grid, day)) = row else { return Ok(None) };
+        let day = NaiveDate::parse_from_str(&day, "%Y-%m-%d").map_err(|e| Error::Store(e.to_string()))?;
+        let id = DocId::check_in_log(&self.device.community_id, &grid, day);
+        let Some(doc) = self.load_doc(&id)? else { return Ok(None) };
+        Ok(docs::checkin_log::check_ins(&doc).into_iter().find(|c| c.check_in_id == check_in_id))
     }
 
     /// Imports a roster CSV (PRODUCT.md §7): validates the whole file first, then applies the differences to

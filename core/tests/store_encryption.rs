@@ -1,0 +1,90 @@
+//! Encryption at rest: no resident name or ID number appears in any file of the store directory (while the
+//! store is open, with its WAL, and after it is closed); a wrong key fails with `store_key_invalid` and
+//! changes nothing.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use gridline_core::model::{CheckInKind, CheckInOutcome, NewCheckIn, Role};
+use gridline_core::store::InitOptions;
+use gridline_core::{Store, SystemClock};
+
+const NAME: &str = "欧阳秀英";
+const ID_NUMBER: &str = "11010519491231002X";
+const NOTE: &str = "血压偏高需复查";
+
+fn roster() -> String {
+    format!(
+        "grid_code,building,unit,floor,room,household_code,resident_name,gender,birth_year,phone,id_number,tags,notes\n\
+         G01,1,1,3,301,H001,{NAME},F,1949,13912345678,{ID_NUMBER},elderly_alone;seriously_ill,\n"
+    )
+}
+
+fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .expect("read dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_file())
+        .map(|p| (p.display().to_string(), std::fs::read(&p).expect("read file")))
+        .collect()
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+fn assert_nothing_readable(dir: &Path) {
+    let all = files(dir);
+    assert!(all.keys().any(|f| f.ends_with("gridline.db")), "store file present: {:?}", all.keys());
+    for (file, bytes) in &all {
+        for secret in [NAME, ID_NUMBER, NOTE, "seriously_ill", "13912345678"] {
+            assert!(!contains(bytes, secret), "{secret:?} readable in {file}");
+        }
+    }
+}
+
+fn open_store(dir: &Path, key: &[u8; 32]) -> gridline_core::Result<Store> {
+    Store::open(dir, key, Arc::new(SystemClock))
+}
+
+#[test]
+fn store_files_hold_no_readable_resident_data_and_wrong_key_changes_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let key = [42u8; 32];
+    let opts = InitOptions {
+        user: "王网格长".into(),
+        role: Role::GridLeader,
+        timezone: "Asia/Shanghai".into(),
+        community_name: "幸福社区".into(),
+        community_id: None,
+        grids: vec![],
+    };
+    let mut store = Store::init(dir.path(), &key, opts, Arc::new(SystemClock)).expect("init");
+    store.import_roster(roster().as_bytes()).expect("import");
+    let c = store
+        .check_in(NewCheckIn {
+            household_code: "H001".into(),
+            kind: CheckInKind::Door,
+            outcome: CheckInOutcome::Attention,
+            note: NOTE.into(),
+            photos: vec![],
+            location: None,
+            at: None,
+        })
+        .expect("check-in");
+    // While open: the WAL holds the recent pages.
+    assert_nothing_readable(dir.path());
+    drop(store);
+    assert_nothing_readable(dir.path());
+
+    let before = files(dir.path());
+    let wrong = [43u8; 32];
+    let err = open_store(dir.path(), &wrong).err().expect("wrong key must fail");
+    assert_eq!(err.code(), "store_key_invalid");
+    assert_eq!(files(dir.path()), before, "a wrong key must not change any file");
+
+    let mut store = open_store(dir.path(), &key).expect("right key still opens");
+    assert_eq!(store.household_detail("H001").expect("detail").residents[0].name, NAME);
+    assert!(store.check_in_record(&c.check_in_id).expect("read").is_some());
+}
