@@ -18,9 +18,13 @@ esac
 bindgen="$target_dir/$profile/uniffi-bindgen"
 out=bindings/generated
 rm -rf "$out"
-for language in kotlin swift python; do
+for language in kotlin swift; do
   "$bindgen" generate --library "$lib" --language "$language" --out-dir "$out/$language" --no-format >&2
 done
-# Python loads the library from next to its modules.
-cp "$lib" "$out/python/"
+# Python: the two namespaces import each other relatively, so they form one package, `gridline`, which
+# loads the library from its own directory (a link to the build, not a 100 MB copy).
+"$bindgen" generate --library "$lib" --language python --out-dir "$out/python/gridline" --no-format >&2
+echo '"""Generated Gridline bindings: gridline_core (data types) and gridline_ffi (GridlineStore …)."""' \
+  >"$out/python/gridline/__init__.py"
+ln -sf "$(cd "$(dirname "$lib")" && pwd)/$(basename "$lib")" "$out/python/gridline/"
 echo "$lib"

@@ -12,8 +12,8 @@ GENERATED = os.environ.get(
 )
 sys.path.insert(0, os.path.abspath(GENERATED))
 
-import gridline_core as core  # noqa: E402
-import gridline_ffi as ffi  # noqa: E402
+from gridline import gridline_core as core  # noqa: E402
+from gridline import gridline_ffi as ffi  # noqa: E402
 
 ROSTER = """grid_code,building,unit,floor,room,household_code,resident_name,gender,birth_year,phone,id_number,tags,notes
 g1,3,1,2,201,H-201,王秀英,F,1941,13800000001,,elderly_alone,独居

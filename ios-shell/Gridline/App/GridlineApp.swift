@@ -1,0 +1,54 @@
+// The app: opens the store off the main thread, shows the tabs, registers background sync.
+import SwiftUI
+import Gridline
+
+@main
+struct GridlineApp: App {
+    @StateObject private var model = AppModel()
+
+    init() { BackgroundSync.register() }
+
+    var body: some Scene {
+        WindowGroup {
+            TabView {
+                NavigationStack { RoundsView() }.tabItem { Label(t("tab_rounds"), systemImage: "figure.walk") }
+                NavigationStack { IncidentListView() }.tabItem { Label(t("tab_incidents"), systemImage: "exclamationmark.bubble") }
+                NavigationStack { VisitsDueView() }.tabItem { Label(t("tab_visits"), systemImage: "house") }
+                NavigationStack { SyncStatusView() }.tabItem { Label(t("tab_sync"), systemImage: "arrow.triangle.2.circlepath") }
+            }
+            .environmentObject(model)
+            .task { await model.open() }
+        }
+    }
+}
+
+/// Holds the opened store. Every store call does disk I/O: views call `model.run { … }`, which runs it on a
+/// background task and comes back to the main actor with the result.
+@MainActor
+final class AppModel: ObservableObject {
+    @Published private(set) var store: GridlineStore?
+    @Published var error: String?
+
+    static var storeDir: String {
+        FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask)[0]
+            .appendingPathComponent("gridline").path
+    }
+
+    func open() async {
+        do {
+            store = try await Task.detached {
+                let dir = AppModel.storeDir
+                guard FileManager.default.fileExists(atPath: dir + "/gridline.db") else { return nil as GridlineStore? }
+                return try GridlineStore.open(dir: dir, key: StoreKey.get())
+            }.value
+        } catch {
+            self.error = message(for: error)
+        }
+    }
+
+    /// Runs a store call off the main thread.
+    func run<T>(_ call: @escaping @Sendable (GridlineStore) throws -> T) async -> Result<T, Error> {
+        guard let store else { return .failure(GridlineError.Store(code: "store_not_initialised", detail: "")) }
+        return await Task.detached { Result { try call(store) } }.value
+    }
+}
