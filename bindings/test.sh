@@ -12,8 +12,6 @@ target_dir="${CARGO_TARGET_DIR:-$root/target}"
 echo "== bindings: build gridline-ffi and generate Kotlin, Swift, Python =="
 lib=$(bindings/generate.sh | tail -n 1)
 lib_dir=$(cd "$(dirname "$lib")" && pwd)
-# The scenario tests start a real server when its binary is built.
-cargo build -q -p gridline-server 2>/dev/null && export GRIDLINE_SERVER_BIN="$target_dir/debug/gridline-server" || true
 
 echo "== bindings: pytest =="
 venv="$target_dir/py-venv"

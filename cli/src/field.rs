@@ -31,6 +31,9 @@ pub struct InitArgs {
     /// Grids in scope (repeatable; none: every grid).
     #[arg(long = "grid")]
     grids: Vec<String>,
+    /// Join an existing community (its id) instead of creating a new one.
+    #[arg(long)]
+    community_id: Option<String>,
 }
 
 /// Creates a standalone store (and its key file when none exists).
@@ -46,7 +49,7 @@ pub fn init(ctx: &Ctx, args: InitArgs) -> Result<Output> {
         role,
         timezone: args.timezone,
         community_name: args.community_name,
-        community_id: None,
+        community_id: args.community_id,
         grids: args.grids,
     };
     let store = Store::init(&ctx.store, &key, opts, ctx.clock.clone())?;

@@ -4,6 +4,7 @@
 //! document is `{"error": {"code", "message"}}` (without `--json`: `code: message` on stderr).
 
 mod field;
+mod incident;
 mod output;
 mod roster;
 
@@ -47,6 +48,9 @@ enum Command {
     /// Household commands.
     #[command(subcommand)]
     Household(field::HouseholdCommand),
+    /// Incidents: report, list, show, act on the workflow.
+    #[command(subcommand)]
+    Incident(incident::IncidentCommand),
 }
 
 /// What every command gets: where the store is and how to open it.
@@ -93,6 +97,7 @@ fn run(cli: Cli) -> Result<Output> {
         Command::Rounds(args) => field::rounds(&ctx, args),
         Command::Checkin(args) => field::checkin(&ctx, args),
         Command::Household(cmd) => field::household(&ctx, cmd),
+        Command::Incident(cmd) => incident::run(&ctx, cmd),
     }
 }
 

@@ -202,6 +202,8 @@ fn errors_have_stable_codes() {
     std::fs::write(&wrong, "11".repeat(32)).expect("write key");
     let r = gridline(&store, &["--key-file", wrong.to_str().expect("utf-8"), "rounds"], true);
     assert_eq!(r.json["error"]["code"], "store_key_invalid");
+    let r = gridline(&store, &["--key-file", wrong.to_str().expect("utf-8"), "rounds"], false);
+    assert_eq!(r.stderr.lines().collect::<Vec<_>>(), ["store_key_invalid: the store key does not open this store"]);
     ok(&store, &["rounds"]);
     // A photo that is not an image is refused before anything is stored.
     let file = write(dir.path(), "r.csv", &["G01,1,1,1,101,H001,甲,F,1950,,,,"]);
@@ -219,7 +221,10 @@ fn errors_have_stable_codes() {
     // A real JPEG header is accepted and stored by its SHA-256.
     let jpeg = dir.path().join("door.jpg");
     std::fs::write(&jpeg, [0xFF, 0xD8, 0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F', 0, 1, 2, 3]).expect("write");
-    let c = ok(&store, &["checkin", "H001", "--kind", "door", "--outcome", "problem", "--photo", jpeg.to_str().expect("utf-8")]);
+    let c = ok(
+        &store,
+        &["checkin", "H001", "--kind", "door", "--outcome", "problem", "--photo", jpeg.to_str().expect("utf-8")],
+    );
     assert_eq!(c["photos"][0].as_str().map(str::len), Some(64));
     let show = ok(&store, &["household", "show", "H001"]);
     assert_eq!(show["check_ins"][0]["photos"][0], c["photos"][0]);

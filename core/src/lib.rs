@@ -2,6 +2,7 @@
 //!
 //! - [`model`]: plain domain data (roles, roster, check-ins, the community's configuration).
 //! - [`schedule`]: what is due and when — the one place for the due-date rules.
+//! - [`workflow`]: the incident workflow — the one place that decides an incident's stage.
 //! - [`docs`]: the Automerge documents and their scoped ids.
 //! - [`store`]: the encrypted device store with its materialised tables (feature `store`).
 //! - [`uniffi_types`]: how dates cross the FFI (feature `uniffi`, used by `bindings/gridline-ffi`).
@@ -17,6 +18,7 @@ pub mod store;
 pub mod sync;
 #[cfg(feature = "uniffi")]
 pub mod uniffi_types;
+pub mod workflow;
 
 #[cfg(feature = "uniffi")]
 uniffi::setup_scaffolding!();

@@ -2,7 +2,7 @@
 //! every face reads one format. A day is `YYYY-MM-DD` (in the community's time zone); an instant is RFC 3339
 //! with its UTC offset. Text rather than a platform date type keeps the three languages alike and lossless
 //! (a `java.time` or `Foundation.Date` would drop the offset the phone recorded); shells parse it when they
-//! need arithmetic, which they should not (due dates come from the core).
+//! need arithmetic, which they should not (due dates come from the core). Ordered maps cross as plain maps.
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
 
@@ -21,4 +21,14 @@ uniffi::custom_type!(Timestamp, String, {
     lower: |at| at.to_rfc3339(),
     try_lift: |text| Ok(DateTime::parse_from_rfc3339(&text)
         .map_err(|_| crate::Error::invalid("time", format!("{text:?} is not an RFC 3339 time")))?),
+});
+
+/// Counts keyed by a code (incidents per stage …). Sorted in Rust; crosses as a plain map (uniffi has no
+/// ordered map), which the shells order by their own display order anyway.
+pub type CodeCounts = std::collections::BTreeMap<String, u32>;
+
+uniffi::custom_type!(CodeCounts, std::collections::HashMap<String, u32>, {
+    remote,
+    lower: |counts| counts.into_iter().collect(),
+    try_lift: |map| Ok(map.into_iter().collect()),
 });

@@ -5,8 +5,10 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use chrono::NaiveDate;
 use gridline_core::docs::roster::ImportSummary;
-use gridline_core::model::{CheckIn, CommunitySettings, NewCheckIn};
-use gridline_core::store::{DeviceInfo, HouseholdDetail, InitOptions, Rounds, KEY_LEN};
+use gridline_core::model::{CheckIn, CommunitySettings, IncidentFields, NewCheckIn, NewIncident};
+use gridline_core::store::{
+    DeviceInfo, HouseholdDetail, IncidentAct, IncidentDetail, IncidentFilter, IncidentList, InitOptions, Rounds, KEY_LEN,
+};
 use gridline_core::{Store, SystemClock};
 
 use crate::error::Result;
@@ -92,5 +94,28 @@ impl GridlineStore {
     /// Records a check-in, durably, and updates the rounds. I/O.
     pub fn check_in(&self, check_in: NewCheckIn) -> Result<CheckIn> {
         self.with(|s| s.check_in(check_in))
+    }
+
+    /// Reports an incident (category, severity, description, photos, location, household), durably. A
+    /// check-in with outcome `problem` given as `check_in_id` prefills it. I/O.
+    pub fn report_incident(&self, incident: NewIncident) -> Result<IncidentFields> {
+        self.with(|s| s.report_incident(incident))
+    }
+
+    /// Incidents in scope matching `filter`, with counts per stage. I/O.
+    pub fn incident_list(&self, filter: IncidentFilter) -> Result<IncidentList> {
+        self.with(|s| s.incident_list(&filter))
+    }
+
+    /// One incident: fields, full history, deadline, and `allowed_actions` — the actions this device's role
+    /// may take now (shells show exactly these buttons). I/O.
+    pub fn incident_detail(&self, incident_id: String) -> Result<IncidentDetail> {
+        self.with(|s| s.incident_detail(&incident_id))
+    }
+
+    /// Takes an action on an incident as this device's user and role, durably; returns the incident after
+    /// it. An action the role may not take now fails with `action_not_allowed` and writes nothing. I/O.
+    pub fn incident_act(&self, incident_id: String, act: IncidentAct) -> Result<IncidentDetail> {
+        self.with(|s| s.incident_act(&incident_id, act))
     }
 }

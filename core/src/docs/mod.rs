@@ -7,6 +7,7 @@
 
 pub mod checkin_log;
 pub mod community;
+pub mod incident;
 pub mod roster;
 
 use std::collections::HashMap;
@@ -326,13 +327,17 @@ pub fn os(v: &Option<String>) -> Option<ScalarValue> {
 pub fn i(v: i64) -> Option<ScalarValue> {
     Some(ScalarValue::Int(v))
 }
-/// A boolean scalar.
+/// A flag: written only when true (an absent flag reads false), which saves an operation per entity.
 pub fn b(v: bool) -> Option<ScalarValue> {
-    Some(ScalarValue::Boolean(v))
+    v.then_some(ScalarValue::Boolean(true))
 }
-/// A list of strings as one `;`-joined scalar.
+/// A string written only when not empty (an absent string reads empty).
+pub fn ne(v: &str) -> Option<ScalarValue> {
+    (!v.is_empty()).then(|| ScalarValue::Str(v.into()))
+}
+/// A list of strings as one `;`-joined scalar, written only when not empty.
 pub fn list(v: &[String]) -> Option<ScalarValue> {
-    Some(ScalarValue::Str(v.join(";").into()))
+    (!v.is_empty()).then(|| ScalarValue::Str(v.join(";").into()))
 }
 
 #[cfg(test)]

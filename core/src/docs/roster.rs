@@ -1,13 +1,14 @@
 //! The roster document of one grid: households at `household/<code>`, residents at
 //! `resident/<household>/<name>`. Residents and households that leave the ledger are marked moved out,
-//! never deleted: their history stays readable.
+//! never deleted: their history stays readable. A roster holds thousands of entities, so fields that the
+//! key or the document already say (grid, household) are not repeated and default values are not written.
 
 use std::collections::{BTreeMap, HashSet};
 
 use automerge::AutoCommit;
 use serde::Serialize;
 
-use super::{b, entities, i, list, os, put_entity, s, Entity, Fields};
+use super::{b, entities, i, list, ne, os, put_entity, s, Entity, Fields};
 use crate::error::Result;
 use crate::model::roster::resident_key;
 use crate::model::{Household, Resident};
@@ -48,7 +49,6 @@ impl ImportSummary {
 
 fn household_fields(h: &Household) -> Fields<'static> {
     vec![
-        ("grid", s(&h.grid)),
         ("building", s(&h.building)),
         ("unit", s(&h.unit)),
         ("floor", i(h.floor.into())),
@@ -59,22 +59,21 @@ fn household_fields(h: &Household) -> Fields<'static> {
 
 fn resident_fields(r: &Resident) -> Fields<'static> {
     vec![
-        ("household", s(&r.household_code)),
         ("name", s(&r.name)),
         ("gender", s(&r.gender)),
         ("birth_year", i(r.birth_year.into())),
         ("phone", os(&r.phone)),
         ("id_number", os(&r.id_number)),
         ("tags", list(&r.tags)),
-        ("notes", s(&r.notes)),
+        ("notes", ne(&r.notes)),
         ("moved_out", b(r.moved_out)),
     ]
 }
 
-fn household_from(code: String, e: &Entity) -> Household {
+fn household_from(code: String, grid: &str, e: &Entity) -> Household {
     Household {
         household_code: code,
-        grid: e.str("grid"),
+        grid: grid.to_string(),
         building: e.str("building"),
         unit: e.str("unit"),
         floor: e.opt_i64("floor").and_then(|f| i32::try_from(f).ok()).unwrap_or(0),
@@ -83,9 +82,9 @@ fn household_from(code: String, e: &Entity) -> Household {
     }
 }
 
-fn resident_from(e: &Entity) -> Resident {
+fn resident_from(key: &str, e: &Entity) -> Resident {
     Resident {
-        household_code: e.str("household"),
+        household_code: key.split_once('/').map(|(h, _)| h).unwrap_or_default().to_string(),
         name: e.str("name"),
         gender: e.str("gender"),
         birth_year: e.opt_i64("birth_year").and_then(|y| u16::try_from(y).ok()).unwrap_or(0),
@@ -99,12 +98,13 @@ fn resident_from(e: &Entity) -> Resident {
 
 /// Every household of the roster document.
 pub fn households(doc: &AutoCommit) -> Vec<Household> {
-    entities(doc, "household/").map(|(code, e)| household_from(code, &e)).collect()
+    let grid = Entity::read(doc, &automerge::ROOT).str("grid");
+    entities(doc, "household/").map(|(code, e)| household_from(code, &grid, &e)).collect()
 }
 
 /// Every resident of the roster document.
 pub fn residents(doc: &AutoCommit) -> Vec<Resident> {
-    entities(doc, "resident/").map(|(_, e)| resident_from(&e)).collect()
+    entities(doc, "resident/").map(|(key, e)| resident_from(&key, &e)).collect()
 }
 
 /// Writes one household (only differing fields become operations). Returns whether anything changed.

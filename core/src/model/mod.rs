@@ -1,13 +1,15 @@
-//! Plain domain data: roles, contacts, the community's configuration, the roster and check-ins.
+//! Plain domain data: roles, contacts, the community's configuration, the roster, check-ins and incidents.
 
 pub mod checkin;
 pub mod community;
+pub mod incident;
 pub mod roster;
 
 use serde::{Deserialize, Serialize};
 
 pub use checkin::{CheckIn, CheckInKind, CheckInOutcome, Location, NewCheckIn};
 pub use community::{CarePlanContact, CommunitySettings, DeadlinePolicy, SpecialCareCategory};
+pub use incident::{IncidentEvent, IncidentFields, NewIncident, Severity};
 pub use roster::{Household, Resident};
 
 use crate::error::{Error, Result};

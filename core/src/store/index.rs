@@ -24,7 +24,7 @@ pub fn reindex(tx: &Transaction<'_>, changed: &[(DocId, AutoCommit)]) -> Result<
                 }
             }
             DocKind::VisitLog => {}
-            DocKind::Incident => {}
+            DocKind::Incident => super::incidents::index_incident(tx, id, doc)?,
             DocKind::Community => {}
         }
     }

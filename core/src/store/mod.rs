@@ -4,6 +4,7 @@
 //! `kill -9` and power loss.
 
 mod blobs;
+mod incidents;
 pub mod index;
 mod queries;
 pub mod schema;
@@ -18,6 +19,10 @@ use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 
+pub use incidents::{
+    IncidentAct, IncidentDetail, IncidentEventView, IncidentFilter, IncidentList, IncidentListItem, MAX_ASSIGNEE_CHARS,
+    MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS,
+};
 pub use queries::{CheckInSummary, HouseholdDetail, ResidentSummary, Rounds, RoundsItem, RoundsReason};
 
 use crate::clock::Clock;
@@ -92,6 +97,8 @@ fn key_pragma(key: &[u8; KEY_LEN]) -> String {
 fn connect(path: &Path, key: &[u8; KEY_LEN]) -> Result<Connection> {
     let conn = Connection::open(path)?;
     conn.pragma_update(None, "key", key_pragma(key))?;
+    // SQLCipher logs a failed page check to stderr once keyed; a wrong key is reported as our own error.
+    let _ = conn.execute_batch("PRAGMA cipher_log_level = NONE;");
     // Reading the schema is the first access that decrypts a page: a wrong key fails here, before anything
     // is written.
     conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))?;
@@ -118,6 +125,10 @@ impl Store {
         }
         if opts.timezone.parse::<chrono_tz::Tz>().is_err() {
             return Err(Error::invalid("timezone", format!("unknown time zone {:?}", opts.timezone)));
+        }
+        if let Some(c) = &opts.community_id {
+            DocId::parse(&format!("community:{c}"))
+                .map_err(|_| Error::invalid("community_id", format!("bad community id {c:?}")))?;
         }
         if let Some(bad) = opts.grids.iter().find(|g| !docs::valid_code(g)) {
             return Err(Error::invalid("grid", format!("bad grid code {bad:?}")));

@@ -87,7 +87,8 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (household_code, resident, level)
     ) WITHOUT ROWID;
     "#,
-    // 2: incidents (materialised from incident documents: list, queues, ledger).
+    // 2: incidents (materialised from incident documents: list, queues, ledger). Everything here is derived
+    // by replaying the incident's event list (`workflow::replay`) and rewritten whole on every change.
     r#"
     CREATE TABLE incident (
         incident_id TEXT PRIMARY KEY,
@@ -97,18 +98,33 @@ const MIGRATIONS: &[&str] = &[
         category TEXT NOT NULL,
         severity TEXT NOT NULL,
         title TEXT NOT NULL,
+        description TEXT NOT NULL,
+        photos TEXT NOT NULL,
+        lat REAL,
+        lon REAL,
+        check_in_id TEXT,
         stage TEXT NOT NULL,
         reporter TEXT NOT NULL,
+        reporter_role TEXT,
         reported_at TEXT NOT NULL,
         stage_since TEXT NOT NULL,
+        deadline_from TEXT,
+        -- UTC RFC 3339 (`…Z`), so that text order is time order.
         deadline TEXT,
         waiting_for TEXT NOT NULL,
         reopen_count INTEGER NOT NULL DEFAULT 0,
         satisfied INTEGER,
+        assignee TEXT,
+        duplicate_of TEXT,
+        committee_notified INTEGER NOT NULL,
+        delivered INTEGER NOT NULL,
+        event_count INTEGER NOT NULL,
         updated_at TEXT NOT NULL
     );
     CREATE INDEX incident_by_stage ON incident(stage, severity);
     CREATE INDEX incident_by_grid ON incident(grid, stage);
+    CREATE INDEX incident_by_deadline ON incident(deadline) WHERE deadline IS NOT NULL;
+    CREATE INDEX incident_by_waiting ON incident(waiting_for, stage);
     -- Every workflow event in document order; applied = 0 for superseded events.
     CREATE TABLE incident_event (
         incident_id TEXT NOT NULL,
@@ -116,12 +132,17 @@ const MIGRATIONS: &[&str] = &[
         event_id TEXT NOT NULL,
         action TEXT NOT NULL,
         actor TEXT NOT NULL,
+        device TEXT NOT NULL,
         role TEXT NOT NULL,
         at TEXT NOT NULL,
         applied INTEGER NOT NULL,
-        stage_after TEXT NOT NULL,
+        stage_after TEXT,
         superseded_reason TEXT,
         note TEXT NOT NULL,
+        assignee TEXT,
+        duplicate_of TEXT,
+        satisfied INTEGER,
+        photos TEXT NOT NULL,
         PRIMARY KEY (incident_id, seq)
     ) WITHOUT ROWID;
     CREATE INDEX incident_event_by_time ON incident_event(at);

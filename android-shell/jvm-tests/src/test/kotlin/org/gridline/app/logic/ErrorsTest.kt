@@ -50,4 +50,14 @@ class ErrorsTest {
         }
         assertEquals(stringNames("values"), stringNames("values-en"), "both locales define the same strings")
     }
+
+    @Test
+    fun `the iOS shell defines the same strings in both languages`() {
+        val ios = File("../../ios-shell/Gridline/Resources")
+        for (lang in listOf("zh-Hans", "en")) {
+            val keys = Regex("""^"([a-z0-9_]+)" =""", RegexOption.MULTILINE)
+                .findAll(File(ios, "$lang.lproj/Localizable.strings").readText()).map { it.groupValues[1] }.toSet()
+            assertEquals(stringNames("values"), keys, "$lang.lproj matches the Android strings")
+        }
+    }
 }

@@ -1,0 +1,920 @@
+//! Incidents on the device: reporting, acting on the workflow, and the queries over the materialised
+//! `incident` / `incident_event` tables. Stages come from `workflow::replay` only; this file stores what it
+//! derives, in the same transaction as the document change.
+
+use std::collections::BTreeMap;
+
+use automerge::AutoCommit;
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{params, OptionalExtension, Transaction};
+use serde::Serialize;
+
+use super::{index, meta_get, Store, MAX_NOTE_CHARS};
+use crate::docs::{self, split_list, DocId};
+use crate::error::{Error, Result};
+use crate::model::{CommunitySettings, DeadlinePolicy, IncidentEvent, IncidentFields, Location, NewIncident, Severity};
+use crate::workflow::{self, Action, EventRole, Stage, SupersededReason};
+
+/// Longest incident title, in characters.
+pub const MAX_TITLE_CHARS: usize = 200;
+/// Longest incident description, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 4000;
+/// Longest assignee name, in characters.
+pub const MAX_ASSIGNEE_CHARS: usize = 64;
+
+/// What a user does to an incident (`incident act`).
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct IncidentAct {
+    /// The action.
+    pub action: Action,
+    /// Free note (≤ 2,000 characters).
+    pub note: String,
+    /// Who handles it (verify).
+    pub assignee: Option<String>,
+    /// The incident this one duplicates (reject).
+    pub duplicate_of: Option<String>,
+    /// The resident's evaluation (evaluate; required there).
+    pub satisfied: Option<bool>,
+    /// Photos added with the action (hashes from `Store::add_photo`).
+    pub photos: Vec<String>,
+}
+
+impl IncidentAct {
+    /// An action with nothing but a note.
+    pub fn new(action: Action, note: &str) -> IncidentAct {
+        IncidentAct {
+            action,
+            note: note.to_string(),
+            assignee: None,
+            duplicate_of: None,
+            satisfied: None,
+            photos: Vec::new(),
+        }
+    }
+}
+
+/// Filters of `incident list`; all optional, combined with AND.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct IncidentFilter {
+    /// Only this stage.
+    pub stage: Option<Stage>,
+    /// Only this severity.
+    pub severity: Option<Severity>,
+    /// Only this grid.
+    pub grid: Option<String>,
+    /// Only incidents past their stage's deadline.
+    pub overdue: bool,
+    /// Only incidents waiting for this device's role (returned ones: only the reporter's).
+    pub waiting_for_me: bool,
+}
+
+/// One incident in a list (PRODUCT.md §9 `incident list`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct IncidentListItem {
+    /// Incident id.
+    pub incident_id: String,
+    /// Grid.
+    pub grid: String,
+    /// Household, if any.
+    pub household_code: Option<String>,
+    /// Stage code.
+    pub stage: String,
+    /// Severity code.
+    pub severity: String,
+    /// Category code.
+    pub category: String,
+    /// Title.
+    pub title: String,
+    /// When reported (device time).
+    pub reported_at: String,
+    /// When the current stage was entered.
+    pub stage_since: String,
+    /// Deadline of the current stage (UTC), if it has one.
+    pub deadline: Option<String>,
+    /// True when past the deadline.
+    pub overdue: bool,
+    /// Minutes past the deadline (0 when not overdue).
+    pub overdue_minutes: i64,
+    /// Role the incident waits for, if any.
+    pub waiting_for: Option<String>,
+}
+
+/// A list of incidents with counts per stage (PRODUCT.md §9).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct IncidentList {
+    /// Matching incidents, nearest deadline first, then oldest report first.
+    pub items: Vec<IncidentListItem>,
+    /// Incidents per stage code in scope (the stage, overdue and waiting filters not applied), every stage
+    /// present.
+    pub counts: BTreeMap<String, u32>,
+}
+
+/// One event of an incident's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct IncidentEventView {
+    /// Event id.
+    pub event_id: String,
+    /// Action code.
+    pub action: String,
+    /// Who.
+    pub actor: String,
+    /// Role claimed.
+    pub role: String,
+    /// Device time.
+    pub at: String,
+    /// Whether it applied.
+    pub applied: bool,
+    /// Why not, when it did not.
+    pub superseded_reason: Option<String>,
+    /// Stage after the event.
+    pub stage_after: Option<String>,
+    /// Note.
+    pub note: String,
+    /// Assignee (verify).
+    pub assignee: Option<String>,
+    /// Duplicated incident (reject).
+    pub duplicate_of: Option<String>,
+    /// Evaluation (evaluate).
+    pub satisfied: Option<bool>,
+    /// Photos added with the event.
+    pub photos: Vec<String>,
+}
+
+/// Everything about one incident (PRODUCT.md §9 `incident show`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct IncidentDetail {
+    /// Incident id.
+    pub incident_id: String,
+    /// Document id.
+    pub doc_id: String,
+    /// Grid.
+    pub grid: String,
+    /// Household, if any.
+    pub household_code: Option<String>,
+    /// Stage code.
+    pub stage: String,
+    /// Severity code.
+    pub severity: String,
+    /// Category code.
+    pub category: String,
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: String,
+    /// Every photo: the report's, then those added with events.
+    pub photos: Vec<String>,
+    /// Where, if known.
+    pub location: Option<Location>,
+    /// The check-in it was started from, if any.
+    pub check_in_id: Option<String>,
+    /// Reporter.
+    pub reporter: String,
+    /// When reported.
+    pub reported_at: String,
+    /// When the current stage was entered.
+    pub stage_since: String,
+    /// Role the incident waits for.
+    pub waiting_for: Option<String>,
+    /// Times reopened by an unsatisfied evaluation.
+    pub reopen_count: u32,
+    /// Latest evaluation.
+    pub satisfied: Option<bool>,
+    /// Assignee.
+    pub assignee: Option<String>,
+    /// Duplicated incident, when rejected as a duplicate.
+    pub duplicate_of: Option<String>,
+    /// Urgent: the committee was notified at once.
+    pub committee_notified: bool,
+    /// The server's receipt is in.
+    pub delivered: bool,
+    /// Full history, superseded events included.
+    pub events: Vec<IncidentEventView>,
+    /// Deadline of the current stage (UTC).
+    pub deadline: Option<String>,
+    /// True when past the deadline.
+    pub overdue: bool,
+    /// Minutes past the deadline.
+    pub overdue_minutes: i64,
+    /// Actions this device's role may take now.
+    pub allowed_actions: Vec<String>,
+}
+
+fn utc_text(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn overdue_minutes(deadline: Option<&str>, now: DateTime<Utc>) -> i64 {
+    let due = deadline.and_then(|d| DateTime::parse_from_rfc3339(d).ok()).map(|d| d.with_timezone(&Utc));
+    workflow::overdue_by(due, now).map(|d| d.num_minutes().max(1)).unwrap_or(0)
+}
+
+fn too_long(field: &str, text: &str, max: usize) -> Result<()> {
+    if text.chars().count() > max {
+        return Err(Error::invalid(field, format!("longer than {max} characters")));
+    }
+    Ok(())
+}
+
+fn policy(tx: &Transaction<'_>) -> Result<DeadlinePolicy> {
+    Ok(meta_get(tx, "settings")?
+        .and_then(|json| serde_json::from_str::<CommunitySettings>(&json).ok())
+        .map(|s| s.deadlines)
+        .unwrap_or_default())
+}
+
+/// Re-derives one incident document into the `incident` and `incident_event` tables (idempotent: the rows
+/// are rewritten whole). A document without fields or a valid report is left out of the tables.
+pub(crate) fn index_incident(tx: &Transaction<'_>, id: &DocId, doc: &AutoCommit) -> Result<()> {
+    let incident_id = id.key.as_deref().unwrap_or_default();
+    tx.prepare_cached("DELETE FROM incident_event WHERE incident_id = ?1")?.execute([incident_id])?;
+    tx.prepare_cached("DELETE FROM incident WHERE incident_id = ?1")?.execute([incident_id])?;
+    let Ok(incident) = docs::incident::read(doc) else { return Ok(()) };
+    let f = &incident.fields;
+    let d = workflow::replay(f.severity, &incident.events);
+    let (Some(stage), Some(since)) = (d.stage, d.stage_since) else { return Ok(()) };
+    let deadline = workflow::deadline(&d, f.severity, &policy(tx)?).map(utc_text);
+    let updated_at = incident.events.last().map(|e| e.at.clone()).unwrap_or_default();
+    tx.prepare_cached(
+        "INSERT INTO incident (incident_id, doc_id, grid, household_code, category, severity, title, description,
+             photos, lat, lon, check_in_id, stage, reporter, reporter_role, reported_at, stage_since, deadline_from,
+             deadline, waiting_for, reopen_count, satisfied, assignee, duplicate_of, committee_notified, delivered,
+             event_count, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
+             ?22, ?23, ?24, ?25, ?26, ?27, ?28)",
+    )?
+    .execute(params![
+        incident_id,
+        id.to_string(),
+        id.grid,
+        f.household_code,
+        f.category,
+        f.severity.code(),
+        f.title,
+        f.description,
+        f.photos.join(";"),
+        f.location.map(|l| l.lat),
+        f.location.map(|l| l.lon),
+        f.check_in_id,
+        stage.code(),
+        d.reporter,
+        d.reporter_role.map(|r| r.code()),
+        d.reported_at.map(|t| t.to_rfc3339()),
+        since.to_rfc3339(),
+        d.deadline_from.map(|t| t.to_rfc3339()),
+        deadline,
+        d.waiting_for().map(|r| r.code()).unwrap_or_default(),
+        d.reopen_count,
+        d.satisfied,
+        d.assignee,
+        d.duplicate_of,
+        d.committee_notified,
+        d.delivered,
+        incident.events.len() as i64,
+        updated_at,
+    ])?;
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO incident_event (incident_id, seq, event_id, action, actor, device, role, at, applied,
+             stage_after, superseded_reason, note, assignee, duplicate_of, satisfied, photos)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+    )?;
+    for (seq, (e, o)) in incident.events.iter().zip(&d.outcomes).enumerate() {
+        stmt.execute(params![
+            incident_id,
+            seq as i64,
+            e.event_id,
+            e.action,
+            e.actor,
+            e.device,
+            e.role,
+            e.at,
+            o.applied,
+            o.stage_after.map(|s| s.code()),
+            o.superseded_reason.map(|r| r.code()),
+            e.note,
+            e.assignee,
+            e.duplicate_of,
+            e.satisfied,
+            e.photos.join(";"),
+        ])?;
+    }
+    Ok(())
+}
+
+/// A check-in that starts an incident: its household, note and photos.
+struct ProblemCheckIn {
+    household_code: String,
+    note: String,
+    photos: Vec<String>,
+}
+
+const LIST_COLUMNS: &str = "incident_id, grid, household_code, stage, severity, category, title, reported_at, \
+                            stage_since, deadline, waiting_for";
+
+/// The scope, grid and severity conditions shared by the list and its counts (parameters ?1–?3).
+const SCOPE_WHERE: &str = "(?1 = '' OR instr(';' || ?1 || ';', ';' || grid || ';') > 0)
+     AND (?2 IS NULL OR grid = ?2) AND (?3 IS NULL OR severity = ?3)";
+
+impl Store {
+    fn event(&self, action: Action, act: &IncidentAct) -> IncidentEvent {
+        IncidentEvent {
+            event_id: uuid::Uuid::now_v7().to_string(),
+            action: action.code().into(),
+            actor: self.device.user.clone(),
+            device: self.device.device_id.clone(),
+            role: self.device.role.code().into(),
+            at: self.now_local().to_rfc3339(),
+            note: act.note.clone(),
+            assignee: act.assignee.clone(),
+            duplicate_of: act.duplicate_of.clone(),
+            satisfied: act.satisfied,
+            photos: act.photos.clone(),
+        }
+    }
+
+    fn problem_check_in(&self, check_in_id: &str) -> Result<ProblemCheckIn> {
+        let row: Option<(String, String, String, String)> = self
+            .conn()
+            .query_row(
+                "SELECT household_code, outcome, note, photos FROM check_in WHERE check_in_id = ?1",
+                [check_in_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?;
+        let (household_code, outcome, note, photos) =
+            row.ok_or_else(|| Error::NotFound { kind: "check-in".into(), id: check_in_id.into() })?;
+        if outcome != "problem" {
+            return Err(Error::invalid("check_in", "only a check-in with outcome problem starts an incident"));
+        }
+        Ok(ProblemCheckIn { household_code, note, photos: split_list(&photos) })
+    }
+
+    /// Reports an incident, durably: writes its document (fields + the `report` event) and indexes it in one
+    /// transaction. Only grid leaders, grid workers and social workers report. A check-in with outcome
+    /// `problem` may start it: its household, note (as description, and title when none is given) and photos
+    /// prefill the report.
+    pub fn report_incident(&mut self, mut input: NewIncident) -> Result<IncidentFields> {
+        let role = EventRole::Device(self.device.role);
+        if let Err(reason) = workflow::check(Action::Report, role, &self.device.user, None, None) {
+            return Err(Error::ActionNotAllowed(format!(
+                "role {} may not report incidents ({})",
+                self.device.role.code(),
+                reason.code()
+            )));
+        }
+        if let Some(check_in_id) = input.check_in_id.clone() {
+            let c = self.problem_check_in(&check_in_id)?;
+            input.household_code.get_or_insert(c.household_code);
+            if input.description.trim().is_empty() {
+                input.description = c.note.clone();
+            }
+            if input.title.trim().is_empty() {
+                input.title = c.note.lines().next().unwrap_or_default().chars().take(60).collect();
+            }
+            let mut photos = c.photos;
+            for p in input.photos.drain(..) {
+                if !photos.contains(&p) {
+                    photos.push(p);
+                }
+            }
+            input.photos = photos;
+        }
+        let grid = self.incident_grid(&input)?;
+        if !self.in_scope(&grid) {
+            return Err(Error::ActionNotAllowed(format!("grid {grid} is outside this device's grids")));
+        }
+        if !self.settings.incident_categories.iter().any(|c| c.code == input.category) {
+            return Err(Error::invalid(
+                "category",
+                format!("{:?} is not in the community's catalogue", input.category),
+            ));
+        }
+        let title = input.title.trim().to_string();
+        if title.is_empty() {
+            return Err(Error::invalid("title", "a title is required"));
+        }
+        too_long("title", &title, MAX_TITLE_CHARS)?;
+        too_long("description", &input.description, MAX_DESCRIPTION_CHARS)?;
+        self.check_photos(&input.photos)?;
+        if let Some(l) = &input.location {
+            l.validate()?;
+        }
+        let now = self.now_local();
+        let at = input.at.unwrap_or(now);
+        if at > now + chrono::Duration::hours(1) {
+            return Err(Error::invalid("at", "the time is in the future"));
+        }
+        let fields = IncidentFields {
+            incident_id: uuid::Uuid::now_v7().to_string(),
+            grid,
+            category: input.category,
+            severity: input.severity.unwrap_or(Severity::Normal),
+            title,
+            description: input.description,
+            household_code: input.household_code,
+            location: input.location,
+            photos: input.photos,
+            check_in_id: input.check_in_id,
+            reporter: self.device.user.clone(),
+            reporter_device: self.device.device_id.clone(),
+            at,
+        };
+        let mut report = self.event(Action::Report, &IncidentAct::new(Action::Report, ""));
+        report.at = at.to_rfc3339();
+        let id = DocId::incident(&self.device.community_id, &fields.grid, &fields.incident_id);
+        let mut doc = self.checkout(&id)?;
+        docs::incident::create(&mut doc, &fields, &report)?;
+        self.persist(vec![(id, doc)], index::reindex)?;
+        Ok(fields)
+    }
+
+    fn incident_grid(&self, input: &NewIncident) -> Result<String> {
+        if let Some(code) = &input.household_code {
+            let h = self.household_row(code)?;
+            if input.grid.as_ref().is_some_and(|g| *g != h.grid) {
+                return Err(Error::invalid("grid", format!("household {code} is in grid {}", h.grid)));
+            }
+            return Ok(h.grid);
+        }
+        if let Some(g) = &input.grid {
+            if !docs::valid_code(g) {
+                return Err(Error::invalid("grid", format!("bad grid code {g:?}")));
+            }
+            return Ok(g.clone());
+        }
+        match self.device.grids.as_slice() {
+            [only] => Ok(only.clone()),
+            _ => Err(Error::invalid("grid", "give a household or a grid")),
+        }
+    }
+
+    fn incident_doc_id(&self, incident_id: &str) -> Result<DocId> {
+        let not_found = || Error::NotFound { kind: "incident".into(), id: incident_id.into() };
+        let doc_id: String = self
+            .conn()
+            .query_row("SELECT doc_id FROM incident WHERE incident_id = ?1", [incident_id], |r| r.get(0))
+            .optional()?
+            .ok_or_else(not_found)?;
+        let id = DocId::parse(&doc_id)?;
+        if !self.in_scope(id.grid.as_deref().unwrap_or_default()) {
+            return Err(not_found());
+        }
+        Ok(id)
+    }
+
+    /// Takes an action on an incident as this device's user and role, durably, and returns the incident
+    /// after it. An action the role may not take from the current stage is refused with
+    /// `action_not_allowed` and nothing is written.
+    pub fn incident_act(&mut self, incident_id: &str, act: IncidentAct) -> Result<IncidentDetail> {
+        let id = self.incident_doc_id(incident_id)?;
+        too_long("note", &act.note, MAX_NOTE_CHARS)?;
+        self.check_photos(&act.photos)?;
+        if let Some(a) = &act.assignee {
+            too_long("assignee", a, MAX_ASSIGNEE_CHARS)?;
+        }
+        if let Some(dup) = &act.duplicate_of {
+            if uuid::Uuid::parse_str(dup).is_err() || dup == incident_id {
+                return Err(Error::invalid("duplicate_of", "the id of another incident is required"));
+            }
+        }
+        if act.action == Action::Evaluate && act.satisfied.is_none() {
+            return Err(Error::invalid("satisfied", "an evaluation says whether the resident is satisfied"));
+        }
+        let mut doc = self.checkout(&id)?;
+        let incident = docs::incident::read(&doc)?;
+        let d = workflow::replay(incident.fields.severity, &incident.events);
+        let role = EventRole::Device(self.device.role);
+        let refused = match act.action {
+            Action::Report | Action::Receive => Some(SupersededReason::RoleNotAllowed),
+            a => workflow::check(a, role, &self.device.user, d.stage, d.reporter.as_deref()).err(),
+        };
+        if let Some(reason) = refused {
+            let reason = reason.code();
+            let stage = d.stage.map(|s| s.code()).unwrap_or("none");
+            return Err(Error::ActionNotAllowed(format!(
+                "{} is not allowed for role {} at stage {stage} ({reason})",
+                act.action.code(),
+                self.device.role.code()
+            )));
+        }
+        docs::incident::append_event(&mut doc, &self.event(act.action, &act))?;
+        self.persist(vec![(id, doc)], index::reindex)?;
+        self.incident_detail(incident_id)
+    }
+
+    /// Incidents in scope matching `filter`, with counts per stage; read from the materialised tables only.
+    pub fn incident_list(&self, filter: &IncidentFilter) -> Result<IncidentList> {
+        let now = self.clock.now();
+        let scope = self.device.grids.join(";");
+        let severity = filter.severity.map(|s| s.code());
+        let mut stmt = self.conn().prepare_cached(&format!(
+            "SELECT {LIST_COLUMNS} FROM incident
+             WHERE {SCOPE_WHERE}
+               AND (?4 IS NULL OR stage = ?4)
+               AND (?5 = 0 OR (deadline IS NOT NULL AND deadline < ?6))
+               AND (?7 IS NULL OR (waiting_for = ?7 AND (stage <> 'returned' OR reporter = ?8)))
+             ORDER BY deadline IS NULL, deadline, reported_at, incident_id"
+        ))?;
+        let waiting = filter.waiting_for_me.then(|| self.device.role.code());
+        let rows = stmt.query_map(
+            params![
+                scope,
+                filter.grid,
+                severity,
+                filter.stage.map(|s| s.code()),
+                filter.overdue,
+                utc_text(now),
+                waiting,
+                self.device.user
+            ],
+            |r| {
+                let deadline: Option<String> = r.get(9)?;
+                let waiting_for: String = r.get(10)?;
+                let minutes = overdue_minutes(deadline.as_deref(), now);
+                Ok(IncidentListItem {
+                    incident_id: r.get(0)?,
+                    grid: r.get(1)?,
+                    household_code: r.get(2)?,
+                    stage: r.get(3)?,
+                    severity: r.get(4)?,
+                    category: r.get(5)?,
+                    title: r.get(6)?,
+                    reported_at: r.get(7)?,
+                    stage_since: r.get(8)?,
+                    deadline,
+                    overdue: minutes > 0,
+                    overdue_minutes: minutes,
+                    waiting_for: (!waiting_for.is_empty()).then_some(waiting_for),
+                })
+            },
+        )?;
+        let items = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut counts: BTreeMap<String, u32> = Stage::ALL.iter().map(|s| (s.code().to_string(), 0)).collect();
+        let mut stmt = self
+            .conn()
+            .prepare_cached(&format!("SELECT stage, count(*) FROM incident WHERE {SCOPE_WHERE} GROUP BY stage"))?;
+        let mut rows = stmt.query(params![scope, filter.grid, severity])?;
+        while let Some(r) = rows.next()? {
+            counts.insert(r.get(0)?, r.get(1)?);
+        }
+        Ok(IncidentList { items, counts })
+    }
+
+    /// One incident with its full history (superseded events flagged), deadline and the actions this device
+    /// may take; read from the materialised tables only.
+    pub fn incident_detail(&self, incident_id: &str) -> Result<IncidentDetail> {
+        self.incident_doc_id(incident_id)?;
+        let events = self.incident_events(incident_id)?;
+        let now = self.clock.now();
+        let mut detail = self.conn().query_row(
+            "SELECT incident_id, doc_id, grid, household_code, stage, severity, category, title, description, photos,
+                    lat, lon, check_in_id, reporter, reported_at, stage_since, waiting_for, reopen_count, satisfied,
+                    assignee, duplicate_of, committee_notified, delivered, deadline
+             FROM incident WHERE incident_id = ?1",
+            [incident_id],
+            |r| {
+                let deadline: Option<String> = r.get(23)?;
+                let minutes = overdue_minutes(deadline.as_deref(), now);
+                let waiting_for: String = r.get(16)?;
+                let location = match (r.get::<_, Option<f64>>(10)?, r.get::<_, Option<f64>>(11)?) {
+                    (Some(lat), Some(lon)) => Some(Location { lat, lon, accuracy_m: None }),
+                    _ => None,
+                };
+                Ok(IncidentDetail {
+                    incident_id: r.get(0)?,
+                    doc_id: r.get(1)?,
+                    grid: r.get(2)?,
+                    household_code: r.get(3)?,
+                    stage: r.get(4)?,
+                    severity: r.get(5)?,
+                    category: r.get(6)?,
+                    title: r.get(7)?,
+                    description: r.get(8)?,
+                    photos: split_list(&r.get::<_, String>(9)?),
+                    location,
+                    check_in_id: r.get(12)?,
+                    reporter: r.get(13)?,
+                    reported_at: r.get(14)?,
+                    stage_since: r.get(15)?,
+                    waiting_for: (!waiting_for.is_empty()).then_some(waiting_for),
+                    reopen_count: r.get(17)?,
+                    satisfied: r.get(18)?,
+                    assignee: r.get(19)?,
+                    duplicate_of: r.get(20)?,
+                    committee_notified: r.get(21)?,
+                    delivered: r.get(22)?,
+                    events: Vec::new(),
+                    deadline,
+                    overdue: minutes > 0,
+                    overdue_minutes: minutes,
+                    allowed_actions: Vec::new(),
+                })
+            },
+        )?;
+        for e in &events {
+            for p in &e.photos {
+                if !detail.photos.contains(p) {
+                    detail.photos.push(p.clone());
+                }
+            }
+        }
+        let stage = Stage::parse(&detail.stage);
+        detail.allowed_actions =
+            workflow::allowed_at(stage, Some(&detail.reporter), self.device.role, &self.device.user)
+                .into_iter()
+                .map(|a| a.code().to_string())
+                .collect();
+        detail.events = events;
+        Ok(detail)
+    }
+
+    fn incident_events(&self, incident_id: &str) -> Result<Vec<IncidentEventView>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT event_id, action, actor, role, at, applied, superseded_reason, stage_after, note, assignee,
+                    duplicate_of, satisfied, photos
+             FROM incident_event WHERE incident_id = ?1 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([incident_id], |r| {
+            Ok(IncidentEventView {
+                event_id: r.get(0)?,
+                action: r.get(1)?,
+                actor: r.get(2)?,
+                role: r.get(3)?,
+                at: r.get(4)?,
+                applied: r.get(5)?,
+                superseded_reason: r.get(6)?,
+                stage_after: r.get(7)?,
+                note: r.get(8)?,
+                assignee: r.get(9)?,
+                duplicate_of: r.get(10)?,
+                satisfied: r.get(11)?,
+                photos: split_list(&r.get::<_, String>(12)?),
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::clock::Clock;
+    use crate::model::{CheckInKind, CheckInOutcome, NewCheckIn, Role};
+    use crate::store::InitOptions;
+
+    const COMMUNITY: &str = "0190f5a4-0000-7000-8000-000000000001";
+    const ROSTER: &str = "grid_code,building,unit,floor,room,household_code,resident_name,gender,birth_year,phone,id_number,tags,notes\n\
+                          G01,1,1,3,301,H001,王秀英,F,1942,,,elderly_alone,\n\
+                          G02,2,1,1,101,H101,李四,M,1960,,,,\n";
+
+    /// A clock tests move forward.
+    struct TestClock(Mutex<DateTime<Utc>>);
+    impl Clock for TestClock {
+        fn now(&self) -> DateTime<Utc> {
+            *self.0.lock().expect("clock lock")
+        }
+    }
+    impl TestClock {
+        fn advance(&self, minutes: i64) {
+            let mut t = self.0.lock().expect("clock lock");
+            *t += chrono::Duration::minutes(minutes);
+        }
+    }
+
+    fn clock() -> Arc<TestClock> {
+        let t = DateTime::parse_from_rfc3339("2026-11-24T09:00:00+08:00").expect("time").with_timezone(&Utc);
+        Arc::new(TestClock(Mutex::new(t)))
+    }
+
+    fn store(
+        dir: &tempfile::TempDir,
+        name: &str,
+        user: &str,
+        role: Role,
+        grids: &[&str],
+        clock: Arc<TestClock>,
+    ) -> Store {
+        let opts = InitOptions {
+            user: user.into(),
+            role,
+            timezone: "Asia/Shanghai".into(),
+            community_name: "幸福社区".into(),
+            community_id: Some(COMMUNITY.into()),
+            grids: grids.iter().map(|g| g.to_string()).collect(),
+        };
+        let mut s = Store::init(&dir.path().join(name), &[7u8; 32], opts, clock).expect("init");
+        let rows: Vec<&str> = ROSTER
+            .lines()
+            .enumerate()
+            .filter(|(n, l)| *n == 0 || grids.is_empty() || grids.iter().any(|g| l.starts_with(&format!("{g},"))))
+            .map(|(_, l)| l)
+            .collect();
+        s.import_roster(rows.join("\n").as_bytes()).expect("roster");
+        s
+    }
+
+    /// Hands one document from `from` to `to` (what sync will do), merging and reindexing it.
+    fn hand_over(from: &Store, to: &mut Store, incident_id: &str) {
+        let id = from.incident_doc_id(incident_id).expect("doc id");
+        let mut theirs = from.load_doc(&id).expect("load").expect("exists");
+        let mut mine = to.checkout(&id).expect("checkout");
+        mine.merge(&mut theirs).expect("merge");
+        to.persist(vec![(id, mine)], index::reindex).expect("persist");
+    }
+
+    fn new_incident(severity: Severity) -> NewIncident {
+        NewIncident {
+            household_code: Some("H001".into()),
+            category: "facility_repair".into(),
+            severity: Some(severity),
+            title: "楼道灯坏了".into(),
+            ..NewIncident::default()
+        }
+    }
+
+    fn stage(s: &Store, id: &str) -> String {
+        s.incident_detail(id).expect("detail").stage
+    }
+
+    #[test]
+    fn report_list_and_show() {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut leader = store(&dir, "a", "王网格长", Role::GridLeader, &["G01"], clock());
+        let f = leader.report_incident(new_incident(Severity::Normal)).expect("report");
+        assert_eq!(f.grid, "G01");
+        let list = leader.incident_list(&IncidentFilter::default()).expect("list");
+        assert_eq!(list.items.len(), 1);
+        assert_eq!(list.items[0].stage, "reported");
+        assert_eq!(list.counts["reported"], 1);
+        assert_eq!(list.counts["closed"], 0);
+        let d = leader.incident_detail(&f.incident_id).expect("detail");
+        assert_eq!(d.events.len(), 1);
+        assert_eq!((d.events[0].action.as_str(), d.events[0].applied), ("report", true));
+        assert_eq!(d.waiting_for.as_deref(), Some("committee"));
+        assert_eq!(d.deadline.as_deref(), Some("2026-11-25T01:00:00Z"));
+        assert_eq!(d.allowed_actions, ["comment"]);
+        // Out of scope, unknown category, empty title: refused with stable codes.
+        let mut other = new_incident(Severity::Normal);
+        other.household_code = None;
+        other.grid = Some("G02".into());
+        assert_eq!(leader.report_incident(other).expect_err("scope").code(), "action_not_allowed");
+        let mut bad = new_incident(Severity::Normal);
+        bad.category = "ufo".into();
+        assert_eq!(leader.report_incident(bad).expect_err("category").code(), "invalid_input");
+        let mut bad = new_incident(Severity::Normal);
+        bad.title = " ".into();
+        assert_eq!(leader.report_incident(bad).expect_err("title").code(), "invalid_input");
+    }
+
+    #[test]
+    fn roles_that_may_not_act_are_refused_and_nothing_is_written() {
+        let dir = tempfile::tempdir().expect("dir");
+        let c = clock();
+        let mut leader = store(&dir, "a", "王网格长", Role::GridLeader, &["G01"], c.clone());
+        let mut committee = store(&dir, "b", "李主任", Role::Committee, &[], c);
+        assert_eq!(
+            committee.report_incident(new_incident(Severity::Normal)).expect_err("report").code(),
+            "action_not_allowed"
+        );
+        let f = leader.report_incident(new_incident(Severity::Normal)).expect("report");
+        let err = leader.incident_act(&f.incident_id, IncidentAct::new(Action::Dispatch, "")).expect_err("dispatch");
+        assert_eq!(err.code(), "action_not_allowed");
+        hand_over(&leader, &mut committee, &f.incident_id);
+        let err = committee.incident_act(&f.incident_id, IncidentAct::new(Action::Verify, "")).expect_err("verify");
+        assert_eq!(err.code(), "action_not_allowed");
+        let err = committee.incident_act(&f.incident_id, IncidentAct::new(Action::Receive, "")).expect_err("receive");
+        assert_eq!(err.code(), "action_not_allowed");
+        assert_eq!(committee.incident_detail(&f.incident_id).expect("detail").events.len(), 1);
+    }
+
+    #[test]
+    fn the_whole_loop_across_grid_leader_committee_and_station() {
+        let dir = tempfile::tempdir().expect("dir");
+        let c = clock();
+        let mut leader = store(&dir, "a", "王网格长", Role::GridLeader, &["G01"], c.clone());
+        let mut committee = store(&dir, "b", "李主任", Role::Committee, &[], c.clone());
+        let mut station = store(&dir, "c", "赵站长", Role::Station, &[], c.clone());
+        let id = leader.report_incident(new_incident(Severity::Normal)).expect("report").incident_id;
+        hand_over(&leader, &mut committee, &id);
+        assert_eq!(stage(&committee, &id), "reported");
+        let waiting = IncidentFilter { waiting_for_me: true, ..IncidentFilter::default() };
+        assert_eq!(committee.incident_list(&waiting).expect("list").items.len(), 1);
+        assert_eq!(station.incident_list(&waiting).expect("list").items.len(), 0);
+        committee.incident_act(&id, IncidentAct::new(Action::Dispatch, "请工作站处理")).expect("dispatch");
+        hand_over(&committee, &mut station, &id);
+        assert_eq!(station.incident_list(&waiting).expect("list").items.len(), 1);
+        let mut verify = IncidentAct::new(Action::Verify, "");
+        verify.assignee = Some("钱师傅".into());
+        station.incident_act(&id, verify).expect("verify");
+        c.advance(4 * 24 * 60);
+        let overdue = IncidentFilter { overdue: true, ..IncidentFilter::default() };
+        let late = station.incident_list(&overdue).expect("overdue");
+        assert_eq!(late.items.len(), 1);
+        assert_eq!(late.items[0].overdue_minutes, 24 * 60);
+        let d = station.incident_act(&id, IncidentAct::new(Action::Resolve, "已更换灯泡")).expect("resolve");
+        assert_eq!((d.stage.as_str(), d.overdue), ("resolved", false));
+        hand_over(&station, &mut leader, &id);
+        let mut unhappy = IncidentAct::new(Action::Evaluate, "还是不亮");
+        unhappy.satisfied = Some(false);
+        let d = leader.incident_act(&id, unhappy).expect("evaluate");
+        assert_eq!((d.stage.as_str(), d.reopen_count), ("at_station", 1));
+        hand_over(&leader, &mut station, &id);
+        station.incident_act(&id, IncidentAct::new(Action::Verify, "")).expect("verify again");
+        station.incident_act(&id, IncidentAct::new(Action::Resolve, "换了线路")).expect("resolve again");
+        hand_over(&station, &mut leader, &id);
+        let mut happy = IncidentAct::new(Action::Evaluate, "满意");
+        happy.satisfied = Some(true);
+        let d = leader.incident_act(&id, happy).expect("evaluate");
+        assert_eq!((d.stage.as_str(), d.satisfied, d.assignee.as_deref()), ("closed", Some(true), Some("钱师傅")));
+        assert_eq!(d.events.len(), 8);
+        assert!(d.events.iter().all(|e| e.applied));
+        assert_eq!(d.deadline, None);
+    }
+
+    #[test]
+    fn concurrent_committee_actions_merge_with_one_superseded() {
+        let dir = tempfile::tempdir().expect("dir");
+        let c = clock();
+        let mut leader = store(&dir, "a", "王网格长", Role::GridLeader, &["G01"], c.clone());
+        let mut li = store(&dir, "b", "李主任", Role::Committee, &[], c.clone());
+        let mut zhang = store(&dir, "c", "张委员", Role::Committee, &[], c);
+        let id = leader.report_incident(new_incident(Severity::Normal)).expect("report").incident_id;
+        hand_over(&leader, &mut li, &id);
+        hand_over(&leader, &mut zhang, &id);
+        li.incident_act(&id, IncidentAct::new(Action::Dispatch, "")).expect("dispatch");
+        let mut reject = IncidentAct::new(Action::Reject, "重复");
+        reject.duplicate_of = Some("0190f5a4-2b3c-7d4e-8f00-112233445566".into());
+        zhang.incident_act(&id, reject).expect("reject");
+        hand_over(&zhang, &mut li, &id);
+        hand_over(&li, &mut zhang, &id);
+        let (a, b) = (li.incident_detail(&id).expect("li"), zhang.incident_detail(&id).expect("zhang"));
+        assert_eq!(a.stage, b.stage);
+        assert_eq!(a.events, b.events);
+        let superseded: Vec<_> = a.events.iter().filter(|e| !e.applied).collect();
+        assert_eq!(superseded.len(), 1);
+        assert_eq!(superseded[0].superseded_reason.as_deref(), Some("not_allowed_from_stage"));
+    }
+
+    #[test]
+    fn urgent_goes_to_the_station_and_receipt_moves_normal_ones_to_review() {
+        let dir = tempfile::tempdir().expect("dir");
+        let c = clock();
+        let mut leader = store(&dir, "a", "王网格长", Role::GridLeader, &["G01"], c.clone());
+        let urgent = leader.report_incident(new_incident(Severity::Urgent)).expect("urgent");
+        let d = leader.incident_detail(&urgent.incident_id).expect("detail");
+        assert_eq!((d.stage.as_str(), d.committee_notified), ("at_station", true));
+        assert_eq!(d.deadline.as_deref(), Some("2026-11-24T01:30:00Z"));
+        c.advance(45);
+        let d = leader.incident_detail(&urgent.incident_id).expect("detail");
+        assert_eq!((d.overdue, d.overdue_minutes), (true, 15));
+        // The server's receipt, merged in like any remote change.
+        let normal = leader.report_incident(new_incident(Severity::Normal)).expect("normal");
+        let id = leader.incident_doc_id(&normal.incident_id).expect("id");
+        let mut server_copy = leader.load_doc(&id).expect("load").expect("doc");
+        docs::incident::append_receipt(&mut server_copy, leader.now_local()).expect("receipt");
+        server_copy.commit();
+        let mut mine = leader.checkout(&id).expect("checkout");
+        mine.merge(&mut server_copy).expect("merge");
+        leader.persist(vec![(id, mine)], index::reindex).expect("persist");
+        let d = leader.incident_detail(&normal.incident_id).expect("detail");
+        assert_eq!((d.stage.as_str(), d.delivered), ("committee_review", true));
+        assert_eq!(d.events[1].role, "server");
+    }
+
+    #[test]
+    fn a_problem_check_in_starts_a_prefilled_incident() {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut leader = store(&dir, "a", "王网格长", Role::GridLeader, &["G01"], clock());
+        let photo = leader.add_photo(b"\xFF\xD8\xFFjpeg bytes").expect("photo");
+        let check_in = leader
+            .check_in(NewCheckIn {
+                household_code: "H001".into(),
+                kind: CheckInKind::Door,
+                outcome: CheckInOutcome::Problem,
+                note: "老人摔倒，膝盖受伤".into(),
+                photos: vec![photo.clone()],
+                location: None,
+                at: None,
+            })
+            .expect("check-in");
+        let f = leader
+            .report_incident(NewIncident {
+                category: "vulnerable_resident".into(),
+                check_in_id: Some(check_in.check_in_id.clone()),
+                ..NewIncident::default()
+            })
+            .expect("report");
+        assert_eq!(f.household_code.as_deref(), Some("H001"));
+        assert_eq!((f.title.as_str(), f.description.as_str()), ("老人摔倒，膝盖受伤", "老人摔倒，膝盖受伤"));
+        assert_eq!(f.photos, vec![photo]);
+        let d = leader.incident_detail(&f.incident_id).expect("detail");
+        assert_eq!(d.check_in_id, Some(check_in.check_in_id));
+    }
+}
