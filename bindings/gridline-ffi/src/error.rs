@@ -69,3 +69,20 @@ impl From<gridline_core::Error> for GridlineError {
 
 /// The result type of every binding call.
 pub type Result<T, E = GridlineError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gridline_core::Error;
+
+    #[test]
+    fn variants_follow_what_the_shell_does_and_keep_the_code() {
+        let wrong_key = GridlineError::from(Error::StoreKeyInvalid);
+        assert!(matches!(wrong_key, GridlineError::Store { .. }));
+        assert_eq!(wrong_key.code(), "store_key_invalid");
+        let bad = GridlineError::from(Error::invalid("note", "too long"));
+        assert!(matches!(&bad, GridlineError::Rejected { detail, .. } if detail == "note: too long"));
+        assert_eq!(bad.code(), "invalid_input");
+        assert!(matches!(GridlineError::from(Error::Io("disk".into())), GridlineError::Store { .. }));
+    }
+}

@@ -7,7 +7,8 @@ use chrono::NaiveDate;
 use gridline_core::docs::roster::ImportSummary;
 use gridline_core::model::{CheckIn, CommunitySettings, IncidentFields, NewCheckIn, NewIncident};
 use gridline_core::store::{
-    DeviceInfo, HouseholdDetail, IncidentAct, IncidentDetail, IncidentFilter, IncidentList, InitOptions, Rounds, KEY_LEN,
+    DeviceInfo, HouseholdDetail, IncidentAct, IncidentDetail, IncidentFilter, IncidentList, InitOptions, Rounds,
+    KEY_LEN,
 };
 use gridline_core::{Store, SystemClock};
 
@@ -23,9 +24,7 @@ pub struct GridlineStore {
 }
 
 fn key(bytes: &[u8]) -> Result<[u8; KEY_LEN]> {
-    Ok(bytes
-        .try_into()
-        .map_err(|_| gridline_core::Error::invalid("key", format!("a store key is {KEY_LEN} bytes")))?)
+    Ok(bytes.try_into().map_err(|_| gridline_core::Error::invalid("key", format!("a store key is {KEY_LEN} bytes")))?)
 }
 
 impl GridlineStore {
