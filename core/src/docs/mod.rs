@@ -327,8 +327,12 @@ pub fn os(v: &Option<String>) -> Option<ScalarValue> {
 pub fn i(v: i64) -> Option<ScalarValue> {
     Some(ScalarValue::Int(v))
 }
-/// A flag: written only when true (an absent flag reads false), which saves an operation per entity.
+/// A boolean scalar.
 pub fn b(v: bool) -> Option<ScalarValue> {
+    Some(ScalarValue::Boolean(v))
+}
+/// A flag written only when true (an absent flag reads false), which saves an operation per entity.
+pub fn flag(v: bool) -> Option<ScalarValue> {
     v.then_some(ScalarValue::Boolean(true))
 }
 /// A string written only when not empty (an absent string reads empty).

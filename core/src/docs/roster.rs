@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashSet};
 use automerge::AutoCommit;
 use serde::Serialize;
 
-use super::{b, entities, i, list, ne, os, put_entity, s, Entity, Fields};
+use super::{entities, flag, i, list, ne, os, put_entity, s, Entity, Fields};
 use crate::error::Result;
 use crate::model::roster::resident_key;
 use crate::model::{Household, Resident};
@@ -53,7 +53,7 @@ fn household_fields(h: &Household) -> Fields<'static> {
         ("unit", s(&h.unit)),
         ("floor", i(h.floor.into())),
         ("room", s(&h.room)),
-        ("moved_out", b(h.moved_out)),
+        ("moved_out", flag(h.moved_out)),
     ]
 }
 
@@ -66,7 +66,7 @@ fn resident_fields(r: &Resident) -> Fields<'static> {
         ("id_number", os(&r.id_number)),
         ("tags", list(&r.tags)),
         ("notes", ne(&r.notes)),
-        ("moved_out", b(r.moved_out)),
+        ("moved_out", flag(r.moved_out)),
     ]
 }
 
