@@ -47,11 +47,20 @@ impl GridlineError {
 }
 
 /// Codes that mean the device store itself is unusable.
-const STORE_CODES: &[&str] =
-    &["store_key_invalid", "store_not_initialised", "store_exists", "store_too_new", "store_error", "io_error"];
+const STORE_CODES: &[&str] = &[
+    "store_key_invalid",
+    "store_not_initialised",
+    "store_exists",
+    "store_too_new",
+    "store_error",
+    "io_error",
+    "not_enrolled",
+    "device_revoked",
+];
 
 /// Codes that mean the network or the server failed; work stays local and is retried.
-const NETWORK_CODES: &[&str] = &["network_error", "server_error", "sync_unauthorised", "sync_cancelled"];
+const NETWORK_CODES: &[&str] =
+    &["network_error", "server_unavailable", "server_refused", "sync_protocol", "sync_cancelled", "unauthorized"];
 
 impl From<gridline_core::Error> for GridlineError {
     fn from(e: gridline_core::Error) -> Self {

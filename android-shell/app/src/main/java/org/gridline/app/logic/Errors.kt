@@ -31,7 +31,9 @@ object ErrorMessages {
         "store_key_invalid", "store_not_initialised", "store_exists", "store_too_new", "store_error", "io_error",
         "roster_invalid", "household_not_found", "resident_not_found", "invalid_input", "photo_invalid",
         "document_invalid", "action_not_allowed", "not_found",
-        "network_error", "server_error", "sync_unauthorised", "sync_cancelled",
+        "network_error", "server_unavailable", "server_refused", "sync_protocol", "sync_cancelled", "unauthorized",
+        "not_enrolled", "device_revoked", "enroll_code_invalid", "enroll_code_used", "enroll_code_expired",
+        "forbidden_change", "forbidden_document", "protocol_unsupported",
     )
 
     /** The string resource name for `code`. */
