@@ -29,18 +29,32 @@ final class AppModel: ObservableObject {
     @Published private(set) var store: GridlineStore?
     @Published var error: String?
 
-    static var storeDir: String {
+    nonisolated static var storeDir: String {
         FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask)[0]
             .appendingPathComponent("gridline").path
     }
 
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var shared: GridlineStore?
+
+    /// The process's one store object, opened on first use (nil until enrolled). Blocking: off the main thread.
+    nonisolated static func openShared() throws -> GridlineStore? {
+        lock.lock(); defer { lock.unlock() }
+        if let shared { return shared }
+        guard FileManager.default.fileExists(atPath: storeDir + "/gridline.db") else { return nil }
+        shared = try GridlineStore.open(dir: storeDir, key: StoreKey.get())
+        return shared
+    }
+
+    /// Adopts the store created by enrollment.
+    nonisolated static func adopt(_ store: GridlineStore) {
+        lock.lock(); defer { lock.unlock() }
+        shared = store
+    }
+
     func open() async {
         do {
-            store = try await Task.detached {
-                let dir = AppModel.storeDir
-                guard FileManager.default.fileExists(atPath: dir + "/gridline.db") else { return nil as GridlineStore? }
-                return try GridlineStore.open(dir: dir, key: StoreKey.get())
-            }.value
+            store = try await Task.detached { try AppModel.openShared() }.value
         } catch {
             self.error = message(for: error)
         }
