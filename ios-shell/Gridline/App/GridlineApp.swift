@@ -10,6 +10,16 @@ struct GridlineApp: App {
 
     var body: some Scene {
         WindowGroup {
+            if model.opened && model.store == nil {
+                NavigationStack { EnrollView() }.environmentObject(model)
+            } else {
+                tabs.task { await model.open() }
+            }
+        }
+    }
+
+    private var tabs: some View {
+        Group {
             TabView {
                 NavigationStack { RoundsView() }.tabItem { Label(t("tab_rounds"), systemImage: "figure.walk") }
                 NavigationStack { IncidentListView() }.tabItem { Label(t("tab_incidents"), systemImage: "exclamationmark.bubble") }
@@ -17,7 +27,6 @@ struct GridlineApp: App {
                 NavigationStack { SyncStatusView() }.tabItem { Label(t("tab_sync"), systemImage: "arrow.triangle.2.circlepath") }
             }
             .environmentObject(model)
-            .task { await model.open() }
         }
     }
 }
@@ -28,6 +37,7 @@ struct GridlineApp: App {
 final class AppModel: ObservableObject {
     @Published private(set) var store: GridlineStore?
     @Published var error: String?
+    @Published private(set) var opened = false
 
     nonisolated static var storeDir: String {
         FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask)[0]
@@ -55,6 +65,7 @@ final class AppModel: ObservableObject {
     func open() async {
         do {
             store = try await Task.detached { try AppModel.openShared() }.value
+            opened = true
         } catch {
             self.error = message(for: error)
         }
