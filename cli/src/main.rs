@@ -5,8 +5,10 @@
 
 mod field;
 mod incident;
+mod ledger;
 mod output;
 mod roster;
+mod visits;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -48,6 +50,17 @@ enum Command {
     /// Household commands.
     #[command(subcommand)]
     Household(field::HouseholdCommand),
+    /// Record a visit.
+    #[command(subcommand)]
+    Visit(visits::VisitCommand),
+    /// Visits due for special-care residents.
+    #[command(subcommand)]
+    Visits(visits::VisitsCommand),
+    /// The monthly electronic ledger (电子台账): csv, xlsx or the json summary.
+    Ledger(ledger::LedgerArgs),
+    /// Monthly assessment reports.
+    #[command(subcommand)]
+    Report(ledger::ReportCommand),
     /// Incidents: report, list, show, act on the workflow.
     #[command(subcommand)]
     Incident(incident::IncidentCommand),
@@ -97,6 +110,10 @@ fn run(cli: Cli) -> Result<Output> {
         Command::Rounds(args) => field::rounds(&ctx, args),
         Command::Checkin(args) => field::checkin(&ctx, args),
         Command::Household(cmd) => field::household(&ctx, cmd),
+        Command::Visit(cmd) => visits::visit(&ctx, cmd),
+        Command::Visits(cmd) => visits::visits(&ctx, cmd),
+        Command::Ledger(args) => ledger::ledger(&ctx, args),
+        Command::Report(cmd) => ledger::report(&ctx, cmd),
         Command::Incident(cmd) => incident::run(&ctx, cmd),
     }
 }

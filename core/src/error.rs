@@ -42,6 +42,9 @@ pub enum Error {
     /// The device's role may not take this action.
     #[error("{0}")]
     ActionNotAllowed(String),
+    /// A code that is not in the community's catalogue (visit services, categories …).
+    #[error("{field}: {code:?} is not in the community's catalogue")]
+    UnknownCode { field: String, code: String },
     /// A record (incident, visit, blob …) that does not exist here.
     #[error("{kind} {id:?} not found")]
     NotFound { kind: String, id: String },
@@ -65,6 +68,7 @@ impl Error {
             Error::DocumentInvalid { .. } => "document_invalid",
             Error::ActionNotAllowed(_) => "action_not_allowed",
             Error::NotFound { .. } => "not_found",
+            Error::UnknownCode { .. } => "unknown_code",
         }
     }
 

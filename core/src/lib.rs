@@ -6,10 +6,13 @@
 //! - [`docs`]: the Automerge documents and their scoped ids.
 //! - [`store`]: the encrypted device store with its materialised tables (feature `store`).
 //! - [`uniffi_types`]: how dates cross the FFI (feature `uniffi`, used by `bindings/gridline-ffi`).
+//! - [`ledger`]: the monthly electronic ledger, CSV and XLSX (feature `ledger`).
 
 pub mod clock;
 pub mod docs;
 pub mod error;
+#[cfg(feature = "ledger")]
+pub mod ledger;
 pub mod model;
 pub mod roster_csv;
 pub mod schedule;

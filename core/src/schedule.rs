@@ -9,7 +9,7 @@
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{CommunitySettings, ContactKind, Household, Resident};
@@ -235,6 +235,173 @@ pub fn residents_due_for_visits(
     out
 }
 
+/// A calendar month being assessed (the station assesses monthly; the ledger is monthly).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Month {
+    /// Its first day.
+    pub first: NaiveDate,
+}
+
+impl Month {
+    /// Parses `YYYY-MM`.
+    pub fn parse(text: &str) -> crate::Result<Month> {
+        let bad = || crate::Error::invalid("month", format!("{text:?} is not a YYYY-MM month"));
+        if text.len() != 7 {
+            return Err(bad());
+        }
+        let first = NaiveDate::parse_from_str(&format!("{text}-01"), "%Y-%m-%d").map_err(|_| bad())?;
+        Ok(Month { first })
+    }
+
+    /// The month `day` falls in.
+    pub fn of(day: NaiveDate) -> Month {
+        Month { first: day.with_day(1).unwrap_or(day) }
+    }
+
+    /// `YYYY-MM`.
+    pub fn code(&self) -> String {
+        self.first.format("%Y-%m").to_string()
+    }
+
+    /// The first day of the next month.
+    pub fn next_first(&self) -> NaiveDate {
+        self.first + chrono::Months::new(1)
+    }
+
+    /// Its last day.
+    pub fn last(&self) -> NaiveDate {
+        self.next_first() - chrono::Days::new(1)
+    }
+
+    /// Number of days (28–31).
+    pub fn days(&self) -> u32 {
+        self.last().day()
+    }
+
+    /// True when `day` is in the month.
+    pub fn contains(&self, day: NaiveDate) -> bool {
+        day >= self.first && day < self.next_first()
+    }
+}
+
+/// Care-plan periods of at least this many days are assessed once per calendar month (月访视: a monthly
+/// cadence of 30 rolling days asks for one home visit in a 31-day month, not two).
+pub const MONTHLY_PERIOD_DAYS: u32 = 28;
+
+/// The assessment periods of a care-plan contact of `period_days` in `month`, as inclusive day ranges.
+///
+/// The counting rule (the station's monthly assessment and the ledger both use it):
+/// - the month is cut into consecutive windows of `period_days` starting on the 1st; the last window may be
+///   shorter (weekly in a 31-day month: 1–7, 8–14, 15–21, 22–28, 29–31 → 5 periods; daily → one per day);
+/// - a period of [`MONTHLY_PERIOD_DAYS`] days or more is one window, the whole calendar month;
+/// - only windows that have started by `until` count (the month in progress is assessed so far).
+///
+/// *Required* for one resident and one contact is the number of these windows; *done* is the number of
+/// windows holding at least one contact that satisfies it (see [`care_tallies`]).
+pub fn assessment_periods(month: &Month, period_days: u32, until: NaiveDate) -> Vec<(NaiveDate, NaiveDate)> {
+    let last = month.last();
+    let step = if period_days >= MONTHLY_PERIOD_DAYS { month.days() } else { period_days.max(1) };
+    let mut out = Vec::new();
+    let mut start = month.first;
+    while start <= last && start <= until {
+        let end = (start + chrono::Days::new(u64::from(step) - 1)).min(last);
+        out.push((start, end));
+        start = end + chrono::Days::new(1);
+    }
+    out
+}
+
+/// One contact that reached a household or resident on a day: a check-in or a visit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatedContact {
+    /// The resident it reached (`None`: the whole household).
+    pub resident: Option<String>,
+    /// Intensity level (0 seen, 1 phone, 2 door, 3 home).
+    pub level: i64,
+    /// The day, in the community's time zone.
+    pub day: NaiveDate,
+}
+
+/// Done vs required of one care-plan contact of one resident in one month.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CareTally {
+    /// Resident's name.
+    pub resident: String,
+    /// The special-care tag the contact is counted under.
+    pub tag: String,
+    /// The contact.
+    pub contact: ContactKind,
+    /// Periods in the month (see [`assessment_periods`]).
+    pub required: u32,
+    /// Periods holding at least one satisfying contact.
+    pub done: u32,
+}
+
+/// The monthly tallies of one resident: one per care-plan contact. When several of the resident's tags ask
+/// for the same contact, it is counted once, under the tag with the shortest period (the first such tag on a
+/// tie) — the same tag [`resident_plan`] names. A contact satisfies a period when it falls inside the window,
+/// reached the resident (a household-wide contact reaches everybody) and is at least as intensive.
+pub fn care_tallies(
+    settings: &CommunitySettings,
+    resident: &Resident,
+    contacts: &[DatedContact],
+    month: &Month,
+    until: NaiveDate,
+) -> Vec<CareTally> {
+    let mut plan: BTreeMap<ContactKind, (&str, u32)> = BTreeMap::new();
+    for tag in &resident.tags {
+        let Some(category) = settings.category(tag) else { continue };
+        for item in &category.plan {
+            match plan.get(&item.contact) {
+                Some((_, p)) if *p <= item.period_days => {}
+                _ => {
+                    plan.insert(item.contact, (tag.as_str(), item.period_days));
+                }
+            }
+        }
+    }
+    let reached: Vec<&DatedContact> = contacts
+        .iter()
+        .filter(|c| month.contains(c.day) && c.resident.as_ref().is_none_or(|r| *r == resident.name))
+        .collect();
+    plan.into_iter()
+        .map(|(contact, (tag, period))| {
+            let periods = assessment_periods(month, period, until);
+            let done = periods
+                .iter()
+                .filter(|(from, to)| {
+                    reached.iter().any(|c| c.level >= contact.level() && c.day >= *from && c.day <= *to)
+                })
+                .count();
+            CareTally {
+                resident: resident.name.clone(),
+                tag: tag.to_string(),
+                contact,
+                required: periods.len() as u32,
+                done: done as u32,
+            }
+        })
+        .collect()
+}
+
+/// True when the resident is overdue on `date`: some care-plan contact was due before `date`, or has never
+/// been made at all (a resident nobody ever contacted is overdue, though the rolling rule shows them "due
+/// today" on the rounds).
+pub fn resident_overdue(
+    settings: &CommunitySettings,
+    resident: &Resident,
+    history: &ContactHistory,
+    date: NaiveDate,
+) -> bool {
+    let never = |c: DueContact| {
+        let level = ContactKind::ALL.into_iter().find(|k| DueContact::from(*k) == c).map_or(0, |k| k.level());
+        history.satisfied(Some(&resident.name), level).is_none()
+    };
+    resident_plan(settings, resident, history, &ContactKind::ALL, date)
+        .iter()
+        .any(|r| r.overdue_days > 0 || never(r.contact))
+}
+
 /// Compares two address parts the way people read them: digit runs as numbers ("2" < "10").
 pub fn natural_cmp(a: &str, b: &str) -> Ordering {
     let (mut a, mut b) = (a, b);
@@ -401,6 +568,65 @@ mod tests {
         r.moved_out = true;
         let got = household_due_on_rounds(&settings(), &[r], &ContactHistory::default(), d("2026-11-24"));
         assert_eq!(contacts(&got), vec!["rotation"]);
+    }
+
+    fn m(s: &str) -> Month {
+        Month::parse(s).expect("month")
+    }
+
+    #[test]
+    fn periods_follow_the_counting_rule() {
+        let nov = m("2026-11");
+        let dec = m("2026-12");
+        let feb = m("2027-02");
+        assert_eq!(nov.days(), 30);
+        assert_eq!(assessment_periods(&nov, 1, nov.last()).len(), 30);
+        assert_eq!(assessment_periods(&dec, 1, dec.last()).len(), 31);
+        assert_eq!(assessment_periods(&dec, 7, dec.last()).len(), 5, "ceil(31/7)");
+        assert_eq!(assessment_periods(&feb, 7, feb.last()).len(), 4, "ceil(28/7)");
+        assert_eq!(assessment_periods(&dec, 30, dec.last()), vec![(d("2026-12-01"), d("2026-12-31"))]);
+        assert_eq!(assessment_periods(&dec, 7, dec.last())[4], (d("2026-12-29"), d("2026-12-31")));
+        assert_eq!(assessment_periods(&dec, 7, d("2026-12-08")).len(), 2, "only periods started so far");
+        assert!(assessment_periods(&dec, 1, d("2026-11-30")).is_empty());
+        assert!(Month::parse("2026-13").is_err() && Month::parse("2026-1").is_err());
+    }
+
+    #[test]
+    fn tallies_count_satisfied_periods_with_intensity_and_reach() {
+        let s = settings();
+        let dec = m("2026-12");
+        let wang = resident("王", &["elderly_alone", "disabled"]);
+        let c = |who: Option<&str>, kind: ContactKind, day: &str| DatedContact {
+            resident: who.map(str::to_string),
+            level: kind.level(),
+            day: d(day),
+        };
+        let contacts = vec![
+            c(Some("王"), ContactKind::Home, "2026-12-02"), // phone day 2, door week 1, home month
+            c(None, ContactKind::Door, "2026-12-03"),       // phone day 3, week 1 again
+            c(Some("王"), ContactKind::Phone, "2026-12-10"), // phone day 10, not a door visit
+            c(Some("张"), ContactKind::Door, "2026-12-16"), // another resident: nothing for 王
+            c(None, ContactKind::Door, "2026-11-30"),       // last month: nothing
+            c(None, ContactKind::Door, "2026-12-30"),       // phone day 30, week 5
+        ];
+        let got = care_tallies(&s, &wang, &contacts, &dec, dec.last());
+        let view: Vec<(&str, &str, u32, u32)> =
+            got.iter().map(|t| (t.contact.code(), t.tag.as_str(), t.required, t.done)).collect();
+        assert_eq!(
+            view,
+            vec![("phone", "elderly_alone", 31, 4), ("door", "elderly_alone", 5, 2), ("home", "elderly_alone", 1, 1)]
+        );
+    }
+
+    #[test]
+    fn never_contacted_residents_are_overdue() {
+        let s = settings();
+        let r = resident("李", &["low_income"]);
+        let mut h = ContactHistory::default();
+        assert!(resident_overdue(&s, &r, &h, d("2026-11-30")));
+        h.record(None, ContactKind::Home.level(), d("2026-11-20"));
+        assert!(!resident_overdue(&s, &r, &h, d("2026-11-30")));
+        assert!(resident_overdue(&s, &r, &h, d("2026-12-21")), "due 12-20");
     }
 
     #[test]

@@ -1,9 +1,11 @@
-//! Plain domain data: roles, contacts, the community's configuration, the roster, check-ins and incidents.
+//! Plain domain data: roles, contacts, the community's configuration, the roster, check-ins, visits and
+//! incidents.
 
 pub mod checkin;
 pub mod community;
 pub mod incident;
 pub mod roster;
+pub mod visit;
 
 use serde::{Deserialize, Serialize};
 
@@ -11,6 +13,7 @@ pub use checkin::{CheckIn, CheckInKind, CheckInOutcome, Location, NewCheckIn};
 pub use community::{CarePlanContact, CommunitySettings, DeadlinePolicy, SpecialCareCategory};
 pub use incident::{IncidentEvent, IncidentFields, NewIncident, Severity};
 pub use roster::{Household, Resident};
+pub use visit::{NewVisit, Visit, VisitKind, SATISFACTION_RANGE};
 
 use crate::error::{Error, Result};
 

@@ -8,7 +8,7 @@ use rusqlite::{params, Transaction};
 
 use crate::docs::{self, DocId, DocKind};
 use crate::error::Result;
-use crate::model::CheckIn;
+use crate::model::{CheckIn, Visit};
 use crate::schedule::LEVEL_SEEN;
 
 /// Reindexes every document in `changed` whole.
@@ -23,7 +23,11 @@ pub fn reindex(tx: &Transaction<'_>, changed: &[(DocId, AutoCommit)]) -> Result<
                     insert_check_in(tx, &c, day)?;
                 }
             }
-            DocKind::VisitLog => {}
+            DocKind::VisitLog => {
+                for v in docs::visit_log::visits(doc) {
+                    insert_visit(tx, &v)?;
+                }
+            }
             DocKind::Incident => super::incidents::index_incident(tx, id, doc)?,
             DocKind::Community => {}
         }
@@ -101,4 +105,62 @@ pub fn insert_check_in(tx: &Transaction<'_>, c: &CheckIn, day: NaiveDate) -> Res
     }
     let level = c.kind.contact().map(|k| k.level()).unwrap_or(LEVEL_SEEN);
     record_contact(tx, &c.household_code, "", level, day)
+}
+
+/// Indexes one visit (idempotent): the visit row, the contacts it counts as and the follow-up it asks for.
+///
+/// A visit is a contact at the level of its kind — `home` 3, `door` 2, `phone` 1, and `accompany` counts as a
+/// home visit (3), see [`crate::model::VisitKind::contact`] — recorded for each listed resident, or for the
+/// whole household when none is listed. Rounds and visits due therefore read one contact history.
+pub fn insert_visit(tx: &Transaction<'_>, v: &Visit) -> Result<()> {
+    let day = v.day.format("%Y-%m-%d").to_string();
+    let inserted = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO visit (visit_id, grid, household_code, residents, kind, at, day, duration_min,
+                 services, needs, need_tags, follow_up, satisfaction, photos, author, device_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+        )?
+        .execute(params![
+            v.visit_id,
+            v.grid,
+            v.household_code,
+            v.residents.join(";"),
+            v.kind.code(),
+            v.at.to_rfc3339(),
+            day,
+            v.duration_min,
+            v.services.join(";"),
+            v.needs,
+            v.need_tags.join(";"),
+            v.follow_up.map(|d| d.format("%Y-%m-%d").to_string()),
+            v.satisfaction,
+            v.photos.join(";"),
+            v.author,
+            v.device_id,
+        ])?;
+    if inserted == 0 {
+        return Ok(());
+    }
+    let level = v.kind.contact().level();
+    let whole_household = [String::new()];
+    let reached: &[String] = if v.residents.is_empty() { &whole_household } else { &v.residents };
+    for resident in reached {
+        record_contact(tx, &v.household_code, resident, level, v.day)?;
+        if let Some(due) = v.follow_up {
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO follow_up (visit_id, resident, household_code, grid, level, due, set_on)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                v.visit_id,
+                resident,
+                v.household_code,
+                v.grid,
+                level,
+                due.format("%Y-%m-%d").to_string(),
+                day
+            ])?;
+        }
+    }
+    Ok(())
 }

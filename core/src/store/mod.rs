@@ -8,6 +8,7 @@ mod incidents;
 pub mod index;
 mod queries;
 pub mod schema;
+mod visits;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -24,6 +25,8 @@ pub use incidents::{
     MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS,
 };
 pub use queries::{CheckInSummary, HouseholdDetail, ResidentSummary, Rounds, RoundsItem, RoundsReason};
+pub(crate) use visits::{add_visit_contacts, grid_filter, VisitRow};
+pub use visits::{average, rate, ContactsDone, VisitDueItem, VisitsDue, WorkerReport, MAX_VISIT_MINUTES};
 
 use crate::clock::Clock;
 use crate::docs::{self, DocId, DocKind};

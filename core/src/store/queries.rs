@@ -138,7 +138,7 @@ pub struct HouseholdDetail {
     pub last_contact: Option<NaiveDate>,
 }
 
-fn household_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Household> {
+pub(super) fn household_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Household> {
     Ok(Household {
         household_code: r.get(0)?,
         grid: r.get(1)?,
@@ -150,7 +150,7 @@ fn household_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Household> {
     })
 }
 
-fn resident_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Resident> {
+pub(super) fn resident_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Resident> {
     Ok(Resident {
         household_code: r.get(0)?,
         name: r.get(1)?,
@@ -164,10 +164,11 @@ fn resident_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Resident> {
     })
 }
 
-const HOUSEHOLD_COLUMNS: &str = "household_code, grid, building, unit, floor, room, moved_out";
-const RESIDENT_COLUMNS: &str = "household_code, name, gender, birth_year, phone, id_number, tags, notes, moved_out";
+pub(super) const HOUSEHOLD_COLUMNS: &str = "household_code, grid, building, unit, floor, room, moved_out";
+pub(super) const RESIDENT_COLUMNS: &str =
+    "household_code, name, gender, birth_year, phone, id_number, tags, notes, moved_out";
 
-fn parse_day(s: &str) -> Option<NaiveDate> {
+pub(super) fn parse_day(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
 }
 

@@ -147,8 +147,44 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX incident_event_by_time ON incident_event(at);
     "#,
-    // 3: reserved for home visits.
-    "",
+    // 3: home visits (materialised from visit logs: visits due, assessment, ledger) and the follow-ups they
+    //    ask for. Visits also count as contacts in `last_contact`.
+    r#"
+    CREATE TABLE visit (
+        visit_id TEXT PRIMARY KEY,
+        grid TEXT NOT NULL,
+        household_code TEXT NOT NULL,
+        residents TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        at TEXT NOT NULL,
+        day TEXT NOT NULL,
+        duration_min INTEGER,
+        services TEXT NOT NULL,
+        needs TEXT NOT NULL,
+        need_tags TEXT NOT NULL,
+        follow_up TEXT,
+        satisfaction INTEGER,
+        photos TEXT NOT NULL,
+        author TEXT NOT NULL,
+        device_id TEXT NOT NULL
+    );
+    CREATE INDEX visit_by_day ON visit(grid, day);
+    CREATE INDEX visit_by_author ON visit(author, day);
+    CREATE INDEX visit_by_household ON visit(household_code, day);
+    -- A follow-up a visit asked for: a contact of at least `level` for `resident` ('' = the household) due on
+    -- `due`; open until a later contact satisfies it (decided by schedule.rs, not stored).
+    CREATE TABLE follow_up (
+        visit_id TEXT NOT NULL,
+        resident TEXT NOT NULL,
+        household_code TEXT NOT NULL,
+        grid TEXT NOT NULL,
+        level INTEGER NOT NULL,
+        due TEXT NOT NULL,
+        set_on TEXT NOT NULL,
+        PRIMARY KEY (visit_id, resident)
+    ) WITHOUT ROWID;
+    CREATE INDEX follow_up_by_grid ON follow_up(grid, due);
+    "#,
     // 4: reserved for sync state.
     "",
 ];

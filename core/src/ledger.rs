@@ -1,0 +1,760 @@
+//! The monthly electronic ledger (电子台账), generated from the materialised tables — never typed: for a
+//! month and one grid or the whole community (the device's scope), the household check-in rate (入户率),
+//! special-care contacts done vs required per category, visits and services delivered, incidents by category
+//! and stage with median handling time and overdue counts, the evaluation satisfaction rate, and row-level
+//! sheets of every check-in, visit and incident event of the month. [`export`] writes it as CSV or XLSX.
+
+pub mod export;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use rusqlite::params;
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::schedule::{self, ContactHistory, DatedContact, Month};
+use crate::store::{add_visit_contacts, grid_filter, rate, ContactsDone, Store, VisitRow};
+
+/// Special-care contacts of one category in the month.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CategoryCare {
+    /// Tag code.
+    pub category: String,
+    /// Chinese name.
+    pub name_zh: String,
+    /// English name.
+    pub name_en: String,
+    /// Residents counted under this category.
+    pub residents: u32,
+    /// Contacts required / done (see `schedule::assessment_periods`).
+    pub contacts: ContactsDone,
+}
+
+/// One service of the catalogue and how often it was delivered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServiceCount {
+    /// Service code.
+    pub service: String,
+    /// Chinese name.
+    pub name_zh: String,
+    /// English name.
+    pub name_en: String,
+    /// Visits that delivered it.
+    pub delivered: u32,
+    /// Visits that found a need for it.
+    pub needed: u32,
+}
+
+/// Incidents of one category currently in one stage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IncidentCount {
+    /// Category code.
+    pub category: String,
+    /// Stage code.
+    pub stage: String,
+    /// Incidents.
+    pub count: u32,
+}
+
+/// Handling time of one stage.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StageTime {
+    /// Stage code.
+    pub stage: String,
+    /// Times an incident left this stage during the month.
+    pub handled: u32,
+    /// Median minutes spent in the stage, over those (`None` when none left it).
+    pub median_minutes: Option<f64>,
+    /// Incidents of the month now in this stage past their deadline at the cut-off.
+    pub overdue: u32,
+}
+
+/// The incident figures of the summary.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct IncidentSummary {
+    /// Incidents reported in the month.
+    pub reported: u32,
+    /// Those by current stage.
+    pub by_stage: BTreeMap<String, u32>,
+    /// Those by category.
+    pub by_category: BTreeMap<String, u32>,
+    /// Those past their current stage's deadline at the cut-off.
+    pub overdue: u32,
+    /// Workflow events recorded in the month.
+    pub events: u32,
+    /// Evaluations (居民评单) recorded in the month.
+    pub evaluations: u32,
+    /// Of those, satisfied.
+    pub satisfied: u32,
+}
+
+/// The ledger's summary (PRODUCT.md §9 `ledger --format json`, plus more fields).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LedgerSummary {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// The grid, or `None` for the whole community (the device's scope).
+    pub grid: Option<String>,
+    /// The day figures are taken up to: the month's last day, or today while it is in progress.
+    pub cut_off: NaiveDate,
+    /// Current households.
+    pub households: u32,
+    /// Households with at least one contact in the month (a check-in other than `absent`, or a visit).
+    pub households_contacted: u32,
+    /// 入户率: households_contacted / households (1.0 when there are no households).
+    pub checkin_rate: f64,
+    /// Check-ins in the month (all kinds).
+    pub check_ins: u32,
+    /// Visits in the month.
+    pub visits: u32,
+    /// Visits by kind code.
+    pub visits_by_kind: BTreeMap<String, u32>,
+    /// Services delivered (one per service per visit).
+    pub services_delivered: u32,
+    /// Average resident satisfaction of the month's visits (`None`: no scores).
+    pub visit_satisfaction: Option<f64>,
+    /// Special-care contacts done vs required, all categories.
+    pub special_care: ContactsDone,
+    /// Special-care residents overdue at the cut-off (see `schedule::resident_overdue`).
+    pub residents_overdue: u32,
+    /// Incidents.
+    pub incidents: IncidentSummary,
+    /// Evaluation satisfaction rate: satisfied / evaluations in the month (`None`: no evaluations).
+    pub satisfaction_rate: Option<f64>,
+}
+
+/// A check-in row of the ledger.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckInLine {
+    /// Day.
+    pub day: String,
+    /// Time (RFC 3339).
+    pub at: String,
+    /// Grid.
+    pub grid: String,
+    /// Household.
+    pub household_code: String,
+    /// Address: building-unit room.
+    pub address: String,
+    /// Kind code.
+    pub kind: String,
+    /// Outcome code.
+    pub outcome: String,
+    /// Note.
+    pub note: String,
+    /// Who.
+    pub author: String,
+}
+
+/// An incident event row of the ledger.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IncidentEventLine {
+    /// Incident id.
+    pub incident_id: String,
+    /// Grid.
+    pub grid: String,
+    /// Category code.
+    pub category: String,
+    /// `normal` / `urgent`.
+    pub severity: String,
+    /// Title.
+    pub title: String,
+    /// Position in the incident's event list.
+    pub seq: i64,
+    /// Action code.
+    pub action: String,
+    /// Who.
+    pub actor: String,
+    /// Role claimed.
+    pub role: String,
+    /// When (RFC 3339).
+    pub at: String,
+    /// Applied (false: superseded).
+    pub applied: bool,
+    /// Stage after the event (`None` for superseded events).
+    pub stage_after: Option<String>,
+    /// Why it was superseded.
+    pub superseded_reason: Option<String>,
+    /// Note.
+    pub note: String,
+}
+
+/// The whole ledger of a month.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ledger {
+    /// Summary figures.
+    pub summary: LedgerSummary,
+    /// Special-care contacts per category, in the community's category order.
+    pub special_care: Vec<CategoryCare>,
+    /// Services in catalogue order (plus codes no longer in the catalogue).
+    pub services: Vec<ServiceCount>,
+    /// Incidents of the month by category and current stage.
+    pub incidents: Vec<IncidentCount>,
+    /// Handling time and overdue counts per stage.
+    pub stage_times: Vec<StageTime>,
+    /// Every check-in of the month.
+    pub check_ins: Vec<CheckInLine>,
+    /// Every visit of the month.
+    pub(crate) visits: Vec<VisitRow>,
+    /// Every incident event of the month.
+    pub incident_events: Vec<IncidentEventLine>,
+}
+
+/// The median of `values` (mean of the middle two for an even count; `None` when empty).
+pub fn median(values: &mut [f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    Some(if values.len().is_multiple_of(2) { (values[mid - 1] + values[mid]) / 2.0 } else { values[mid] })
+}
+
+/// The stage an event list had reached: one applied event of an incident, in document order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppliedEvent {
+    /// When.
+    pub at: DateTime<FixedOffset>,
+    /// Stage after it.
+    pub stage_after: String,
+}
+
+/// Time spent per stage, from an incident's applied events in order: an event that changes the stage closes
+/// the stage it leaves; events that leave the stage as it was (comments) do not split it. Returns (stage,
+/// minutes, closing instant) for every stage left.
+pub fn stage_intervals(events: &[AppliedEvent]) -> Vec<(String, f64, DateTime<FixedOffset>)> {
+    let mut out = Vec::new();
+    let Some(first) = events.first() else { return out };
+    let (mut stage, mut since) = (first.stage_after.as_str(), first.at);
+    for e in &events[1..] {
+        if e.stage_after == stage {
+            continue;
+        }
+        out.push((stage.to_string(), (e.at - since).num_seconds().max(0) as f64 / 60.0, e.at));
+        (stage, since) = (e.stage_after.as_str(), e.at);
+    }
+    out
+}
+
+struct IncidentRow {
+    incident_id: String,
+    grid: String,
+    category: String,
+    severity: String,
+    title: String,
+    stage: String,
+    reported: Option<NaiveDate>,
+    deadline: Option<DateTime<FixedOffset>>,
+}
+
+impl Store {
+    fn local_day(&self, text: &str) -> Option<NaiveDate> {
+        DateTime::parse_from_rfc3339(text).ok().map(|t| self.day_of(&t))
+    }
+
+    /// The ledger of `month` for `grid` (in scope), or for the device's whole scope when `None`.
+    pub fn ledger(&self, month: &Month, grid: Option<&str>) -> Result<Ledger> {
+        let grids = self.grids_for(grid)?;
+        let until = self.cut_off(month);
+        let households = self.households_of(&grids)?;
+        let current: BTreeSet<&str> = households.iter().map(|h| h.household_code.as_str()).collect();
+        let check_ins = self.ledger_check_ins(&grids, month, &households)?;
+        let visits = self.visits_in_month(&grids, month)?;
+
+        let mut contacted: BTreeSet<&str> = BTreeSet::new();
+        let mut contacts: HashMap<String, Vec<DatedContact>> = HashMap::new();
+        for c in check_ins.iter().filter(|c| c.kind != "absent") {
+            contacted.insert(c.household_code.as_str());
+            let contact = crate::model::CheckInKind::parse(&c.kind).ok().and_then(|k| k.contact());
+            if let (Some(contact), Ok(day)) = (contact, NaiveDate::parse_from_str(&c.day, "%Y-%m-%d")) {
+                contacts.entry(c.household_code.clone()).or_default().push(DatedContact {
+                    resident: None,
+                    level: contact.level(),
+                    day,
+                });
+            }
+        }
+        contacted.extend(visits.iter().map(|v| v.household_code.as_str()));
+        add_visit_contacts(&mut contacts, &visits, None);
+        let households_contacted = contacted.intersection(&current).count() as u32;
+
+        let (special_care, total_care, residents_overdue) =
+            self.ledger_special_care(&grids, month, until, &contacts)?;
+        let services = self.ledger_services(&visits);
+        let (incidents, stage_times, incident_events, incident_summary) =
+            self.ledger_incidents(&grids, month, until)?;
+
+        let mut visits_by_kind: BTreeMap<String, u32> =
+            crate::model::VisitKind::ALL.iter().map(|k| (k.code().to_string(), 0)).collect();
+        for v in &visits {
+            *visits_by_kind.entry(v.kind.clone()).or_default() += 1;
+        }
+        let scores: Vec<u8> = visits.iter().filter_map(|v| v.satisfaction).collect();
+        let summary = LedgerSummary {
+            month: month.code(),
+            grid: grid.map(str::to_string),
+            cut_off: until,
+            households: current.len() as u32,
+            households_contacted,
+            checkin_rate: rate(households_contacted, current.len() as u32),
+            check_ins: check_ins.len() as u32,
+            visits: visits.len() as u32,
+            visits_by_kind,
+            services_delivered: visits.iter().map(|v| v.services.len() as u32).sum(),
+            visit_satisfaction: crate::store::average(&scores),
+            special_care: total_care,
+            residents_overdue,
+            satisfaction_rate: (incident_summary.evaluations > 0)
+                .then(|| rate(incident_summary.satisfied, incident_summary.evaluations)),
+            incidents: incident_summary,
+        };
+        Ok(Ledger { summary, special_care, services, incidents, stage_times, check_ins, visits, incident_events })
+    }
+
+    fn ledger_check_ins(
+        &self,
+        grids: &Option<Vec<String>>,
+        month: &Month,
+        households: &[crate::model::Household],
+    ) -> Result<Vec<CheckInLine>> {
+        let address: HashMap<&str, String> = households
+            .iter()
+            .map(|h| (h.household_code.as_str(), format!("{}-{} {}", h.building, h.unit, h.room)))
+            .collect();
+        let (from, to) =
+            (month.first.format("%Y-%m-%d").to_string(), month.next_first().format("%Y-%m-%d").to_string());
+        let mut out = Store::per_grid(grids, |g| {
+            let mut stmt = self.conn().prepare_cached(&format!(
+                "SELECT day, at, grid, household_code, kind, outcome, note, author FROM check_in
+                 WHERE day >= ?2 AND day < ?3 AND {}",
+                grid_filter("grid", g)
+            ))?;
+            let rows = stmt.query_map(params![g, from, to], |r| {
+                let household_code: String = r.get(3)?;
+                Ok(CheckInLine {
+                    day: r.get(0)?,
+                    at: r.get(1)?,
+                    grid: r.get(2)?,
+                    address: address.get(household_code.as_str()).cloned().unwrap_or_default(),
+                    household_code,
+                    kind: r.get(4)?,
+                    outcome: r.get(5)?,
+                    note: r.get(6)?,
+                    author: r.get(7)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })?;
+        out.sort_by(|a, b| (&a.day, &a.at, &a.household_code).cmp(&(&b.day, &b.at, &b.household_code)));
+        Ok(out)
+    }
+
+    /// Per category tallies, the total, and residents overdue at the cut-off.
+    fn ledger_special_care(
+        &self,
+        grids: &Option<Vec<String>>,
+        month: &Month,
+        until: NaiveDate,
+        contacts: &HashMap<String, Vec<DatedContact>>,
+    ) -> Result<(Vec<CategoryCare>, ContactsDone, u32)> {
+        let residents = self.tagged_residents_of(grids)?;
+        let histories = self.histories_until(grids, until)?;
+        let mut per: BTreeMap<String, (BTreeSet<(String, String)>, ContactsDone)> = BTreeMap::new();
+        let mut total = ContactsDone::default();
+        let mut overdue = 0;
+        let (no_contacts, no_history) = (Vec::new(), ContactHistory::default());
+        for (household, rs) in &residents {
+            let cs = contacts.get(household).unwrap_or(&no_contacts);
+            for r in rs {
+                let tallies = schedule::care_tallies(self.settings(), r, cs, month, until);
+                if tallies.is_empty() {
+                    continue;
+                }
+                for t in &tallies {
+                    let (who, done) =
+                        per.entry(t.tag.clone()).or_insert_with(|| (BTreeSet::new(), ContactsDone::default()));
+                    who.insert((household.clone(), r.name.clone()));
+                    done.add(t);
+                    total.add(t);
+                }
+                let history = histories.get(household).unwrap_or(&no_history);
+                overdue += u32::from(schedule::resident_overdue(self.settings(), r, history, until));
+            }
+        }
+        let categories = self
+            .settings()
+            .categories
+            .iter()
+            .map(|c| {
+                let (who, contacts) = per.remove(&c.code).unwrap_or_default();
+                CategoryCare {
+                    category: c.code.clone(),
+                    name_zh: c.name_zh.clone(),
+                    name_en: c.name_en.clone(),
+                    residents: who.len() as u32,
+                    contacts,
+                }
+            })
+            .collect();
+        Ok((categories, total, overdue))
+    }
+
+    fn ledger_services(&self, visits: &[VisitRow]) -> Vec<ServiceCount> {
+        let mut delivered: BTreeMap<&str, u32> = BTreeMap::new();
+        let mut needed: BTreeMap<&str, u32> = BTreeMap::new();
+        for v in visits {
+            v.services.iter().for_each(|s| *delivered.entry(s).or_default() += 1);
+            v.need_tags.iter().for_each(|s| *needed.entry(s).or_default() += 1);
+        }
+        let mut out: Vec<ServiceCount> = self
+            .settings()
+            .visit_services
+            .iter()
+            .map(|e| ServiceCount {
+                service: e.code.clone(),
+                name_zh: e.name_zh.clone(),
+                name_en: e.name_en.clone(),
+                delivered: delivered.remove(e.code.as_str()).unwrap_or(0),
+                needed: needed.remove(e.code.as_str()).unwrap_or(0),
+            })
+            .collect();
+        let retired: BTreeSet<&str> = delivered.keys().chain(needed.keys()).copied().collect();
+        out.extend(retired.into_iter().map(|code| ServiceCount {
+            service: code.to_string(),
+            name_zh: code.to_string(),
+            name_en: code.to_string(),
+            delivered: delivered.get(code).copied().unwrap_or(0),
+            needed: needed.get(code).copied().unwrap_or(0),
+        }));
+        out
+    }
+
+    fn ledger_incident_rows(&self, grids: &Option<Vec<String>>) -> Result<Vec<IncidentRow>> {
+        Store::per_grid(grids, |g| {
+            let mut stmt = self.conn().prepare_cached(&format!(
+                "SELECT incident_id, grid, category, severity, title, stage, reported_at, deadline FROM incident
+                 WHERE {}",
+                grid_filter("grid", g)
+            ))?;
+            let mut rows = stmt.query(params![g])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                let reported: String = r.get(6)?;
+                let deadline: Option<String> = r.get(7)?;
+                out.push(IncidentRow {
+                    incident_id: r.get(0)?,
+                    grid: r.get(1)?,
+                    category: r.get(2)?,
+                    severity: r.get(3)?,
+                    title: r.get(4)?,
+                    stage: r.get(5)?,
+                    reported: self.local_day(&reported),
+                    deadline: deadline.and_then(|d| DateTime::parse_from_rfc3339(&d).ok()),
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn ledger_incidents(
+        &self,
+        grids: &Option<Vec<String>>,
+        month: &Month,
+        until: NaiveDate,
+    ) -> Result<(Vec<IncidentCount>, Vec<StageTime>, Vec<IncidentEventLine>, IncidentSummary)> {
+        let incidents = self.ledger_incident_rows(grids)?;
+        let by_id: HashMap<&str, &IncidentRow> = incidents.iter().map(|i| (i.incident_id.as_str(), i)).collect();
+        // The instant figures are judged at: the end of the cut-off day in the community's time zone, or now.
+        let cut_off_instant = (until + chrono::Days::new(1))
+            .and_hms_opt(0, 0, 0)
+            .and_then(|t| t.and_local_timezone(self.settings().tz()).earliest())
+            .map(|t| t.fixed_offset())
+            .unwrap_or_else(|| self.now_local())
+            .min(self.now_local());
+
+        let mut summary = IncidentSummary::default();
+        let mut matrix: BTreeMap<(String, String), u32> = BTreeMap::new();
+        let mut overdue_by_stage: BTreeMap<String, u32> = BTreeMap::new();
+        for i in incidents.iter().filter(|i| i.reported.is_some_and(|d| month.contains(d))) {
+            summary.reported += 1;
+            *summary.by_stage.entry(i.stage.clone()).or_default() += 1;
+            *summary.by_category.entry(i.category.clone()).or_default() += 1;
+            *matrix.entry((i.category.clone(), i.stage.clone())).or_default() += 1;
+            if i.deadline.is_some_and(|d| d < cut_off_instant) {
+                summary.overdue += 1;
+                *overdue_by_stage.entry(i.stage.clone()).or_default() += 1;
+            }
+        }
+
+        // Events of incidents that had any event near the month (a day's margin covers every UTC offset).
+        let lo = (month.first - chrono::Days::new(1)).format("%Y-%m-%d").to_string();
+        let hi = (month.next_first() + chrono::Days::new(2)).format("%Y-%m-%d").to_string();
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT incident_id, seq, action, actor, role, at, applied, stage_after, superseded_reason, note, satisfied
+             FROM incident_event
+             WHERE incident_id IN (SELECT DISTINCT incident_id FROM incident_event WHERE at >= ?1 AND at < ?2)
+             ORDER BY incident_id, seq",
+        )?;
+        let mut rows = stmt.query(params![lo, hi])?;
+        let mut lines = Vec::new();
+        let mut applied: BTreeMap<String, Vec<AppliedEvent>> = BTreeMap::new();
+        while let Some(r) = rows.next()? {
+            let incident_id: String = r.get(0)?;
+            let Some(incident) = by_id.get(incident_id.as_str()) else { continue };
+            let at_text: String = r.get(5)?;
+            let Ok(at) = DateTime::parse_from_rfc3339(&at_text) else { continue };
+            let line = IncidentEventLine {
+                incident_id,
+                grid: incident.grid.clone(),
+                category: incident.category.clone(),
+                severity: incident.severity.clone(),
+                title: incident.title.clone(),
+                seq: r.get(1)?,
+                action: r.get(2)?,
+                actor: r.get(3)?,
+                role: r.get(4)?,
+                at: at_text,
+                applied: r.get(6)?,
+                stage_after: r.get(7)?,
+                superseded_reason: r.get(8)?,
+                note: r.get(9)?,
+            };
+            let satisfied: Option<bool> = r.get(10)?;
+            if let (true, Some(stage_after)) = (line.applied, &line.stage_after) {
+                applied
+                    .entry(line.incident_id.clone())
+                    .or_default()
+                    .push(AppliedEvent { at, stage_after: stage_after.clone() });
+            }
+            if month.contains(self.day_of(&at)) {
+                if line.applied && line.action == "evaluate" {
+                    summary.evaluations += 1;
+                    let closed = line.stage_after.as_deref() == Some("closed");
+                    summary.satisfied += u32::from(satisfied.unwrap_or(closed));
+                }
+                lines.push(line);
+            }
+        }
+        summary.events = lines.len() as u32;
+
+        let mut minutes: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        for events in applied.values() {
+            for (stage, m, closed_at) in stage_intervals(events) {
+                if month.contains(self.day_of(&closed_at)) {
+                    minutes.entry(stage).or_default().push(m);
+                }
+            }
+        }
+        let stages: BTreeSet<String> = minutes.keys().chain(overdue_by_stage.keys()).cloned().collect();
+        let stage_times = STAGE_ORDER
+            .iter()
+            .map(|s| s.to_string())
+            .filter(|s| stages.contains(s))
+            .chain(stages.iter().filter(|s| !STAGE_ORDER.contains(&s.as_str())).cloned())
+            .map(|stage| {
+                let mut m = minutes.remove(&stage).unwrap_or_default();
+                StageTime {
+                    handled: m.len() as u32,
+                    median_minutes: median(&mut m).map(|v| (v * 10.0).round() / 10.0),
+                    overdue: overdue_by_stage.get(&stage).copied().unwrap_or(0),
+                    stage,
+                }
+            })
+            .collect();
+        let counts =
+            matrix.into_iter().map(|((category, stage), count)| IncidentCount { category, stage, count }).collect();
+        Ok((counts, stage_times, lines, summary))
+    }
+}
+
+/// Incident stages in workflow order (PRODUCT.md §4), for presenting per-stage figures.
+pub const STAGE_ORDER: [&str; 9] = [
+    "reported",
+    "committee_review",
+    "at_station",
+    "in_progress",
+    "resolved",
+    "closed",
+    "returned",
+    "escalated",
+    "rejected",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<FixedOffset> {
+        DateTime::parse_from_rfc3339(s).expect("time")
+    }
+
+    fn store(dir: &std::path::Path) -> Store {
+        use crate::store::InitOptions;
+        let clock = std::sync::Arc::new(crate::FixedClock(t("2026-12-05T09:00:00+08:00").to_utc()));
+        let opts = InitOptions {
+            user: "站长".into(),
+            role: crate::model::Role::Station,
+            timezone: "Asia/Shanghai".into(),
+            community_name: "幸福社区".into(),
+            community_id: None,
+            grids: vec![],
+        };
+        let mut store = Store::init(dir, &[7; 32], opts, clock).expect("store");
+        let roster = "grid_code,building,unit,floor,room,household_code,resident_name,gender,birth_year,phone,id_number,tags,notes
+G01,1,1,1,101,H1,甲,F,1940,,,,
+G02,1,1,1,101,H2,乙,F,1940,,,,
+";
+        store.import_roster(roster.as_bytes()).expect("roster");
+        store
+    }
+
+    /// (incident, grid, category, stage, reported_at, deadline, [(action, at, applied, stage_after)])
+    type Fixture<'a> =
+        (&'a str, &'a str, &'a str, &'a str, &'a str, Option<&'a str>, Vec<(&'a str, &'a str, bool, &'a str)>);
+
+    fn insert_incidents(store: &mut Store, incidents: &[Fixture<'_>]) {
+        store
+            .with_tx(|tx| {
+                for (id, grid, category, stage, reported_at, deadline, events) in incidents {
+                    tx.execute(
+                        "INSERT INTO incident (incident_id, doc_id, grid, category, severity, title, description, photos,
+                             stage, reporter, reported_at, stage_since, deadline, waiting_for, committee_notified,
+                             delivered, event_count, updated_at)
+                         VALUES (?1, '', ?2, ?3, 'normal', '楼道堆物', '', '', ?4, '王', ?5, ?5, ?6, '', 0, 1, 0, ?5)",
+                        params![id, grid, category, stage, reported_at, deadline],
+                    )?;
+                    for (seq, (action, at, applied, after)) in events.iter().enumerate() {
+                        tx.execute(
+                            "INSERT INTO incident_event (incident_id, seq, event_id, action, actor, device, role, at,
+                                 applied, stage_after, note, photos)
+                             VALUES (?1, ?2, ?3, ?4, 'x', 'd', 'station', ?5, ?6, ?7, '', '')",
+                            params![id, seq as i64, format!("{id}-{seq}"), action, at, applied, applied.then_some(*after)],
+                        )?;
+                    }
+                }
+                Ok(())
+            })
+            .expect("insert incidents");
+    }
+
+    #[test]
+    fn incident_sections_from_the_materialised_tables() {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut store = store(dir.path());
+        insert_incidents(
+            &mut store,
+            &[
+                // Closed in November after a satisfied evaluation.
+                (
+                    "i1",
+                    "G01",
+                    "environment",
+                    "closed",
+                    "2026-11-02T08:00:00+08:00",
+                    None,
+                    vec![
+                        ("report", "2026-11-02T08:00:00+08:00", true, "reported"),
+                        ("receive", "2026-11-02T08:10:00+08:00", true, "committee_review"),
+                        ("dispatch", "2026-11-02T09:10:00+08:00", true, "at_station"),
+                        ("verify", "2026-11-02T11:10:00+08:00", true, "in_progress"),
+                        ("resolve", "2026-11-03T11:10:00+08:00", true, "resolved"),
+                        ("evaluate", "2026-11-04T11:10:00+08:00", true, "closed"),
+                    ],
+                ),
+                // Unsatisfied evaluation reopened it; a superseded dispatch is kept in the rows.
+                (
+                    "i2",
+                    "G01",
+                    "environment",
+                    "at_station",
+                    "2026-11-10T08:00:00+08:00",
+                    Some("2026-11-12T08:00:00+08:00"),
+                    vec![
+                        ("report", "2026-11-10T08:00:00+08:00", true, "reported"),
+                        ("receive", "2026-11-10T08:30:00+08:00", true, "committee_review"),
+                        ("dispatch", "2026-11-10T11:30:00+08:00", true, "at_station"),
+                        ("dispatch", "2026-11-10T11:31:00+08:00", false, "at_station"),
+                        ("verify", "2026-11-10T13:30:00+08:00", true, "in_progress"),
+                        ("resolve", "2026-11-11T13:30:00+08:00", true, "resolved"),
+                        ("evaluate", "2026-11-11T15:30:00+08:00", true, "at_station"),
+                    ],
+                ),
+                // Another grid; and an October incident whose only November event is its closing evaluation.
+                (
+                    "i3",
+                    "G02",
+                    "safety_hazard",
+                    "committee_review",
+                    "2026-11-30T23:30:00+08:00",
+                    Some("2026-12-01T23:30:00+08:00"),
+                    vec![
+                        ("report", "2026-11-30T23:30:00+08:00", true, "reported"),
+                        ("receive", "2026-11-30T23:40:00+08:00", true, "committee_review"),
+                    ],
+                ),
+                (
+                    "i0",
+                    "G01",
+                    "other",
+                    "closed",
+                    "2026-10-20T08:00:00+08:00",
+                    None,
+                    vec![
+                        ("report", "2026-10-20T08:00:00+08:00", true, "reported"),
+                        ("settle", "2026-10-21T08:00:00+08:00", true, "resolved"),
+                        ("evaluate", "2026-11-01T00:30:00+08:00", true, "closed"),
+                    ],
+                ),
+            ],
+        );
+        let nov = Month::parse("2026-11").expect("month");
+        let all = store.ledger(&nov, None).expect("ledger");
+        let inc = &all.summary.incidents;
+        assert_eq!(inc.reported, 3, "i0 was reported in October");
+        assert_eq!(inc.by_stage.get("closed"), Some(&1));
+        assert_eq!(inc.by_stage.get("at_station"), Some(&1));
+        assert_eq!(inc.by_category.get("environment"), Some(&2));
+        assert_eq!(inc.overdue, 1, "i2 is past its deadline at the end of November; i3's runs into December");
+        assert_eq!((inc.evaluations, inc.satisfied), (3, 2));
+        assert_eq!(all.summary.satisfaction_rate, Some(0.6667));
+        assert_eq!(inc.events, 6 + 7 + 2 + 1);
+        assert_eq!(all.incident_events.iter().filter(|e| !e.applied).count(), 1);
+        let stage = |s: &str| all.stage_times.iter().find(|t| t.stage == s).cloned().expect(s);
+        // committee_review: i1 60 min, i2 180 min → median 120; at_station: 120 (i1), 120 (i2, superseded
+        // dispatch ignored); resolved: i1 1440, i2 120, i0 (October → November 1) 15,390.
+        assert_eq!((stage("committee_review").handled, stage("committee_review").median_minutes), (2, Some(120.0)));
+        assert_eq!(stage("at_station").median_minutes, Some(120.0));
+        assert_eq!(stage("at_station").overdue, 1);
+        assert_eq!((stage("resolved").handled, stage("resolved").median_minutes), (3, Some(1440.0)));
+        assert_eq!(stage("reported").median_minutes, Some(10.0));
+
+        let g02 = store.ledger(&nov, Some("G02")).expect("G02");
+        assert_eq!((g02.summary.incidents.reported, g02.summary.incidents.overdue), (1, 0));
+        assert_eq!(g02.summary.satisfaction_rate, None);
+        let sheets = g02.sheets(export::Lang::En);
+        let events = sheets.iter().find(|s| s.name == "Incident events").expect("events sheet");
+        assert_eq!(events.rows.len(), 2);
+    }
+
+    #[test]
+    fn median_of_odd_even_and_empty() {
+        assert_eq!(median(&mut []), None);
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&mut [4.0, 1.0, 3.0, 2.0]), Some(2.5));
+    }
+
+    #[test]
+    fn stage_intervals_run_from_one_applied_event_to_the_next() {
+        let ev = |at: &str, stage: &str| AppliedEvent { at: t(at), stage_after: stage.into() };
+        let got = stage_intervals(&[
+            ev("2026-11-01T08:00:00+08:00", "reported"),
+            ev("2026-11-01T08:30:00+08:00", "committee_review"),
+            ev("2026-11-01T09:00:00+08:00", "committee_review"),
+            ev("2026-11-01T10:30:00+08:00", "at_station"),
+        ]);
+        let view: Vec<(&str, f64)> = got.iter().map(|(s, m, _)| (s.as_str(), *m)).collect();
+        assert_eq!(view, vec![("reported", 30.0), ("committee_review", 120.0)]);
+    }
+}

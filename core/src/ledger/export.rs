@@ -1,0 +1,411 @@
+//! Writing the ledger: one sheet per section, headers in Chinese (default) or English.
+//!
+//! - XLSX (`rust_xlsxwriter`): one worksheet per section, bold header row, frozen under the header.
+//! - CSV: **one file holding every section**, UTF-8 with a byte-order mark so Excel reads Chinese text
+//!   correctly. Each section is a title row (the sheet name), a header row and its rows, followed by one empty
+//!   line. One file keeps the ledger a single attachment, as the paper ledger was one book.
+
+use rust_xlsxwriter::{Format, Workbook};
+
+use super::Ledger;
+use crate::error::{Error, Result};
+
+/// Header language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    /// 中文 (default).
+    #[default]
+    Zh,
+    /// English.
+    En,
+}
+
+impl Lang {
+    /// Parses `zh` or `en`.
+    pub fn parse(code: &str) -> Result<Lang> {
+        match code {
+            "zh" => Ok(Lang::Zh),
+            "en" => Ok(Lang::En),
+            _ => Err(Error::invalid("lang", format!("unknown language {code:?} (zh, en)"))),
+        }
+    }
+
+    fn pick<'a>(&self, zh: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+}
+
+/// One cell of a sheet.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// Text.
+    Text(String),
+    /// A number.
+    Num(f64),
+    /// Nothing.
+    Empty,
+}
+
+impl From<&str> for Cell {
+    fn from(s: &str) -> Cell {
+        Cell::Text(s.to_string())
+    }
+}
+impl From<String> for Cell {
+    fn from(s: String) -> Cell {
+        Cell::Text(s)
+    }
+}
+impl From<&String> for Cell {
+    fn from(s: &String) -> Cell {
+        Cell::Text(s.clone())
+    }
+}
+impl From<u32> for Cell {
+    fn from(n: u32) -> Cell {
+        Cell::Num(f64::from(n))
+    }
+}
+impl From<i64> for Cell {
+    fn from(n: i64) -> Cell {
+        Cell::Num(n as f64)
+    }
+}
+impl From<f64> for Cell {
+    fn from(n: f64) -> Cell {
+        Cell::Num(n)
+    }
+}
+impl<T: Into<Cell>> From<Option<T>> for Cell {
+    fn from(v: Option<T>) -> Cell {
+        v.map_or(Cell::Empty, Into::into)
+    }
+}
+
+/// One section of the ledger as a table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sheet {
+    /// Sheet name (≤ 31 characters, as Excel requires).
+    pub name: String,
+    /// Column headers.
+    pub headers: Vec<String>,
+    /// Rows.
+    pub rows: Vec<Vec<Cell>>,
+}
+
+fn sheet(lang: Lang, name: (&str, &str), headers: &[(&str, &str)], rows: Vec<Vec<Cell>>) -> Sheet {
+    Sheet {
+        name: lang.pick(name.0, name.1).to_string(),
+        headers: headers.iter().map(|(zh, en)| lang.pick(zh, en).to_string()).collect(),
+        rows,
+    }
+}
+
+fn pair(label: &str, value: impl Into<Cell>) -> Vec<Cell> {
+    vec![label.into(), value.into()]
+}
+
+impl Ledger {
+    /// The ledger's sections as sheets: summary, special care, services, incidents, stage times, check-ins,
+    /// visits, incident events.
+    pub fn sheets(&self, lang: Lang) -> Vec<Sheet> {
+        let s = &self.summary;
+        let l = |zh: &'static str, en: &'static str| lang.pick(zh, en);
+        let mut summary = vec![
+            pair(l("月份", "Month"), s.month.as_str()),
+            pair(l("网格", "Grid"), s.grid.clone().unwrap_or_else(|| l("全社区", "whole community").into())),
+            pair(l("统计截至", "Figures up to"), s.cut_off.format("%Y-%m-%d").to_string()),
+            pair(l("户数", "Households"), s.households),
+            pair(l("已入户户数", "Households contacted"), s.households_contacted),
+            pair(l("入户率", "Check-in rate"), s.checkin_rate),
+            pair(l("入户记录数", "Check-ins"), s.check_ins),
+            pair(l("访视次数", "Visits"), s.visits),
+            pair(l("服务人次", "Services delivered"), s.services_delivered),
+            pair(l("访视平均满意度", "Average visit satisfaction"), s.visit_satisfaction),
+            pair(l("特殊人群应联系次数", "Special-care contacts required"), s.special_care.required),
+            pair(l("特殊人群已联系次数", "Special-care contacts done"), s.special_care.done),
+            pair(l("特殊人群联系完成率", "Special-care completion rate"), s.special_care.rate),
+            pair(l("逾期未联系人数", "Residents overdue"), s.residents_overdue),
+            pair(l("事件上报数", "Incidents reported"), s.incidents.reported),
+            pair(l("事件逾期数", "Incidents overdue"), s.incidents.overdue),
+            pair(l("居民评单数", "Evaluations"), s.incidents.evaluations),
+            pair(l("评单满意率", "Evaluation satisfaction rate"), s.satisfaction_rate),
+        ];
+        summary.extend(s.visits_by_kind.iter().map(|(k, n)| pair(&format!("{} {k}", l("访视", "visits")), *n)));
+        let care = self
+            .special_care
+            .iter()
+            .map(|c| {
+                vec![
+                    (&c.category).into(),
+                    lang.pick(&c.name_zh, &c.name_en).into(),
+                    c.residents.into(),
+                    c.contacts.required.into(),
+                    c.contacts.done.into(),
+                    c.contacts.rate.into(),
+                ]
+            })
+            .collect();
+        let services = self
+            .services
+            .iter()
+            .map(|c| {
+                vec![(&c.service).into(), lang.pick(&c.name_zh, &c.name_en).into(), c.delivered.into(), c.needed.into()]
+            })
+            .collect();
+        let incidents =
+            self.incidents.iter().map(|c| vec![(&c.category).into(), (&c.stage).into(), c.count.into()]).collect();
+        let stages = self
+            .stage_times
+            .iter()
+            .map(|t| vec![(&t.stage).into(), t.handled.into(), t.median_minutes.into(), t.overdue.into()])
+            .collect();
+        let check_ins = self
+            .check_ins
+            .iter()
+            .map(|c| {
+                vec![
+                    (&c.day).into(),
+                    (&c.at).into(),
+                    (&c.grid).into(),
+                    (&c.household_code).into(),
+                    (&c.address).into(),
+                    (&c.kind).into(),
+                    (&c.outcome).into(),
+                    (&c.note).into(),
+                    (&c.author).into(),
+                ]
+            })
+            .collect();
+        let visits = self
+            .visits
+            .iter()
+            .map(|v| {
+                vec![
+                    v.day.format("%Y-%m-%d").to_string().into(),
+                    (&v.at).into(),
+                    (&v.grid).into(),
+                    (&v.household_code).into(),
+                    v.residents.join("、").into(),
+                    (&v.kind).into(),
+                    v.duration_min.into(),
+                    v.services.join(";").into(),
+                    (&v.needs).into(),
+                    v.need_tags.join(";").into(),
+                    v.follow_up.clone().into(),
+                    v.satisfaction.map(u32::from).into(),
+                    (&v.author).into(),
+                ]
+            })
+            .collect();
+        let events = self
+            .incident_events
+            .iter()
+            .map(|e| {
+                vec![
+                    (&e.incident_id).into(),
+                    (&e.grid).into(),
+                    (&e.category).into(),
+                    (&e.severity).into(),
+                    (&e.title).into(),
+                    e.seq.into(),
+                    (&e.action).into(),
+                    (&e.actor).into(),
+                    (&e.role).into(),
+                    (&e.at).into(),
+                    l(if e.applied { "是" } else { "否" }, if e.applied { "yes" } else { "no" }).into(),
+                    e.stage_after.clone().into(),
+                    e.superseded_reason.clone().into(),
+                    (&e.note).into(),
+                ]
+            })
+            .collect();
+        vec![
+            sheet(lang, ("概况", "Summary"), &[("项目", "Item"), ("数值", "Value")], summary),
+            sheet(
+                lang,
+                ("特殊人群联系", "Special care"),
+                &[
+                    ("类别代码", "Category"),
+                    ("类别", "Name"),
+                    ("人数", "Residents"),
+                    ("应联系", "Required"),
+                    ("已联系", "Done"),
+                    ("完成率", "Rate"),
+                ],
+                care,
+            ),
+            sheet(
+                lang,
+                ("服务项目", "Services"),
+                &[("服务代码", "Service"), ("服务", "Name"), ("提供次数", "Delivered"), ("发现需求", "Needed")],
+                services,
+            ),
+            sheet(
+                lang,
+                ("事件统计", "Incidents"),
+                &[("类别", "Category"), ("阶段", "Stage"), ("数量", "Count")],
+                incidents,
+            ),
+            sheet(
+                lang,
+                ("办理时长", "Handling time"),
+                &[
+                    ("阶段", "Stage"),
+                    ("办结次数", "Handled"),
+                    ("中位时长(分钟)", "Median minutes"),
+                    ("逾期", "Overdue"),
+                ],
+                stages,
+            ),
+            sheet(
+                lang,
+                ("入户记录", "Check-ins"),
+                &[
+                    ("日期", "Day"),
+                    ("时间", "Time"),
+                    ("网格", "Grid"),
+                    ("户号", "Household"),
+                    ("地址", "Address"),
+                    ("方式", "Kind"),
+                    ("结果", "Outcome"),
+                    ("备注", "Note"),
+                    ("记录人", "By"),
+                ],
+                check_ins,
+            ),
+            sheet(
+                lang,
+                ("访视记录", "Visits"),
+                &[
+                    ("日期", "Day"),
+                    ("时间", "Time"),
+                    ("网格", "Grid"),
+                    ("户号", "Household"),
+                    ("对象", "Residents"),
+                    ("方式", "Kind"),
+                    ("时长(分钟)", "Minutes"),
+                    ("服务", "Services"),
+                    ("发现需求", "Needs"),
+                    ("需求类别", "Need tags"),
+                    ("回访日期", "Follow-up"),
+                    ("满意度", "Satisfaction"),
+                    ("社工", "By"),
+                ],
+                visits,
+            ),
+            sheet(
+                lang,
+                ("事件流转", "Incident events"),
+                &[
+                    ("事件编号", "Incident"),
+                    ("网格", "Grid"),
+                    ("类别", "Category"),
+                    ("紧急程度", "Severity"),
+                    ("标题", "Title"),
+                    ("序号", "Seq"),
+                    ("操作", "Action"),
+                    ("操作人", "Actor"),
+                    ("角色", "Role"),
+                    ("时间", "Time"),
+                    ("有效", "Applied"),
+                    ("之后阶段", "Stage after"),
+                    ("失效原因", "Superseded because"),
+                    ("说明", "Note"),
+                ],
+                events,
+            ),
+        ]
+    }
+
+    /// The ledger as one CSV file (UTF-8 with BOM; every section in turn, see the module docs).
+    pub fn to_csv(&self, lang: Lang) -> Result<Vec<u8>> {
+        write_csv(&self.sheets(lang))
+    }
+
+    /// The ledger as an XLSX workbook, one worksheet per section.
+    pub fn to_xlsx(&self, lang: Lang) -> Result<Vec<u8>> {
+        write_xlsx(&self.sheets(lang))
+    }
+}
+
+fn csv_err(e: impl std::fmt::Display) -> Error {
+    Error::Io(format!("csv: {e}"))
+}
+
+/// Writes sheets as one CSV (UTF-8 with BOM): per sheet a title row, a header row, the rows, an empty line.
+pub fn write_csv(sheets: &[Sheet]) -> Result<Vec<u8>> {
+    let mut out = b"\xEF\xBB\xBF".to_vec();
+    {
+        let mut w = csv::WriterBuilder::new().flexible(true).from_writer(&mut out);
+        for s in sheets {
+            w.write_record([&s.name]).map_err(csv_err)?;
+            w.write_record(&s.headers).map_err(csv_err)?;
+            for row in &s.rows {
+                w.write_record(row.iter().map(|c| match c {
+                    Cell::Text(t) => t.clone(),
+                    Cell::Num(n) => n.to_string(),
+                    Cell::Empty => String::new(),
+                }))
+                .map_err(csv_err)?;
+            }
+            w.write_record([""]).map_err(csv_err)?;
+        }
+        w.flush().map_err(csv_err)?;
+    }
+    Ok(out)
+}
+
+fn xlsx_err(e: rust_xlsxwriter::XlsxError) -> Error {
+    Error::Io(format!("xlsx: {e}"))
+}
+
+/// Writes sheets as an XLSX workbook, one worksheet per sheet.
+pub fn write_xlsx(sheets: &[Sheet]) -> Result<Vec<u8>> {
+    let mut book = Workbook::new();
+    let bold = Format::new().set_bold();
+    for s in sheets {
+        // Constant-memory sheets stream each finished row to a temporary file with inline strings: a month of
+        // 60,000 check-ins writes in about half the time and a fraction of the memory of the default mode.
+        let ws = book.add_worksheet_with_constant_memory();
+        ws.set_name(&s.name).map_err(xlsx_err)?;
+        for (c, h) in s.headers.iter().enumerate() {
+            ws.write_string_with_format(0, c as u16, h, &bold).map_err(xlsx_err)?;
+        }
+        ws.set_freeze_panes(1, 0).map_err(xlsx_err)?;
+        for (r, row) in s.rows.iter().enumerate() {
+            let r = u32::try_from(r + 1).map_err(|_| Error::invalid("ledger", "too many rows for one sheet"))?;
+            for (c, cell) in row.iter().enumerate() {
+                match cell {
+                    Cell::Text(t) => ws.write_string(r, c as u16, t).map(|_| ()),
+                    Cell::Num(n) => ws.write_number(r, c as u16, *n).map(|_| ()),
+                    Cell::Empty => Ok(()),
+                }
+                .map_err(xlsx_err)?;
+            }
+        }
+    }
+    book.save_to_buffer().map_err(xlsx_err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_has_a_bom_and_every_section() {
+        let sheets = vec![
+            Sheet {
+                name: "概况".into(), headers: vec!["项目".into(), "数值".into()], rows: vec![pair("户数", 3u32)]
+            },
+            Sheet { name: "入户记录".into(), headers: vec!["日期".into()], rows: vec![vec![Cell::Empty]] },
+        ];
+        let bytes = write_csv(&sheets).expect("csv");
+        assert!(bytes.starts_with(b"\xEF\xBB\xBF"));
+        let text = String::from_utf8(bytes[3..].to_vec()).expect("utf-8");
+        assert_eq!(text, "概况\n项目,数值\n户数,3\n\"\"\n入户记录\n日期\n\"\"\n\"\"\n");
+    }
+}
