@@ -5,10 +5,13 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use chrono::NaiveDate;
 use gridline_core::docs::roster::ImportSummary;
-use gridline_core::model::{CheckIn, CommunitySettings, IncidentFields, NewCheckIn, NewIncident};
+use gridline_core::ledger::export::Lang;
+use gridline_core::ledger::LedgerSummary;
+use gridline_core::model::{CheckIn, CommunitySettings, IncidentFields, NewCheckIn, NewIncident, NewVisit, Visit};
+use gridline_core::schedule::Month;
 use gridline_core::store::{
     DeviceInfo, HouseholdDetail, IncidentAct, IncidentDetail, IncidentFilter, IncidentList, InitOptions, Rounds,
-    KEY_LEN,
+    VisitsDue, KEY_LEN,
 };
 use gridline_core::{Store, SystemClock};
 
@@ -116,5 +119,31 @@ impl GridlineStore {
     /// it. An action the role may not take now fails with `action_not_allowed` and writes nothing. I/O.
     pub fn incident_act(&self, incident_id: String, act: IncidentAct) -> Result<IncidentDetail> {
         self.with(|s| s.incident_act(&incident_id, act))
+    }
+
+    /// Records a home visit (services delivered, needs found, follow-up date, satisfaction), durably. I/O.
+    pub fn record_visit(&self, visit: NewVisit) -> Result<Visit> {
+        self.with(|s| s.record_visit(visit))
+    }
+
+    /// The social worker's visits due on `date` (`YYYY-MM-DD`, default today): phone, door and home contacts
+    /// per resident and follow-ups, most overdue first. I/O.
+    pub fn visits_due(&self, date: Option<NaiveDate>) -> Result<VisitsDue> {
+        self.with(|s| s.visits_due(date))
+    }
+
+    /// The monthly ledger's summary figures for `month` (`YYYY-MM`), one grid or every grid in scope. I/O.
+    pub fn ledger_summary(&self, month: String, grid: Option<String>) -> Result<LedgerSummary> {
+        self.with(|s| Ok(s.ledger(&Month::parse(&month)?, grid.as_deref())?.summary))
+    }
+
+    /// The full monthly ledger as CSV (UTF-8 with BOM, all sheets), headers in `lang`. I/O.
+    pub fn ledger_csv(&self, month: String, grid: Option<String>, lang: Lang) -> Result<Vec<u8>> {
+        self.with(|s| s.ledger(&Month::parse(&month)?, grid.as_deref())?.to_csv(lang))
+    }
+
+    /// The full monthly ledger as an XLSX workbook, headers in `lang`. I/O.
+    pub fn ledger_xlsx(&self, month: String, grid: Option<String>, lang: Lang) -> Result<Vec<u8>> {
+        self.with(|s| s.ledger(&Month::parse(&month)?, grid.as_deref())?.to_xlsx(lang))
     }
 }
