@@ -102,7 +102,7 @@ fn plain_insert(conn: &mut Connection, n: usize, day: &str) {
 fn check_in_input(n: usize, at: Option<DateTime<chrono::FixedOffset>>) -> NewCheckIn {
     NewCheckIn {
         household_code: format!("H{:05}", n % 300),
-        kind: if n % 3 == 0 { CheckInKind::Phone } else { CheckInKind::Door },
+        kind: if n.is_multiple_of(3) { CheckInKind::Phone } else { CheckInKind::Door },
         outcome: CheckInOutcome::Well,
         note: "精神很好".into(),
         photos: vec![],

@@ -1,2 +1,248 @@
-//! `gridline-server`: relay, storage, enrollment and the triage console.
-fn main() {}
+//! `gridline-server`: `serve` the relay, or run an `admin` command on its data directory.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use gridline_core::{Clock, FixedClock, SystemClock};
+use gridline_server::api::App;
+use gridline_server::engine::Engine;
+use gridline_server::error::{Result, ServerError};
+use gridline_server::metrics::Metrics;
+use gridline_server::storage::sqlite::SqliteStorage;
+use gridline_server::{admin, api};
+use serde_json::Value;
+
+#[derive(Parser)]
+#[command(name = "gridline-server", version, about = "Gridline relay server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server.
+    Serve {
+        /// Data directory (SQLite database).
+        #[arg(long, default_value = "./gridline-data")]
+        data: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Memory budget of the hot-document cache, in MiB.
+        #[arg(long, default_value_t = 128)]
+        cache_mb: usize,
+    },
+    /// Administration (works while `serve` runs).
+    Admin {
+        /// Data directory (SQLite database).
+        #[arg(long, global = true, default_value = "./gridline-data")]
+        data: PathBuf,
+        /// Print exactly one JSON document.
+        #[arg(long, global = true)]
+        json: bool,
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Communities.
+    Community {
+        #[command(subcommand)]
+        command: CommunityCommand,
+    },
+    /// Rosters.
+    Roster {
+        #[command(subcommand)]
+        command: RosterCommand,
+    },
+    /// Issue a one-time enrollment code (valid 72 h).
+    Enroll {
+        /// Community id.
+        #[arg(long)]
+        community: String,
+        /// User name.
+        #[arg(long)]
+        user: String,
+        /// Role code (grid_leader, grid_worker, social_worker, committee, station, street, admin).
+        #[arg(long)]
+        role: String,
+        /// Grid code (repeat for several; required for grid roles).
+        #[arg(long = "grid")]
+        grids: Vec<String>,
+    },
+    /// Devices.
+    Device {
+        #[command(subcommand)]
+        command: DeviceCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CommunityCommand {
+    /// Create a community with the default configuration.
+    Create {
+        /// Name.
+        #[arg(long)]
+        name: String,
+        /// IANA time zone.
+        #[arg(long, default_value = "Asia/Shanghai")]
+        timezone: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum RosterCommand {
+    /// Import a roster CSV into the community's grid rosters.
+    Import {
+        /// Community id.
+        #[arg(long)]
+        community: String,
+        /// The CSV file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeviceCommand {
+    /// List enrolled devices.
+    List,
+    /// Revoke a device.
+    Revoke {
+        /// Device id.
+        device_id: String,
+    },
+}
+
+fn clock() -> Result<Arc<dyn Clock>> {
+    match std::env::var("GRIDLINE_NOW") {
+        Ok(text) => {
+            let at = chrono::DateTime::parse_from_rfc3339(&text)
+                .map_err(|e| ServerError::bad_request("invalid_input", format!("GRIDLINE_NOW: {e}")))?;
+            Ok(Arc::new(FixedClock(at.with_timezone(&chrono::Utc))))
+        }
+        Err(_) => Ok(Arc::new(SystemClock)),
+    }
+}
+
+fn open_engine(data: &Path, cache_mb: usize) -> Result<Engine> {
+    Ok(Engine::new(Box::new(SqliteStorage::open(data)?), cache_mb.saturating_mul(1024 * 1024)))
+}
+
+fn run_admin(data: &Path, command: AdminCommand) -> Result<Value> {
+    let mut engine = open_engine(data, 64)?;
+    let now = clock()?.now();
+    match command {
+        AdminCommand::Community { command: CommunityCommand::Create { name, timezone } } => {
+            admin::create_community(&mut engine, &name, &timezone)
+        }
+        AdminCommand::Roster { command: RosterCommand::Import { community, file } } => {
+            let bytes = std::fs::read(&file)
+                .map_err(|e| ServerError::bad_request("io_error", format!("{}: {e}", file.display())))?;
+            admin::import_roster(&mut engine, &community, &bytes, now)
+        }
+        AdminCommand::Enroll { community, user, role, grids } => {
+            admin::enroll(&mut engine, &community, &user, &role, &grids, now)
+        }
+        AdminCommand::Device { command: DeviceCommand::List } => admin::list_devices(&mut engine),
+        AdminCommand::Device { command: DeviceCommand::Revoke { device_id } } => {
+            admin::revoke_device(&mut engine, &device_id)
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}
+
+/// How often the background task compacts documents, and from how many uncompacted changes.
+const COMPACT_EVERY: Duration = Duration::from_secs(10);
+const COMPACT_MIN_CHANGES: u64 = 64;
+/// Threads for blocking engine work.
+const BLOCKING_THREADS: usize = 4;
+
+async fn serve(data: PathBuf, listen: SocketAddr, cache_mb: usize) -> Result<()> {
+    let engine = open_engine(&data, cache_mb)?;
+    let app = Arc::new(App { engine: Mutex::new(engine), metrics: Metrics::default(), clock: clock()? });
+    let compactor = app.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(COMPACT_EVERY);
+        loop {
+            tick.tick().await;
+            match compactor.blocking(|app| app.engine().compact(COMPACT_MIN_CHANGES, 32)).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(documents = n, "compacted"),
+                Err(e) => tracing::warn!(error = %e, "compaction failed"),
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    tracing::info!(addr = %listener.local_addr()?, data = %data.display(), "listening");
+    axum::serve(listener, api::router(app).into_make_service()).with_graceful_shutdown(shutdown_signal()).await?;
+    Ok(())
+}
+
+fn main() {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve { data, listen, cache_mb } => {
+            tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                )
+                .init();
+            // Engine work is serialised behind one mutex, so a few blocking threads suffice; each extra thread
+            // would also cost its own malloc arena (resident memory).
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .max_blocking_threads(BLOCKING_THREADS)
+                .build()
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("io_error: {e}");
+                    std::process::exit(1);
+                }
+            };
+            if let Err(e) = runtime.block_on(serve(data, listen, cache_mb)) {
+                tracing::error!(code = e.code, "{e}");
+                std::process::exit(1);
+            }
+        }
+        Command::Admin { data, json, command } => match run_admin(&data, command) {
+            Ok(value) => {
+                if json {
+                    println!("{value}");
+                } else {
+                    println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+                }
+            }
+            Err(e) => {
+                if json {
+                    println!("{}", serde_json::json!({ "error": { "code": e.code, "message": e.message } }));
+                } else {
+                    eprintln!("{}: {}", e.code, e.message);
+                }
+                std::process::exit(1);
+            }
+        },
+    }
+}

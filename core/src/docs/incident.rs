@@ -5,10 +5,10 @@
 //! Comments and extra photos are events too (`comment`, or photos on any event).
 
 use automerge::transaction::Transactable;
-use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
+use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, ScalarValueRef, Value, ROOT};
 use chrono::{DateTime, FixedOffset};
 
-use super::{b, get_entity, list, os, put_entity, s, Entity, Fields};
+use super::{b, get_entity, list, os, put_entity, s, Fields};
 use crate::error::{Error, Result};
 use crate::model::{IncidentEvent, IncidentFields, Location, Severity};
 use crate::workflow::{Action, SERVER_ROLE};
@@ -128,23 +128,53 @@ pub fn append_receipt(doc: &mut AutoCommit, at: DateTime<FixedOffset>) -> Result
     Ok(Some(receipt))
 }
 
-fn event_from(e: &Entity) -> IncidentEvent {
+fn empty_event() -> IncidentEvent {
     IncidentEvent {
-        event_id: e.str("id"),
-        action: e.str("action"),
-        actor: e.str("actor"),
-        device: e.str("device"),
-        role: e.str("role"),
-        at: e.str("at"),
-        note: e.str("note"),
-        assignee: e.opt_str("assignee"),
-        duplicate_of: e.opt_str("duplicate_of"),
-        satisfied: match e.fields.get("satisfied") {
-            Some(ScalarValue::Boolean(v)) => Some(*v),
-            _ => None,
-        },
-        photos: e.list("photos"),
+        event_id: String::new(),
+        action: String::new(),
+        actor: String::new(),
+        device: String::new(),
+        role: String::new(),
+        at: String::new(),
+        note: String::new(),
+        assignee: None,
+        duplicate_of: None,
+        satisfied: None,
+        photos: Vec::new(),
     }
+}
+
+/// Reads one event map in a single pass over its fields (replay of long histories reads many of them).
+fn event_from(doc: &AutoCommit, obj: &ObjId) -> IncidentEvent {
+    let mut e = empty_event();
+    for item in doc.map_range(obj, ..) {
+        let value = match item.value {
+            automerge::ValueRef::Scalar(v) => v,
+            automerge::ValueRef::Object(_) => continue,
+        };
+        if let ScalarValueRef::Boolean(v) = value {
+            if item.key == "satisfied" {
+                e.satisfied = Some(v);
+            }
+            continue;
+        }
+        let ScalarValueRef::Str(text) = value else { continue };
+        let text = text.into_owned();
+        match item.key.as_ref() {
+            "id" => e.event_id = text,
+            "action" => e.action = text,
+            "actor" => e.actor = text,
+            "device" => e.device = text,
+            "role" => e.role = text,
+            "at" => e.at = text,
+            "note" => e.note = text,
+            "assignee" => e.assignee = Some(text),
+            "duplicate_of" => e.duplicate_of = Some(text),
+            "photos" => e.photos = super::split_list(&text),
+            _ => {}
+        }
+    }
+    e
 }
 
 /// The event list in document order. An item that is not a map (a faulty peer) is read as an event with
@@ -154,8 +184,8 @@ pub fn read_events(doc: &AutoCommit) -> Result<Vec<IncidentEvent>> {
     Ok(doc
         .list_range(&events, ..)
         .map(|item| match item.value {
-            automerge::ValueRef::Object(ObjType::Map) => event_from(&Entity::read(doc, &item.id())),
-            _ => event_from(&Entity::default()),
+            automerge::ValueRef::Object(ObjType::Map) => event_from(doc, &item.id()),
+            _ => empty_event(),
         })
         .collect())
 }

@@ -306,6 +306,26 @@ pub(crate) fn index_incident(tx: &Transaction<'_>, id: &DocId, doc: &AutoCommit)
     Ok(())
 }
 
+/// Recomputes every incident's deadline after the community's deadline policy changed (the stage and the time
+/// its clock started are already in the table, so no document is loaded).
+pub(crate) fn refresh_deadlines(tx: &Transaction<'_>, policy: &DeadlinePolicy) -> Result<()> {
+    let rows: Vec<(String, String, String, Option<String>)> = tx
+        .prepare("SELECT incident_id, stage, severity, deadline_from FROM incident")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut update = tx.prepare_cached("UPDATE incident SET deadline = ?2 WHERE incident_id = ?1")?;
+    for (incident_id, stage, severity, from) in rows {
+        let allowance = match (Stage::parse(&stage), Severity::parse(&severity)) {
+            (Some(stage), Ok(severity)) => workflow::stage_allowance(stage, severity, policy),
+            _ => None,
+        };
+        let from = from.and_then(|f| DateTime::parse_from_rfc3339(&f).ok());
+        let deadline = allowance.zip(from).map(|(a, f)| utc_text(f.with_timezone(&Utc) + a));
+        update.execute(params![incident_id, deadline])?;
+    }
+    Ok(())
+}
+
 /// A check-in that starts an incident: its household, note and photos.
 struct ProblemCheckIn {
     household_code: String,
@@ -316,9 +336,27 @@ struct ProblemCheckIn {
 const LIST_COLUMNS: &str = "incident_id, grid, household_code, stage, severity, category, title, reported_at, \
                             stage_since, deadline, waiting_for";
 
-/// The scope, grid and severity conditions shared by the list and its counts (parameters ?1–?3).
-const SCOPE_WHERE: &str = "(?1 = '' OR instr(';' || ?1 || ';', ';' || grid || ';') > 0)
-     AND (?2 IS NULL OR grid = ?2) AND (?3 IS NULL OR severity = ?3)";
+/// A WHERE clause built from only the conditions in use (so SQLite can pick an index), with its parameters.
+#[derive(Default)]
+struct Conditions {
+    sql: Vec<String>,
+    args: Vec<rusqlite::types::Value>,
+}
+
+impl Conditions {
+    fn add(&mut self, sql: &str, args: impl IntoIterator<Item = String>) {
+        self.sql.push(sql.to_string());
+        self.args.extend(args.into_iter().map(rusqlite::types::Value::Text));
+    }
+
+    fn clause(&self) -> String {
+        if self.sql.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", self.sql.join(" AND "))
+        }
+    }
+}
 
 impl Store {
     fn event(&self, action: Action, act: &IncidentAct) -> IncidentEvent {
@@ -510,55 +548,66 @@ impl Store {
     /// Incidents in scope matching `filter`, with counts per stage; read from the materialised tables only.
     pub fn incident_list(&self, filter: &IncidentFilter) -> Result<IncidentList> {
         let now = self.clock.now();
-        let scope = self.device.grids.join(";");
-        let severity = filter.severity.map(|s| s.code());
+        let now_text = utc_text(now);
+        // Scope, grid and severity: shared by the list and its counts.
+        let mut scope = Conditions::default();
+        if !self.device.grids.is_empty() {
+            let marks = vec!["?"; self.device.grids.len()].join(", ");
+            scope.add(&format!("grid IN ({marks})"), self.device.grids.iter().cloned());
+        }
+        if let Some(g) = &filter.grid {
+            scope.add("grid = ?", [g.clone()]);
+        }
+        if let Some(sev) = filter.severity {
+            scope.add("severity = ?", [sev.code().to_string()]);
+        }
+        let mut wanted = Conditions { sql: scope.sql.clone(), args: scope.args.clone() };
+        if let Some(stage) = filter.stage {
+            wanted.add("stage = ?", [stage.code().to_string()]);
+        }
+        if filter.overdue {
+            wanted.add("deadline < ?", [now_text.clone()]);
+        }
+        if filter.waiting_for_me {
+            wanted.add(
+                "waiting_for = ? AND (stage <> 'returned' OR reporter = ?)",
+                [self.device.role.code().to_string(), self.device.user.clone()],
+            );
+        }
         let mut stmt = self.conn().prepare_cached(&format!(
-            "SELECT {LIST_COLUMNS} FROM incident
-             WHERE {SCOPE_WHERE}
-               AND (?4 IS NULL OR stage = ?4)
-               AND (?5 = 0 OR (deadline IS NOT NULL AND deadline < ?6))
-               AND (?7 IS NULL OR (waiting_for = ?7 AND (stage <> 'returned' OR reporter = ?8)))
-             ORDER BY deadline IS NULL, deadline, reported_at, incident_id"
+            "SELECT {LIST_COLUMNS} FROM incident {} ORDER BY deadline IS NULL, deadline, reported_at, incident_id",
+            wanted.clause()
         ))?;
-        let waiting = filter.waiting_for_me.then(|| self.device.role.code());
-        let rows = stmt.query_map(
-            params![
-                scope,
-                filter.grid,
-                severity,
-                filter.stage.map(|s| s.code()),
-                filter.overdue,
-                utc_text(now),
-                waiting,
-                self.device.user
-            ],
-            |r| {
-                let deadline: Option<String> = r.get(9)?;
-                let waiting_for: String = r.get(10)?;
-                let minutes = overdue_minutes(deadline.as_deref(), now);
-                Ok(IncidentListItem {
-                    incident_id: r.get(0)?,
-                    grid: r.get(1)?,
-                    household_code: r.get(2)?,
-                    stage: r.get(3)?,
-                    severity: r.get(4)?,
-                    category: r.get(5)?,
-                    title: r.get(6)?,
-                    reported_at: r.get(7)?,
-                    stage_since: r.get(8)?,
-                    deadline,
-                    overdue: minutes > 0,
-                    overdue_minutes: minutes,
-                    waiting_for: (!waiting_for.is_empty()).then_some(waiting_for),
-                })
-            },
-        )?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(&wanted.args), |r| {
+            let deadline: Option<String> = r.get(9)?;
+            let waiting_for: String = r.get(10)?;
+            // Text order is time order for these UTC stamps: parse only the deadlines already past.
+            let minutes = match &deadline {
+                Some(d) if *d < now_text => overdue_minutes(Some(d), now),
+                _ => 0,
+            };
+            Ok(IncidentListItem {
+                incident_id: r.get(0)?,
+                grid: r.get(1)?,
+                household_code: r.get(2)?,
+                stage: r.get(3)?,
+                severity: r.get(4)?,
+                category: r.get(5)?,
+                title: r.get(6)?,
+                reported_at: r.get(7)?,
+                stage_since: r.get(8)?,
+                deadline,
+                overdue: minutes > 0,
+                overdue_minutes: minutes,
+                waiting_for: (!waiting_for.is_empty()).then_some(waiting_for),
+            })
+        })?;
         let items = rows.collect::<rusqlite::Result<Vec<_>>>()?;
         let mut counts: BTreeMap<String, u32> = Stage::ALL.iter().map(|s| (s.code().to_string(), 0)).collect();
         let mut stmt = self
             .conn()
-            .prepare_cached(&format!("SELECT stage, count(*) FROM incident WHERE {SCOPE_WHERE} GROUP BY stage"))?;
-        let mut rows = stmt.query(params![scope, filter.grid, severity])?;
+            .prepare_cached(&format!("SELECT stage, count(*) FROM incident {} GROUP BY stage", scope.clause()))?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(&scope.args))?;
         while let Some(r) = rows.next()? {
             counts.insert(r.get(0)?, r.get(1)?);
         }
@@ -886,6 +935,21 @@ mod tests {
         let d = leader.incident_detail(&normal.incident_id).expect("detail");
         assert_eq!((d.stage.as_str(), d.delivered), ("committee_review", true));
         assert_eq!(d.events[1].role, "server");
+    }
+
+    #[test]
+    fn a_new_deadline_policy_moves_existing_deadlines() {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut leader = store(&dir, "a", "王网格长", Role::GridLeader, &["G01"], clock());
+        let f = leader.report_incident(new_incident(Severity::Urgent)).expect("report");
+        let mut settings = leader.settings().clone();
+        settings.deadlines.urgent_ack_minutes = 15;
+        let id = DocId::community(COMMUNITY);
+        let mut doc = leader.checkout(&id).expect("community");
+        docs::community::write_settings(&mut doc, &settings).expect("write");
+        leader.persist(vec![(id, doc)], index::reindex).expect("persist");
+        let d = leader.incident_detail(&f.incident_id).expect("detail");
+        assert_eq!(d.deadline.as_deref(), Some("2026-11-24T01:15:00Z"));
     }
 
     #[test]

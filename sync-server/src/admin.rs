@@ -1,0 +1,101 @@
+//! Admin sub-commands: communities, roster imports, enrollment codes and devices. They open the same SQLite
+//! file as a running `serve` (WAL, busy timeout); documents they write are authored by the server's actor.
+
+use chrono::{DateTime, Datelike, Utc};
+use gridline_core::docs::{self, DocId};
+use gridline_core::model::{CommunitySettings, Role};
+use serde_json::{json, Value};
+
+use crate::engine::Engine;
+use crate::enrollment;
+use crate::error::{Result, ServerError};
+use crate::storage::Community;
+
+/// Creates a community and its community document with the default configuration.
+pub fn create_community(engine: &mut Engine, name: &str, timezone: &str) -> Result<Value> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(ServerError::bad_request("invalid_input", "name: 1 to 200 characters"));
+    }
+    if timezone.parse::<chrono_tz::Tz>().is_err() {
+        return Err(ServerError::bad_request("invalid_input", format!("timezone: unknown time zone {timezone:?}")));
+    }
+    let community_id = uuid::Uuid::now_v7().to_string();
+    let id = DocId::community(&community_id);
+    let (mut doc, before) = engine.checkout(&id)?;
+    docs::community::write_settings(&mut doc, &CommunitySettings::defaults(&community_id, name, timezone))?;
+    engine.commit_server_edits(vec![(id, doc, before)])?;
+    engine.storage().create_community(&Community { community_id: community_id.clone(), name: name.to_string() })?;
+    Ok(json!({ "community_id": community_id }))
+}
+
+/// Imports a roster CSV (PRODUCT.md §7) into the community's grid roster documents, registering the grids in
+/// the community document. A malformed row applies nothing.
+pub fn import_roster(engine: &mut Engine, community_id: &str, bytes: &[u8], now: DateTime<Utc>) -> Result<Value> {
+    if engine.storage().community(community_id)?.is_none() {
+        return Err(ServerError::not_found(format!("community {community_id:?} not found")));
+    }
+    let cid = DocId::community(community_id);
+    let (mut cdoc, cbefore) = engine.checkout(&cid)?;
+    let settings = docs::community::read_settings(&cdoc);
+    let rows = gridline_core::roster_csv::parse_roster_csv(bytes, now.year(), &|t| settings.category(t).is_some())
+        .map_err(|e| ServerError::bad_request("roster_invalid", e.to_string()))?;
+    let mut by_grid: std::collections::BTreeMap<&str, Vec<&gridline_core::roster_csv::RosterRow>> = Default::default();
+    for row in &rows {
+        by_grid.entry(row.grid_code.as_str()).or_default().push(row);
+    }
+    let mut summary = docs::roster::ImportSummary::default();
+    let mut edits = Vec::new();
+    for (grid, rows) in &by_grid {
+        docs::community::put_grid(&mut cdoc, grid, grid)?;
+        let id = DocId::roster(community_id, grid);
+        let (mut doc, before) = engine.checkout(&id)?;
+        summary.add(&docs::roster::apply_import(&mut doc, grid, rows)?);
+        edits.push((id, doc, before));
+    }
+    edits.push((cid, cdoc, cbefore));
+    engine.commit_server_edits(edits)?;
+    serde_json::to_value(summary).map_err(ServerError::internal)
+}
+
+/// Issues a one-time enrollment code.
+pub fn enroll(
+    engine: &mut Engine,
+    community_id: &str,
+    user: &str,
+    role: &str,
+    grids: &[String],
+    now: DateTime<Utc>,
+) -> Result<Value> {
+    let role = Role::parse(role)?;
+    let issued = enrollment::issue(engine.storage(), community_id, user, role, grids, now)?;
+    serde_json::to_value(issued).map_err(ServerError::internal)
+}
+
+/// Every enrolled device.
+pub fn list_devices(engine: &mut Engine) -> Result<Value> {
+    let items: Vec<Value> = engine
+        .storage()
+        .devices()?
+        .into_iter()
+        .map(|d| {
+            json!({
+                "device_id": d.device_id,
+                "user": d.user,
+                "role": d.role.code(),
+                "revoked": d.revoked,
+                "community_id": d.community_id,
+                "grids": d.grids,
+            })
+        })
+        .collect();
+    Ok(json!({ "items": items }))
+}
+
+/// Revokes a device: its token is refused from now on with `device_revoked`.
+pub fn revoke_device(engine: &mut Engine, device_id: &str) -> Result<Value> {
+    if !engine.storage().revoke_device(device_id)? {
+        return Err(ServerError::not_found(format!("device {device_id:?} not found")));
+    }
+    Ok(json!({ "device_id": device_id, "revoked": true }))
+}

@@ -1,0 +1,108 @@
+//! The HTTP API under `/v1/` (see `PROTOCOL.md`), plus `/healthz` and `/metrics`.
+
+mod blobs;
+mod enroll;
+mod ops;
+mod sync;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::{get, post, put};
+use axum::Router;
+use gridline_core::Clock;
+
+use crate::engine::Engine;
+use crate::error::{Result, ServerError};
+use crate::metrics::Metrics;
+use crate::storage::Device;
+
+/// Shared state of the running server.
+pub struct App {
+    /// The engine (storage + document cache), one user at a time.
+    pub engine: Mutex<Engine>,
+    /// Counters.
+    pub metrics: Metrics,
+    /// The clock (enrollment code expiry).
+    pub clock: Arc<dyn Clock>,
+}
+
+impl App {
+    /// Locks the engine (a panic elsewhere never poisons it for good: the engine holds no half-made state
+    /// between calls).
+    pub fn engine(&self) -> MutexGuard<'_, Engine> {
+        self.engine.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs blocking engine work off the async threads.
+    pub async fn blocking<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&App) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let app = self.clone();
+        tokio::task::spawn_blocking(move || f(&app)).await.map_err(ServerError::internal)?
+    }
+}
+
+/// The router.
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/metrics", get(ops::metrics))
+        .route("/v1/enroll", post(enroll::enroll))
+        .route("/v1/sync", post(sync::sync))
+        .route("/v1/blobs/{sha256}", put(blobs::put_blob).get(blobs::get_blob).head(blobs::head_blob))
+        .fallback(|| async { ServerError::not_found("no such endpoint") })
+        .layer(axum::middleware::from_fn_with_state(app.clone(), count_requests))
+        .with_state(app)
+}
+
+async fn count_requests(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let res = next.run(req).await;
+    Metrics::add(&app.metrics.requests, 1);
+    if res.status().is_client_error() || res.status().is_server_error() {
+        Metrics::add(&app.metrics.errors, 1);
+        tracing::info!(%method, %path, status = res.status().as_u16(), "refused");
+    } else {
+        tracing::debug!(%method, %path, status = res.status().as_u16(), "served");
+    }
+    res
+}
+
+/// Reads a whole body, refusing more than `limit` bytes with 413 `code`.
+pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize, code: &'static str) -> Result<Bytes> {
+    let too_large = || ServerError::new(StatusCode::PAYLOAD_TOO_LARGE, code, format!("body over {limit} bytes"));
+    let declared = headers.get(axum::http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(body, limit).await.map_err(|_| too_large())
+}
+
+/// The device presenting `Authorization: Bearer <token>`: 401 `unauthorized` for a missing or unknown token,
+/// 403 `device_revoked` for a revoked device (it wipes its store on this code).
+pub fn authenticate(engine: &mut Engine, headers: &HeaderMap) -> Result<Device> {
+    let unauthorized = || ServerError::new(StatusCode::UNAUTHORIZED, "unauthorized", "missing or unknown device token");
+    let token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= 128)
+        .ok_or_else(unauthorized)?;
+    let device = engine.storage().device_by_token_hash(&crate::access::hash_secret(token))?.ok_or_else(unauthorized)?;
+    if device.revoked {
+        return Err(ServerError::new(
+            StatusCode::FORBIDDEN,
+            "device_revoked",
+            "this device was revoked: wipe the local store",
+        ));
+    }
+    Ok(device)
+}

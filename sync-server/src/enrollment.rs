@@ -1,0 +1,136 @@
+//! One-time enrollment codes: issued by an admin for a user, role and scope; redeemed once by a device for
+//! its id and token. Only hashes of codes and tokens are stored.
+
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use gridline_core::docs::valid_code;
+use gridline_core::model::Role;
+use gridline_core::sync::protocol::{EnrollRequest, EnrollResponse};
+
+use crate::access::{hash_secret, new_token, valid_public_key};
+use crate::error::{Result, ServerError};
+use crate::storage::{Device, EnrollmentCode, Storage};
+
+/// How long a code stays valid.
+pub const CODE_VALIDITY_HOURS: i64 = 72;
+
+/// Crockford base-32 (no I, L, O, U: nothing to misread when a code is typed from paper).
+const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+fn new_code() -> Result<String> {
+    let mut bytes = [0u8; 12];
+    getrandom::fill(&mut bytes).map_err(ServerError::internal)?;
+    let chars: Vec<char> = bytes.iter().map(|b| ALPHABET[usize::from(b % 32)] as char).collect();
+    let groups: Vec<String> = chars.chunks(4).map(|c| c.iter().collect()).collect();
+    Ok(groups.join("-"))
+}
+
+/// A typed code in canonical form: upper case, separators dropped, look-alike letters mapped.
+fn normalise(code: &str) -> String {
+    code.chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .map(|c| match c.to_ascii_uppercase() {
+            'O' => '0',
+            'I' | 'L' => '1',
+            other => other,
+        })
+        .collect()
+}
+
+/// A newly issued code (shown once) and its expiry.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct IssuedCode {
+    /// The code to give the user.
+    pub code: String,
+    /// RFC 3339 expiry.
+    pub expires_at: String,
+}
+
+/// Issues a code for `user` with `role` in `community_id`, scoped to `grids` (required for grid-scoped roles,
+/// refused for community-wide ones).
+pub fn issue(
+    storage: &mut dyn Storage,
+    community_id: &str,
+    user: &str,
+    role: Role,
+    grids: &[String],
+    now: DateTime<Utc>,
+) -> Result<IssuedCode> {
+    if storage.community(community_id)?.is_none() {
+        return Err(ServerError::not_found(format!("community {community_id:?} not found")));
+    }
+    let user = user.trim();
+    if user.is_empty() || user.chars().count() > 100 {
+        return Err(ServerError::bad_request("invalid_input", "user: 1 to 100 characters"));
+    }
+    if let Some(bad) = grids.iter().find(|g| !valid_code(g)) {
+        return Err(ServerError::bad_request("invalid_input", format!("grid: bad grid code {bad:?}")));
+    }
+    if role.is_grid_scoped() && grids.is_empty() {
+        return Err(ServerError::bad_request("invalid_input", format!("grid: role {} needs --grid", role.code())));
+    }
+    let grids = if role.is_grid_scoped() { grids.to_vec() } else { Vec::new() };
+    let code = new_code()?;
+    let expires = now + chrono::Duration::hours(CODE_VALIDITY_HOURS);
+    storage.insert_enrollment_code(&EnrollmentCode {
+        code_hash: hash_secret(&normalise(&code)),
+        community_id: community_id.to_string(),
+        user: user.to_string(),
+        role,
+        grids,
+        expires_at: expires.timestamp(),
+        used_by: None,
+    })?;
+    Ok(IssuedCode { code, expires_at: expires.to_rfc3339_opts(chrono::SecondsFormat::Secs, true) })
+}
+
+/// Redeems a code: registers the device with its public key and returns its id and token.
+pub fn redeem(storage: &mut dyn Storage, req: &EnrollRequest, now: DateTime<Utc>) -> Result<EnrollResponse> {
+    if !valid_public_key(&req.public_key) {
+        return Err(ServerError::bad_request("invalid_public_key", "public_key: not a hex Ed25519 public key"));
+    }
+    let code_hash = hash_secret(&normalise(&req.code));
+    let invalid = || ServerError::bad_request("enroll_code_invalid", "this enrollment code is not known");
+    let used = || ServerError::new(StatusCode::CONFLICT, "enroll_code_used", "this enrollment code was already used");
+    let code = storage.enrollment_code(&code_hash)?.ok_or_else(invalid)?;
+    if code.used_by.is_some() {
+        return Err(used());
+    }
+    if code.expires_at < now.timestamp() {
+        return Err(ServerError::new(StatusCode::GONE, "enroll_code_expired", "this enrollment code has expired"));
+    }
+    let token = new_token()?;
+    let device = Device {
+        device_id: uuid::Uuid::now_v7().to_string(),
+        community_id: code.community_id.clone(),
+        user: code.user.clone(),
+        role: code.role,
+        grids: code.grids.clone(),
+        public_key: req.public_key.to_ascii_lowercase(),
+        revoked: false,
+    };
+    if !storage.redeem_enrollment_code(&code_hash, &device, &hash_secret(&token))? {
+        return Err(used());
+    }
+    Ok(EnrollResponse {
+        device_id: device.device_id,
+        token,
+        user: device.user,
+        role: device.role.code().to_string(),
+        community_id: device.community_id,
+        grids: device.grids,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_typed_forgivingly() {
+        let code = new_code().expect("code");
+        assert_eq!(code.len(), 14);
+        assert_eq!(normalise(&code.to_lowercase().replace('-', " ")), normalise(&code));
+        assert_eq!(normalise("oil-0"), "0110");
+    }
+}

@@ -1,0 +1,73 @@
+//! The server's error type: every failure carries a stable snake_case code and maps to one HTTP status, so
+//! clients (and the CLI's `--json`) see `{"code", "message"}`.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use gridline_core::sync::protocol::ApiError;
+
+/// A failure of a request or an admin command.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct ServerError {
+    /// HTTP status answered.
+    pub status: StatusCode,
+    /// Stable snake_case code.
+    pub code: &'static str,
+    /// Human message.
+    pub message: String,
+}
+
+/// The server's result type.
+pub type Result<T, E = ServerError> = std::result::Result<T, E>;
+
+impl ServerError {
+    /// A new error.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ServerError {
+        ServerError { status, code, message: message.into() }
+    }
+    /// 400 with `code`.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> ServerError {
+        ServerError::new(StatusCode::BAD_REQUEST, code, message)
+    }
+    /// 403 `forbidden_change`: the whole batch is refused.
+    pub fn forbidden_change(message: impl Into<String>) -> ServerError {
+        ServerError::new(StatusCode::FORBIDDEN, "forbidden_change", message)
+    }
+    /// 404 `not_found`.
+    pub fn not_found(what: impl Into<String>) -> ServerError {
+        ServerError::new(StatusCode::NOT_FOUND, "not_found", what)
+    }
+    /// 500 `storage_error`: the database failed (nothing half-written: every write is one transaction).
+    pub fn storage(e: impl std::fmt::Display) -> ServerError {
+        ServerError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage_error", e.to_string())
+    }
+    /// 500 `internal_error`.
+    pub fn internal(e: impl std::fmt::Display) -> ServerError {
+        ServerError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", e.to_string())
+    }
+}
+
+impl From<rusqlite::Error> for ServerError {
+    fn from(e: rusqlite::Error) -> Self {
+        ServerError::storage(e)
+    }
+}
+
+impl From<gridline_core::Error> for ServerError {
+    fn from(e: gridline_core::Error) -> Self {
+        ServerError::bad_request(e.code(), e.to_string())
+    }
+}
+
+impl From<std::io::Error> for ServerError {
+    fn from(e: std::io::Error) -> Self {
+        ServerError::new(StatusCode::INTERNAL_SERVER_ERROR, "io_error", e.to_string())
+    }
+}
+
+impl IntoResponse for ServerError {
+    fn into_response(self) -> Response {
+        let body = ApiError { code: self.code.to_string(), message: self.message };
+        (self.status, axum::Json(body)).into_response()
+    }
+}

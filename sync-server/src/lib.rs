@@ -1,0 +1,12 @@
+//! Gridline relay server: storage of Automerge documents as append-only changes, enrollment, scoped sync
+//! over `/v1/`, blobs, and the admin commands.
+
+pub mod access;
+pub mod admin;
+pub mod api;
+pub mod engine;
+pub mod enrollment;
+pub mod error;
+pub mod metrics;
+pub mod rules;
+pub mod storage;

@@ -1,0 +1,55 @@
+//! Counters exposed at `GET /metrics` in the Prometheus text format.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Process-wide counters.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// HTTP requests answered.
+    pub requests: AtomicU64,
+    /// Requests answered with a 4xx or 5xx.
+    pub errors: AtomicU64,
+    /// Sync rounds served.
+    pub sync_rounds: AtomicU64,
+    /// Documents written by sync rounds.
+    pub docs_written: AtomicU64,
+    /// Changes stored.
+    pub changes_stored: AtomicU64,
+    /// Request body bytes received.
+    pub bytes_in: AtomicU64,
+    /// Response body bytes sent by sync and blob downloads.
+    pub bytes_out: AtomicU64,
+    /// Blobs stored.
+    pub blobs_stored: AtomicU64,
+}
+
+impl Metrics {
+    /// Adds `n` to a counter.
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// The Prometheus text exposition, with the number of stored documents as a gauge.
+    pub fn render(&self, documents: u64) -> String {
+        let mut out = String::new();
+        let counters = [
+            ("gridline_http_requests_total", "HTTP requests answered", &self.requests),
+            ("gridline_http_errors_total", "HTTP requests answered with a 4xx or 5xx", &self.errors),
+            ("gridline_sync_rounds_total", "Sync rounds served", &self.sync_rounds),
+            ("gridline_sync_docs_written_total", "Documents written by sync rounds", &self.docs_written),
+            ("gridline_changes_stored_total", "Automerge changes stored", &self.changes_stored),
+            ("gridline_bytes_in_total", "Request body bytes received", &self.bytes_in),
+            ("gridline_bytes_out_total", "Response body bytes sent", &self.bytes_out),
+            ("gridline_blobs_stored_total", "Blobs stored", &self.blobs_stored),
+        ];
+        for (name, help, c) in counters {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", c.load(Ordering::Relaxed));
+        }
+        let _ = writeln!(
+            out,
+            "# HELP gridline_documents Documents stored\n# TYPE gridline_documents gauge\ngridline_documents {documents}"
+        );
+        out
+    }
+}

@@ -1,0 +1,169 @@
+//! The server's storage, behind a trait so that a PostgreSQL backend can stand beside the embedded SQLite
+//! one. Documents are stored as append-only Automerge changes keyed by change hash (a change already present
+//! is ignored, so two writers never lose an update); every write bumps a monotonically increasing catalogue
+//! version per document, which is the cursor devices sync from.
+
+pub mod sqlite;
+
+use crate::error::Result;
+use gridline_core::model::Role;
+
+/// A community registered on the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Community {
+    /// Community id (UUID v7).
+    pub community_id: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// An enrolled device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    /// Device id (UUID v7); its 16 bytes are the device's Automerge actor id.
+    pub device_id: String,
+    /// Community the device belongs to.
+    pub community_id: String,
+    /// User name.
+    pub user: String,
+    /// Role of the user.
+    pub role: Role,
+    /// Grids in scope (empty for community-wide roles).
+    pub grids: Vec<String>,
+    /// Hex Ed25519 public key registered at enrollment.
+    pub public_key: String,
+    /// True once an admin revoked the device.
+    pub revoked: bool,
+}
+
+/// A one-time enrollment code (only its hash is stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnrollmentCode {
+    /// SHA-256 (hex) of the normalised code.
+    pub code_hash: String,
+    /// Community of the device to enroll.
+    pub community_id: String,
+    /// User name.
+    pub user: String,
+    /// Role.
+    pub role: Role,
+    /// Grids.
+    pub grids: Vec<String>,
+    /// Unix seconds after which the code no longer works.
+    pub expires_at: i64,
+    /// The device enrolled with it, once used.
+    pub used_by: Option<String>,
+}
+
+/// Where a document sits, read from its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocScope {
+    /// Community id.
+    pub community_id: String,
+    /// Grid code (none for the community document).
+    pub grid: Option<String>,
+}
+
+/// The stored form of a document: an optional compacted snapshot plus the changes stored after it.
+#[derive(Debug, Clone, Default)]
+pub struct StoredDocument {
+    /// `Automerge::save()` bytes of a compaction, if any.
+    pub snapshot: Option<Vec<u8>>,
+    /// Raw change chunks stored after the snapshot, in storage order.
+    pub changes: Vec<Vec<u8>>,
+    /// Sequence number of the last change included (snapshot or changes).
+    pub last_seq: i64,
+}
+
+/// New changes of one document to append.
+#[derive(Debug, Clone)]
+pub struct DocumentWrite {
+    /// Document id (text form).
+    pub doc_id: String,
+    /// Its scope.
+    pub scope: DocScope,
+    /// (hex change hash, raw change bytes).
+    pub changes: Vec<(String, Vec<u8>)>,
+    /// The document's heads after the write (hex).
+    pub heads: Vec<String>,
+    /// Blob hashes the document references.
+    pub blobs: Vec<String>,
+}
+
+/// One catalogue row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogueRow {
+    /// Document id.
+    pub doc_id: String,
+    /// Heads (hex).
+    pub heads: Vec<String>,
+    /// Catalogue version of the document's last write.
+    pub version: u64,
+}
+
+/// What a device may read: a community, and either all of it or some grids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadScope {
+    /// Community id.
+    pub community_id: String,
+    /// `None`: the whole community; `Some(grids)`: the community document and these grids.
+    pub grids: Option<Vec<String>>,
+}
+
+/// The storage backend. Every method is one transaction.
+pub trait Storage: Send {
+    /// Registers a community.
+    fn create_community(&mut self, community: &Community) -> Result<()>;
+    /// A community by id.
+    fn community(&self, community_id: &str) -> Result<Option<Community>>;
+
+    /// Stores a new enrollment code.
+    fn insert_enrollment_code(&mut self, code: &EnrollmentCode) -> Result<()>;
+    /// An enrollment code by hash.
+    fn enrollment_code(&self, code_hash: &str) -> Result<Option<EnrollmentCode>>;
+    /// Marks the code used by `device` and registers the device, atomically. Returns false (and stores
+    /// nothing) when the code was used meanwhile.
+    fn redeem_enrollment_code(&mut self, code_hash: &str, device: &Device, token_hash: &str) -> Result<bool>;
+
+    /// The device whose token hashes to `token_hash`.
+    fn device_by_token_hash(&self, token_hash: &str) -> Result<Option<Device>>;
+    /// A device by id.
+    fn device(&self, device_id: &str) -> Result<Option<Device>>;
+    /// Every device, oldest first.
+    fn devices(&self) -> Result<Vec<Device>>;
+    /// Revokes a device; false when there is no such device.
+    fn revoke_device(&mut self, device_id: &str) -> Result<bool>;
+
+    /// A document's stored form, or `None` when it was never written.
+    fn load_document(&self, doc_id: &str) -> Result<Option<StoredDocument>>;
+    /// Raw changes of a document stored after sequence number `after_seq`, with the last sequence number.
+    fn changes_after(&self, doc_id: &str, after_seq: i64) -> Result<(Vec<Vec<u8>>, i64)>;
+    /// Appends the changes of several documents in one transaction (changes already present are ignored),
+    /// bumps each written document's catalogue version, records blob references and the per-device sync
+    /// states. Returns the last sequence number stored per document.
+    fn append(&mut self, writes: &[DocumentWrite], sync_states: &[(String, String, Vec<u8>)]) -> Result<Vec<i64>>;
+    /// Saves per-device sync states `(device_id, doc_id, state)` only.
+    fn put_sync_states(&mut self, sync_states: &[(String, String, Vec<u8>)]) -> Result<()>;
+    /// A device's stored sync state for a document.
+    fn sync_state(&self, device_id: &str, doc_id: &str) -> Result<Option<Vec<u8>>>;
+    /// The documents in `scope` written after catalogue version `since`, oldest first, at most `limit`.
+    fn catalogue(&self, scope: &ReadScope, since: u64, limit: usize) -> Result<Vec<CatalogueRow>>;
+    /// The highest catalogue version.
+    fn catalogue_version(&self) -> Result<u64>;
+    /// Number of documents stored.
+    fn document_count(&self) -> Result<u64>;
+
+    /// Documents with more than `min_changes` changes stored after their last snapshot.
+    fn compaction_candidates(&self, min_changes: u64, limit: usize) -> Result<Vec<String>>;
+    /// Stores a compacted snapshot covering changes up to `upto_seq` (changes themselves are kept).
+    fn put_snapshot(&mut self, doc_id: &str, snapshot: &[u8], upto_seq: i64) -> Result<()>;
+
+    /// True when a blob with this hash is stored.
+    fn blob_exists(&self, sha256: &str) -> Result<bool>;
+    /// Stores a blob (a blob already present is left as it is).
+    fn put_blob(&mut self, sha256: &str, bytes: &[u8], uploaded_by: &str) -> Result<()>;
+    /// A blob's bytes.
+    fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>>;
+    /// True when the blob was uploaded by `device_id` or is referenced by a document in `scope`.
+    fn blob_readable(&self, sha256: &str, device_id: &str, scope: &ReadScope) -> Result<bool>;
+}

@@ -1,0 +1,386 @@
+//! The embedded SQLite backend: one file in the data directory, WAL mode, synchronous FULL (a change is on
+//! disk before it is acknowledged), a busy timeout so admin commands can write while `serve` runs.
+
+use std::path::Path;
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use super::{CatalogueRow, Community, Device, DocumentWrite, EnrollmentCode, ReadScope, Storage, StoredDocument};
+use crate::error::Result;
+use gridline_core::model::Role;
+
+/// The database file inside the data directory.
+pub const DB_FILE: &str = "gridline-server.sqlite";
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS community (
+    community_id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS device (
+    device_id TEXT PRIMARY KEY, community_id TEXT NOT NULL, user TEXT NOT NULL, role TEXT NOT NULL,
+    grids TEXT NOT NULL, public_key TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE,
+    revoked INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS enrollment_code (
+    code_hash TEXT PRIMARY KEY, community_id TEXT NOT NULL, user TEXT NOT NULL, role TEXT NOT NULL,
+    grids TEXT NOT NULL, expires_at INTEGER NOT NULL, used_by TEXT);
+CREATE TABLE IF NOT EXISTS document (
+    doc_id TEXT PRIMARY KEY, community_id TEXT NOT NULL, grid TEXT, version INTEGER NOT NULL,
+    heads TEXT NOT NULL, snapshot BLOB, snapshot_seq INTEGER NOT NULL DEFAULT 0,
+    pending INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS document_catalogue ON document (community_id, version);
+CREATE TABLE IF NOT EXISTS change (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, doc_id TEXT NOT NULL, hash TEXT NOT NULL, bytes BLOB NOT NULL,
+    UNIQUE (doc_id, hash));
+CREATE INDEX IF NOT EXISTS change_by_doc ON change (doc_id, seq);
+CREATE TABLE IF NOT EXISTS sync_state (
+    device_id TEXT NOT NULL, doc_id TEXT NOT NULL, state BLOB NOT NULL, PRIMARY KEY (device_id, doc_id));
+CREATE TABLE IF NOT EXISTS blob (
+    sha256 TEXT PRIMARY KEY, bytes BLOB NOT NULL, uploaded_by TEXT NOT NULL, created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS blob_ref (
+    sha256 TEXT NOT NULL, doc_id TEXT NOT NULL, community_id TEXT NOT NULL, grid TEXT,
+    PRIMARY KEY (sha256, doc_id));
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT OR IGNORE INTO meta (key, value) VALUES ('catalogue_version', 0);
+CREATE TABLE IF NOT EXISTS staff (
+    username TEXT PRIMARY KEY, community_id TEXT NOT NULL, role TEXT NOT NULL, password_hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL);
+";
+
+/// SQLite storage.
+pub struct SqliteStorage {
+    conn: Connection,
+}
+
+fn now_secs() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn role_of(code: String) -> rusqlite::Result<Role> {
+    Role::parse(&code).map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into()))
+}
+
+fn split(s: &str) -> Vec<String> {
+    gridline_core::docs::split_list(s)
+}
+
+const DEVICE_COLUMNS: &str = "device_id, community_id, user, role, grids, public_key, revoked";
+
+fn device_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
+    Ok(Device {
+        device_id: r.get(0)?,
+        community_id: r.get(1)?,
+        user: r.get(2)?,
+        role: role_of(r.get(3)?)?,
+        grids: split(&r.get::<_, String>(4)?),
+        public_key: r.get(5)?,
+        revoked: r.get(6)?,
+    })
+}
+
+impl SqliteStorage {
+    /// Opens (creating if needed) the database in `dir`.
+    pub fn open(dir: &Path) -> Result<SqliteStorage> {
+        std::fs::create_dir_all(dir)?;
+        let conn = Connection::open(dir.join(DB_FILE))?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(SqliteStorage { conn })
+    }
+
+    fn write<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+}
+
+fn append_one(tx: &Transaction<'_>, w: &DocumentWrite) -> Result<i64> {
+    let version: i64 =
+        tx.query_row("UPDATE meta SET value = value + 1 WHERE key = 'catalogue_version' RETURNING value", [], |r| {
+            r.get(0)
+        })?;
+    let heads = w.heads.join(";");
+    tx.execute(
+        "INSERT INTO document (doc_id, community_id, grid, version, heads) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (doc_id) DO UPDATE SET version = excluded.version, heads = excluded.heads",
+        params![w.doc_id, w.scope.community_id, w.scope.grid, version, heads],
+    )?;
+    let mut insert = tx.prepare_cached("INSERT OR IGNORE INTO change (doc_id, hash, bytes) VALUES (?1, ?2, ?3)")?;
+    let mut inserted = 0i64;
+    for (hash, bytes) in &w.changes {
+        inserted += insert.execute(params![w.doc_id, hash, bytes])? as i64;
+    }
+    // Changes since the last snapshot, so compaction finds its candidates without scanning every change.
+    tx.prepare_cached("UPDATE document SET pending = pending + ?1 WHERE doc_id = ?2")?
+        .execute(params![inserted, w.doc_id])?;
+    let mut blob_ref = tx.prepare_cached(
+        "INSERT OR IGNORE INTO blob_ref (sha256, doc_id, community_id, grid) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for b in &w.blobs {
+        blob_ref.execute(params![b, w.doc_id, w.scope.community_id, w.scope.grid])?;
+    }
+    let last: i64 =
+        tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM change WHERE doc_id = ?1", [&w.doc_id], |r| r.get(0))?;
+    Ok(last)
+}
+
+fn put_states(tx: &Transaction<'_>, states: &[(String, String, Vec<u8>)]) -> Result<()> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO sync_state (device_id, doc_id, state) VALUES (?1, ?2, ?3)
+         ON CONFLICT (device_id, doc_id) DO UPDATE SET state = excluded.state",
+    )?;
+    for (device, doc, state) in states {
+        stmt.execute(params![device, doc, state])?;
+    }
+    Ok(())
+}
+
+impl Storage for SqliteStorage {
+    fn create_community(&mut self, c: &Community) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO community (community_id, name, created_at) VALUES (?1, ?2, ?3)",
+            params![c.community_id, c.name, now_secs()],
+        )?;
+        Ok(())
+    }
+
+    fn community(&self, community_id: &str) -> Result<Option<Community>> {
+        Ok(self
+            .conn
+            .query_row("SELECT community_id, name FROM community WHERE community_id = ?1", [community_id], |r| {
+                Ok(Community { community_id: r.get(0)?, name: r.get(1)? })
+            })
+            .optional()?)
+    }
+
+    fn insert_enrollment_code(&mut self, c: &EnrollmentCode) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO enrollment_code (code_hash, community_id, user, role, grids, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![c.code_hash, c.community_id, c.user, c.role.code(), c.grids.join(";"), c.expires_at],
+        )?;
+        Ok(())
+    }
+
+    fn enrollment_code(&self, code_hash: &str) -> Result<Option<EnrollmentCode>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT code_hash, community_id, user, role, grids, expires_at, used_by FROM enrollment_code
+                 WHERE code_hash = ?1",
+                [code_hash],
+                |r| {
+                    Ok(EnrollmentCode {
+                        code_hash: r.get(0)?,
+                        community_id: r.get(1)?,
+                        user: r.get(2)?,
+                        role: role_of(r.get(3)?)?,
+                        grids: split(&r.get::<_, String>(4)?),
+                        expires_at: r.get(5)?,
+                        used_by: r.get(6)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn redeem_enrollment_code(&mut self, code_hash: &str, d: &Device, token_hash: &str) -> Result<bool> {
+        self.write(|tx| {
+            let n = tx.execute(
+                "UPDATE enrollment_code SET used_by = ?1 WHERE code_hash = ?2 AND used_by IS NULL",
+                params![d.device_id, code_hash],
+            )?;
+            if n == 0 {
+                return Ok(false);
+            }
+            tx.execute(
+                "INSERT INTO device (device_id, community_id, user, role, grids, public_key, token_hash, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    d.device_id,
+                    d.community_id,
+                    d.user,
+                    d.role.code(),
+                    d.grids.join(";"),
+                    d.public_key,
+                    token_hash,
+                    now_secs()
+                ],
+            )?;
+            Ok(true)
+        })
+    }
+
+    fn device_by_token_hash(&self, token_hash: &str) -> Result<Option<Device>> {
+        let sql = format!("SELECT {DEVICE_COLUMNS} FROM device WHERE token_hash = ?1");
+        Ok(self.conn.prepare_cached(&sql)?.query_row([token_hash], device_row).optional()?)
+    }
+
+    fn device(&self, device_id: &str) -> Result<Option<Device>> {
+        let sql = format!("SELECT {DEVICE_COLUMNS} FROM device WHERE device_id = ?1");
+        Ok(self.conn.prepare_cached(&sql)?.query_row([device_id], device_row).optional()?)
+    }
+
+    fn devices(&self) -> Result<Vec<Device>> {
+        let sql = format!("SELECT {DEVICE_COLUMNS} FROM device ORDER BY created_at, device_id");
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map([], device_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn revoke_device(&mut self, device_id: &str) -> Result<bool> {
+        Ok(self.conn.execute("UPDATE device SET revoked = 1 WHERE device_id = ?1", [device_id])? > 0)
+    }
+
+    fn load_document(&self, doc_id: &str) -> Result<Option<StoredDocument>> {
+        let head: Option<(Option<Vec<u8>>, i64)> = self
+            .conn
+            .prepare_cached("SELECT snapshot, snapshot_seq FROM document WHERE doc_id = ?1")?
+            .query_row([doc_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let Some((snapshot, snapshot_seq)) = head else { return Ok(None) };
+        let (changes, last) = self.changes_after(doc_id, snapshot_seq)?;
+        Ok(Some(StoredDocument { snapshot, changes, last_seq: last.max(snapshot_seq) }))
+    }
+
+    fn changes_after(&self, doc_id: &str, after_seq: i64) -> Result<(Vec<Vec<u8>>, i64)> {
+        let mut stmt =
+            self.conn.prepare_cached("SELECT seq, bytes FROM change WHERE doc_id = ?1 AND seq > ?2 ORDER BY seq")?;
+        let mut last = after_seq;
+        let mut out = Vec::new();
+        for row in stmt.query_map(params![doc_id, after_seq], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))? {
+            let (seq, bytes) = row?;
+            last = seq;
+            out.push(bytes);
+        }
+        Ok((out, last))
+    }
+
+    fn append(&mut self, writes: &[DocumentWrite], states: &[(String, String, Vec<u8>)]) -> Result<Vec<i64>> {
+        self.write(|tx| {
+            let seqs = writes.iter().map(|w| append_one(tx, w)).collect::<Result<Vec<i64>>>()?;
+            put_states(tx, states)?;
+            Ok(seqs)
+        })
+    }
+
+    fn put_sync_states(&mut self, states: &[(String, String, Vec<u8>)]) -> Result<()> {
+        if states.is_empty() {
+            return Ok(());
+        }
+        self.write(|tx| put_states(tx, states))
+    }
+
+    fn sync_state(&self, device_id: &str, doc_id: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT state FROM sync_state WHERE device_id = ?1 AND doc_id = ?2")?
+            .query_row([device_id, doc_id], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn catalogue(&self, scope: &ReadScope, since: u64, limit: usize) -> Result<Vec<CatalogueRow>> {
+        let since = i64::try_from(since).unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let row = |r: &rusqlite::Row<'_>| -> rusqlite::Result<CatalogueRow> {
+            Ok(CatalogueRow {
+                doc_id: r.get(0)?,
+                heads: split(&r.get::<_, String>(1)?),
+                version: u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
+            })
+        };
+        let rows = match &scope.grids {
+            None => self
+                .conn
+                .prepare_cached(
+                    "SELECT doc_id, heads, version FROM document WHERE community_id = ?1 AND version > ?2
+                     ORDER BY version LIMIT ?3",
+                )?
+                .query_map(params![scope.community_id, since, limit], row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?,
+            Some(grids) => {
+                // Grid lists are short (a person walks one or a few grids): an IN list is bounded.
+                let marks = (0..grids.len()).map(|i| format!("?{}", i + 4)).collect::<Vec<_>>().join(",");
+                let sql = format!(
+                    "SELECT doc_id, heads, version FROM document WHERE community_id = ?1 AND version > ?2
+                     AND (grid IS NULL OR grid IN ({marks})) ORDER BY version LIMIT ?3"
+                );
+                let mut values: Vec<rusqlite::types::Value> =
+                    vec![scope.community_id.clone().into(), since.into(), limit.into()];
+                values.extend(grids.iter().map(|g| rusqlite::types::Value::from(g.clone())));
+                self.conn
+                    .prepare_cached(&sql)?
+                    .query_map(rusqlite::params_from_iter(values), row)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?
+            }
+        };
+        Ok(rows)
+    }
+
+    fn catalogue_version(&self) -> Result<u64> {
+        let v: i64 = self.conn.query_row("SELECT value FROM meta WHERE key = 'catalogue_version'", [], |r| r.get(0))?;
+        Ok(u64::try_from(v).unwrap_or(0))
+    }
+
+    fn document_count(&self) -> Result<u64> {
+        let n: i64 = self.conn.query_row("SELECT COUNT(*) FROM document", [], |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    fn compaction_candidates(&self, min_changes: u64, limit: usize) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached("SELECT doc_id FROM document WHERE pending > ?1 LIMIT ?2")?;
+        let ids = stmt
+            .query_map(params![i64::try_from(min_changes).unwrap_or(i64::MAX), limit as i64], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        Ok(ids)
+    }
+
+    fn put_snapshot(&mut self, doc_id: &str, snapshot: &[u8], upto_seq: i64) -> Result<()> {
+        self.conn.execute(
+            "UPDATE document SET snapshot = ?1, snapshot_seq = ?2,
+               pending = (SELECT COUNT(*) FROM change WHERE doc_id = ?3 AND seq > ?2)
+             WHERE doc_id = ?3 AND snapshot_seq < ?2",
+            params![snapshot, upto_seq, doc_id],
+        )?;
+        Ok(())
+    }
+
+    fn blob_exists(&self, sha256: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM blob WHERE sha256 = ?1")?
+            .query_row([sha256], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    fn put_blob(&mut self, sha256: &str, bytes: &[u8], uploaded_by: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT OR IGNORE INTO blob (sha256, bytes, uploaded_by, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![sha256, bytes, uploaded_by, now_secs()],
+        )?;
+        Ok(())
+    }
+
+    fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.conn.query_row("SELECT bytes FROM blob WHERE sha256 = ?1", [sha256], |r| r.get(0)).optional()?)
+    }
+
+    fn blob_readable(&self, sha256: &str, device_id: &str, scope: &ReadScope) -> Result<bool> {
+        let own: Option<String> =
+            self.conn.query_row("SELECT uploaded_by FROM blob WHERE sha256 = ?1", [sha256], |r| r.get(0)).optional()?;
+        if own.as_deref() == Some(device_id) {
+            return Ok(true);
+        }
+        let mut stmt = self.conn.prepare_cached("SELECT grid FROM blob_ref WHERE sha256 = ?1 AND community_id = ?2")?;
+        let grids = stmt
+            .query_map([sha256, scope.community_id.as_str()], |r| r.get::<_, Option<String>>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(grids.iter().any(|g| match (&scope.grids, g) {
+            (None, _) | (Some(_), None) => true,
+            (Some(mine), Some(g)) => mine.contains(g),
+        }))
+    }
+}
