@@ -72,6 +72,7 @@ pub struct StageTime {
 
 /// The incident figures of the summary.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct IncidentSummary {
     /// Incidents reported in the month.
     pub reported: u32,
@@ -91,6 +92,7 @@ pub struct IncidentSummary {
 
 /// The ledger's summary (PRODUCT.md §9 `ledger --format json`, plus more fields).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct LedgerSummary {
     /// `YYYY-MM`.
     pub month: String,

@@ -5,6 +5,7 @@
 //! - [`workflow`]: the incident workflow — the one place that decides an incident's stage.
 //! - [`docs`]: the Automerge documents and their scoped ids.
 //! - [`store`]: the encrypted device store with its materialised tables (feature `store`).
+//! - [`uniffi_types`]: how dates cross the FFI (feature `uniffi`, used by `bindings/gridline-ffi`).
 //! - [`ledger`]: the monthly electronic ledger, CSV and XLSX (feature `ledger`).
 
 pub mod clock;
@@ -18,7 +19,12 @@ pub mod schedule;
 #[cfg(feature = "store")]
 pub mod store;
 pub mod sync;
+#[cfg(feature = "uniffi")]
+pub mod uniffi_types;
 pub mod workflow;
+
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!();
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{Error, Result};

@@ -20,6 +20,7 @@ pub const LEVEL_SEEN: i64 = 0;
 /// Why something is due.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum DueContact {
     /// A phone call is due.
     Phone,
@@ -55,6 +56,7 @@ impl DueContact {
 
 /// One reason a household or resident is due.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct DueReason {
     /// The contact due.
     pub contact: DueContact,

@@ -23,6 +23,7 @@ pub const SERVER_ROLE: &str = "server";
 /// Where an incident is in the workflow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Stage {
     /// Reported on the phone, not yet received by the server.
     Reported,
@@ -87,6 +88,7 @@ impl Stage {
 /// Something a user (or the server) does to an incident.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Action {
     /// Report it (creates the incident).
     Report,

@@ -16,6 +16,7 @@ use crate::roster_csv::RosterRow;
 
 /// Added / updated / moved-out counts for one kind of roster record.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ImportCounts {
     /// New records.
     pub added: u32,
@@ -27,6 +28,7 @@ pub struct ImportCounts {
 
 /// What a roster import changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ImportSummary {
     /// Household counts.
     pub households: ImportCounts,

@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 
 /// Header language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Lang {
     /// 中文 (default).
     #[default]

@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 /// How the household was checked on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum CheckInKind {
     /// Visited at the door.
     Door,
@@ -60,6 +61,7 @@ impl CheckInKind {
 /// What the grid leader found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum CheckInOutcome {
     /// All well.
     Well,
@@ -92,6 +94,7 @@ impl CheckInOutcome {
 
 /// A position fix from the phone.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Location {
     /// Latitude, degrees.
     pub lat: f64,
@@ -119,6 +122,7 @@ impl Location {
 
 /// What a user enters for a new check-in.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct NewCheckIn {
     /// Household code.
     pub household_code: String,
@@ -138,6 +142,7 @@ pub struct NewCheckIn {
 
 /// A recorded check-in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct CheckIn {
     /// UUID v7.
     pub check_in_id: String,

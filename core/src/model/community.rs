@@ -7,6 +7,7 @@ use super::ContactKind;
 
 /// One contact of a care plan: which contact, every how many days (rolling).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct CarePlanContact {
     /// Which contact.
     pub contact: ContactKind,
@@ -16,6 +17,7 @@ pub struct CarePlanContact {
 
 /// A special-care category (特殊人群) and its default care plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SpecialCareCategory {
     /// Tag code used in the roster, e.g. `elderly_alone`.
     pub code: String,
@@ -29,6 +31,7 @@ pub struct SpecialCareCategory {
 
 /// Incident deadlines per stage and severity, in minutes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct DeadlinePolicy {
     /// Urgent incidents: the station acknowledges within this many minutes.
     pub urgent_ack_minutes: u32,
@@ -53,6 +56,7 @@ impl Default for DeadlinePolicy {
 
 /// A code with its names, for configurable catalogues (incident categories, visit services).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct CatalogueEntry {
     /// Stable code.
     pub code: String,
@@ -64,6 +68,7 @@ pub struct CatalogueEntry {
 
 /// Everything the community document configures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct CommunitySettings {
     /// Community id (UUID v7).
     pub community_id: String,

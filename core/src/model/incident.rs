@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 /// How pressing an incident is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Severity {
     /// Goes through the residents' committee first.
     Normal,
@@ -38,6 +39,7 @@ impl Severity {
 
 /// The fields of an incident, written once by the reporter in the document's first change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct IncidentFields {
     /// UUID v7.
     pub incident_id: String,
@@ -97,6 +99,7 @@ pub struct IncidentEvent {
 
 /// What a user enters to report an incident.
 #[derive(Debug, Clone, PartialEq, Default)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct NewIncident {
     /// Household concerned (its grid becomes the incident's grid).
     pub household_code: Option<String>,

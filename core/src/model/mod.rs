@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 /// Who a device's user is in the community (PRODUCT.md §1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Role {
     /// 网格长: resident volunteer walking one grid.
     GridLeader,
@@ -80,6 +81,7 @@ impl Role {
 /// one: home visit ⊇ door visit ⊇ phone call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum ContactKind {
     /// 日电话: a phone call.
     Phone,

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// A household (户): one address in one grid.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Household {
     /// The community's household code (unique in the community).
     pub household_code: String,
@@ -23,6 +24,7 @@ pub struct Household {
 
 /// A resident of a household, with their special-care tags.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Resident {
     /// Household code.
     pub household_code: String,

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 /// How the resident was visited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum VisitKind {
     /// A home visit, inside the home (月访视).
     Home,
@@ -58,6 +59,7 @@ pub const SATISFACTION_RANGE: std::ops::RangeInclusive<u8> = 1..=5;
 
 /// What a user enters for a new visit.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct NewVisit {
     /// Household code.
     pub household_code: String,
@@ -85,6 +87,7 @@ pub struct NewVisit {
 
 /// A recorded visit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Visit {
     /// UUID v7.
     pub visit_id: String,

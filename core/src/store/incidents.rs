@@ -24,6 +24,7 @@ pub const MAX_ASSIGNEE_CHARS: usize = 64;
 
 /// What a user does to an incident (`incident act`).
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct IncidentAct {
     /// The action.
     pub action: Action,
@@ -55,6 +56,7 @@ impl IncidentAct {
 
 /// Filters of `incident list`; all optional, combined with AND.
 #[derive(Debug, Clone, Default, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct IncidentFilter {
     /// Only this stage.
     pub stage: Option<Stage>,
@@ -70,6 +72,7 @@ pub struct IncidentFilter {
 
 /// One incident in a list (PRODUCT.md §9 `incident list`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct IncidentListItem {
     /// Incident id.
     pub incident_id: String,
@@ -101,6 +104,7 @@ pub struct IncidentListItem {
 
 /// A list of incidents with counts per stage (PRODUCT.md §9).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct IncidentList {
     /// Matching incidents, nearest deadline first, then oldest report first.
     pub items: Vec<IncidentListItem>,
@@ -111,6 +115,7 @@ pub struct IncidentList {
 
 /// One event of an incident's history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct IncidentEventView {
     /// Event id.
     pub event_id: String,
@@ -142,6 +147,7 @@ pub struct IncidentEventView {
 
 /// Everything about one incident (PRODUCT.md §9 `incident show`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct IncidentDetail {
     /// Incident id.
     pub incident_id: String,

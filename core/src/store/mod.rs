@@ -48,6 +48,7 @@ pub const MAX_PHOTOS: usize = 10;
 
 /// Who this device is: written at init or enrollment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct DeviceInfo {
     /// Device id (UUID v7); also the Automerge actor id of every change this device makes.
     pub device_id: String,
@@ -63,6 +64,7 @@ pub struct DeviceInfo {
 
 /// What `init` needs for a standalone device store.
 #[derive(Debug, Clone)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct InitOptions {
     /// User name.
     pub user: String,

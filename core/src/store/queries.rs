@@ -15,6 +15,7 @@ use crate::schedule::{self, ContactHistory, DueReason};
 
 /// One reason on the rounds (PRODUCT.md §9).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct RoundsReason {
     /// `phone`, `door`, `home` or `rotation`.
     pub contact: String,
@@ -39,6 +40,7 @@ impl From<&DueReason> for RoundsReason {
 
 /// A household on today's rounds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct RoundsItem {
     /// Household code.
     pub household_code: String,
@@ -62,6 +64,7 @@ pub struct RoundsItem {
 
 /// The rounds of one day.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Rounds {
     /// The day, in the community's time zone.
     pub date: NaiveDate,
@@ -71,6 +74,7 @@ pub struct Rounds {
 
 /// A resident as shown in household detail.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ResidentSummary {
     /// Name.
     pub name: String,
@@ -86,6 +90,7 @@ pub struct ResidentSummary {
 
 /// A check-in as listed in household detail.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct CheckInSummary {
     /// Check-in id.
     pub check_in_id: String,
@@ -105,6 +110,7 @@ pub struct CheckInSummary {
 
 /// Everything about one household (PRODUCT.md §9 `household show`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct HouseholdDetail {
     /// Household code.
     pub household_code: String,

@@ -23,6 +23,7 @@ pub const MAX_FOLLOW_UP_DAYS: u64 = 366;
 
 /// One item of a social worker's "visits due" list (PRODUCT.md §9 `visits due`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct VisitDueItem {
     /// Household code.
     pub household_code: String,
@@ -52,6 +53,7 @@ pub struct VisitDueItem {
 
 /// The visits due on one day.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct VisitsDue {
     /// The day, in the community's time zone.
     pub date: NaiveDate,
@@ -61,6 +63,7 @@ pub struct VisitsDue {
 
 /// Special-care contacts done vs required.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ContactsDone {
     /// Periods required (see `schedule::assessment_periods`).
     pub required: u32,

@@ -1,0 +1,63 @@
+// Errors reach screens as stable codes with a message in every locale.
+package org.gridline.app.logic
+
+import java.io.File
+import kotlin.test.assertEquals
+import kotlin.test.assertIs
+import kotlin.test.assertTrue
+import org.gridline.ffi.GridlineException
+import org.gridline.ffi.GridlineStore
+import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.assertThrows
+
+class ErrorsTest {
+    private val res = File("../app/src/main/res")
+
+    private fun stringNames(dir: String): Set<String> =
+        Regex("""<string name="([a-z0-9_]+)"""").findAll(File(res, "$dir/strings.xml").readText())
+            .map { it.groupValues[1] }.toSet()
+
+    @Test
+    fun `an unknown household is shown to the user with its code`() {
+        val state = HouseholdPresenter(Fixtures.store(), "nope").load()
+        val error = assertIs<ScreenState.Failed>(state).error
+        assertEquals("household_not_found", error.code)
+        assertEquals("error_household_not_found", error.messageKey)
+        assertEquals(ErrorHandling.SHOW, error.handling)
+    }
+
+    @Test
+    fun `a wrong key is a fatal store error`() {
+        val dir = kotlin.io.path.createTempDirectory("gridline-key").resolve("s").toString()
+        val key = Fixtures.key()
+        GridlineStore.init(dir, key, org.gridline.core.InitOptions("a", org.gridline.core.Role.GRID_LEADER, "Asia/Shanghai", "", null, listOf()))
+        val e = assertThrows<GridlineException.Store> { GridlineStore.open(dir, ByteArray(32)) }
+        assertEquals("store_key_invalid", e.errorCode)
+        assertEquals(ErrorHandling.FATAL, ErrorMessages.of(e).handling)
+    }
+
+    @Test
+    fun `an unknown code falls back to the generic message`() {
+        assertEquals("error_unknown", ErrorMessages.messageKey("something_new"))
+    }
+
+    @Test
+    fun `every error code has a message in Chinese and English`() {
+        for (dir in listOf("values", "values-en")) {
+            val names = stringNames(dir)
+            val missing = (ErrorMessages.KNOWN_CODES.map { "error_$it" } + "error_unknown").filterNot { it in names }
+            assertTrue(missing.isEmpty(), "$dir/strings.xml lacks $missing")
+        }
+        assertEquals(stringNames("values"), stringNames("values-en"), "both locales define the same strings")
+    }
+
+    @Test
+    fun `the iOS shell defines the same strings in both languages`() {
+        val ios = File("../../ios-shell/Gridline/Resources")
+        for (lang in listOf("zh-Hans", "en")) {
+            val keys = Regex("""^"([a-z0-9_]+)" =""", RegexOption.MULTILINE)
+                .findAll(File(ios, "$lang.lproj/Localizable.strings").readText()).map { it.groupValues[1] }.toSet()
+            assertEquals(stringNames("values"), keys, "$lang.lproj matches the Android strings")
+        }
+    }
+}

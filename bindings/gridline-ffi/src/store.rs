@@ -1,0 +1,149 @@
+//! `GridlineStore`: the device store behind a lock, one method per core call.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use chrono::NaiveDate;
+use gridline_core::docs::roster::ImportSummary;
+use gridline_core::ledger::export::Lang;
+use gridline_core::ledger::LedgerSummary;
+use gridline_core::model::{CheckIn, CommunitySettings, IncidentFields, NewCheckIn, NewIncident, NewVisit, Visit};
+use gridline_core::schedule::Month;
+use gridline_core::store::{
+    DeviceInfo, HouseholdDetail, IncidentAct, IncidentDetail, IncidentFilter, IncidentList, InitOptions, Rounds,
+    VisitsDue, KEY_LEN,
+};
+use gridline_core::{Store, SystemClock};
+
+use crate::error::Result;
+
+uniffi::use_remote_type!(gridline_core::NaiveDate);
+
+/// The encrypted device store. All methods do disk I/O: call them off the UI thread. One store object per
+/// store directory; it is safe to share between threads (calls are serialised by its lock).
+#[derive(uniffi::Object)]
+pub struct GridlineStore {
+    store: Mutex<Store>,
+}
+
+fn key(bytes: &[u8]) -> Result<[u8; KEY_LEN]> {
+    Ok(bytes.try_into().map_err(|_| gridline_core::Error::invalid("key", format!("a store key is {KEY_LEN} bytes")))?)
+}
+
+impl GridlineStore {
+    fn wrap(store: Store) -> Arc<Self> {
+        Arc::new(GridlineStore { store: Mutex::new(store) })
+    }
+
+    /// The store, even after a panic in another call: every write is one SQLite transaction, so a poisoned
+    /// lock never guards a half-written store.
+    fn lock(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs one core call on the locked store and maps its error.
+    fn with<T>(&self, call: impl FnOnce(&mut Store) -> gridline_core::Result<T>) -> Result<T> {
+        Ok(call(&mut self.lock())?)
+    }
+}
+
+#[uniffi::export]
+impl GridlineStore {
+    /// Creates a new standalone store in `dir` with a new device identity. `key` is the 32-byte store key
+    /// the shell keeps in the platform keystore. I/O.
+    #[uniffi::constructor]
+    pub fn init(dir: String, key: Vec<u8>, options: InitOptions) -> Result<Arc<Self>> {
+        Ok(Self::wrap(Store::init(Path::new(&dir), &self::key(&key)?, options, Arc::new(SystemClock))?))
+    }
+
+    /// Opens the store in `dir` with its 32-byte key. A wrong key fails with `store_key_invalid`. I/O.
+    #[uniffi::constructor]
+    pub fn open(dir: String, key: Vec<u8>) -> Result<Arc<Self>> {
+        Ok(Self::wrap(Store::open(Path::new(&dir), &self::key(&key)?, Arc::new(SystemClock))?))
+    }
+
+    /// This device's identity: user, role, community, grids. Memory only.
+    pub fn device(&self) -> DeviceInfo {
+        self.lock().device().clone()
+    }
+
+    /// The community's configuration (care categories, incident categories, visit services). Memory only.
+    pub fn settings(&self) -> CommunitySettings {
+        self.lock().settings().clone()
+    }
+
+    /// Imports a roster CSV ledger (PRODUCT.md §7); a malformed file applies nothing. I/O.
+    pub fn import_roster(&self, csv: Vec<u8>) -> Result<ImportSummary> {
+        self.with(|s| s.import_roster(&csv))
+    }
+
+    /// The rounds of `date` (`YYYY-MM-DD`, default today): households due, in walking order. I/O.
+    pub fn rounds(&self, date: Option<NaiveDate>) -> Result<Rounds> {
+        self.with(|s| s.rounds(date))
+    }
+
+    /// Everything about one household: residents, recent check-ins, what is due. I/O.
+    pub fn household_detail(&self, household_code: String) -> Result<HouseholdDetail> {
+        self.with(|s| s.household_detail(&household_code))
+    }
+
+    /// Stores a photo (JPEG, PNG, WebP or HEIC, ≤ 10 MiB) and returns its SHA-256 for a check-in or an
+    /// incident. I/O.
+    pub fn add_photo(&self, bytes: Vec<u8>) -> Result<String> {
+        self.with(|s| s.add_photo(&bytes))
+    }
+
+    /// Records a check-in, durably, and updates the rounds. I/O.
+    pub fn check_in(&self, check_in: NewCheckIn) -> Result<CheckIn> {
+        self.with(|s| s.check_in(check_in))
+    }
+
+    /// Reports an incident (category, severity, description, photos, location, household), durably. A
+    /// check-in with outcome `problem` given as `check_in_id` prefills it. I/O.
+    pub fn report_incident(&self, incident: NewIncident) -> Result<IncidentFields> {
+        self.with(|s| s.report_incident(incident))
+    }
+
+    /// Incidents in scope matching `filter`, with counts per stage. I/O.
+    pub fn incident_list(&self, filter: IncidentFilter) -> Result<IncidentList> {
+        self.with(|s| s.incident_list(&filter))
+    }
+
+    /// One incident: fields, full history, deadline, and `allowed_actions` — the actions this device's role
+    /// may take now (shells show exactly these buttons). I/O.
+    pub fn incident_detail(&self, incident_id: String) -> Result<IncidentDetail> {
+        self.with(|s| s.incident_detail(&incident_id))
+    }
+
+    /// Takes an action on an incident as this device's user and role, durably; returns the incident after
+    /// it. An action the role may not take now fails with `action_not_allowed` and writes nothing. I/O.
+    pub fn incident_act(&self, incident_id: String, act: IncidentAct) -> Result<IncidentDetail> {
+        self.with(|s| s.incident_act(&incident_id, act))
+    }
+
+    /// Records a home visit (services delivered, needs found, follow-up date, satisfaction), durably. I/O.
+    pub fn record_visit(&self, visit: NewVisit) -> Result<Visit> {
+        self.with(|s| s.record_visit(visit))
+    }
+
+    /// The social worker's visits due on `date` (`YYYY-MM-DD`, default today): phone, door and home contacts
+    /// per resident and follow-ups, most overdue first. I/O.
+    pub fn visits_due(&self, date: Option<NaiveDate>) -> Result<VisitsDue> {
+        self.with(|s| s.visits_due(date))
+    }
+
+    /// The monthly ledger's summary figures for `month` (`YYYY-MM`), one grid or every grid in scope. I/O.
+    pub fn ledger_summary(&self, month: String, grid: Option<String>) -> Result<LedgerSummary> {
+        self.with(|s| Ok(s.ledger(&Month::parse(&month)?, grid.as_deref())?.summary))
+    }
+
+    /// The full monthly ledger as CSV (UTF-8 with BOM, all sheets), headers in `lang`. I/O.
+    pub fn ledger_csv(&self, month: String, grid: Option<String>, lang: Lang) -> Result<Vec<u8>> {
+        self.with(|s| s.ledger(&Month::parse(&month)?, grid.as_deref())?.to_csv(lang))
+    }
+
+    /// The full monthly ledger as an XLSX workbook, headers in `lang`. I/O.
+    pub fn ledger_xlsx(&self, month: String, grid: Option<String>, lang: Lang) -> Result<Vec<u8>> {
+        self.with(|s| s.ledger(&Month::parse(&month)?, grid.as_deref())?.to_xlsx(lang))
+    }
+}

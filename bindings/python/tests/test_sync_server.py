@@ -1,0 +1,146 @@
+"""The whole field day against a real gridline-server on loopback: enroll three phones, sync the roster down,
+check in with a photo, report a problem, and take the incident through committee and station to the
+resident's evaluation, with progress through a foreign observer and a cancelled sync.
+
+Skipped when the server binary is not built (bindings/test.sh builds it and sets GRIDLINE_SERVER_BIN)."""
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import time
+import urllib.request
+
+import pytest
+from conftest import PNG, ROSTER
+from gridline import gridline_core as core
+from gridline import gridline_ffi as ffi
+
+SERVER = os.environ.get("GRIDLINE_SERVER_BIN", "")
+pytestmark = pytest.mark.skipif(
+    not (SERVER and os.path.exists(SERVER) and hasattr(ffi, "SyncCancel")),
+    reason="gridline-server binary not built (set GRIDLINE_SERVER_BIN)",
+)
+
+
+def admin(data, *args):
+    out = subprocess.run([SERVER, "admin", "--data", str(data), "--json", *args], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    return json.loads(out.stdout)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path):
+    data = tmp_path / "server"
+    community = admin(data, "community", "create", "--name", "幸福里社区")["community_id"]
+    roster = tmp_path / "roster.csv"
+    roster.write_text(ROSTER, encoding="utf-8")
+    admin(data, "roster", "import", "--community", community, str(roster))
+    port = free_port()
+    proc = subprocess.Popen(
+        [SERVER, "serve", "--data", str(data), "--listen", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:  # poll for readiness with a bound
+        try:
+            urllib.request.urlopen(url + "/healthz", timeout=1)
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "server did not become ready"
+            time.sleep(0.05)
+    yield data, community, url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+class Progress(ffi.SyncObserver if hasattr(ffi, "SyncObserver") else object):
+    def __init__(self):
+        self.stages = []
+
+    def on_progress(self, stage, so_far):
+        self.stages.append((stage, so_far.round_trips))
+
+
+def enroll(tmp_path, server, name, user, role, *grid):
+    data, community, url = server
+    args = ["enroll", "--community", community, "--user", user, "--role", role]
+    code = admin(data, *args, *[x for g in grid for x in ("--grid", g)])["code"]
+    return ffi.GridlineStore.enroll(str(tmp_path / name), secrets.token_bytes(32), url, code)
+
+
+def sync(store, observer=None):
+    return store.sync(observer, ffi.SyncCancel())
+
+
+def act(store, incident_id, action, **kw):
+    return store.incident_act(incident_id, core.IncidentAct(
+        action=action, note=kw.get("note", ""), assignee=kw.get("assignee"), duplicate_of=None,
+        satisfied=kw.get("satisfied"), photos=[]))
+
+
+def test_field_day_with_escalation_across_three_phones(tmp_path, server):
+    leader = enroll(tmp_path, server, "leader", "王芳", "grid_leader", "g1")
+    assert leader.device().role == core.Role.GRID_LEADER
+    progress = Progress()
+    first = sync(leader, progress)
+    assert first.docs_received >= 1 and progress.stages, "roster came down with progress reported"
+    assert [i.household_code for i in leader.rounds(None).items] == ["H-201", "H-502", "H-101"]
+
+    c = leader.check_in(core.NewCheckIn(
+        household_code="H-201", kind=core.CheckInKind.DOOR, outcome=core.CheckInOutcome.PROBLEM,
+        note="楼道灯坏了", photos=[leader.add_photo(PNG)], location=None, at=None))
+    incident = leader.report_incident(core.NewIncident(
+        household_code="H-201", grid=None, category=leader.settings().incident_categories[0].code,
+        severity=core.Severity.NORMAL, title="楼道灯坏了", description="", photos=[], location=None, at=None,
+        check_in_id=c.check_in_id))
+    up = sync(leader)
+    assert up.docs_sent >= 2 and up.blobs_up == 1
+
+    committee = enroll(tmp_path, server, "committee", "李主任", "committee")
+    sync(committee)
+    seen = committee.incident_detail(incident.incident_id)
+    assert "dispatch" in seen.allowed_actions
+    act(committee, incident.incident_id, core.Action.DISPATCH, note="转工作站")
+    sync(committee)
+
+    station = enroll(tmp_path, server, "station", "张站长", "station")
+    sync(station)
+    act(station, incident.incident_id, core.Action.VERIFY, assignee="物业王师傅")
+    act(station, incident.incident_id, core.Action.RESOLVE, note="已更换灯泡")
+    sync(station)
+
+    sync(leader)
+    back = leader.incident_detail(incident.incident_id)
+    assert back.stage == "resolved" and "evaluate" in back.allowed_actions
+    closed = act(leader, incident.incident_id, core.Action.EVALUATE, satisfied=True)
+    assert closed.stage == "closed"
+    sync(leader)
+    sync(station)
+    assert station.incident_detail(incident.incident_id).stage == "closed"
+
+
+def test_a_cancelled_sync_keeps_local_work_and_says_so(tmp_path, server):
+    leader = enroll(tmp_path, server, "leader", "王芳", "grid_leader", "g1")
+    cancel = ffi.SyncCancel()
+    cancel.cancel()
+    assert cancel.is_cancelled()
+    with pytest.raises(ffi.GridlineError.Network) as e:
+        leader.sync(None, cancel)
+    assert e.value.code == "sync_cancelled"
+    assert sync(leader).round_trips >= 1
+
+
+def test_enrolling_with_a_bad_code_is_refused(tmp_path, server):
+    _, _, url = server
+    with pytest.raises(ffi.GridlineError) as e:
+        ffi.GridlineStore.enroll(str(tmp_path / "x"), secrets.token_bytes(32), url, "not-a-code")
+    assert e.value.code in ("enroll_code_invalid", "server_refused")

@@ -1,0 +1,40 @@
+// Today's rounds, in the core's walking order, with the rotation section marked.
+import SwiftUI
+import Gridline
+
+struct RoundsView: View {
+    @EnvironmentObject var model: AppModel
+    @State private var rounds: Rounds?
+    @State private var error: String?
+
+    var body: some View {
+        List {
+            if let error { Text(error).foregroundStyle(.red) }
+            if let rounds {
+                ForEach(Array(rounds.items.enumerated()), id: \.element.householdCode) { index, item in
+                    if index == rounds.items.firstIndex(where: { $0.reasons.allSatisfy { $0.contact == "rotation" } }) {
+                        Text(t("rounds_rotation_header")).font(.headline)
+                    }
+                    NavigationLink(value: item.householdCode) {
+                        VStack(alignment: .leading) {
+                            Text(t("address_format", item.building, item.unit, Int(item.floor), item.room))
+                            Text(item.reasons.map { t("contact_\($0.contact)") }.joined(separator: " · ")).font(.caption)
+                            if item.overdueDays > 0 { Text(t("overdue_days", Int(item.overdueDays))).foregroundStyle(.red) }
+                        }
+                    }
+                }
+            }
+        }
+        .navigationTitle(t("tab_rounds"))
+        .navigationDestination(for: String.self) { HouseholdView(code: $0) }
+        .refreshable { await load() }
+        .task { await load() }
+    }
+
+    private func load() async {
+        switch await model.run({ try $0.rounds(date: nil) }) {
+        case let .success(r): rounds = r; error = nil
+        case let .failure(e): error = message(for: e)
+        }
+    }
+}
