@@ -15,7 +15,11 @@ use gridline_core::store::{
 };
 use gridline_core::{Store, SystemClock};
 
+use gridline_core::sync::status::SyncStatus;
+use gridline_core::sync::SyncReport;
+
 use crate::error::Result;
+use crate::sync::{Forward, SyncCancel, SyncObserver};
 
 uniffi::use_remote_type!(gridline_core::NaiveDate);
 
@@ -60,6 +64,13 @@ impl GridlineStore {
     #[uniffi::constructor]
     pub fn open(dir: String, key: Vec<u8>) -> Result<Arc<Self>> {
         Ok(Self::wrap(Store::open(Path::new(&dir), &self::key(&key)?, Arc::new(SystemClock))?))
+    }
+
+    /// Enrolls this phone with a server: redeems the one-time `code` the admin issued and creates the store
+    /// in `dir` with the identity, role and grids the server assigned. Network and disk I/O.
+    #[uniffi::constructor]
+    pub fn enroll(dir: String, key: Vec<u8>, server_url: String, code: String) -> Result<Arc<Self>> {
+        Ok(Self::wrap(Store::enroll(Path::new(&dir), &self::key(&key)?, &server_url, &code, Arc::new(SystemClock))?))
     }
 
     /// This device's identity: user, role, community, grids. Memory only.
@@ -145,5 +156,17 @@ impl GridlineStore {
     /// The full monthly ledger as an XLSX workbook, headers in `lang`. I/O.
     pub fn ledger_xlsx(&self, month: String, grid: Option<String>, lang: Lang) -> Result<Vec<u8>> {
         self.with(|s| s.ledger(&Month::parse(&month)?, grid.as_deref())?.to_xlsx(lang))
+    }
+
+    /// Syncs with the server: batched document rounds, then photos, with retries. Progress goes to `observer`
+    /// on the calling thread; `cancel` stops it between two steps (`sync_cancelled`, work so far kept). Holds
+    /// the store for the whole run. Network and disk I/O: never on the UI thread.
+    pub fn sync(&self, observer: Option<Arc<dyn SyncObserver>>, cancel: Arc<SyncCancel>) -> Result<SyncReport> {
+        self.with(|s| s.sync_recorded(&Forward(observer), cancel.flag()))
+    }
+
+    /// The server, when the last sync finished, and what waits to go up. I/O.
+    pub fn sync_status(&self) -> Result<SyncStatus> {
+        self.with(|s| s.sync_status())
     }
 }

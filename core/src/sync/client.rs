@@ -87,6 +87,7 @@ impl Default for SyncOptions {
 
 /// What a sync did (the `gridline sync --json` document).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SyncReport {
     /// Requests answered by the server (`POST /v1/sync`).
     pub round_trips: u32,
@@ -110,6 +111,7 @@ pub struct SyncReport {
 
 /// Where a sync is, for progress reporting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum SyncStage {
     /// A document round was answered and applied; `pending` documents still have something to say.
     Documents {

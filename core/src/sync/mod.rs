@@ -14,6 +14,8 @@ pub mod http;
 pub mod loopback;
 pub mod protocol;
 pub mod signing;
+#[cfg(feature = "client")]
+pub mod status;
 #[cfg(feature = "store")]
 pub(crate) mod state;
 
