@@ -148,6 +148,11 @@ pub fn add_photos(store: &mut Store, files: &[PathBuf]) -> Result<Vec<String>> {
         .collect()
 }
 
+/// A position fix from `--lat`/`--lon` (both or neither; clap enforces the pair).
+pub fn location(lat: Option<f64>, lon: Option<f64>) -> Option<Location> {
+    Some(Location { lat: lat?, lon: lon?, accuracy_m: None })
+}
+
 /// Records a check-in.
 pub fn checkin(ctx: &Ctx, args: CheckinArgs) -> Result<Output> {
     let kind = CheckInKind::parse(&args.kind)?;
@@ -155,10 +160,7 @@ pub fn checkin(ctx: &Ctx, args: CheckinArgs) -> Result<Output> {
     let at = args.at.as_deref().map(|t| parse_time("at", t)).transpose()?;
     let mut store = ctx.open()?;
     let photos = add_photos(&mut store, &args.photos)?;
-    let location = match (args.lat, args.lon) {
-        (Some(lat), Some(lon)) => Some(Location { lat, lon, accuracy_m: None }),
-        _ => None,
-    };
+    let location = location(args.lat, args.lon);
     let c = store.check_in(NewCheckIn {
         household_code: args.household,
         kind,

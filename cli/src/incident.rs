@@ -4,7 +4,7 @@ use std::fmt::Write;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use gridline_core::model::{Location, NewIncident, Severity};
+use gridline_core::model::{NewIncident, Severity};
 use gridline_core::store::{IncidentAct, IncidentDetail, IncidentFilter};
 use gridline_core::workflow::{Action, Stage};
 use gridline_core::{Error, Result};
@@ -128,10 +128,7 @@ fn report(ctx: &Ctx, args: ReportArgs) -> Result<Output> {
     let at = args.at.as_deref().map(|t| parse_time("at", t)).transpose()?;
     let mut store = ctx.open()?;
     let photos = add_photos(&mut store, &args.photos)?;
-    let location = match (args.lat, args.lon) {
-        (Some(lat), Some(lon)) => Some(Location { lat, lon, accuracy_m: None }),
-        _ => None,
-    };
+    let location = crate::field::location(args.lat, args.lon);
     let f = store.report_incident(NewIncident {
         household_code: args.household,
         grid: args.grid,

@@ -438,15 +438,8 @@ impl Store {
         }
         too_long("title", &title, MAX_TITLE_CHARS)?;
         too_long("description", &input.description, MAX_DESCRIPTION_CHARS)?;
-        self.check_photos(&input.photos)?;
-        if let Some(l) = &input.location {
-            l.validate()?;
-        }
-        let now = self.now_local();
-        let at = input.at.unwrap_or(now);
-        if at > now + chrono::Duration::hours(1) {
-            return Err(Error::invalid("at", "the time is in the future"));
-        }
+        self.check_attachments(&input.photos, input.location.as_ref())?;
+        let at = self.event_time(input.at)?;
         let fields = IncidentFields {
             incident_id: uuid::Uuid::now_v7().to_string(),
             grid,

@@ -380,6 +380,23 @@ impl Store {
         self.cache.insert(id, doc);
     }
 
+    /// When a recorded event happened: `at` (a back-filled paper record) or now. A time more than an hour
+    /// ahead of this device's clock is refused.
+    pub(crate) fn event_time(&self, at: Option<DateTime<FixedOffset>>) -> Result<DateTime<FixedOffset>> {
+        let now = self.now_local();
+        let at = at.unwrap_or(now);
+        if at > now + chrono::Duration::hours(1) {
+            return Err(Error::invalid("at", "the time is in the future"));
+        }
+        Ok(at)
+    }
+
+    /// Checks a record's photos (stored, not too many) and position fix.
+    pub(crate) fn check_attachments(&self, photos: &[String], location: Option<&crate::model::Location>) -> Result<()> {
+        self.check_photos(photos)?;
+        location.map_or(Ok(()), |l| l.validate())
+    }
+
     /// Validates a new check-in and turns it into a record (id, grid, author, time) without storing it.
     fn prepare_check_in(&self, input: NewCheckIn) -> Result<CheckIn> {
         let household = self.household_row(&input.household_code)?;
@@ -392,15 +409,8 @@ impl Store {
         if input.note.chars().count() > MAX_NOTE_CHARS {
             return Err(Error::invalid("note", format!("longer than {MAX_NOTE_CHARS} characters")));
         }
-        self.check_photos(&input.photos)?;
-        if let Some(l) = &input.location {
-            l.validate()?;
-        }
-        let now = self.now_local();
-        let at = input.at.unwrap_or(now);
-        if at > now + chrono::Duration::hours(1) {
-            return Err(Error::invalid("at", "the time is in the future"));
-        }
+        self.check_attachments(&input.photos, input.location.as_ref())?;
+        let at = self.event_time(input.at)?;
         Ok(CheckIn {
             check_in_id: uuid::Uuid::now_v7().to_string(),
             household_code: household.household_code,

@@ -169,11 +169,7 @@ impl Store {
             )));
         }
         self.check_visit_input(&input)?;
-        let now = self.now_local();
-        let at = input.at.unwrap_or(now);
-        if at > now + chrono::Duration::hours(1) {
-            return Err(Error::invalid("at", "the time is in the future"));
-        }
+        let at = self.event_time(input.at)?;
         let day = self.day_of(&at);
         if let Some(f) = input.follow_up {
             if f <= day || f > day + chrono::Days::new(MAX_FOLLOW_UP_DAYS) {

@@ -14,10 +14,10 @@ pub mod http;
 pub mod loopback;
 pub mod protocol;
 pub mod signing;
-#[cfg(feature = "client")]
-pub mod status;
 #[cfg(feature = "store")]
 pub(crate) mod state;
+#[cfg(feature = "client")]
+pub mod status;
 
 #[cfg(feature = "client")]
 pub use client::{NoProgress, SyncOptions, SyncProgress, SyncReport, SyncStage, Transport};

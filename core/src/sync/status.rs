@@ -30,7 +30,8 @@ pub struct SyncStatus {
 impl Store {
     /// The sync state for display; reads only the store's tables.
     pub fn sync_status(&self) -> Result<SyncStatus> {
-        let pending_photos: i64 = self.conn().query_row("SELECT count(*) FROM blob WHERE uploaded = 0", [], |r| r.get(0))?;
+        let pending_photos: i64 =
+            self.conn().query_row("SELECT count(*) FROM blob WHERE uploaded = 0", [], |r| r.get(0))?;
         Ok(SyncStatus {
             server_url: self.server_url()?,
             last_sync_at: meta_get(self.conn(), META_LAST_SYNC)?,
