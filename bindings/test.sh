@@ -12,9 +12,9 @@ target_dir="${CARGO_TARGET_DIR:-$root/target}"
 echo "== bindings: build gridline-ffi and generate Kotlin, Swift, Python =="
 lib=$(bindings/generate.sh | tail -n 1)
 lib_dir=$(cd "$(dirname "$lib")" && pwd)
-# The server field day (test_sync_server.py) runs against a real gridline-server when one is built (cargo test
-# --workspace builds it); otherwise it is skipped.
-if [[ -z "${GRIDLINE_SERVER_BIN:-}" && -x "$target_dir/debug/gridline-server" ]]; then
+# The server field day (test_sync_server.py) runs against a real gridline-server on loopback: always built here.
+if [[ -z "${GRIDLINE_SERVER_BIN:-}" ]]; then
+  cargo build -q -p gridline-server
   export GRIDLINE_SERVER_BIN="$target_dir/debug/gridline-server"
 fi
 

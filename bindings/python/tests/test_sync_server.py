@@ -18,10 +18,9 @@ from gridline import gridline_core as core
 from gridline import gridline_ffi as ffi
 
 SERVER = os.environ.get("GRIDLINE_SERVER_BIN", "")
-pytestmark = pytest.mark.skipif(
-    not (SERVER and os.path.exists(SERVER) and hasattr(ffi, "SyncCancel")),
-    reason="gridline-server binary not built (set GRIDLINE_SERVER_BIN)",
-)
+# bindings/test.sh always sets GRIDLINE_SERVER_BIN (building the server when needed): there these tests run
+# and a missing server fails them. Only a hand-run pytest without the variable skips them.
+pytestmark = pytest.mark.skipif(not SERVER, reason="set GRIDLINE_SERVER_BIN to a built gridline-server")
 
 
 def admin(data, *args):
