@@ -63,14 +63,7 @@ fn roster(households: usize) -> String {
 }
 
 fn new_store(dir: &Path, households: usize) -> Store {
-    let opts = InitOptions {
-        user: "bench".into(),
-        role: Role::GridLeader,
-        timezone: "Asia/Shanghai".into(),
-        community_name: "bench".into(),
-        community_id: None,
-        grids: vec![],
-    };
+    let opts = InitOptions { community_name: "bench".into(), ..InitOptions::new("bench", Role::GridLeader) };
     let mut store = Store::init(dir, &KEY, opts, Arc::new(FixedClock(now()))).expect("init");
     store.import_roster(roster(households).as_bytes()).expect("import");
     store
@@ -211,14 +204,7 @@ fn bench_import(root: &Path) {
     let mut base = Vec::new();
     for run in 0..3 {
         let dir = root.join(format!("import-{run}"));
-        let opts = InitOptions {
-            user: "bench".into(),
-            role: Role::Admin,
-            timezone: "Asia/Shanghai".into(),
-            community_name: "bench".into(),
-            community_id: None,
-            grids: vec![],
-        };
+        let opts = InitOptions { community_name: "bench".into(), ..InitOptions::new("bench", Role::Admin) };
         let mut store = Store::init(&dir, &KEY, opts, Arc::new(FixedClock(now()))).expect("init");
         let t = Instant::now();
         let s = store.import_roster(csv.as_bytes()).expect("import");

@@ -25,12 +25,9 @@ const LISTED: usize = 10_000;
 
 fn store(dir: &std::path::Path) -> Store {
     let opts = InitOptions {
-        user: "王网格长".into(),
-        role: Role::GridLeader,
-        timezone: "Asia/Shanghai".into(),
         community_name: "幸福社区".into(),
-        community_id: None,
         grids: vec!["G01".into()],
+        ..InitOptions::new("王网格长", Role::GridLeader)
     };
     Store::init(dir, &[7u8; 32], opts, Arc::new(SystemClock)).expect("init store")
 }

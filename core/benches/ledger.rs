@@ -174,14 +174,7 @@ fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let now =
         chrono_tz::Asia::Shanghai.with_ymd_and_hms(2026, 12, 3, 9, 0, 0).single().expect("time").with_timezone(&Utc);
-    let opts = InitOptions {
-        user: "站长".into(),
-        role: Role::Station,
-        timezone: "Asia/Shanghai".into(),
-        community_name: "bench".into(),
-        community_id: None,
-        grids: vec![],
-    };
+    let opts = InitOptions { community_name: "bench".into(), ..InitOptions::new("站长", Role::Station) };
     let t = Instant::now();
     drop(Store::init(dir.path(), &KEY, opts, Arc::new(FixedClock(now))).expect("init"));
     fill(&dir.path().join(gridline_core::store::STORE_FILE)).expect("fill");

@@ -596,12 +596,8 @@ mod tests {
         use crate::store::InitOptions;
         let clock = std::sync::Arc::new(crate::FixedClock(t("2026-12-05T09:00:00+08:00").to_utc()));
         let opts = InitOptions {
-            user: "站长".into(),
-            role: crate::model::Role::Station,
-            timezone: "Asia/Shanghai".into(),
             community_name: "幸福社区".into(),
-            community_id: None,
-            grids: vec![],
+            ..InitOptions::new("站长", crate::model::Role::Station)
         };
         let mut store = Store::init(dir, &[7; 32], opts, clock).expect("store");
         let roster = "grid_code,building,unit,floor,room,household_code,resident_name,gender,birth_year,phone,id_number,tags,notes

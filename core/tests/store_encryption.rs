@@ -52,14 +52,8 @@ fn open_store(dir: &Path, key: &[u8; 32]) -> gridline_core::Result<Store> {
 fn store_files_hold_no_readable_resident_data_and_wrong_key_changes_nothing() {
     let dir = tempfile::tempdir().expect("temp dir");
     let key = [42u8; 32];
-    let opts = InitOptions {
-        user: "王网格长".into(),
-        role: Role::GridLeader,
-        timezone: "Asia/Shanghai".into(),
-        community_name: "幸福社区".into(),
-        community_id: None,
-        grids: vec![],
-    };
+    let opts =
+        InitOptions { community_name: "幸福社区".into(), ..InitOptions::new("王网格长", Role::GridLeader) };
     let mut store = Store::init(dir.path(), &key, opts, Arc::new(SystemClock)).expect("init");
     store.import_roster(roster().as_bytes()).expect("import");
     let c = store

@@ -26,12 +26,9 @@ fn clock() -> Arc<FixedClock> {
 
 fn device(dir: &Path, community: &str, n: usize) -> Store {
     let opts = InitOptions {
-        user: format!("网格长{n}"),
-        role: Role::GridLeader,
-        timezone: "Asia/Shanghai".into(),
         community_name: "幸福社区".into(),
         community_id: Some(community.into()),
-        grids: vec![],
+        ..InitOptions::new(format!("网格长{n}"), Role::GridLeader)
     };
     Store::init(&dir.join(format!("d{n}")), &[n as u8 + 1; 32], opts, clock()).expect("init")
 }

@@ -25,14 +25,8 @@ pub fn roster_csv(grid: &str, households: usize) -> String {
 
 /// Creates a standalone grid-leader store in `dir` with `households` households in grid G01.
 pub fn grid_leader_store(dir: &Path, key: &[u8; 32], households: usize) -> Store {
-    let opts = InitOptions {
-        user: "王网格长".into(),
-        role: Role::GridLeader,
-        timezone: "Asia/Shanghai".into(),
-        community_name: "幸福社区".into(),
-        community_id: None,
-        grids: vec![],
-    };
+    let opts =
+        InitOptions { community_name: "幸福社区".into(), ..InitOptions::new("王网格长", Role::GridLeader) };
     let mut store = Store::init(dir, key, opts, Arc::new(SystemClock)).expect("init store");
     store.import_roster(roster_csv("G01", households).as_bytes()).expect("import roster");
     store

@@ -9,7 +9,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{params, OptionalExtension, Transaction};
 use serde::Serialize;
 
-use super::{index, meta_get, Store, MAX_NOTE_CHARS};
+use super::{meta_get, Store, MAX_NOTE_CHARS};
 use crate::docs::{self, split_list, DocId};
 use crate::error::{Error, Result};
 use crate::model::{CommunitySettings, DeadlinePolicy, IncidentEvent, IncidentFields, Location, NewIncident, Severity};
@@ -221,7 +221,8 @@ fn too_long(field: &str, text: &str, max: usize) -> Result<()> {
     Ok(())
 }
 
-fn policy(tx: &Transaction<'_>) -> Result<DeadlinePolicy> {
+/// The deadline policy as last written to the store's settings.
+pub(crate) fn policy(tx: &Transaction<'_>) -> Result<DeadlinePolicy> {
     Ok(meta_get(tx, "settings")?
         .and_then(|json| serde_json::from_str::<CommunitySettings>(&json).ok())
         .map(|s| s.deadlines)
@@ -230,15 +231,37 @@ fn policy(tx: &Transaction<'_>) -> Result<DeadlinePolicy> {
 
 /// Re-derives one incident document into the `incident` and `incident_event` tables (idempotent: the rows
 /// are rewritten whole). A document without fields or a valid report is left out of the tables.
-pub(crate) fn index_incident(tx: &Transaction<'_>, id: &DocId, doc: &AutoCommit) -> Result<()> {
+pub(crate) fn index_incident(
+    tx: &Transaction<'_>,
+    id: &DocId,
+    doc: &AutoCommit,
+    policy: &DeadlinePolicy,
+) -> Result<()> {
+    let Ok(incident) = docs::incident::read(doc) else { return delete_incident_rows(tx, id) };
+    write_incident_rows(tx, id, &incident, policy)
+}
+
+fn delete_incident_rows(tx: &Transaction<'_>, id: &DocId) -> Result<()> {
     let incident_id = id.key.as_deref().unwrap_or_default();
     tx.prepare_cached("DELETE FROM incident_event WHERE incident_id = ?1")?.execute([incident_id])?;
     tx.prepare_cached("DELETE FROM incident WHERE incident_id = ?1")?.execute([incident_id])?;
-    let Ok(incident) = docs::incident::read(doc) else { return Ok(()) };
+    Ok(())
+}
+
+/// Rewrites one incident's rows from an incident already in memory (a local report or action indexes what it
+/// just wrote, without reading its document back). An incident without a valid report gets no rows.
+fn write_incident_rows(
+    tx: &Transaction<'_>,
+    id: &DocId,
+    incident: &docs::incident::Incident,
+    policy: &DeadlinePolicy,
+) -> Result<()> {
+    delete_incident_rows(tx, id)?;
+    let incident_id = id.key.as_deref().unwrap_or_default();
     let f = &incident.fields;
     let d = workflow::replay(f.severity, &incident.events);
     let (Some(stage), Some(since)) = (d.stage, d.stage_since) else { return Ok(()) };
-    let deadline = workflow::deadline(&d, f.severity, &policy(tx)?).map(utc_text);
+    let deadline = workflow::deadline(&d, f.severity, policy).map(utc_text);
     let updated_at = incident.events.last().map(|e| e.at.clone()).unwrap_or_default();
     tx.prepare_cached(
         "INSERT INTO incident (incident_id, doc_id, grid, household_code, category, severity, title, description,
@@ -460,8 +483,10 @@ impl Store {
         let id = DocId::incident(&self.device.community_id, &fields.grid, &fields.incident_id);
         let mut doc = self.checkout(&id)?;
         docs::incident::create(&mut doc, &fields, &report)?;
-        self.persist(vec![(id, doc)], index::reindex)?;
-        Ok(fields)
+        let incident = docs::incident::Incident { fields, events: vec![report] };
+        let policy = self.settings().deadlines.clone();
+        self.persist(vec![(id.clone(), doc)], |tx, _| write_incident_rows(tx, &id, &incident, &policy))?;
+        Ok(incident.fields)
     }
 
     fn incident_grid(&self, input: &NewIncident) -> Result<String> {
@@ -517,7 +542,7 @@ impl Store {
             return Err(Error::invalid("satisfied", "an evaluation says whether the resident is satisfied"));
         }
         let mut doc = self.checkout(&id)?;
-        let incident = docs::incident::read(&doc)?;
+        let mut incident = docs::incident::read(&doc)?;
         let d = workflow::replay(incident.fields.severity, &incident.events);
         let role = EventRole::Device(self.device.role);
         let refused = match act.action {
@@ -533,8 +558,11 @@ impl Store {
                 self.device.role.code()
             )));
         }
-        docs::incident::append_event(&mut doc, &self.event(act.action, &act))?;
-        self.persist(vec![(id, doc)], index::reindex)?;
+        let event = self.event(act.action, &act);
+        docs::incident::append_event(&mut doc, &event)?;
+        incident.events.push(event);
+        let policy = self.settings().deadlines.clone();
+        self.persist(vec![(id.clone(), doc)], |tx, _| write_incident_rows(tx, &id, &incident, &policy))?;
         self.incident_detail(incident_id)
     }
 
@@ -768,7 +796,7 @@ mod tests {
         let mut theirs = from.load_doc(&id).expect("load").expect("exists");
         let mut mine = to.checkout(&id).expect("checkout");
         mine.merge(&mut theirs).expect("merge");
-        to.persist(vec![(id, mine)], index::reindex).expect("persist");
+        to.persist(vec![(id, mine)], crate::store::index::reindex).expect("persist");
     }
 
     fn new_incident(severity: Severity) -> NewIncident {
@@ -924,7 +952,7 @@ mod tests {
         server_copy.commit();
         let mut mine = leader.checkout(&id).expect("checkout");
         mine.merge(&mut server_copy).expect("merge");
-        leader.persist(vec![(id, mine)], index::reindex).expect("persist");
+        leader.persist(vec![(id, mine)], crate::store::index::reindex).expect("persist");
         let d = leader.incident_detail(&normal.incident_id).expect("detail");
         assert_eq!((d.stage.as_str(), d.delivered), ("committee_review", true));
         assert_eq!(d.events[1].role, "server");
@@ -940,7 +968,7 @@ mod tests {
         let id = DocId::community(COMMUNITY);
         let mut doc = leader.checkout(&id).expect("community");
         docs::community::write_settings(&mut doc, &settings).expect("write");
-        leader.persist(vec![(id, doc)], index::reindex).expect("persist");
+        leader.persist(vec![(id, doc)], crate::store::index::reindex).expect("persist");
         let d = leader.incident_detail(&f.incident_id).expect("detail");
         assert_eq!(d.deadline.as_deref(), Some("2026-11-24T01:15:00Z"));
     }

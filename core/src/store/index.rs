@@ -13,13 +13,15 @@ use crate::schedule::LEVEL_SEEN;
 
 /// Reindexes every document in `changed` whole.
 pub fn reindex(tx: &Transaction<'_>, changed: &[(DocId, AutoCommit)]) -> Result<()> {
+    // Read once per batch, not once per incident: a sync can merge hundreds of incident documents.
+    let mut policy = None;
     for (id, doc) in changed {
         match id.kind {
             DocKind::Roster => reindex_roster(tx, id, doc)?,
             DocKind::CheckInLog => {
+                let day =
+                    NaiveDate::parse_from_str(id.key.as_deref().unwrap_or_default(), "%Y-%m-%d").unwrap_or_default();
                 for c in docs::checkin_log::check_ins(doc) {
-                    let day = NaiveDate::parse_from_str(id.key.as_deref().unwrap_or_default(), "%Y-%m-%d")
-                        .unwrap_or_default();
                     insert_check_in(tx, &c, day)?;
                 }
             }
@@ -28,7 +30,12 @@ pub fn reindex(tx: &Transaction<'_>, changed: &[(DocId, AutoCommit)]) -> Result<
                     insert_visit(tx, &v)?;
                 }
             }
-            DocKind::Incident => super::incidents::index_incident(tx, id, doc)?,
+            DocKind::Incident => {
+                if policy.is_none() {
+                    policy = Some(super::incidents::policy(tx)?);
+                }
+                super::incidents::index_incident(tx, id, doc, policy.as_ref().unwrap_or(&Default::default()))?
+            }
             DocKind::Community => {}
         }
     }

@@ -80,6 +80,20 @@ pub struct InitOptions {
     pub grids: Vec<String>,
 }
 
+impl InitOptions {
+    /// Options for `user` in `role` with the defaults: Asia/Shanghai, a new unnamed community, every grid.
+    pub fn new(user: impl Into<String>, role: Role) -> InitOptions {
+        InitOptions {
+            user: user.into(),
+            role,
+            timezone: "Asia/Shanghai".into(),
+            community_name: String::new(),
+            community_id: None,
+            grids: vec![],
+        }
+    }
+}
+
 /// An open device store.
 pub struct Store {
     conn: Connection,

@@ -772,14 +772,7 @@ mod tests {
         let (mut a1, t1) = enroll(&server, &dir.path().join("a1"), "a1", "grid_leader", &["A"]);
         let err = a1.sync_with(&server.transport(Some(&t1)), &fast(), &NoProgress, &AtomicBool::new(true));
         assert_eq!(err.map_err(|e| e.code()), Err("sync_cancelled"));
-        let opts = crate::store::InitOptions {
-            user: "x".into(),
-            role: Role::GridLeader,
-            timezone: "Asia/Shanghai".into(),
-            community_name: String::new(),
-            community_id: None,
-            grids: vec![],
-        };
+        let opts = crate::store::InitOptions::new("x", Role::GridLeader);
         let mut alone = Store::init(&dir.path().join("alone"), &[1; 32], opts, fixtures::clock()).expect("init");
         assert_eq!(alone.sync(&NoProgress, &AtomicBool::new(false)).map_err(|e| e.code()), Err("not_enrolled"));
     }
