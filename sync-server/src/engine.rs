@@ -346,7 +346,7 @@ impl Engine {
         }
         let mut doc = self.document(&doc_id)?.unwrap_or_else(|| AutoCommit::new().with_actor(server_actor()));
         let before = doc.get_heads();
-        let before_events = crate::rules::stored_events(&id, &doc);
+        let stored = crate::rules::stored(&id, &doc);
         if let Some(msg) = msg {
             // The copy is thrown away on any failure: a hostile message never reaches the stored document.
             catch_unwind(AssertUnwindSafe(|| doc.sync().receive_sync_message(&mut state, msg)))
@@ -362,7 +362,7 @@ impl Engine {
                 self.check_author(device, &id, c, m)?;
             }
             check_scope(&id, &doc).map_err(|e| ServerError::forbidden_change(e.to_string()))?;
-            crate::rules::check_new_changes(self.storage.as_ref(), device, &id, &doc, &before_events)?;
+            crate::rules::check_new_changes(self.storage.as_ref(), device, &id, &doc, &stored)?;
             if id.kind == DocKind::Incident {
                 // The receipt (已送达) when the server first stores the incident; a document without an event
                 // list yet gets it with the change that brings the list.

@@ -1,30 +1,39 @@
 //! Workflow rules the server enforces on changes a device sends, beyond authorship and scope: in an incident
 //! document every new workflow event must claim the role its author device holds (so nobody can claim the
-//! `server` role or act as the station), and events already stored are never rewritten.
+//! `server` role or act as the station), and what is already stored — the reporter's fields and every
+//! event — is never overwritten or deleted.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 
-use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, Value, ROOT};
-use gridline_core::docs::{DocId, DocKind, Entity};
+use automerge::{AutoCommit, ObjId, ReadDoc, ROOT};
+use gridline_core::docs::incident::{self, EventItem};
+use gridline_core::docs::{DocId, DocKind};
 
 use crate::error::{Result, ServerError};
 use crate::storage::{Device, Storage};
 
-/// Root key of an incident's event list (`docs::incident`).
-const EVENTS_KEY: &str = "events";
-/// Event fields that identify what an event claims; they never change once stored.
-const FROZEN_FIELDS: [&str; 3] = ["action", "role", "actor"];
+/// Root key of an incident's fields (`docs::incident`).
+const FIELDS_KEY: &str = "incident";
 
-/// The event maps of an incident document, by object id.
-fn events(doc: &AutoCommit) -> HashMap<ObjId, Entity> {
-    let Ok(Some((Value::Object(ObjType::List), list))) = doc.get(ROOT, EVENTS_KEY) else { return HashMap::new() };
-    let items: Vec<ObjId> = doc.list_range(&list, ..).map(|i| i.id()).collect();
-    items.into_iter().map(|id| (id.clone(), Entity::read(doc, &id))).collect()
+/// What a stored incident document holds that no later change may take away: the operation that wrote the
+/// fields, and the operation behind each event item.
+#[derive(Debug, Default)]
+pub struct Stored {
+    fields: Option<ObjId>,
+    events: HashSet<ObjId>,
 }
 
-/// The role an event map may claim: the role of the device whose actor created it.
-fn author_role(storage: &dyn Storage, sender: &Device, event: &ObjId) -> Result<Option<String>> {
-    let ObjId::Id(_, actor, _) = event else { return Ok(None) };
+fn fields_op(doc: &AutoCommit) -> Option<ObjId> {
+    doc.get(ROOT, FIELDS_KEY).ok().flatten().map(|(_, id)| id)
+}
+
+fn items(doc: &AutoCommit) -> Vec<EventItem> {
+    incident::event_items(doc).unwrap_or_default()
+}
+
+/// The role an event item may claim: the role of the device whose actor inserted it.
+fn author_role(storage: &dyn Storage, sender: &Device, item: &ObjId) -> Result<Option<String>> {
+    let ObjId::Id(_, actor, _) = item else { return Ok(None) };
     if sender.actor_bytes().is_some_and(|a| actor.to_bytes() == a.as_slice()) {
         return Ok(Some(sender.role.code().to_string()));
     }
@@ -32,45 +41,47 @@ fn author_role(storage: &dyn Storage, sender: &Device, event: &ObjId) -> Result<
     Ok(storage.device(&uuid.to_string())?.map(|d| d.role.code().to_string()))
 }
 
-/// Checks the events an incident document gained (`before_events` → `doc`) against the roles of their
-/// authors, and that no stored event's claim was rewritten. Documents of other kinds pass.
+/// Checks the events an incident document gained (`stored` → `doc`) against the roles of their authors, and
+/// that nothing stored was overwritten or deleted. Documents of other kinds pass.
 pub fn check_new_changes(
     storage: &dyn Storage,
     sender: &Device,
     id: &DocId,
     doc: &AutoCommit,
-    before_events: &HashMap<ObjId, Entity>,
+    stored: &Stored,
 ) -> Result<()> {
     if id.kind != DocKind::Incident {
         return Ok(());
     }
-    for (obj, event) in events(doc) {
-        match before_events.get(&obj) {
-            Some(old) => {
-                if FROZEN_FIELDS.iter().any(|f| old.fields.get(*f) != event.fields.get(*f)) {
-                    return Err(ServerError::forbidden_change(format!("{id}: a stored workflow event was rewritten")));
-                }
-            }
-            None => {
-                let claimed = event.opt_str("role");
-                let allowed = author_role(storage, sender, &obj)?;
-                if claimed.is_none() || claimed != allowed {
-                    return Err(ServerError::forbidden_change(format!(
-                        "{id}: an event claims role {:?}, its author device holds {:?}",
-                        claimed.unwrap_or_default(),
-                        allowed.unwrap_or_default()
-                    )));
-                }
-            }
+    let refuse = |why: &str| Err(ServerError::forbidden_change(format!("{id}: {why}")));
+    if stored.fields.is_some() && fields_op(doc) != stored.fields {
+        return refuse("the reported fields were rewritten");
+    }
+    let now = items(doc);
+    let present: HashSet<&ObjId> = now.iter().map(|i| &i.id).collect();
+    if stored.events.iter().any(|e| !present.contains(e)) {
+        return refuse("a stored workflow event was rewritten or deleted");
+    }
+    for item in now.iter().filter(|i| !stored.events.contains(&i.id)) {
+        if item.conflict {
+            return refuse("a workflow event was overwritten");
+        }
+        let allowed = author_role(storage, sender, &item.id)?;
+        if item.event.role.is_empty() || Some(&item.event.role) != allowed.as_ref() {
+            return Err(ServerError::forbidden_change(format!(
+                "{id}: an event claims role {:?}, its author device holds {:?}",
+                item.event.role,
+                allowed.unwrap_or_default()
+            )));
         }
     }
     Ok(())
 }
 
-/// The event maps of a stored incident document (empty for other kinds), for [`check_new_changes`].
-pub fn stored_events(id: &DocId, doc: &AutoCommit) -> HashMap<ObjId, Entity> {
+/// What a stored incident document holds (nothing for other kinds), for [`check_new_changes`].
+pub fn stored(id: &DocId, doc: &AutoCommit) -> Stored {
     if id.kind != DocKind::Incident {
-        return HashMap::new();
+        return Stored::default();
     }
-    events(doc)
+    Stored { fields: fields_op(doc), events: items(doc).into_iter().map(|i| i.id).collect() }
 }

@@ -93,20 +93,47 @@ fn events_claim_their_author_role_and_the_server_receipts() {
     leader.sync().expect("leader syncs");
     assert_eq!(stage(&mut leader, &id), Some(Stage::AtStation));
 
-    // The leader rewriting the committee's stored event to claim it did it: refused.
-    {
-        let doc = leader.doc(&id);
-        let list = match automerge::ReadDoc::get(doc, automerge::ROOT, "events").expect("get") {
-            Some((_, list)) => list,
-            None => panic!("no events"),
-        };
-        let (_, third) = automerge::ReadDoc::get(doc, &list, 2).expect("get").expect("third event");
-        automerge::transaction::Transactable::put(doc, &third, "role", "grid_leader").expect("put");
-        doc.commit();
+    // The leader tampering with what is stored — rewriting the committee's event to claim it, deleting it,
+    // or rewriting the reported fields — is refused every time, and the stored incident is untouched.
+    type Tamper = fn(&mut automerge::AutoCommit);
+    let tampers: [(&str, Tamper); 3] = [
+        ("rewrite", |doc| {
+            let list = events_list(doc);
+            let mut third = incident::read_events(doc).expect("events")[2].clone();
+            assert_eq!(third.role, "committee");
+            third.role = "grid_leader".into();
+            let record = serde_json::json!({"id": third.event_id, "action": third.action, "actor": third.actor,
+                "role": third.role, "at": third.at});
+            automerge::transaction::Transactable::put(doc, &list, 2, record.to_string()).expect("put");
+        }),
+        ("delete", |doc| {
+            let list = events_list(doc);
+            automerge::transaction::Transactable::delete(doc, &list, 2).expect("delete");
+        }),
+        ("fields", |doc| {
+            automerge::transaction::Transactable::put(doc, automerge::ROOT, "incident", r#"{"title":"x"}"#)
+                .expect("put");
+        }),
+    ];
+    for (what, tamper) in tampers {
+        // A fresh phone of the same grid leader each time: a refused change stays on the phone that made it.
+        let mut phone = server.enroll(&community, "A", "grid_leader", &["G01"]);
+        phone.sync().expect("phone syncs");
+        tamper(phone.doc(&id));
+        phone.doc(&id).commit();
+        let (status, err) = phone.sync().expect_err("tampering refused");
+        assert_eq!((status, err.code.as_str()), (403, "forbidden_change"), "{what}: {}", err.message);
     }
-    let (status, err) = leader.sync().expect_err("rewrite refused");
-    assert_eq!((status, err.code.as_str()), (403, "forbidden_change"));
     let mut observer = server.enroll(&community, "S", "station", &[]);
     observer.sync().expect("observer syncs");
     assert_eq!(stage(&mut observer, &id), Some(Stage::AtStation));
+    let fields = incident::read(&observer.docs[&id.to_string()]).expect("read").fields;
+    assert_eq!(fields.title, "Lift stuck");
+}
+
+fn events_list(doc: &automerge::AutoCommit) -> automerge::ObjId {
+    match automerge::ReadDoc::get(doc, automerge::ROOT, incident::EVENTS_KEY).expect("get") {
+        Some((_, list)) => list,
+        None => panic!("no events"),
+    }
 }

@@ -1,14 +1,20 @@
 //! The incident document, one per incident: its fields at root key `incident`, and the workflow event list
-//! at `events` — an Automerge list of event maps. The reporter creates both in the document's first change,
-//! so no two devices ever create the list concurrently; every later action appends one map to it, and
-//! concurrent appends from several devices all survive a merge in one order every replica agrees on.
-//! Comments and extra photos are events too (`comment`, or photos on any event).
+//! at `events`. Both are immutable records, so each is one Automerge scalar holding a compact JSON record
+//! (one operation per event instead of one per field — a report is 8 operations, not 30): the fields are
+//! written once by the reporter, and an event, once appended, is never edited. The reporter creates the
+//! list in the document's first change, so no two devices ever create it concurrently; every later action
+//! appends one record to it, and concurrent appends from several devices all survive a merge in one order
+//! every replica agrees on. Comments and extra photos are events too (`comment`, or photos on any event).
+//!
+//! A list item is identified by the operation that inserted it, whose actor is the author device: the
+//! server checks new items against their author's role and refuses any change that overwrites or deletes
+//! a stored item.
 
 use automerge::transaction::Transactable;
-use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, ScalarValueRef, Value, ROOT};
+use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValueRef, Value, ROOT};
 use chrono::{DateTime, FixedOffset};
+use serde::{Deserialize, Serialize};
 
-use super::{b, get_entity, list, os, put_entity, s, Fields};
 use crate::error::{Error, Result};
 use crate::model::{IncidentEvent, IncidentFields, Location, Severity};
 use crate::workflow::{Action, SERVER_ROLE};
@@ -16,7 +22,7 @@ use crate::workflow::{Action, SERVER_ROLE};
 /// Root key of the incident's fields.
 const FIELDS_KEY: &str = "incident";
 /// Root key of the event list.
-const EVENTS_KEY: &str = "events";
+pub const EVENTS_KEY: &str = "events";
 /// Most events one incident document may hold (a bound on what any peer can make a device replay).
 pub const MAX_EVENTS: usize = 2000;
 
@@ -33,41 +39,145 @@ fn err(e: automerge::AutomergeError) -> Error {
     Error::document(FIELDS_KEY, e)
 }
 
-fn field_values(f: &IncidentFields) -> Fields<'static> {
-    let loc = f.location;
-    vec![
-        ("id", s(&f.incident_id)),
-        ("grid", s(&f.grid)),
-        ("category", s(&f.category)),
-        ("severity", s(f.severity.code())),
-        ("title", s(&f.title)),
-        ("description", s(&f.description)),
-        ("household", os(&f.household_code)),
-        ("lat", loc.map(|l| l.lat.into())),
-        ("lon", loc.map(|l| l.lon.into())),
-        ("accuracy_m", loc.and_then(|l| l.accuracy_m).map(Into::into)),
-        ("photos", list(&f.photos)),
-        ("check_in", os(&f.check_in_id)),
-        ("reporter", s(&f.reporter)),
-        ("device", s(&f.reporter_device)),
-        ("at", s(&f.at.to_rfc3339())),
-    ]
+/// The incident's fields as stored (document format: short keys, empty values left out).
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+struct FieldsRecord {
+    id: String,
+    grid: String,
+    category: String,
+    severity: String,
+    title: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    description: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    household: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lat: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lon: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    accuracy_m: Option<f64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    photos: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    check_in: Option<String>,
+    reporter: String,
+    device: String,
+    at: String,
 }
 
-fn event_values(e: &IncidentEvent) -> Vec<(&'static str, Option<ScalarValue>)> {
-    vec![
-        ("id", s(&e.event_id)),
-        ("action", s(&e.action)),
-        ("actor", s(&e.actor)),
-        ("device", s(&e.device)),
-        ("role", s(&e.role)),
-        ("at", s(&e.at)),
-        ("note", s(&e.note)),
-        ("assignee", os(&e.assignee)),
-        ("duplicate_of", os(&e.duplicate_of)),
-        ("satisfied", e.satisfied.and_then(b)),
-        ("photos", list(&e.photos)),
-    ]
+impl From<&IncidentFields> for FieldsRecord {
+    fn from(f: &IncidentFields) -> Self {
+        FieldsRecord {
+            id: f.incident_id.clone(),
+            grid: f.grid.clone(),
+            category: f.category.clone(),
+            severity: f.severity.code().into(),
+            title: f.title.clone(),
+            description: f.description.clone(),
+            household: f.household_code.clone(),
+            lat: f.location.map(|l| l.lat),
+            lon: f.location.map(|l| l.lon),
+            accuracy_m: f.location.and_then(|l| l.accuracy_m),
+            photos: f.photos.clone(),
+            check_in: f.check_in_id.clone(),
+            reporter: f.reporter.clone(),
+            device: f.reporter_device.clone(),
+            at: f.at.to_rfc3339(),
+        }
+    }
+}
+
+impl TryFrom<FieldsRecord> for IncidentFields {
+    type Error = Error;
+
+    fn try_from(r: FieldsRecord) -> Result<Self> {
+        let bad = |why: &str| Error::document(FIELDS_KEY, why);
+        let location = match (r.lat, r.lon) {
+            (Some(lat), Some(lon)) => Some(Location { lat, lon, accuracy_m: r.accuracy_m }),
+            _ => None,
+        };
+        Ok(IncidentFields {
+            incident_id: r.id,
+            grid: r.grid,
+            category: r.category,
+            severity: Severity::parse(&r.severity).map_err(|_| bad("bad severity"))?,
+            title: r.title,
+            description: r.description,
+            household_code: r.household,
+            location,
+            photos: r.photos,
+            check_in_id: r.check_in,
+            reporter: r.reporter,
+            reporter_device: r.device,
+            at: DateTime::parse_from_rfc3339(&r.at).map_err(|_| bad("bad time"))?,
+        })
+    }
+}
+
+/// One workflow event as stored (document format). Unknown keys are ignored and missing ones read empty,
+/// so a record a peer wrote badly still reads as an event, which replay marks superseded.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+struct EventRecord {
+    id: String,
+    action: String,
+    actor: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    device: String,
+    role: String,
+    at: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    note: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    assignee: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duplicate_of: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    satisfied: Option<bool>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    photos: Vec<String>,
+}
+
+impl From<&IncidentEvent> for EventRecord {
+    fn from(e: &IncidentEvent) -> Self {
+        EventRecord {
+            id: e.event_id.clone(),
+            action: e.action.clone(),
+            actor: e.actor.clone(),
+            device: e.device.clone(),
+            role: e.role.clone(),
+            at: e.at.clone(),
+            note: e.note.clone(),
+            assignee: e.assignee.clone(),
+            duplicate_of: e.duplicate_of.clone(),
+            satisfied: e.satisfied,
+            photos: e.photos.clone(),
+        }
+    }
+}
+
+impl From<EventRecord> for IncidentEvent {
+    fn from(r: EventRecord) -> Self {
+        IncidentEvent {
+            event_id: r.id,
+            action: r.action,
+            actor: r.actor,
+            device: r.device,
+            role: r.role,
+            at: r.at,
+            note: r.note,
+            assignee: r.assignee,
+            duplicate_of: r.duplicate_of,
+            satisfied: r.satisfied,
+            photos: r.photos,
+        }
+    }
+}
+
+fn to_json<T: Serialize>(record: &T) -> Result<String> {
+    serde_json::to_string(record).map_err(|e| Error::document(FIELDS_KEY, e))
 }
 
 /// Writes a new incident: its fields and the event list opened by the reporter's `report` event. Call once,
@@ -76,7 +186,7 @@ pub fn create(doc: &mut AutoCommit, fields: &IncidentFields, report: &IncidentEv
     if doc.get(ROOT, EVENTS_KEY).map_err(err)?.is_some() {
         return Err(Error::document(FIELDS_KEY, "the incident already exists"));
     }
-    put_entity(doc, FIELDS_KEY, &field_values(fields))?;
+    doc.put(ROOT, FIELDS_KEY, to_json(&FieldsRecord::from(fields))?).map_err(err)?;
     doc.put_object(ROOT, EVENTS_KEY, ObjType::List).map_err(err)?;
     append_event(doc, report)
 }
@@ -95,12 +205,7 @@ pub fn append_event(doc: &mut AutoCommit, e: &IncidentEvent) -> Result<()> {
     if len >= MAX_EVENTS {
         return Err(Error::invalid("events", format!("an incident holds at most {MAX_EVENTS} events")));
     }
-    let map = doc.insert_object(&events, len, ObjType::Map).map_err(err)?;
-    for (name, value) in event_values(e) {
-        if let Some(v) = value {
-            doc.put(&map, name, v).map_err(err)?;
-        }
-    }
+    doc.insert(&events, len, to_json(&EventRecord::from(e))?).map_err(err)?;
     Ok(())
 }
 
@@ -128,92 +233,54 @@ pub fn append_receipt(doc: &mut AutoCommit, at: DateTime<FixedOffset>) -> Result
     Ok(Some(receipt))
 }
 
-fn empty_event() -> IncidentEvent {
-    IncidentEvent {
-        event_id: String::new(),
-        action: String::new(),
-        actor: String::new(),
-        device: String::new(),
-        role: String::new(),
-        at: String::new(),
-        note: String::new(),
-        assignee: None,
-        duplicate_of: None,
-        satisfied: None,
-        photos: Vec::new(),
-    }
+/// Reads one list item: an event record, or — for anything else a faulty peer put there — an event with no
+/// action, which replay marks superseded: it is shown, never silently dropped.
+fn event_from(value: &automerge::ValueRef<'_>) -> IncidentEvent {
+    let record = match value {
+        automerge::ValueRef::Scalar(ScalarValueRef::Str(text)) => serde_json::from_str(text).unwrap_or_default(),
+        _ => EventRecord::default(),
+    };
+    IncidentEvent::from(record)
 }
 
-/// Reads one event map in a single pass over its fields (replay of long histories reads many of them).
-fn event_from(doc: &AutoCommit, obj: &ObjId) -> IncidentEvent {
-    let mut e = empty_event();
-    for item in doc.map_range(obj, ..) {
-        let value = match item.value {
-            automerge::ValueRef::Scalar(v) => v,
-            automerge::ValueRef::Object(_) => continue,
-        };
-        if let ScalarValueRef::Boolean(v) = value {
-            if item.key == "satisfied" {
-                e.satisfied = Some(v);
-            }
-            continue;
-        }
-        let ScalarValueRef::Str(text) = value else { continue };
-        let text = text.into_owned();
-        match item.key.as_ref() {
-            "id" => e.event_id = text,
-            "action" => e.action = text,
-            "actor" => e.actor = text,
-            "device" => e.device = text,
-            "role" => e.role = text,
-            "at" => e.at = text,
-            "note" => e.note = text,
-            "assignee" => e.assignee = Some(text),
-            "duplicate_of" => e.duplicate_of = Some(text),
-            "photos" => e.photos = super::split_list(&text),
-            _ => {}
-        }
-    }
-    e
+/// One stored event with what identifies its list item.
+#[derive(Debug, Clone)]
+pub struct EventItem {
+    /// The operation that put the item there; its actor is the author device.
+    pub id: automerge::ObjId,
+    /// Whether another value competes for the same item (only an overwrite makes one).
+    pub conflict: bool,
+    /// The event.
+    pub event: IncidentEvent,
 }
 
-/// The event list in document order. An item that is not a map (a faulty peer) is read as an event with
-/// no action, which replay marks superseded: it is shown, never silently dropped.
-pub fn read_events(doc: &AutoCommit) -> Result<Vec<IncidentEvent>> {
+/// The event list in document order, with the identity of each item (the server's checks).
+pub fn event_items(doc: &AutoCommit) -> Result<Vec<EventItem>> {
     let events = events_list(doc)?;
     Ok(doc
         .list_range(&events, ..)
-        .map(|item| match item.value {
-            automerge::ValueRef::Object(ObjType::Map) => event_from(doc, &item.id()),
-            _ => empty_event(),
-        })
+        .map(|item| EventItem { id: item.id(), conflict: item.conflict, event: event_from(&item.value) })
         .collect())
+}
+
+/// The event list in document order.
+pub fn read_events(doc: &AutoCommit) -> Result<Vec<IncidentEvent>> {
+    let events = events_list(doc)?;
+    Ok(doc.list_range(&events, ..).map(|item| event_from(&item.value)).collect())
 }
 
 /// Reads the incident's fields and events.
 pub fn read(doc: &AutoCommit) -> Result<Incident> {
-    let e = get_entity(doc, FIELDS_KEY).ok_or_else(|| Error::document(FIELDS_KEY, "no incident fields"))?;
-    let bad = |why: &str| Error::document(FIELDS_KEY, why);
-    let location = match (e.opt_f64("lat"), e.opt_f64("lon")) {
-        (Some(lat), Some(lon)) => Some(Location { lat, lon, accuracy_m: e.opt_f64("accuracy_m") }),
-        _ => None,
+    let record: FieldsRecord = match doc.get(ROOT, FIELDS_KEY).map_err(err)? {
+        Some((Value::Scalar(v), _)) => match v.as_ref() {
+            automerge::ScalarValue::Str(text) => {
+                serde_json::from_str(text).map_err(|e| Error::document(FIELDS_KEY, format!("bad fields: {e}")))?
+            }
+            _ => return Err(Error::document(FIELDS_KEY, "no incident fields")),
+        },
+        _ => return Err(Error::document(FIELDS_KEY, "no incident fields")),
     };
-    let fields = IncidentFields {
-        incident_id: e.str("id"),
-        grid: e.str("grid"),
-        category: e.str("category"),
-        severity: Severity::parse(&e.str("severity")).map_err(|_| bad("bad severity"))?,
-        title: e.str("title"),
-        description: e.str("description"),
-        household_code: e.opt_str("household"),
-        location,
-        photos: e.list("photos"),
-        check_in_id: e.opt_str("check_in"),
-        reporter: e.str("reporter"),
-        reporter_device: e.str("device"),
-        at: DateTime::parse_from_rfc3339(&e.str("at")).map_err(|_| bad("bad time"))?,
-    };
-    Ok(Incident { fields, events: read_events(doc)? })
+    Ok(Incident { fields: record.try_into()?, events: read_events(doc)? })
 }
 
 #[cfg(test)]
@@ -276,6 +343,33 @@ pub(crate) mod tests {
         assert_eq!(incident.events.len(), 2);
         assert_eq!(incident.events[1], e);
         assert!(create(&mut doc, &incident.fields, &e).is_err(), "created once");
+    }
+
+    #[test]
+    fn each_event_is_one_record_and_bad_items_read_as_empty_events() {
+        let mut doc = reported(Severity::Normal);
+        let list = events_list(&doc).expect("list");
+        let stored: String = match doc.get(&list, 0).expect("get") {
+            Some((Value::Scalar(v), _)) => v.to_str().expect("text").to_string(),
+            other => panic!("{other:?}"),
+        };
+        let json: serde_json::Value = serde_json::from_str(&stored).expect("json");
+        assert_eq!((json["action"].as_str(), json["role"].as_str()), (Some("report"), Some("grid_leader")));
+        assert!(json.get("note").is_none(), "empty values are left out");
+        doc.insert(&list, 1, "not json").expect("text");
+        doc.insert_object(&list, 2, ObjType::Map).expect("map");
+        doc.insert(
+            &list,
+            3,
+            r#"{"id":"e4","action":"comment","actor":"li","role":"committee","at":"2026-11-24T09:10:00+08:00","x":1}"#,
+        )
+        .expect("record");
+        let events = read_events(&doc).expect("read");
+        assert_eq!(events.len(), 4, "nothing is dropped");
+        assert!(events[1].action.is_empty() && events[2].action.is_empty());
+        assert_eq!((events[3].action.as_str(), events[3].role.as_str()), ("comment", "committee"));
+        let d = workflow::replay(Severity::Normal, &events);
+        assert_eq!(d.outcomes.iter().filter(|o| !o.applied).count(), 2, "the bad items are superseded");
     }
 
     #[test]
