@@ -82,3 +82,68 @@ fn store_files_hold_no_readable_resident_data_and_wrong_key_changes_nothing() {
     assert_eq!(store.household_detail("H001").expect("detail").residents[0].name, NAME);
     assert!(store.check_in_record(&c.check_in_id).expect("read").is_some());
 }
+
+/// A store written with SQLCipher's default page HMAC (SHA-512, before the store chose HMAC-SHA256) still
+/// opens, keeps its data and takes new writes; a wrong key on it still fails with `store_key_invalid`.
+#[test]
+fn a_store_signed_with_the_legacy_page_hmac_still_opens() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let key = [42u8; 32];
+    let opts =
+        InitOptions { community_name: "幸福社区".into(), ..InitOptions::new("王网格长", Role::GridLeader) };
+    let mut store = Store::init(dir.path(), &key, opts, Arc::new(SystemClock)).expect("init");
+    store.import_roster(roster().as_bytes()).expect("import");
+    drop(store);
+
+    // Re-encrypt the store with the legacy settings, as an earlier build wrote it.
+    let db = dir.path().join("gridline.db");
+    let legacy = dir.path().join("legacy.db");
+    let hex_key: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    {
+        let conn = rusqlite::Connection::open(&db).expect("open");
+        conn.execute_batch(&format!(
+            "PRAGMA key = \"x'{hex_key}'\"; PRAGMA cipher_hmac_algorithm = HMAC_SHA256;
+             ATTACH DATABASE '{}' AS legacy KEY \"x'{hex_key}'\";
+             PRAGMA legacy.cipher_hmac_algorithm = HMAC_SHA512;
+             SELECT sqlcipher_export('legacy');",
+            legacy.display()
+        ))
+        .expect("export");
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).expect("version");
+        conn.execute_batch(&format!("PRAGMA legacy.user_version = {version}; DETACH DATABASE legacy;"))
+            .expect("version");
+    }
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(dir.path().join(format!("gridline.db{suffix}")));
+    }
+    std::fs::rename(&legacy, &db).expect("replace");
+    {
+        let plain_sha256 = rusqlite::Connection::open(&db).expect("open");
+        plain_sha256
+            .execute_batch(&format!("PRAGMA key = \"x'{hex_key}'\"; PRAGMA cipher_hmac_algorithm = HMAC_SHA256;"))
+            .expect("key");
+        assert!(
+            plain_sha256.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)).is_err(),
+            "the copy really uses the other HMAC"
+        );
+    }
+
+    let err = open_store(dir.path(), &[43u8; 32]).err().expect("wrong key must fail");
+    assert_eq!(err.code(), "store_key_invalid");
+    let mut store = open_store(dir.path(), &key).expect("legacy store opens");
+    assert_eq!(store.household_detail("H001").expect("detail").residents[0].name, NAME);
+    let c = store
+        .check_in(NewCheckIn {
+            household_code: "H001".into(),
+            kind: CheckInKind::Phone,
+            outcome: CheckInOutcome::Well,
+            note: String::new(),
+            photos: vec![],
+            location: None,
+            at: None,
+        })
+        .expect("check-in on a legacy store");
+    drop(store);
+    let mut store = open_store(dir.path(), &key).expect("reopens");
+    assert!(store.check_in_record(&c.check_in_id).expect("read").is_some());
+}

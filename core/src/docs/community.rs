@@ -87,7 +87,7 @@ pub fn write_settings(doc: &mut AutoCommit, settings: &CommunitySettings) -> Res
 /// Reads the configuration back; absent parts fall back to the defaults.
 pub fn read_settings(doc: &AutoCommit) -> CommunitySettings {
     let root = Entity::read(doc, &ROOT);
-    let community_id = root.str("community");
+    let community_id = super::scope_of(doc).map(|id| id.community).unwrap_or_default();
     let mut out = CommunitySettings::defaults(
         &community_id,
         &root.str("name"),

@@ -162,37 +162,33 @@ impl fmt::Display for DocId {
     }
 }
 
-/// A new, empty document of `id`, with its scope written into the root.
+/// Root key of the document's scope: its id as text (`DocId`'s display form).
+pub const SCOPE_KEY: &str = "scope";
+
+/// A new, empty document of `id`, with its schema version and scope written into the root (two operations:
+/// every new document — each incident, each day's check-in log — pays for them).
 pub fn new_document(id: &DocId, actor: &automerge::ActorId) -> Result<AutoCommit> {
-    let mut doc = AutoCommit::new();
-    doc.set_actor(actor.clone());
+    let mut doc = AutoCommit::new().with_actor(actor.clone());
     let put = |doc: &mut AutoCommit, k: &str, v: ScalarValue| {
         doc.put(ROOT, k, v).map_err(|e| Error::document(&id.to_string(), e))
     };
     put(&mut doc, "schema", ScalarValue::Int(SCHEMA_VERSION))?;
-    put(&mut doc, "kind", id.kind.code().into())?;
-    put(&mut doc, "community", id.community.as_str().into())?;
-    if let Some(g) = &id.grid {
-        put(&mut doc, "grid", g.as_str().into())?;
-    }
-    if let Some(k) = &id.key {
-        put(&mut doc, "key", k.as_str().into())?;
-    }
+    put(&mut doc, SCOPE_KEY, id.to_string().into())?;
     Ok(doc)
 }
 
-/// Checks that a document's root scope fields agree with its id (a merged-in document claiming another scope
-/// is refused).
+/// The scope a document's root claims, if it claims one.
+pub fn scope_of(doc: &AutoCommit) -> Option<DocId> {
+    Entity::read(doc, &ROOT).opt_str(SCOPE_KEY).and_then(|s| DocId::parse(&s).ok())
+}
+
+/// Checks that a document's root scope agrees with its id (a merged-in document claiming another scope is
+/// refused).
 pub fn check_scope(id: &DocId, doc: &AutoCommit) -> Result<()> {
     let root = Entity::read(doc, &ROOT);
-    let claim = |k: &str| root.opt_str(k);
-    let ok = root.fields.is_empty()
-        || (claim("kind").as_deref() == Some(id.kind.code())
-            && claim("community").as_deref() == Some(id.community.as_str())
-            && claim("grid") == id.grid
-            && claim("key") == id.key);
+    let ok = root.fields.is_empty() || root.opt_str(SCOPE_KEY).as_deref() == Some(id.to_string().as_str());
     if !ok {
-        return Err(Error::document(&id.to_string(), "scope fields do not match the document id"));
+        return Err(Error::document(&id.to_string(), "the scope does not match the document id"));
     }
     match root.opt_i64("schema") {
         Some(v) if v > SCHEMA_VERSION => {
