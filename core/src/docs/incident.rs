@@ -350,7 +350,7 @@ pub(crate) mod tests {
         let mut doc = reported(Severity::Normal);
         let list = events_list(&doc).expect("list");
         let stored: String = match doc.get(&list, 0).expect("get") {
-            Some((Value::Scalar(v), _)) => v.to_str().expect("text").to_string(),
+            Some((Value::Scalar(v), _)) => v.as_str().expect("text").to_string(),
             other => panic!("{other:?}"),
         };
         let json: serde_json::Value = serde_json::from_str(&stored).expect("json");

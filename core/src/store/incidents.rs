@@ -481,7 +481,8 @@ impl Store {
         let mut report = self.event(Action::Report, &IncidentAct::new(Action::Report, ""));
         report.at = at.to_rfc3339();
         let id = DocId::incident(&self.device.community_id, &fields.grid, &fields.incident_id);
-        let mut doc = self.checkout(&id)?;
+        // A fresh UUID v7: there is nothing to load.
+        let mut doc = docs::new_document(&id, self.actor())?;
         docs::incident::create(&mut doc, &fields, &report)?;
         let incident = docs::incident::Incident { fields, events: vec![report] };
         let policy = self.settings().deadlines.clone();

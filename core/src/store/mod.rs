@@ -348,7 +348,10 @@ impl Store {
 
     /// Loads a document from its chunks, without touching the cache.
     pub fn load_doc(&self, id: &DocId) -> Result<Option<AutoCommit>> {
-        let mut stmt = self.conn.prepare_cached("SELECT data FROM doc_chunk WHERE doc_id = ?1 ORDER BY seq")?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT head FROM doc WHERE doc_id = ?1 AND head IS NOT NULL
+             UNION ALL SELECT data FROM (SELECT data FROM doc_chunk WHERE doc_id = ?1 ORDER BY seq)",
+        )?;
         let mut rows = stmt.query([id.to_string()])?;
         let mut bytes = Vec::new();
         while let Some(row) = rows.next()? {
@@ -572,43 +575,53 @@ impl Store {
     }
 }
 
+/// Stores one chunk of a document and its new heads. A new document's first chunk stays in its `doc` row
+/// (`head`); the next chunk moves it to `doc_chunk`, so only documents written once carry one.
 fn write_chunk(tx: &Transaction<'_>, id: &DocId, doc: &mut AutoCommit, chunk: &[u8], now: &str) -> Result<()> {
     let heads: Vec<String> = doc.get_heads().iter().map(|h| h.to_string()).collect();
     let id_text = id.to_string();
-    let chunks: i64 = tx
-        .prepare_cached("SELECT chunks FROM doc WHERE doc_id = ?1")?
-        .query_row([&id_text], |r| r.get(0))
-        .optional()?
-        .unwrap_or(0);
+    let row: Option<(i64, bool)> = tx
+        .prepare_cached("SELECT chunks, head IS NOT NULL FROM doc WHERE doc_id = ?1")?
+        .query_row([&id_text], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((chunks, inline)) = row else {
+        tx.prepare_cached(
+            "INSERT INTO doc (doc_id, kind, grid, key, heads, chunks, bytes, updated_at, local_seq, head)
+             VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7, 1, ?8)",
+        )?
+        .execute(params![
+            id_text,
+            id.kind.code(),
+            id.grid,
+            id.key,
+            heads.join(","),
+            chunk.len() as i64,
+            now,
+            chunk
+        ])?;
+        return Ok(());
+    };
     if chunks + 1 >= COMPACT_AFTER_CHUNKS {
         let snapshot = doc.save();
         tx.prepare_cached("DELETE FROM doc_chunk WHERE doc_id = ?1")?.execute([&id_text])?;
-        tx.prepare_cached("INSERT INTO doc_chunk (doc_id, seq, snapshot, data) VALUES (?1, 1, 1, ?2)")?
+        tx.prepare_cached("INSERT INTO doc_chunk (doc_id, snapshot, data) VALUES (?1, 1, ?2)")?
             .execute(params![id_text, snapshot])?;
     } else {
-        tx.prepare_cached(
-            "INSERT INTO doc_chunk (doc_id, seq, snapshot, data)
-             VALUES (?1, (SELECT COALESCE(max(seq), 0) + 1 FROM doc_chunk WHERE doc_id = ?1), 0, ?2)",
-        )?
-        .execute(params![id_text, chunk])?;
+        if inline {
+            tx.prepare_cached(
+                "INSERT INTO doc_chunk (doc_id, snapshot, data) SELECT doc_id, 0, head FROM doc WHERE doc_id = ?1",
+            )?
+            .execute([&id_text])?;
+        }
+        tx.prepare_cached("INSERT INTO doc_chunk (doc_id, snapshot, data) VALUES (?1, 0, ?2)")?
+            .execute(params![id_text, chunk])?;
     }
     tx.prepare_cached(
-        "INSERT INTO doc (doc_id, kind, grid, key, heads, chunks, bytes, updated_at, local_seq)
-         VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7, 1)
-         ON CONFLICT (doc_id) DO UPDATE SET heads = excluded.heads,
-             chunks = CASE WHEN doc.chunks + 1 >= ?8 THEN 1 ELSE doc.chunks + 1 END,
-             bytes = doc.bytes + excluded.bytes, updated_at = excluded.updated_at, local_seq = doc.local_seq + 1",
+        "UPDATE doc SET heads = ?2, chunks = CASE WHEN chunks + 1 >= ?3 THEN 1 ELSE chunks + 1 END,
+             bytes = bytes + ?4, updated_at = ?5, local_seq = local_seq + 1, head = NULL
+         WHERE doc_id = ?1",
     )?
-    .execute(params![
-        id_text,
-        id.kind.code(),
-        id.grid,
-        id.key,
-        heads.join(","),
-        chunk.len() as i64,
-        now,
-        COMPACT_AFTER_CHUNKS
-    ])?;
+    .execute(params![id_text, heads.join(","), COMPACT_AFTER_CHUNKS, chunk.len() as i64, now])?;
     Ok(())
 }
 
@@ -679,4 +692,59 @@ fn _assert_send() {
     fn is_send<T: Send>() {}
     is_send::<Store>();
     let _ = Utc::now;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::SystemClock;
+    use crate::model::Role;
+
+    fn write(store: &mut Store, id: &DocId, n: usize) {
+        let mut doc = store.checkout(id).expect("checkout");
+        docs::put_entity(&mut doc, &format!("note/{n:03}"), &vec![("n", docs::i(n as i64))]).expect("put");
+        store.persist(vec![(id.clone(), doc)], |_, _| Ok(())).expect("persist");
+    }
+
+    fn notes(store: &Store, id: &DocId) -> usize {
+        let doc = store.load_doc(id).expect("load").expect("stored");
+        docs::entities(&doc, "note/").count()
+    }
+
+    /// A new document's first chunk stays in its row; the next write moves it to `doc_chunk`; compaction
+    /// folds everything into one snapshot; every write is read back, from this store and after reopening.
+    #[test]
+    fn first_chunk_inline_then_moved_then_compacted() {
+        let dir = tempfile::tempdir().expect("dir");
+        let key = [5u8; KEY_LEN];
+        let mut store =
+            Store::init(dir.path(), &key, InitOptions::new("王网格长", Role::GridLeader), Arc::new(SystemClock))
+                .expect("init");
+        let id = DocId::incident(&store.device().community_id.clone(), "G01", &uuid::Uuid::now_v7().to_string());
+        let layout = |store: &Store| -> (bool, i64) {
+            let inline: bool = store
+                .conn
+                .query_row("SELECT head IS NOT NULL FROM doc WHERE doc_id = ?1", [id.to_string()], |r| r.get(0))
+                .expect("doc row");
+            let chunks: i64 = store
+                .conn
+                .query_row("SELECT count(*) FROM doc_chunk WHERE doc_id = ?1", [id.to_string()], |r| r.get(0))
+                .expect("chunks");
+            (inline, chunks)
+        };
+        write(&mut store, &id, 0);
+        assert_eq!(layout(&store), (true, 0), "one row for a new document");
+        assert_eq!(notes(&store, &id), 1);
+        write(&mut store, &id, 1);
+        assert_eq!(layout(&store), (false, 2), "the second write moves the first chunk out");
+        assert_eq!(notes(&store, &id), 2);
+        for n in 2..COMPACT_AFTER_CHUNKS as usize + 3 {
+            write(&mut store, &id, n);
+        }
+        let (inline, chunks) = layout(&store);
+        assert!(!inline && chunks < 5, "compacted: {chunks} chunks");
+        drop(store);
+        let store = Store::open(dir.path(), &key, Arc::new(SystemClock)).expect("reopen");
+        assert_eq!(notes(&store, &id), COMPACT_AFTER_CHUNKS as usize + 3);
+    }
 }
