@@ -39,6 +39,9 @@ pub const STORE_FILE: &str = "gridline.db";
 pub const KEY_LEN: usize = 32;
 /// Incremental chunks a document may collect before it is compacted into one snapshot.
 const COMPACT_AFTER_CHUNKS: i64 = 64;
+/// Largest first chunk kept in its document's row (a report is ≈ 0.7 KiB; a roster import goes to
+/// `doc_chunk` at once rather than being copied there by the next write).
+const INLINE_HEAD_MAX: usize = 4096;
 /// Documents kept loaded in memory.
 const DOC_CACHE_CAPACITY: usize = 32;
 /// Longest note accepted on a check-in.
@@ -575,8 +578,8 @@ impl Store {
     }
 }
 
-/// Stores one chunk of a document and its new heads. A new document's first chunk stays in its `doc` row
-/// (`head`); the next chunk moves it to `doc_chunk`, so only documents written once carry one.
+/// Stores one chunk of a document and its new heads. A new document's first chunk, when small, stays in its
+/// `doc` row (`head`); the next chunk moves it to `doc_chunk`, so only documents written once carry one.
 fn write_chunk(tx: &Transaction<'_>, id: &DocId, doc: &mut AutoCommit, chunk: &[u8], now: &str) -> Result<()> {
     let heads: Vec<String> = doc.get_heads().iter().map(|h| h.to_string()).collect();
     let id_text = id.to_string();
@@ -584,22 +587,30 @@ fn write_chunk(tx: &Transaction<'_>, id: &DocId, doc: &mut AutoCommit, chunk: &[
         .prepare_cached("SELECT chunks, head IS NOT NULL FROM doc WHERE doc_id = ?1")?
         .query_row([&id_text], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
-    let Some((chunks, inline)) = row else {
-        tx.prepare_cached(
-            "INSERT INTO doc (doc_id, kind, grid, key, heads, chunks, bytes, updated_at, local_seq, head)
-             VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7, 1, ?8)",
-        )?
-        .execute(params![
-            id_text,
-            id.kind.code(),
-            id.grid,
-            id.key,
-            heads.join(","),
-            chunk.len() as i64,
-            now,
-            chunk
-        ])?;
-        return Ok(());
+    let (chunks, inline) = match row {
+        Some(row) => row,
+        None => {
+            let inline = chunk.len() <= INLINE_HEAD_MAX;
+            tx.prepare_cached(
+                "INSERT INTO doc (doc_id, kind, grid, key, heads, chunks, bytes, updated_at, local_seq, head)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6 * ?7, ?8, ?6, ?9)",
+            )?
+            .execute(params![
+                id_text,
+                id.kind.code(),
+                id.grid,
+                id.key,
+                heads.join(","),
+                inline as i64,
+                chunk.len() as i64,
+                now,
+                inline.then_some(chunk)
+            ])?;
+            if inline {
+                return Ok(());
+            }
+            (0, false)
+        }
     };
     if chunks + 1 >= COMPACT_AFTER_CHUNKS {
         let snapshot = doc.save();
@@ -743,8 +754,27 @@ mod tests {
         }
         let (inline, chunks) = layout(&store);
         assert!(!inline && chunks < 5, "compacted: {chunks} chunks");
+        // A large first chunk goes to doc_chunk at once.
+        let big = DocId::incident(&store.device().community_id.clone(), "G01", &uuid::Uuid::now_v7().to_string());
+        let mut doc = store.checkout(&big).expect("checkout");
+        for n in 0..200 {
+            docs::put_entity(&mut doc, &format!("note/{n:03}"), &vec![("text", docs::s(&"网格".repeat(20)))])
+                .expect("put");
+        }
+        store.persist(vec![(big.clone(), doc)], |_, _| Ok(())).expect("persist");
+        let (inline, chunks): (bool, i64) = store
+            .conn
+            .query_row(
+                "SELECT head IS NOT NULL, (SELECT count(*) FROM doc_chunk c WHERE c.doc_id = d.doc_id) FROM doc d
+                 WHERE doc_id = ?1",
+                [big.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("big");
+        assert_eq!((inline, chunks), (false, 1));
         drop(store);
         let store = Store::open(dir.path(), &key, Arc::new(SystemClock)).expect("reopen");
         assert_eq!(notes(&store, &id), COMPACT_AFTER_CHUNKS as usize + 3);
+        assert_eq!(notes(&store, &big), 200);
     }
 }
