@@ -73,6 +73,9 @@ fn plain_db(path: &Path) -> Connection {
     let conn = Connection::open(path).expect("open plain db");
     conn.pragma_update(None, "journal_mode", "WAL").expect("wal");
     conn.pragma_update(None, "synchronous", "FULL").expect("sync");
+    // The store's page cache budget: this SQLite build shares one page cache group among a process's
+    // connections, and a connection with the small default cache recycles the store's idle pages.
+    conn.pragma_update(None, "cache_size", -16 * 1024).expect("cache");
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS check_in (id TEXT PRIMARY KEY, household TEXT, kind TEXT, outcome TEXT,
          at TEXT, day TEXT, note TEXT, author TEXT);

@@ -165,14 +165,17 @@ impl fmt::Display for DocId {
 /// Root key of the document's scope: its id as text (`DocId`'s display form).
 pub const SCOPE_KEY: &str = "scope";
 
-/// A new, empty document of `id`, with its schema version and scope written into the root (two operations:
-/// every new document — each incident, each day's check-in log — pays for them).
+/// A new, empty document of `id`, with its scope written into the root, and its schema version when it is
+/// past the first (an absent `schema` reads 1): every new document — each incident, each day's check-in
+/// log — pays for these operations.
 pub fn new_document(id: &DocId, actor: &automerge::ActorId) -> Result<AutoCommit> {
     let mut doc = AutoCommit::new().with_actor(actor.clone());
     let put = |doc: &mut AutoCommit, k: &str, v: ScalarValue| {
         doc.put(ROOT, k, v).map_err(|e| Error::document(&id.to_string(), e))
     };
-    put(&mut doc, "schema", ScalarValue::Int(SCHEMA_VERSION))?;
+    if SCHEMA_VERSION > 1 {
+        put(&mut doc, "schema", ScalarValue::Int(SCHEMA_VERSION))?;
+    }
     put(&mut doc, SCOPE_KEY, id.to_string().into())?;
     Ok(doc)
 }

@@ -257,6 +257,16 @@ fn write_incident_rows(
     policy: &DeadlinePolicy,
 ) -> Result<()> {
     delete_incident_rows(tx, id)?;
+    insert_incident_rows(tx, id, incident, policy)
+}
+
+/// Writes the rows of an incident that has none yet (a report just made on this device).
+fn insert_incident_rows(
+    tx: &Transaction<'_>,
+    id: &DocId,
+    incident: &docs::incident::Incident,
+    policy: &DeadlinePolicy,
+) -> Result<()> {
     let incident_id = id.key.as_deref().unwrap_or_default();
     let f = &incident.fields;
     let d = workflow::replay(f.severity, &incident.events);
@@ -486,7 +496,7 @@ impl Store {
         docs::incident::create(&mut doc, &fields, &report)?;
         let incident = docs::incident::Incident { fields, events: vec![report] };
         let policy = self.settings().deadlines.clone();
-        self.persist(vec![(id.clone(), doc)], |tx, _| write_incident_rows(tx, &id, &incident, &policy))?;
+        self.persist(vec![(id.clone(), doc)], |tx, _| insert_incident_rows(tx, &id, &incident, &policy))?;
         Ok(incident.fields)
     }
 
