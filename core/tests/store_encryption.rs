@@ -48,14 +48,20 @@ fn open_store(dir: &Path, key: &[u8; 32]) -> gridline_core::Result<Store> {
     Store::open(dir, key, Arc::new(SystemClock))
 }
 
+/// A new store holding the one-household roster.
+fn store_with_roster(dir: &Path, key: &[u8; 32]) -> Store {
+    let opts =
+        InitOptions { community_name: "幸福社区".into(), ..InitOptions::new("王网格长", Role::GridLeader) };
+    let mut store = Store::init(dir, key, opts, Arc::new(SystemClock)).expect("init");
+    store.import_roster(roster().as_bytes()).expect("import");
+    store
+}
+
 #[test]
 fn store_files_hold_no_readable_resident_data_and_wrong_key_changes_nothing() {
     let dir = tempfile::tempdir().expect("temp dir");
     let key = [42u8; 32];
-    let opts =
-        InitOptions { community_name: "幸福社区".into(), ..InitOptions::new("王网格长", Role::GridLeader) };
-    let mut store = Store::init(dir.path(), &key, opts, Arc::new(SystemClock)).expect("init");
-    store.import_roster(roster().as_bytes()).expect("import");
+    let mut store = store_with_roster(dir.path(), &key);
     let c = store
         .check_in(NewCheckIn {
             household_code: "H001".into(),
@@ -89,10 +95,7 @@ fn store_files_hold_no_readable_resident_data_and_wrong_key_changes_nothing() {
 fn a_store_signed_with_the_legacy_page_hmac_still_opens() {
     let dir = tempfile::tempdir().expect("temp dir");
     let key = [42u8; 32];
-    let opts =
-        InitOptions { community_name: "幸福社区".into(), ..InitOptions::new("王网格长", Role::GridLeader) };
-    let mut store = Store::init(dir.path(), &key, opts, Arc::new(SystemClock)).expect("init");
-    store.import_roster(roster().as_bytes()).expect("import");
+    let store = store_with_roster(dir.path(), &key);
     drop(store);
 
     // Re-encrypt the store with the legacy settings, as an earlier build wrote it.
