@@ -4,7 +4,7 @@ use std::fmt::Write;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use gridline_core::ledger::export::Lang;
+use gridline_core::ledger::export::{self, Lang};
 use gridline_core::schedule::Month;
 use gridline_core::{Error, Result};
 use serde_json::json;
@@ -61,13 +61,14 @@ pub fn ledger(ctx: &Ctx, args: LedgerArgs) -> Result<Output> {
     if format == "json" {
         return Ok(Output::new(s, human_summary));
     }
-    let bytes = if format == "csv" { ledger.to_csv(lang)? } else { ledger.to_xlsx(lang)? };
+    let sheets = ledger.sheets(lang);
+    let bytes = if format == "csv" { export::write_csv(&sheets)? } else { export::write_xlsx(&sheets)? };
     let path = args.out.unwrap_or_else(|| {
         let grid = args.grid.as_deref().map(|g| format!("-{g}")).unwrap_or_default();
         PathBuf::from(format!("ledger-{}{grid}.{format}", month.code()))
     });
     std::fs::write(&path, &bytes).map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
-    let sheets: Vec<String> = ledger.sheets(lang).into_iter().map(|s| s.name).collect();
+    let sheets: Vec<&str> = sheets.iter().map(|s| s.name.as_str()).collect();
     let human = format!("{human_summary}\nwrote {} ({} bytes)", path.display(), bytes.len());
     Ok(Output::new(
         json!({"path": path, "format": format, "bytes": bytes.len(), "sheets": sheets, "summary": s}),

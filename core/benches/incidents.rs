@@ -83,20 +83,12 @@ fn baseline_insert(conn: &mut Connection) {
 }
 
 fn event(n: usize, action: &str, role: &str, satisfied: Option<bool>) -> IncidentEvent {
+    let at = chrono::DateTime::parse_from_rfc3339("2026-11-24T09:00:00+08:00").expect("time")
+        + chrono::Duration::minutes(n as i64);
     IncidentEvent {
-        event_id: uuid::Uuid::now_v7().to_string(),
-        action: action.into(),
-        actor: format!("actor-{role}"),
-        device: "device".into(),
-        role: role.into(),
-        at: (chrono::DateTime::parse_from_rfc3339("2026-11-24T09:00:00+08:00").expect("time")
-            + chrono::Duration::minutes(n as i64))
-        .to_rfc3339(),
         note: format!("第 {n} 条处理记录"),
-        assignee: None,
-        duplicate_of: None,
         satisfied,
-        photos: Vec::new(),
+        ..IncidentEvent::new(action, &format!("actor-{role}"), "device", role, at.to_rfc3339())
     }
 }
 

@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::error::Result;
 use crate::schedule::{self, ContactHistory, DatedContact, Month};
 use crate::store::{add_visit_contacts, grid_filter, rate, ContactsDone, Store, VisitRow};
+use crate::workflow::Stage;
 
 /// Special-care contacts of one category in the month.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -550,11 +551,14 @@ impl Store {
             }
         }
         let stages: BTreeSet<String> = minutes.keys().chain(overdue_by_stage.keys()).cloned().collect();
-        let stage_times = STAGE_ORDER
-            .iter()
-            .map(|s| s.to_string())
-            .filter(|s| stages.contains(s))
-            .chain(stages.iter().filter(|s| !STAGE_ORDER.contains(&s.as_str())).cloned())
+        // Workflow order (PRODUCT.md §4); a code this build does not know goes last.
+        let order = |code: &String| {
+            Stage::parse(code).and_then(|s| Stage::ALL.iter().position(|x| *x == s)).unwrap_or(usize::MAX)
+        };
+        let mut stages: Vec<String> = stages.into_iter().collect();
+        stages.sort_by_key(order);
+        let stage_times = stages
+            .into_iter()
             .map(|stage| {
                 let mut m = minutes.remove(&stage).unwrap_or_default();
                 StageTime {
@@ -570,19 +574,6 @@ impl Store {
         Ok((counts, stage_times, lines, summary))
     }
 }
-
-/// Incident stages in workflow order (PRODUCT.md §4), for presenting per-stage figures.
-pub const STAGE_ORDER: [&str; 9] = [
-    "reported",
-    "committee_review",
-    "at_station",
-    "in_progress",
-    "resolved",
-    "closed",
-    "returned",
-    "escalated",
-    "rejected",
-];
 
 #[cfg(test)]
 mod tests {

@@ -326,8 +326,6 @@ pub struct Derivation {
     /// When the clock of the current stage's deadline started: like `stage_since`, except that the server's
     /// receipt does not restart the committee's clock (it runs from the report).
     pub deadline_from: Option<DateTime<FixedOffset>>,
-    /// Every stage entered, with when, in order.
-    pub entered: Vec<(Stage, DateTime<FixedOffset>)>,
     /// Who reported (the actor of the applied report).
     pub reporter: Option<String>,
     /// The reporter's role.
@@ -374,7 +372,6 @@ pub fn replay(severity: Severity, events: &[IncidentEvent]) -> Derivation {
         outcomes: Vec::with_capacity(events.len()),
         stage_since: None,
         deadline_from: None,
-        entered: Vec::new(),
         reporter: None,
         reporter_role: None,
         reported_at: None,
@@ -436,9 +433,6 @@ fn apply(d: &mut Derivation, severity: Severity, e: &IncidentEvent) -> Result<()
         if action != Action::Receive {
             d.deadline_from = Some(at);
         }
-        if let Some(s) = to {
-            d.entered.push((s, at));
-        }
     }
     Ok(())
 }
@@ -473,8 +467,17 @@ pub fn stage_allowance(stage: Stage, severity: Severity, policy: &DeadlinePolicy
 
 /// When the current stage is due to be left, by the community's policy.
 pub fn deadline(d: &Derivation, severity: Severity, policy: &DeadlinePolicy) -> Option<DateTime<Utc>> {
-    let allowance = stage_allowance(d.stage?, severity, policy)?;
-    Some(d.deadline_from?.with_timezone(&Utc) + allowance)
+    deadline_at(d.stage?, severity, d.deadline_from?, policy)
+}
+
+/// When `stage`, whose clock started at `from`, is due to be left (`None`: the stage has no deadline).
+pub fn deadline_at(
+    stage: Stage,
+    severity: Severity,
+    from: DateTime<FixedOffset>,
+    policy: &DeadlinePolicy,
+) -> Option<DateTime<Utc>> {
+    Some(from.with_timezone(&Utc) + stage_allowance(stage, severity, policy)?)
 }
 
 /// How long past its deadline the incident is at `now`; `None` when it is not overdue.
@@ -490,19 +493,7 @@ mod tests {
     const T0: &str = "2026-11-24T09:00:00+08:00";
 
     fn ev(action: &str, actor: &str, role: &str) -> IncidentEvent {
-        IncidentEvent {
-            event_id: format!("{action}-{actor}"),
-            action: action.into(),
-            actor: actor.into(),
-            device: String::new(),
-            role: role.into(),
-            at: T0.into(),
-            note: String::new(),
-            assignee: None,
-            duplicate_of: None,
-            satisfied: None,
-            photos: Vec::new(),
-        }
+        IncidentEvent { event_id: format!("{action}-{actor}"), ..IncidentEvent::new(action, actor, "", role, T0) }
     }
 
     fn report() -> IncidentEvent {

@@ -45,16 +45,11 @@ fn event(n: usize, action: &str, actor: &str, role: &str, satisfied: Option<bool
         + chrono::Duration::minutes(i64::from(minute));
     IncidentEvent {
         event_id: format!("e{n}"),
-        action: action.into(),
-        actor: actor.into(),
-        device: format!("device-{actor}"),
-        role: role.into(),
-        at: at.to_rfc3339(),
         note: format!("note {n}"),
         assignee: (action == "verify").then(|| "钱师傅".to_string()),
         duplicate_of: (action == "reject").then(|| ID.to_string()),
         satisfied,
-        photos: Vec::new(),
+        ..IncidentEvent::new(action, actor, &format!("device-{actor}"), role, at.to_rfc3339())
     }
 }
 
@@ -82,10 +77,16 @@ fn reported(severity: Severity) -> AutoCommit {
 }
 
 fn check_invariants(d: &Derivation) {
-    // Closed only ever follows resolved.
-    for pair in d.entered.windows(2) {
-        if pair[1].0 == Stage::Closed {
-            assert_eq!(pair[0].0, Stage::Resolved, "closed entered from {:?}", pair[0].0);
+    // Closed only ever follows resolved (the stages entered, from the outcomes' stage changes).
+    let mut entered: Vec<Stage> = Vec::new();
+    for s in d.outcomes.iter().filter_map(|o| o.stage_after) {
+        if entered.last() != Some(&s) {
+            entered.push(s);
+        }
+    }
+    for pair in entered.windows(2) {
+        if pair[1] == Stage::Closed {
+            assert_eq!(pair[0], Stage::Resolved, "closed entered from {:?}", pair[0]);
         }
     }
     // A final stage takes no further stage change.

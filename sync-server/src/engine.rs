@@ -363,7 +363,7 @@ impl Engine {
             }
             check_scope(&id, &doc).map_err(|e| ServerError::forbidden_change(e.to_string()))?;
             crate::rules::check_new_changes(self.storage.as_ref(), device, &id, &doc, &stored)?;
-            if id.kind == DocKind::Incident {
+            if id.kind == DocKind::Incident && !stored.has_events() {
                 // The receipt (已送达) when the server first stores the incident; a document without an event
                 // list yet gets it with the change that brings the list.
                 if let Ok(Some(_)) = gridline_core::docs::incident::append_receipt(&mut doc, now.fixed_offset()) {

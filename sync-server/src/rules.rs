@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use automerge::{AutoCommit, ObjId, ReadDoc, ROOT};
-use gridline_core::docs::incident::{self, EventItem};
+use gridline_core::docs::incident;
 use gridline_core::docs::{DocId, DocKind};
 
 use crate::error::{Result, ServerError};
@@ -25,10 +25,6 @@ pub struct Stored {
 
 fn fields_op(doc: &AutoCommit) -> Option<ObjId> {
     doc.get(ROOT, FIELDS_KEY).ok().flatten().map(|(_, id)| id)
-}
-
-fn items(doc: &AutoCommit) -> Vec<EventItem> {
-    incident::event_items(doc).unwrap_or_default()
 }
 
 /// The role an event item may claim: the role of the device whose actor inserted it.
@@ -57,7 +53,7 @@ pub fn check_new_changes(
     if stored.fields.is_some() && fields_op(doc) != stored.fields {
         return refuse("the reported fields were rewritten");
     }
-    let now = items(doc);
+    let now = incident::event_items(doc).unwrap_or_default();
     let present: HashSet<&ObjId> = now.iter().map(|i| &i.id).collect();
     if stored.events.iter().any(|e| !present.contains(e)) {
         return refuse("a stored workflow event was rewritten or deleted");
@@ -83,5 +79,12 @@ pub fn stored(id: &DocId, doc: &AutoCommit) -> Stored {
     if id.kind != DocKind::Incident {
         return Stored::default();
     }
-    Stored { fields: fields_op(doc), events: items(doc).into_iter().map(|i| i.id).collect() }
+    Stored { fields: fields_op(doc), events: incident::event_ids(doc).unwrap_or_default().into_iter().collect() }
+}
+
+impl Stored {
+    /// Whether the stored document already had workflow events (so the server's receipt is in it).
+    pub fn has_events(&self) -> bool {
+        !self.events.is_empty()
+    }
 }

@@ -10,19 +10,7 @@ use gridline_core::workflow::{self, Stage};
 use support::{Device, Server};
 
 fn event(action: &str, role: &str) -> IncidentEvent {
-    IncidentEvent {
-        event_id: uuid::Uuid::now_v7().to_string(),
-        action: action.into(),
-        actor: "someone".into(),
-        device: String::new(),
-        role: role.into(),
-        at: "2026-11-24T09:00:00+08:00".into(),
-        note: String::new(),
-        assignee: None,
-        duplicate_of: None,
-        satisfied: None,
-        photos: vec![],
-    }
+    IncidentEvent::new(action, "someone", "", role, "2026-11-24T09:00:00+08:00")
 }
 
 fn report(device: &mut Device, grid: &str, role: &str) -> DocId {

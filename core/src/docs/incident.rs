@@ -216,19 +216,7 @@ pub fn append_receipt(doc: &mut AutoCommit, at: DateTime<FixedOffset>) -> Result
     if already {
         return Ok(None);
     }
-    let receipt = IncidentEvent {
-        event_id: uuid::Uuid::now_v7().to_string(),
-        action: Action::Receive.code().into(),
-        actor: SERVER_ROLE.into(),
-        device: String::new(),
-        role: SERVER_ROLE.into(),
-        at: at.to_rfc3339(),
-        note: String::new(),
-        assignee: None,
-        duplicate_of: None,
-        satisfied: None,
-        photos: Vec::new(),
-    };
+    let receipt = IncidentEvent::new(Action::Receive.code(), SERVER_ROLE, "", SERVER_ROLE, at.to_rfc3339());
     append_event(doc, &receipt)?;
     Ok(Some(receipt))
 }
@@ -263,6 +251,12 @@ pub fn event_items(doc: &AutoCommit) -> Result<Vec<EventItem>> {
         .collect())
 }
 
+/// The identities of the event list's items, in document order (no event is decoded).
+pub fn event_ids(doc: &AutoCommit) -> Result<Vec<ObjId>> {
+    let events = events_list(doc)?;
+    Ok(doc.list_range(&events, ..).map(|item| item.id()).collect())
+}
+
 /// The event list in document order.
 pub fn read_events(doc: &AutoCommit) -> Result<Vec<IncidentEvent>> {
     let events = events_list(doc)?;
@@ -292,19 +286,7 @@ pub(crate) mod tests {
     pub(crate) const ID: &str = "0190f5a4-2b3c-7d4e-8f00-112233445566";
 
     pub(crate) fn event(action: &str, actor: &str, role: &str) -> IncidentEvent {
-        IncidentEvent {
-            event_id: uuid::Uuid::now_v7().to_string(),
-            action: action.into(),
-            actor: actor.into(),
-            device: "d".into(),
-            role: role.into(),
-            at: "2026-11-24T09:00:00+08:00".into(),
-            note: String::new(),
-            assignee: None,
-            duplicate_of: None,
-            satisfied: None,
-            photos: Vec::new(),
-        }
+        IncidentEvent::new(action, actor, "d", role, "2026-11-24T09:00:00+08:00")
     }
 
     /// A new incident document reported by `wang` (grid leader).

@@ -96,10 +96,9 @@ fn resident_from(key: &str, e: &Entity) -> Resident {
     }
 }
 
-/// Every household of the roster document.
-pub fn households(doc: &AutoCommit) -> Vec<Household> {
-    let grid = Entity::read(doc, &automerge::ROOT).str("grid");
-    entities(doc, "household/").map(|(code, e)| household_from(code, &grid, &e)).collect()
+/// Every household of the roster document of `grid` (the grid is the document's scope, not a field).
+pub fn households(doc: &AutoCommit, grid: &str) -> Vec<Household> {
+    entities(doc, "household/").map(|(code, e)| household_from(code, grid, &e)).collect()
 }
 
 /// Every resident of the roster document.
@@ -130,7 +129,7 @@ fn count(c: &mut ImportCounts, existed: bool, changed: bool) {
 pub fn apply_import(doc: &mut AutoCommit, grid: &str, rows: &[&RosterRow]) -> Result<ImportSummary> {
     let mut summary = ImportSummary::default();
     let existing_h: BTreeMap<String, Household> =
-        households(doc).into_iter().map(|h| (h.household_code.clone(), h)).collect();
+        households(doc, grid).into_iter().map(|h| (h.household_code.clone(), h)).collect();
     let existing_r: BTreeMap<String, Resident> = residents(doc).into_iter().map(|r| (r.key(), r)).collect();
     let mut seen_h = HashSet::new();
     let mut seen_r = HashSet::new();

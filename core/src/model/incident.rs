@@ -97,6 +97,26 @@ pub struct IncidentEvent {
     pub photos: Vec<String>,
 }
 
+impl IncidentEvent {
+    /// An event (fresh UUID v7) by `actor` on `device` claiming `role`, at `at` (RFC 3339), with no note,
+    /// assignee, duplicate, evaluation or photos.
+    pub fn new(action: &str, actor: &str, device: &str, role: &str, at: impl Into<String>) -> IncidentEvent {
+        IncidentEvent {
+            event_id: uuid::Uuid::now_v7().to_string(),
+            action: action.into(),
+            actor: actor.into(),
+            device: device.into(),
+            role: role.into(),
+            at: at.into(),
+            note: String::new(),
+            assignee: None,
+            duplicate_of: None,
+            satisfied: None,
+            photos: Vec::new(),
+        }
+    }
+}
+
 /// What a user enters to report an incident.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]

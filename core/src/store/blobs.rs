@@ -1,6 +1,8 @@
 //! Photos and other blobs, addressed by SHA-256, kept inside the encrypted store (so a lost phone leaks no
 //! photo of a resident's home) and queued for upload.
 
+use std::collections::HashSet;
+
 use rusqlite::{params, OptionalExtension};
 use sha2::{Digest, Sha256};
 
@@ -37,6 +39,13 @@ impl Store {
     /// Stores a photo (JPEG, PNG, WebP or HEIC, at most 10 MiB) and returns its SHA-256. Storing the same
     /// photo twice keeps one copy.
     pub fn add_photo(&mut self, bytes: &[u8]) -> Result<String> {
+        let hash = sha256_hex(bytes);
+        self.insert_blob(&hash, bytes, false)?;
+        Ok(hash)
+    }
+
+    /// Stores a photo under `hash` once its size and type check out (`uploaded`: the server has it).
+    fn insert_blob(&mut self, hash: &str, bytes: &[u8], uploaded: bool) -> Result<()> {
         if bytes.is_empty() {
             return Err(Error::PhotoInvalid("empty file".into()));
         }
@@ -45,16 +54,15 @@ impl Store {
         }
         let mime =
             image_mime(bytes).ok_or_else(|| Error::PhotoInvalid("not a JPEG, PNG, WebP or HEIC image".into()))?;
-        let hash = sha256_hex(bytes);
         let now = clock_text(self.clock().as_ref());
         self.with_tx(|tx| {
             tx.execute(
-                "INSERT OR IGNORE INTO blob (hash, mime, size, data, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![hash, mime, bytes.len() as i64, bytes, now],
+                "INSERT OR IGNORE INTO blob (hash, mime, size, data, created_at, uploaded)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![hash, mime, bytes.len() as i64, bytes, now, uploaded],
             )?;
             Ok(())
-        })?;
-        Ok(hash)
+        })
     }
 
     /// A stored blob's type and bytes.
@@ -87,20 +95,19 @@ impl Store {
         if sha256_hex(bytes) != hash {
             return Err(Error::PhotoInvalid(format!("blob {hash} does not match its hash")));
         }
-        let mime = image_mime(bytes).ok_or_else(|| Error::PhotoInvalid(format!("blob {hash} is not an image")))?;
-        let now = clock_text(self.clock().as_ref());
-        self.with_tx(|tx| {
-            tx.execute(
-                "INSERT OR IGNORE INTO blob (hash, mime, size, data, created_at, uploaded) VALUES (?1, ?2, ?3, ?4, ?5, 1)",
-                params![hash, mime, bytes.len() as i64, bytes, now],
-            )?;
-            Ok(())
-        })
+        self.insert_blob(hash, bytes, true)
     }
 
     /// True when the blob is stored here.
-    pub(crate) fn has_blob(&self, hash: &str) -> Result<bool> {
+    fn has_blob(&self, hash: &str) -> Result<bool> {
         Ok(self.conn().query_row("SELECT 1 FROM blob WHERE hash = ?1", [hash], |_| Ok(())).optional()?.is_some())
+    }
+
+    /// Of `hashes`, those not stored here (one pass over the stored hashes, not a query each).
+    pub(crate) fn missing_blobs<'a>(&self, hashes: impl IntoIterator<Item = &'a String>) -> Result<Vec<String>> {
+        let mut stmt = self.conn().prepare("SELECT hash FROM blob")?;
+        let stored = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<HashSet<_>>>()?;
+        Ok(hashes.into_iter().filter(|h| !stored.contains(*h)).cloned().collect())
     }
 
     /// Checks that every photo hash refers to a stored blob and that there are not too many.
@@ -109,9 +116,7 @@ impl Store {
             return Err(Error::PhotoInvalid(format!("at most {MAX_PHOTOS} photos")));
         }
         for p in photos {
-            let found: Option<i64> =
-                self.conn().query_row("SELECT 1 FROM blob WHERE hash = ?1", [p], |r| r.get(0)).optional()?;
-            if found.is_none() {
+            if !self.has_blob(p)? {
                 return Err(Error::PhotoInvalid(format!("photo {p} is not in the store")));
             }
         }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use automerge::AutoCommit;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 use rusqlite::{params, OptionalExtension, Transaction};
 use serde::Serialize;
 
@@ -348,12 +348,14 @@ pub(crate) fn refresh_deadlines(tx: &Transaction<'_>, policy: &DeadlinePolicy) -
         .collect::<rusqlite::Result<_>>()?;
     let mut update = tx.prepare_cached("UPDATE incident SET deadline = ?2 WHERE incident_id = ?1")?;
     for (incident_id, stage, severity, from) in rows {
-        let allowance = match (Stage::parse(&stage), Severity::parse(&severity)) {
-            (Some(stage), Ok(severity)) => workflow::stage_allowance(stage, severity, policy),
-            _ => None,
-        };
-        let from = from.and_then(|f| DateTime::parse_from_rfc3339(&f).ok());
-        let deadline = allowance.zip(from).map(|(a, f)| utc_text(f.with_timezone(&Utc) + a));
+        let deadline =
+            match (Stage::parse(&stage), Severity::parse(&severity), from.as_deref().map(DateTime::parse_from_rfc3339))
+            {
+                (Some(stage), Ok(severity), Some(Ok(from))) => {
+                    workflow::deadline_at(stage, severity, from, policy).map(utc_text)
+                }
+                _ => None,
+            };
         update.execute(params![incident_id, deadline])?;
     }
     Ok(())
@@ -392,19 +394,16 @@ impl Conditions {
 }
 
 impl Store {
-    fn event(&self, action: Action, act: &IncidentAct) -> IncidentEvent {
+    /// The event this device writes for `act`, taken at `at`.
+    fn event(&self, act: &IncidentAct, at: DateTime<FixedOffset>) -> IncidentEvent {
+        let d = &self.device;
         IncidentEvent {
-            event_id: uuid::Uuid::now_v7().to_string(),
-            action: action.code().into(),
-            actor: self.device.user.clone(),
-            device: self.device.device_id.clone(),
-            role: self.device.role.code().into(),
-            at: self.now_local().to_rfc3339(),
             note: act.note.clone(),
             assignee: act.assignee.clone(),
             duplicate_of: act.duplicate_of.clone(),
             satisfied: act.satisfied,
             photos: act.photos.clone(),
+            ..IncidentEvent::new(act.action.code(), &d.user, &d.device_id, d.role.code(), at.to_rfc3339())
         }
     }
 
@@ -488,8 +487,7 @@ impl Store {
             reporter_device: self.device.device_id.clone(),
             at,
         };
-        let mut report = self.event(Action::Report, &IncidentAct::new(Action::Report, ""));
-        report.at = at.to_rfc3339();
+        let report = self.event(&IncidentAct::new(Action::Report, ""), at);
         let id = DocId::incident(&self.device.community_id, &fields.grid, &fields.incident_id);
         // A fresh UUID v7: there is nothing to load.
         let mut doc = docs::new_document(&id, self.actor())?;
@@ -569,7 +567,7 @@ impl Store {
                 self.device.role.code()
             )));
         }
-        let event = self.event(act.action, &act);
+        let event = self.event(&act, self.now_local());
         docs::incident::append_event(&mut doc, &event)?;
         incident.events.push(event);
         let policy = self.settings().deadlines.clone();

@@ -50,7 +50,7 @@ fn reindex_roster(tx: &Transaction<'_>, id: &DocId, doc: &AutoCommit) -> Result<
         "INSERT OR REPLACE INTO household (household_code, grid, building, unit, floor, room, moved_out)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
-    for h in docs::roster::households(doc) {
+    for h in docs::roster::households(doc, grid) {
         h_stmt.execute(params![h.household_code, grid, h.building, h.unit, h.floor, h.room, h.moved_out])?;
     }
     let mut r_stmt = tx.prepare_cached(

@@ -301,14 +301,8 @@ impl Store {
     /// Takes a document out of the cache, or loads it, or starts it new. Give it back through
     /// [`Store::persist`]; a document dropped instead is simply reloaded next time.
     pub fn checkout(&mut self, id: &DocId) -> Result<AutoCommit> {
-        if let Some(doc) = self.cache.remove(id) {
-            return Ok(doc);
-        }
-        match self.load_doc(id)? {
-            Some(mut doc) => {
-                doc.set_actor(self.actor.clone());
-                Ok(doc)
-            }
+        match self.checkout_existing(id)? {
+            Some(doc) => Ok(doc),
             None => docs::new_document(id, &self.actor),
         }
     }
@@ -324,6 +318,20 @@ impl Store {
             doc.set_actor(self.actor.clone());
             doc
         }))
+    }
+
+    /// A document as this device holds it, or an empty one (with this device's actor) to receive another
+    /// device's changes into (a sync answer, a bundle).
+    pub(crate) fn checkout_to_receive(&mut self, id: &DocId) -> Result<AutoCommit> {
+        Ok(self.checkout_existing(id)?.unwrap_or_else(|| AutoCommit::new().with_actor(self.actor.clone())))
+    }
+
+    /// Returns an unchanged document to the cache, unless it is an empty stand-in for one this device never
+    /// held (a later local write must start it with its scope, see `docs::new_document`).
+    pub(crate) fn give_back(&mut self, id: DocId, mut doc: AutoCommit) {
+        if !doc.get_heads().is_empty() {
+            self.cache_put(id, doc);
+        }
     }
 
     /// This device's Automerge actor id.
@@ -391,17 +399,21 @@ impl Store {
             write_chunk(&tx, id, doc, chunk, &now.to_rfc3339())?;
         }
         index(&tx, &changed)?;
+        let mut new_settings = None;
         if community_changed {
             if let Some((_, doc)) = changed.iter().find(|(id, _)| id.kind == DocKind::Community) {
                 let settings = docs::community::read_settings(doc);
                 meta_set(&tx, "settings", &serde_json::to_string(&settings).map_err(|e| Error::Store(e.to_string()))?)?;
-                incidents::refresh_deadlines(&tx, &settings.deadlines)?;
+                // Every incident's deadline moves with the policy, and only then.
+                if settings.deadlines != self.settings.deadlines {
+                    incidents::refresh_deadlines(&tx, &settings.deadlines)?;
+                }
+                new_settings = Some(settings);
             }
         }
         tx.commit()?;
-        if community_changed {
-            self.settings = serde_json::from_str(&meta_get(&self.conn, "settings")?.unwrap_or_default())
-                .map_err(|e| Error::Store(format!("settings: {e}")))?;
+        if let Some(settings) = new_settings {
+            self.settings = settings;
         }
         for (id, doc) in changed {
             self.cache_put(id, doc);
@@ -439,13 +451,7 @@ impl Store {
 
     /// Validates a new check-in and turns it into a record (id, grid, author, time) without storing it.
     fn prepare_check_in(&self, input: NewCheckIn) -> Result<CheckIn> {
-        let household = self.household_row(&input.household_code)?;
-        if !self.in_scope(&household.grid) {
-            return Err(Error::ActionNotAllowed(format!(
-                "household {} is outside this device's grids",
-                household.household_code
-            )));
-        }
+        let household = self.household_to_record(&input.household_code)?;
         if input.note.chars().count() > MAX_NOTE_CHARS {
             return Err(Error::invalid("note", format!("longer than {MAX_NOTE_CHARS} characters")));
         }

@@ -185,6 +185,15 @@ impl Store {
             .ok_or_else(|| Error::HouseholdNotFound(code.to_string()))
     }
 
+    /// One household this device may record work for: `action_not_allowed` when it is in another grid.
+    pub(crate) fn household_to_record(&self, code: &str) -> Result<Household> {
+        let household = self.household_row(code)?;
+        if !self.in_scope(&household.grid) {
+            return Err(Error::ActionNotAllowed(format!("household {code} is outside this device's grids")));
+        }
+        Ok(household)
+    }
+
     /// Current households in this device's scope.
     pub fn households_in_scope(&self) -> Result<Vec<Household>> {
         let mut stmt =

@@ -161,13 +161,7 @@ impl Store {
     /// follow-up), durably. Services and need tags must be codes of the community's `visit_services`
     /// catalogue; residents must live in the household.
     pub fn record_visit(&mut self, input: NewVisit) -> Result<Visit> {
-        let household = self.household_row(&input.household_code)?;
-        if !self.in_scope(&household.grid) {
-            return Err(Error::ActionNotAllowed(format!(
-                "household {} is outside this device's grids",
-                household.household_code
-            )));
-        }
+        let household = self.household_to_record(&input.household_code)?;
         self.check_visit_input(&input)?;
         let at = self.event_time(input.at)?;
         let day = self.day_of(&at);

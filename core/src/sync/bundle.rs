@@ -136,19 +136,18 @@ impl Store {
         let mut merged = Vec::new();
         let mut held = Vec::new();
         for mut c in checked {
-            let mut doc = self.checkout_existing(&c.id)?.unwrap_or_else(|| {
-                let mut doc = AutoCommit::new();
-                doc.set_actor(self.actor().clone());
-                doc
-            });
+            let mut doc = self.checkout_to_receive(&c.id)?;
             let before = doc.get_heads();
             doc.merge(&mut c.doc).map_err(|e| Error::BundleInvalid(format!("{}: {e}", c.id)))?;
-            if doc.get_heads() != before {
-                summary.docs_changed += 1;
-            }
             summary.signatures += c.signatures.len() as u32;
             held.push((c.id.to_string(), c.signatures));
-            merged.push((c.id, doc));
+            if doc.get_heads() != before {
+                summary.docs_changed += 1;
+                merged.push((c.id, doc));
+            } else {
+                // Nothing new: nothing to store or reindex.
+                self.give_back(c.id, doc);
+            }
         }
         let exporter = (bundle.device_id.clone(), bundle.public_key.clone());
         self.persist(merged, |tx, docs| {

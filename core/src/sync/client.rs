@@ -385,7 +385,7 @@ impl Store {
         let mut targets = targets.into_iter();
         for (id, ready) in targets.by_ref() {
             let text = id.to_string();
-            let mut doc = self.doc_for_sync(&id)?;
+            let mut doc = self.checkout_to_receive(&id)?;
             let state = match session.states.entry(id.clone()) {
                 std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                 std::collections::hash_map::Entry::Vacant(e) => e.insert(state::load_state(self.conn(), &text)?),
@@ -397,7 +397,7 @@ impl Store {
             };
             let heads = doc.get_heads();
             let signatures = self.held_signatures(&text, &out.hashes)?;
-            self.keep(id.clone(), doc);
+            self.give_back(id.clone(), doc);
             if !out.hashes.is_empty() && session.sent_docs.insert(id.clone()) {
                 report.docs_sent += 1;
             }
@@ -413,23 +413,6 @@ impl Store {
         // Follow-ups that did not fit wait for the next round.
         session.follow_ups.extend(targets.filter_map(|(id, o)| o.map(|o| (id, o))));
         Ok((messages, sent))
-    }
-
-    /// A document as this device holds it, or an empty one (with this device's actor) to receive into.
-    fn doc_for_sync(&mut self, id: &DocId) -> Result<AutoCommit> {
-        Ok(self.checkout_existing(id)?.unwrap_or_else(|| {
-            let mut doc = AutoCommit::new();
-            doc.set_actor(self.actor().clone());
-            doc
-        }))
-    }
-
-    /// Returns a document to the cache, unless it is an empty stand-in for one this device never held (a
-    /// later local write must start it with its scope fields, see `docs::new_document`).
-    fn keep(&mut self, id: DocId, mut doc: AutoCommit) {
-        if !doc.get_heads().is_empty() {
-            self.cache_put(id, doc);
-        }
     }
 
     /// Signatures held for relayed changes among `hashes`.
@@ -472,7 +455,7 @@ impl Store {
                 continue;
             };
             let text = id.to_string();
-            let mut doc = self.doc_for_sync(&id)?;
+            let mut doc = self.checkout_to_receive(&id)?;
             let state = match session.states.entry(id.clone()) {
                 std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                 std::collections::hash_map::Entry::Vacant(e) => e.insert(state::load_state(self.conn(), &text)?),
@@ -501,7 +484,7 @@ impl Store {
                 }
                 changed.push((id, doc));
             } else {
-                self.keep(id, doc);
+                self.give_back(id, doc);
             }
         }
         // A document the server did not answer was applied there (the batch was accepted): after an exact
@@ -558,12 +541,7 @@ impl Store {
             .into_iter()
             .filter(|h| referenced.contains(h))
             .collect();
-        let mut downloads = Vec::new();
-        for hash in &referenced {
-            if !self.has_blob(hash)? {
-                downloads.push(hash.clone());
-            }
-        }
+        let downloads = self.missing_blobs(&referenced)?;
         let total = (uploads.len() + downloads.len()) as u32;
         let mut done = 0;
         for hash in uploads {
