@@ -1,10 +1,10 @@
 //! Who may read and write what: a device's scope from its role and grids, token hashing, and the checks on
 //! every change a device sends (authored by the device itself, or signed by its author device).
 
-use automerge::Change;
-use ed25519_dalek::{Signature, VerifyingKey};
+use automerge::{ActorId, Change};
 use gridline_core::docs::{DocId, DocKind};
 use gridline_core::sync::protocol::ChangeSignature;
+use gridline_core::sync::signing;
 use sha2::{Digest, Sha256};
 
 use crate::storage::{Device, ReadScope};
@@ -44,32 +44,16 @@ impl Device {
         self.may_read(id) && (id.kind != DocKind::Community || !self.role.is_grid_scoped())
     }
 
-    /// The device's Automerge actor id: the 16 bytes of its UUID.
-    pub fn actor_bytes(&self) -> Option<[u8; 16]> {
-        uuid::Uuid::parse_str(&self.device_id).ok().map(|u| *u.as_bytes())
+    /// True when `actor` is this device's Automerge actor id.
+    pub fn is_actor(&self, actor: &ActorId) -> bool {
+        signing::device_actor(&self.device_id).is_ok_and(|a| a == *actor)
     }
-}
-
-/// True when `public_key` is hex of a valid Ed25519 public key.
-pub fn valid_public_key(public_key: &str) -> bool {
-    verifying_key(public_key).is_some()
-}
-
-fn verifying_key(public_key: &str) -> Option<VerifyingKey> {
-    let bytes: [u8; 32] = hex::decode(public_key).ok()?.try_into().ok()?;
-    VerifyingKey::from_bytes(&bytes).ok()
 }
 
 /// Checks a relayed change's signature: by `author` (whose actor id must be the change's), over the 32 raw
 /// bytes of the change hash.
 pub fn signature_valid(change: &Change, sig: &ChangeSignature, author: &Device) -> bool {
-    let Some(actor) = author.actor_bytes() else { return false };
-    if change.actor_id().to_bytes() != actor.as_slice() {
-        return false;
-    }
-    let Some(key) = verifying_key(&author.public_key) else { return false };
-    let Some(bytes) = hex::decode(&sig.signature).ok().and_then(|b| <[u8; 64]>::try_from(b).ok()) else {
-        return false;
-    };
-    key.verify_strict(change.hash().as_ref(), &Signature::from_bytes(&bytes)).is_ok()
+    author.is_actor(change.actor_id())
+        && sig.change_hash == change.hash().to_string()
+        && signing::verify_change(&author.public_key, sig).is_ok()
 }

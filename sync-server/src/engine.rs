@@ -384,7 +384,7 @@ impl Engine {
         change: &Change,
         m: &DocMessage,
     ) -> Result<()> {
-        if device.actor_bytes().is_some_and(|a| change.actor_id().to_bytes() == a.as_slice()) {
+        if device.is_actor(change.actor_id()) {
             return Ok(());
         }
         let hash = change.hash().to_string();

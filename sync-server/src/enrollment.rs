@@ -7,7 +7,9 @@ use gridline_core::docs::valid_code;
 use gridline_core::model::Role;
 use gridline_core::sync::protocol::{EnrollRequest, EnrollResponse};
 
-use crate::access::{hash_secret, new_token, valid_public_key};
+use gridline_core::sync::signing::valid_public_key;
+
+use crate::access::{hash_secret, new_token};
 use crate::error::{Result, ServerError};
 use crate::storage::{Device, EnrollmentCode, Storage};
 

@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use automerge::{AutoCommit, ObjId, ReadDoc, ROOT};
 use gridline_core::docs::incident;
 use gridline_core::docs::{DocId, DocKind};
+use gridline_core::sync::signing;
 
 use crate::error::{Result, ServerError};
 use crate::storage::{Device, Storage};
@@ -30,11 +31,11 @@ fn fields_op(doc: &AutoCommit) -> Option<ObjId> {
 /// The role an event item may claim: the role of the device whose actor inserted it.
 fn author_role(storage: &dyn Storage, sender: &Device, item: &ObjId) -> Result<Option<String>> {
     let ObjId::Id(_, actor, _) = item else { return Ok(None) };
-    if sender.actor_bytes().is_some_and(|a| actor.to_bytes() == a.as_slice()) {
+    if sender.is_actor(actor) {
         return Ok(Some(sender.role.code().to_string()));
     }
-    let Ok(uuid) = uuid::Uuid::from_slice(actor.to_bytes()) else { return Ok(None) };
-    Ok(storage.device(&uuid.to_string())?.map(|d| d.role.code().to_string()))
+    let Some(device_id) = signing::actor_device(actor) else { return Ok(None) };
+    Ok(storage.device(&device_id)?.map(|d| d.role.code().to_string()))
 }
 
 /// Checks the events an incident document gained (`stored` → `doc`) against the roles of their authors, and

@@ -162,7 +162,7 @@ impl GridlineStore {
     /// on the calling thread; `cancel` stops it between two steps (`sync_cancelled`, work so far kept). Holds
     /// the store for the whole run. Network and disk I/O: never on the UI thread.
     pub fn sync(&self, observer: Option<Arc<dyn SyncObserver>>, cancel: Arc<SyncCancel>) -> Result<SyncReport> {
-        self.with(|s| s.sync_recorded(&Forward(observer), cancel.flag()))
+        self.with(|s| s.sync(&Forward(observer), cancel.flag()))
     }
 
     /// The server, when the last sync finished, and what waits to go up. I/O.

@@ -316,7 +316,10 @@ impl Store {
             .sync_documents(transport, opts, progress, cancel, &mut report)
             .and_then(|()| self.sync_blobs(transport, opts, progress, cancel, &mut report));
         match result {
-            Ok(()) => Ok(report),
+            Ok(()) => {
+                self.record_sync_finished()?;
+                Ok(report)
+            }
             Err(Error::DeviceRevoked) => {
                 self.wipe()?;
                 Err(Error::DeviceRevoked)
@@ -664,6 +667,8 @@ mod tests {
         assert_eq!(week.round_trips, 1, "{week:?}");
         assert_eq!(week.docs_sent, 7);
         assert!(a1.unsynced_documents().expect("unsynced").is_empty());
+        let status = a1.sync_status().expect("status");
+        assert_eq!((status.pending_documents, status.last_sync_at.is_some()), (0, true), "{status:?}");
 
         let (mut a2, t2) = enroll(&server, &dir.path().join("a2"), "a2", "grid_leader", &["A"]);
         let pulled = sync(&server, &mut a2, &t2);

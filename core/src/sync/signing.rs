@@ -3,7 +3,7 @@
 //! same functions the device signs with.
 
 use automerge::{ActorId, ChangeHash};
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 
 use super::protocol::ChangeSignature;
 use crate::error::{Error, Result};
@@ -42,16 +42,25 @@ pub fn parse_change_hash(text: &str) -> Result<ChangeHash> {
     Ok(ChangeHash(bytes))
 }
 
-/// Verifies `sig` with the hex public key `public_key`.
+fn verifying_key(public_key: &str) -> Option<VerifyingKey> {
+    let bytes: [u8; 32] = hex::decode(public_key).ok()?.try_into().ok()?;
+    VerifyingKey::from_bytes(&bytes).ok()
+}
+
+/// True when `public_key` is hex of a valid Ed25519 public key (what enrollment accepts).
+pub fn valid_public_key(public_key: &str) -> bool {
+    verifying_key(public_key).is_some()
+}
+
+/// Verifies `sig` with the hex public key `public_key` (strictly: the server and a bundle import accept
+/// exactly the same signatures).
 pub fn verify_change(public_key: &str, sig: &ChangeSignature) -> Result<()> {
     let bad = |why: &str| Error::SignatureInvalid(format!("change {}: {why}", sig.change_hash));
-    let key: [u8; 32] =
-        hex::decode(public_key).ok().and_then(|b| b.try_into().ok()).ok_or_else(|| bad("malformed public key"))?;
-    let key = VerifyingKey::from_bytes(&key).map_err(|_| bad("malformed public key"))?;
+    let key = verifying_key(public_key).ok_or_else(|| bad("malformed public key"))?;
     let raw: [u8; 64] =
         hex::decode(&sig.signature).ok().and_then(|b| b.try_into().ok()).ok_or_else(|| bad("malformed signature"))?;
     let hash = parse_change_hash(&sig.change_hash).map_err(|_| bad("malformed hash"))?;
-    key.verify(&hash.0, &Signature::from_bytes(&raw)).map_err(|_| bad("signature does not verify"))
+    key.verify_strict(&hash.0, &Signature::from_bytes(&raw)).map_err(|_| bad("signature does not verify"))
 }
 
 /// The Automerge actor id of a device: the 16 bytes of its UUID.

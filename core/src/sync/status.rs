@@ -1,11 +1,8 @@
 //! What the sync status screen shows: the server, when the last sync finished, and what waits to go up.
-//! Read from the store's own tables; [`Store::sync_recorded`] is `sync` plus the time it finished.
-
-use std::sync::atomic::AtomicBool;
+//! Read from the store's own tables; every successful sync records when it finished.
 
 use serde::Serialize;
 
-use super::client::{SyncProgress, SyncReport};
 use crate::error::Result;
 use crate::store::{meta_get, meta_set};
 use crate::Store;
@@ -40,11 +37,9 @@ impl Store {
         })
     }
 
-    /// [`Store::sync`], then records when it finished for [`Store::sync_status`].
-    pub fn sync_recorded(&mut self, progress: &dyn SyncProgress, cancel: &AtomicBool) -> Result<SyncReport> {
-        let report = self.sync(progress, cancel)?;
+    /// Records that a sync just finished, for [`Store::sync_status`] (every successful sync does).
+    pub(crate) fn record_sync_finished(&mut self) -> Result<()> {
         let now = self.clock().now().to_rfc3339();
-        self.with_tx(|tx| meta_set(tx, META_LAST_SYNC, &now))?;
-        Ok(report)
+        self.with_tx(|tx| meta_set(tx, META_LAST_SYNC, &now))
     }
 }
