@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, NaiveDate};
 use clap::{Args, Subcommand};
 use gridline_core::model::{CheckInKind, CheckInOutcome, Location, NewCheckIn, Role};
-use gridline_core::store::{create_key_file, read_key_file, InitOptions};
+use gridline_core::store::InitOptions;
 use gridline_core::{Error, Result, Store};
 use serde_json::json;
 
@@ -39,11 +39,7 @@ pub struct InitArgs {
 /// Creates a standalone store (and its key file when none exists).
 pub fn init(ctx: &Ctx, args: InitArgs) -> Result<Output> {
     let role = Role::parse(&args.role)?;
-    if ctx.store.join(gridline_core::store::STORE_FILE).exists() {
-        return Err(Error::StoreExists(ctx.store.display().to_string()));
-    }
-    std::fs::create_dir_all(&ctx.store)?;
-    let key = if ctx.key_file.exists() { read_key_file(&ctx.key_file)? } else { create_key_file(&ctx.key_file)? };
+    let key = ctx.prepare_new_store()?;
     let opts = InitOptions {
         user: args.user,
         role,

@@ -93,6 +93,20 @@ impl Ctx {
         let key = gridline_core::store::read_key_file(&self.key_file)?;
         Store::open(&self.store, &key, self.clock.clone())
     }
+
+    /// Before a new store is made here (`init`, `enroll`): refuses an existing one, creates the directory,
+    /// and returns the key from the key file, creating the file when there is none.
+    pub fn prepare_new_store(&self) -> Result<[u8; 32]> {
+        if self.store.join(gridline_core::store::STORE_FILE).exists() {
+            return Err(Error::StoreExists(self.store.display().to_string()));
+        }
+        std::fs::create_dir_all(&self.store)?;
+        if self.key_file.exists() {
+            gridline_core::store::read_key_file(&self.key_file)
+        } else {
+            gridline_core::store::create_key_file(&self.key_file)
+        }
+    }
 }
 
 fn clock() -> Result<Arc<dyn Clock>> {

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
 use clap::{Args, Subcommand};
-use gridline_core::store::{create_key_file, read_key_file};
 use gridline_core::sync::{SyncProgress, SyncReport, SyncStage};
 use gridline_core::{Error, Result, Store};
 use serde_json::json;
@@ -26,11 +25,7 @@ pub struct EnrollArgs {
 
 /// Enrolls this device with a server and creates its store (and key file when none exists).
 pub fn enroll(ctx: &Ctx, args: EnrollArgs) -> Result<Output> {
-    if ctx.store.join(gridline_core::store::STORE_FILE).exists() {
-        return Err(Error::StoreExists(ctx.store.display().to_string()));
-    }
-    std::fs::create_dir_all(&ctx.store)?;
-    let key = if ctx.key_file.exists() { read_key_file(&ctx.key_file)? } else { create_key_file(&ctx.key_file)? };
+    let key = ctx.prepare_new_store()?;
     let store = Store::enroll(&ctx.store, &key, &args.server, &args.code, ctx.clock.clone())?;
     let d = store.device();
     let human = format!(

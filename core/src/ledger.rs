@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::schedule::{self, ContactHistory, DatedContact, Month};
-use crate::store::{add_visit_contacts, grid_filter, rate, ContactsDone, Store, VisitRow};
+use crate::store::{add_visit_contacts, day_text, grid_filter, parse_day, rate, ContactsDone, Store, VisitRow};
 use crate::workflow::Stage;
 
 /// Special-care contacts of one category in the month.
@@ -270,7 +270,7 @@ impl Store {
         for c in check_ins.iter().filter(|c| c.kind != "absent") {
             contacted.insert(c.household_code.as_str());
             let contact = crate::model::CheckInKind::parse(&c.kind).ok().and_then(|k| k.contact());
-            if let (Some(contact), Ok(day)) = (contact, NaiveDate::parse_from_str(&c.day, "%Y-%m-%d")) {
+            if let (Some(contact), Some(day)) = (contact, parse_day(&c.day)) {
                 contacts.entry(c.household_code.clone()).or_default().push(DatedContact {
                     resident: None,
                     level: contact.level(),
@@ -279,7 +279,7 @@ impl Store {
             }
         }
         contacted.extend(visits.iter().map(|v| v.household_code.as_str()));
-        add_visit_contacts(&mut contacts, &visits, None);
+        add_visit_contacts(&mut contacts, &visits);
         let households_contacted = contacted.intersection(&current).count() as u32;
 
         let (special_care, total_care, residents_overdue) =
@@ -325,8 +325,7 @@ impl Store {
             .iter()
             .map(|h| (h.household_code.as_str(), format!("{}-{} {}", h.building, h.unit, h.room)))
             .collect();
-        let (from, to) =
-            (month.first.format("%Y-%m-%d").to_string(), month.next_first().format("%Y-%m-%d").to_string());
+        let (from, to) = (day_text(month.first), day_text(month.next_first()));
         let mut out = Store::per_grid(grids, |g| {
             let mut stmt = self.conn().prepare_cached(&format!(
                 "SELECT day, at, grid, household_code, kind, outcome, note, author FROM check_in
@@ -492,8 +491,8 @@ impl Store {
         }
 
         // Events of incidents that had any event near the month (a day's margin covers every UTC offset).
-        let lo = (month.first - chrono::Days::new(1)).format("%Y-%m-%d").to_string();
-        let hi = (month.next_first() + chrono::Days::new(2)).format("%Y-%m-%d").to_string();
+        let lo = day_text(month.first - chrono::Days::new(1));
+        let hi = day_text(month.next_first() + chrono::Days::new(2));
         let mut stmt = self.conn().prepare_cached(
             "SELECT incident_id, seq, action, actor, role, at, applied, stage_after, superseded_reason, note, satisfied
              FROM incident_event

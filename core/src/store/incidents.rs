@@ -9,7 +9,7 @@ use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 use rusqlite::{params, OptionalExtension, Transaction};
 use serde::Serialize;
 
-use super::{meta_get, Store, MAX_NOTE_CHARS};
+use super::{meta_get, too_long, Store, MAX_NOTE_CHARS};
 use crate::docs::{self, split_list, DocId};
 use crate::error::{Error, Result};
 use crate::model::{CommunitySettings, DeadlinePolicy, IncidentEvent, IncidentFields, Location, NewIncident, Severity};
@@ -214,13 +214,6 @@ fn overdue_minutes(deadline: Option<&str>, now: DateTime<Utc>) -> i64 {
     workflow::overdue_by(due, now).map(|d| d.num_minutes().max(1)).unwrap_or(0)
 }
 
-fn too_long(field: &str, text: &str, max: usize) -> Result<()> {
-    if text.chars().count() > max {
-        return Err(Error::invalid(field, format!("longer than {max} characters")));
-    }
-    Ok(())
-}
-
 /// The deadline policy as last written to the store's settings.
 pub(crate) fn policy(tx: &Transaction<'_>) -> Result<DeadlinePolicy> {
     Ok(meta_get(tx, "settings")?
@@ -371,8 +364,8 @@ struct ProblemCheckIn {
 const LIST_COLUMNS: &str = "incident_id, grid, household_code, stage, severity, category, title, reported_at, \
                             stage_since, deadline, waiting_for";
 
-/// A WHERE clause built from only the conditions in use (so SQLite can pick an index), with its parameters.
-#[derive(Default)]
+/// A WHERE clause built from only the conditions in use, with its parameters.
+#[derive(Default, Clone)]
 struct Conditions {
     sql: Vec<String>,
     args: Vec<rusqlite::types::Value>,
@@ -591,7 +584,7 @@ impl Store {
         if let Some(sev) = filter.severity {
             scope.add("severity = ?", [sev.code().to_string()]);
         }
-        let mut wanted = Conditions { sql: scope.sql.clone(), args: scope.args.clone() };
+        let mut wanted = scope.clone();
         if let Some(stage) = filter.stage {
             wanted.add("stage = ?", [stage.code().to_string()]);
         }

@@ -24,6 +24,7 @@ pub use incidents::{
     IncidentAct, IncidentDetail, IncidentEventView, IncidentFilter, IncidentList, IncidentListItem, MAX_ASSIGNEE_CHARS,
     MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS,
 };
+pub(crate) use queries::{day_text, parse_day};
 pub use queries::{CheckInSummary, HouseholdDetail, ResidentSummary, Rounds, RoundsItem, RoundsReason};
 pub(crate) use visits::{add_visit_contacts, grid_filter, VisitRow};
 pub use visits::{average, rate, ContactsDone, VisitDueItem, VisitsDue, WorkerReport, MAX_VISIT_MINUTES};
@@ -452,9 +453,7 @@ impl Store {
     /// Validates a new check-in and turns it into a record (id, grid, author, time) without storing it.
     fn prepare_check_in(&self, input: NewCheckIn) -> Result<CheckIn> {
         let household = self.household_to_record(&input.household_code)?;
-        if input.note.chars().count() > MAX_NOTE_CHARS {
-            return Err(Error::invalid("note", format!("longer than {MAX_NOTE_CHARS} characters")));
-        }
+        too_long("note", &input.note, MAX_NOTE_CHARS)?;
         self.check_attachments(&input.photos, input.location.as_ref())?;
         let at = self.event_time(input.at)?;
         Ok(CheckIn {
@@ -639,6 +638,14 @@ fn write_chunk(tx: &Transaction<'_>, id: &DocId, doc: &mut AutoCommit, chunk: &[
          WHERE doc_id = ?1",
     )?
     .execute(params![id_text, heads.join(","), COMPACT_AFTER_CHUNKS, chunk.len() as i64, now])?;
+    Ok(())
+}
+
+/// Refuses `text` longer than `max` characters (field length limits: notes, titles, descriptions).
+pub(crate) fn too_long(field: &str, text: &str, max: usize) -> Result<()> {
+    if text.chars().count() > max {
+        return Err(Error::invalid(field, format!("longer than {max} characters")));
+    }
     Ok(())
 }
 

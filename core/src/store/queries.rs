@@ -168,8 +168,14 @@ pub(super) const HOUSEHOLD_COLUMNS: &str = "household_code, grid, building, unit
 pub(super) const RESIDENT_COLUMNS: &str =
     "household_code, name, gender, birth_year, phone, id_number, tags, notes, moved_out";
 
-pub(super) fn parse_day(s: &str) -> Option<NaiveDate> {
+/// A day as the tables store it (`YYYY-MM-DD`).
+pub(crate) fn parse_day(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+}
+
+/// A day as the tables store it (`YYYY-MM-DD`).
+pub(crate) fn day_text(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
 }
 
 impl Store {

@@ -7,8 +7,8 @@ use chrono::NaiveDate;
 use rusqlite::params;
 use serde::Serialize;
 
-use super::queries::{household_from_row, parse_day, resident_from_row, HOUSEHOLD_COLUMNS, RESIDENT_COLUMNS};
-use super::{index, Store, MAX_NOTE_CHARS};
+use super::queries::{day_text, household_from_row, parse_day, resident_from_row, HOUSEHOLD_COLUMNS, RESIDENT_COLUMNS};
+use super::{index, too_long, Store, MAX_NOTE_CHARS};
 use crate::docs::{self, split_list, DocId};
 use crate::error::{Error, Result};
 use crate::model::{Household, NewVisit, Resident, Visit, VisitKind, SATISFACTION_RANGE};
@@ -152,10 +152,6 @@ pub(crate) fn grid_filter(column: &str, grid: Option<&str>) -> String {
     }
 }
 
-fn day_text(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
-}
-
 impl Store {
     /// Records a visit: appends it to the grid's log of that month and indexes it (visit row, contacts,
     /// follow-up), durably. Services and need tags must be codes of the community's `visit_services`
@@ -215,9 +211,7 @@ impl Store {
                 return Err(Error::UnknownCode { field: field.into(), code: bad.clone() });
             }
         }
-        if input.needs.chars().count() > MAX_NOTE_CHARS {
-            return Err(Error::invalid("needs", format!("longer than {MAX_NOTE_CHARS} characters")));
-        }
+        too_long("needs", &input.needs, MAX_NOTE_CHARS)?;
         if input.duration_min.is_some_and(|d| d == 0 || d > MAX_VISIT_MINUTES) {
             return Err(Error::invalid("duration_min", format!("between 1 and {MAX_VISIT_MINUTES} minutes")));
         }
@@ -411,19 +405,19 @@ impl Store {
         Ok(out)
     }
 
-    /// Care-plan contacts (check-ins other than `absent`/`observed`, and visits) of `grids` in `month`, by
-    /// household; only those recorded by `author` when given.
+    /// Care-plan contacts (check-ins other than `absent`/`observed`, and `visits`) of `grids` in `month`
+    /// recorded by `author`, by household.
     pub(crate) fn contacts_in_month(
         &self,
         grids: &Option<Vec<String>>,
         month: &Month,
         visits: &[VisitRow],
-        author: Option<&str>,
+        author: &str,
     ) -> Result<HashMap<String, Vec<DatedContact>>> {
         let rows = Store::per_grid(grids, |g| {
             let mut stmt = self.conn().prepare_cached(&format!(
                 "SELECT household_code, kind, day FROM check_in
-                 WHERE day >= ?2 AND day < ?3 AND kind IN ('door', 'phone') AND {} AND (?4 IS NULL OR author = ?4)",
+                 WHERE day >= ?2 AND day < ?3 AND kind IN ('door', 'phone') AND {} AND author = ?4",
                 grid_filter("grid", g)
             ))?;
             let rows = stmt
@@ -438,7 +432,7 @@ impl Store {
             let Some(contact) = kind.contact() else { continue };
             out.entry(code).or_default().push(DatedContact { resident: None, level: contact.level(), day });
         }
-        add_visit_contacts(&mut out, visits, author);
+        add_visit_contacts(&mut out, visits);
         Ok(out)
     }
 
@@ -510,7 +504,7 @@ impl Store {
             *by_kind.entry(v.kind.clone()).or_default() += 1;
         }
         let scores: Vec<u8> = visits.iter().filter_map(|v| v.satisfaction).collect();
-        let contacts = self.contacts_in_month(&grids, month, &visits, Some(&user))?;
+        let contacts = self.contacts_in_month(&grids, month, &visits, &user)?;
         let residents = self.tagged_residents_of(&grids)?;
         let histories = self.histories_until(&grids, until)?;
         let (mut special_care, mut in_care, mut overdue) = (ContactsDone::default(), 0, 0);
@@ -544,13 +538,9 @@ impl Store {
     }
 }
 
-/// Adds the contacts `visits` made (those by `author` when given) to per-household contact lists.
-pub(crate) fn add_visit_contacts(
-    out: &mut HashMap<String, Vec<DatedContact>>,
-    visits: &[VisitRow],
-    author: Option<&str>,
-) {
-    for v in visits.iter().filter(|v| author.is_none_or(|a| v.author == a)) {
+/// Adds the contacts `visits` made to per-household contact lists.
+pub(crate) fn add_visit_contacts(out: &mut HashMap<String, Vec<DatedContact>>, visits: &[VisitRow]) {
+    for v in visits {
         let Ok(kind) = VisitKind::parse(&v.kind) else { continue };
         let level = kind.contact().level();
         let entry = out.entry(v.household_code.clone()).or_default();
