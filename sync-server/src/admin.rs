@@ -12,7 +12,7 @@ use crate::error::{Result, ServerError};
 use crate::storage::Community;
 
 /// Creates a community and its community document with the default configuration.
-pub fn create_community(engine: &mut Engine, name: &str, timezone: &str) -> Result<Value> {
+pub fn create_community(engine: &Engine, name: &str, timezone: &str) -> Result<Value> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(ServerError::bad_request("invalid_input", "name: 1 to 200 characters"));
@@ -21,46 +21,50 @@ pub fn create_community(engine: &mut Engine, name: &str, timezone: &str) -> Resu
         return Err(ServerError::bad_request("invalid_input", format!("timezone: unknown time zone {timezone:?}")));
     }
     let community_id = uuid::Uuid::now_v7().to_string();
-    let id = DocId::community(&community_id);
-    let (mut doc, before) = engine.checkout(&id)?;
-    docs::community::write_settings(&mut doc, &CommunitySettings::defaults(&community_id, name, timezone))?;
-    engine.commit_server_edits(vec![(id, doc, before)])?;
+    let settings = CommunitySettings::defaults(&community_id, name, timezone);
+    engine.edit(&[DocId::community(&community_id)], |docs| {
+        docs::community::write_settings(&mut docs[0], &settings)?;
+        Ok(())
+    })?;
     engine.storage().create_community(&Community { community_id: community_id.clone(), name: name.to_string() })?;
     Ok(json!({ "community_id": community_id }))
 }
 
 /// Imports a roster CSV (PRODUCT.md §7) into the community's grid roster documents, registering the grids in
 /// the community document. A malformed row applies nothing.
-pub fn import_roster(engine: &mut Engine, community_id: &str, bytes: &[u8], now: DateTime<Utc>) -> Result<Value> {
+pub fn import_roster(engine: &Engine, community_id: &str, bytes: &[u8], now: DateTime<Utc>) -> Result<Value> {
     if engine.storage().community(community_id)?.is_none() {
         return Err(ServerError::not_found(format!("community {community_id:?} not found")));
     }
     let cid = DocId::community(community_id);
-    let (mut cdoc, cbefore) = engine.checkout(&cid)?;
-    let settings = docs::community::read_settings(&cdoc);
+    let community = engine
+        .document(&cid.to_string())?
+        .ok_or_else(|| ServerError::not_found(format!("community document {community_id:?} not found")))?;
+    let settings = docs::community::read_settings(&community);
     let rows = gridline_core::roster_csv::parse_roster_csv(bytes, now.year(), &|t| settings.category(t).is_some())
         .map_err(|e| ServerError::bad_request("roster_invalid", e.to_string()))?;
     let mut by_grid: std::collections::BTreeMap<&str, Vec<&gridline_core::roster_csv::RosterRow>> = Default::default();
     for row in &rows {
         by_grid.entry(row.grid_code.as_str()).or_default().push(row);
     }
-    let mut summary = docs::roster::ImportSummary::default();
-    let mut edits = Vec::new();
-    for (grid, rows) in &by_grid {
-        docs::community::put_grid(&mut cdoc, grid, grid)?;
-        let id = DocId::roster(community_id, grid);
-        let (mut doc, before) = engine.checkout(&id)?;
-        summary.add(&docs::roster::apply_import(&mut doc, grid, rows)?);
-        edits.push((id, doc, before));
-    }
-    edits.push((cid, cdoc, cbefore));
-    engine.commit_server_edits(edits)?;
+    // The community document first, then one roster per grid, all stored in one transaction.
+    let mut ids = vec![cid];
+    ids.extend(by_grid.keys().map(|grid| DocId::roster(community_id, grid)));
+    let (summary, _) = engine.edit(&ids, |docs| {
+        let (cdoc, rosters) = docs.split_first_mut().ok_or_else(|| ServerError::internal("no community document"))?;
+        let mut summary = docs::roster::ImportSummary::default();
+        for ((grid, rows), doc) in by_grid.iter().zip(rosters) {
+            docs::community::put_grid(cdoc, grid, grid)?;
+            summary.add(&docs::roster::apply_import(doc, grid, rows)?);
+        }
+        Ok(summary)
+    })?;
     serde_json::to_value(summary).map_err(ServerError::internal)
 }
 
 /// Issues a one-time enrollment code.
 pub fn enroll(
-    engine: &mut Engine,
+    engine: &Engine,
     community_id: &str,
     user: &str,
     role: &str,
@@ -73,7 +77,7 @@ pub fn enroll(
 }
 
 /// Every enrolled device.
-pub fn list_devices(engine: &mut Engine) -> Result<Value> {
+pub fn list_devices(engine: &Engine) -> Result<Value> {
     let items: Vec<Value> = engine
         .storage()
         .devices()?
@@ -93,7 +97,7 @@ pub fn list_devices(engine: &mut Engine) -> Result<Value> {
 }
 
 /// Revokes a device: its token is refused from now on with `device_revoked`.
-pub fn revoke_device(engine: &mut Engine, device_id: &str) -> Result<Value> {
+pub fn revoke_device(engine: &Engine, device_id: &str) -> Result<Value> {
     if !engine.storage().revoke_device(device_id)? {
         return Err(ServerError::not_found(format!("device {device_id:?} not found")));
     }

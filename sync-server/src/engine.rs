@@ -1,11 +1,19 @@
 //! The sync engine: documents loaded from storage into a byte-bounded cache, sync rounds applied to a fork,
 //! validated change by change, and only then stored (append-only) with their catalogue bump.
+//!
+//! Concurrency: there is no engine-wide lock. The cache map is locked only to look an entry up; each cached
+//! document has its own lock, held while a read-only round answers from it; writers of one document are
+//! serialised by a striped writer lock, and apply a device's changes to a copy (untrusted work on a copy never
+//! blocks readers of the stored document). Different documents sync fully in parallel.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use automerge::sync::{Message, State, SyncDoc};
-use automerge::{ActorId, AutoCommit, Change, ChangeHash, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
+use automerge::{
+    ActorId, AutoCommit, Change, ChangeHash, ObjId, ObjType, ReadDoc, SaveOptions, ScalarValue, Value, ROOT,
+};
 use chrono::{DateTime, Utc};
 use gridline_core::docs::{check_scope, DocId, DocKind};
 use gridline_core::sync::protocol::{
@@ -14,22 +22,49 @@ use gridline_core::sync::protocol::{
 
 use crate::access::signature_valid;
 use crate::error::{Result, ServerError};
-use crate::storage::{DocScope, DocumentWrite, Storage};
+use crate::limits::Quotas;
+use crate::storage::{DocScope, DocumentWrite, Quota, Storage};
 
-/// The actor id of every change the server itself authors (admin imports, incident receipts).
-pub const SERVER_ACTOR: [u8; 16] = *b"gridline-server\0";
+/// The first bytes of every server actor id. The rest is random per process, so two processes writing the
+/// same document (an admin command beside `serve`, two instances) never reuse one actor's sequence number.
+pub const SERVER_ACTOR_PREFIX: &[u8; 8] = b"gl-serve";
 
 /// Most catalogue entries in one sync response; `more` tells the device to sync again.
 pub const CATALOGUE_LIMIT: usize = 1000;
 
-/// The server's actor.
-pub fn server_actor() -> ActorId {
-    ActorId::from(SERVER_ACTOR.as_slice())
+/// A fresh server actor id for this process.
+fn new_server_actor() -> ActorId {
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(SERVER_ACTOR_PREFIX);
+    // Without randomness the time is still unique enough per process start; never fail start over it.
+    if getrandom::fill(&mut bytes[8..]).is_err() {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        bytes[8..].copy_from_slice(&(nanos.as_nanos() as u64).to_le_bytes());
+    }
+    ActorId::from(bytes.as_slice())
 }
 
+/// True when `actor` is some server process's actor.
+pub fn is_server_actor(actor: &ActorId) -> bool {
+    actor.to_bytes().starts_with(SERVER_ACTOR_PREFIX)
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every holder leaves the value whole (documents are replaced, never half-edited in place), so a lock
+    // poisoned by a panic elsewhere still guards sound data.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A loaded document and the last stored sequence number it includes.
 struct CachedDoc {
     doc: AutoCommit,
     last_seq: i64,
+    /// Bytes of the stored form it was built from (snapshot + changes).
+    stored_bytes: usize,
+}
+
+struct Slot {
+    entry: Arc<Mutex<CachedDoc>>,
     bytes: usize,
     used: u64,
 }
@@ -37,7 +72,7 @@ struct CachedDoc {
 /// Hot documents kept in memory, evicted least recently used first once their estimated size passes the
 /// budget.
 struct DocCache {
-    docs: HashMap<String, CachedDoc>,
+    slots: HashMap<String, Slot>,
     budget: usize,
     total: usize,
     tick: u64,
@@ -49,20 +84,78 @@ const MEMORY_FACTOR: usize = 4;
 /// bench: about 90 KB per small document).
 const DOC_OVERHEAD: usize = 96 * 1024;
 
+fn memory_of(stored_bytes: usize) -> usize {
+    stored_bytes.saturating_mul(MEMORY_FACTOR).saturating_add(DOC_OVERHEAD)
+}
+
 impl DocCache {
-    fn put(&mut self, doc_id: &str, doc: AutoCommit, last_seq: i64, bytes: usize) {
+    fn touch(&mut self, doc_id: &str) -> Option<Arc<Mutex<CachedDoc>>> {
         self.tick += 1;
-        let bytes = bytes * MEMORY_FACTOR + DOC_OVERHEAD;
-        if let Some(old) = self.docs.insert(doc_id.to_string(), CachedDoc { doc, last_seq, bytes, used: self.tick }) {
-            self.total -= old.bytes;
+        let tick = self.tick;
+        self.slots.get_mut(doc_id).map(|s| {
+            s.used = tick;
+            s.entry.clone()
+        })
+    }
+
+    /// Inserts an entry unless one is there already (a concurrent loader won); returns the one kept.
+    fn insert(&mut self, doc_id: &str, entry: Arc<Mutex<CachedDoc>>, stored_bytes: usize) -> Arc<Mutex<CachedDoc>> {
+        if let Some(existing) = self.touch(doc_id) {
+            return existing;
         }
+        let bytes = memory_of(stored_bytes);
+        self.slots.insert(doc_id.to_string(), Slot { entry: entry.clone(), bytes, used: self.tick });
         self.total += bytes;
-        while self.total > self.budget && self.docs.len() > 1 {
-            let Some(victim) = self.docs.iter().min_by_key(|(_, d)| d.used).map(|(k, _)| k.clone()) else { break };
-            if let Some(d) = self.docs.remove(&victim) {
-                self.total -= d.bytes;
+        self.evict();
+        entry
+    }
+
+    /// Records a cached document's new size.
+    fn resize(&mut self, doc_id: &str, stored_bytes: usize) {
+        if let Some(slot) = self.slots.get_mut(doc_id) {
+            let bytes = memory_of(stored_bytes);
+            self.total = self.total - slot.bytes + bytes;
+            slot.bytes = bytes;
+        }
+        self.evict();
+    }
+
+    fn evict(&mut self) {
+        while self.total > self.budget && self.slots.len() > 1 {
+            let Some(victim) = self.slots.iter().min_by_key(|(_, s)| s.used).map(|(k, _)| k.clone()) else { break };
+            if let Some(s) = self.slots.remove(&victim) {
+                self.total -= s.bytes;
             }
         }
+    }
+}
+
+/// Striped locks serialising the writers of one document (a few hundred stripes: memory stays fixed however
+/// many documents there are; two documents sharing a stripe merely take turns).
+struct WriterLocks {
+    stripes: Vec<Mutex<()>>,
+}
+
+const WRITER_STRIPES: usize = 256;
+
+impl WriterLocks {
+    fn new() -> WriterLocks {
+        WriterLocks { stripes: (0..WRITER_STRIPES).map(|_| Mutex::new(())).collect() }
+    }
+
+    fn stripe(doc_id: &str) -> usize {
+        // FNV-1a: stable and cheap; the stripe only spreads documents, it is no security boundary.
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in doc_id.bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        (h % WRITER_STRIPES as u64) as usize
+    }
+
+    /// Locks the stripes of `doc_ids` in ascending order (so two writers of overlapping sets never deadlock).
+    fn lock<'a>(&self, doc_ids: impl IntoIterator<Item = &'a str>) -> Vec<MutexGuard<'_, ()>> {
+        let stripes: BTreeSet<usize> = doc_ids.into_iter().map(WriterLocks::stripe).collect();
+        stripes.into_iter().map(|i| lock(&self.stripes[i])).collect()
     }
 }
 
@@ -72,8 +165,9 @@ struct Received {
     state: State,
     /// The server's answer (encoded sync message), if it has something to say.
     reply: Option<Vec<u8>>,
-    /// The document with the new changes applied, and those changes, when there are any.
-    written: Option<(AutoCommit, Vec<Change>)>,
+    /// The document with the new changes applied, those changes, and the stored sequence number the copy was
+    /// taken at, when there are any.
+    written: Option<(AutoCommit, Vec<Change>, i64)>,
 }
 
 /// What a sync round did, for metrics.
@@ -83,13 +177,17 @@ pub struct RoundStats {
     pub docs_written: u64,
     /// Changes stored.
     pub changes_stored: u64,
+    /// Documents whose changes were dropped because some waited for missing dependencies.
+    pub missing_dependencies: u64,
 }
 
-/// Storage plus the document cache. One per process, used under a mutex: SQLite has one writer anyway, and
-/// serialising rounds keeps "validate, then store" atomic per document.
+/// Storage plus the document cache, shared by every request of a process (see the module doc).
 pub struct Engine {
     storage: Box<dyn Storage>,
-    cache: DocCache,
+    cache: Mutex<DocCache>,
+    writers: WriterLocks,
+    actor: ActorId,
+    quotas: Quotas,
 }
 
 fn malformed(e: impl std::fmt::Display) -> ServerError {
@@ -141,35 +239,67 @@ fn collect_hashes(doc: &AutoCommit, obj: &ObjId, depth: usize, out: &mut BTreeSe
     }
 }
 
+/// The document without changes that wait for missing dependencies (what `save` would otherwise keep).
+fn without_orphans(doc: &mut AutoCommit) -> std::result::Result<AutoCommit, automerge::AutomergeError> {
+    let bytes = doc.save_with_options(SaveOptions { retain_orphans: false, ..SaveOptions::default() });
+    AutoCommit::load(&bytes)
+}
+
+fn has_orphans(doc: &mut AutoCommit) -> bool {
+    !doc.get_missing_deps(&[]).is_empty()
+}
+
+/// Applies a device's sync message to `doc`; a panic inside Automerge is a malformed message, never a crash.
+fn apply_message(doc: &mut AutoCommit, state: &mut State, msg: Message, doc_id: &str) -> Result<()> {
+    catch_unwind(AssertUnwindSafe(|| doc.sync().receive_sync_message(state, msg)))
+        .map_err(|_| malformed(format!("{doc_id}: the sync message could not be applied")))?
+        .map_err(malformed)
+}
+
+/// Receives a message that carries no changes into `doc` and answers it.
+fn answer(doc: &mut AutoCommit, state: &mut State, msg: Option<Message>, doc_id: &str) -> Result<Option<Vec<u8>>> {
+    if let Some(msg) = msg {
+        apply_message(doc, state, msg, doc_id)?;
+    }
+    Ok(doc.sync().generate_sync_message(state).map(Message::encode))
+}
+
 impl Engine {
     /// An engine over `storage`, caching documents up to about `cache_bytes` of memory.
     pub fn new(storage: Box<dyn Storage>, cache_bytes: usize) -> Engine {
-        Engine { storage, cache: DocCache { docs: HashMap::new(), budget: cache_bytes, total: 0, tick: 0 } }
+        Engine {
+            storage,
+            cache: Mutex::new(DocCache { slots: HashMap::new(), budget: cache_bytes, total: 0, tick: 0 }),
+            writers: WriterLocks::new(),
+            actor: new_server_actor(),
+            quotas: Quotas::default(),
+        }
+    }
+
+    /// The same engine with other daily quotas.
+    pub fn with_quotas(mut self, quotas: Quotas) -> Engine {
+        self.quotas = quotas;
+        self
+    }
+
+    /// The daily quotas in force.
+    pub fn quotas(&self) -> &Quotas {
+        &self.quotas
     }
 
     /// The storage backend.
-    pub fn storage(&mut self) -> &mut dyn Storage {
-        self.storage.as_mut()
+    pub fn storage(&self) -> &dyn Storage {
+        self.storage.as_ref()
     }
 
-    /// The cached document, brought up to date with changes stored by other writers (admin commands, other
-    /// instances). `None` when the document was never stored.
-    fn cached(&mut self, doc_id: &str) -> Result<Option<&mut CachedDoc>> {
-        if self.cache.docs.contains_key(doc_id) {
-            let last = self.cache.docs[doc_id].last_seq;
-            let (changes, new_last) = self.storage.changes_after(doc_id, last)?;
-            self.cache.tick += 1;
-            let tick = self.cache.tick;
-            let entry = self.cache.docs.get_mut(doc_id).ok_or_else(|| ServerError::internal("cache entry vanished"))?;
-            for c in &changes {
-                entry.doc.load_incremental(c).map_err(|e| ServerError::internal(format!("stored {doc_id}: {e}")))?;
-                entry.bytes += c.len() * MEMORY_FACTOR;
-                self.cache.total += c.len() * MEMORY_FACTOR;
-            }
-            entry.last_seq = new_last;
-            entry.used = tick;
-            return Ok(self.cache.docs.get_mut(doc_id));
-        }
+    /// This process's server actor.
+    pub fn actor(&self) -> ActorId {
+        self.actor.clone()
+    }
+
+    /// Loads a document from storage. A stored form that holds changes waiting for missing dependencies
+    /// (written before the server refused such rounds) is cleaned, and its clean snapshot stored.
+    fn load(&self, doc_id: &str) -> Result<Option<CachedDoc>> {
         let Some(stored) = self.storage.load_document(doc_id)? else { return Ok(None) };
         let stored_err = |e: automerge::AutomergeError| ServerError::internal(format!("stored {doc_id}: {e}"));
         let mut doc = match &stored.snapshot {
@@ -181,48 +311,115 @@ impl Engine {
             doc.load_incremental(c).map_err(stored_err)?;
             bytes += c.len();
         }
-        doc.set_actor(server_actor());
-        self.cache.put(doc_id, doc, stored.last_seq, bytes);
-        Ok(self.cache.docs.get_mut(doc_id))
+        if has_orphans(&mut doc) {
+            tracing::warn!(doc_id, "stored document held changes with missing dependencies: dropped");
+            doc = without_orphans(&mut doc).map_err(stored_err)?;
+            let clean = doc.save_with_options(SaveOptions { retain_orphans: false, ..SaveOptions::default() });
+            self.storage.put_snapshot(doc_id, &clean, stored.last_seq)?;
+        }
+        doc.set_actor(self.actor.clone());
+        Ok(Some(CachedDoc { doc, last_seq: stored.last_seq, stored_bytes: bytes }))
     }
 
-    /// A working copy of a document (with the server's actor), or `None` when it was never stored.
-    pub fn document(&mut self, doc_id: &str) -> Result<Option<AutoCommit>> {
-        Ok(self.cached(doc_id)?.map(|c| {
-            let mut doc = c.doc.clone();
-            doc.set_actor(server_actor());
-            doc
+    /// The cached document, brought up to date with changes stored by other writers (admin commands, other
+    /// instances, other requests). `None` when the document was never stored.
+    fn entry(&self, doc_id: &str) -> Result<Option<Arc<Mutex<CachedDoc>>>> {
+        let hit = lock(&self.cache).touch(doc_id);
+        let entry = match hit {
+            Some(e) => e,
+            None => {
+                let Some(loaded) = self.load(doc_id)? else { return Ok(None) };
+                let bytes = loaded.stored_bytes;
+                let fresh = Arc::new(Mutex::new(loaded));
+                return Ok(Some(lock(&self.cache).insert(doc_id, fresh, bytes)));
+            }
+        };
+        let grown = {
+            let mut e = lock(&entry);
+            let (changes, new_last) = self.storage.changes_after(doc_id, e.last_seq)?;
+            for c in &changes {
+                e.doc.load_incremental(c).map_err(|err| ServerError::internal(format!("stored {doc_id}: {err}")))?;
+                e.stored_bytes += c.len();
+            }
+            e.last_seq = new_last;
+            (!changes.is_empty()).then_some(e.stored_bytes)
+        };
+        if let Some(bytes) = grown {
+            lock(&self.cache).resize(doc_id, bytes);
+        }
+        Ok(Some(entry))
+    }
+
+    /// Puts a document written at `last_seq` into the cache.
+    fn put(&self, doc_id: &str, mut doc: AutoCommit, last_seq: i64, stored_bytes: usize) {
+        doc.set_actor(self.actor.clone());
+        let hit = lock(&self.cache).touch(doc_id);
+        match hit {
+            Some(entry) => {
+                *lock(&entry) = CachedDoc { doc, last_seq, stored_bytes };
+                lock(&self.cache).resize(doc_id, stored_bytes);
+            }
+            None => {
+                lock(&self.cache).insert(
+                    doc_id,
+                    Arc::new(Mutex::new(CachedDoc { doc, last_seq, stored_bytes })),
+                    stored_bytes,
+                );
+            }
+        }
+    }
+
+    /// A working copy of a document (with the server's actor) and the stored sequence number it includes, or
+    /// `None` when it was never stored.
+    fn copy(&self, doc_id: &str) -> Result<Option<(AutoCommit, i64, usize)>> {
+        Ok(self.entry(doc_id)?.map(|e| {
+            let e = lock(&e);
+            (e.doc.clone(), e.last_seq, e.stored_bytes)
         }))
     }
 
-    /// A working copy of a document for the server to edit, new (with its scope written) if never stored,
-    /// with its heads before the edit.
-    pub fn checkout(&mut self, id: &DocId) -> Result<(AutoCommit, Vec<ChangeHash>)> {
-        let (doc, heads) = match self.document(&id.to_string())? {
-            Some(mut d) => {
-                let heads = d.get_heads();
-                (d, heads)
-            }
-            None => (gridline_core::docs::new_document(id, &server_actor())?, Vec::new()),
-        };
-        Ok((doc, heads))
+    /// A working copy of a document (with the server's actor), or `None` when it was never stored.
+    pub fn document(&self, doc_id: &str) -> Result<Option<AutoCommit>> {
+        Ok(self.copy(doc_id)?.map(|(doc, _, _)| doc))
     }
 
-    /// Stores what the server itself wrote into checked-out documents.
-    pub fn commit_server_edits(&mut self, edits: Vec<(DocId, AutoCommit, Vec<ChangeHash>)>) -> Result<RoundStats> {
-        let received = edits
-            .into_iter()
-            .map(|(id, mut doc, before)| {
+    /// Edits documents as the server: `f` gets working copies of `ids` (new documents with their scope
+    /// written), and what it wrote is stored in one transaction. The documents' writers are locked from the
+    /// copy to the store, so no edit of the same document in this process interleaves.
+    pub fn edit<T>(&self, ids: &[DocId], f: impl FnOnce(&mut [AutoCommit]) -> Result<T>) -> Result<(T, RoundStats)> {
+        let names: Vec<String> = ids.iter().map(DocId::to_string).collect();
+        let _writers = self.writers.lock(names.iter().map(String::as_str));
+        let mut docs = Vec::with_capacity(ids.len());
+        let mut bases = Vec::with_capacity(ids.len());
+        for (id, name) in ids.iter().zip(&names) {
+            // A new document's first change (its scope) is part of the edit: it starts from no heads.
+            let (doc, before, base) = match self.copy(name)? {
+                Some((mut doc, base, _)) => {
+                    let heads = doc.get_heads();
+                    (doc, heads, base)
+                }
+                None => (gridline_core::docs::new_document(id, &self.actor)?, Vec::new(), 0),
+            };
+            bases.push((before, base));
+            docs.push(doc);
+        }
+        let out = f(&mut docs)?;
+        let received = ids
+            .iter()
+            .zip(docs)
+            .zip(bases)
+            .map(|((id, mut doc), (before, base))| {
                 doc.commit();
                 let new_changes = doc.get_changes(&before);
-                let written = (!new_changes.is_empty()).then_some((doc, new_changes));
-                Received { id, state: State::new(), reply: None, written }
+                let written = (!new_changes.is_empty()).then_some((doc, new_changes, base));
+                Received { id: id.clone(), state: State::new(), reply: None, written }
             })
             .collect();
-        self.store(received, None)
+        let stats = self.store(received, None, Utc::now())?;
+        Ok((out, stats))
     }
 
-    fn store(&mut self, received: Vec<Received>, device: Option<&str>) -> Result<RoundStats> {
+    fn store(&self, received: Vec<Received>, device: Option<&str>, now: DateTime<Utc>) -> Result<RoundStats> {
         let mut stats = RoundStats::default();
         let mut writes = Vec::new();
         let mut states = Vec::new();
@@ -232,7 +429,7 @@ impl Engine {
             if let Some(device) = device {
                 states.push((device.to_string(), doc_id.clone(), r.state.encode()));
             }
-            let Some((mut doc, new_changes)) = r.written else { continue };
+            let Some((mut doc, new_changes, base)) = r.written else { continue };
             stats.docs_written += 1;
             stats.changes_stored += new_changes.len() as u64;
             let added: usize = new_changes.iter().map(|c| c.raw_bytes().len()).sum();
@@ -243,19 +440,33 @@ impl Engine {
                 heads: hex_heads(&doc.get_heads()),
                 blobs: blob_hashes(&doc),
             });
-            doc.set_actor(server_actor());
-            docs.push((doc_id, doc, added));
+            docs.push((doc_id, doc, added, base));
         }
         if writes.is_empty() {
             self.storage.put_sync_states(&states)?;
             return Ok(stats);
         }
-        let seqs = self.storage.append(&writes, &states)?;
-        for ((doc_id, doc, added), seq) in docs.into_iter().zip(seqs) {
-            let size =
-                self.cache.docs.get(&doc_id).map_or(0, |c| (c.bytes.saturating_sub(DOC_OVERHEAD)) / MEMORY_FACTOR)
-                    + added;
-            self.cache.put(&doc_id, doc, seq, size);
+        let quota = device.map(|d| Quota {
+            device_id: d.to_string(),
+            day: now.timestamp().div_euclid(86_400),
+            new_docs_per_day: self.quotas.new_documents_per_day,
+            doc_bytes_per_day: self.quotas.document_bytes_per_day,
+        });
+        let seqs = self
+            .storage
+            .append(&writes, &states, now.timestamp_millis(), quota.as_ref())?
+            .map_err(|exceeded| self.quotas.refusal(exceeded, now))?;
+        for ((doc_id, doc, added, base), (before, after)) in docs.into_iter().zip(seqs) {
+            // The copy may claim the new last sequence number only when nothing else was stored since it was
+            // taken; otherwise the next read catches up from where the copy was taken (reloading our own
+            // changes is a no-op), so the cache never skips a change it has not loaded.
+            let last = if before == base { after } else { base };
+            let size = lock(&self.cache)
+                .slots
+                .get(&doc_id)
+                .map_or(0, |s| (s.bytes.saturating_sub(DOC_OVERHEAD)) / MEMORY_FACTOR)
+                + added;
+            self.put(&doc_id, doc, last, size);
         }
         Ok(stats)
     }
@@ -264,7 +475,7 @@ impl Engine {
     /// refuses the whole batch if any new change is not the device's to make, stores the rest, answers
     /// with the server's messages and the catalogue since the request's cursor.
     pub fn sync(
-        &mut self,
+        &self,
         device: &crate::storage::Device,
         req: SyncRequest,
         now: DateTime<Utc>,
@@ -281,8 +492,9 @@ impl Engine {
                 format!("{} documents in one request (at most {MAX_DOCS_PER_REQUEST})", req.docs.len()),
             ));
         }
+        // Everything about the request is checked before any lock is taken or any document touched.
         let mut seen = HashSet::new();
-        let mut received = Vec::with_capacity(req.docs.len());
+        let mut parsed = Vec::with_capacity(req.docs.len());
         for m in &req.docs {
             let id = DocId::parse(&m.doc_id).map_err(|e| ServerError::bad_request("invalid_doc_id", e.to_string()))?;
             if !seen.insert(m.doc_id.as_str()) {
@@ -295,7 +507,17 @@ impl Engine {
                     format!("{} is outside this device's scope", m.doc_id),
                 ));
             }
-            received.push(self.receive(device, id, m, now)?);
+            let msg = if m.message.is_empty() { None } else { Some(Message::decode(&m.message).map_err(malformed)?) };
+            parsed.push((id, m, msg));
+        }
+        let writing = parsed.iter().filter(|(_, _, msg)| msg.as_ref().is_some_and(|m| !m.changes.is_empty()));
+        let _writers = self.writers.lock(writing.map(|(_, m, _)| m.doc_id.as_str()));
+        let mut received = Vec::with_capacity(parsed.len());
+        let mut dropped = 0;
+        for (id, m, msg) in parsed {
+            let (r, orphans) = self.receive(device, id, m, msg, now)?;
+            dropped += u64::from(orphans);
+            received.push(r);
         }
         let replies = received
             .iter_mut()
@@ -304,7 +526,8 @@ impl Engine {
                 Some(DocMessage { doc_id: r.id.to_string(), message, signatures: vec![] })
             })
             .collect();
-        let stats = self.store(received, Some(&device.device_id))?;
+        let mut stats = self.store(received, Some(&device.device_id), now)?;
+        stats.missing_dependencies = dropped;
         let mut rows = self.storage.catalogue(&device.read_scope(), req.cursor, CATALOGUE_LIMIT + 1)?;
         let more = rows.len() > CATALOGUE_LIMIT;
         rows.truncate(CATALOGUE_LIMIT);
@@ -316,42 +539,42 @@ impl Engine {
         Ok((SyncResponse { cursor, docs: replies, catalogue, more }, stats))
     }
 
+    /// One document's share of a round. The flag is true when the message's changes were dropped because
+    /// some of them wait for dependencies the server lacks.
     fn receive(
-        &mut self,
+        &self,
         device: &crate::storage::Device,
         id: DocId,
         m: &DocMessage,
+        msg: Option<Message>,
         now: DateTime<Utc>,
-    ) -> Result<Received> {
+    ) -> Result<(Received, bool)> {
         let doc_id = id.to_string();
         let mut state = match self.storage.sync_state(&device.device_id, &doc_id)? {
             Some(bytes) => State::decode(&bytes).unwrap_or_default(),
             None => State::new(),
         };
-        let msg = if m.message.is_empty() { None } else { Some(Message::decode(&m.message).map_err(malformed)?) };
-        if msg.as_ref().is_none_or(|msg| msg.changes.is_empty()) {
-            // Nothing to apply: answer from the cached document itself, no copy.
-            let mut fresh = AutoCommit::new().with_actor(server_actor());
-            let doc = match self.cached(&doc_id)? {
-                Some(entry) => &mut entry.doc,
-                None => &mut fresh,
-            };
-            if let Some(msg) = msg {
-                catch_unwind(AssertUnwindSafe(|| doc.sync().receive_sync_message(&mut state, msg)))
-                    .map_err(|_| malformed(format!("{doc_id}: the sync message could not be applied")))?
-                    .map_err(malformed)?;
+        let msg = match msg {
+            Some(msg) if !msg.changes.is_empty() => msg,
+            quiet => {
+                // Nothing to apply: answer from the cached document itself, no copy.
+                let reply = match self.entry(&doc_id)? {
+                    Some(entry) => answer(&mut lock(&entry).doc, &mut state, quiet, &doc_id)?,
+                    None => answer(&mut AutoCommit::new().with_actor(self.actor.clone()), &mut state, quiet, &doc_id)?,
+                };
+                return Ok((Received { id, state, reply, written: None }, false));
             }
-            let reply = doc.sync().generate_sync_message(&mut state).map(Message::encode);
-            return Ok(Received { id, state, reply, written: None });
-        }
-        let mut doc = self.document(&doc_id)?.unwrap_or_else(|| AutoCommit::new().with_actor(server_actor()));
+        };
+        let (mut doc, base, _) =
+            self.copy(&doc_id)?.unwrap_or_else(|| (AutoCommit::new().with_actor(self.actor.clone()), 0, 0));
         let before = doc.get_heads();
         let stored = crate::rules::stored(&id, &doc);
-        if let Some(msg) = msg {
-            // The copy is thrown away on any failure: a hostile message never reaches the stored document.
-            catch_unwind(AssertUnwindSafe(|| doc.sync().receive_sync_message(&mut state, msg)))
-                .map_err(|_| malformed(format!("{doc_id}: the sync message could not be applied")))?
-                .map_err(malformed)?;
+        let state_before = state.clone();
+        // The copy is thrown away on any failure: a hostile message never reaches the stored document.
+        apply_message(&mut doc, &mut state, msg, &doc_id)?;
+        if has_orphans(&mut doc) {
+            let reply = self.ask_for_missing(&doc_id, &mut doc, state_before, m, &mut state)?;
+            return Ok((Received { id, state, reply, written: None }, true));
         }
         let mut new_changes = doc.get_changes(&before);
         if !new_changes.is_empty() {
@@ -373,17 +596,51 @@ impl Engine {
             }
         }
         let reply = doc.sync().generate_sync_message(&mut state).map(Message::encode);
-        let written = (!new_changes.is_empty()).then_some((doc, new_changes));
-        Ok(Received { id, state, reply, written })
+        let written = (!new_changes.is_empty()).then_some((doc, new_changes, base));
+        Ok((Received { id, state, reply, written }, false))
     }
 
-    fn check_author(
-        &mut self,
-        device: &crate::storage::Device,
-        id: &DocId,
-        change: &Change,
+    /// A round whose changes wait for dependencies the server lacks keeps nothing (a device could otherwise
+    /// park a change under another actor's name until its dependency shows up). The answer is the stored
+    /// document's, as if the message had carried no changes, asking for the missing changes and telling the
+    /// device to resend what it sent: an honest device (whose Bloom filter false positive left a dependency
+    /// out) completes in the next round.
+    fn ask_for_missing(
+        &self,
+        doc_id: &str,
+        fork: &mut AutoCommit,
+        state_before: State,
         m: &DocMessage,
-    ) -> Result<()> {
+        state: &mut State,
+    ) -> Result<Option<Vec<u8>>> {
+        let missing = fork.get_missing_deps(&[]);
+        tracing::info!(doc_id, missing = missing.len(), "round dropped: changes wait for missing dependencies");
+        *state = state_before;
+        let mut bare = Message::decode(&m.message).map_err(malformed)?;
+        bare.changes = automerge::sync::ChunkList::empty();
+        let reply = match self.entry(doc_id)? {
+            Some(entry) => {
+                let mut e = lock(&entry);
+                apply_message(&mut e.doc, state, bare, doc_id)?;
+                state.needs_reset = true;
+                let reply = e.doc.sync().generate_sync_message(state);
+                reply
+            }
+            None => {
+                let mut empty = AutoCommit::new().with_actor(self.actor.clone());
+                apply_message(&mut empty, state, bare, doc_id)?;
+                state.needs_reset = true;
+                let reply = empty.sync().generate_sync_message(state);
+                reply
+            }
+        };
+        Ok(reply.map(|mut r| {
+            r.need = missing;
+            r.encode()
+        }))
+    }
+
+    fn check_author(&self, device: &crate::storage::Device, id: &DocId, change: &Change, m: &DocMessage) -> Result<()> {
         if device.is_actor(change.actor_id()) {
             return Ok(());
         }
@@ -407,13 +664,16 @@ impl Engine {
 
     /// Saves a compacted snapshot of documents with more than `min_changes` changes since their last one.
     /// Returns how many were compacted.
-    pub fn compact(&mut self, min_changes: u64, limit: usize) -> Result<usize> {
+    pub fn compact(&self, min_changes: u64, limit: usize) -> Result<usize> {
         let ids = self.storage.compaction_candidates(min_changes, limit)?;
         let mut n = 0;
         for doc_id in ids {
-            let Some(entry) = self.cached(&doc_id)? else { continue };
-            let seq = entry.last_seq;
-            let snapshot = entry.doc.save();
+            let Some(entry) = self.entry(&doc_id)? else { continue };
+            let (snapshot, seq) = {
+                let mut e = lock(&entry);
+                let seq = e.last_seq;
+                (e.doc.save_with_options(SaveOptions { retain_orphans: false, ..SaveOptions::default() }), seq)
+            };
             self.storage.put_snapshot(&doc_id, &snapshot, seq)?;
             n += 1;
         }
@@ -428,6 +688,11 @@ mod tests {
     use crate::storage::ReadScope;
     use gridline_core::docs::{put_entity, s};
 
+    /// Writes `f` into document `id` as the server.
+    fn put(e: &Engine, id: &DocId, f: impl FnOnce(&mut AutoCommit) -> Result<()>) {
+        e.edit(std::slice::from_ref(id), |docs| f(&mut docs[0])).expect("edit");
+    }
+
     fn engine(dir: &std::path::Path, cache: usize) -> Engine {
         Engine::new(Box::new(SqliteStorage::open(dir).expect("open")), cache)
     }
@@ -435,18 +700,18 @@ mod tests {
     #[test]
     fn server_edits_are_append_only_and_compaction_keeps_the_document() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut e = engine(dir.path(), 1 << 20);
+        let e = engine(dir.path(), 1 << 20);
         let id = DocId::roster("c1", "G01");
         for n in 0..80 {
-            let (mut doc, before) = e.checkout(&id).expect("checkout");
-            put_entity(&mut doc, &format!("household/H{n}"), &vec![("room", s("101"))]).expect("put");
-            e.commit_server_edits(vec![(id.clone(), doc, before)]).expect("commit");
+            put(&e, &id, |doc| {
+                put_entity(doc, &format!("household/H{n}"), &vec![("room", s("101"))]).map(|_| ()).map_err(Into::into)
+            });
         }
         let mut before = e.document(&id.to_string()).expect("load").expect("doc");
         assert_eq!(e.compact(64, 10).expect("compact"), 1);
         assert_eq!(e.compact(64, 10).expect("again"), 0, "nothing left to compact");
         // A fresh engine loads snapshot + later changes to the same heads.
-        let mut fresh = engine(dir.path(), 1 << 20);
+        let fresh = engine(dir.path(), 1 << 20);
         let mut after = fresh.document(&id.to_string()).expect("load").expect("doc");
         assert_eq!(after.get_heads(), before.get_heads());
         assert_eq!(gridline_core::docs::entities(&after, "household/").count(), 80);
@@ -461,8 +726,8 @@ mod tests {
             heads: hex_heads(&after.get_heads()),
             blobs: vec![],
         };
-        fresh.storage().append(&[write], &[]).expect("append again");
-        let mut again = engine(dir.path(), 1 << 20);
+        fresh.storage().append(&[write], &[], 0, None).expect("append again").expect("no quota");
+        let again = engine(dir.path(), 1 << 20);
         assert_eq!(again.document(&id.to_string()).expect("load").expect("doc").get_changes(&[]).len(), 80);
         let rows = again.storage().catalogue(&scope, v, 10).expect("catalogue");
         assert_eq!(rows.len(), 1);
@@ -473,21 +738,23 @@ mod tests {
     #[test]
     fn the_cache_stays_within_its_budget_and_sees_other_writers() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut e = engine(dir.path(), 64 * 1024);
+        let e = engine(dir.path(), 64 * 1024);
         for g in 0..50 {
             let id = DocId::roster("c1", &format!("G{g}"));
-            let (mut doc, before) = e.checkout(&id).expect("checkout");
-            put_entity(&mut doc, "household/H1", &vec![("note", s(&"x".repeat(2000)))]).expect("put");
-            e.commit_server_edits(vec![(id, doc, before)]).expect("commit");
+            put(&e, &id, |doc| {
+                put_entity(doc, "household/H1", &vec![("note", s(&"x".repeat(2000)))]).map(|_| ()).map_err(Into::into)
+            });
         }
-        assert!(e.cache.total <= 64 * 1024 || e.cache.docs.len() == 1, "{} bytes cached", e.cache.total);
+        let cache = lock(&e.cache);
+        assert!(cache.total <= 64 * 1024 || cache.slots.len() == 1, "{} bytes cached", cache.total);
+        drop(cache);
         // Another writer (an admin command) edits a cached document: the engine picks the change up.
         let id = DocId::roster("c1", "G49");
         let _ = e.document(&id.to_string()).expect("cached");
-        let mut admin = engine(dir.path(), 1 << 20);
-        let (mut doc, before) = admin.checkout(&id).expect("checkout");
-        put_entity(&mut doc, "household/H2", &vec![("room", s("202"))]).expect("put");
-        admin.commit_server_edits(vec![(id.clone(), doc, before)]).expect("commit");
+        let admin = engine(dir.path(), 1 << 20);
+        put(&admin, &id, |doc| {
+            put_entity(doc, "household/H2", &vec![("room", s("202"))]).map(|_| ()).map_err(Into::into)
+        });
         let doc = e.document(&id.to_string()).expect("load").expect("doc");
         assert!(gridline_core::docs::get_entity(&doc, "household/H2").is_some());
     }

@@ -51,7 +51,7 @@ pub struct IssuedCode {
 /// Issues a code for `user` with `role` in `community_id`, scoped to `grids` (required for grid-scoped roles,
 /// refused for community-wide ones).
 pub fn issue(
-    storage: &mut dyn Storage,
+    storage: &dyn Storage,
     community_id: &str,
     user: &str,
     role: Role,
@@ -87,7 +87,7 @@ pub fn issue(
 }
 
 /// Redeems a code: registers the device with its public key and returns its id and token.
-pub fn redeem(storage: &mut dyn Storage, req: &EnrollRequest, now: DateTime<Utc>) -> Result<EnrollResponse> {
+pub fn redeem(storage: &dyn Storage, req: &EnrollRequest, now: DateTime<Utc>) -> Result<EnrollResponse> {
     if !valid_public_key(&req.public_key) {
         return Err(ServerError::bad_request("invalid_public_key", "public_key: not a hex Ed25519 public key"));
     }

@@ -15,6 +15,8 @@ pub struct ServerError {
     pub code: &'static str,
     /// Human message.
     pub message: String,
+    /// Seconds the client should wait before trying again (sent as `Retry-After`, with 429 and 503).
+    pub retry_after: Option<u64>,
 }
 
 /// The server's result type.
@@ -23,7 +25,12 @@ pub type Result<T, E = ServerError> = std::result::Result<T, E>;
 impl ServerError {
     /// A new error.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ServerError {
-        ServerError { status, code, message: message.into() }
+        ServerError { status, code, message: message.into(), retry_after: None }
+    }
+    /// The same error, telling the client to wait `seconds` before trying again.
+    pub fn retry_after(mut self, seconds: u64) -> ServerError {
+        self.retry_after = Some(seconds);
+        self
     }
     /// 400 with `code`.
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> ServerError {
@@ -68,6 +75,10 @@ impl From<std::io::Error> for ServerError {
 impl IntoResponse for ServerError {
     fn into_response(self) -> Response {
         let body = ApiError { code: self.code.to_string(), message: self.message };
-        (self.status, axum::Json(body)).into_response()
+        let mut res = (self.status, axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            res.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
+        }
+        res
     }
 }

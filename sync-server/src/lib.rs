@@ -7,6 +7,7 @@ pub mod api;
 pub mod engine;
 pub mod enrollment;
 pub mod error;
+pub mod limits;
 pub mod metrics;
 pub mod rules;
 pub mod storage;

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
@@ -10,7 +10,6 @@ use gridline_core::{Clock, FixedClock, SystemClock};
 use gridline_server::api::App;
 use gridline_server::engine::Engine;
 use gridline_server::error::{Result, ServerError};
-use gridline_server::metrics::Metrics;
 use gridline_server::storage::sqlite::SqliteStorage;
 use gridline_server::{admin, api};
 use serde_json::Value;
@@ -135,23 +134,23 @@ fn open_engine(data: &Path, cache_mb: usize) -> Result<Engine> {
 }
 
 fn run_admin(data: &Path, command: AdminCommand) -> Result<Value> {
-    let mut engine = open_engine(data, 64)?;
+    let engine = open_engine(data, 64)?;
     let now = clock()?.now();
     match command {
         AdminCommand::Community { command: CommunityCommand::Create { name, timezone } } => {
-            admin::create_community(&mut engine, &name, &timezone)
+            admin::create_community(&engine, &name, &timezone)
         }
         AdminCommand::Roster { command: RosterCommand::Import { community, file } } => {
             let bytes = std::fs::read(&file)
                 .map_err(|e| ServerError::bad_request("io_error", format!("{}: {e}", file.display())))?;
-            admin::import_roster(&mut engine, &community, &bytes, now)
+            admin::import_roster(&engine, &community, &bytes, now)
         }
         AdminCommand::Enroll { community, user, role, grids } => {
-            admin::enroll(&mut engine, &community, &user, &role, &grids, now)
+            admin::enroll(&engine, &community, &user, &role, &grids, now)
         }
-        AdminCommand::Device { command: DeviceCommand::List } => admin::list_devices(&mut engine),
+        AdminCommand::Device { command: DeviceCommand::List } => admin::list_devices(&engine),
         AdminCommand::Device { command: DeviceCommand::Revoke { device_id } } => {
-            admin::revoke_device(&mut engine, &device_id)
+            admin::revoke_device(&engine, &device_id)
         }
     }
 }
@@ -176,11 +175,11 @@ async fn shutdown_signal() {
 const COMPACT_EVERY: Duration = Duration::from_secs(10);
 const COMPACT_MIN_CHANGES: u64 = 64;
 /// Threads for blocking engine work.
-const BLOCKING_THREADS: usize = 4;
+const BLOCKING_THREADS: usize = 8;
 
 async fn serve(data: PathBuf, listen: SocketAddr, cache_mb: usize) -> Result<()> {
     let engine = open_engine(&data, cache_mb)?;
-    let app = Arc::new(App { engine: Mutex::new(engine), metrics: Metrics::default(), clock: clock()? });
+    let app = Arc::new(App::new(engine, clock()?));
     let compactor = app.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(COMPACT_EVERY);
@@ -209,8 +208,8 @@ fn main() {
                         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
                 )
                 .init();
-            // Engine work is serialised behind one mutex, so a few blocking threads suffice; each extra thread
-            // would also cost its own malloc arena (resident memory).
+            // Engine work runs on a bounded pool of blocking threads (documents sync in parallel; each thread
+            // also costs its own malloc arena, so the pool stays small on a 2-core machine).
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .max_blocking_threads(BLOCKING_THREADS)

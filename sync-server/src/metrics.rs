@@ -22,6 +22,8 @@ pub struct Metrics {
     pub bytes_out: AtomicU64,
     /// Blobs stored.
     pub blobs_stored: AtomicU64,
+    /// Documents of sync rounds whose changes were dropped for waiting on missing dependencies.
+    pub missing_dependencies: AtomicU64,
 }
 
 impl Metrics {
@@ -42,6 +44,11 @@ impl Metrics {
             ("gridline_bytes_in_total", "Request body bytes received", &self.bytes_in),
             ("gridline_bytes_out_total", "Response body bytes sent", &self.bytes_out),
             ("gridline_blobs_stored_total", "Blobs stored", &self.blobs_stored),
+            (
+                "gridline_sync_missing_dependencies_total",
+                "Documents whose round was dropped for missing dependencies",
+                &self.missing_dependencies,
+            ),
         ];
         for (name, help, c) in counters {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", c.load(Ordering::Relaxed));

@@ -1,5 +1,8 @@
 //! `PUT`, `HEAD` and `GET /v1/blobs/{sha256}`: photos by hash. Uploads are idempotent (a retry of the whole
-//! body is the resume); downloads only of blobs the device uploaded or that a document in its scope names.
+//! body is the resume). A blob belongs to a scope: a device may read it only when it uploaded it, or when a
+//! document it may read names it and one of the blob's uploaders may write that document — a hash copied
+//! into another grid's document grants nothing, and no answer tells a device whether a blob outside its
+//! scope exists.
 
 use std::sync::Arc;
 
@@ -7,12 +10,18 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use gridline_core::docs::DocId;
 use gridline_core::sync::protocol::MAX_BLOB_BYTES;
 use sha2::{Digest, Sha256};
 
-use super::{authenticate, read_body, App};
+use super::{read_body, App};
+use crate::engine::Engine;
 use crate::error::{Result, ServerError};
 use crate::metrics::Metrics;
+use crate::storage::Device;
+
+/// Most uploaders and naming documents looked at per blob (bounded work per request).
+const MAX_BLOB_LINKS: usize = 256;
 
 fn check_hash(sha256: &str) -> Result<()> {
     if sha256.len() == 64 && sha256.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
@@ -22,7 +31,32 @@ fn check_hash(sha256: &str) -> Result<()> {
     }
 }
 
-/// Uploads a blob: 201 when stored, 200 when it was already there.
+/// True when `device` may read the blob (see the module doc).
+pub fn blob_readable(engine: &Engine, device: &Device, sha256: &str) -> Result<bool> {
+    let storage = engine.storage();
+    let uploaders = storage.blob_uploaders(sha256, MAX_BLOB_LINKS)?;
+    if uploaders.iter().any(|u| *u == device.device_id) {
+        return Ok(true);
+    }
+    let readable: Vec<DocId> = storage
+        .blob_documents(sha256, MAX_BLOB_LINKS)?
+        .iter()
+        .filter_map(|d| DocId::parse(d).ok())
+        .filter(|d| device.may_read(d))
+        .collect();
+    if readable.is_empty() {
+        return Ok(false);
+    }
+    for uploader in &uploaders {
+        if storage.device(uploader)?.is_some_and(|u| readable.iter().any(|d| u.may_write(d))) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Uploads a blob: 201 when this device's upload is recorded, 200 when this device had uploaded it before.
+/// Whether another device uploaded the same bytes is never revealed.
 pub async fn put_blob(
     State(app): State<Arc<App>>,
     Path(sha256): Path<String>,
@@ -30,36 +64,47 @@ pub async fn put_blob(
     body: Body,
 ) -> Result<StatusCode> {
     check_hash(&sha256)?;
-    let auth_headers = headers.clone();
-    let device = app.blocking(move |app| authenticate(&mut app.engine(), &auth_headers)).await?;
+    let device = app.device(&headers).await?;
     let bytes = read_body(&headers, body, MAX_BLOB_BYTES, "blob_too_large").await?;
     Metrics::add(&app.metrics.bytes_in, bytes.len() as u64);
     if hex::encode(Sha256::digest(&bytes)) != sha256 {
         return Err(ServerError::bad_request("blob_hash_mismatch", "the body does not hash to the blob's name"));
     }
     app.blocking(move |app| {
-        let mut engine = app.engine();
-        if engine.storage().blob_exists(&sha256)? {
+        let engine = app.engine();
+        let storage = engine.storage();
+        if storage.blob_uploaders(&sha256, MAX_BLOB_LINKS)?.contains(&device.device_id) {
             return Ok(StatusCode::OK);
         }
-        engine.storage().put_blob(&sha256, &bytes, &device.device_id)?;
+        let now = app.clock.now();
+        let quotas = engine.quotas();
+        storage
+            .put_blob(
+                &sha256,
+                &bytes,
+                &device.device_id,
+                now.timestamp().div_euclid(86_400),
+                quotas.blob_bytes_per_day,
+            )?
+            .map_err(|exceeded| quotas.refusal(exceeded, now))?;
         Metrics::add(&app.metrics.blobs_stored, 1);
         Ok(StatusCode::CREATED)
     })
     .await
 }
 
-/// 200 when the server holds the blob (the device skips its upload), 404 otherwise.
+/// 200 when the device may read the blob (it skips its upload), 404 otherwise.
 pub async fn head_blob(
     State(app): State<Arc<App>>,
     Path(sha256): Path<String>,
     headers: HeaderMap,
 ) -> Result<StatusCode> {
     check_hash(&sha256)?;
+    let device = app.device(&headers).await?;
     app.blocking(move |app| {
-        let mut engine = app.engine();
-        authenticate(&mut engine, &headers)?;
-        Ok(if engine.storage().blob_exists(&sha256)? { StatusCode::OK } else { StatusCode::NOT_FOUND })
+        let engine = app.engine();
+        let found = engine.storage().blob_exists(&sha256)? && blob_readable(engine, &device, &sha256)?;
+        Ok(if found { StatusCode::OK } else { StatusCode::NOT_FOUND })
     })
     .await
 }
@@ -67,16 +112,15 @@ pub async fn head_blob(
 /// The blob's bytes, if the device may read it; 404 `not_found` otherwise (whether or not it exists).
 pub async fn get_blob(State(app): State<Arc<App>>, Path(sha256): Path<String>, headers: HeaderMap) -> Result<Response> {
     check_hash(&sha256)?;
+    let device = app.device(&headers).await?;
     let bytes = app
         .blocking(move |app| {
-            let mut engine = app.engine();
-            let device = authenticate(&mut engine, &headers)?;
-            let storage = engine.storage();
+            let engine = app.engine();
             let not_found = || ServerError::not_found(format!("blob {sha256} not found"));
-            if !storage.blob_readable(&sha256, &device.device_id, &device.read_scope())? {
+            if !blob_readable(engine, &device, &sha256)? {
                 return Err(not_found());
             }
-            storage.blob(&sha256)?.ok_or_else(not_found)
+            engine.storage().blob(&sha256)?.ok_or_else(not_found)
         })
         .await?;
     Metrics::add(&app.metrics.bytes_out, bytes.len() as u64);

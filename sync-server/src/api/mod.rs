@@ -5,7 +5,8 @@ mod enroll;
 mod ops;
 mod sync;
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
+use std::time::Instant;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -18,24 +19,39 @@ use gridline_core::Clock;
 
 use crate::engine::Engine;
 use crate::error::{Result, ServerError};
+use crate::limits::{RateLimit, RateLimiter};
 use crate::metrics::Metrics;
 use crate::storage::Device;
 
 /// Shared state of the running server.
 pub struct App {
-    /// The engine (storage + document cache), one user at a time.
-    pub engine: Mutex<Engine>,
+    /// The engine (storage + document cache), shared by every request: it locks per document inside.
+    pub engine: Engine,
     /// Counters.
     pub metrics: Metrics,
-    /// The clock (enrollment code expiry).
+    /// The clock (enrollment code expiry, receipt times, quotas).
     pub clock: Arc<dyn Clock>,
+    /// Requests per second per device.
+    pub rate: RateLimiter,
 }
 
 impl App {
-    /// Locks the engine (a panic elsewhere never poisons it for good: the engine holds no half-made state
-    /// between calls).
-    pub fn engine(&self) -> MutexGuard<'_, Engine> {
-        self.engine.lock().unwrap_or_else(|p| p.into_inner())
+    /// The server's state over `engine`, with the default rate limit.
+    pub fn new(engine: Engine, clock: Arc<dyn Clock>) -> App {
+        App { engine, metrics: Metrics::default(), clock, rate: RateLimiter::new(RateLimit::default()) }
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The device presenting the request's token, within its rate limit; run before any body is read.
+    pub async fn device(self: &Arc<Self>, headers: &HeaderMap) -> Result<Device> {
+        let headers = headers.clone();
+        let device = self.blocking(move |app| authenticate(app.engine(), &headers)).await?;
+        self.rate.check(&device.device_id, Instant::now())?;
+        Ok(device)
     }
 
     /// Runs blocking engine work off the async threads.
@@ -87,7 +103,7 @@ pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize, code: &'st
 
 /// The device presenting `Authorization: Bearer <token>`: 401 `unauthorized` for a missing or unknown token,
 /// 403 `device_revoked` for a revoked device (it wipes its store on this code).
-pub fn authenticate(engine: &mut Engine, headers: &HeaderMap) -> Result<Device> {
+pub fn authenticate(engine: &Engine, headers: &HeaderMap) -> Result<Device> {
     let unauthorized = || ServerError::new(StatusCode::UNAUTHORIZED, "unauthorized", "missing or unknown device token");
     let token = headers
         .get(axum::http::header::AUTHORIZATION)

@@ -8,23 +8,23 @@ use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use gridline_core::sync::protocol::{decode_body, encode_body, SyncRequest, MAX_BODY_BYTES};
 
-use super::{authenticate, read_body, App};
+use super::{read_body, App};
 use crate::error::{Result, ServerError};
 use crate::metrics::Metrics;
 
-/// One sync round (CBOR + gzip both ways).
+/// One sync round (CBOR + gzip both ways). The device is authenticated and rate-limited before its body is
+/// read.
 pub async fn sync(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Result<Response> {
+    let device = app.device(&headers).await?;
     let bytes = read_body(&headers, body, MAX_BODY_BYTES, "body_too_large").await?;
     Metrics::add(&app.metrics.bytes_in, bytes.len() as u64);
     let out = app
         .blocking(move |app| {
-            let mut engine = app.engine();
-            let device = authenticate(&mut engine, &headers)?;
             let req: SyncRequest =
                 decode_body(&bytes).map_err(|e| ServerError::bad_request("malformed_body", e.to_string()))?;
-            let (res, stats) = engine.sync(&device, req, app.clock.now())?;
-            drop(engine);
+            let (res, stats) = app.engine().sync(&device, req, app.clock.now())?;
             Metrics::add(&app.metrics.sync_rounds, 1);
+            Metrics::add(&app.metrics.missing_dependencies, stats.missing_dependencies);
             Metrics::add(&app.metrics.docs_written, stats.docs_written);
             Metrics::add(&app.metrics.changes_stored, stats.changes_stored);
             encode_body(&res).map_err(ServerError::internal)

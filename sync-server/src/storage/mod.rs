@@ -2,6 +2,10 @@
 //! one. Documents are stored as append-only Automerge changes keyed by change hash (a change already present
 //! is ignored, so two writers never lose an update); every write bumps a monotonically increasing catalogue
 //! version per document, which is the cursor devices sync from.
+//!
+//! Every method takes `&self` and is safe to call from many threads at once: a backend serialises its own
+//! writes (SQLite has one writer) and serves reads concurrently, so no request waits on another's
+//! Automerge work.
 
 pub mod sqlite;
 
@@ -90,6 +94,30 @@ pub struct DocumentWrite {
     pub blobs: Vec<String>,
 }
 
+/// What one device may still store today, checked and counted inside the write that spends it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quota {
+    /// The device writing.
+    pub device_id: String,
+    /// The UTC day (days since 1970-01-01) the usage counts against.
+    pub day: i64,
+    /// Most new documents the device may create in a day.
+    pub new_docs_per_day: u64,
+    /// Most change bytes the device may add to one document in a day.
+    pub doc_bytes_per_day: u64,
+}
+
+/// Which daily quota a write would exceed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotaExceeded {
+    /// New documents per day.
+    NewDocuments,
+    /// Bytes added to one document per day.
+    DocumentBytes,
+    /// Blob bytes uploaded per day.
+    BlobBytes,
+}
+
 /// One catalogue row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogueRow {
@@ -99,6 +127,8 @@ pub struct CatalogueRow {
     pub heads: Vec<String>,
     /// Catalogue version of the document's last write.
     pub version: u64,
+    /// When the server stored the document's last write (Unix milliseconds, the server's clock).
+    pub received_at: i64,
 }
 
 /// What a device may read: a community, and either all of it or some grids.
@@ -111,19 +141,19 @@ pub struct ReadScope {
 }
 
 /// The storage backend. Every method is one transaction.
-pub trait Storage: Send {
+pub trait Storage: Send + Sync {
     /// Registers a community.
-    fn create_community(&mut self, community: &Community) -> Result<()>;
+    fn create_community(&self, community: &Community) -> Result<()>;
     /// A community by id.
     fn community(&self, community_id: &str) -> Result<Option<Community>>;
 
     /// Stores a new enrollment code.
-    fn insert_enrollment_code(&mut self, code: &EnrollmentCode) -> Result<()>;
+    fn insert_enrollment_code(&self, code: &EnrollmentCode) -> Result<()>;
     /// An enrollment code by hash.
     fn enrollment_code(&self, code_hash: &str) -> Result<Option<EnrollmentCode>>;
     /// Marks the code used by `device` and registers the device, atomically. Returns false (and stores
     /// nothing) when the code was used meanwhile.
-    fn redeem_enrollment_code(&mut self, code_hash: &str, device: &Device, token_hash: &str) -> Result<bool>;
+    fn redeem_enrollment_code(&self, code_hash: &str, device: &Device, token_hash: &str) -> Result<bool>;
 
     /// The device whose token hashes to `token_hash`.
     fn device_by_token_hash(&self, token_hash: &str) -> Result<Option<Device>>;
@@ -132,18 +162,27 @@ pub trait Storage: Send {
     /// Every device, oldest first.
     fn devices(&self) -> Result<Vec<Device>>;
     /// Revokes a device; false when there is no such device.
-    fn revoke_device(&mut self, device_id: &str) -> Result<bool>;
+    fn revoke_device(&self, device_id: &str) -> Result<bool>;
 
     /// A document's stored form, or `None` when it was never written.
     fn load_document(&self, doc_id: &str) -> Result<Option<StoredDocument>>;
     /// Raw changes of a document stored after sequence number `after_seq`, with the last sequence number.
     fn changes_after(&self, doc_id: &str, after_seq: i64) -> Result<(Vec<Vec<u8>>, i64)>;
     /// Appends the changes of several documents in one transaction (changes already present are ignored),
-    /// bumps each written document's catalogue version, records blob references and the per-device sync
-    /// states. Returns the last sequence number stored per document.
-    fn append(&mut self, writes: &[DocumentWrite], sync_states: &[(String, String, Vec<u8>)]) -> Result<Vec<i64>>;
+    /// stamped with the server's receipt time `received_at` (Unix milliseconds), bumps each written
+    /// document's catalogue version, records blob references and the per-device sync states. With a
+    /// `quota`, the new documents and bytes are counted against the device's day inside the same transaction
+    /// and the whole write is refused (`Ok(Err(..))`, nothing stored) when it would pass a limit. Returns, per
+    /// document, the sequence numbers `(before, after)`: the last one stored before this write and after it.
+    fn append(
+        &self,
+        writes: &[DocumentWrite],
+        sync_states: &[(String, String, Vec<u8>)],
+        received_at: i64,
+        quota: Option<&Quota>,
+    ) -> Result<std::result::Result<Vec<(i64, i64)>, QuotaExceeded>>;
     /// Saves per-device sync states `(device_id, doc_id, state)` only.
-    fn put_sync_states(&mut self, sync_states: &[(String, String, Vec<u8>)]) -> Result<()>;
+    fn put_sync_states(&self, sync_states: &[(String, String, Vec<u8>)]) -> Result<()>;
     /// A device's stored sync state for a document.
     fn sync_state(&self, device_id: &str, doc_id: &str) -> Result<Option<Vec<u8>>>;
     /// The documents in `scope` written after catalogue version `since`, oldest first, at most `limit`.
@@ -156,14 +195,25 @@ pub trait Storage: Send {
     /// Documents with more than `min_changes` changes stored after their last snapshot.
     fn compaction_candidates(&self, min_changes: u64, limit: usize) -> Result<Vec<String>>;
     /// Stores a compacted snapshot covering changes up to `upto_seq` (changes themselves are kept).
-    fn put_snapshot(&mut self, doc_id: &str, snapshot: &[u8], upto_seq: i64) -> Result<()>;
+    fn put_snapshot(&self, doc_id: &str, snapshot: &[u8], upto_seq: i64) -> Result<()>;
 
     /// True when a blob with this hash is stored.
     fn blob_exists(&self, sha256: &str) -> Result<bool>;
-    /// Stores a blob (a blob already present is left as it is).
-    fn put_blob(&mut self, sha256: &str, bytes: &[u8], uploaded_by: &str) -> Result<()>;
+    /// Stores a blob (a blob already present keeps its bytes) and records `uploaded_by` as one of its
+    /// uploaders, counting `bytes` against the uploader's day under `blob_bytes_per_day`; refused
+    /// (`Ok(Err(..))`, nothing stored) past the limit.
+    fn put_blob(
+        &self,
+        sha256: &str,
+        bytes: &[u8],
+        uploaded_by: &str,
+        day: i64,
+        blob_bytes_per_day: u64,
+    ) -> Result<std::result::Result<(), QuotaExceeded>>;
     /// A blob's bytes.
     fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>>;
-    /// True when the blob was uploaded by `device_id` or is referenced by a document in `scope`.
-    fn blob_readable(&self, sha256: &str, device_id: &str, scope: &ReadScope) -> Result<bool>;
+    /// The devices that uploaded a blob (at most `limit`).
+    fn blob_uploaders(&self, sha256: &str, limit: usize) -> Result<Vec<String>>;
+    /// The documents that name a blob (at most `limit`).
+    fn blob_documents(&self, sha256: &str, limit: usize) -> Result<Vec<String>>;
 }

@@ -1,11 +1,17 @@
 //! The embedded SQLite backend: one file in the data directory, WAL mode, synchronous FULL (a change is on
 //! disk before it is acknowledged), a busy timeout so admin commands can write while `serve` runs.
+//! One writer connection (SQLite has one writer; holding it is the only wait between writers) and a small
+//! pool of reader connections, which in WAL mode read concurrently with the writer.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
-use super::{CatalogueRow, Community, Device, DocumentWrite, EnrollmentCode, ReadScope, Storage, StoredDocument};
+use super::{
+    CatalogueRow, Community, Device, DocumentWrite, EnrollmentCode, Quota, QuotaExceeded, ReadScope, Storage,
+    StoredDocument,
+};
 use crate::error::Result;
 use gridline_core::model::Role;
 
@@ -45,9 +51,31 @@ CREATE TABLE IF NOT EXISTS staff (
     created_at INTEGER NOT NULL);
 ";
 
+/// Schema 2: the server's receipt time of every change and document write, every uploader of a blob, and the
+/// per-device daily usage the quotas count.
+const SCHEMA_2: &str = "
+ALTER TABLE change ADD COLUMN received_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE document ADD COLUMN received_at INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE IF NOT EXISTS blob_upload (
+    sha256 TEXT NOT NULL, device_id TEXT NOT NULL, PRIMARY KEY (sha256, device_id)) WITHOUT ROWID;
+INSERT OR IGNORE INTO blob_upload (sha256, device_id) SELECT sha256, uploaded_by FROM blob;
+CREATE TABLE IF NOT EXISTS device_usage (
+    device_id TEXT NOT NULL, day INTEGER NOT NULL, new_docs INTEGER NOT NULL DEFAULT 0,
+    blob_bytes INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (device_id, day)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS document_usage (
+    device_id TEXT NOT NULL, doc_id TEXT NOT NULL, day INTEGER NOT NULL, bytes INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (device_id, doc_id, day)) WITHOUT ROWID;
+";
+
+/// Reader connections kept open for reuse; more are opened under load and closed when returned to a full
+/// pool.
+const READERS_KEPT: usize = 8;
+
 /// SQLite storage.
 pub struct SqliteStorage {
-    conn: Connection,
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
 }
 
 fn now_secs() -> i64 {
@@ -76,41 +104,94 @@ fn device_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
     })
 }
 
+fn connect(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    tx.execute_batch(SCHEMA)?;
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version < 2 {
+        tx.execute_batch(SCHEMA_2)?;
+        tx.pragma_update(None, "user_version", 2)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
 impl SqliteStorage {
-    /// Opens (creating if needed) the database in `dir`.
+    /// Opens (creating or upgrading if needed) the database in `dir`.
     pub fn open(dir: &Path) -> Result<SqliteStorage> {
         std::fs::create_dir_all(dir)?;
-        let conn = Connection::open(dir.join(DB_FILE))?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.execute_batch(SCHEMA)?;
-        Ok(SqliteStorage { conn })
+        let path = dir.join(DB_FILE);
+        let mut writer = connect(&path)?;
+        migrate(&mut writer)?;
+        Ok(SqliteStorage { path, writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) })
     }
 
-    fn write<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        // A panic never leaves a half-made transaction behind (it rolls back on drop), so a poisoned lock
+        // still guards a sound connection.
+        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
         tx.commit()?;
         Ok(out)
     }
+
+    /// A write that commits only when `f` does not refuse it (a refused quota leaves no usage counted).
+    fn write_unless<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<std::result::Result<T, QuotaExceeded>>,
+    ) -> Result<std::result::Result<T, QuotaExceeded>> {
+        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        if out.is_ok() {
+            tx.commit()?;
+        }
+        Ok(out)
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let pooled = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => connect(&self.path)?,
+        };
+        let out = f(&conn);
+        let mut readers = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+        if readers.len() < READERS_KEPT {
+            readers.push(conn);
+        }
+        out
+    }
 }
 
-fn append_one(tx: &Transaction<'_>, w: &DocumentWrite) -> Result<i64> {
+fn append_one(tx: &Transaction<'_>, w: &DocumentWrite, received_at: i64) -> Result<(i64, i64)> {
+    let before: i64 =
+        tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM change WHERE doc_id = ?1", [&w.doc_id], |r| r.get(0))?;
     let version: i64 =
         tx.query_row("UPDATE meta SET value = value + 1 WHERE key = 'catalogue_version' RETURNING value", [], |r| {
             r.get(0)
         })?;
     let heads = w.heads.join(";");
-    tx.execute(
-        "INSERT INTO document (doc_id, community_id, grid, version, heads) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (doc_id) DO UPDATE SET version = excluded.version, heads = excluded.heads",
-        params![w.doc_id, w.scope.community_id, w.scope.grid, version, heads],
-    )?;
-    let mut insert = tx.prepare_cached("INSERT OR IGNORE INTO change (doc_id, hash, bytes) VALUES (?1, ?2, ?3)")?;
+    tx.prepare_cached(
+        "INSERT INTO document (doc_id, community_id, grid, version, heads, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (doc_id) DO UPDATE SET version = excluded.version, heads = excluded.heads,
+           received_at = excluded.received_at",
+    )?
+    .execute(params![w.doc_id, w.scope.community_id, w.scope.grid, version, heads, received_at])?;
+    let mut insert =
+        tx.prepare_cached("INSERT OR IGNORE INTO change (doc_id, hash, bytes, received_at) VALUES (?1, ?2, ?3, ?4)")?;
     let mut inserted = 0i64;
     for (hash, bytes) in &w.changes {
-        inserted += insert.execute(params![w.doc_id, hash, bytes])? as i64;
+        inserted += insert.execute(params![w.doc_id, hash, bytes, received_at])? as i64;
     }
     // Changes since the last snapshot, so compaction finds its candidates without scanning every change.
     tx.prepare_cached("UPDATE document SET pending = pending + ?1 WHERE doc_id = ?2")?
@@ -123,7 +204,42 @@ fn append_one(tx: &Transaction<'_>, w: &DocumentWrite) -> Result<i64> {
     }
     let last: i64 =
         tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM change WHERE doc_id = ?1", [&w.doc_id], |r| r.get(0))?;
-    Ok(last)
+    Ok((before, last))
+}
+
+/// Counts a write against the device's day; `Err` when a limit would be passed (the caller rolls back).
+fn spend_quota(tx: &Transaction<'_>, writes: &[DocumentWrite], q: &Quota) -> Result<Option<QuotaExceeded>> {
+    let mut new_docs = 0u64;
+    let mut exists = tx.prepare_cached("SELECT 1 FROM document WHERE doc_id = ?1")?;
+    for w in writes {
+        if exists.query_row([&w.doc_id], |_| Ok(())).optional()?.is_none() {
+            new_docs += 1;
+        }
+    }
+    if new_docs > 0 {
+        let used: i64 = tx
+            .prepare_cached(
+                "INSERT INTO device_usage (device_id, day, new_docs) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (device_id, day) DO UPDATE SET new_docs = new_docs + excluded.new_docs
+                 RETURNING new_docs",
+            )?
+            .query_row(params![q.device_id, q.day, new_docs as i64], |r| r.get(0))?;
+        if u64::try_from(used).unwrap_or(u64::MAX) > q.new_docs_per_day {
+            return Ok(Some(QuotaExceeded::NewDocuments));
+        }
+    }
+    let mut doc_bytes = tx.prepare_cached(
+        "INSERT INTO document_usage (device_id, doc_id, day, bytes) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (device_id, doc_id, day) DO UPDATE SET bytes = bytes + excluded.bytes RETURNING bytes",
+    )?;
+    for w in writes {
+        let added: usize = w.changes.iter().map(|(_, b)| b.len()).sum();
+        let used: i64 = doc_bytes.query_row(params![q.device_id, w.doc_id, q.day, added as i64], |r| r.get(0))?;
+        if u64::try_from(used).unwrap_or(u64::MAX) > q.doc_bytes_per_day {
+            return Ok(Some(QuotaExceeded::DocumentBytes));
+        }
+    }
+    Ok(None)
 }
 
 fn put_states(tx: &Transaction<'_>, states: &[(String, String, Vec<u8>)]) -> Result<()> {
@@ -138,55 +254,61 @@ fn put_states(tx: &Transaction<'_>, states: &[(String, String, Vec<u8>)]) -> Res
 }
 
 impl Storage for SqliteStorage {
-    fn create_community(&mut self, c: &Community) -> Result<()> {
-        self.conn.execute(
-            "INSERT INTO community (community_id, name, created_at) VALUES (?1, ?2, ?3)",
-            params![c.community_id, c.name, now_secs()],
-        )?;
-        Ok(())
+    fn create_community(&self, c: &Community) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO community (community_id, name, created_at) VALUES (?1, ?2, ?3)",
+                params![c.community_id, c.name, now_secs()],
+            )?;
+            Ok(())
+        })
     }
 
     fn community(&self, community_id: &str) -> Result<Option<Community>> {
-        Ok(self
-            .conn
-            .query_row("SELECT community_id, name FROM community WHERE community_id = ?1", [community_id], |r| {
-                Ok(Community { community_id: r.get(0)?, name: r.get(1)? })
-            })
-            .optional()?)
+        self.read(|conn| {
+            Ok(conn
+                .query_row("SELECT community_id, name FROM community WHERE community_id = ?1", [community_id], |r| {
+                    Ok(Community { community_id: r.get(0)?, name: r.get(1)? })
+                })
+                .optional()?)
+        })
     }
 
-    fn insert_enrollment_code(&mut self, c: &EnrollmentCode) -> Result<()> {
-        self.conn.execute(
-            "INSERT INTO enrollment_code (code_hash, community_id, user, role, grids, expires_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![c.code_hash, c.community_id, c.user, c.role.code(), c.grids.join(";"), c.expires_at],
-        )?;
-        Ok(())
+    fn insert_enrollment_code(&self, c: &EnrollmentCode) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO enrollment_code (code_hash, community_id, user, role, grids, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![c.code_hash, c.community_id, c.user, c.role.code(), c.grids.join(";"), c.expires_at],
+            )?;
+            Ok(())
+        })
     }
 
     fn enrollment_code(&self, code_hash: &str) -> Result<Option<EnrollmentCode>> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT code_hash, community_id, user, role, grids, expires_at, used_by FROM enrollment_code
-                 WHERE code_hash = ?1",
-                [code_hash],
-                |r| {
-                    Ok(EnrollmentCode {
-                        code_hash: r.get(0)?,
-                        community_id: r.get(1)?,
-                        user: r.get(2)?,
-                        role: role_of(r.get(3)?)?,
-                        grids: split(&r.get::<_, String>(4)?),
-                        expires_at: r.get(5)?,
-                        used_by: r.get(6)?,
-                    })
-                },
-            )
-            .optional()?)
+        self.read(|conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT code_hash, community_id, user, role, grids, expires_at, used_by FROM enrollment_code
+                     WHERE code_hash = ?1",
+                    [code_hash],
+                    |r| {
+                        Ok(EnrollmentCode {
+                            code_hash: r.get(0)?,
+                            community_id: r.get(1)?,
+                            user: r.get(2)?,
+                            role: role_of(r.get(3)?)?,
+                            grids: split(&r.get::<_, String>(4)?),
+                            expires_at: r.get(5)?,
+                            used_by: r.get(6)?,
+                        })
+                    },
+                )
+                .optional()?)
+        })
     }
 
-    fn redeem_enrollment_code(&mut self, code_hash: &str, d: &Device, token_hash: &str) -> Result<bool> {
+    fn redeem_enrollment_code(&self, code_hash: &str, d: &Device, token_hash: &str) -> Result<bool> {
         self.write(|tx| {
             let n = tx.execute(
                 "UPDATE enrollment_code SET used_by = ?1 WHERE code_hash = ?2 AND used_by IS NULL",
@@ -215,58 +337,61 @@ impl Storage for SqliteStorage {
 
     fn device_by_token_hash(&self, token_hash: &str) -> Result<Option<Device>> {
         let sql = format!("SELECT {DEVICE_COLUMNS} FROM device WHERE token_hash = ?1");
-        Ok(self.conn.prepare_cached(&sql)?.query_row([token_hash], device_row).optional()?)
+        self.read(|conn| Ok(conn.prepare_cached(&sql)?.query_row([token_hash], device_row).optional()?))
     }
 
     fn device(&self, device_id: &str) -> Result<Option<Device>> {
         let sql = format!("SELECT {DEVICE_COLUMNS} FROM device WHERE device_id = ?1");
-        Ok(self.conn.prepare_cached(&sql)?.query_row([device_id], device_row).optional()?)
+        self.read(|conn| Ok(conn.prepare_cached(&sql)?.query_row([device_id], device_row).optional()?))
     }
 
     fn devices(&self) -> Result<Vec<Device>> {
         let sql = format!("SELECT {DEVICE_COLUMNS} FROM device ORDER BY created_at, device_id");
-        let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map([], device_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
-    }
-
-    fn revoke_device(&mut self, device_id: &str) -> Result<bool> {
-        Ok(self.conn.execute("UPDATE device SET revoked = 1 WHERE device_id = ?1", [device_id])? > 0)
-    }
-
-    fn load_document(&self, doc_id: &str) -> Result<Option<StoredDocument>> {
-        let head: Option<(Option<Vec<u8>>, i64)> = self
-            .conn
-            .prepare_cached("SELECT snapshot, snapshot_seq FROM document WHERE doc_id = ?1")?
-            .query_row([doc_id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        let Some((snapshot, snapshot_seq)) = head else { return Ok(None) };
-        let (changes, last) = self.changes_after(doc_id, snapshot_seq)?;
-        Ok(Some(StoredDocument { snapshot, changes, last_seq: last.max(snapshot_seq) }))
-    }
-
-    fn changes_after(&self, doc_id: &str, after_seq: i64) -> Result<(Vec<Vec<u8>>, i64)> {
-        let mut stmt =
-            self.conn.prepare_cached("SELECT seq, bytes FROM change WHERE doc_id = ?1 AND seq > ?2 ORDER BY seq")?;
-        let mut last = after_seq;
-        let mut out = Vec::new();
-        for row in stmt.query_map(params![doc_id, after_seq], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))? {
-            let (seq, bytes) = row?;
-            last = seq;
-            out.push(bytes);
-        }
-        Ok((out, last))
-    }
-
-    fn append(&mut self, writes: &[DocumentWrite], states: &[(String, String, Vec<u8>)]) -> Result<Vec<i64>> {
-        self.write(|tx| {
-            let seqs = writes.iter().map(|w| append_one(tx, w)).collect::<Result<Vec<i64>>>()?;
-            put_states(tx, states)?;
-            Ok(seqs)
+        self.read(|conn| {
+            let mut stmt = conn.prepare(&sql)?;
+            let rows = stmt.query_map([], device_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
         })
     }
 
-    fn put_sync_states(&mut self, states: &[(String, String, Vec<u8>)]) -> Result<()> {
+    fn revoke_device(&self, device_id: &str) -> Result<bool> {
+        self.write(|tx| Ok(tx.execute("UPDATE device SET revoked = 1 WHERE device_id = ?1", [device_id])? > 0))
+    }
+
+    fn load_document(&self, doc_id: &str) -> Result<Option<StoredDocument>> {
+        self.read(|conn| {
+            // One read transaction: the snapshot and the changes after it are one consistent picture.
+            let tx = conn.unchecked_transaction()?;
+            let out = load_in(&tx, doc_id);
+            tx.finish()?;
+            out
+        })
+    }
+
+    fn changes_after(&self, doc_id: &str, after_seq: i64) -> Result<(Vec<Vec<u8>>, i64)> {
+        self.read(|conn| changes_after_in(conn, doc_id, after_seq))
+    }
+
+    fn append(
+        &self,
+        writes: &[DocumentWrite],
+        states: &[(String, String, Vec<u8>)],
+        received_at: i64,
+        quota: Option<&Quota>,
+    ) -> Result<std::result::Result<Vec<(i64, i64)>, QuotaExceeded>> {
+        self.write_unless(|tx| {
+            if let Some(q) = quota {
+                if let Some(exceeded) = spend_quota(tx, writes, q)? {
+                    return Ok(Err(exceeded));
+                }
+            }
+            let seqs = writes.iter().map(|w| append_one(tx, w, received_at)).collect::<Result<Vec<_>>>()?;
+            put_states(tx, states)?;
+            Ok(Ok(seqs))
+        })
+    }
+
+    fn put_sync_states(&self, states: &[(String, String, Vec<u8>)]) -> Result<()> {
         if states.is_empty() {
             return Ok(());
         }
@@ -274,11 +399,12 @@ impl Storage for SqliteStorage {
     }
 
     fn sync_state(&self, device_id: &str, doc_id: &str) -> Result<Option<Vec<u8>>> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT state FROM sync_state WHERE device_id = ?1 AND doc_id = ?2")?
-            .query_row([device_id, doc_id], |r| r.get(0))
-            .optional()?)
+        self.read(|conn| {
+            Ok(conn
+                .prepare_cached("SELECT state FROM sync_state WHERE device_id = ?1 AND doc_id = ?2")?
+                .query_row([device_id, doc_id], |r| r.get(0))
+                .optional()?)
+        })
     }
 
     fn catalogue(&self, scope: &ReadScope, since: u64, limit: usize) -> Result<Vec<CatalogueRow>> {
@@ -289,98 +415,156 @@ impl Storage for SqliteStorage {
                 doc_id: r.get(0)?,
                 heads: split(&r.get::<_, String>(1)?),
                 version: u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
+                received_at: r.get(3)?,
             })
         };
-        let rows = match &scope.grids {
-            None => self
-                .conn
-                .prepare_cached(
-                    "SELECT doc_id, heads, version FROM document WHERE community_id = ?1 AND version > ?2
-                     ORDER BY version LIMIT ?3",
-                )?
-                .query_map(params![scope.community_id, since, limit], row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?,
-            Some(grids) => {
-                // Grid lists are short (a person walks one or a few grids): an IN list is bounded.
-                let marks = (0..grids.len()).map(|i| format!("?{}", i + 4)).collect::<Vec<_>>().join(",");
-                let sql = format!(
-                    "SELECT doc_id, heads, version FROM document WHERE community_id = ?1 AND version > ?2
-                     AND (grid IS NULL OR grid IN ({marks})) ORDER BY version LIMIT ?3"
-                );
-                let mut values: Vec<rusqlite::types::Value> =
-                    vec![scope.community_id.clone().into(), since.into(), limit.into()];
-                values.extend(grids.iter().map(|g| rusqlite::types::Value::from(g.clone())));
-                self.conn
-                    .prepare_cached(&sql)?
-                    .query_map(rusqlite::params_from_iter(values), row)?
-                    .collect::<rusqlite::Result<Vec<_>>>()?
-            }
-        };
-        Ok(rows)
+        self.read(|conn| {
+            let rows = match &scope.grids {
+                None => conn
+                    .prepare_cached(
+                        "SELECT doc_id, heads, version, received_at FROM document
+                         WHERE community_id = ?1 AND version > ?2 ORDER BY version LIMIT ?3",
+                    )?
+                    .query_map(params![scope.community_id, since, limit], row)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?,
+                Some(grids) => {
+                    // Grid lists are short (a person walks one or a few grids): an IN list is bounded.
+                    let marks = (0..grids.len()).map(|i| format!("?{}", i + 4)).collect::<Vec<_>>().join(",");
+                    let sql = format!(
+                        "SELECT doc_id, heads, version, received_at FROM document
+                         WHERE community_id = ?1 AND version > ?2
+                         AND (grid IS NULL OR grid IN ({marks})) ORDER BY version LIMIT ?3"
+                    );
+                    let mut values: Vec<rusqlite::types::Value> =
+                        vec![scope.community_id.clone().into(), since.into(), limit.into()];
+                    values.extend(grids.iter().map(|g| rusqlite::types::Value::from(g.clone())));
+                    conn.prepare_cached(&sql)?
+                        .query_map(rusqlite::params_from_iter(values), row)?
+                        .collect::<rusqlite::Result<Vec<_>>>()?
+                }
+            };
+            Ok(rows)
+        })
     }
 
     fn catalogue_version(&self) -> Result<u64> {
-        let v: i64 = self.conn.query_row("SELECT value FROM meta WHERE key = 'catalogue_version'", [], |r| r.get(0))?;
-        Ok(u64::try_from(v).unwrap_or(0))
+        self.read(|conn| {
+            let v: i64 = conn.query_row("SELECT value FROM meta WHERE key = 'catalogue_version'", [], |r| r.get(0))?;
+            Ok(u64::try_from(v).unwrap_or(0))
+        })
     }
 
     fn document_count(&self) -> Result<u64> {
-        let n: i64 = self.conn.query_row("SELECT COUNT(*) FROM document", [], |r| r.get(0))?;
-        Ok(u64::try_from(n).unwrap_or(0))
+        self.read(|conn| {
+            let n: i64 = conn.query_row("SELECT COUNT(*) FROM document", [], |r| r.get(0))?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
     }
 
     fn compaction_candidates(&self, min_changes: u64, limit: usize) -> Result<Vec<String>> {
-        let mut stmt = self.conn.prepare_cached("SELECT doc_id FROM document WHERE pending > ?1 LIMIT ?2")?;
-        let ids = stmt
-            .query_map(params![i64::try_from(min_changes).unwrap_or(i64::MAX), limit as i64], |r| r.get(0))?
-            .collect::<rusqlite::Result<Vec<String>>>()?;
-        Ok(ids)
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached("SELECT doc_id FROM document WHERE pending > ?1 LIMIT ?2")?;
+            let ids = stmt
+                .query_map(params![i64::try_from(min_changes).unwrap_or(i64::MAX), limit as i64], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()?;
+            Ok(ids)
+        })
     }
 
-    fn put_snapshot(&mut self, doc_id: &str, snapshot: &[u8], upto_seq: i64) -> Result<()> {
-        self.conn.execute(
-            "UPDATE document SET snapshot = ?1, snapshot_seq = ?2,
-               pending = (SELECT COUNT(*) FROM change WHERE doc_id = ?3 AND seq > ?2)
-             WHERE doc_id = ?3 AND snapshot_seq < ?2",
-            params![snapshot, upto_seq, doc_id],
-        )?;
-        Ok(())
+    fn put_snapshot(&self, doc_id: &str, snapshot: &[u8], upto_seq: i64) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE document SET snapshot = ?1, snapshot_seq = ?2,
+                   pending = (SELECT COUNT(*) FROM change WHERE doc_id = ?3 AND seq > ?2)
+                 WHERE doc_id = ?3 AND snapshot_seq < ?2",
+                params![snapshot, upto_seq, doc_id],
+            )?;
+            Ok(())
+        })
     }
 
     fn blob_exists(&self, sha256: &str) -> Result<bool> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT 1 FROM blob WHERE sha256 = ?1")?
-            .query_row([sha256], |_| Ok(()))
-            .optional()?
-            .is_some())
+        self.read(|conn| {
+            Ok(conn
+                .prepare_cached("SELECT 1 FROM blob WHERE sha256 = ?1")?
+                .query_row([sha256], |_| Ok(()))
+                .optional()?
+                .is_some())
+        })
     }
 
-    fn put_blob(&mut self, sha256: &str, bytes: &[u8], uploaded_by: &str) -> Result<()> {
-        self.conn.execute(
-            "INSERT OR IGNORE INTO blob (sha256, bytes, uploaded_by, created_at) VALUES (?1, ?2, ?3, ?4)",
-            params![sha256, bytes, uploaded_by, now_secs()],
-        )?;
-        Ok(())
+    fn put_blob(
+        &self,
+        sha256: &str,
+        bytes: &[u8],
+        uploaded_by: &str,
+        day: i64,
+        blob_bytes_per_day: u64,
+    ) -> Result<std::result::Result<(), QuotaExceeded>> {
+        self.write_unless(|tx| {
+            let used: i64 = tx.query_row(
+                "INSERT INTO device_usage (device_id, day, blob_bytes) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (device_id, day) DO UPDATE SET blob_bytes = blob_bytes + excluded.blob_bytes
+                 RETURNING blob_bytes",
+                params![uploaded_by, day, bytes.len() as i64],
+                |r| r.get(0),
+            )?;
+            if u64::try_from(used).unwrap_or(u64::MAX) > blob_bytes_per_day {
+                return Ok(Err(QuotaExceeded::BlobBytes));
+            }
+            tx.execute(
+                "INSERT OR IGNORE INTO blob (sha256, bytes, uploaded_by, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![sha256, bytes, uploaded_by, now_secs()],
+            )?;
+            tx.execute(
+                "INSERT OR IGNORE INTO blob_upload (sha256, device_id) VALUES (?1, ?2)",
+                params![sha256, uploaded_by],
+            )?;
+            Ok(Ok(()))
+        })
     }
 
     fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
-        Ok(self.conn.query_row("SELECT bytes FROM blob WHERE sha256 = ?1", [sha256], |r| r.get(0)).optional()?)
+        self.read(|conn| {
+            Ok(conn.query_row("SELECT bytes FROM blob WHERE sha256 = ?1", [sha256], |r| r.get(0)).optional()?)
+        })
     }
 
-    fn blob_readable(&self, sha256: &str, device_id: &str, scope: &ReadScope) -> Result<bool> {
-        let own: Option<String> =
-            self.conn.query_row("SELECT uploaded_by FROM blob WHERE sha256 = ?1", [sha256], |r| r.get(0)).optional()?;
-        if own.as_deref() == Some(device_id) {
-            return Ok(true);
-        }
-        let mut stmt = self.conn.prepare_cached("SELECT grid FROM blob_ref WHERE sha256 = ?1 AND community_id = ?2")?;
-        let grids = stmt
-            .query_map([sha256, scope.community_id.as_str()], |r| r.get::<_, Option<String>>(0))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(grids.iter().any(|g| match (&scope.grids, g) {
-            (None, _) | (Some(_), None) => true,
-            (Some(mine), Some(g)) => mine.contains(g),
-        }))
+    fn blob_uploaders(&self, sha256: &str, limit: usize) -> Result<Vec<String>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached("SELECT device_id FROM blob_upload WHERE sha256 = ?1 LIMIT ?2")?;
+            let rows = stmt.query_map(params![sha256, limit as i64], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
+        })
     }
+
+    fn blob_documents(&self, sha256: &str, limit: usize) -> Result<Vec<String>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached("SELECT doc_id FROM blob_ref WHERE sha256 = ?1 LIMIT ?2")?;
+            let rows = stmt.query_map(params![sha256, limit as i64], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
+        })
+    }
+}
+
+fn load_in(conn: &Connection, doc_id: &str) -> Result<Option<StoredDocument>> {
+    let head: Option<(Option<Vec<u8>>, i64)> = conn
+        .prepare_cached("SELECT snapshot, snapshot_seq FROM document WHERE doc_id = ?1")?
+        .query_row([doc_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((snapshot, snapshot_seq)) = head else { return Ok(None) };
+    let (changes, last) = changes_after_in(conn, doc_id, snapshot_seq)?;
+    Ok(Some(StoredDocument { snapshot, changes, last_seq: last.max(snapshot_seq) }))
+}
+
+fn changes_after_in(conn: &Connection, doc_id: &str, after_seq: i64) -> Result<(Vec<Vec<u8>>, i64)> {
+    let mut stmt = conn.prepare_cached("SELECT seq, bytes FROM change WHERE doc_id = ?1 AND seq > ?2 ORDER BY seq")?;
+    let mut last = after_seq;
+    let mut out = Vec::new();
+    for row in stmt.query_map(params![doc_id, after_seq], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))? {
+        let (seq, bytes) = row?;
+        last = seq;
+        out.push(bytes);
+    }
+    Ok((out, last))
 }
