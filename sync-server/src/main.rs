@@ -10,6 +10,7 @@ use gridline_core::{Clock, FixedClock, SystemClock};
 use gridline_server::api::App;
 use gridline_server::engine::Engine;
 use gridline_server::error::{Result, ServerError};
+use gridline_server::limits::{Quotas, RateLimit, RateLimiter};
 use gridline_server::storage::sqlite::SqliteStorage;
 use gridline_server::{admin, api};
 use serde_json::Value;
@@ -34,6 +35,8 @@ enum Command {
         /// Memory budget of the hot-document cache, in MiB.
         #[arg(long, default_value_t = 128)]
         cache_mb: usize,
+        #[command(flatten)]
+        limits: LimitFlags,
     },
     /// Administration (works while `serve` runs).
     Admin {
@@ -46,6 +49,45 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+}
+
+/// Per-device limits of `serve` (defaults in `gridline_server::limits`).
+#[derive(clap::Args)]
+struct LimitFlags {
+    /// Sustained sync and blob requests per second per device.
+    #[arg(long)]
+    rate_per_second: Option<f64>,
+    /// Requests a device may make at once after a quiet spell.
+    #[arg(long)]
+    rate_burst: Option<f64>,
+    /// New documents per device per day.
+    #[arg(long)]
+    quota_new_documents: Option<u64>,
+    /// Change bytes per device and document per day.
+    #[arg(long)]
+    quota_document_bytes: Option<u64>,
+    /// Photo bytes per device per day.
+    #[arg(long)]
+    quota_blob_bytes: Option<u64>,
+}
+
+impl LimitFlags {
+    fn quotas(&self) -> Quotas {
+        let d = Quotas::default();
+        Quotas {
+            new_documents_per_day: self.quota_new_documents.unwrap_or(d.new_documents_per_day),
+            document_bytes_per_day: self.quota_document_bytes.unwrap_or(d.document_bytes_per_day),
+            blob_bytes_per_day: self.quota_blob_bytes.unwrap_or(d.blob_bytes_per_day),
+        }
+    }
+
+    fn rate(&self) -> RateLimit {
+        let d = RateLimit::default();
+        RateLimit {
+            per_second: self.rate_per_second.filter(|r| *r > 0.0).unwrap_or(d.per_second),
+            burst: self.rate_burst.filter(|b| *b >= 1.0).unwrap_or(d.burst),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -177,9 +219,11 @@ const COMPACT_MIN_CHANGES: u64 = 64;
 /// Threads for blocking engine work.
 const BLOCKING_THREADS: usize = 8;
 
-async fn serve(data: PathBuf, listen: SocketAddr, cache_mb: usize) -> Result<()> {
-    let engine = open_engine(&data, cache_mb)?;
-    let app = Arc::new(App::new(engine, clock()?));
+async fn serve(data: PathBuf, listen: SocketAddr, cache_mb: usize, limits: LimitFlags) -> Result<()> {
+    let engine = open_engine(&data, cache_mb)?.with_quotas(limits.quotas());
+    let mut app = App::new(engine, clock()?);
+    app.rate = RateLimiter::new(limits.rate());
+    let app = Arc::new(app);
     let compactor = app.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(COMPACT_EVERY);
@@ -201,7 +245,7 @@ async fn serve(data: PathBuf, listen: SocketAddr, cache_mb: usize) -> Result<()>
 fn main() {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { data, listen, cache_mb } => {
+        Command::Serve { data, listen, cache_mb, limits } => {
             tracing_subscriber::fmt()
                 .with_env_filter(
                     tracing_subscriber::EnvFilter::try_from_default_env()
@@ -221,7 +265,7 @@ fn main() {
                     std::process::exit(1);
                 }
             };
-            if let Err(e) = runtime.block_on(serve(data, listen, cache_mb)) {
+            if let Err(e) = runtime.block_on(serve(data, listen, cache_mb, limits)) {
                 tracing::error!(code = e.code, "{e}");
                 std::process::exit(1);
             }

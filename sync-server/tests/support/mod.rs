@@ -39,10 +39,20 @@ impl Server {
     }
 
     pub fn start_on(data: &Path, port: u16) -> Server {
+        Server::start_with_args(data, port, &[])
+    }
+
+    /// Starts a server with extra `serve` flags (limits, quotas).
+    pub fn start_with(data: &Path, extra: &[&str]) -> Server {
+        Server::start_with_args(data, free_port(), extra)
+    }
+
+    fn start_with_args(data: &Path, port: u16, extra: &[&str]) -> Server {
         let child = Command::new(BIN)
             .args(["serve", "--data"])
             .arg(data)
             .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -1,0 +1,122 @@
+//! Per-device limits and blob scope against the real server: a device past its request rate or its daily
+//! quota gets 429 with `Retry-After` while others go on; a blob is readable only within its uploader's scope,
+//! and naming its hash in another grid's document grants nothing.
+
+mod support;
+
+use gridline_core::docs;
+use sha2::{Digest, Sha256};
+use support::{log_id, Server};
+
+fn blob_url(server: &Server, hash: &str) -> String {
+    server.url(&format!("/v1/blobs/{hash}"))
+}
+
+fn status(res: reqwest::blocking::Response) -> u16 {
+    res.status().as_u16()
+}
+
+#[test]
+fn a_photo_hash_written_into_another_grid_grants_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path());
+    let community = server.community_with_roster();
+    let mut a = server.enroll(&community, "A", "grid_leader", &["G01"]);
+    let mut a2 = server.enroll(&community, "A2", "grid_worker", &["G01"]);
+    let mut b = server.enroll(&community, "B", "grid_leader", &["G02"]);
+    let station = server.enroll(&community, "S", "station", &[]);
+    let photo = b"a photo of a broken stair rail in building 3".to_vec();
+    let hash = hex::encode(Sha256::digest(&photo));
+    let put = |token: &str, body: Vec<u8>| {
+        status(server.http.put(blob_url(&server, &hash)).bearer_auth(token).body(body).send().expect("put"))
+    };
+    let get = |token: &str| status(server.http.get(blob_url(&server, &hash)).bearer_auth(token).send().expect("get"));
+    let head =
+        |token: &str| status(server.http.head(blob_url(&server, &hash)).bearer_auth(token).send().expect("head"));
+
+    assert_eq!(head(&b.info.token), 404, "nothing there yet");
+    assert_eq!(put(&a.info.token, photo.clone()), 201);
+    assert_eq!(put(&a.info.token, photo.clone()), 200, "a retry of one's own upload");
+    let log_a = log_id(&community, "G01");
+    docs::put_entity(a.doc(&log_a), "checkin/p", &vec![("photos", docs::s(&hash))]).expect("put");
+    a.sync().expect("a syncs");
+    // B copies the hash into its own grid's log.
+    let log_b = log_id(&community, "G02");
+    docs::put_entity(b.doc(&log_b), "checkin/q", &vec![("photos", docs::s(&hash))]).expect("put");
+    b.sync().expect("b syncs");
+
+    assert_eq!(get(&b.info.token), 404, "another grid's photo stays out of reach");
+    assert_eq!(head(&b.info.token), 404, "HEAD reveals nothing outside the scope");
+    assert_eq!(put(&b.info.token, b"not the photo".to_vec()), 400, "an upload must hash to its name");
+    a2.sync().expect("a2 syncs");
+    assert_eq!(get(&a2.info.token), 200, "the same grid reads it");
+    assert_eq!(get(&station.info.token), 200, "the station reads the whole community");
+    assert_eq!(get(&a.info.token), 200);
+    let body = server.http.get(blob_url(&server, &hash)).bearer_auth(&a2.info.token).send().expect("get");
+    assert_eq!(body.bytes().expect("bytes").to_vec(), photo);
+}
+
+#[test]
+fn a_device_past_its_rate_gets_429_with_retry_after_and_others_go_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_with(dir.path(), &["--rate-per-second", "5", "--rate-burst", "10"]);
+    let community = server.community_with_roster();
+    let a = server.enroll(&community, "A", "grid_leader", &["G01"]);
+    let b = server.enroll(&community, "B", "grid_leader", &["G01"]);
+    let hash = "0".repeat(64);
+    let mut refused = None;
+    for _ in 0..40 {
+        let res = server.http.head(blob_url(&server, &hash)).bearer_auth(&a.info.token).send().expect("head");
+        if res.status().as_u16() == 429 {
+            refused = res.headers().get("retry-after").map(|v| v.to_str().expect("ascii").to_string());
+            break;
+        }
+    }
+    let retry: u64 = refused.expect("the burst runs out").parse().expect("seconds");
+    assert!((1..=2).contains(&retry), "{retry}");
+    let res = server.http.head(blob_url(&server, &hash)).bearer_auth(&b.info.token).send().expect("head");
+    assert_eq!(res.status().as_u16(), 404, "another device is not slowed");
+}
+
+#[test]
+fn daily_quotas_answer_429_until_midnight_and_store_nothing_past_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_with(
+        dir.path(),
+        &["--quota-new-documents", "2", "--quota-blob-bytes", "1000", "--quota-document-bytes", "200000"],
+    );
+    let community = server.community_with_roster();
+    let mut a = server.enroll(&community, "A", "grid_leader", &["G01"]);
+    for n in 0..2 {
+        let id = docs::DocId::visit_log(&community, "G01", &format!("2026-0{}", n + 1));
+        a.write(&id, "visit/1", "within the quota");
+    }
+    a.sync().expect("two new documents pass");
+    let third = docs::DocId::visit_log(&community, "G01", "2026-03");
+    a.write(&third, "visit/1", "one too many");
+    let (status, err) = a.sync().expect_err("the third new document is refused");
+    assert_eq!((status, err.code.as_str()), (429, "quota_exceeded"), "{}", err.message);
+
+    // Photo bytes per day.
+    let big = vec![7u8; 800];
+    let hash = hex::encode(Sha256::digest(&big));
+    let res = server.http.put(blob_url(&server, &hash)).bearer_auth(&a.info.token).body(big).send().expect("put");
+    assert_eq!(res.status().as_u16(), 201);
+    let more = vec![8u8; 800];
+    let hash2 = hex::encode(Sha256::digest(&more));
+    let res = server.http.put(blob_url(&server, &hash2)).bearer_auth(&a.info.token).body(more).send().expect("put");
+    assert_eq!(res.status().as_u16(), 429);
+    let retry: u64 = res.headers()["retry-after"].to_str().expect("ascii").parse().expect("secs");
+    assert!((1..=86_400).contains(&retry));
+    let res = server.http.get(blob_url(&server, &hash2)).bearer_auth(&a.info.token).send().expect("get");
+    assert_eq!(res.status().as_u16(), 404, "the refused upload was not stored");
+
+    // Bytes added to one document per day.
+    let log = log_id(&community, "G01");
+    for n in 0..3 {
+        a.write(&log, &format!("checkin/{n}"), &"x".repeat(90_000));
+    }
+    a.docs.remove(&third.to_string());
+    let (status, err) = a.sync().expect_err("the log grows past its daily bytes");
+    assert_eq!((status, err.code.as_str()), (429, "quota_exceeded"), "{}", err.message);
+}
