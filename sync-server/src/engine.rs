@@ -769,6 +769,34 @@ mod tests {
     }
 
     #[test]
+    fn a_stored_document_holding_orphans_is_cleaned_on_load() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let e = engine(dir.path(), 1 << 20);
+        let id = DocId::roster("c1", "G01");
+        put(&e, &id, |doc| put_entity(doc, "household/H1", &vec![("room", s("101"))]).map(|_| ()).map_err(Into::into));
+        // A snapshot saved (as before) with a change whose dependency never arrived.
+        let mut other = AutoCommit::new();
+        put_entity(&mut other, "household/X", &vec![("room", s("1"))]).expect("put");
+        other.commit();
+        put_entity(&mut other, "household/Y", &vec![("room", s("2"))]).expect("put");
+        other.commit();
+        let orphan = other.get_last_local_change().expect("change");
+        let mut poisoned = e.document(&id.to_string()).expect("load").expect("doc");
+        poisoned.load_incremental(orphan.raw_bytes()).expect("queued");
+        assert!(has_orphans(&mut poisoned));
+        let seq = e.storage().load_document(&id.to_string()).expect("load").expect("stored").last_seq;
+        e.storage().put_snapshot(&id.to_string(), &poisoned.save(), seq).expect("poison");
+
+        let fresh = engine(dir.path(), 1 << 20);
+        let mut doc = fresh.document(&id.to_string()).expect("load").expect("doc");
+        assert!(!has_orphans(&mut doc), "the loaded document holds no orphan");
+        assert!(gridline_core::docs::get_entity(&doc, "household/H1").is_some(), "nothing honest is lost");
+        let stored = fresh.storage().load_document(&id.to_string()).expect("load").expect("stored");
+        let mut reloaded = AutoCommit::load(&stored.snapshot.expect("clean snapshot")).expect("load");
+        assert!(!has_orphans(&mut reloaded), "the clean snapshot replaced the poisoned one");
+    }
+
+    #[test]
     fn blob_hashes_are_found_in_fields_and_lists() {
         let mut doc = AutoCommit::new();
         let h1 = "a".repeat(64);

@@ -476,7 +476,7 @@ impl Storage for SqliteStorage {
             tx.execute(
                 "UPDATE document SET snapshot = ?1, snapshot_seq = ?2,
                    pending = (SELECT COUNT(*) FROM change WHERE doc_id = ?3 AND seq > ?2)
-                 WHERE doc_id = ?3 AND snapshot_seq < ?2",
+                 WHERE doc_id = ?3 AND snapshot_seq <= ?2",
                 params![snapshot, upto_seq, doc_id],
             )?;
             Ok(())
