@@ -97,11 +97,14 @@ pub struct MessageLimits {
     /// Largest total of chunk data once inflated (changes, documents and their columns), in bytes.
     /// 32 MiB: four times the message bound, room for deflate's usual ratio on honest data.
     pub max_total_bytes: usize,
-    /// Most operations of one change (the most values any of its columns stands for). 1,000,000: a roster
-    /// import is tens of thousands of operations.
+    /// Most operations of one change (the most values any of its columns stands for). 100,000: a roster
+    /// import of 300 households is some 20,000 operations. Run-length encoding lets 75 bytes claim
+    /// millions of operations, which Automerge 0.12 then applies one by one (about 1.1 s and 400 MB per
+    /// million, see `docs/automerge-sync-bounds.md`).
     pub max_ops_per_change: u64,
-    /// Most operations (and document changes) of all chunks of the message together. 8,000,000: several
-    /// whole community documents' worth, bounding the work Automerge does on the message.
+    /// Most operations (and document changes) of all chunks of the message together. 500,000: a week
+    /// offline is thousands of changes of tens of operations, a whole community document a few hundred
+    /// thousand operations; this bounds the work Automerge does on one message to about half a second.
     pub max_ops_per_message: u64,
     /// Most dependencies of one change. 1,024, as heads: a change depends on the heads it was made on.
     pub max_deps: usize,
@@ -124,8 +127,8 @@ impl Default for MessageLimits {
             max_chunks: 20_000,
             max_change_bytes: 4 * 1024 * 1024,
             max_total_bytes: 32 * 1024 * 1024,
-            max_ops_per_change: 1_000_000,
-            max_ops_per_message: 8_000_000,
+            max_ops_per_change: 100_000,
+            max_ops_per_message: 500_000,
             max_deps: 1024,
             max_actors: 4096,
             max_document_changes: 200_000,
