@@ -11,3 +11,4 @@ pub mod limits;
 pub mod metrics;
 pub mod rules;
 pub mod storage;
+pub mod validate;
