@@ -24,6 +24,7 @@ use crate::access::signature_valid;
 use crate::error::{Result, ServerError};
 use crate::limits::Quotas;
 use crate::storage::{DocScope, DocumentWrite, Quota, Storage};
+use crate::validate::MessageLimits;
 
 /// The first bytes of every server actor id. The rest is random per process, so two processes writing the
 /// same document (an admin command beside `serve`, two instances) never reuse one actor's sequence number.
@@ -188,6 +189,7 @@ pub struct Engine {
     writers: WriterLocks,
     actor: ActorId,
     quotas: Quotas,
+    message_limits: MessageLimits,
 }
 
 fn malformed(e: impl std::fmt::Display) -> ServerError {
@@ -282,6 +284,7 @@ impl Engine {
             writers: WriterLocks::new(),
             actor: new_server_actor(),
             quotas: Quotas::default(),
+            message_limits: MessageLimits::default(),
         }
     }
 
@@ -516,7 +519,13 @@ impl Engine {
                     format!("{} is outside this device's scope", m.doc_id),
                 ));
             }
-            let msg = if m.message.is_empty() { None } else { Some(Message::decode(&m.message).map_err(malformed)?) };
+            let msg = if m.message.is_empty() {
+                None
+            } else {
+                // Parsed and bounded by hand first: Automerge trusts the numbers a message carries.
+                crate::validate::sync_message(&m.message, &self.message_limits)?;
+                Some(Message::decode(&m.message).map_err(malformed)?)
+            };
             parsed.push((id, m, msg));
         }
         let writing = parsed.iter().filter(|(_, _, msg)| msg.as_ref().is_some_and(|m| !m.changes.is_empty()));
