@@ -295,7 +295,7 @@ impl Engine {
                     format!("{} is outside this device's scope", m.doc_id),
                 ));
             }
-            received.push(self.receive(device, id, m, now)?);
+            received.push(self.receive(device, id, m, now).map_err(|e| e.with_document(&m.doc_id, None))?);
         }
         let replies = received
             .iter_mut()
@@ -388,7 +388,7 @@ impl Engine {
             return Ok(());
         }
         let hash = change.hash().to_string();
-        let refused = |why: &str| ServerError::forbidden_change(format!("{id}: change {hash} {why}"));
+        let refused = |why: &str| ServerError::forbidden_change(format!("{id}: change {hash} {why}")).with_document(id.to_string(), Some(hash.clone()));
         let sig = m
             .signatures
             .iter()

@@ -15,6 +15,10 @@ pub struct ServerError {
     pub code: &'static str,
     /// Human message.
     pub message: String,
+    /// The document a sync batch was refused for (the client sets it aside and syncs the rest).
+    pub doc_id: Option<String>,
+    /// The refused change (hex hash), when one change is to blame.
+    pub change_hash: Option<String>,
 }
 
 /// The server's result type.
@@ -23,7 +27,16 @@ pub type Result<T, E = ServerError> = std::result::Result<T, E>;
 impl ServerError {
     /// A new error.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ServerError {
-        ServerError { status, code, message: message.into() }
+        ServerError { status, code, message: message.into(), doc_id: None, change_hash: None }
+    }
+    /// The same error naming the document it is about (and the change, when known). A change hash already
+    /// named is kept when none is given.
+    pub fn with_document(mut self, doc_id: impl Into<String>, change_hash: Option<String>) -> ServerError {
+        self.doc_id = Some(doc_id.into());
+        if change_hash.is_some() {
+            self.change_hash = change_hash;
+        }
+        self
     }
     /// 400 with `code`.
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> ServerError {
@@ -67,7 +80,12 @@ impl From<std::io::Error> for ServerError {
 
 impl IntoResponse for ServerError {
     fn into_response(self) -> Response {
-        let body = ApiError { code: self.code.to_string(), message: self.message };
+        let body = ApiError {
+            code: self.code.to_string(),
+            message: self.message,
+            doc_id: self.doc_id,
+            change_hash: self.change_hash,
+        };
         (self.status, axum::Json(body)).into_response()
     }
 }
