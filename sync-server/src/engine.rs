@@ -388,7 +388,10 @@ impl Engine {
             return Ok(());
         }
         let hash = change.hash().to_string();
-        let refused = |why: &str| ServerError::forbidden_change(format!("{id}: change {hash} {why}")).with_document(id.to_string(), Some(hash.clone()));
+        let refused = |why: &str| {
+            ServerError::forbidden_change(format!("{id}: change {hash} {why}"))
+                .with_document(id.to_string(), Some(hash.clone()))
+        };
         let sig = m
             .signatures
             .iter()
