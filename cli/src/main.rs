@@ -54,7 +54,7 @@ enum Command {
     /// Enroll this device with a server using a one-time code (creates the store).
     Enroll(sync::EnrollArgs),
     /// Sync with the server: send local work, receive what changed in scope, upload photos.
-    Sync,
+    Sync(sync::SyncArgs),
     /// Offline hand-off between phones by file.
     #[command(subcommand)]
     Bundle(sync::BundleCommand),
@@ -133,7 +133,7 @@ fn run(cli: Cli) -> Result<Output> {
         Command::Checkin(args) => field::checkin(&ctx, args),
         Command::Household(cmd) => field::household(&ctx, cmd),
         Command::Enroll(args) => sync::enroll(&ctx, args),
-        Command::Sync => sync::sync(&ctx, cli.json),
+        Command::Sync(args) => sync::sync(&ctx, args, cli.json),
         Command::Bundle(cmd) => sync::bundle(&ctx, cmd),
         Command::Visit(cmd) => visits::visit(&ctx, cmd),
         Command::Visits(cmd) => visits::visits(&ctx, cmd),

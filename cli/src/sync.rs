@@ -15,18 +15,30 @@ use crate::Ctx;
 /// `enroll` arguments.
 #[derive(Args)]
 pub struct EnrollArgs {
-    /// Server base URL, e.g. http://127.0.0.1:8080.
+    /// Server base URL: https://…, or http:// to this machine (e.g. http://127.0.0.1:8080).
     #[arg(long)]
     server: String,
     /// The one-time enrollment code an admin issued.
     #[arg(long)]
     code: String,
+    /// Allow plain http:// to a host that is not loopback (kept with the enrollment). Anyone on the path can
+    /// read and alter the traffic; a revocation received this way does not erase the store.
+    #[arg(long)]
+    insecure_http: bool,
+}
+
+/// `sync` arguments.
+#[derive(Args)]
+pub struct SyncArgs {
+    /// Offer the documents the server refused earlier again (they are otherwise left out until asked).
+    #[arg(long)]
+    retry_refused: bool,
 }
 
 /// Enrolls this device with a server and creates its store (and key file when none exists).
 pub fn enroll(ctx: &Ctx, args: EnrollArgs) -> Result<Output> {
     let key = ctx.prepare_new_store()?;
-    let store = Store::enroll(&ctx.store, &key, &args.server, &args.code, ctx.clock.clone())?;
+    let store = Store::enroll(&ctx.store, &key, &args.server, &args.code, args.insecure_http, ctx.clock.clone())?;
     let d = store.device();
     let human = format!(
         "enrolled device {} for {} ({}) with {}; grids: {}",
@@ -38,7 +50,7 @@ pub fn enroll(ctx: &Ctx, args: EnrollArgs) -> Result<Output> {
     );
     Ok(Output::new(
         json!({"device_id": d.device_id, "user": d.user, "role": d.role.code(), "community_id": d.community_id,
-               "grids": d.grids, "server": args.server}),
+               "grids": d.grids, "server": args.server, "insecure_http": args.insecure_http}),
         human,
     ))
 }
@@ -65,8 +77,12 @@ impl SyncProgress for Quiet {
 }
 
 /// Syncs with the server. A revoked device's store is wiped (the key file too when it lives in the store).
-pub fn sync(ctx: &Ctx, json_output: bool) -> Result<Output> {
+/// Documents the server refused are listed (`refused`) and left out until `--retry-refused`.
+pub fn sync(ctx: &Ctx, args: SyncArgs, json_output: bool) -> Result<Output> {
     let mut store = ctx.open()?;
+    if args.retry_refused {
+        store.retry_refused()?;
+    }
     let progress: &dyn SyncProgress = if json_output { &Quiet } else { &StderrProgress };
     let report = match store.sync(progress, &AtomicBool::new(false)) {
         Err(Error::DeviceRevoked) => {
@@ -77,7 +93,8 @@ pub fn sync(ctx: &Ctx, json_output: bool) -> Result<Output> {
         }
         other => other?,
     };
-    let human = format!(
+    let refused = store.refused_documents()?;
+    let mut human = format!(
         "{} round trips; documents: {} sent, {} received; {} B up, {} B down; photos: {} up, {} down{}",
         report.round_trips,
         report.docs_sent,
@@ -88,7 +105,22 @@ pub fn sync(ctx: &Ctx, json_output: bool) -> Result<Output> {
         report.blobs_down,
         if report.blobs_failed > 0 { format!(", {} waiting for retry", report.blobs_failed) } else { String::new() }
     );
-    Ok(Output::new(report, human))
+    if !refused.is_empty() {
+        human.push_str(&format!(
+            "\n{} documents refused by the server, left out until `gridline sync --retry-refused`:",
+            refused.len()
+        ));
+        for r in &refused {
+            let change = r.change_hash.as_deref().map(|h| format!(" (change {h})")).unwrap_or_default();
+            human.push_str(&format!("\n  {}{change}: {}: {}", r.doc_id, r.code, r.message));
+        }
+    }
+    let mut doc = serde_json::to_value(report).map_err(|e| Error::Io(e.to_string()))?;
+    doc["refused"] = json!(refused
+        .iter()
+        .map(|r| json!({"doc_id": r.doc_id, "change_hash": r.change_hash, "code": r.code, "message": r.message}))
+        .collect::<Vec<_>>());
+    Ok(Output::new(doc, human))
 }
 
 /// Bundle commands.

@@ -303,7 +303,7 @@ fn real_server(bin: &Path, dir: &Path) {
         assert!(Instant::now() < deadline, "server did not start");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let mut leader = Store::enroll(&dir.join("real-leader"), &KEY, &url, &code, clock()).expect("enroll");
+    let mut leader = Store::enroll(&dir.join("real-leader"), &KEY, &url, &code, false, clock()).expect("enroll");
     let cancel = AtomicBool::new(false);
     leader.sync(&NoProgress, &cancel).expect("first sync");
     let records = offline_week(&mut leader);

@@ -60,6 +60,24 @@ pub enum Error {
     /// The server revoked this device; its local store has been wiped.
     #[error("this device was revoked; its local store has been wiped")]
     DeviceRevoked,
+    /// An answer said this device was revoked, but it did not come over TLS or loopback from the enrolled
+    /// server, so it cannot be trusted to erase anything: the store was kept.
+    #[error("the server answered that this device was revoked, over plain HTTP; the local store was kept")]
+    DeviceRevokedUnverified,
+    /// The server refused one document of a sync batch (`code` is the server's, e.g. `forbidden_change`). The
+    /// sync client sets the document aside and syncs the rest; this error only escapes when it cannot.
+    #[error("{}: {}: {}", .0.doc_id, .0.code, .0.message)]
+    DocumentRefused(crate::sync::refused::RefusedDocument),
+    /// The server asked this device to slow down (429) and the wait it asked for is longer than a sync
+    /// waits; local work is kept.
+    #[error("the server is busy (rate limited){}", .retry_after_secs.map(|s| format!("; retry after {s} s")).unwrap_or_default())]
+    RateLimited {
+        /// Seconds the server asked to wait (`Retry-After`), if it said.
+        retry_after_secs: Option<u64>,
+    },
+    /// An `http://` server URL that is not loopback, without an explicit opt-in to plain HTTP.
+    #[error("{0} is plain HTTP to a host that is not loopback: use https:// (or opt in to insecure HTTP)")]
+    InsecureServerUrl(String),
     /// The store was created with `init`, not enrolled with a server.
     #[error("this store is not enrolled with a server: run enroll")]
     NotEnrolled,
@@ -101,7 +119,14 @@ const SERVER_CODES: &[&str] = &[
     "invalid_blob_hash",
     "invalid_input",
     "not_found",
+    "missing_dependencies",
+    "rate_limited",
 ];
+
+/// A server's code as one of ours: a known one as is, any other as `server_refused`.
+fn server_code(code: &str) -> &'static str {
+    SERVER_CODES.iter().find(|c| **c == code).copied().unwrap_or("server_refused")
+}
 
 impl Error {
     /// The stable machine code of this error (snake_case), used by shells to pick a localised message.
@@ -123,10 +148,12 @@ impl Error {
             Error::NotFound { .. } => "not_found",
             Error::Network(_) => "network_error",
             Error::ServerUnavailable(_) => "server_unavailable",
-            Error::ServerRefused { code, .. } => {
-                SERVER_CODES.iter().find(|c| *c == code).copied().unwrap_or("server_refused")
-            }
+            Error::ServerRefused { code, .. } => server_code(code),
             Error::DeviceRevoked => "device_revoked",
+            Error::DeviceRevokedUnverified => "device_revoked_unverified",
+            Error::DocumentRefused(r) => server_code(&r.code),
+            Error::RateLimited { .. } => "rate_limited",
+            Error::InsecureServerUrl(_) => "insecure_server_url",
             Error::NotEnrolled => "not_enrolled",
             Error::SyncCancelled => "sync_cancelled",
             Error::SyncProtocol(_) => "sync_protocol",

@@ -523,7 +523,8 @@ impl Engine {
                 None
             } else {
                 // Parsed and bounded by hand first: Automerge trusts the numbers a message carries.
-                crate::validate::sync_message(&m.message, &self.message_limits)?;
+                crate::validate::sync_message(&m.message, &self.message_limits)
+                    .map_err(|e| e.with_document(&m.doc_id, None))?;
                 Some(Message::decode(&m.message).map_err(malformed)?)
             };
             parsed.push((id, m, msg));
@@ -533,7 +534,7 @@ impl Engine {
         let mut received = Vec::with_capacity(parsed.len());
         let mut dropped = 0;
         for (id, m, msg) in parsed {
-            let (r, orphans) = self.receive(device, id, m, msg, now)?;
+            let (r, orphans) = self.receive(device, id, m, msg, now).map_err(|e| e.with_document(&m.doc_id, None))?;
             dropped += u64::from(orphans);
             received.push(r);
         }
@@ -553,7 +554,16 @@ impl Engine {
             (true, Some(last)) => last.version,
             _ => self.storage.catalogue_version()?,
         };
-        let catalogue = rows.into_iter().map(|r| CatalogueEntry { doc_id: r.doc_id, heads: r.heads }).collect();
+        let catalogue = rows
+            .into_iter()
+            .map(|r| CatalogueEntry {
+                doc_id: r.doc_id,
+                heads: r.heads,
+                received_at: DateTime::<Utc>::from_timestamp_millis(r.received_at)
+                    .filter(|_| r.received_at > 0)
+                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+            })
+            .collect();
         Ok((SyncResponse { cursor, docs: replies, catalogue, more }, stats))
     }
 
@@ -663,7 +673,10 @@ impl Engine {
             return Ok(());
         }
         let hash = change.hash().to_string();
-        let refused = |why: &str| ServerError::forbidden_change(format!("{id}: change {hash} {why}"));
+        let refused = |why: &str| {
+            ServerError::forbidden_change(format!("{id}: change {hash} {why}"))
+                .with_document(id.to_string(), Some(hash.clone()))
+        };
         let sig = m
             .signatures
             .iter()

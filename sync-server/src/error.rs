@@ -17,6 +17,10 @@ pub struct ServerError {
     pub message: String,
     /// Seconds the client should wait before trying again (sent as `Retry-After`, with 429 and 503).
     pub retry_after: Option<u64>,
+    /// The document a sync batch was refused for (the client sets it aside and syncs the rest).
+    pub doc_id: Option<String>,
+    /// The refused change (hex hash), when one change is to blame.
+    pub change_hash: Option<String>,
 }
 
 /// The server's result type.
@@ -25,11 +29,20 @@ pub type Result<T, E = ServerError> = std::result::Result<T, E>;
 impl ServerError {
     /// A new error.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ServerError {
-        ServerError { status, code, message: message.into(), retry_after: None }
+        ServerError { status, code, message: message.into(), retry_after: None, doc_id: None, change_hash: None }
     }
     /// The same error, telling the client to wait `seconds` before trying again.
     pub fn retry_after(mut self, seconds: u64) -> ServerError {
         self.retry_after = Some(seconds);
+        self
+    }
+    /// The same error naming the document it is about (and the change, when known). A change hash already
+    /// named is kept when none is given.
+    pub fn with_document(mut self, doc_id: impl Into<String>, change_hash: Option<String>) -> ServerError {
+        self.doc_id = Some(doc_id.into());
+        if change_hash.is_some() {
+            self.change_hash = change_hash;
+        }
         self
     }
     /// 400 with `code`.
@@ -74,7 +87,12 @@ impl From<std::io::Error> for ServerError {
 
 impl IntoResponse for ServerError {
     fn into_response(self) -> Response {
-        let body = ApiError { code: self.code.to_string(), message: self.message };
+        let body = ApiError {
+            code: self.code.to_string(),
+            message: self.message,
+            doc_id: self.doc_id,
+            change_hash: self.change_hash,
+        };
         let mut res = (self.status, axum::Json(body)).into_response();
         if let Some(secs) = self.retry_after {
             res.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));

@@ -63,7 +63,7 @@ fn enroll(
     grids: &[&'static str],
 ) -> Phone {
     let code = server.enrollment_code(community, name, role, grids);
-    let store = Store::enroll(&dir.join(name), &[3; 32], &server.url, &code, clock()).expect("enroll");
+    let store = Store::enroll(&dir.join(name), &[3; 32], &server.url, &code, false, clock()).expect("enroll");
     Phone { name, store, grids: grids.to_vec() }
 }
 
@@ -260,8 +260,8 @@ fn a_revoked_device_is_wiped_and_a_code_works_once() {
     let server = ServerProcess::start(dir.path());
     let community = community(&server, dir.path());
     let code = server.enrollment_code(&community, "a1", "grid_leader", &["A"]);
-    let mut a1 = Store::enroll(&dir.path().join("a1"), &[3; 32], &server.url, &code, clock()).expect("enroll");
-    let again = Store::enroll(&dir.path().join("again"), &[3; 32], &server.url, &code, clock());
+    let mut a1 = Store::enroll(&dir.path().join("a1"), &[3; 32], &server.url, &code, false, clock()).expect("enroll");
+    let again = Store::enroll(&dir.path().join("again"), &[3; 32], &server.url, &code, false, clock());
     assert!(again.is_err(), "a code works once");
     a1.sync(&NoProgress, &AtomicBool::new(false)).expect("sync");
     server.admin(&["device", "revoke", &a1.device().device_id.clone()]);
@@ -329,4 +329,55 @@ fn the_cli_enrolls_syncs_and_hands_work_over_by_file() {
     let (ok, err) = cli(&p2, &["bundle", "import", junk.to_str().expect("utf-8 path")]);
     assert!(!ok);
     assert_eq!(err["error"]["code"], "bundle_invalid");
+}
+
+#[test]
+fn a_forged_change_in_one_document_is_set_aside_and_everything_else_syncs() {
+    if skip() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = ServerProcess::start(dir.path());
+    let community = community(&server, dir.path());
+    let (p1, p2) = (dir.path().join("p1"), dir.path().join("p2"));
+    let mut ids = Vec::new();
+    for (store, user) in [(&p1, "王"), (&p2, "李")] {
+        let code = server.enrollment_code(&community, user, "grid_leader", &["A"]);
+        ids.push(cli_ok(store, &["enroll", "--server", &server.url, "--code", &code])["device_id"].to_string());
+        cli_ok(store, &["sync"]);
+    }
+    let victim = ids[1].trim_matches('"').to_string();
+    // p1's store holds a day whose second change claims to be p2's, unsigned.
+    let forged_day = DocId::check_in_log(&community, "A", chrono::NaiveDate::from_ymd_opt(2026, 11, 20).expect("day"));
+    let forged_hash = {
+        let key = gridline_core::store::read_key_file(&p1.join("store.key")).expect("key");
+        let mut store = Store::open(&p1, &key, clock()).expect("open");
+        let own = gridline_core::sync::signing::device_actor(&store.device().device_id).expect("actor");
+        let mut doc = store.checkout(&forged_day).expect("checkout");
+        doc.set_actor(gridline_core::sync::signing::device_actor(&victim).expect("actor"));
+        gridline_core::docs::put_entity(&mut doc, "checkin/planted", &vec![("note", gridline_core::docs::s("伪造"))])
+            .expect("forge");
+        doc.commit();
+        let hash = doc.get_heads()[0].to_string();
+        doc.set_actor(own);
+        store.persist(vec![(forged_day.clone(), doc)], |_, _| Ok(())).expect("persist");
+        hash
+    };
+    cli_ok(&p1, &["checkin", "A-H0001", "--kind", "door", "--outcome", "well", "--note", "照常"]);
+    let first = cli_ok(&p1, &["sync"]);
+    assert_eq!(first["docs_sent"], 1, "today's work still goes up: {first}");
+    let refused = first["refused"].as_array().expect("refused");
+    assert_eq!(refused.len(), 1, "{first}");
+    assert_eq!(refused[0]["doc_id"], forged_day.to_string());
+    assert_eq!(refused[0]["code"], "forbidden_change");
+    assert_eq!(refused[0]["change_hash"], forged_hash.as_str());
+    let down = cli_ok(&p2, &["sync"]);
+    assert_eq!(down["docs_received"], 1, "p2 gets today's check-in and nothing forged: {down}");
+    let shown = cli_ok(&p2, &["household", "show", "A-H0001"]);
+    assert_eq!(shown["check_ins"][0]["note"], "照常");
+    // Not retried until asked; still shown.
+    let idle = cli_ok(&p1, &["sync"]);
+    assert_eq!((idle["docs_sent"].as_u64(), idle["refused"].as_array().map(Vec::len)), (Some(0), Some(1)), "{idle}");
+    let asked = cli_ok(&p1, &["sync", "--retry-refused"]);
+    assert_eq!(asked["docs_set_aside"], 1, "offered again when asked, and refused again: {asked}");
 }

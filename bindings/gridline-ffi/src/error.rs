@@ -59,8 +59,17 @@ const STORE_CODES: &[&str] = &[
 ];
 
 /// Codes that mean the network or the server failed; work stays local and is retried.
-const NETWORK_CODES: &[&str] =
-    &["network_error", "server_unavailable", "server_refused", "sync_protocol", "sync_cancelled", "unauthorized"];
+const NETWORK_CODES: &[&str] = &[
+    "network_error",
+    "server_unavailable",
+    "server_refused",
+    "sync_protocol",
+    "sync_cancelled",
+    "unauthorized",
+    "rate_limited",
+    "device_revoked_unverified",
+    "missing_dependencies",
+];
 
 impl From<gridline_core::Error> for GridlineError {
     fn from(e: gridline_core::Error) -> Self {
@@ -93,5 +102,11 @@ mod tests {
         assert!(matches!(&bad, GridlineError::Rejected { detail, .. } if detail == "note: too long"));
         assert_eq!(bad.code(), "invalid_input");
         assert!(matches!(GridlineError::from(Error::Io("disk".into())), GridlineError::Store { .. }));
+        let busy = GridlineError::from(Error::RateLimited { retry_after_secs: Some(30) });
+        assert!(matches!(&busy, GridlineError::Network { code, .. } if code == "rate_limited"));
+        let kept = GridlineError::from(Error::DeviceRevokedUnverified);
+        assert!(matches!(&kept, GridlineError::Network { code, .. } if code == "device_revoked_unverified"));
+        let plain = GridlineError::from(Error::InsecureServerUrl("http://x".into()));
+        assert!(matches!(&plain, GridlineError::Rejected { code, .. } if code == "insecure_server_url"));
     }
 }

@@ -67,10 +67,20 @@ impl GridlineStore {
     }
 
     /// Enrolls this phone with a server: redeems the one-time `code` the admin issued and creates the store
-    /// in `dir` with the identity, role and grids the server assigned. Network and disk I/O.
-    #[uniffi::constructor]
-    pub fn enroll(dir: String, key: Vec<u8>, server_url: String, code: String) -> Result<Arc<Self>> {
-        Ok(Self::wrap(Store::enroll(Path::new(&dir), &self::key(&key)?, &server_url, &code, Arc::new(SystemClock))?))
+    /// in `dir` with the identity, role and grids the server assigned. `server_url` is `https://`, or
+    /// `http://` to this device (loopback); plain HTTP to another host fails with `insecure_server_url` unless
+    /// `insecure_http` (the user's explicit choice, kept with the enrollment: a revocation received over it
+    /// does not erase the store). Network and disk I/O.
+    #[uniffi::constructor(default(insecure_http = false))]
+    pub fn enroll(
+        dir: String,
+        key: Vec<u8>,
+        server_url: String,
+        code: String,
+        insecure_http: bool,
+    ) -> Result<Arc<Self>> {
+        let key = self::key(&key)?;
+        Ok(Self::wrap(Store::enroll(Path::new(&dir), &key, &server_url, &code, insecure_http, Arc::new(SystemClock))?))
     }
 
     /// This device's identity: user, role, community, grids. Memory only.
@@ -165,8 +175,15 @@ impl GridlineStore {
         self.with(|s| s.sync(&Forward(observer), cancel.flag()))
     }
 
-    /// The server, when the last sync finished, and what waits to go up. I/O.
+    /// The server, when the last sync finished, what waits to go up, and the documents the server refused
+    /// (left out of sync until `retry_refused`). I/O.
     pub fn sync_status(&self) -> Result<SyncStatus> {
         self.with(|s| s.sync_status())
+    }
+
+    /// Offers the documents the server refused again at the next sync (the user asked); returns how many
+    /// were set aside. I/O.
+    pub fn retry_refused(&self) -> Result<u32> {
+        self.with(|s| s.retry_refused())
     }
 }

@@ -289,6 +289,23 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE incident_v5 RENAME TO incident;
     DROP INDEX incident_event_by_time;
     "#,
+    // 6: keys learned from the server, and documents the server refused. A key's source says how far it is
+    //    trusted: one the server listed (`server`) replaces any other, one a verified bundle presented
+    //    (`bundle`) is kept only while nothing contradicts it. A refused document is left out of sync until
+    //    the user asks to retry it.
+    r#"
+    ALTER TABLE device_key ADD COLUMN source TEXT NOT NULL DEFAULT 'bundle';
+    ALTER TABLE device_key ADD COLUMN user TEXT;
+    ALTER TABLE device_key ADD COLUMN role TEXT;
+    ALTER TABLE device_key ADD COLUMN revoked INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE sync_refused (
+        doc_id TEXT PRIMARY KEY,
+        change_hash TEXT,
+        code TEXT NOT NULL,
+        message TEXT NOT NULL,
+        refused_at TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -1,11 +1,18 @@
 //! Offline hand-off between phones without a server (Wi-Fi Direct, USB): a bundle file carries whole
 //! documents (Automerge's compressed format) with the exporting device's Ed25519 signatures over the changes
 //! it authored, plus the signatures it holds for changes it relays. Importing validates everything first —
-//! format, community, each document's scope, every signature it can check — and then merges all documents
-//! through the store's write path in one transaction: a bad bundle applies nothing. Signatures are kept, so
-//! the relayed changes go up with the next sync and the server accepts them as their authors'.
+//! format, community, each document's scope, and a verified signature on every change the receiver does not
+//! hold yet and did not author — and then merges all documents through the store's write path in one
+//! transaction: a bad bundle applies nothing. Signatures are kept, so the relayed changes go up with the next
+//! sync and the server accepts them as their authors'.
+//!
+//! The keys a signature may verify against: the exporter's, as the bundle presents it, unless a key already
+//! known for that device contradicts it or the server listed the device as revoked; a key the server listed
+//! (`GET /v1/keys`, learned at every sync); a key an earlier verified bundle presented. A change nobody can
+//! sign (the server's own, such as a roster import) is trusted only once the receiver holds it, so a phone
+//! that missed server changes the exporter has syncs before it can take the bundle.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use automerge::AutoCommit;
@@ -172,7 +179,13 @@ impl Store {
         if bundle.docs.len() > MAX_BUNDLE_DOCS {
             return Err(invalid(format!("more than {MAX_BUNDLE_DOCS} documents")));
         }
-        let exporter = signing::device_actor(&bundle.device_id).map_err(|_| invalid("bad device id".into()))?;
+        signing::device_actor(&bundle.device_id).map_err(|_| invalid("bad device id".into()))?;
+        if !signing::valid_public_key(&bundle.public_key) {
+            return Err(Error::SignatureInvalid(format!("device {} presents a malformed key", bundle.device_id)));
+        }
+        if state::device_revoked(self.conn(), &bundle.device_id)? {
+            return Err(Error::SignatureInvalid(format!("device {} was revoked", bundle.device_id)));
+        }
         if let Some(known) = state::device_key(self.conn(), &bundle.device_id)? {
             if known != bundle.public_key {
                 return Err(Error::SignatureInvalid(format!("device {} changed its key", bundle.device_id)));
@@ -189,55 +202,82 @@ impl Store {
             }
             let mut doc = AutoCommit::load(&d.data).map_err(|e| invalid(format!("{}: {e}", d.doc_id)))?;
             docs::check_scope(&id, &doc).map_err(|e| invalid(e.to_string()))?;
-            let mut signed = std::collections::HashSet::new();
-            let mut keep = Vec::new();
-            for sig in &d.signatures {
-                let hash = signing::parse_change_hash(&sig.change_hash).map_err(|e| invalid(e.to_string()))?;
-                let author = doc
-                    .get_change_meta_by_hash(&hash)
-                    .map(|m| m.actor.into_owned())
-                    .ok_or_else(|| invalid(format!("signature for a change not in {}", d.doc_id)))?;
-                if signing::device_actor(&sig.device_id).ok().as_ref() != Some(&author) {
-                    return Err(Error::SignatureInvalid(format!(
-                        "change {} is not by {}",
-                        sig.change_hash, sig.device_id
-                    )));
-                }
-                let key = match keys.get(&sig.device_id) {
-                    Some(k) => k.clone(),
-                    None => {
-                        let k = state::device_key(self.conn(), &sig.device_id)?;
-                        keys.insert(sig.device_id.clone(), k.clone());
-                        k
-                    }
-                };
-                if let Some(key) = key {
-                    signing::verify_change(&key, sig)?;
-                }
-                signed.insert(hash);
-                if author != own {
-                    keep.push(sig.clone());
-                }
-            }
-            // Every change the exporter authored must carry its signature: nobody can slip a change into a
-            // bundle under the exporter's name.
-            if let Some(unsigned) =
-                doc.get_changes_meta(&[]).iter().find(|c| c.actor.as_ref() == &exporter && !signed.contains(&c.hash))
-            {
-                return Err(Error::SignatureInvalid(format!("change {} of the exporter is unsigned", unsigned.hash)));
-            }
+            let keep = self.check_new_changes(&id, &mut doc, &d.signatures, &own, &mut keys)?;
             checked.push(Checked { id, doc, signatures: keep });
         }
         Ok(checked)
+    }
+
+    /// Every change of a bundled document that this device neither holds nor authored must carry a
+    /// signature by its author that verifies against a trusted key. Returns those signatures (to keep).
+    fn check_new_changes(
+        &self,
+        id: &DocId,
+        doc: &mut AutoCommit,
+        signatures: &[ChangeSignature],
+        own: &automerge::ActorId,
+        keys: &mut HashMap<String, Option<String>>,
+    ) -> Result<Vec<ChangeSignature>> {
+        let held: HashSet<automerge::ChangeHash> = match self.load_doc(id)? {
+            Some(mut mine) => mine.get_changes_meta(&[]).iter().map(|c| c.hash).collect(),
+            None => HashSet::new(),
+        };
+        let by_hash: HashMap<&str, &ChangeSignature> = signatures.iter().map(|s| (s.change_hash.as_str(), s)).collect();
+        let mut keep = Vec::new();
+        for change in doc.get_changes_meta(&[]) {
+            if change.actor.as_ref() == own {
+                continue;
+            }
+            let hash = change.hash.to_string();
+            let sig = by_hash.get(hash.as_str()).copied();
+            if held.contains(&change.hash) {
+                // Already trusted here; a signature for it is kept only if it verifies (it goes up with a
+                // relayed change the server refused for lack of one).
+                if let Some(sig) = sig.filter(|s| self.trusted_signature(s, &change.actor, keys).is_ok()) {
+                    keep.push(sig.clone());
+                }
+                continue;
+            }
+            let sig =
+                sig.ok_or_else(|| Error::SignatureInvalid(format!("{id}: change {hash} carries no signature")))?;
+            self.trusted_signature(sig, &change.actor, keys)
+                .map_err(|e| Error::SignatureInvalid(format!("{id}: {e}")))?;
+            keep.push(sig.clone());
+        }
+        Ok(keep)
+    }
+
+    /// Checks that `sig` is by the change's author and verifies against a key this device trusts for it.
+    fn trusted_signature(
+        &self,
+        sig: &ChangeSignature,
+        author: &automerge::ActorId,
+        keys: &mut HashMap<String, Option<String>>,
+    ) -> Result<()> {
+        if signing::device_actor(&sig.device_id).ok().as_ref() != Some(author) {
+            return Err(Error::SignatureInvalid(format!("change {} is not by {}", sig.change_hash, sig.device_id)));
+        }
+        let key = match keys.get(&sig.device_id) {
+            Some(k) => k.clone(),
+            None => {
+                let k = state::device_key(self.conn(), &sig.device_id)?;
+                keys.insert(sig.device_id.clone(), k.clone());
+                k
+            }
+        };
+        let key = key.ok_or_else(|| {
+            Error::SignatureInvalid(format!(
+                "change {} is signed by {}, whose key is not known here",
+                sig.change_hash, sig.device_id
+            ))
+        })?;
+        signing::verify_change(&key, sig)
     }
 }
 
 #[cfg(all(test, feature = "client"))]
 mod tests {
-    use std::sync::atomic::AtomicBool;
-
-    use super::super::client::NoProgress;
-    use super::super::fixtures::{enroll, fast, offline_week, roster_csv, sync};
+    use super::super::fixtures::{enroll, offline_today, offline_week, roster_csv, sync};
     use super::super::loopback::LoopbackServer;
     use super::*;
 
@@ -247,6 +287,93 @@ mod tests {
 
     fn docs(store: &Store) -> usize {
         store.documents().expect("docs").len()
+    }
+
+    /// Every document the store holds, byte for byte.
+    fn snapshot(store: &Store) -> Vec<(String, Vec<u8>)> {
+        let mut all = Vec::new();
+        for (text, _) in store.documents().expect("docs") {
+            let id = DocId::parse(&text).expect("id");
+            let bytes = store.load_doc(&id).expect("load").map(|mut d| d.save()).unwrap_or_default();
+            all.push((text, bytes));
+        }
+        all
+    }
+
+    /// Rewrites `file` with one change added to its first check-in day, authored by `device_id` and signed
+    /// with `secret` when given.
+    fn forge(file: &Path, out: &Path, device_id: &str, secret: Option<&[u8; signing::SECRET_KEY_LEN]>) {
+        let mut bundle: Bundle = protocol::decode_body(&std::fs::read(file).expect("read")).expect("decode");
+        let target = bundle.docs.iter_mut().find(|d| d.doc_id.starts_with("checkins:")).expect("a day");
+        let mut doc = AutoCommit::load(&target.data).expect("load");
+        doc.set_actor(signing::device_actor(device_id).expect("actor"));
+        docs::put_entity(&mut doc, "checkin/planted", &vec![("note", docs::s("planted"))]).expect("forge");
+        doc.commit();
+        if let Some(secret) = secret {
+            let head = doc.get_heads()[0];
+            target.signatures.push(signing::sign_change(secret, device_id, &head));
+        }
+        target.data = doc.save();
+        std::fs::write(out, protocol::encode_body(&bundle).expect("encode")).expect("write");
+    }
+
+    #[test]
+    fn a_change_by_a_third_device_unsigned_or_signed_with_an_unknown_key_refuses_the_import_whole() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (_server, [(mut a1, _), (mut a2, _), (b, _)]) = phones(dir.path());
+        offline_week(&mut a1, "A", 2, 10);
+        let file = dir.path().join("a1.bundle");
+        a1.bundle_export(&file).expect("export");
+        let before = snapshot(&a2);
+        // Unsigned, under another grid leader's name (b's: a device the receiver knows from the server).
+        let unsigned = dir.path().join("unsigned.bundle");
+        forge(&file, &unsigned, &b.device().device_id, None);
+        assert_eq!(a2.bundle_import(&unsigned).map_err(|e| e.code()), Err("signature_invalid"));
+        assert_eq!(snapshot(&a2), before, "nothing applied");
+        // Signed by a device nobody knows, with its own fresh key: the signature verifies, the key is not
+        // trusted.
+        let stranger = uuid::Uuid::now_v7().to_string();
+        let unknown = dir.path().join("unknown.bundle");
+        forge(&file, &unknown, &stranger, Some(&signing::generate_secret().expect("secret")));
+        assert_eq!(a2.bundle_import(&unknown).map_err(|e| e.code()), Err("signature_invalid"));
+        // Signed in b's name with a key that is not b's.
+        let impostor = dir.path().join("impostor.bundle");
+        forge(&file, &impostor, &b.device().device_id, Some(&signing::generate_secret().expect("secret")));
+        assert_eq!(a2.bundle_import(&impostor).map_err(|e| e.code()), Err("signature_invalid"));
+        assert_eq!(snapshot(&a2), before, "nothing applied");
+        assert_eq!(check_ins(&a2), 0);
+        // The honest bundle still goes in.
+        a2.bundle_import(&file).expect("import");
+        assert_eq!(check_ins(&a2), 14);
+    }
+
+    #[test]
+    fn relayed_changes_verify_against_keys_learned_from_the_server() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (server, [(mut a1, _), (mut a2, _), _]) = phones(dir.path());
+        let (mut a3, t3) = enroll(&server, &dir.path().join("a3"), "a3", "grid_leader", &["A"]);
+        sync(&server, &mut a3, &t3);
+        offline_week(&mut a1, "A", 1, 10);
+        let first = dir.path().join("a1.bundle");
+        a1.bundle_export(&first).expect("export");
+        a2.bundle_import(&first).expect("a2 takes a1's work");
+        // a2 relays a1's changes to a3: a3 verifies a1's signatures with the key the server listed.
+        let second = dir.path().join("a2.bundle");
+        a2.bundle_export(&second).expect("export");
+        let forget = |s: &mut Store| {
+            s.with_tx(|tx| Ok(tx.execute_batch("DELETE FROM device_key; DELETE FROM meta WHERE key = 'keys_etag'")?))
+                .expect("forget keys")
+        };
+        forget(&mut a3);
+        assert_eq!(a3.bundle_import(&second).map_err(|e| e.code()), Err("signature_invalid"), "a1's key unknown");
+        sync(&server, &mut a3, &t3);
+        a3.bundle_import(&second).expect("a1's key learned at sync");
+        assert_eq!(check_ins(&a3), 7);
+        // A device the server lists as revoked is no longer trusted, even as the exporter.
+        server.revoke(&a1.device().device_id);
+        let (mut a4, t4) = enroll(&server, &dir.path().join("a4"), "a4", "grid_leader", &["A"]);
+        sync(&server, &mut a4, &t4);
+        assert_eq!(a4.bundle_import(&first).map_err(|e| e.code()), Err("signature_invalid"));
     }
 
     /// A server with a roster, two grid-A leaders and a grid-B leader, all synced once, then offline.
@@ -291,7 +418,7 @@ mod tests {
     }
 
     #[test]
-    fn relayed_changes_without_signatures_are_refused_by_the_server() {
+    fn relayed_changes_without_signatures_are_refused_and_set_aside_without_wedging_the_rest() {
         let dir = tempfile::tempdir().expect("tempdir");
         let (server, [(mut a1, _), (mut a2, t2), _]) = phones(dir.path());
         offline_week(&mut a1, "A", 1, 10);
@@ -299,8 +426,24 @@ mod tests {
         a1.bundle_export(&file).expect("export");
         a2.bundle_import(&file).expect("import");
         a2.with_tx(|tx| Ok(tx.execute("DELETE FROM sync_signature", [])?)).expect("strip");
-        let err = a2.sync_with(&server.transport(Some(&t2)), &fast(), &NoProgress, &AtomicBool::new(false));
-        assert_eq!(err.map_err(|e| e.code()), Err("forbidden_change"));
+        // Today's own work is in another document: it still goes up.
+        offline_today(&mut a2);
+        let report = sync(&server, &mut a2, &t2);
+        assert_eq!((report.docs_set_aside, report.docs_sent), (7, 1), "{report:?}");
+        let refused = a2.refused_documents().expect("refused");
+        assert_eq!(refused.len(), 7);
+        assert!(refused.iter().all(|r| r.code == "forbidden_change" && r.change_hash.is_some()), "{refused:?}");
+        assert_eq!(server.doc_ids().iter().filter(|id| id.starts_with("checkins:")).count(), 1, "today's day");
+        // Not retried by the next sync: nothing goes up, nothing is refused again.
+        let again = sync(&server, &mut a2, &t2);
+        assert_eq!((again.round_trips, again.docs_sent, again.docs_set_aside), (1, 0, 0), "{again:?}");
+        assert_eq!(a2.sync_status().expect("status").refused.len(), 7);
+        // The signatures come back with the bundle; the user retries and the relayed work goes up.
+        a2.bundle_import(&file).expect("import again");
+        assert_eq!(a2.retry_refused().expect("retry"), 7);
+        let retried = sync(&server, &mut a2, &t2);
+        assert_eq!((retried.docs_sent, retried.docs_set_aside), (7, 0), "{retried:?}");
+        assert!(a2.refused_documents().expect("refused").is_empty());
     }
 
     #[test]

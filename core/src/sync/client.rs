@@ -13,6 +13,10 @@
 //! fresh `sync::State`, and no Bloom filter bytes. Any answer that does not settle the document (a reset, a
 //! need) continues with Automerge's own `generate_sync_message` in the next round.
 //!
+//! A batch the server refuses for one document (`forbidden_change` naming it) does not wedge the rest: the
+//! refusal is recorded (`sync::refused`), the document is left out, and the round is sent again. The
+//! document waits for the user (`Store::retry_refused`), not for the next sync.
+//!
 //! Network I/O happens outside transactions; each answer is merged through the store's write path, with the
 //! materialised tables and the sync state in the same transaction, so an interruption at any point loses
 //! nothing and duplicates nothing (changes are keyed by hash; a resent message is merged idempotently).
@@ -27,12 +31,13 @@ use automerge::sync::{self, BloomFilter, Have, Message, MessageFlags, MessageVer
 use automerge::{AutoCommit, ChangeHash};
 use serde::Serialize;
 
+use super::http::{self, HttpTransport, ServerLink};
 use super::protocol::{
-    self, CatalogueEntry, ChangeSignature, DocMessage, EnrollRequest, EnrollResponse, SyncRequest, SyncResponse,
-    MAX_DOCS_PER_REQUEST, PROTOCOL_VERSION,
+    self, CatalogueEntry, ChangeSignature, DeviceKey, DocMessage, EnrollRequest, EnrollResponse, SyncRequest,
+    SyncResponse, MAX_DOCS_PER_REQUEST, PROTOCOL_VERSION,
 };
-use super::state::{self, META_SERVER_URL, META_SIGNING_KEY, META_TOKEN};
-use super::{http::HttpTransport, signing};
+use super::state::{self, META_INSECURE_HTTP, META_KEYS_ETAG, META_SERVER_URL, META_SIGNING_KEY, META_TOKEN};
+use super::{refused, signing};
 use crate::clock::Clock;
 use crate::docs::{self, DocId};
 use crate::error::{Error, Result};
@@ -41,8 +46,15 @@ use crate::store::{index, DeviceInfo, KEY_LEN, STORE_FILE};
 use crate::Store;
 
 /// How the device reaches the server. [`HttpTransport`] speaks HTTP; tests plug in an in-process peer.
-/// `Error::Network` and `Error::ServerUnavailable` are retried with backoff; every other error is final.
+/// `Error::Network`, `Error::ServerUnavailable` and `Error::RateLimited` are retried with backoff; every
+/// other error is final.
 pub trait Transport {
+    /// True when an answer can only have come from the enrolled server (TLS, loopback, in-process): only
+    /// then does `device_revoked` erase the store.
+    fn authenticated(&self) -> bool;
+    /// `GET /v1/keys` with the ETag of the list last stored: `None` when unchanged, else the community's
+    /// device keys and the new ETag.
+    fn device_keys(&self, etag: Option<&str>) -> Result<Option<(Vec<DeviceKey>, Option<String>)>>;
     /// `POST /v1/enroll`.
     fn enroll(&self, request: &EnrollRequest) -> Result<EnrollResponse>;
     /// `POST /v1/sync` with an encoded [`SyncRequest`] body; returns the encoded [`SyncResponse`] body.
@@ -70,6 +82,8 @@ pub struct SyncOptions {
     pub max_messages_per_doc: u32,
     /// Largest sum of message bytes in one request before the rest waits for the next round.
     pub max_request_bytes: usize,
+    /// Longest `Retry-After` a sync waits out; a server asking for more ends the sync with `rate_limited`.
+    pub max_retry_after: Duration,
 }
 
 impl Default for SyncOptions {
@@ -81,6 +95,7 @@ impl Default for SyncOptions {
             max_rounds: 32,
             max_messages_per_doc: 4,
             max_request_bytes: 8 * 1024 * 1024,
+            max_retry_after: Duration::from_secs(60),
         }
     }
 }
@@ -107,6 +122,9 @@ pub struct SyncReport {
     pub blobs_failed: u32,
     /// Documents of the server's answer refused here (out of scope, malformed); the rest was applied.
     pub docs_refused: u32,
+    /// Documents the server refused in this sync, now set aside until the user retries them
+    /// (`Store::refused_documents` lists every one set aside).
+    pub docs_set_aside: u32,
 }
 
 /// Where a sync is, for progress reporting.
@@ -144,7 +162,7 @@ impl SyncProgress for NoProgress {
 }
 
 fn retryable(e: &Error) -> bool {
-    matches!(e, Error::Network(_) | Error::ServerUnavailable(_))
+    matches!(e, Error::Network(_) | Error::ServerUnavailable(_) | Error::RateLimited { .. })
 }
 
 /// Exponential backoff with full jitter: a random delay in `[0, min(max, base · 2^attempt)]`.
@@ -158,7 +176,18 @@ fn backoff(opts: &SyncOptions, attempt: u32) -> Duration {
     ceiling.mul_f64(fraction)
 }
 
-/// Runs `f`, retrying network errors and 5xx with backoff; the cancel flag is checked before each wait.
+/// The wait before the next attempt: the server's `Retry-After` (when it asked, at most
+/// `opts.max_retry_after`) plus this device's own jittered backoff, so devices told the same time do not
+/// all come back at once. `None` when the server asks for longer than a sync waits.
+fn retry_delay(opts: &SyncOptions, attempt: u32, e: &Error) -> Option<Duration> {
+    let asked = match e {
+        Error::RateLimited { retry_after_secs: Some(secs) } => Duration::from_secs(*secs),
+        _ => Duration::ZERO,
+    };
+    (asked <= opts.max_retry_after).then(|| asked + backoff(opts, attempt))
+}
+
+/// Runs `f`, retrying network errors, 5xx and 429 with backoff; the cancel flag is checked before each wait.
 pub(crate) fn with_retry<T>(opts: &SyncOptions, cancel: &AtomicBool, mut f: impl FnMut() -> Result<T>) -> Result<T> {
     let mut attempt = 0;
     loop {
@@ -167,7 +196,8 @@ pub(crate) fn with_retry<T>(opts: &SyncOptions, cancel: &AtomicBool, mut f: impl
                 if cancel.load(Ordering::Relaxed) {
                     return Err(Error::SyncCancelled);
                 }
-                std::thread::sleep(backoff(opts, attempt));
+                let Some(delay) = retry_delay(opts, attempt, &e) else { return Err(e) };
+                std::thread::sleep(delay);
                 attempt += 1;
             }
             other => return other,
@@ -254,24 +284,41 @@ impl Store {
     /// Enrolls this device with a server: redeems the one-time `code`, registers a new Ed25519 public key, and
     /// creates the device store in `dir` with the identity, role and scope the server assigned. The server
     /// URL, the device token and the secret key stay inside the encrypted store.
+    ///
+    /// `server_url` is `https://`, or `http://` to loopback; plain HTTP to another host is refused
+    /// (`insecure_server_url`) unless `insecure_http` (the user's explicit choice, kept with the enrollment).
     pub fn enroll(
         dir: &Path,
         key: &[u8; KEY_LEN],
         server_url: &str,
         code: &str,
+        insecure_http: bool,
         clock: Arc<dyn Clock>,
     ) -> Result<Store> {
-        let transport = HttpTransport::new(server_url, None)?;
-        Store::enroll_with(dir, key, &transport, server_url, code, clock)
+        let transport = HttpTransport::new(server_url, None, insecure_http)?;
+        let insecure = http::check_server_url(server_url, insecure_http)? == ServerLink::InsecureHttp;
+        Store::enroll_over(dir, key, &transport, server_url, code, insecure, clock)
     }
 
-    /// [`Store::enroll`] over any transport.
+    /// [`Store::enroll`] over any transport (the transport decides how the server is reached).
     pub fn enroll_with(
         dir: &Path,
         key: &[u8; KEY_LEN],
         transport: &dyn Transport,
         server_url: &str,
         code: &str,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Store> {
+        Store::enroll_over(dir, key, transport, server_url, code, false, clock)
+    }
+
+    fn enroll_over(
+        dir: &Path,
+        key: &[u8; KEY_LEN],
+        transport: &dyn Transport,
+        server_url: &str,
+        code: &str,
+        insecure_http: bool,
         clock: Arc<dyn Clock>,
     ) -> Result<Store> {
         if dir.join(STORE_FILE).exists() {
@@ -287,20 +334,30 @@ impl Store {
         let device = enrolled_device(&answer)?;
         let settings = CommunitySettings::defaults(&device.community_id, "", "Asia/Shanghai");
         let secret_hex = hex::encode(secret);
-        let meta = [
-            (META_SERVER_URL, server_url.trim_end_matches('/')),
+        let mut meta = vec![
+            (META_SERVER_URL, server_url.trim().trim_end_matches('/')),
             (META_TOKEN, answer.token.as_str()),
             (META_SIGNING_KEY, secret_hex.as_str()),
         ];
+        if insecure_http {
+            meta.push((META_INSECURE_HTTP, "1"));
+        }
         Store::create(dir, key, device, settings, &meta, clock)
     }
 
     /// Syncs with the server this device enrolled with (see the module documentation). Returns what was
-    /// done; on `device_revoked` the local store files are erased and the error says so.
+    /// done; on `device_revoked` from the enrolled server over TLS or loopback the local store files are
+    /// erased and the error says so (over plain HTTP the store is kept: `device_revoked_unverified`).
     pub fn sync(&mut self, progress: &dyn SyncProgress, cancel: &AtomicBool) -> Result<SyncReport> {
-        let (url, token) = self.server()?;
-        let transport = HttpTransport::new(&url, Some(&token))?;
+        let transport = self.http_transport()?;
         self.sync_with(&transport, &SyncOptions::default(), progress, cancel)
+    }
+
+    /// The transport to the enrolled server, as enrolled (plain HTTP beyond loopback only when opted in).
+    fn http_transport(&self) -> Result<HttpTransport> {
+        let (url, token) = self.server()?;
+        let insecure = crate::store::meta_get(self.conn(), META_INSECURE_HTTP)?.is_some_and(|v| v == "1");
+        HttpTransport::new(&url, Some(&token), insecure)
     }
 
     /// [`Store::sync`] over any transport with explicit options.
@@ -314,16 +371,19 @@ impl Store {
         let mut report = SyncReport::default();
         let result = self
             .sync_documents(transport, opts, progress, cancel, &mut report)
+            .and_then(|()| self.sync_keys(transport, opts, cancel))
             .and_then(|()| self.sync_blobs(transport, opts, progress, cancel, &mut report));
         match result {
             Ok(()) => {
                 self.record_sync_finished()?;
                 Ok(report)
             }
-            Err(Error::DeviceRevoked) => {
+            // Only an answer that can only be the enrolled server's erases anything.
+            Err(Error::DeviceRevoked) if transport.authenticated() => {
                 self.wipe()?;
                 Err(Error::DeviceRevoked)
             }
+            Err(Error::DeviceRevoked) => Err(Error::DeviceRevokedUnverified),
             Err(e) => Err(e),
         }
     }
@@ -350,7 +410,17 @@ impl Store {
             let request =
                 SyncRequest { protocol: PROTOCOL_VERSION, cursor: state::cursor(self.conn())?, docs: messages };
             let body = protocol::encode_body(&request)?;
-            let answer = with_retry(opts, cancel, || transport.sync(&body))?;
+            let answer = match with_retry(opts, cancel, || transport.sync(&body)) {
+                Err(Error::DocumentRefused(r)) if DocId::parse(&r.doc_id).is_ok_and(|id| sent.contains_key(&id)) => {
+                    // Nothing of the batch was kept: set the document aside and send the rest again.
+                    self.set_aside(&mut session, sent, r, report)?;
+                    report.round_trips += 1;
+                    report.bytes_up += body.len() as u64;
+                    more = true;
+                    continue;
+                }
+                other => other?,
+            };
             report.round_trips += 1;
             report.bytes_up += body.len() as u64;
             report.bytes_down += answer.len() as u64;
@@ -363,6 +433,51 @@ impl Store {
             progress.on_progress(SyncStage::Documents { round, pending }, report);
         }
         Ok(())
+    }
+
+    /// Records a document the server refused (it kept nothing of the batch) and forgets this sync's state of
+    /// the batch's other documents: they are offered again from what the store holds.
+    fn set_aside(
+        &mut self,
+        session: &mut Session,
+        sent: HashMap<DocId, Sent>,
+        mut refusal: refused::RefusedDocument,
+        report: &mut SyncReport,
+    ) -> Result<()> {
+        refusal.refused_at = self.clock().now().to_rfc3339();
+        self.with_tx(|tx| refused::record(tx, &refusal))?;
+        // Nothing of the batch counts: its documents are offered (and counted) afresh.
+        for id in sent.keys() {
+            session.states.remove(id);
+            session.messages.remove(id);
+            if session.sent_docs.remove(id) {
+                report.docs_sent = report.docs_sent.saturating_sub(1);
+            }
+        }
+        if let Ok(id) = DocId::parse(&refusal.doc_id) {
+            session.follow_ups.remove(&id);
+        }
+        report.docs_set_aside += 1;
+        Ok(())
+    }
+
+    /// Learns the community's device keys, so a later hand-off bundle from any of its devices can be
+    /// verified offline. An unchanged list costs one conditional request; a failure here (an older server
+    /// without the endpoint, a network error) does not fail the sync.
+    fn sync_keys(&mut self, transport: &dyn Transport, opts: &SyncOptions, cancel: &AtomicBool) -> Result<()> {
+        let etag = crate::store::meta_get(self.conn(), META_KEYS_ETAG)?;
+        match with_retry(opts, cancel, || transport.device_keys(etag.as_deref())) {
+            Ok(None) => Ok(()),
+            Ok(Some((keys, etag))) => self.with_tx(|tx| {
+                state::set_server_keys(tx, &keys)?;
+                match etag {
+                    Some(etag) => crate::store::meta_set(tx, META_KEYS_ETAG, &etag),
+                    None => Ok(()),
+                }
+            }),
+            Err(e @ (Error::DeviceRevoked | Error::SyncCancelled)) => Err(e),
+            Err(_) => Ok(()),
+        }
     }
 
     /// This round's messages: Automerge's follow-ups, then every candidate document not yet settled, within
@@ -746,6 +861,77 @@ mod tests {
         assert_eq!(err.map_err(|e| e.code()), Err("device_revoked"));
         assert!(!path.join(STORE_FILE).exists());
         assert!(a1.rounds(None).is_err(), "nothing is left to read");
+    }
+
+    /// Reaches the peer, but like plain HTTP to another host cannot prove who answered.
+    struct Unauthenticated(crate::sync::loopback::LoopbackTransport);
+
+    impl Transport for Unauthenticated {
+        fn authenticated(&self) -> bool {
+            false
+        }
+        fn device_keys(&self, etag: Option<&str>) -> Result<Option<(Vec<DeviceKey>, Option<String>)>> {
+            self.0.device_keys(etag)
+        }
+        fn enroll(&self, request: &EnrollRequest) -> Result<EnrollResponse> {
+            self.0.enroll(request)
+        }
+        fn sync(&self, body: &[u8]) -> Result<Vec<u8>> {
+            self.0.sync(body)
+        }
+        fn blob_exists(&self, hash: &str) -> Result<bool> {
+            self.0.blob_exists(hash)
+        }
+        fn put_blob(&self, hash: &str, mime: &str, bytes: &[u8]) -> Result<()> {
+            self.0.put_blob(hash, mime, bytes)
+        }
+        fn get_blob(&self, hash: &str) -> Result<Vec<u8>> {
+            self.0.get_blob(hash)
+        }
+    }
+
+    #[test]
+    fn a_revocation_that_cannot_be_the_enrolled_servers_keeps_the_store() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let server = LoopbackServer::new();
+        let path = dir.path().join("a1");
+        let (mut a1, t1) = enroll(&server, &path, "a1", "grid_leader", &["A"]);
+        server.revoke(&a1.device().device_id);
+        let plain = Unauthenticated(server.transport(Some(&t1)));
+        let err = a1.sync_with(&plain, &fast(), &NoProgress, &AtomicBool::new(false));
+        assert_eq!(err.map_err(|e| e.code()), Err("device_revoked_unverified"));
+        assert!(path.join(STORE_FILE).exists());
+        assert!(a1.rounds(None).is_ok(), "the store is still readable");
+    }
+
+    #[test]
+    fn plain_http_beyond_loopback_needs_the_users_opt_in_kept_with_the_enrollment() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let refused =
+            Store::enroll(&dir.path().join("x"), &[7; 32], "http://192.0.2.7:8080", "c", false, fixtures::clock());
+        assert_eq!(refused.map_err(|e| e.code()).err(), Some("insecure_server_url"));
+        assert!(!dir.path().join("x").join(STORE_FILE).exists());
+
+        let server = LoopbackServer::new();
+        server.issue_code("c", "user-c", "grid_leader", fixtures::COMMUNITY, &["A"]);
+        let dir_in = dir.path().join("in");
+        let key = [7; 32];
+        let opted = Store::enroll_over(
+            &dir_in,
+            &key,
+            &server.transport(None),
+            "http://192.0.2.7:8080",
+            "c",
+            true,
+            fixtures::clock(),
+        )
+        .expect("enrolls");
+        assert!(!opted.http_transport().expect("opted in").authenticated(), "no wipe over plain HTTP");
+        drop(opted);
+        // A store whose opt-in is gone (or never given) does not speak plain HTTP beyond loopback.
+        let mut store = Store::open(&dir_in, &key, fixtures::clock()).expect("open");
+        store.with_tx(|tx| crate::store::meta_set(tx, META_INSECURE_HTTP, "0")).expect("meta");
+        assert_eq!(store.http_transport().map(|_| ()).map_err(|e| e.code()), Err("insecure_server_url"));
     }
 
     #[test]

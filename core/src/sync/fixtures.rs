@@ -46,8 +46,8 @@ pub fn roster_csv(n: usize) -> String {
 /// Enrolls a device with the peer.
 pub fn enroll(server: &LoopbackServer, dir: &Path, code: &str, role: &str, grids: &[&str]) -> (Store, String) {
     server.issue_code(code, &format!("user-{code}"), role, COMMUNITY, grids);
-    let store =
-        Store::enroll_with(dir, &[7; 32], &server.transport(None), "http://loopback", code, clock()).expect("enrolls");
+    let store = Store::enroll_with(dir, &[7; 32], &server.transport(None), "http://127.0.0.1:1", code, clock())
+        .expect("enrolls");
     let token = server.token_of(&store.device().device_id).expect("token");
     (store, token)
 }
@@ -77,4 +77,19 @@ pub fn offline_week(store: &mut Store, grid: &str, per_day: usize, households: u
                 .expect("check-in");
         }
     }
+}
+
+/// One check-in today (the clock's day) at the first household of grid A.
+pub fn offline_today(store: &mut Store) {
+    store
+        .check_in(NewCheckIn {
+            household_code: "A000".into(),
+            kind: CheckInKind::Door,
+            outcome: CheckInOutcome::Well,
+            note: "今天".into(),
+            photos: vec![],
+            location: None,
+            at: None,
+        })
+        .expect("check-in");
 }

@@ -11,8 +11,10 @@ use automerge::AutoCommit;
 
 use super::client::Transport;
 use super::protocol::{
-    self, CatalogueEntry, DocMessage, EnrollRequest, EnrollResponse, SyncRequest, SyncResponse, PROTOCOL_VERSION,
+    self, CatalogueEntry, DeviceKey, DocMessage, EnrollRequest, EnrollResponse, SyncRequest, SyncResponse,
+    PROTOCOL_VERSION,
 };
+use super::refused::RefusedDocument;
 use super::signing;
 use crate::docs::DocId;
 use crate::error::{Error, Result};
@@ -21,6 +23,8 @@ use crate::store::blobs::sha256_hex;
 #[derive(Clone)]
 struct Device {
     device_id: String,
+    user: String,
+    role: String,
     community: String,
     grids: Vec<String>,
     public_key: String,
@@ -152,7 +156,13 @@ fn apply(inner: &Inner, device: &Device, m: &DocMessage) -> Result<(AutoCommit, 
                 && key.as_deref().is_some_and(|k| signing::verify_change(k, s).is_ok())
         });
         if !signed {
-            return Err(refused("forbidden_change", format!("change {hash} is not by this device nor signed")));
+            return Err(Error::DocumentRefused(RefusedDocument {
+                doc_id: m.doc_id.clone(),
+                message: format!("change {hash} is not by this device nor signed"),
+                change_hash: Some(hash),
+                code: "forbidden_change".into(),
+                refused_at: String::new(),
+            }));
         }
     }
     let changed = doc.get_heads() != before;
@@ -161,6 +171,30 @@ fn apply(inner: &Inner, device: &Device, m: &DocMessage) -> Result<(AutoCommit, 
 }
 
 impl Transport for LoopbackTransport {
+    fn authenticated(&self) -> bool {
+        true
+    }
+
+    fn device_keys(&self, etag: Option<&str>) -> Result<Option<(Vec<DeviceKey>, Option<String>)>> {
+        let inner = self.server.lock();
+        let me = self.device(&inner)?;
+        let mut keys: Vec<DeviceKey> = inner
+            .devices
+            .values()
+            .filter(|d| d.community == me.community)
+            .map(|d| DeviceKey {
+                device_id: d.device_id.clone(),
+                public_key: d.public_key.clone(),
+                user: d.user.clone(),
+                role: d.role.clone(),
+                revoked: d.revoked,
+            })
+            .collect();
+        keys.sort_by(|a, b| a.device_id.cmp(&b.device_id));
+        let tag = sha256_hex(serde_json::to_string(&keys).unwrap_or_default().as_bytes());
+        Ok((etag != Some(tag.as_str())).then_some((keys, Some(tag))))
+    }
+
     fn enroll(&self, request: &EnrollRequest) -> Result<EnrollResponse> {
         let mut inner = self.server.lock();
         let (user, role, community, grids) =
@@ -169,6 +203,8 @@ impl Transport for LoopbackTransport {
         let token = uuid::Uuid::now_v7().simple().to_string();
         let device = Device {
             device_id: device_id.clone(),
+            user: user.clone(),
+            role: role.clone(),
             community: community.clone(),
             grids: grids.clone(),
             public_key: request.public_key.clone(),
@@ -219,6 +255,7 @@ impl Transport for LoopbackTransport {
                 catalogue.push(CatalogueEntry {
                     doc_id: id,
                     heads: doc.get_heads().iter().map(|h| h.to_string()).collect(),
+                    received_at: None,
                 });
             }
         }

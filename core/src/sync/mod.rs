@@ -13,6 +13,7 @@ pub mod http;
 #[cfg(feature = "client")]
 pub mod loopback;
 pub mod protocol;
+pub mod refused;
 pub mod signing;
 #[cfg(feature = "store")]
 pub(crate) mod state;

@@ -80,6 +80,10 @@ pub struct CatalogueEntry {
     pub doc_id: String,
     /// The server's heads (hex change hashes).
     pub heads: Vec<String>,
+    /// When the server stored the document's last write (RFC 3339, the server's clock): what a deadline
+    /// audit compares a report's device time with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_at: Option<String>,
 }
 
 /// `POST /v1/sync` request.
@@ -113,7 +117,48 @@ pub struct ApiError {
     pub code: String,
     /// Human message.
     pub message: String,
+    /// The document a sync batch was refused for, when the refusal is about one document.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc_id: Option<String>,
+    /// The refused change (hex hash), when one change is to blame.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change_hash: Option<String>,
 }
+
+impl ApiError {
+    /// An error about no document in particular.
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> ApiError {
+        ApiError { code: code.into(), message: message.into(), doc_id: None, change_hash: None }
+    }
+}
+
+/// One enrolled device of the community, as `GET /v1/keys` lists it: what a phone needs to verify changes
+/// relayed to it in a hand-off bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceKey {
+    /// Device id.
+    pub device_id: String,
+    /// Hex Ed25519 public key registered at enrollment.
+    pub public_key: String,
+    /// User name.
+    pub user: String,
+    /// Role code.
+    pub role: String,
+    /// True once an admin revoked the device: its signatures are no longer accepted.
+    #[serde(default)]
+    pub revoked: bool,
+}
+
+/// `GET /v1/keys` answer (JSON), with an `ETag`: a request with `If-None-Match` of the same tag is answered
+/// 304 with no body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeysResponse {
+    /// Every device enrolled in the asking device's community.
+    pub devices: Vec<DeviceKey>,
+}
+
+/// Most devices listed in one [`KeysResponse`] a client accepts.
+pub const MAX_KEYS: usize = 100_000;
 
 /// Encodes a sync body: CBOR, then gzip.
 pub fn encode_body<T: Serialize>(value: &T) -> Result<Vec<u8>> {

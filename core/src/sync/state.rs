@@ -7,7 +7,7 @@ use automerge::ChangeHash;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::protocol::ChangeSignature;
+use super::protocol::{ChangeSignature, DeviceKey};
 use super::signing::{self, SECRET_KEY_LEN};
 use crate::docs::DocId;
 use crate::error::{Error, Result};
@@ -22,6 +22,10 @@ pub(crate) const META_TOKEN: &str = "server_token";
 const META_CURSOR: &str = "sync_cursor";
 /// Meta key: the device's Ed25519 secret key (hex), inside the encrypted store.
 pub(crate) const META_SIGNING_KEY: &str = "signing_key";
+/// Meta key: "1" when the user enrolled with plain HTTP to a host that is not loopback (`--insecure-http`).
+pub(crate) const META_INSECURE_HTTP: &str = "server_insecure_http";
+/// Meta key: the ETag of the server's key list last stored.
+pub(crate) const META_KEYS_ETAG: &str = "keys_etag";
 
 /// Heads as stored: sorted hex hashes joined by commas, the same form as `doc.heads`.
 pub(crate) fn heads_text(heads: &[ChangeHash]) -> String {
@@ -68,7 +72,7 @@ pub(crate) fn clear_server_heads(conn: &Connection, doc_id: &str) -> Result<()> 
 }
 
 /// Documents with something to say: changed here since the last sync, or announced by the catalogue with
-/// heads this device has not reached.
+/// heads this device has not reached; refused documents wait for the user (see `sync::refused`).
 pub(crate) fn candidates(conn: &Connection) -> Result<Vec<String>> {
     let mut stmt = conn.prepare_cached(
         "SELECT d.doc_id FROM doc d LEFT JOIN sync_doc s ON s.doc_id = d.doc_id
@@ -76,6 +80,7 @@ pub(crate) fn candidates(conn: &Connection) -> Result<Vec<String>> {
          UNION
          SELECT s.doc_id FROM sync_doc s LEFT JOIN doc d ON d.doc_id = s.doc_id
          WHERE s.server_heads IS NOT NULL AND s.server_heads != COALESCE(d.heads, '')
+         EXCEPT SELECT doc_id FROM sync_refused
          ORDER BY 1",
     )?;
     let rows = stmt.query_map([], |r| r.get(0))?;
@@ -113,17 +118,40 @@ pub(crate) fn store_signatures(conn: &Connection, doc_id: &str, sigs: &[ChangeSi
     Ok(())
 }
 
-/// A device's public key as first seen.
+/// A device's public key this device trusts: listed by the server, or presented by a verified bundle.
+/// `None` for an unknown device or one the server listed as revoked.
 pub(crate) fn device_key(conn: &Connection, device_id: &str) -> Result<Option<String>> {
     Ok(conn
-        .prepare_cached("SELECT public_key FROM device_key WHERE device_id = ?1")?
+        .prepare_cached("SELECT public_key FROM device_key WHERE device_id = ?1 AND revoked = 0")?
         .query_row([device_id], |r| r.get(0))
         .optional()?)
 }
 
-/// Remembers a device's public key.
+/// True when the server listed the device as revoked.
+pub(crate) fn device_revoked(conn: &Connection, device_id: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT revoked FROM device_key WHERE device_id = ?1")?
+        .query_row([device_id], |r| r.get::<_, bool>(0))
+        .optional()?
+        .unwrap_or(false))
+}
+
+/// Remembers the key a verified bundle's exporter presented (a key already known is kept).
 pub(crate) fn set_device_key(conn: &Connection, device_id: &str, public_key: &str) -> Result<()> {
     conn.execute("INSERT OR IGNORE INTO device_key (device_id, public_key) VALUES (?1, ?2)", [device_id, public_key])?;
+    Ok(())
+}
+
+/// Records the keys the server listed: they replace whatever a bundle presented for the same devices.
+pub(crate) fn set_server_keys(conn: &Connection, keys: &[DeviceKey]) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO device_key (device_id, public_key, source, user, role, revoked) VALUES (?1, ?2, 'server', ?3, ?4, ?5)
+         ON CONFLICT (device_id) DO UPDATE SET public_key = excluded.public_key, source = 'server',
+             user = excluded.user, role = excluded.role, revoked = excluded.revoked",
+    )?;
+    for k in keys.iter().filter(|k| signing::valid_public_key(&k.public_key)) {
+        stmt.execute(params![k.device_id, k.public_key, k.user, k.role, k.revoked])?;
+    }
     Ok(())
 }
 

@@ -1,8 +1,10 @@
-//! What the sync status screen shows: the server, when the last sync finished, and what waits to go up.
+//! What the sync status screen shows: the server, when the last sync finished, what waits to go up, and
+//! what the server refused.
 //! Read from the store's own tables; every successful sync records when it finished.
 
 use serde::Serialize;
 
+use super::refused::RefusedDocument;
 use crate::error::Result;
 use crate::store::{meta_get, meta_set};
 use crate::Store;
@@ -22,6 +24,8 @@ pub struct SyncStatus {
     pub pending_documents: u32,
     /// Photos not yet uploaded.
     pub pending_photos: u32,
+    /// Documents the server refused, left out of sync until the user retries them.
+    pub refused: Vec<RefusedDocument>,
 }
 
 impl Store {
@@ -34,6 +38,7 @@ impl Store {
             last_sync_at: meta_get(self.conn(), META_LAST_SYNC)?,
             pending_documents: u32::try_from(self.unsynced_documents()?.len()).unwrap_or(u32::MAX),
             pending_photos: u32::try_from(pending_photos).unwrap_or(u32::MAX),
+            refused: self.refused_documents()?,
         })
     }
 

@@ -2,6 +2,7 @@
 
 mod blobs;
 mod enroll;
+mod keys;
 mod ops;
 mod sync;
 
@@ -71,6 +72,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/metrics", get(ops::metrics))
         .route("/v1/enroll", post(enroll::enroll))
         .route("/v1/sync", post(sync::sync))
+        .route("/v1/keys", get(keys::keys))
         .route("/v1/blobs/{sha256}", put(blobs::put_blob).get(blobs::get_blob).head(blobs::head_blob))
         .fallback(|| async { ServerError::not_found("no such endpoint") })
         .layer(axum::middleware::from_fn_with_state(app.clone(), count_requests))

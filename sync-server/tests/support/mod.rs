@@ -264,9 +264,9 @@ impl Device {
             .header("content-encoding", "gzip")
             .body(body)
             .send()
-            .map_err(|e| (0, ApiError { code: "network".into(), message: e.to_string() }))?;
+            .map_err(|e| (0, ApiError::new("network", e.to_string())))?;
         let status = res.status().as_u16();
-        let bytes = res.bytes().map_err(|e| (0, ApiError { code: "network".into(), message: e.to_string() }))?;
+        let bytes = res.bytes().map_err(|e| (0, ApiError::new("network", e.to_string())))?;
         self.round_trips += 1;
         self.last_response_bytes = bytes.len();
         if status != 200 {

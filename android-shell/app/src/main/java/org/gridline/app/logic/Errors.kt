@@ -34,6 +34,7 @@ object ErrorMessages {
         "network_error", "server_unavailable", "server_refused", "sync_protocol", "sync_cancelled", "unauthorized",
         "not_enrolled", "device_revoked", "enroll_code_invalid", "enroll_code_used", "enroll_code_expired",
         "forbidden_change", "forbidden_document", "protocol_unsupported",
+        "insecure_server_url", "device_revoked_unverified", "rate_limited", "missing_dependencies",
     )
 
     /** The string resource name for `code`. */
