@@ -295,7 +295,8 @@ impl Engine {
                     format!("{} is outside this device's scope", m.doc_id),
                 ));
             }
-            received.push(self.receive(device, id, m, now)?);
+            let r = self.receive(device, id, m, now, &received)?;
+            received.push(r);
         }
         let replies = received
             .iter_mut()
@@ -322,6 +323,7 @@ impl Engine {
         id: DocId,
         m: &DocMessage,
         now: DateTime<Utc>,
+        round: &[Received],
     ) -> Result<Received> {
         let doc_id = id.to_string();
         let mut state = match self.storage.sync_state(&device.device_id, &doc_id)? {
@@ -362,7 +364,9 @@ impl Engine {
                 self.check_author(device, &id, c, m)?;
             }
             check_scope(&id, &doc).map_err(|e| ServerError::forbidden_change(e.to_string()))?;
-            crate::rules::check_new_changes(self.storage.as_ref(), device, &id, &doc, &stored)?;
+            let mut lookup = RoundLookup { engine: self, round };
+            let mut ctx = crate::rules::ContentContext { sender: device, lookup: &mut lookup };
+            crate::rules::check_content(&mut ctx, &id, &stored, &doc, now)?;
             if id.kind == DocKind::Incident && !stored.has_events() {
                 // The receipt (已送达) when the server first stores the incident; a document without an event
                 // list yet gets it with the change that brings the list.
@@ -418,6 +422,27 @@ impl Engine {
             n += 1;
         }
         Ok(n)
+    }
+}
+
+/// What the content checks read during one round: devices from storage, rosters as stored plus the round's
+/// writes so far (a device sends a roster before the check-ins of the households it adds).
+struct RoundLookup<'a> {
+    engine: &'a mut Engine,
+    round: &'a [Received],
+}
+
+impl crate::rules::ContentLookup for RoundLookup<'_> {
+    fn device(&mut self, device_id: &str) -> Result<Option<crate::storage::Device>> {
+        self.engine.storage.device(device_id)
+    }
+
+    fn has_household(&mut self, roster: &DocId, code: &str) -> Result<bool> {
+        if let Some((doc, _)) = self.round.iter().find(|r| r.id == *roster).and_then(|r| r.written.as_ref()) {
+            return Ok(gridline_core::docs::roster::has_household(doc, code));
+        }
+        let cached = self.engine.cached(&roster.to_string())?;
+        Ok(cached.is_some_and(|c| gridline_core::docs::roster::has_household(&c.doc, code)))
     }
 }
 
