@@ -525,6 +525,27 @@ mod tests {
     }
 
     #[test]
+    fn records_carry_every_operation_behind_them_and_their_claims() {
+        let id = DocId::roster("c1", "G01");
+        let mut a = new_document(&id, &automerge::ActorId::random()).expect("a");
+        put_entity(&mut a, "household/H1", &vec![("room", s("101"))]).expect("put");
+        put_entity(&mut a, "resident/H1/张", &vec![("name", s("张"))]).expect("put");
+        a.commit();
+        let mut b = a.fork().with_actor(automerge::ActorId::random());
+        put_entity(&mut a, "household/H1", &vec![("room", s("102"))]).expect("a edits");
+        put_entity(&mut b, "household/H1", &vec![("room", s("103"))]).expect("b edits");
+        a.merge(&mut b).expect("merge");
+        let found = records(DocKind::Roster, &a);
+        let household = found.iter().find(|r| r.kind == RecordKind::Household).expect("household");
+        // The map and both values of the conflicting room.
+        assert_eq!(household.ops.len(), 3);
+        let resident = found.iter().find(|r| r.kind == RecordKind::Resident).expect("resident");
+        assert_eq!(resident.claims.household.as_deref(), Some("H1"));
+        assert!(!resident.label.contains('张'), "labels carry no names: {}", resident.label);
+        assert!(records(DocKind::Community, &a).is_empty());
+    }
+
+    #[test]
     fn put_entity_writes_only_differences() {
         let mut doc = AutoCommit::new();
         assert!(put_entity(&mut doc, "household/H1", &vec![("room", s("101")), ("floor", i(1))]).expect("put"));
