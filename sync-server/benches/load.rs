@@ -2,7 +2,8 @@
 //! load`; `GRIDLINE_BENCH_DEVICES` overrides the device count).
 //!
 //! 1. 1,000 simulated devices (two grid leaders per grid, 500 grids) each sync a day's work — 20 check-ins in
-//!    the grid's day log, 4 incidents with 5 events each, one visit — against one server.
+//!    the grid's day log, 4 incidents with 5 events each, one visit, all honest records the server binds to
+//!    their author — against one server.
 //!    Targets: all done ≤ 60 s, p99 per-device sync ≤ 2 s, server peak RSS (VmHWM) ≤ 500 MB.
 //! 2. A station device with every document of the community in scope (≥ 5,000) syncs once more with nothing
 //!    changed. Targets: 1 round trip, ≤ 2 KB each way.
@@ -15,7 +16,8 @@ mod support;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use gridline_core::docs::{self, DocId};
+use gridline_core::docs::{incident, visit_log, DocId};
+use gridline_core::model::{CheckIn, IncidentEvent, IncidentFields, Severity, Visit, VisitKind};
 use support::{log_id, Device, Server};
 
 const CHECK_INS: usize = 20;
@@ -25,35 +27,64 @@ const EVENTS: usize = 5;
 fn day_of_work(device: &mut Device, grid: &str, n: usize) {
     let community = device.community().to_string();
     let log = log_id(&community, grid);
+    let (user, device_id) = (device.info.user.clone(), device.info.device_id.clone());
+    let at = chrono::DateTime::parse_from_rfc3339(support::CHECK_IN_AT).expect("time");
     for i in 0..CHECK_INS {
-        let doc = device.doc(&log);
-        let key = format!("checkin/{n}-{i}");
-        let fields = vec![
-            ("household", docs::s(&format!("{grid}-H{}", i % 5))),
-            ("kind", docs::s("door")),
-            ("outcome", docs::s("all_well")),
-            ("note", docs::s("checked in, all well, neighbours say the lift is slow")),
-            ("at", docs::s("2026-11-24T09:30:00+08:00")),
-        ];
-        docs::put_entity(doc, &key, &fields).expect("check-in");
-        doc.commit();
+        let c = CheckIn {
+            household_code: format!("{grid}-H{}", i % 5),
+            note: "checked in, all well, neighbours say the lift is slow".into(),
+            ..device.check_in(&log, &format!("{n}-{i}"), "")
+        };
+        device.append_check_in(&log, &c);
     }
-    for k in 0..INCIDENTS {
-        let id = DocId::incident(&community, grid, &uuid::Uuid::now_v7().to_string());
+    for _ in 0..INCIDENTS {
+        let incident_id = uuid::Uuid::now_v7().to_string();
+        let id = DocId::incident(&community, grid, &incident_id);
+        let fields = IncidentFields {
+            incident_id,
+            grid: grid.into(),
+            category: "facility_repair".into(),
+            severity: Severity::Normal,
+            title: "Lift".into(),
+            description: String::new(),
+            household_code: None,
+            location: None,
+            photos: vec![],
+            check_in_id: None,
+            reporter: user.clone(),
+            reporter_device: device_id.clone(),
+            at,
+        };
+        let event = |action: &str| IncidentEvent::new(action, &user, &device_id, "grid_leader", at.to_rfc3339());
         let doc = device.doc(&id);
-        docs::put_entity(doc, "incident", &vec![("category", docs::s("facility_repair")), ("title", docs::s("Lift"))])
-            .expect("incident");
-        for e in 0..EVENTS {
-            let key = format!("event/{n}-{k}-{e}");
-            docs::put_entity(doc, &key, &vec![("action", docs::s("comment")), ("role", docs::s("grid_leader"))])
-                .expect("event");
+        incident::create(doc, &fields, &event("report")).expect("incident");
+        doc.commit();
+        for _ in 1..EVENTS {
+            incident::append_event(doc, &event("comment")).expect("event");
             doc.commit();
         }
     }
     let visits = DocId::visit_log(&community, grid, "2026-11");
+    let visit = Visit {
+        visit_id: format!("{n}"),
+        household_code: format!("{grid}-H0"),
+        grid: grid.into(),
+        residents: vec![],
+        kind: VisitKind::Home,
+        at,
+        day: at.date_naive(),
+        duration_min: Some(30),
+        services: vec!["life_care".into(), "companionship".into()],
+        needs: String::new(),
+        need_tags: vec![],
+        follow_up: None,
+        satisfaction: None,
+        photos: vec![],
+        author: user.clone(),
+        device_id: device_id.clone(),
+    };
     let doc = device.doc(&visits);
-    docs::put_entity(doc, &format!("visit/{n}"), &vec![("services", docs::s("life_care;companionship"))])
-        .expect("visit");
+    visit_log::append(doc, &visit).expect("visit");
     doc.commit();
 }
 

@@ -534,7 +534,8 @@ impl Engine {
         let mut received = Vec::with_capacity(parsed.len());
         let mut dropped = 0;
         for (id, m, msg) in parsed {
-            let (r, orphans) = self.receive(device, id, m, msg, now).map_err(|e| e.with_document(&m.doc_id, None))?;
+            let (r, orphans) =
+                self.receive(device, id, m, msg, now, &received).map_err(|e| e.with_document(&m.doc_id, None))?;
             dropped += u64::from(orphans);
             received.push(r);
         }
@@ -576,6 +577,7 @@ impl Engine {
         m: &DocMessage,
         msg: Option<Message>,
         now: DateTime<Utc>,
+        round: &[Received],
     ) -> Result<(Received, bool)> {
         let doc_id = id.to_string();
         let mut state = match self.storage.sync_state(&device.device_id, &doc_id)? {
@@ -613,7 +615,9 @@ impl Engine {
                 self.check_author(device, &id, c, m)?;
             }
             check_scope(&id, &doc).map_err(|e| ServerError::forbidden_change(e.to_string()))?;
-            crate::rules::check_new_changes(self.storage.as_ref(), device, &id, &doc, &stored)?;
+            let mut lookup = RoundLookup { engine: self, round };
+            let mut ctx = crate::rules::ContentContext { sender: device, lookup: &mut lookup };
+            crate::rules::check_content(&mut ctx, &id, &stored, &doc, now)?;
             if id.kind == DocKind::Incident && !stored.has_events() {
                 // The receipt (已送达) when the server first stores the incident; a document without an event
                 // list yet gets it with the change that brings the list.
@@ -709,6 +713,27 @@ impl Engine {
             n += 1;
         }
         Ok(n)
+    }
+}
+
+/// What the content checks read during one round: devices from storage, rosters as stored plus the round's
+/// writes so far (a device sends a roster before the check-ins of the households it adds).
+struct RoundLookup<'a> {
+    engine: &'a Engine,
+    round: &'a [Received],
+}
+
+impl crate::rules::ContentLookup for RoundLookup<'_> {
+    fn device(&mut self, device_id: &str) -> Result<Option<crate::storage::Device>> {
+        self.engine.storage.device(device_id)
+    }
+
+    fn has_household(&mut self, roster: &DocId, code: &str) -> Result<bool> {
+        if let Some((doc, _, _)) = self.round.iter().find(|r| r.id == *roster).and_then(|r| r.written.as_ref()) {
+            return Ok(gridline_core::docs::roster::has_household(doc, code));
+        }
+        let cached = self.engine.entry(&roster.to_string())?;
+        Ok(cached.is_some_and(|c| gridline_core::docs::roster::has_household(&lock(&c).doc, code)))
     }
 }
 

@@ -22,9 +22,11 @@ fn message_with_everything(doc: &mut AutoCommit) -> Vec<u8> {
     doc.sync().generate_sync_message(&mut state).expect("changes").encode()
 }
 
-fn doc_by(actor: ActorId, id: &DocId, note: &str) -> AutoCommit {
+/// A document by `actor` holding check-in `f`, honest about its author (`user` on the actor's device).
+fn doc_by(actor: ActorId, user: &str, id: &DocId, note: &str) -> AutoCommit {
     let mut doc = docs::new_document(id, &actor).expect("doc");
-    docs::put_entity(&mut doc, "checkin/f", &vec![("note", docs::s(note))]).expect("put");
+    let device = gridline_core::sync::signing::actor_device(&actor).expect("device id");
+    docs::checkin_log::append(&mut doc, &support::check_in_by(user, &device, id, "f", note)).expect("put");
     doc.commit();
     doc
 }
@@ -47,8 +49,8 @@ fn forged_actors_and_signatures_refuse_the_whole_batch() {
     let other = DocId::visit_log(&community, "G01", "2026-11");
 
     // A batch with one honest document and one authored by a random actor: all refused.
-    let mut honest = doc_by(a1.actor(), &other, "honest");
-    let mut forged = doc_by(ActorId::random(), &log, "forged");
+    let mut honest = doc_by(a1.actor(), "A1", &other, "honest");
+    let mut forged = doc_by(ActorId::random(), "A1", &log, "forged");
     let batch = vec![
         DocMessage { doc_id: other.to_string(), message: message_with_everything(&mut honest), signatures: vec![] },
         DocMessage { doc_id: log.to_string(), message: message_with_everything(&mut forged), signatures: vec![] },
@@ -60,7 +62,7 @@ fn forged_actors_and_signatures_refuse_the_whole_batch() {
 
     // A2's change relayed by A1 after a hand-off: refused unsigned, refused with a bad signature or a
     // signature from a device outside the grid, accepted with A2's signature.
-    let mut relayed = doc_by(a2.actor(), &log, "written by A2 offline");
+    let mut relayed = doc_by(a2.actor(), "A2", &log, "written by A2 offline");
     let hashes = relayed.get_heads();
     let message = message_with_everything(&mut relayed);
     let send = |a1: &mut Device, signatures| {
@@ -76,7 +78,7 @@ fn forged_actors_and_signatures_refuse_the_whole_batch() {
     assert_eq!(stored_notes(&server, &community, &log), vec![("checkin/f".into(), "written by A2 offline".into())]);
 
     // A document whose root claims another scope than its id.
-    let mut lying = doc_by(a1.actor(), &log_id(&community, "G02"), "claims G02");
+    let mut lying = doc_by(a1.actor(), "A1", &log_id(&community, "G02"), "claims G02");
     let other_day = DocId::check_in_log(&community, "G01", chrono::NaiveDate::from_ymd_opt(2026, 11, 25).expect("d"));
     let msg =
         DocMessage { doc_id: other_day.to_string(), message: message_with_everything(&mut lying), signatures: vec![] };

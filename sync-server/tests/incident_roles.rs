@@ -9,8 +9,9 @@ use gridline_core::model::{IncidentEvent, IncidentFields, Severity};
 use gridline_core::workflow::{self, Stage};
 use support::{Device, Server};
 
-fn event(action: &str, role: &str) -> IncidentEvent {
-    IncidentEvent::new(action, "someone", "", role, "2026-11-24T09:00:00+08:00")
+/// An event by `device`'s user and device, claiming `role`.
+fn event(device: &Device, action: &str, role: &str) -> IncidentEvent {
+    IncidentEvent::new(action, &device.info.user, &device.info.device_id, role, "2026-11-24T09:00:00+08:00")
 }
 
 fn report(device: &mut Device, grid: &str, role: &str) -> DocId {
@@ -31,8 +32,9 @@ fn report(device: &mut Device, grid: &str, role: &str) -> DocId {
         reporter_device: device.info.device_id.clone(),
         at: chrono::DateTime::parse_from_rfc3339("2026-11-24T09:00:00+08:00").expect("time"),
     };
+    let report = event(device, "report", role);
     let doc = device.doc(&id);
-    incident::create(doc, &fields, &event("report", role)).expect("create");
+    incident::create(doc, &fields, &report).expect("create");
     doc.commit();
     id
 }
@@ -73,8 +75,9 @@ fn events_claim_their_author_role_and_the_server_receipts() {
 
     // The committee dispatches (its own role): accepted.
     {
+        let dispatch = event(&committee, "dispatch", "committee");
         let doc = committee.doc(&id);
-        incident::append_event(doc, &event("dispatch", "committee")).expect("dispatch");
+        incident::append_event(doc, &dispatch).expect("dispatch");
         doc.commit();
     }
     committee.sync().expect("dispatch synced");

@@ -4,6 +4,7 @@
 
 mod support;
 
+use chrono::NaiveDate;
 use gridline_core::docs;
 use sha2::{Digest, Sha256};
 use support::{log_id, Server};
@@ -38,11 +39,15 @@ fn a_photo_hash_written_into_another_grid_grants_nothing() {
     assert_eq!(put(&a.info.token, photo.clone()), 201);
     assert_eq!(put(&a.info.token, photo.clone()), 200, "a retry of one's own upload");
     let log_a = log_id(&community, "G01");
-    docs::put_entity(a.doc(&log_a), "checkin/p", &vec![("photos", docs::s(&hash))]).expect("put");
+    let mut with_photo = a.check_in(&log_a, "p", "the stair rail");
+    with_photo.photos = vec![hash.clone()];
+    a.append_check_in(&log_a, &with_photo);
     a.sync().expect("a syncs");
-    // B copies the hash into its own grid's log.
+    // B copies the hash into an honest check-in of its own grid's log.
     let log_b = log_id(&community, "G02");
-    docs::put_entity(b.doc(&log_b), "checkin/q", &vec![("photos", docs::s(&hash))]).expect("put");
+    let mut copied = b.check_in(&log_b, "q", "someone else's photo");
+    copied.photos = vec![hash.clone()];
+    b.append_check_in(&log_b, &copied);
     b.sync().expect("b syncs");
 
     assert_eq!(get(&b.info.token), 404, "another grid's photo stays out of reach");
@@ -83,17 +88,18 @@ fn daily_quotas_answer_429_until_midnight_and_store_nothing_past_them() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = Server::start_with(
         dir.path(),
-        &["--quota-new-documents", "2", "--quota-blob-bytes", "1000", "--quota-document-bytes", "200000"],
+        &["--quota-new-documents", "2", "--quota-blob-bytes", "1000", "--quota-document-bytes", "20000"],
     );
     let community = server.community_with_roster();
     let mut a = server.enroll(&community, "A", "grid_leader", &["G01"]);
-    for n in 0..2 {
-        let id = docs::DocId::visit_log(&community, "G01", &format!("2026-0{}", n + 1));
-        a.write(&id, "visit/1", "within the quota");
+    let day_log =
+        |d: u32| docs::DocId::check_in_log(&community, "G01", NaiveDate::from_ymd_opt(2026, 11, d).expect("day"));
+    for d in 1..=2 {
+        a.write(&day_log(d), "checkin/1", "within the quota");
     }
     a.sync().expect("two new documents pass");
-    let third = docs::DocId::visit_log(&community, "G01", "2026-03");
-    a.write(&third, "visit/1", "one too many");
+    let third = day_log(3);
+    a.write(&third, "checkin/1", "one too many");
     let (status, err) = a.sync().expect_err("the third new document is refused");
     assert_eq!((status, err.code.as_str()), (429, "quota_exceeded"), "{}", err.message);
 
@@ -112,9 +118,9 @@ fn daily_quotas_answer_429_until_midnight_and_store_nothing_past_them() {
     assert_eq!(res.status().as_u16(), 404, "the refused upload was not stored");
 
     // Bytes added to one document per day.
-    let log = log_id(&community, "G01");
-    for n in 0..3 {
-        a.write(&log, &format!("checkin/{n}"), &"x".repeat(90_000));
+    let log = day_log(1);
+    for n in 2..40 {
+        a.write(&log, &format!("checkin/{n}"), &"x".repeat(800));
     }
     a.docs.remove(&third.to_string());
     let (status, err) = a.sync().expect_err("the log grows past its daily bytes");

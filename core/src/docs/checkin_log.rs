@@ -4,7 +4,7 @@
 use automerge::AutoCommit;
 use chrono::DateTime;
 
-use super::{entities, list, put_entity, s, Entity, Fields};
+use super::{entities, entity_records, label, list, put_entity, s, Claims, Entity, Fields, Record, RecordKind};
 use crate::error::{Error, Result};
 use crate::model::{CheckIn, CheckInKind, CheckInOutcome, Location};
 
@@ -57,4 +57,19 @@ fn from_entity(id: String, e: &Entity) -> Result<CheckIn> {
 /// Every well-formed check-in of the log (malformed entries from a faulty peer are skipped, not fatal).
 pub fn check_ins(doc: &AutoCommit) -> Vec<CheckIn> {
     entities(doc, "checkin/").filter_map(|(id, e)| from_entity(id, &e).ok()).collect()
+}
+
+/// Every check-in of the log as a record, well-formed or not, with what it claims (the server's checks).
+pub fn records(doc: &AutoCommit) -> Vec<Record> {
+    entity_records(doc, "checkin/", RecordKind::CheckIn, |id, e| {
+        let claims = Claims {
+            grid: Some(e.str("grid")),
+            household: Some(e.str("household")),
+            user: Some(e.str("author")),
+            device: Some(e.str("device")),
+            role: None,
+            at: Some(e.str("at")),
+        };
+        (label("check-in", id), claims)
+    })
 }

@@ -15,12 +15,13 @@ use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValueRef, Value, ROOT
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
+use super::{label, value_ops, Claims, Record, RecordKind};
 use crate::error::{Error, Result};
 use crate::model::{IncidentEvent, IncidentFields, Location, Severity};
 use crate::workflow::{Action, SERVER_ROLE};
 
 /// Root key of the incident's fields.
-const FIELDS_KEY: &str = "incident";
+pub const FIELDS_KEY: &str = "incident";
 /// Root key of the event list.
 pub const EVENTS_KEY: &str = "events";
 /// Most events one incident document may hold (a bound on what any peer can make a device replay).
@@ -261,6 +262,56 @@ pub fn event_ids(doc: &AutoCommit) -> Result<Vec<ObjId>> {
 pub fn read_events(doc: &AutoCommit) -> Result<Vec<IncidentEvent>> {
     let events = events_list(doc)?;
     Ok(doc.list_range(&events, ..).map(|item| event_from(&item.value)).collect())
+}
+
+/// The incident's fields and every event as records, well-formed or not, with what each claims (the
+/// server's checks). An event item is keyed by the operation that wrote it, so an overwrite is a new record.
+pub fn records(doc: &AutoCommit) -> Vec<Record> {
+    let mut out = Vec::new();
+    if let Ok(Some((value, id))) = doc.get(ROOT, FIELDS_KEY) {
+        let conflict = doc.get_all(ROOT, FIELDS_KEY).map(|v| v.len() > 1).unwrap_or(false);
+        let record: FieldsRecord = match &value {
+            Value::Scalar(v) => v.as_str().and_then(|t| serde_json::from_str(t).ok()).unwrap_or_default(),
+            Value::Object(_) => FieldsRecord::default(),
+        };
+        let claims = Claims {
+            grid: Some(record.grid),
+            household: record.household,
+            user: Some(record.reporter),
+            device: Some(record.device),
+            role: None,
+            at: Some(record.at),
+        };
+        let ops = value_ops(doc, &ROOT, FIELDS_KEY, conflict, id);
+        out.push(Record {
+            kind: RecordKind::IncidentFields,
+            key: FIELDS_KEY.into(),
+            label: "the incident's fields".into(),
+            ops,
+            claims,
+        });
+    }
+    let Ok(events) = events_list(doc) else { return out };
+    for item in doc.list_range(&events, ..) {
+        let id = item.id();
+        let event = event_from(&item.value);
+        let claims = Claims {
+            grid: None,
+            household: None,
+            user: Some(event.actor),
+            device: Some(event.device),
+            role: Some(event.role),
+            at: Some(event.at),
+        };
+        out.push(Record {
+            kind: RecordKind::WorkflowEvent,
+            key: format!("{EVENTS_KEY}/{id}"),
+            label: label("workflow event", &event.event_id),
+            ops: value_ops(doc, &events, item.index, item.conflict, id),
+            claims,
+        });
+    }
+    out
 }
 
 /// Reads the incident's fields and events.

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 use automerge::transaction::Transactable;
-use automerge::{AutoCommit, ObjType, ReadDoc, ScalarValue, Value, ROOT};
+use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
 
 use crate::error::{Error, Result};
 
@@ -329,6 +329,128 @@ pub fn entities<'a>(doc: &'a AutoCommit, prefix: &'a str) -> impl Iterator<Item 
     )
 }
 
+/// Which kind of record a document holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RecordKind {
+    /// A check-in of a check-in log.
+    CheckIn,
+    /// A visit of a visit log.
+    Visit,
+    /// A household of a roster.
+    Household,
+    /// A resident of a roster.
+    Resident,
+    /// The fields an incident's reporter wrote.
+    IncidentFields,
+    /// One event of an incident's workflow event list.
+    WorkflowEvent,
+}
+
+impl RecordKind {
+    /// True for records that, once written, are never edited or deleted. Households and residents are
+    /// updated by roster imports (and marked moved out, never deleted).
+    pub fn append_only(&self) -> bool {
+        !matches!(self, RecordKind::Household | RecordKind::Resident)
+    }
+}
+
+/// What a record says about who wrote it, where and when. `None`: records of this kind do not say it; a
+/// field the kind carries but the record lacks reads as empty text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Claims {
+    /// Grid code.
+    pub grid: Option<String>,
+    /// Household code.
+    pub household: Option<String>,
+    /// User name of the author (a check-in's or visit's author, an event's actor, an incident's reporter).
+    pub user: Option<String>,
+    /// Device id of the author.
+    pub device: Option<String>,
+    /// Role code claimed (workflow events).
+    pub role: Option<String>,
+    /// When it happened (RFC 3339 as written).
+    pub at: Option<String>,
+}
+
+/// One record of a document as its writers left it: what the server binds to its author device and to the
+/// document. A record's writers are the actors of the operations behind its current value.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// Kind of record.
+    pub kind: RecordKind,
+    /// Identifies the record across versions of its document: its root key, or for a list item the
+    /// operation that wrote it. May hold personal data (a resident's key holds the name): never show it.
+    pub key: String,
+    /// Names the record in messages, without personal data.
+    pub label: String,
+    /// Every operation behind the record's current value: the map and every value of each of its fields
+    /// (all values of a conflict), or the one scalar.
+    pub ops: Vec<ObjId>,
+    /// What the record says.
+    pub claims: Claims,
+}
+
+/// The records of a document of `kind` (the community document holds configuration, no records).
+pub fn records(kind: DocKind, doc: &AutoCommit) -> Vec<Record> {
+    match kind {
+        DocKind::Community => Vec::new(),
+        DocKind::Roster => roster::records(doc),
+        DocKind::CheckInLog => checkin_log::records(doc),
+        DocKind::VisitLog => visit_log::records(doc),
+        DocKind::Incident => incident::records(doc),
+    }
+}
+
+/// At most this many characters of a key go into a record's label (keys are peer input).
+const LABEL_KEY_CHARS: usize = 40;
+
+/// A record label: `what` and the start of `id`.
+pub(crate) fn label(what: &str, id: &str) -> String {
+    format!("{what} {}", id.chars().take(LABEL_KEY_CHARS).collect::<String>())
+}
+
+/// Every value op of `key` in `obj`: the visible one, or all of a conflict.
+pub(crate) fn value_ops(
+    doc: &AutoCommit,
+    obj: &ObjId,
+    prop: impl Into<automerge::Prop>,
+    conflict: bool,
+    visible: ObjId,
+) -> Vec<ObjId> {
+    if !conflict {
+        return vec![visible];
+    }
+    match doc.get_all(obj, prop) {
+        Ok(values) => values.into_iter().map(|(_, id)| id).collect(),
+        Err(_) => vec![visible],
+    }
+}
+
+/// The records kept as entity maps under root keys starting with `prefix`; `describe` gives each one's
+/// label and claims from the rest of its key and its fields.
+pub(crate) fn entity_records(
+    doc: &AutoCommit,
+    prefix: &str,
+    kind: RecordKind,
+    describe: impl Fn(&str, &Entity) -> (String, Claims),
+) -> Vec<Record> {
+    doc.map_range(ROOT, prefix.to_string()..)
+        .take_while(|item| item.key.starts_with(prefix))
+        .filter(|item| matches!(item.value, automerge::ValueRef::Object(ObjType::Map)))
+        .map(|item| {
+            let obj = item.id();
+            let mut ops = vec![obj.clone()];
+            for field in doc.map_range(&obj, ..) {
+                let visible = field.id();
+                ops.extend(value_ops(doc, &obj, field.key.as_ref(), field.conflict, visible));
+            }
+            let entity = Entity::read(doc, &obj);
+            let (label, claims) = describe(&item.key[prefix.len()..], &entity);
+            Record { kind, key: item.key.to_string(), label, ops, claims }
+        })
+        .collect()
+}
+
 /// A string scalar.
 pub fn s(v: &str) -> Option<ScalarValue> {
     Some(ScalarValue::Str(v.into()))
@@ -400,6 +522,27 @@ mod tests {
         assert_eq!(keys, vec!["1", "2"]);
         check_scope(&id, &a).expect("scope agrees");
         assert!(check_scope(&DocId::roster("c1", "G01"), &a).is_err());
+    }
+
+    #[test]
+    fn records_carry_every_operation_behind_them_and_their_claims() {
+        let id = DocId::roster("c1", "G01");
+        let mut a = new_document(&id, &automerge::ActorId::random()).expect("a");
+        put_entity(&mut a, "household/H1", &vec![("room", s("101"))]).expect("put");
+        put_entity(&mut a, "resident/H1/张", &vec![("name", s("张"))]).expect("put");
+        a.commit();
+        let mut b = a.fork().with_actor(automerge::ActorId::random());
+        put_entity(&mut a, "household/H1", &vec![("room", s("102"))]).expect("a edits");
+        put_entity(&mut b, "household/H1", &vec![("room", s("103"))]).expect("b edits");
+        a.merge(&mut b).expect("merge");
+        let found = records(DocKind::Roster, &a);
+        let household = found.iter().find(|r| r.kind == RecordKind::Household).expect("household");
+        // The map and both values of the conflicting room.
+        assert_eq!(household.ops.len(), 3);
+        let resident = found.iter().find(|r| r.kind == RecordKind::Resident).expect("resident");
+        assert_eq!(resident.claims.household.as_deref(), Some("H1"));
+        assert!(!resident.label.contains('张'), "labels carry no names: {}", resident.label);
+        assert!(records(DocKind::Community, &a).is_empty());
     }
 
     #[test]

@@ -8,7 +8,10 @@ use std::collections::{BTreeMap, HashSet};
 use automerge::AutoCommit;
 use serde::Serialize;
 
-use super::{entities, flag, i, list, ne, os, put_entity, s, Entity, Fields};
+use super::{
+    entities, entity_records, flag, get_entity, i, label, list, ne, os, put_entity, s, Claims, Entity, Fields, Record,
+    RecordKind,
+};
 use crate::error::Result;
 use crate::model::roster::resident_key;
 use crate::model::{Household, Resident};
@@ -104,6 +107,27 @@ pub fn households(doc: &AutoCommit, grid: &str) -> Vec<Household> {
 /// Every resident of the roster document.
 pub fn residents(doc: &AutoCommit) -> Vec<Resident> {
     entities(doc, "resident/").map(|(key, e)| resident_from(&key, &e)).collect()
+}
+
+/// True when the roster holds household `code` (moved out or not: records made before a move stay valid).
+pub fn has_household(doc: &AutoCommit, code: &str) -> bool {
+    get_entity(doc, &format!("household/{code}")).is_some()
+}
+
+/// Every household and resident of the roster as a record: a resident claims its household (the key's
+/// first part); the grid is the document's.
+pub fn records(doc: &AutoCommit) -> Vec<Record> {
+    let mut out = entity_records(doc, "household/", RecordKind::Household, |code, _| {
+        (label("household", code), Claims::default())
+    });
+    out.extend(entity_records(doc, "resident/", RecordKind::Resident, |key, _| {
+        let household = key.split_once('/').map(|(h, _)| h).unwrap_or_default();
+        (
+            label("a resident of household", household),
+            Claims { household: Some(household.to_string()), ..Claims::default() },
+        )
+    }));
+    out
 }
 
 /// Writes one household (only differing fields become operations). Returns whether anything changed.

@@ -17,6 +17,11 @@ pub use visit::{NewVisit, Visit, VisitKind, SATISFACTION_RANGE};
 
 use crate::error::{Error, Result};
 
+/// How far ahead of its device's clock a record's time may be: a paper record back-filled with a time a
+/// little later than the phone's clock says. The server allows this plus a clock skew beyond its receipt
+/// time, so no record a phone accepted is refused.
+pub const MAX_TIME_AHEAD: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
 /// Who a device's user is in the community (PRODUCT.md §1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

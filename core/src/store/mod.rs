@@ -433,12 +433,12 @@ impl Store {
         self.cache.insert(id, doc);
     }
 
-    /// When a recorded event happened: `at` (a back-filled paper record) or now. A time more than an hour
-    /// ahead of this device's clock is refused.
+    /// When a recorded event happened: `at` (a back-filled paper record) or now. A time more than
+    /// [`crate::model::MAX_TIME_AHEAD`] ahead of this device's clock is refused.
     pub(crate) fn event_time(&self, at: Option<DateTime<FixedOffset>>) -> Result<DateTime<FixedOffset>> {
         let now = self.now_local();
         let at = at.unwrap_or(now);
-        if at > now + chrono::Duration::hours(1) {
+        if at > now + crate::model::MAX_TIME_AHEAD {
             return Err(Error::invalid("at", "the time is in the future"));
         }
         Ok(at)

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use automerge::sync::{Message, State, SyncDoc};
 use automerge::{ActorId, AutoCommit};
 use ed25519_dalek::{Signer, SigningKey};
-use gridline_core::docs::{self, DocId};
+use gridline_core::docs::{self, DocId, DocKind};
+use gridline_core::model::{CheckIn, CheckInKind, CheckInOutcome};
 use gridline_core::sync::protocol::{
     decode_body, encode_body, ApiError, ChangeSignature, DocMessage, EnrollRequest, EnrollResponse, SyncRequest,
     SyncResponse, PROTOCOL_VERSION,
@@ -232,10 +233,27 @@ impl Device {
         self.docs.entry(id.to_string()).or_insert_with(|| docs::new_document(id, &actor).expect("new doc"))
     }
 
-    /// Writes a check-in-like entity into a document.
+    /// Writes an entity with a note into a document: in a check-in log, a `checkin/<id>` key gets an honest
+    /// check-in of this device (the server binds check-ins to their author and roster).
     pub fn write(&mut self, id: &DocId, key: &str, note: &str) {
+        if let (DocKind::CheckInLog, Some(check_in_id)) = (id.kind, key.strip_prefix("checkin/")) {
+            let c = self.check_in(id, check_in_id, note);
+            return self.append_check_in(id, &c);
+        }
         let doc = self.doc(id);
         docs::put_entity(doc, key, &vec![("note", docs::s(note))]).expect("put");
+        doc.commit();
+    }
+
+    /// An honest check-in of this device in `log` (see [`check_in_by`]).
+    pub fn check_in(&self, log: &DocId, check_in_id: &str, note: &str) -> CheckIn {
+        check_in_by(&self.info.user, &self.info.device_id, log, check_in_id, note)
+    }
+
+    /// Appends a check-in to the local log `log`, true or not.
+    pub fn append_check_in(&mut self, log: &DocId, c: &CheckIn) {
+        let doc = self.doc(log);
+        docs::checkin_log::append(doc, c).expect("append");
         doc.commit();
     }
 
@@ -290,7 +308,8 @@ impl Device {
                 out.push(DocMessage { doc_id: id.clone(), message: m.encode(), signatures: vec![] });
             }
         }
-        out.sort_by(|a, b| a.doc_id.cmp(&b.doc_id));
+        // In the core client's order (by document id: rosters before the logs that name their households).
+        out.sort_by_key(|m| DocId::parse(&m.doc_id).ok());
         out
     }
 
@@ -320,6 +339,31 @@ impl Device {
         differ
     }
 
+    /// One round the way the core client sends it: each document's message carries every change since the
+    /// heads it shares with the server, in document-id order (rosters before logs).
+    pub fn push(&mut self, ids: &[DocId]) -> Result<SyncResponse, (u16, ApiError)> {
+        let mut ids = ids.to_vec();
+        ids.sort();
+        let mut msgs = Vec::new();
+        for id in ids {
+            let text = id.to_string();
+            let shared = self.states.get(&text).map(|s| s.shared_heads.clone()).unwrap_or_default();
+            let doc = self.doc(&id);
+            let chunk: Vec<u8> = doc.get_changes(&shared).iter().flat_map(|c| c.raw_bytes().to_vec()).collect();
+            let heads = doc.get_heads();
+            let message = Message {
+                heads: heads.clone(),
+                need: vec![],
+                have: vec![automerge::sync::Have { last_sync: shared, bloom: Default::default() }],
+                changes: vec![chunk].into(),
+                flags: None,
+                version: automerge::sync::MessageVersion::V2,
+            };
+            msgs.push(DocMessage { doc_id: text, message: message.encode(), signatures: vec![] });
+        }
+        self.round(msgs)
+    }
+
     /// Syncs until nothing is left to say (bounded); returns the round trips used.
     pub fn sync(&mut self) -> Result<u32, (u16, ApiError)> {
         let start = self.round_trips;
@@ -343,6 +387,28 @@ impl Device {
     pub fn notes(&self, id: &str) -> Vec<(String, String)> {
         let Some(doc) = self.docs.get(id) else { return vec![] };
         docs::entities(doc, "").filter_map(|(k, e)| e.opt_str("note").map(|n| (k, n))).collect()
+    }
+}
+
+/// When support check-ins happen (the day of [`log_id`]).
+pub const CHECK_IN_AT: &str = "2026-11-24T09:30:00+08:00";
+
+/// An honest check-in by `user` on `device_id` in `log`: at the first household of the log's grid in
+/// [`roster_csv`], at [`CHECK_IN_AT`].
+pub fn check_in_by(user: &str, device_id: &str, log: &DocId, check_in_id: &str, note: &str) -> CheckIn {
+    let grid = log.grid.clone().expect("a check-in log has a grid");
+    CheckIn {
+        check_in_id: check_in_id.into(),
+        household_code: format!("{grid}-H0"),
+        grid,
+        kind: CheckInKind::Door,
+        outcome: CheckInOutcome::Well,
+        note: note.into(),
+        photos: vec![],
+        location: None,
+        at: chrono::DateTime::parse_from_rfc3339(CHECK_IN_AT).expect("time"),
+        author: user.into(),
+        device_id: device_id.into(),
     }
 }
 
