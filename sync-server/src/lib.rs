@@ -10,3 +10,4 @@ pub mod error;
 pub mod metrics;
 pub mod rules;
 pub mod storage;
+pub mod transport;
