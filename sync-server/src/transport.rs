@@ -10,7 +10,7 @@ use std::path::Path;
 use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -249,9 +249,16 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
 /// Where a connection is between requests, shared by its IO (which sees bytes) and its service (which sees
 /// requests and responses).
 struct ConnPhase {
-    state: Mutex<Phase>,
+    state: Mutex<PhaseState>,
     header_timeout: Duration,
     idle_timeout: Duration,
+}
+
+struct PhaseState {
+    phase: Phase,
+    /// The task last left waiting on a read: hyper polls the stream again only when woken, so a new read
+    /// deadline must wake it to be armed.
+    reader: Option<Waker>,
 }
 
 #[derive(Clone, Copy)]
@@ -266,27 +273,40 @@ enum Phase {
 
 impl ConnPhase {
     fn new(header_timeout: Duration, idle_timeout: Duration) -> ConnPhase {
-        ConnPhase { state: Mutex::new(Phase::Head(Instant::now() + header_timeout)), header_timeout, idle_timeout }
+        let state = PhaseState { phase: Phase::Head(Instant::now() + header_timeout), reader: None };
+        ConnPhase { state: Mutex::new(state), header_timeout, idle_timeout }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, PhaseState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn set(&self, phase: Phase) {
-        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = phase;
-    }
-
-    fn get(&self) -> Phase {
-        *self.state.lock().unwrap_or_else(|p| p.into_inner())
+        let reader = {
+            let mut state = self.lock();
+            state.phase = phase;
+            state.reader.take()
+        };
+        if let Some(reader) = reader {
+            reader.wake();
+        }
     }
 
     /// Bytes arrived: an idle connection has started its next request head.
     fn bytes_read(&self) {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if let Phase::Idle(_) = *state {
-            *state = Phase::Head(Instant::now() + self.header_timeout);
+        let mut state = self.lock();
+        if let Phase::Idle(_) = state.phase {
+            state.phase = Phase::Head(Instant::now() + self.header_timeout);
         }
     }
 
-    fn read_deadline(&self) -> Option<Instant> {
-        match self.get() {
+    /// The current read deadline, remembering `waker` to wake when it changes.
+    fn read_deadline(&self, waker: &Waker) -> Option<Instant> {
+        let mut state = self.lock();
+        if !state.reader.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            state.reader = Some(waker.clone());
+        }
+        match state.phase {
             Phase::Head(at) | Phase::Idle(at) => Some(at),
             Phase::Busy => None,
         }
@@ -310,7 +330,7 @@ impl<S> Watchdog<S> {
 
     /// Whether the read deadline passed (registering for a wake-up when it will).
     fn read_expired(&mut self, cx: &mut Context<'_>) -> bool {
-        let Some(deadline) = self.phase.read_deadline() else { return false };
+        let Some(deadline) = self.phase.read_deadline(cx.waker()) else { return false };
         let (armed_for, sleep) =
             self.read_timer.get_or_insert_with(|| (deadline, Box::pin(tokio::time::sleep_until(deadline))));
         if *armed_for != deadline {
