@@ -224,7 +224,12 @@ where
 {
     let phase = Arc::new(ConnPhase::new(config.header_timeout, config.idle_timeout));
     let io = TokioIo::new(Watchdog::new(stream, phase.clone(), config.write_timeout));
-    let service = ConnService { router, phase, body_timeout: config.body_timeout, body_min_rate: config.body_min_rate };
+    let service = ConnService {
+        router,
+        phase: phase.clone(),
+        body_timeout: config.body_timeout,
+        body_min_rate: config.body_min_rate,
+    };
     let mut builder = hyper::server::conn::http1::Builder::new();
     // The watchdog times heads (and idle connections); hyper's own head timer would also run while idle.
     builder.header_read_timeout(None).max_buf_size(MAX_HEAD_BYTES);
@@ -233,6 +238,7 @@ where
         result = conn.as_mut() => result,
         _ = stopped(&mut stop) => {
             conn.as_mut().graceful_shutdown();
+            phase.stopping();
             conn.await
         }
     };
@@ -289,6 +295,15 @@ impl ConnPhase {
         };
         if let Some(reader) = reader {
             reader.wake();
+        }
+    }
+
+    /// The server is shutting down: a connection between requests (idle, or with a head still arriving) is
+    /// closed now; one answering a request finishes it first (hyper then closes it, keep-alive being off).
+    fn stopping(&self) {
+        let between_requests = matches!(self.lock().phase, Phase::Head(_) | Phase::Idle(_));
+        if between_requests {
+            self.set(Phase::Head(Instant::now()));
         }
     }
 

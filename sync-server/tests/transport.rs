@@ -288,3 +288,39 @@ fn an_explicit_metrics_address_that_cannot_be_bound_fails_the_start() {
     assert!(!out.status.success(), "{said}");
     assert!(said.contains("io_error"), "{said}");
 }
+
+#[test]
+fn an_oversized_request_head_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path());
+    let mut stream = connect(server.port);
+    let head = format!("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: {}\r\n\r\n", "a".repeat(20 * 1024));
+    // The server may close before it has read everything; what it answered is what counts.
+    let _ = stream.write_all(head.as_bytes());
+    let (_, answer) = wait_closed(&mut stream, Instant::now() + Duration::from_secs(10)).expect("kept open");
+    let answer = String::from_utf8_lossy(&answer).to_string();
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+    assert!(fresh_healthz(server.port));
+}
+
+#[test]
+fn sigterm_stops_the_server_promptly_with_connections_open() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut server = Server::start_with(dir.path(), &ServerOptions::args(&["--header-timeout-ms", "60000"]));
+    let _stalled = stall(server.port, b"POST /v1/sync HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Ty");
+    let mut idle = connect(server.port);
+    idle.write_all(HEALTHZ).expect("write");
+    read_until(&mut idle, b"\r\n\r\nok");
+    let status =
+        std::process::Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().expect("kill");
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(exit) = server.child.try_wait().expect("wait") {
+            assert!(exit.success(), "{exit:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "server still running 10 s after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
