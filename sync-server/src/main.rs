@@ -102,7 +102,7 @@ impl TransportArgs {
             body_timeout: ms(self.body_timeout_ms, transport::BODY_TIMEOUT),
             idle_timeout: ms(self.idle_timeout_ms, transport::IDLE_TIMEOUT),
             handshake_timeout: ms(self.handshake_timeout_ms, transport::HANDSHAKE_TIMEOUT),
-            max_connections: self.max_connections.max(1),
+            max_connections: self.max_connections,
             tls,
             ..TransportConfig::default()
         })

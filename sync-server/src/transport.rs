@@ -140,7 +140,8 @@ pub fn tls_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, 
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then lets open requests finish (at most
-/// [`TransportConfig::shutdown_grace`]). Only accept errors that are not about one connection end it.
+/// [`TransportConfig::shutdown_grace`]). Accept errors never end it: they are about that moment (out of file
+/// descriptors), not the listener.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
@@ -148,16 +149,25 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> io::Result<()> {
     let config = Arc::new(config);
-    let slots = Arc::new(Semaphore::new(config.max_connections));
+    // At least one slot, and no more than the semaphore (and the shutdown's `acquire_many`) can count.
+    let max = u32::try_from(config.max_connections.max(1)).unwrap_or(u32::MAX);
+    let slots = Arc::new(Semaphore::new(max as usize));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut shutdown = pin!(shutdown);
+    let mut refusals = Refusals::default();
     loop {
         let accepted = tokio::select! {
             biased;
             _ = &mut shutdown => break,
             accepted = accept_within_cap(&listener, &slots, config.over_cap_wait) => accepted,
         };
-        let Some((stream, permit)) = accepted else { continue };
+        let (stream, permit) = match accepted {
+            Ok(accepted) => accepted,
+            Err(refused) => {
+                refusals.record(refused);
+                continue;
+            }
+        };
         let (router, config, stop) = (router.clone(), config.clone(), stop_rx.clone());
         tokio::spawn(async move {
             connection(stream, router, &config, stop).await;
@@ -166,43 +176,74 @@ pub async fn serve(
     }
     drop(listener);
     let _ = stop_tx.send(true);
-    let all = u32::try_from(config.max_connections).unwrap_or(u32::MAX);
-    if tokio::time::timeout(config.shutdown_grace, slots.acquire_many(all)).await.is_err() {
+    if tokio::time::timeout(config.shutdown_grace, slots.acquire_many(max)).await.is_err() {
         tracing::warn!("connections still open after the shutdown grace period; exiting anyway");
     }
     Ok(())
 }
 
-/// Accepts one connection and a slot for it; `None` when the connection was refused (no slot in time) or
-/// the accept failed for that connection alone.
+/// Why a connection was not served.
+enum Refused {
+    /// The accept itself failed (out of file descriptors or memory).
+    AcceptFailed(io::Error),
+    /// No slot freed within the over-cap wait.
+    OverCap,
+}
+
+/// Warns about refused connections at most once per [`REFUSAL_LOG_EVERY`], with a count, so that a flood
+/// does not turn into a flood of log lines.
+#[derive(Default)]
+struct Refusals {
+    since_warning: u64,
+    last_warning: Option<Instant>,
+}
+
+/// See [`Refusals`].
+const REFUSAL_LOG_EVERY: Duration = Duration::from_secs(10);
+
+impl Refusals {
+    fn record(&mut self, refused: Refused) {
+        self.since_warning += 1;
+        if self.last_warning.is_some_and(|at| at.elapsed() < REFUSAL_LOG_EVERY) {
+            return;
+        }
+        match refused {
+            Refused::AcceptFailed(e) => {
+                tracing::warn!(error = %e, refused = self.since_warning, "accept failed; connections refused")
+            }
+            Refused::OverCap => {
+                tracing::warn!(refused = self.since_warning, "connection limit reached; new connections closed")
+            }
+        }
+        self.since_warning = 0;
+        self.last_warning = Some(Instant::now());
+    }
+}
+
+/// Accepts one connection and a slot for it.
 async fn accept_within_cap(
     listener: &TcpListener,
     slots: &Arc<Semaphore>,
     over_cap_wait: Duration,
-) -> Option<(TcpStream, OwnedSemaphorePermit)> {
+) -> Result<(TcpStream, OwnedSemaphorePermit), Refused> {
     let stream = match listener.accept().await {
         Ok((stream, _)) => stream,
         Err(e) => {
-            // Out of file descriptors or memory: back off instead of spinning; the error is about this
-            // moment, not the listener.
-            tracing::warn!(error = %e, "accept failed");
+            // Back off instead of spinning until a descriptor frees.
             tokio::time::sleep(Duration::from_millis(100)).await;
-            return None;
+            return Err(Refused::AcceptFailed(e));
         }
     };
     let permit = match slots.clone().try_acquire_owned() {
         Ok(permit) => permit,
         Err(_) => match tokio::time::timeout(over_cap_wait, slots.clone().acquire_owned()).await {
             Ok(Ok(permit)) => permit,
-            _ => {
-                tracing::warn!("connection limit reached; closing a new connection");
-                return None;
-            }
+            _ => return Err(Refused::OverCap),
         },
     };
     // Responses are written whole; Nagle's delay would only add latency to small ones.
     let _ = stream.set_nodelay(true);
-    Some((stream, permit))
+    Ok((stream, permit))
 }
 
 /// One connection: the TLS handshake if configured, then HTTP/1.1 until the client or a limit closes it.
