@@ -293,6 +293,11 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|stopped| *stopped).await;
 }
 
+/// `from + by`, or a year from `from` where that overflows (a limit configured absurdly long).
+fn later(from: Instant, by: Duration) -> Instant {
+    from.checked_add(by).unwrap_or_else(|| from + Duration::from_secs(365 * 24 * 3600))
+}
+
 /// Where a connection is between requests, shared by its IO (which sees bytes) and its service (which sees
 /// requests and responses).
 struct ConnPhase {
@@ -320,7 +325,7 @@ enum Phase {
 
 impl ConnPhase {
     fn new(header_timeout: Duration, idle_timeout: Duration) -> ConnPhase {
-        let state = PhaseState { phase: Phase::Head(Instant::now() + header_timeout), reader: None };
+        let state = PhaseState { phase: Phase::Head(later(Instant::now(), header_timeout)), reader: None };
         ConnPhase { state: Mutex::new(state), header_timeout, idle_timeout }
     }
 
@@ -352,7 +357,7 @@ impl ConnPhase {
     fn bytes_read(&self) {
         let mut state = self.lock();
         if let Phase::Idle(_) = state.phase {
-            state.phase = Phase::Head(Instant::now() + self.header_timeout);
+            state.phase = Phase::Head(later(Instant::now(), self.header_timeout));
         }
     }
 
@@ -522,7 +527,7 @@ struct DeadlineBody {
 
 impl DeadlineBody {
     fn deadline(&self) -> Instant {
-        self.started + self.base + Duration::from_secs_f64(self.received as f64 / self.min_rate as f64)
+        later(self.started, self.base.saturating_add(Duration::from_secs(self.received / self.min_rate)))
     }
 }
 
@@ -581,7 +586,7 @@ struct ResponseBody {
 
 impl Drop for ResponseBody {
     fn drop(&mut self) {
-        self.phase.set(Phase::Idle(Instant::now() + self.phase.idle_timeout));
+        self.phase.set(Phase::Idle(later(Instant::now(), self.phase.idle_timeout)));
     }
 }
 
