@@ -88,15 +88,6 @@ fn day_of_work(device: &mut Device, grid: &str, n: usize) {
     doc.commit();
 }
 
-fn vm_hwm_kb(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        .unwrap_or(0)
-}
-
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -164,7 +155,7 @@ fn main() {
     let mut times = times.lock().expect("times").clone();
     times.sort();
     let max_rt = round_trips.lock().expect("rts").iter().copied().max().unwrap_or(0);
-    let hwm_mb = vm_hwm_kb(server.child.id()) as f64 / 1024.0;
+    let hwm_mb = server.peak_rss_kib() as f64 / 1024.0;
 
     println!(
         "\n== {devices_n} devices, one day's work each ({CHECK_INS} check-ins, {INCIDENTS} incidents, 1 visit) =="
@@ -200,5 +191,5 @@ fn main() {
         station.last_request_bytes,
         station.last_response_bytes
     );
-    println!("server peak RSS after the station: {:.0} MB", vm_hwm_kb(server.child.id()) as f64 / 1024.0);
+    println!("server peak RSS after the station: {:.0} MB", server.peak_rss_kib() as f64 / 1024.0);
 }

@@ -11,4 +11,5 @@ pub mod limits;
 pub mod metrics;
 pub mod rules;
 pub mod storage;
+pub mod transport;
 pub mod validate;

@@ -5,13 +5,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use gridline_core::{Clock, FixedClock, SystemClock};
 use gridline_server::api::App;
 use gridline_server::engine::Engine;
 use gridline_server::error::{Result, ServerError};
 use gridline_server::limits::{Quotas, RateLimit, RateLimiter};
 use gridline_server::storage::sqlite::SqliteStorage;
+use gridline_server::transport::{self, TransportConfig};
 use gridline_server::{admin, api};
 use serde_json::Value;
 
@@ -37,6 +38,8 @@ enum Command {
         cache_mb: usize,
         #[command(flatten)]
         limits: LimitFlags,
+        #[command(flatten)]
+        transport: TransportArgs,
     },
     /// Administration (works while `serve` runs).
     Admin {
@@ -52,7 +55,7 @@ enum Command {
 }
 
 /// Per-device limits of `serve` (defaults in `gridline_server::limits`).
-#[derive(clap::Args)]
+#[derive(Args)]
 struct LimitFlags {
     /// Sustained sync and blob requests per second per device.
     #[arg(long)]
@@ -86,6 +89,84 @@ impl LimitFlags {
         RateLimit {
             per_second: self.rate_per_second.filter(|r| *r > 0.0).unwrap_or(d.per_second),
             burst: self.rate_burst.filter(|b| *b >= 1.0).unwrap_or(d.burst),
+        }
+    }
+}
+
+/// Connection limits, TLS and the metrics listener of `serve`.
+#[derive(Args)]
+struct TransportArgs {
+    /// PEM certificate chain: serve HTTPS (with --tls-key). Without it the server speaks plain HTTP, meant for
+    /// loopback behind a TLS reverse proxy.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Connections open at once; more wait briefly, then are closed.
+    #[arg(long, default_value_t = transport::MAX_CONNECTIONS)]
+    max_connections: usize,
+    /// Address of the Prometheus `/metrics` listener, or `off` [default: 127.0.0.1:9187, skipped with a warning
+    /// when that port is taken].
+    #[arg(long, value_name = "ADDR|off")]
+    metrics_listen: Option<String>,
+    /// Request head timeout in ms (tests shorten it).
+    #[arg(long, hide = true)]
+    header_timeout_ms: Option<u64>,
+    /// Request body timeout in ms (tests shorten it).
+    #[arg(long, hide = true)]
+    body_timeout_ms: Option<u64>,
+    /// Keep-alive idle timeout in ms (tests shorten it).
+    #[arg(long, hide = true)]
+    idle_timeout_ms: Option<u64>,
+    /// TLS handshake timeout in ms (tests shorten it).
+    #[arg(long, hide = true)]
+    handshake_timeout_ms: Option<u64>,
+}
+
+/// Where `/metrics` is served when `--metrics-listen` is not given: loopback, so only the host's own
+/// monitoring reads it.
+const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9187";
+
+/// The metrics listener takes few connections: one scraper, now and then.
+const METRICS_MAX_CONNECTIONS: usize = 16;
+
+impl TransportArgs {
+    fn config(&self) -> Result<TransportConfig> {
+        let ms = |flag: Option<u64>, default: Duration| flag.map_or(default, Duration::from_millis);
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(transport::tls_config(cert, key)?),
+            _ => None,
+        };
+        Ok(TransportConfig {
+            header_timeout: ms(self.header_timeout_ms, transport::HEADER_TIMEOUT),
+            body_timeout: ms(self.body_timeout_ms, transport::BODY_TIMEOUT),
+            idle_timeout: ms(self.idle_timeout_ms, transport::IDLE_TIMEOUT),
+            handshake_timeout: ms(self.handshake_timeout_ms, transport::HANDSHAKE_TIMEOUT),
+            max_connections: self.max_connections,
+            tls,
+            ..TransportConfig::default()
+        })
+    }
+
+    /// The metrics listener, bound: `None` when off, or when the default port is taken (a warning; an
+    /// explicit address that cannot be bound is an error).
+    async fn metrics_listener(&self) -> Result<Option<tokio::net::TcpListener>> {
+        let (text, explicit) = match self.metrics_listen.as_deref() {
+            Some("off") => return Ok(None),
+            Some(text) => (text, true),
+            None => (DEFAULT_METRICS_LISTEN, false),
+        };
+        let addr: SocketAddr = text
+            .parse()
+            .map_err(|e| ServerError::bad_request("invalid_input", format!("--metrics-listen {text}: {e}")))?;
+        match tokio::net::TcpListener::bind(addr).await {
+            Ok(listener) => Ok(Some(listener)),
+            Err(e) if !explicit => {
+                tracing::warn!(addr = %addr, error = %e, "metrics listener not started (port taken?); serving without /metrics");
+                Ok(None)
+            }
+            Err(e) => Err(ServerError::from(e)),
         }
     }
 }
@@ -219,7 +300,14 @@ const COMPACT_MIN_CHANGES: u64 = 64;
 /// Threads for blocking engine work.
 const BLOCKING_THREADS: usize = 8;
 
-async fn serve(data: PathBuf, listen: SocketAddr, cache_mb: usize, limits: LimitFlags) -> Result<()> {
+async fn serve(
+    data: PathBuf,
+    listen: SocketAddr,
+    cache_mb: usize,
+    limits: LimitFlags,
+    transport_args: TransportArgs,
+) -> Result<()> {
+    let config = transport_args.config()?;
     let engine = open_engine(&data, cache_mb)?.with_quotas(limits.quotas());
     let mut app = App::new(engine, clock()?);
     app.rate = RateLimiter::new(limits.rate());
@@ -237,15 +325,37 @@ async fn serve(data: PathBuf, listen: SocketAddr, cache_mb: usize, limits: Limit
         }
     });
     let listener = tokio::net::TcpListener::bind(listen).await?;
-    tracing::info!(addr = %listener.local_addr()?, data = %data.display(), "listening");
-    axum::serve(listener, api::router(app).into_make_service()).with_graceful_shutdown(shutdown_signal()).await?;
+    let tls = config.tls.is_some();
+    tracing::info!(addr = %listener.local_addr()?, data = %data.display(), tls, "listening");
+    if !tls && !listen.ip().is_loopback() {
+        tracing::warn!(
+            addr = %listen,
+            "serving plain HTTP on a non-loopback address: device tokens and residents' data cross the network \
+             unencrypted; use --tls-cert/--tls-key or a TLS reverse proxy in front of a loopback listener"
+        );
+    }
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stopped| *stopped).await;
+    };
+    if let Some(metrics) = transport_args.metrics_listener().await? {
+        tracing::info!(addr = %metrics.local_addr()?, "metrics listening");
+        let config = TransportConfig { max_connections: METRICS_MAX_CONNECTIONS, ..TransportConfig::default() };
+        let router = api::ops::metrics_router(app.clone());
+        tokio::spawn(transport::serve(metrics, router, config, stopped(stop_rx.clone())));
+    }
+    transport::serve(listener, api::router(app), config, stopped(stop_rx)).await?;
     Ok(())
 }
 
 fn main() {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { data, listen, cache_mb, limits } => {
+        Command::Serve { data, listen, cache_mb, limits, transport } => {
             tracing_subscriber::fmt()
                 .with_env_filter(
                     tracing_subscriber::EnvFilter::try_from_default_env()
@@ -265,7 +375,7 @@ fn main() {
                     std::process::exit(1);
                 }
             };
-            if let Err(e) = runtime.block_on(serve(data, listen, cache_mb, limits)) {
+            if let Err(e) = runtime.block_on(serve(data, listen, cache_mb, limits, transport)) {
                 tracing::error!(code = e.code, "{e}");
                 std::process::exit(1);
             }

@@ -2,12 +2,13 @@
 
 mod support;
 
-use support::{admin, api_error, Device, Server};
+use support::{admin, api_error, free_port, Device, Server, ServerOptions};
 
 #[test]
 fn admin_flow_and_one_time_enrollment() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = Server::start(dir.path());
+    let metrics_addr = format!("127.0.0.1:{}", free_port());
+    let server = Server::start_with(dir.path(), &ServerOptions::args(&["--metrics-listen", &metrics_addr]));
     let community = server.community_with_roster();
 
     // Re-importing the same roster changes nothing; the grids are registered in the community document.
@@ -71,7 +72,8 @@ fn admin_flow_and_one_time_enrollment() {
     assert_eq!((status, api_error(&body).code.as_str()), (401, "unauthorized"));
     assert!(server.healthy());
 
-    let metrics = server.http.get(server.url("/metrics")).send().expect("metrics").text().expect("text");
+    let metrics =
+        server.http.get(format!("http://{metrics_addr}/metrics")).send().expect("metrics").text().expect("text");
     assert!(metrics.contains("gridline_sync_rounds_total"), "{metrics}");
     assert!(metrics.contains("gridline_documents 3"), "{metrics}");
 }

@@ -7,7 +7,7 @@ mod support;
 use chrono::NaiveDate;
 use gridline_core::docs;
 use sha2::{Digest, Sha256};
-use support::{log_id, Server};
+use support::{log_id, Server, ServerOptions};
 
 fn blob_url(server: &Server, hash: &str) -> String {
     server.url(&format!("/v1/blobs/{hash}"))
@@ -64,7 +64,8 @@ fn a_photo_hash_written_into_another_grid_grants_nothing() {
 #[test]
 fn a_device_past_its_rate_gets_429_with_retry_after_and_others_go_on() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = Server::start_with(dir.path(), &["--rate-per-second", "5", "--rate-burst", "10"]);
+    let server =
+        Server::start_with(dir.path(), &ServerOptions::args(&["--rate-per-second", "5", "--rate-burst", "10"]));
     let community = server.community_with_roster();
     let a = server.enroll(&community, "A", "grid_leader", &["G01"]);
     let b = server.enroll(&community, "B", "grid_leader", &["G01"]);
@@ -88,7 +89,14 @@ fn daily_quotas_answer_429_until_midnight_and_store_nothing_past_them() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = Server::start_with(
         dir.path(),
-        &["--quota-new-documents", "2", "--quota-blob-bytes", "1000", "--quota-document-bytes", "20000"],
+        &ServerOptions::args(&[
+            "--quota-new-documents",
+            "2",
+            "--quota-blob-bytes",
+            "1000",
+            "--quota-document-bytes",
+            "20000",
+        ]),
     );
     let community = server.community_with_roster();
     let mut a = server.enroll(&community, "A", "grid_leader", &["G01"]);

@@ -1,9 +1,9 @@
-//! The HTTP API under `/v1/` (see `PROTOCOL.md`), plus `/healthz` and `/metrics`.
+//! The HTTP API under `/v1/` (see `PROTOCOL.md`), plus `/healthz`; `/metrics` has its own listener (`ops`).
 
 mod blobs;
 mod enroll;
 mod keys;
-mod ops;
+pub mod ops;
 mod sync;
 
 use std::sync::Arc;
@@ -69,7 +69,6 @@ impl App {
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/healthz", get(ops::healthz))
-        .route("/metrics", get(ops::metrics))
         .route("/v1/enroll", post(enroll::enroll))
         .route("/v1/sync", post(sync::sync))
         .route("/v1/keys", get(keys::keys))

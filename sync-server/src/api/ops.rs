@@ -1,10 +1,13 @@
-//! `GET /healthz` and `GET /metrics`.
+//! `GET /healthz` (on the API port) and `GET /metrics` (on its own router, served on `--metrics-listen`, by
+//! default loopback only: the counters tell an outsider how busy the relay is).
 
 use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
 
 use super::App;
 use crate::error::Result;
@@ -18,4 +21,9 @@ pub async fn healthz() -> &'static str {
 pub async fn metrics(State(app): State<Arc<App>>) -> Result<impl IntoResponse> {
     let documents = app.blocking(|app| app.engine().storage().document_count()).await?;
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], app.metrics.render(documents)))
+}
+
+/// The metrics router: `GET /metrics` and nothing else.
+pub fn metrics_router(app: Arc<App>) -> Router {
+    Router::new().route("/metrics", get(metrics)).with_state(app)
 }

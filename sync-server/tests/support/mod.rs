@@ -27,9 +27,30 @@ pub struct Server {
     pub data: PathBuf,
     pub port: u16,
     pub http: reqwest::blocking::Client,
+    /// `http` or `https`.
+    pub scheme: &'static str,
 }
 
-fn free_port() -> u16 {
+/// How to start a server beyond its data directory and port.
+#[derive(Clone, Debug, Default)]
+pub struct ServerOptions {
+    /// Extra `serve` arguments. Without `--metrics-listen` among them, `--metrics-listen off` is passed so
+    /// that parallel servers do not compete for the default metrics port.
+    pub args: Vec<String>,
+    /// PEM certificate to trust: the server is reached over https (pass `--tls-cert`/`--tls-key` in `args`).
+    pub tls_root_pem: Option<Vec<u8>>,
+    /// Pass no `--metrics-listen` at all (the server's default).
+    pub default_metrics: bool,
+}
+
+impl ServerOptions {
+    /// Options with these extra `serve` arguments.
+    pub fn args(args: &[&str]) -> ServerOptions {
+        ServerOptions { args: args.iter().map(|a| a.to_string()).collect(), ..ServerOptions::default() }
+    }
+}
+
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
@@ -40,33 +61,51 @@ impl Server {
     }
 
     pub fn start_on(data: &Path, port: u16) -> Server {
-        Server::start_with_args(data, port, &[])
+        Server::start_with_on(data, port, &ServerOptions::default())
     }
 
-    /// Starts a server with extra `serve` flags (limits, quotas).
-    pub fn start_with(data: &Path, extra: &[&str]) -> Server {
-        Server::start_with_args(data, free_port(), extra)
+    /// Starts a server with `options` on a free port.
+    pub fn start_with(data: &Path, options: &ServerOptions) -> Server {
+        Server::start_with_on(data, free_port(), options)
     }
 
-    fn start_with_args(data: &Path, port: u16, extra: &[&str]) -> Server {
-        let child = Command::new(BIN)
-            .args(["serve", "--data"])
-            .arg(data)
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .args(extra)
+    pub fn start_with_on(data: &Path, port: u16, options: &ServerOptions) -> Server {
+        let mut command = Command::new(BIN);
+        command.args(["serve", "--data"]).arg(data).args(["--listen", &format!("127.0.0.1:{port}")]);
+        if !options.default_metrics && !options.args.iter().any(|a| a == "--metrics-listen") {
+            command.args(["--metrics-listen", "off"]);
+        }
+        let child = command
+            .args(&options.args)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn server");
-        let http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
-        let server = Server { child, data: data.to_path_buf(), port, http };
+        let mut http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(30));
+        let mut scheme = "http";
+        if let Some(pem) = &options.tls_root_pem {
+            http = http.add_root_certificate(reqwest::Certificate::from_pem(pem).expect("certificate"));
+            scheme = "https";
+        }
+        let http = http.build().expect("client");
+        let server = Server { child, data: data.to_path_buf(), port, http, scheme };
         server.wait_ready();
         server
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        format!("{}://127.0.0.1:{}{path}", self.scheme, self.port)
+    }
+
+    /// The server's peak resident memory so far (`VmHWM`), in KiB; 0 where `/proc` does not say.
+    pub fn peak_rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+            .unwrap_or(0)
     }
 
     fn wait_ready(&self) {
