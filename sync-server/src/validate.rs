@@ -963,7 +963,7 @@ mod tests {
         d.put(ROOT, "k", "v").expect("put");
         let saved = d.save();
         // A whole document in a v1 message, or after another chunk.
-        refused(&with_chunks(MESSAGE_TYPE_SYNC, &[saved.clone()]), MALFORMED);
+        refused(&with_chunks(MESSAGE_TYPE_SYNC, std::slice::from_ref(&saved)), MALFORMED);
         let change = d.get_changes(&[]).remove(0).raw_bytes().to_vec();
         refused(&with_chunks(MESSAGE_TYPE_SYNC_V2, &[change.clone(), saved.clone()]), MALFORMED);
         assert!(sync_message(&with_chunks(MESSAGE_TYPE_SYNC_V2, &[saved]), &MessageLimits::default()).is_ok());
