@@ -131,13 +131,13 @@ impl DocCache {
     }
 }
 
-/// Striped locks serialising the writers of one document (a few hundred stripes: memory stays fixed however
+/// Striped locks serialising the writers of one document (a few thousand stripes: memory stays fixed however
 /// many documents there are; two documents sharing a stripe merely take turns).
 struct WriterLocks {
     stripes: Vec<Mutex<()>>,
 }
 
-const WRITER_STRIPES: usize = 256;
+const WRITER_STRIPES: usize = 4096;
 
 impl WriterLocks {
     fn new() -> WriterLocks {
@@ -272,7 +272,19 @@ fn answer(doc: &mut AutoCommit, state: &mut State, msg: Option<Message>, doc_id:
     if let Some(msg) = msg {
         apply_message(doc, state, msg, doc_id)?;
     }
-    Ok(doc.sync().generate_sync_message(state).map(Message::encode))
+    generate(doc, state, doc_id)
+}
+
+/// The server's next sync message for `doc`, not yet encoded (see [`generate`]).
+fn generate_message(doc: &mut AutoCommit, state: &mut State, doc_id: &str) -> Result<Option<Message>> {
+    catch_unwind(AssertUnwindSafe(|| doc.sync().generate_sync_message(state)))
+        .map_err(|_| malformed(format!("{doc_id}: no answer could be made to the sync message")))
+}
+
+/// The server's next sync message for `doc`; a panic inside Automerge is a malformed message.
+fn generate(doc: &mut AutoCommit, state: &mut State, doc_id: &str) -> Result<Option<Vec<u8>>> {
+    catch_unwind(AssertUnwindSafe(|| doc.sync().generate_sync_message(state).map(Message::encode)))
+        .map_err(|_| malformed(format!("{doc_id}: no answer could be made to the sync message")))
 }
 
 impl Engine {
@@ -523,9 +535,10 @@ impl Engine {
                 None
             } else {
                 // Parsed and bounded by hand first: Automerge trusts the numbers a message carries.
-                crate::validate::sync_message(&m.message, &self.message_limits)
+                let checked = crate::validate::sync_message(&m.message, &self.message_limits)
                     .map_err(|e| e.with_document(&m.doc_id, None))?;
-                Some(Message::decode(&m.message).map_err(malformed)?)
+                let msg = Message::decode(&m.message).map_err(malformed)?;
+                Some(self.may_apply(device, &id, msg, &checked).map_err(|e| e.with_document(&m.doc_id, None))?)
             };
             parsed.push((id, m, msg));
         }
@@ -566,6 +579,37 @@ impl Engine {
             })
             .collect();
         Ok((SyncResponse { cursor, docs: replies, catalogue, more }, stats))
+    }
+
+    /// A message whose changes the device may not write is refused before Automerge applies anything (so a
+    /// grid device cannot make the server apply work to the community document under its writers' lock),
+    /// unless the server already holds every one of them (an honest relay after a Bloom false positive):
+    /// then they are dropped and the message answered as if it carried none.
+    fn may_apply(
+        &self,
+        device: &crate::storage::Device,
+        id: &DocId,
+        mut msg: Message,
+        checked: &crate::validate::ValidatedMessage,
+    ) -> Result<Message> {
+        if checked.changes.is_empty() || device.may_write(id) {
+            return Ok(msg);
+        }
+        let held = match self.entry(&id.to_string())? {
+            Some(entry) => {
+                let e = lock(&entry);
+                checked
+                    .changes
+                    .iter()
+                    .all(|c| c.hash.parse::<ChangeHash>().is_ok_and(|h| e.doc.get_change_by_hash(&h).is_some()))
+            }
+            None => false,
+        };
+        if !held {
+            return Err(ServerError::forbidden_change(format!("{id}: this device may not write it")));
+        }
+        msg.changes = automerge::sync::ChunkList::empty();
+        Ok(msg)
     }
 
     /// One document's share of a round. The flag is true when the message's changes were dropped because
@@ -627,7 +671,7 @@ impl Engine {
                 }
             }
         }
-        let reply = doc.sync().generate_sync_message(&mut state).map(Message::encode);
+        let reply = generate(&mut doc, &mut state, &doc_id)?;
         let written = (!new_changes.is_empty()).then_some((doc, new_changes, base));
         Ok((Received { id, state, reply, written }, false))
     }
@@ -655,15 +699,13 @@ impl Engine {
                 let mut e = lock(&entry);
                 apply_message(&mut e.doc, state, bare, doc_id)?;
                 state.needs_reset = true;
-                let reply = e.doc.sync().generate_sync_message(state);
-                reply
+                generate_message(&mut e.doc, state, doc_id)?
             }
             None => {
                 let mut empty = AutoCommit::new().with_actor(self.actor.clone());
                 apply_message(&mut empty, state, bare, doc_id)?;
                 state.needs_reset = true;
-                let reply = empty.sync().generate_sync_message(state);
-                reply
+                generate_message(&mut empty, state, doc_id)?
             }
         };
         Ok(reply.map(|mut r| {
