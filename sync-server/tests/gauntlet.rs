@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use automerge::sync::{ChunkList, Message, SyncDoc};
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjType, ROOT};
-use gridline_core::sync::protocol::{encode_body, DocMessage, SyncRequest, PROTOCOL_VERSION};
+use gridline_core::sync::protocol::DocMessage;
 use support::{api_error, log_id, Device, Server};
 
 fn regressions(target: &str) -> Vec<(PathBuf, String)> {

@@ -19,7 +19,7 @@ fn message_with(device: &mut Device, doc_id: &str, changes: &[&Change]) -> DocMe
     // A fresh session's first message (heads and have), whatever the device's state says.
     let mut doc = device.doc(&docs::DocId::parse(doc_id).expect("id")).clone();
     let mut state = automerge::sync::State::new();
-    let mut msg = automerge::sync::SyncDoc::generate_sync_message(&mut doc.sync(), &mut state).expect("message");
+    let mut msg = automerge::sync::SyncDoc::generate_sync_message(&doc.sync(), &mut state).expect("message");
     let chunks: Vec<Vec<u8>> = changes.iter().map(|c| c.raw_bytes().to_vec()).collect();
     msg.changes = ChunkList::from(chunks);
     DocMessage { doc_id: doc_id.to_string(), message: msg.encode(), signatures: vec![] }

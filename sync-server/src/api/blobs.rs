@@ -35,7 +35,7 @@ fn check_hash(sha256: &str) -> Result<()> {
 pub fn blob_readable(engine: &Engine, device: &Device, sha256: &str) -> Result<bool> {
     let storage = engine.storage();
     let uploaders = storage.blob_uploaders(sha256, MAX_BLOB_LINKS)?;
-    if uploaders.iter().any(|u| *u == device.device_id) {
+    if uploaders.contains(&device.device_id) {
         return Ok(true);
     }
     let readable: Vec<DocId> = storage
