@@ -32,9 +32,7 @@ fn doc_by(actor: ActorId, user: &str, id: &DocId, note: &str) -> AutoCommit {
 }
 
 fn stored_notes(server: &Server, community: &str, id: &DocId) -> Vec<(String, String)> {
-    let mut observer: Device = server.enroll(community, "observer", "station", &[]);
-    observer.sync().expect("observer syncs");
-    observer.notes(&id.to_string())
+    server.stored_notes(community, &id.to_string())
 }
 
 #[test]

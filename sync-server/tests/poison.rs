@@ -25,12 +25,6 @@ fn message_with(device: &mut Device, doc_id: &str, changes: &[&Change]) -> DocMe
     DocMessage { doc_id: doc_id.to_string(), message: msg.encode(), signatures: vec![] }
 }
 
-fn stored_notes(server: &Server, community: &str, doc_id: &str) -> Vec<(String, String)> {
-    let mut observer = server.enroll(community, "observer", "station", &[]);
-    observer.sync().expect("observer syncs");
-    observer.notes(doc_id)
-}
-
 #[test]
 fn a_change_in_another_devices_name_waiting_for_its_dependency_is_never_kept() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -58,18 +52,18 @@ fn a_change_in_another_devices_name_waiting_for_its_dependency_is_never_kept() {
     let reply = res.docs.iter().find(|m| m.doc_id == log_s).expect("a reply for the log");
     let reply = Message::decode(&reply.message).expect("reply");
     assert!(!reply.need.is_empty(), "the server asks for the missing dependency");
-    assert_eq!(stored_notes(&server, &community, &log_s), vec![("checkin/b1".into(), "synced by B".into())]);
+    assert_eq!(server.stored_notes(&community, &log_s), vec![("checkin/b1".into(), "synced by B".into())]);
 
     // The victim keeps syncing its own work (no duplicate sequence number), and the forged change never
     // applies, not even once its dependency is stored.
     victim.sync().expect("the victim's sync is not wedged");
-    let notes = stored_notes(&server, &community, &log_s);
+    let notes = server.stored_notes(&community, &log_s);
     assert!(notes.contains(&("checkin/b2".into(), "written by B offline".into())), "{notes:?}");
     assert!(!notes.iter().any(|(k, _)| k == "checkin/forged"), "{notes:?}");
     // Restarted from disk, the document loads and still holds no forged change.
     drop(server);
     let server = Server::start(dir.path());
-    let notes = stored_notes(&server, &community, &log_s);
+    let notes = server.stored_notes(&community, &log_s);
     assert!(!notes.iter().any(|(k, _)| k == "checkin/forged") && notes.len() == 2, "{notes:?}");
 }
 
@@ -96,7 +90,7 @@ fn an_honest_device_that_left_a_dependency_out_completes_in_the_next_rounds() {
     phone.apply(&res);
     // The ordinary protocol from here: the phone sends what is needed and resends what was dropped.
     phone.sync().expect("sync completes");
-    let notes = stored_notes(&server, &community, &log_s);
+    let notes = server.stored_notes(&community, &log_s);
     assert_eq!(notes.len(), 3, "{notes:?}");
     assert!(notes.contains(&("checkin/3".into(), "third".into())));
 }

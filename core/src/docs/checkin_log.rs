@@ -4,7 +4,7 @@
 use automerge::AutoCommit;
 use chrono::DateTime;
 
-use super::{entities, entity_records, label, list, put_entity, s, Claims, Entity, Fields, Record, RecordKind};
+use super::{entities, list, log_records, put_entity, s, Entity, Fields, Record, RecordKind};
 use crate::error::{Error, Result};
 use crate::model::{CheckIn, CheckInKind, CheckInOutcome, Location};
 
@@ -61,15 +61,5 @@ pub fn check_ins(doc: &AutoCommit) -> Vec<CheckIn> {
 
 /// Every check-in of the log as a record, well-formed or not, with what it claims (the server's checks).
 pub fn records(doc: &AutoCommit) -> Vec<Record> {
-    entity_records(doc, "checkin/", RecordKind::CheckIn, |id, e| {
-        let claims = Claims {
-            grid: Some(e.str("grid")),
-            household: Some(e.str("household")),
-            user: Some(e.str("author")),
-            device: Some(e.str("device")),
-            role: None,
-            at: Some(e.str("at")),
-        };
-        (label("check-in", id), claims)
-    })
+    log_records(doc, "checkin/", RecordKind::CheckIn, "check-in")
 }

@@ -428,6 +428,21 @@ pub(crate) fn value_ops(
 
 /// The records kept as entity maps under root keys starting with `prefix`; `describe` gives each one's
 /// label and claims from the rest of its key and its fields.
+/// The records of a log (check-ins, visits): each claims its grid, household, author, device and time.
+pub(crate) fn log_records(doc: &AutoCommit, prefix: &str, kind: RecordKind, noun: &str) -> Vec<Record> {
+    entity_records(doc, prefix, kind, |id, e| {
+        let claims = Claims {
+            grid: Some(e.str("grid")),
+            household: Some(e.str("household")),
+            user: Some(e.str("author")),
+            device: Some(e.str("device")),
+            role: None,
+            at: Some(e.str("at")),
+        };
+        (label(noun, id), claims)
+    })
+}
+
 pub(crate) fn entity_records(
     doc: &AutoCommit,
     prefix: &str,

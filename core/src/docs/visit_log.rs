@@ -5,7 +5,7 @@
 use automerge::AutoCommit;
 use chrono::{DateTime, NaiveDate};
 
-use super::{entities, entity_records, i, label, list, os, put_entity, s, Claims, Entity, Fields, Record, RecordKind};
+use super::{entities, i, list, log_records, os, put_entity, s, Entity, Fields, Record, RecordKind};
 use crate::error::{Error, Result};
 use crate::model::{Visit, VisitKind};
 
@@ -70,17 +70,7 @@ pub fn visits(doc: &AutoCommit) -> Vec<Visit> {
 
 /// Every visit of the log as a record, well-formed or not, with what it claims (the server's checks).
 pub fn records(doc: &AutoCommit) -> Vec<Record> {
-    entity_records(doc, "visit/", RecordKind::Visit, |id, e| {
-        let claims = Claims {
-            grid: Some(e.str("grid")),
-            household: Some(e.str("household")),
-            user: Some(e.str("author")),
-            device: Some(e.str("device")),
-            role: None,
-            at: Some(e.str("at")),
-        };
-        (label("visit", id), claims)
-    })
+    log_records(doc, "visit/", RecordKind::Visit, "visit")
 }
 
 #[cfg(test)]

@@ -147,6 +147,13 @@ impl Server {
         community
     }
 
+    /// The notes stored in a document, as a freshly enrolled station device receives them.
+    pub fn stored_notes(&self, community: &str, doc_id: &str) -> Vec<(String, String)> {
+        let mut observer = self.enroll(community, "observer", "station", &[]);
+        observer.sync().expect("observer syncs");
+        observer.notes(doc_id)
+    }
+
     /// Issues a code and enrolls a device with it.
     pub fn enroll(&self, community: &str, user: &str, role: &str, grids: &[&str]) -> Device {
         let mut args = vec!["enroll", "--community", community, "--user", user, "--role", role];
