@@ -121,6 +121,9 @@ const SERVER_CODES: &[&str] = &[
     "not_found",
     "missing_dependencies",
     "rate_limited",
+    "quota_exceeded",
+    "sync_message_too_large",
+    "body_timeout",
 ];
 
 /// A server's code as one of ours: a known one as is, any other as `server_refused`.

@@ -69,6 +69,9 @@ const NETWORK_CODES: &[&str] = &[
     "rate_limited",
     "device_revoked_unverified",
     "missing_dependencies",
+    "quota_exceeded",
+    "sync_message_too_large",
+    "body_timeout",
 ];
 
 impl From<gridline_core::Error> for GridlineError {

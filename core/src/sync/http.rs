@@ -109,6 +109,14 @@ impl HttpTransport {
 /// 4xx carries the server's code and, when it names one, the refused document.
 fn error_from(status: StatusCode, retry_after: Option<u64>, body: &[u8]) -> Error {
     if status == StatusCode::TOO_MANY_REQUESTS {
+        // A daily quota is not a busy server: waiting until midnight is no retry, so it ends the sync with
+        // its own code and the work stays local.
+        if serde_json::from_slice::<ApiError>(body).is_ok_and(|a| a.code == "quota_exceeded") {
+            return Error::ServerRefused {
+                code: "quota_exceeded".into(),
+                message: "this device sent more than the server accepts in a day; sync again tomorrow".into(),
+            };
+        }
         return Error::RateLimited { retry_after_secs: retry_after };
     }
     if status.is_server_error() {
@@ -246,6 +254,9 @@ mod tests {
         assert_eq!(error_from(StatusCode::BAD_GATEWAY, None, b"").code(), "server_unavailable");
         assert_eq!(error_from(StatusCode::UNAUTHORIZED, None, b"junk").code(), "unauthorized");
         assert_eq!(error_from(StatusCode::TOO_MANY_REQUESTS, Some(3), b"").code(), "rate_limited");
+        let quota = br#"{"code":"quota_exceeded","message":"more than 2000 new documents today"}"#;
+        let e = error_from(StatusCode::TOO_MANY_REQUESTS, Some(40_000), quota);
+        assert_eq!(e.code(), "quota_exceeded", "a daily quota ends the sync instead of waiting till midnight");
         assert_eq!(error_from(StatusCode::MOVED_PERMANENTLY, None, b"").code(), "server_refused");
     }
 

@@ -35,6 +35,7 @@ object ErrorMessages {
         "not_enrolled", "device_revoked", "enroll_code_invalid", "enroll_code_used", "enroll_code_expired",
         "forbidden_change", "forbidden_document", "protocol_unsupported",
         "insecure_server_url", "device_revoked_unverified", "rate_limited", "missing_dependencies",
+        "quota_exceeded", "sync_message_too_large", "body_timeout",
     )
 
     /** The string resource name for `code`. */
