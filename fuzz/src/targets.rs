@@ -126,12 +126,27 @@ thread_local! {
     static SYNC_FIXTURE: SyncFixture = SyncFixture::new();
 }
 
-/// `sync_request`: a `POST /v1/sync` body from the enrolled grid leader, decoded as the route does and run
-/// through `Engine::sync` (validation, a fork per document, the write checks, storage, the answer), whose
-/// response is encoded as the route does. The fixture is prepared once per thread and keeps what earlier
-/// inputs stored.
+/// An input that is not gzip (no `1f 8b` magic) gzipped, so that mutations of plain CBOR reach the decoder
+/// whole instead of dying on the gzip checksum; a gzip input as it is.
+fn gzipped(data: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    use std::io::Write;
+    if data.starts_with(&[0x1f, 0x8b]) {
+        return std::borrow::Cow::Borrowed(data);
+    }
+    let mut e = flate2::write::GzEncoder::new(Vec::with_capacity(data.len() / 2 + 32), flate2::Compression::fast());
+    match e.write_all(data).and_then(|()| e.finish()) {
+        Ok(gz) => std::borrow::Cow::Owned(gz),
+        Err(_) => std::borrow::Cow::Borrowed(data),
+    }
+}
+
+/// `sync_request`: a `POST /v1/sync` body from the enrolled grid leader (an input without the gzip magic is
+/// plain CBOR, gzipped first), decoded as the route does and run through `Engine::sync` (validation, a fork
+/// per document, the write checks, storage, the answer), whose response is encoded as the route does. The
+/// fixture is prepared once per thread and keeps what earlier inputs stored.
 pub fn sync_request(data: &[u8]) -> Result<(), String> {
-    let request = decode_body::<SyncRequest>(data).map_err(|_| "malformed_body".to_string())?;
+    let body = gzipped(data);
+    let request = decode_body::<SyncRequest>(&body).map_err(|_| "malformed_body".to_string())?;
     SYNC_FIXTURE.with(|f| {
         let (response, _) = f.engine.sync(&f.device, request, sync_now()).map_err(|e| e.code.to_string())?;
         gridline_core::sync::protocol::encode_body(&response).map_err(|e| e.code().to_string())?;
@@ -188,11 +203,13 @@ thread_local! {
     };
 }
 
-/// `bundle_import`: a bundle file imported into a grid-leader store of the bundle community (prepared once
-/// per thread; it keeps what earlier inputs merged).
+/// `bundle_import`: a bundle file (gzip CBOR; an input without the gzip magic is plain CBOR, gzipped first)
+/// imported into a grid-leader store of the bundle community (prepared once per thread; it keeps what earlier
+/// inputs merged).
 pub fn bundle_import(data: &[u8]) -> Result<(), String> {
+    let file = gzipped(data);
     BUNDLE_FIXTURE.with(|f| {
-        std::fs::write(&f.file, data).map_err(|e| format!("io: {e}"))?;
+        std::fs::write(&f.file, &file).map_err(|e| format!("io: {e}"))?;
         let mut store = f.store.try_borrow_mut().map_err(|_| "fixture_busy".to_string())?;
         store.bundle_import(&f.file).map(|_| ()).map_err(|e| e.code().to_string())
     })

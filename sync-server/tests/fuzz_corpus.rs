@@ -343,6 +343,12 @@ fn write_sync_request_seeds(messages: &[(String, Vec<u8>)], attacks: &[(String, 
         assert_eq!(targets::sync_request(body), Ok(()), "{name}");
         write("corpus", "sync_request", name, body);
     }
+    // The same requests as plain CBOR (the target gzips them): what mutations of the CBOR start from.
+    for (name, body) in &honest[1..] {
+        let cbor = gunzip(body);
+        assert_eq!(targets::sync_request(&cbor), Ok(()), "{name}");
+        write("corpus", "sync_request", &format!("{name}.cbor"), &cbor);
+    }
     let mut refused: Vec<(String, Vec<u8>)> = attacks
         .iter()
         .map(|(name, m)| {
@@ -402,8 +408,9 @@ fn write_bundle_seeds() {
     assert!(honest.len() < 40_000, "{} bytes", honest.len());
     assert_eq!(targets::bundle_import(&honest), Ok(()), "the honest bundle imports");
     write("corpus", "bundle_import", "honest", &honest);
-    let mut inner = Vec::new();
-    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(honest.as_slice()), &mut inner).expect("gunzip");
+    let inner = gunzip(&honest);
+    assert_eq!(targets::bundle_import(&inner), Ok(()), "the honest bundle as plain CBOR imports");
+    write("corpus", "bundle_import", "honest.cbor", &inner);
     let gzip = |data: &[u8]| {
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         e.write_all(data).expect("gzip");
@@ -428,6 +435,12 @@ fn write_bundle_seeds() {
             Err(code) => write("regressions", "bundle_import", &format!("{what}--{code}"), &data),
         }
     }
+}
+
+fn gunzip(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(data), &mut out).expect("gunzip");
+    out
 }
 
 fn flip(data: &[u8], at: usize) -> Vec<u8> {
