@@ -13,6 +13,17 @@ use crate::storage::Community;
 
 /// Creates a community and its community document with the default configuration.
 pub fn create_community(engine: &Engine, name: &str, timezone: &str) -> Result<Value> {
+    create_community_with_id(engine, &uuid::Uuid::now_v7().to_string(), name, timezone)
+}
+
+/// [`create_community`] under a given community id (a UUID): fixtures whose inputs name the community.
+pub fn create_community_with_id(engine: &Engine, community_id: &str, name: &str, timezone: &str) -> Result<Value> {
+    if uuid::Uuid::parse_str(community_id).is_err() {
+        return Err(ServerError::bad_request("invalid_input", format!("community id: {community_id:?} is not a UUID")));
+    }
+    if engine.storage().community(community_id)?.is_some() {
+        return Err(ServerError::bad_request("invalid_input", format!("community {community_id:?} exists")));
+    }
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(ServerError::bad_request("invalid_input", "name: 1 to 200 characters"));
@@ -20,7 +31,7 @@ pub fn create_community(engine: &Engine, name: &str, timezone: &str) -> Result<V
     if timezone.parse::<chrono_tz::Tz>().is_err() {
         return Err(ServerError::bad_request("invalid_input", format!("timezone: unknown time zone {timezone:?}")));
     }
-    let community_id = uuid::Uuid::now_v7().to_string();
+    let community_id = community_id.to_string();
     let settings = CommunitySettings::defaults(&community_id, name, timezone);
     engine.edit(&[DocId::community(&community_id)], |docs| {
         docs::community::write_settings(&mut docs[0], &settings)?;

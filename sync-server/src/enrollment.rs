@@ -88,6 +88,20 @@ pub fn issue(
 
 /// Redeems a code: registers the device with its public key and returns its id and token.
 pub fn redeem(storage: &dyn Storage, req: &EnrollRequest, now: DateTime<Utc>) -> Result<EnrollResponse> {
+    redeem_as(storage, req, &uuid::Uuid::now_v7().to_string(), now)
+}
+
+/// [`redeem`] registering the device under a given device id (a UUID): fixtures whose inputs carry changes
+/// authored by the device.
+pub fn redeem_as(
+    storage: &dyn Storage,
+    req: &EnrollRequest,
+    device_id: &str,
+    now: DateTime<Utc>,
+) -> Result<EnrollResponse> {
+    if uuid::Uuid::parse_str(device_id).is_err() {
+        return Err(ServerError::bad_request("invalid_input", format!("device id: {device_id:?} is not a UUID")));
+    }
     if !valid_public_key(&req.public_key) {
         return Err(ServerError::bad_request("invalid_public_key", "public_key: not a hex Ed25519 public key"));
     }
@@ -103,7 +117,7 @@ pub fn redeem(storage: &dyn Storage, req: &EnrollRequest, now: DateTime<Utc>) ->
     }
     let token = new_token()?;
     let device = Device {
-        device_id: uuid::Uuid::now_v7().to_string(),
+        device_id: device_id.to_string(),
         community_id: code.community_id.clone(),
         user: code.user.clone(),
         role: code.role,

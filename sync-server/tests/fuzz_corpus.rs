@@ -3,7 +3,8 @@
 //! every regression input is refused with the code its file name ends with (`<what>--<code>`).
 //!
 //! `cargo test -p gridline-server --test fuzz_corpus -- --ignored write_seed_inputs` rewrites the seeds:
-//! honest messages, bodies and roster files, and the crafted attacks of issue 10 as regressions.
+//! honest messages, bodies, sync requests, bundles and roster files, and the crafted attacks of issue 10 as
+//! regressions.
 
 use std::fs;
 use std::io::Write;
@@ -13,6 +14,8 @@ use std::path::{Path, PathBuf};
 use automerge::sync::{self, Message, SyncDoc};
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ROOT};
+use gridline_core::docs::{self, DocId};
+use gridline_core::model::{CheckIn, CheckInKind, CheckInOutcome, NewCheckIn};
 use gridline_core::sync::protocol::{encode_body, DocMessage, SyncRequest, PROTOCOL_VERSION};
 
 #[path = "../../fuzz/src/targets.rs"]
@@ -20,8 +23,13 @@ mod targets;
 
 type Target = fn(&[u8]) -> Result<(), String>;
 
-const TARGETS: [(&str, Target); 3] =
-    [("sync_message", targets::sync_message), ("sync_body", targets::sync_body), ("roster_csv", targets::roster_csv)];
+const TARGETS: [(&str, Target); 5] = [
+    ("sync_message", targets::sync_message),
+    ("sync_body", targets::sync_body),
+    ("roster_csv", targets::roster_csv),
+    ("sync_request", targets::sync_request),
+    ("bundle_import", targets::bundle_import),
+];
 
 fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz")
@@ -265,4 +273,193 @@ fn write_seed_inputs() {
         "unclosed-quote.csv",
         format!("{HEADER}G01,1,1,1,101,G01-H1,\"A,F,1948,,,,\n").as_bytes(),
     );
+    write_sync_request_seeds(&messages, &attacks);
+    write_bundle_seeds();
+}
+
+/// A sync request of the `sync_request` fixture's device.
+fn request(cursor: u64, docs: Vec<DocMessage>) -> Vec<u8> {
+    encode_body(&SyncRequest { protocol: PROTOCOL_VERSION, cursor, docs }).expect("encode body")
+}
+
+fn doc_message(id: &DocId, message: Vec<u8>) -> DocMessage {
+    DocMessage { doc_id: id.to_string(), message, signatures: vec![] }
+}
+
+/// The fixture day's check-in log of `grid`, as the fixture's device writes it: `n` honest check-ins.
+fn check_in_log(grid: &str, n: usize) -> (DocId, AutoCommit) {
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 24).expect("date");
+    let id = DocId::check_in_log(targets::SYNC_COMMUNITY, grid, day);
+    let actor = gridline_core::sync::signing::device_actor(targets::SYNC_DEVICE).expect("actor");
+    let mut doc = docs::new_document(&id, &actor).expect("new document");
+    for i in 0..n {
+        let c = CheckIn {
+            check_in_id: format!("01935c00-0000-7000-8000-0000000a{i:04}"),
+            household_code: format!("{grid}-H{}", i % 5),
+            grid: grid.into(),
+            kind: CheckInKind::Door,
+            outcome: CheckInOutcome::Well,
+            note: format!("入户走访 {i}"),
+            photos: vec![],
+            location: None,
+            at: chrono::DateTime::parse_from_rfc3339("2026-11-24T09:30:00+08:00").expect("time"),
+            author: targets::SYNC_USER.into(),
+            device_id: targets::SYNC_DEVICE.into(),
+        };
+        docs::checkin_log::append(&mut doc, &c).expect("append");
+        doc.commit();
+    }
+    (id, doc)
+}
+
+/// A v2 message carrying every change of `doc`, the way the core client pushes a document it never synced.
+fn push_message(doc: &mut AutoCommit) -> Vec<u8> {
+    let chunk: Vec<u8> = doc.get_changes(&[]).iter().flat_map(|c| c.raw_bytes().to_vec()).collect();
+    Message {
+        heads: doc.get_heads(),
+        need: vec![],
+        have: vec![sync::Have { last_sync: vec![], bloom: Default::default() }],
+        changes: vec![chunk].into(),
+        flags: None,
+        version: sync::MessageVersion::V2,
+    }
+    .encode()
+}
+
+/// `sync_request` seeds: an honest check-in round, and the message attacks addressed to the device's own log.
+fn write_sync_request_seeds(messages: &[(String, Vec<u8>)], attacks: &[(String, Vec<u8>)]) {
+    let roster = DocId::roster(targets::SYNC_COMMUNITY, targets::SYNC_GRID);
+    let (log, mut doc) = check_in_log(targets::SYNC_GRID, 3);
+    let first = doc.sync().generate_sync_message(&mut sync::State::new()).expect("a first message").encode();
+    let empty_first =
+        AutoCommit::new().sync().generate_sync_message(&mut sync::State::new()).expect("a first message").encode();
+    let honest = [
+        ("honest-first-contact", request(0, vec![])),
+        ("honest-roster-first-message", request(0, vec![doc_message(&roster, empty_first)])),
+        ("honest-log-first-message", request(0, vec![doc_message(&log, first)])),
+        ("honest-check-in-round", request(0, vec![doc_message(&log, push_message(&mut doc))])),
+    ];
+    for (name, body) in &honest {
+        assert_eq!(targets::sync_request(body), Ok(()), "{name}");
+        write("corpus", "sync_request", name, body);
+    }
+    // The same requests as plain CBOR (the target gzips them): what mutations of the CBOR start from.
+    for (name, body) in &honest[1..] {
+        let cbor = gunzip(body);
+        assert_eq!(targets::sync_request(&cbor), Ok(()), "{name}");
+        write("corpus", "sync_request", &format!("{name}.cbor"), &cbor);
+    }
+    let mut refused: Vec<(String, Vec<u8>)> = attacks
+        .iter()
+        .map(|(name, m)| {
+            let what = name.rsplit_once("--").map_or(name.as_str(), |(what, _)| what);
+            (what.to_string(), request(1, vec![doc_message(&log, m.clone())]))
+        })
+        .collect();
+    // Beside the attacks: an honest message for a grid the device does not lead, a check-in in another
+    // device's name, and a protocol the server does not speak.
+    let (other_grid, mut other) = check_in_log("G02", 1);
+    refused.push(("other-grid".into(), request(1, vec![doc_message(&other_grid, push_message(&mut other))])));
+    let (_, mut stranger) = check_in_log(targets::SYNC_GRID, 1);
+    stranger.set_actor(ActorId::from([9u8; 16]));
+    docs::put_entity(&mut stranger, "checkin/planted", &vec![("note", docs::s("planted"))]).expect("put");
+    stranger.commit();
+    refused.push(("change-by-another-actor".into(), request(1, vec![doc_message(&log, push_message(&mut stranger))])));
+    let honest_message = messages.first().expect("a message").1.clone();
+    let v2 = encode_body(&SyncRequest { protocol: PROTOCOL_VERSION + 1, cursor: 0, docs: vec![] }).expect("encode");
+    refused.push(("protocol-next".into(), v2));
+    refused.push(("not-gzip".into(), b"{\"protocol\":1}".to_vec()));
+    refused.push((
+        "document-id-junk".into(),
+        request(
+            1,
+            vec![DocMessage { doc_id: "roster:../../etc:G01".into(), message: honest_message, signatures: vec![] }],
+        ),
+    ));
+    for (what, body) in refused {
+        let code = targets::sync_request(&body).expect_err(&what);
+        assert!(!code.contains("internal"), "{what}: {code}");
+        write("regressions", "sync_request", &format!("{what}--{code}"), &body);
+    }
+}
+
+/// `bundle_import` seeds: an honest bundle from another store of the fixture's community, and damaged ones.
+fn write_bundle_seeds() {
+    let dir = std::env::temp_dir().join(format!("gridline-fuzz-seeds-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    let mut exporter = targets::bundle_store(&dir.join("exporter"), "fuzz-exporter").expect("store");
+    for (i, household) in ["A000", "A001", "B002"].into_iter().enumerate() {
+        exporter
+            .check_in(NewCheckIn {
+                household_code: household.into(),
+                kind: CheckInKind::Door,
+                outcome: CheckInOutcome::Well,
+                note: format!("第{i}次 精神很好"),
+                photos: vec![],
+                location: None,
+                at: None,
+            })
+            .expect("check-in");
+    }
+    let file = dir.join("exporter.bundle");
+    exporter.bundle_export(&file).expect("export");
+    let honest = fs::read(&file).expect("read bundle");
+    let _ = fs::remove_dir_all(&dir);
+    assert!(honest.len() < 40_000, "{} bytes", honest.len());
+    assert_eq!(targets::bundle_import(&honest), Ok(()), "the honest bundle imports");
+    write("corpus", "bundle_import", "honest", &honest);
+    let inner = gunzip(&honest);
+    assert_eq!(targets::bundle_import(&inner), Ok(()), "the honest bundle as plain CBOR imports");
+    write("corpus", "bundle_import", "honest.cbor", &inner);
+    let gzip = |data: &[u8]| {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data).expect("gzip");
+        e.finish().expect("gzip")
+    };
+    let mut damaged = vec![
+        ("truncated".to_string(), honest[..honest.len() / 2].to_vec()),
+        ("outer-byte-flipped".to_string(), flip(&honest, honest.len() / 3)),
+        ("inner-truncated".to_string(), gzip(&inner[..inner.len() * 2 / 3])),
+    ];
+    for at in [inner.len() / 5, inner.len() / 2, inner.len() * 4 / 5] {
+        damaged.push((format!("inner-byte-{at}-flipped"), gzip(&flip(&inner, at))));
+    }
+    let other = "01935c00-0000-7000-8000-00000000c0ff";
+    let text = String::from_utf8_lossy(&inner).into_owned();
+    assert!(text.contains(targets::BUNDLE_COMMUNITY));
+    let replaced = replace_bytes(&inner, targets::BUNDLE_COMMUNITY.as_bytes(), other.as_bytes());
+    damaged.push(("another-community".into(), gzip(&replaced)));
+    for (what, data) in damaged {
+        match targets::bundle_import(&data) {
+            Ok(()) => write("corpus", "bundle_import", &what, &data),
+            Err(code) => write("regressions", "bundle_import", &format!("{what}--{code}"), &data),
+        }
+    }
+}
+
+fn gunzip(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(data), &mut out).expect("gunzip");
+    out
+}
+
+fn flip(data: &[u8], at: usize) -> Vec<u8> {
+    let mut out = data.to_vec();
+    out[at] ^= 0x55;
+    out
+}
+
+fn replace_bytes(data: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len());
+    let mut i = 0;
+    while i < data.len() {
+        if data[i..].starts_with(from) {
+            out.extend_from_slice(to);
+            i += from.len();
+        } else {
+            out.push(data[i]);
+            i += 1;
+        }
+    }
+    out
 }
