@@ -10,7 +10,9 @@
 //!
 //! The week is measured against the in-process reference peer (`sync::loopback`), and against the real
 //! `gridline-server` on loopback when its binary is found (`GRIDLINE_SERVER_BIN`, or `target/release` /
-//! `target/debug` of this workspace). Thresholds are printed, not asserted.
+//! `target/debug` of this workspace). `GRIDLINE_SERVER_LEGACY=1` runs a binary that predates the
+//! hardening's `serve` flags (no `--metrics-listen off` is passed), e.g. an older release to compare
+//! against. Thresholds are printed, not asserted.
 //!
 //! Run: `cargo bench -p gridline-core --bench sync`.
 
@@ -287,11 +289,14 @@ fn real_server(bin: &Path, dir: &Path) {
         .expect("code")
         .to_string();
     let port = TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
-    let _server = Running(
+    let legacy = std::env::var("GRIDLINE_SERVER_LEGACY").is_ok_and(|v| !v.is_empty() && v != "0");
+    let metrics: &[&str] = if legacy { &[] } else { &["--metrics-listen", "off"] };
+    let server = Running(
         Command::new(bin)
             .args(["serve", "--data"])
             .arg(&data)
             .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(metrics)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -308,9 +313,25 @@ fn real_server(bin: &Path, dir: &Path) {
     leader.sync(&NoProgress, &cancel).expect("first sync");
     let records = offline_week(&mut leader);
     let baseline = gzip(&serde_json::to_vec(&records).expect("json"));
+    let cpu_before = cpu_time(server.0.id());
     let started = Instant::now();
     let report = leader.sync(&NoProgress, &cancel).expect("week sync");
-    print_week(&format!("gridline-server ({})", bin.display()), &report, started.elapsed(), baseline);
+    let wall = started.elapsed();
+    let cpu = cpu_time(server.0.id()).saturating_sub(cpu_before);
+    print_week(&format!("gridline-server ({})", bin.display()), &report, wall, baseline);
+    println!("  server on-CPU time     {:>9.1} ms", cpu.as_secs_f64() * 1000.0);
+}
+
+/// On-CPU time process `pid`'s live threads have used so far: the sum of `/proc/<pid>/task/*/schedstat`
+/// (nanoseconds); zero where `/proc` does not say.
+fn cpu_time(pid: u32) -> Duration {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return Duration::ZERO };
+    let ns: u64 = tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum();
+    Duration::from_nanos(ns)
 }
 
 fn main() {

@@ -19,7 +19,20 @@ use gridline_core::sync::protocol::{
 };
 use serde_json::Value;
 
+/// This build's server binary.
 pub const BIN: &str = env!("CARGO_BIN_EXE_gridline-server");
+
+/// The server binary [`Server`] and [`admin`] run: `GRIDLINE_SERVER_BIN` when set (to measure another
+/// build, e.g. an older release, with the same benches), else [`BIN`].
+pub fn bin() -> String {
+    std::env::var("GRIDLINE_SERVER_BIN").unwrap_or_else(|_| BIN.to_string())
+}
+
+/// True when `GRIDLINE_SERVER_LEGACY` is set (non-empty, not `0`): the binary predates the `serve` flags of
+/// the hardening (`--metrics-listen`, limits, TLS), so none is passed that the caller did not ask for.
+pub fn legacy() -> bool {
+    std::env::var("GRIDLINE_SERVER_LEGACY").is_ok_and(|v| !v.is_empty() && v != "0")
+}
 
 /// A running server; killed on drop.
 pub struct Server {
@@ -70,9 +83,9 @@ impl Server {
     }
 
     pub fn start_with_on(data: &Path, port: u16, options: &ServerOptions) -> Server {
-        let mut command = Command::new(BIN);
+        let mut command = Command::new(bin());
         command.args(["serve", "--data"]).arg(data).args(["--listen", &format!("127.0.0.1:{port}")]);
-        if !options.default_metrics && !options.args.iter().any(|a| a == "--metrics-listen") {
+        if !legacy() && !options.default_metrics && !options.args.iter().any(|a| a == "--metrics-listen") {
             command.args(["--metrics-listen", "off"]);
         }
         let child = command
@@ -106,6 +119,16 @@ impl Server {
             .find(|l| l.starts_with("VmHWM:"))
             .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
             .unwrap_or(0)
+    }
+
+    /// CPU time (user + system) the server process has used so far, exited threads included, from
+    /// `/proc/<pid>/stat` in clock ticks of 10 ms (Linux's USER_HZ); zero where `/proc` does not say.
+    pub fn cpu_time(&self) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // Fields after the parenthesised command name start at field 3 (state); utime and stime are 14, 15.
+        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+        let ticks: u64 = rest.split_whitespace().skip(11).take(2).filter_map(|t| t.parse::<u64>().ok()).sum();
+        Duration::from_millis(ticks * 10)
     }
 
     fn wait_ready(&self) {
@@ -199,7 +222,7 @@ pub fn chunked(body: Vec<u8>) -> reqwest::blocking::Body {
 
 pub fn admin(data: &Path, args: &[&str]) -> (bool, Value) {
     let out =
-        Command::new(BIN).arg("admin").arg("--data").arg(data).arg("--json").args(args).output().expect("run admin");
+        Command::new(bin()).arg("admin").arg("--data").arg(data).arg("--json").args(args).output().expect("run admin");
     let doc: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("admin {args:?} printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
     (out.status.success(), doc)
