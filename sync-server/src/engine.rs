@@ -22,7 +22,7 @@ use gridline_core::sync::protocol::{
 
 use crate::access::signature_valid;
 use crate::error::{Result, ServerError};
-use crate::limits::Quotas;
+use crate::limits::{Quotas, RateLimiter, OPERATIONS_PER_TOKEN};
 use crate::storage::{DocScope, DocumentWrite, Quota, Storage};
 use crate::validate::MessageLimits;
 
@@ -190,6 +190,7 @@ pub struct Engine {
     actor: ActorId,
     quotas: Quotas,
     message_limits: MessageLimits,
+    work: Option<Arc<RateLimiter>>,
 }
 
 fn malformed(e: impl std::fmt::Display) -> ServerError {
@@ -297,12 +298,19 @@ impl Engine {
             actor: new_server_actor(),
             quotas: Quotas::default(),
             message_limits: MessageLimits::default(),
+            work: None,
         }
     }
 
     /// The same engine with other daily quotas.
     pub fn with_quotas(mut self, quotas: Quotas) -> Engine {
         self.quotas = quotas;
+        self
+    }
+
+    /// The same engine charging the operations of every device's sync messages to its request budget.
+    pub fn with_work_charged_to(mut self, limiter: Arc<RateLimiter>) -> Engine {
+        self.work = Some(limiter);
         self
     }
 
@@ -519,6 +527,7 @@ impl Engine {
         // Everything about the request is checked before any lock is taken or any document touched.
         let mut seen = HashSet::new();
         let mut parsed = Vec::with_capacity(req.docs.len());
+        let mut operations = 0u64;
         for m in &req.docs {
             let id = DocId::parse(&m.doc_id).map_err(|e| ServerError::bad_request("invalid_doc_id", e.to_string()))?;
             if !seen.insert(m.doc_id.as_str()) {
@@ -537,10 +546,14 @@ impl Engine {
                 // Parsed and bounded by hand first: Automerge trusts the numbers a message carries.
                 let checked = crate::validate::sync_message(&m.message, &self.message_limits)
                     .map_err(|e| e.with_document(&m.doc_id, None))?;
+                operations = operations.saturating_add(checked.operations);
                 let msg = Message::decode(&m.message).map_err(malformed)?;
-                Some(self.may_apply(device, &id, msg, &checked).map_err(|e| e.with_document(&m.doc_id, None))?)
+                Some(self.admit(device, &id, msg, &checked).map_err(|e| e.with_document(&m.doc_id, None))?)
             };
             parsed.push((id, m, msg));
+        }
+        if let Some(limiter) = &self.work {
+            limiter.charge(&device.device_id, (operations / OPERATIONS_PER_TOKEN) as f64, std::time::Instant::now());
         }
         let writing = parsed.iter().filter(|(_, _, msg)| msg.as_ref().is_some_and(|m| !m.changes.is_empty()));
         let _writers = self.writers.lock(writing.map(|(_, m, _)| m.doc_id.as_str()));
@@ -581,18 +594,19 @@ impl Engine {
         Ok((SyncResponse { cursor, docs: replies, catalogue, more }, stats))
     }
 
-    /// A message whose changes the device may not write is refused before Automerge applies anything (so a
-    /// grid device cannot make the server apply work to the community document under its writers' lock),
-    /// unless the server already holds every one of them (an honest relay after a Bloom false positive):
-    /// then they are dropped and the message answered as if it carried none.
-    fn may_apply(
+    /// What of a message the server applies. Changes the server already holds every one of (a resend, a
+    /// relay after a Bloom false positive) are dropped without copying or applying anything, and the message
+    /// answered as if it carried none; otherwise changes to a document the device may not write are refused
+    /// before Automerge applies anything (so a grid device cannot make the server work on the community
+    /// document under its writers' lock).
+    fn admit(
         &self,
         device: &crate::storage::Device,
         id: &DocId,
         mut msg: Message,
         checked: &crate::validate::ValidatedMessage,
     ) -> Result<Message> {
-        if checked.changes.is_empty() || device.may_write(id) {
+        if checked.changes.is_empty() {
             return Ok(msg);
         }
         let held = match self.entry(&id.to_string())? {
@@ -605,10 +619,13 @@ impl Engine {
             }
             None => false,
         };
-        if !held {
+        if held {
+            msg.changes = automerge::sync::ChunkList::empty();
+            return Ok(msg);
+        }
+        if !device.may_write(id) {
             return Err(ServerError::forbidden_change(format!("{id}: this device may not write it")));
         }
-        msg.changes = automerge::sync::ChunkList::empty();
         Ok(msg)
     }
 

@@ -71,6 +71,14 @@ impl Default for RateLimit {
     }
 }
 
+/// Operations of a device's sync messages that cost one request token: an honest week offline (about 15,000
+/// operations) costs 15, well within a burst; the largest message the validator allows costs 150, i.e. 15 s
+/// of the device's requests.
+pub const OPERATIONS_PER_TOKEN: u64 = 1_000;
+
+/// Longest a device's debt may make it wait, in seconds.
+const MAX_DEBT_SECONDS: f64 = 600.0;
+
 /// Most devices tracked before buckets that are full again are forgotten (bounded memory).
 const MAX_TRACKED: usize = 100_000;
 
@@ -91,6 +99,21 @@ impl RateLimiter {
     /// A limiter enforcing `limit` per device.
     pub fn new(limit: RateLimit) -> RateLimiter {
         RateLimiter { limit, buckets: Mutex::new(HashMap::new()) }
+    }
+
+    /// Charges `tokens` more to `device_id` for work its request turned out to cost (the operations of its
+    /// sync messages): the bucket may go into debt, and the device's next requests wait until it is repaid.
+    /// So one device's costly messages cannot keep the server's cores busy, however few requests it makes.
+    pub fn charge(&self, device_id: &str, tokens: f64, now: Instant) {
+        if tokens <= 0.0 {
+            return;
+        }
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let bucket = buckets.entry(device_id.to_string()).or_insert(Bucket { tokens: self.limit.burst, at: now });
+        let refill = now.saturating_duration_since(bucket.at).as_secs_f64() * self.limit.per_second;
+        let floor = -MAX_DEBT_SECONDS * self.limit.per_second;
+        bucket.tokens = ((bucket.tokens + refill).min(self.limit.burst) - tokens).max(floor);
+        bucket.at = now;
     }
 
     /// Spends one request of `device_id`, or answers 429 `rate_limited` with the seconds until a token is
@@ -132,6 +155,18 @@ mod tests {
         limiter.check("d2", t0).expect("another device has its own bucket");
         limiter.check("d1", t0 + Duration::from_millis(600)).expect("a token came back");
         assert!(limiter.check("d1", t0 + Duration::from_millis(700)).is_err());
+    }
+
+    #[test]
+    fn costly_work_is_a_debt_the_next_requests_wait_for() {
+        let limiter = RateLimiter::new(RateLimit { per_second: 10.0, burst: 60.0 });
+        let t0 = Instant::now();
+        limiter.check("d1", t0).expect("first request");
+        limiter.charge("d1", 150.0, t0);
+        let refused = limiter.check("d1", t0).expect_err("in debt");
+        assert_eq!(refused.retry_after, Some(10), "91 tokens of debt at 10 a second");
+        limiter.check("d1", t0 + Duration::from_secs(10)).expect("repaid");
+        limiter.check("d2", t0).expect("another device owes nothing");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use gridline_core::{Clock, FixedClock, SystemClock};
 use gridline_server::api::App;
 use gridline_server::engine::Engine;
 use gridline_server::error::{Result, ServerError};
-use gridline_server::limits::{Quotas, RateLimit, RateLimiter};
+use gridline_server::limits::{Quotas, RateLimit};
 use gridline_server::storage::sqlite::SqliteStorage;
 use gridline_server::transport::{self, TransportConfig};
 use gridline_server::{admin, api};
@@ -298,7 +298,7 @@ async fn shutdown_signal() {
 const COMPACT_EVERY: Duration = Duration::from_secs(10);
 const COMPACT_MIN_CHANGES: u64 = 64;
 /// Threads for blocking engine work.
-const BLOCKING_THREADS: usize = 8;
+const BLOCKING_THREADS: usize = 4;
 
 async fn serve(
     data: PathBuf,
@@ -309,9 +309,7 @@ async fn serve(
 ) -> Result<()> {
     let config = transport_args.config()?;
     let engine = open_engine(&data, cache_mb)?.with_quotas(limits.quotas());
-    let mut app = App::new(engine, clock()?);
-    app.rate = RateLimiter::new(limits.rate());
-    let app = Arc::new(app);
+    let app = Arc::new(App::with_rate(engine, clock()?, limits.rate()));
     let compactor = app.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(COMPACT_EVERY);

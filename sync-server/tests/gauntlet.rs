@@ -34,8 +34,9 @@ fn regressions(target: &str) -> Vec<(PathBuf, String)> {
 /// changes of the device's own actor, for its own grid's check-in log.
 fn costliest_message(device: &mut Device, doc_id: &gridline_core::docs::DocId) -> Vec<u8> {
     let limits = gridline_server::validate::MessageLimits::default();
-    let per_change = (limits.max_ops_per_change - 10) as usize;
-    let changes = (limits.max_ops_per_message / limits.max_ops_per_change) as usize;
+    let changes = limits.max_ops_per_message.div_ceil(limits.max_ops_per_change);
+    let per_change = (limits.max_ops_per_message / changes - 100) as usize;
+    let changes = changes as usize;
     let base = device.doc(doc_id).clone();
     let mut doc = base.clone();
     let before = doc.get_heads();
@@ -115,7 +116,7 @@ fn one_server_survives_every_attack_and_honest_devices_go_on() {
             }
             statuses
         });
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(Duration::from_millis(50));
         for n in 0..5 {
             honest_b.write(&log_b, &format!("checkin/b{n}"), "during the attack");
             let started = Instant::now();

@@ -32,14 +32,21 @@ pub struct App {
     pub metrics: Metrics,
     /// The clock (enrollment code expiry, receipt times, quotas).
     pub clock: Arc<dyn Clock>,
-    /// Requests per second per device.
-    pub rate: RateLimiter,
+    /// Requests per second per device (shared with the engine, which charges costly messages to it).
+    pub rate: Arc<RateLimiter>,
 }
 
 impl App {
     /// The server's state over `engine`, with the default rate limit.
     pub fn new(engine: Engine, clock: Arc<dyn Clock>) -> App {
-        App { engine, metrics: Metrics::default(), clock, rate: RateLimiter::new(RateLimit::default()) }
+        App::with_rate(engine, clock, RateLimit::default())
+    }
+
+    /// The server's state with `rate` per device, charged for requests and for the work of sync messages.
+    pub fn with_rate(engine: Engine, clock: Arc<dyn Clock>, rate: RateLimit) -> App {
+        let rate = Arc::new(RateLimiter::new(rate));
+        let engine = engine.with_work_charged_to(rate.clone());
+        App { engine, metrics: Metrics::default(), clock, rate }
     }
 
     /// The engine.
