@@ -241,6 +241,8 @@ fn largest_valid(device: &mut Device, log: &DocId, grid: &str) -> Vec<(Vec<u8>, 
 
 /// Counts of hostile answers: kind → status (0: no answer, the connection failed) → count.
 type Tally = Mutex<BTreeMap<&'static str, BTreeMap<u16, u64>>>;
+/// A hostile device's attack and the (operations, bytes) of its largest valid message.
+type BuiltAttack = (Attack, Vec<(u64, usize)>);
 
 /// Sends `attack`'s bodies round and round until `stop`.
 fn hostile_loop(url: &str, attack: &Attack, stop: &AtomicBool, tally: &Tally) {
@@ -362,7 +364,7 @@ fn main() {
         let mut junk = vec![0u8; MAX_BODY_BYTES];
         getrandom::fill(&mut junk).expect("random");
         let junk = Arc::new(junk);
-        let built: Mutex<Vec<(Attack, Vec<(u64, usize)>)>> = Mutex::new(Vec::new());
+        let built: Mutex<Vec<BuiltAttack>> = Mutex::new(Vec::new());
         parallel((0..HOSTILE).collect(), 2, |h| {
             let grid = &grids[grids_n + h];
             let mut d = server.enroll(&community, &format!("hostile {h}"), "grid_leader", &[grid]);
