@@ -191,7 +191,16 @@ pub struct Engine {
     quotas: Quotas,
     message_limits: MessageLimits,
     work: Option<Arc<RateLimiter>>,
+    /// Held while a heavy round is applied: at most one at a time, so heavy messages never take more than
+    /// one core from everyone else's small syncs.
+    heavy: Mutex<()>,
 }
+
+/// Operations from which a round counts as heavy: above an honest week offline (about 15,000).
+pub const HEAVY_OPERATIONS: u64 = 20_000;
+
+/// Seconds a heavy round is told to wait while another one is applied.
+const HEAVY_RETRY_SECONDS: u64 = 2;
 
 fn malformed(e: impl std::fmt::Display) -> ServerError {
     ServerError::bad_request("malformed_sync_message", e.to_string())
@@ -299,6 +308,7 @@ impl Engine {
             quotas: Quotas::default(),
             message_limits: MessageLimits::default(),
             work: None,
+            heavy: Mutex::new(()),
         }
     }
 
@@ -552,6 +562,22 @@ impl Engine {
             };
             parsed.push((id, m, msg));
         }
+        let _heavy = if operations > HEAVY_OPERATIONS {
+            match self.heavy.try_lock() {
+                Ok(guard) => Some(guard),
+                Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+                Err(std::sync::TryLockError::WouldBlock) => {
+                    return Err(ServerError::new(
+                        axum::http::StatusCode::TOO_MANY_REQUESTS,
+                        "rate_limited",
+                        "another large sync is being applied; try again shortly",
+                    )
+                    .retry_after(HEAVY_RETRY_SECONDS));
+                }
+            }
+        } else {
+            None
+        };
         if let Some(limiter) = &self.work {
             limiter.charge(&device.device_id, (operations / OPERATIONS_PER_TOKEN) as f64, std::time::Instant::now());
         }

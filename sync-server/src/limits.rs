@@ -72,9 +72,9 @@ impl Default for RateLimit {
 }
 
 /// Operations of a device's sync messages that cost one request token: an honest week offline (about 15,000
-/// operations) costs 15, well within a burst; the largest message the validator allows costs 150, i.e. 15 s
-/// of the device's requests.
-pub const OPERATIONS_PER_TOKEN: u64 = 1_000;
+/// operations) costs 30, within a burst; the largest message the validator allows costs 300, i.e. about
+/// 25 s of the device's requests.
+pub const OPERATIONS_PER_TOKEN: u64 = 500;
 
 /// Longest a device's debt may make it wait, in seconds.
 const MAX_DEBT_SECONDS: f64 = 600.0;

@@ -350,7 +350,18 @@ async fn serve(
     Ok(())
 }
 
+/// Most glibc malloc arenas. Each thread that allocates at the same time as another gets an arena of its own,
+/// and freed memory stays in the arena that held it: with sync rounds now applied in parallel, the default (8
+/// per core) kept the server's resident memory far above what it used. Two arenas keep it near the mark.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const MALLOC_ARENAS: libc::c_int = 2;
+
 fn main() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; it is called before any thread is started.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, MALLOC_ARENAS);
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::Serve { data, listen, cache_mb, limits, transport } => {
