@@ -306,7 +306,7 @@ impl Engine {
             writers: WriterLocks::new(),
             actor: new_server_actor(),
             quotas: Quotas::default(),
-            message_limits: MessageLimits::default(),
+            message_limits: MessageLimits { list_document_changes: false, ..MessageLimits::default() },
             work: None,
             heavy: Mutex::new(()),
         }

@@ -116,6 +116,10 @@ pub struct MessageLimits {
     pub max_actors: usize,
     /// Most changes one whole document may hold. 200,000: years of a community's work.
     pub max_document_changes: u64,
+    /// Whether to list the changes of a whole document (an Automerge load of the bounded chunk). The engine
+    /// does not: it applies the document itself and checks every change the stored document gains, so a
+    /// second load would only double the cost of a device's first sync of a new document.
+    pub list_document_changes: bool,
 }
 
 impl Default for MessageLimits {
@@ -136,6 +140,7 @@ impl Default for MessageLimits {
             max_deps: 1024,
             max_actors: 4096,
             max_document_changes: 200_000,
+            list_document_changes: true,
         }
     }
 }
@@ -195,7 +200,8 @@ pub struct ValidatedMessage {
     pub haves: u32,
     /// The flags bitfield (high bit cleared), when the message carries a flags section.
     pub flags: Option<u8>,
-    /// Every change carried, in message order (a document's changes in its own order).
+    /// Every change carried, in message order (a document's changes in its own order, when
+    /// [`MessageLimits::list_document_changes`] asks for them).
     pub changes: Vec<ValidatedChange>,
     /// True when the message carries a whole document.
     pub whole_document: bool,
@@ -476,6 +482,10 @@ impl Chunks<'_, '_> {
         }
         if !r.is_empty() {
             return Err(malformed(format!("{} bytes after a document's head indices", r.remaining())));
+        }
+        if !self.limits.list_document_changes {
+            self.whole_document = true;
+            return Ok(());
         }
         self.load_document(chunk)
     }
