@@ -166,9 +166,41 @@ struct Received {
     state: State,
     /// The server's answer (encoded sync message), if it has something to say.
     reply: Option<Vec<u8>>,
-    /// The document with the new changes applied, those changes, and the stored sequence number the copy was
-    /// taken at, when there are any.
-    written: Option<(AutoCommit, Vec<Change>, i64)>,
+    /// What the round wrote, when it wrote anything.
+    written: Option<Written>,
+}
+
+/// A copy of a document with new changes applied, ready to store.
+struct Written {
+    doc: AutoCommit,
+    changes: Vec<Change>,
+    /// The stored sequence number the copy was taken at.
+    base_seq: i64,
+    /// Bytes of the stored form the copy was taken from.
+    base_bytes: usize,
+}
+
+impl Written {
+    fn new(doc: AutoCommit, changes: Vec<Change>, base_seq: i64, base_bytes: usize) -> Option<Written> {
+        (!changes.is_empty()).then_some(Written { doc, changes, base_seq, base_bytes })
+    }
+}
+
+/// One document's share of a request, checked and decoded.
+struct Incoming<'a> {
+    id: DocId,
+    m: &'a DocMessage,
+    msg: Option<Message>,
+    /// The changes the message carries, as the validator listed them.
+    held: Vec<ChangeHash>,
+}
+
+/// What the engine does with one document's message.
+enum Admitted {
+    /// Apply these changes to a copy.
+    Apply(Message),
+    /// Answer from the stored document (no changes, or only changes it already holds).
+    Answer(Option<Message>),
 }
 
 /// What a sync round did, for metrics.
@@ -275,6 +307,37 @@ fn apply_message(doc: &mut AutoCommit, state: &mut State, msg: Message, doc_id: 
     catch_unwind(AssertUnwindSafe(|| doc.sync().receive_sync_message(state, msg)))
         .map_err(|_| malformed(format!("{doc_id}: the sync message could not be applied")))?
         .map_err(malformed)
+}
+
+/// What of a message the server applies. Changes the stored document already holds every one of (`held`,
+/// listed by the validator: a resend, a relay after a Bloom false positive) are dropped without copying or
+/// applying anything, and the message answered as if it carried none; otherwise changes to a document the
+/// device may not write are refused before Automerge applies anything (so a grid device cannot make the
+/// server work on the community document under its writers' lock).
+fn admit(
+    device: &crate::storage::Device,
+    id: &DocId,
+    stored: Option<&Mutex<CachedDoc>>,
+    msg: Option<Message>,
+    held: &[ChangeHash],
+) -> Result<Admitted> {
+    let mut msg = match msg {
+        Some(msg) if !msg.changes.is_empty() => msg,
+        quiet => return Ok(Admitted::Answer(quiet)),
+    };
+    let holds_all = !held.is_empty()
+        && stored.is_some_and(|e| {
+            let e = lock(e);
+            held.iter().all(|h| e.doc.get_change_by_hash(h).is_some())
+        });
+    if holds_all {
+        msg.changes = automerge::sync::ChunkList::empty();
+        return Ok(Admitted::Answer(Some(msg)));
+    }
+    if !device.may_write(id) {
+        return Err(ServerError::forbidden_change(format!("{id}: this device may not write it")));
+    }
+    Ok(Admitted::Apply(msg))
 }
 
 /// Receives a message that carries no changes into `doc` and answers it.
@@ -435,14 +498,14 @@ impl Engine {
         let mut bases = Vec::with_capacity(ids.len());
         for (id, name) in ids.iter().zip(&names) {
             // A new document's first change (its scope) is part of the edit: it starts from no heads.
-            let (doc, before, base) = match self.copy(name)? {
-                Some((mut doc, base, _)) => {
+            let (doc, before, base, bytes) = match self.copy(name)? {
+                Some((mut doc, base, bytes)) => {
                     let heads = doc.get_heads();
-                    (doc, heads, base)
+                    (doc, heads, base, bytes)
                 }
-                None => (gridline_core::docs::new_document(id, &self.actor)?, Vec::new(), 0),
+                None => (gridline_core::docs::new_document(id, &self.actor)?, Vec::new(), 0, 0),
             };
-            bases.push((before, base));
+            bases.push((before, base, bytes));
             docs.push(doc);
         }
         let out = f(&mut docs)?;
@@ -450,10 +513,10 @@ impl Engine {
             .iter()
             .zip(docs)
             .zip(bases)
-            .map(|((id, mut doc), (before, base))| {
+            .map(|((id, mut doc), (before, base, bytes))| {
                 doc.commit();
                 let new_changes = doc.get_changes(&before);
-                let written = (!new_changes.is_empty()).then_some((doc, new_changes, base));
+                let written = Written::new(doc, new_changes, base, bytes);
                 Received { id: id.clone(), state: State::new(), reply: None, written }
             })
             .collect();
@@ -471,7 +534,9 @@ impl Engine {
             if let Some(device) = device {
                 states.push((device.to_string(), doc_id.clone(), r.state.encode()));
             }
-            let Some((mut doc, new_changes, base)) = r.written else { continue };
+            let Some(Written { mut doc, changes: new_changes, base_seq: base, base_bytes }) = r.written else {
+                continue;
+            };
             stats.docs_written += 1;
             stats.changes_stored += new_changes.len() as u64;
             let added: usize = new_changes.iter().map(|c| c.raw_bytes().len()).sum();
@@ -482,7 +547,7 @@ impl Engine {
                 heads: hex_heads(&doc.get_heads()),
                 blobs: blob_hashes(&doc),
             });
-            docs.push((doc_id, doc, added, base));
+            docs.push((doc_id, doc, base_bytes + added, base));
         }
         if writes.is_empty() {
             self.storage.put_sync_states(&states)?;
@@ -498,16 +563,11 @@ impl Engine {
             .storage
             .append(&writes, &states, now.timestamp_millis(), quota.as_ref())?
             .map_err(|exceeded| self.quotas.refusal(exceeded, now))?;
-        for ((doc_id, doc, added, base), (before, after)) in docs.into_iter().zip(seqs) {
+        for ((doc_id, doc, size, base), (before, after)) in docs.into_iter().zip(seqs) {
             // The copy may claim the new last sequence number only when nothing else was stored since it was
             // taken; otherwise the next read catches up from where the copy was taken (reloading our own
             // changes is a no-op), so the cache never skips a change it has not loaded.
             let last = if before == base { after } else { base };
-            let size = lock(&self.cache)
-                .slots
-                .get(&doc_id)
-                .map_or(0, |s| (s.bytes.saturating_sub(DOC_OVERHEAD)) / MEMORY_FACTOR)
-                + added;
             self.put(&doc_id, doc, last, size);
         }
         Ok(stats)
@@ -550,6 +610,7 @@ impl Engine {
                     format!("{} is outside this device's scope", m.doc_id),
                 ));
             }
+            let mut hashes = Vec::new();
             let msg = if m.message.is_empty() {
                 None
             } else {
@@ -557,10 +618,10 @@ impl Engine {
                 let checked = crate::validate::sync_message(&m.message, &self.message_limits)
                     .map_err(|e| e.with_document(&m.doc_id, None))?;
                 operations = operations.saturating_add(checked.operations);
-                let msg = Message::decode(&m.message).map_err(malformed)?;
-                Some(self.admit(device, &id, msg, &checked).map_err(|e| e.with_document(&m.doc_id, None))?)
+                hashes = checked.changes.iter().filter_map(|c| c.hash.parse::<ChangeHash>().ok()).collect();
+                Some(Message::decode(&m.message).map_err(malformed)?)
             };
-            parsed.push((id, m, msg));
+            parsed.push(Incoming { id, m, msg, held: hashes });
         }
         let _heavy = if operations > HEAVY_OPERATIONS {
             match self.heavy.try_lock() {
@@ -581,13 +642,14 @@ impl Engine {
         if let Some(limiter) = &self.work {
             limiter.charge(&device.device_id, (operations / OPERATIONS_PER_TOKEN) as f64, std::time::Instant::now());
         }
-        let writing = parsed.iter().filter(|(_, _, msg)| msg.as_ref().is_some_and(|m| !m.changes.is_empty()));
-        let _writers = self.writers.lock(writing.map(|(_, m, _)| m.doc_id.as_str()));
+        let writing = parsed.iter().filter(|p| p.msg.as_ref().is_some_and(|m| !m.changes.is_empty()));
+        let _writers = self.writers.lock(writing.map(|p| p.m.doc_id.as_str()));
         let mut received = Vec::with_capacity(parsed.len());
         let mut dropped = 0;
-        for (id, m, msg) in parsed {
+        for incoming in parsed {
+            let doc_id = incoming.m.doc_id.as_str();
             let (r, orphans) =
-                self.receive(device, id, m, msg, now, &received).map_err(|e| e.with_document(&m.doc_id, None))?;
+                self.receive(device, incoming, now, &received).map_err(|e| e.with_document(doc_id, None))?;
             dropped += u64::from(orphans);
             received.push(r);
         }
@@ -620,70 +682,40 @@ impl Engine {
         Ok((SyncResponse { cursor, docs: replies, catalogue, more }, stats))
     }
 
-    /// What of a message the server applies. Changes the server already holds every one of (a resend, a
-    /// relay after a Bloom false positive) are dropped without copying or applying anything, and the message
-    /// answered as if it carried none; otherwise changes to a document the device may not write are refused
-    /// before Automerge applies anything (so a grid device cannot make the server work on the community
-    /// document under its writers' lock).
-    fn admit(
-        &self,
-        device: &crate::storage::Device,
-        id: &DocId,
-        mut msg: Message,
-        checked: &crate::validate::ValidatedMessage,
-    ) -> Result<Message> {
-        if checked.changes.is_empty() {
-            return Ok(msg);
-        }
-        let held = match self.entry(&id.to_string())? {
-            Some(entry) => {
-                let e = lock(&entry);
-                checked
-                    .changes
-                    .iter()
-                    .all(|c| c.hash.parse::<ChangeHash>().is_ok_and(|h| e.doc.get_change_by_hash(&h).is_some()))
-            }
-            None => false,
-        };
-        if held {
-            msg.changes = automerge::sync::ChunkList::empty();
-            return Ok(msg);
-        }
-        if !device.may_write(id) {
-            return Err(ServerError::forbidden_change(format!("{id}: this device may not write it")));
-        }
-        Ok(msg)
-    }
-
     /// One document's share of a round. The flag is true when the message's changes were dropped because
     /// some of them wait for dependencies the server lacks.
     fn receive(
         &self,
         device: &crate::storage::Device,
-        id: DocId,
-        m: &DocMessage,
-        msg: Option<Message>,
+        incoming: Incoming<'_>,
         now: DateTime<Utc>,
         round: &[Received],
     ) -> Result<(Received, bool)> {
+        let Incoming { id, m, msg, held } = incoming;
         let doc_id = id.to_string();
         let mut state = match self.storage.sync_state(&device.device_id, &doc_id)? {
             Some(bytes) => State::decode(&bytes).unwrap_or_default(),
             None => State::new(),
         };
-        let msg = match msg {
-            Some(msg) if !msg.changes.is_empty() => msg,
-            quiet => {
+        let entry = self.entry(&doc_id)?;
+        let msg = match admit(device, &id, entry.as_deref(), msg, &held)? {
+            Admitted::Apply(msg) => msg,
+            Admitted::Answer(quiet) => {
                 // Nothing to apply: answer from the cached document itself, no copy.
-                let reply = match self.entry(&doc_id)? {
-                    Some(entry) => answer(&mut lock(&entry).doc, &mut state, quiet, &doc_id)?,
+                let reply = match &entry {
+                    Some(entry) => answer(&mut lock(entry).doc, &mut state, quiet, &doc_id)?,
                     None => answer(&mut AutoCommit::new().with_actor(self.actor.clone()), &mut state, quiet, &doc_id)?,
                 };
                 return Ok((Received { id, state, reply, written: None }, false));
             }
         };
-        let (mut doc, base, _) =
-            self.copy(&doc_id)?.unwrap_or_else(|| (AutoCommit::new().with_actor(self.actor.clone()), 0, 0));
+        let (mut doc, base, base_bytes) = match &entry {
+            Some(entry) => {
+                let e = lock(entry);
+                (e.doc.clone(), e.last_seq, e.stored_bytes)
+            }
+            None => (AutoCommit::new().with_actor(self.actor.clone()), 0, 0),
+        };
         let before = doc.get_heads();
         let stored = crate::rules::stored(&id, &doc);
         let state_before = state.clone();
@@ -695,9 +727,6 @@ impl Engine {
         }
         let mut new_changes = doc.get_changes(&before);
         if !new_changes.is_empty() {
-            if !device.may_write(&id) {
-                return Err(ServerError::forbidden_change(format!("{doc_id}: this device may not write it")));
-            }
             for c in &new_changes {
                 self.check_author(device, &id, c, m)?;
             }
@@ -715,7 +744,7 @@ impl Engine {
             }
         }
         let reply = generate(&mut doc, &mut state, &doc_id)?;
-        let written = (!new_changes.is_empty()).then_some((doc, new_changes, base));
+        let written = Written::new(doc, new_changes, base, base_bytes);
         Ok((Received { id, state, reply, written }, false))
     }
 
@@ -814,8 +843,8 @@ impl crate::rules::ContentLookup for RoundLookup<'_> {
     }
 
     fn has_household(&mut self, roster: &DocId, code: &str) -> Result<bool> {
-        if let Some((doc, _, _)) = self.round.iter().find(|r| r.id == *roster).and_then(|r| r.written.as_ref()) {
-            return Ok(gridline_core::docs::roster::has_household(doc, code));
+        if let Some(w) = self.round.iter().find(|r| r.id == *roster).and_then(|r| r.written.as_ref()) {
+            return Ok(gridline_core::docs::roster::has_household(&w.doc, code));
         }
         let cached = self.engine.entry(&roster.to_string())?;
         Ok(cached.is_some_and(|c| gridline_core::docs::roster::has_household(&lock(&c).doc, code)))

@@ -549,16 +549,9 @@ fn chunk_hash(chunk_type: u8, data: &[u8]) -> [u8; HASH_LEN] {
     hasher.finalize().into()
 }
 
-fn write_uleb(out: &mut Vec<u8>, mut value: u64) {
-    loop {
-        let byte = (value & 0x7f) as u8;
-        value >>= 7;
-        if value == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
+fn write_uleb(out: &mut Vec<u8>, value: u64) {
+    // Writing to a Vec cannot fail.
+    let _ = leb128::write::unsigned(out, value);
 }
 
 /// The column types of Automerge's storage format (low three bits of a column specification).
@@ -803,17 +796,10 @@ mod tests {
         out
     }
 
-    fn sleb(mut value: i64) -> Vec<u8> {
+    fn sleb(value: i64) -> Vec<u8> {
         let mut out = Vec::new();
-        loop {
-            let byte = (value & 0x7f) as u8;
-            value >>= 7;
-            let done = (value == 0 && byte & 0x40 == 0) || (value == -1 && byte & 0x40 != 0);
-            out.push(if done { byte } else { byte | 0x80 });
-            if done {
-                return out;
-            }
-        }
+        leb128::write::signed(&mut out, value).expect("writing to a Vec");
+        out
     }
 
     /// A v1 message with no heads or needs, one `have` with the given Bloom filter bytes, no changes.

@@ -143,16 +143,8 @@ fn honest_messages() -> Vec<(String, Vec<u8>)> {
     out
 }
 
-fn uleb(mut v: u64, out: &mut Vec<u8>) {
-    loop {
-        let b = (v & 0x7f) as u8;
-        v >>= 7;
-        if v == 0 {
-            out.push(b);
-            return;
-        }
-        out.push(b | 0x80);
-    }
+fn uleb(v: u64, out: &mut Vec<u8>) {
+    leb128::write::unsigned(out, v).expect("writing to a Vec");
 }
 
 fn bloom_message(entries: u64, bits_per_entry: u64, probes: u64, bits: usize) -> Vec<u8> {

@@ -104,11 +104,24 @@ fn device_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
     })
 }
 
-fn connect(path: &Path) -> Result<Connection> {
+/// The writer connection: WAL (a setting of the file, kept by every later connection) and a full sync before
+/// a commit returns.
+fn connect_writer(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(conn)
+}
+
+/// A reader connection: the file is in WAL mode already (the writer set it at open), so a reader sets nothing
+/// that would need the write lock.
+fn connect_reader(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
     Ok(conn)
 }
 
@@ -129,7 +142,7 @@ impl SqliteStorage {
     pub fn open(dir: &Path) -> Result<SqliteStorage> {
         std::fs::create_dir_all(dir)?;
         let path = dir.join(DB_FILE);
-        let mut writer = connect(&path)?;
+        let mut writer = connect_writer(&path)?;
         migrate(&mut writer)?;
         Ok(SqliteStorage { path, writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) })
     }
@@ -162,7 +175,7 @@ impl SqliteStorage {
         let pooled = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let conn = match pooled {
             Some(c) => c,
-            None => connect(&self.path)?,
+            None => connect_reader(&self.path)?,
         };
         let out = f(&conn);
         let mut readers = self.readers.lock().unwrap_or_else(|p| p.into_inner());
