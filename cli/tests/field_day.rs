@@ -7,9 +7,6 @@ use std::process::Command;
 
 use serde_json::Value;
 
-const HEADER: &str =
-    "grid_code,building,unit,floor,room,household_code,resident_name,gender,birth_year,phone,id_number,tags,notes";
-
 struct Run {
     code: i32,
     json: Value,
@@ -36,7 +33,7 @@ fn ok(store: &Path, args: &[&str]) -> Value {
 
 fn write(dir: &Path, name: &str, rows: &[&str]) -> String {
     let path = dir.join(name);
-    std::fs::write(&path, format!("\u{feff}{HEADER}\n{}\n", rows.join("\n"))).expect("write csv");
+    std::fs::write(&path, gridline_testkit::roster::csv_with_bom(rows)).expect("write csv");
     path.display().to_string()
 }
 

@@ -12,26 +12,22 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use gridline_testkit::roster;
 use serde_json::Value;
 
-const ROSTER: &str = "\u{feff}grid_code,building,unit,floor,room,household_code,resident_name,gender,birth_year,phone,id_number,tags,notes
-G01,1,1,3,301,H001,王秀英,F,1942,13800000000,,elderly_alone,
-G01,1,1,2,201,H002,李建国,M,1950,,,disabled,needs ramp
-G01,1,1,2,201,H002,李梅,女,1953,,,,
-G01,10,2,1,101,H003,张三,M,1980,,,,
-G01,2,1,-1,B01,H004,赵四,男,1970,,,low_income,
-";
+/// The grid leader's roster (written with a byte order mark, as spreadsheets save it).
+const ROSTER: &[&str] = &[
+    "G01,1,1,3,301,H001,王秀英,F,1942,13800000000,,elderly_alone,",
+    "G01,1,1,2,201,H002,李建国,M,1950,,,disabled,needs ramp",
+    "G01,1,1,2,201,H002,李梅,女,1953,,,,",
+    "G01,10,2,1,101,H003,张三,M,1980,,,,",
+    "G01,2,1,-1,B01,H004,赵四,男,1970,,,low_income,",
+];
 
-const OUTSIDE_ROSTER: &str =
-    "grid_code,building,unit,floor,room,household_code,resident_name,gender,birth_year,phone,id_number,tags,notes
-G02,5,1,1,101,H101,钱七,F,1939,,,elderly_alone,
-";
+const OUTSIDE_ROSTER: &[&str] = &["G02,5,1,1,101,H101,钱七,F,1939,,,elderly_alone,"];
 
-const BAD_ROSTER: &str =
-    "grid_code,building,unit,floor,room,household_code,resident_name,gender,birth_year,phone,id_number,tags,notes
-G01,1,1,3,301,H001,王秀英,F,1942,13800000000,,elderly_alone,
-G01,1,1,3,302,,无名,F,1942,,,,
-";
+const BAD_ROSTER: &[&str] =
+    &["G01,1,1,3,301,H001,王秀英,F,1942,13800000000,,elderly_alone,", "G01,1,1,3,302,,无名,F,1942,,,,"];
 
 /// Replaces what differs between runs (uuid v7 ids, SHA-256 hashes, base64 keys) by numbered placeholders.
 struct Normaliser {
@@ -145,9 +141,9 @@ fn id(v: &Value, field: &str) -> String {
 #[test]
 fn cli_json_of_a_field_day_is_unchanged() {
     let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(dir.path().join("roster.csv"), ROSTER).expect("roster");
-    std::fs::write(dir.path().join("bad.csv"), BAD_ROSTER).expect("bad roster");
-    std::fs::write(dir.path().join("outside.csv"), OUTSIDE_ROSTER).expect("roster of another grid");
+    std::fs::write(dir.path().join("roster.csv"), roster::csv_with_bom(ROSTER)).expect("roster");
+    std::fs::write(dir.path().join("bad.csv"), roster::csv(BAD_ROSTER)).expect("bad roster");
+    std::fs::write(dir.path().join("outside.csv"), roster::csv(OUTSIDE_ROSTER)).expect("roster of another grid");
     std::fs::write(dir.path().join("door.jpg"), [0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3, 4]).expect("photo");
     let mut day = Day {
         root: dir.path().to_path_buf(),

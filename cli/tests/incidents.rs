@@ -11,9 +11,7 @@ use gridline_core::store::{index, read_key_file};
 use gridline_core::{Store, SystemClock};
 use serde_json::Value;
 
-const ROSTER: &str =
-    "grid_code,building,unit,floor,room,household_code,resident_name,gender,birth_year,phone,id_number,tags,notes\n\
-                      G01,1,1,3,301,H001,王秀英,F,1942,,,elderly_alone,\n";
+const ROSTER: &[&str] = &["G01,1,1,3,301,H001,王秀英,F,1942,,,elderly_alone,"];
 
 /// One device: a store directory driven through the CLI.
 struct Device {
@@ -91,7 +89,7 @@ fn incident_from_report_to_closed_across_devices() {
     for role in ["grid_worker", "social_worker", "street", "admin"] {
         init(root.path(), role, "someone", role, &join);
     }
-    std::fs::write(root.path().join("roster.csv"), ROSTER).expect("roster file");
+    std::fs::write(root.path().join("roster.csv"), gridline_testkit::roster::csv(ROSTER)).expect("roster file");
     leader.run(&["roster", "import", root.path().join("roster.csv").to_str().expect("path")]);
 
     // Report; the committee may not report, and nobody may act outside the table.

@@ -8,13 +8,13 @@ use std::process::Command;
 use calamine::{open_workbook, Data, Reader, Xlsx};
 use serde_json::Value;
 
-const ROSTER: &str = "\u{feff}grid_code,building,unit,floor,room,household_code,resident_name,gender,birth_year,phone,id_number,tags,notes
-G01,1,1,3,301,H001,王秀英,F,1942,13800000000,,elderly_alone,
-G01,1,1,2,201,H002,李建国,M,1950,,,disabled,needs ramp
-G01,1,1,2,201,H002,李梅,F,1953,,,,
-G01,10,2,1,101,H003,张三,M,1980,,,,
-G02,2,1,1,101,H004,赵四,M,1940,,,low_income,
-";
+const ROSTER: &[&str] = &[
+    "G01,1,1,3,301,H001,王秀英,F,1942,13800000000,,elderly_alone,",
+    "G01,1,1,2,201,H002,李建国,M,1950,,,disabled,needs ramp",
+    "G01,1,1,2,201,H002,李梅,F,1953,,,,",
+    "G01,10,2,1,101,H003,张三,M,1980,,,,",
+    "G02,2,1,1,101,H004,赵四,M,1940,,,low_income,",
+];
 
 fn gridline(store: &Path, now: &str, args: &[&str]) -> (i32, Value) {
     let out = Command::new(env!("CARGO_BIN_EXE_gridline"))
@@ -84,7 +84,7 @@ fn social_worker_month_and_ledger() {
     let store = dir.path().join("store");
     ok(&store, &["init", "--user", "李社工", "--role", "social_worker"]);
     let roster = dir.path().join("roster.csv");
-    std::fs::write(&roster, ROSTER).expect("roster");
+    std::fs::write(&roster, gridline_testkit::roster::csv_with_bom(ROSTER)).expect("roster");
     ok(&store, &["roster", "import", roster.to_str().unwrap_or_default()]);
 
     // Nobody contacted yet: every care-plan contact is due today, only residents with tags, walking order.

@@ -19,6 +19,7 @@ use chrono::{DateTime, Days, TimeZone, Utc};
 use gridline_core::model::{CheckInKind, CheckInOutcome, NewCheckIn, Role};
 use gridline_core::store::InitOptions;
 use gridline_core::{FixedClock, Store};
+use gridline_testkit::{Codes, Roster, Tags};
 use rusqlite::Connection;
 
 const KEY: [u8; 32] = [9; 32];
@@ -36,30 +37,11 @@ fn now() -> DateTime<Utc> {
     chrono_tz::Asia::Shanghai.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).single().expect("valid time").with_timezone(&Utc)
 }
 
+/// `households` households, 300 to a grid (G01, G02, …), codes `H00000`… across the roster, residents and
+/// tags varied by household.
 fn roster(households: usize) -> String {
-    let mut csv = String::from(
-        "grid_code,building,unit,floor,room,household_code,resident_name,gender,birth_year,phone,id_number,tags,notes\n",
-    );
-    for n in 0..households {
-        let tags = match n % 5 {
-            0 => "elderly_alone",
-            1 => "disabled",
-            2 => "low_income",
-            _ => "",
-        };
-        csv.push_str(&format!(
-            "G{:02},{},{},{},{}0{},H{n:05},居民{n},{},19{},,,{tags},\n",
-            n / 300 + 1,
-            n % 300 / 60 + 1,
-            n % 60 / 20 + 1,
-            n % 20 / 2 + 1,
-            n % 20 / 2 + 1,
-            n % 2 + 1,
-            if n % 2 == 0 { "F" } else { "M" },
-            30 + n % 60
-        ));
-    }
-    csv
+    let grids: Vec<String> = (1..=households.div_ceil(300)).map(|g| format!("G{g:02}")).collect();
+    Roster::grids(&grids).households(300).total(households).codes(Codes::Numbered(5)).tags(Tags::Mixed).varied().csv()
 }
 
 fn new_store(dir: &Path, households: usize) -> Store {

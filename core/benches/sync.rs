@@ -9,17 +9,15 @@
 //! | upload bytes ÷ gzip'd JSON of the same records | ≤ 1.5× |
 //!
 //! The week is measured against the in-process reference peer (`sync::loopback`), and against the real
-//! `gridline-server` on loopback when its binary is found (`GRIDLINE_SERVER_BIN`, or `target/release` /
-//! `target/debug` of this workspace). `GRIDLINE_SERVER_LEGACY=1` runs a binary that predates the
+//! `gridline-server` on loopback when its binary is found (`GRIDLINE_SERVER_BIN`, or `release` / `debug` of
+//! this workspace's target directory: the test kit's `ServerBin::find`). `GRIDLINE_SERVER_LEGACY=1` runs a binary that predates the
 //! hardening's `serve` flags (no `--metrics-listen off` is passed), e.g. an older release to compare
 //! against. Thresholds are printed, not asserted.
 //!
 //! Run: `cargo bench -p gridline-core --bench sync`.
 
 use std::io::Write;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -33,6 +31,7 @@ use gridline_core::sync::loopback::LoopbackServer;
 use gridline_core::sync::protocol::{encode_body, DocMessage, SyncRequest, PROTOCOL_VERSION};
 use gridline_core::sync::{NoProgress, SyncOptions, SyncReport};
 use gridline_core::{Clock, FixedClock, Store};
+use gridline_testkit::{Codes, Roster, Server, ServerBin, ServerOptions};
 
 const KEY: [u8; 32] = [5; 32];
 const HOUSEHOLDS: usize = 200;
@@ -42,14 +41,9 @@ fn clock() -> Arc<dyn Clock> {
     Arc::new(FixedClock(Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).single().expect("valid time")))
 }
 
+/// The grid leader's grid A: [`HOUSEHOLDS`] households, codes `A000`….
 fn roster_csv() -> String {
-    let mut csv = String::from(
-        "grid_code,building,unit,floor,room,household_code,resident_name,gender,birth_year,phone,id_number,tags,notes\n",
-    );
-    for i in 0..HOUSEHOLDS {
-        csv.push_str(&format!("A,{},1,{},{}01,A{i:03},居民{i},F,1950,,,,\n", i / 30 + 1, i % 6 + 1, i % 6 + 1));
-    }
-    csv
+    Roster::grids(&["A"]).households(HOUSEHOLDS).codes(Codes::Joined(3)).csv()
 }
 
 /// The week offline: 100 check-ins a day for 7 days, 10 incident reports and 30 home visits; returns the
@@ -248,77 +242,37 @@ fn token_of(server: &LoopbackServer, store: &Store) -> String {
     server.token_of(&store.device().device_id).expect("enrolled")
 }
 
-fn server_binary() -> Option<PathBuf> {
-    if let Ok(p) = std::env::var("GRIDLINE_SERVER_BIN") {
-        return Some(PathBuf::from(p));
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    ["target/release/gridline-server", "target/debug/gridline-server"].iter().map(|p| root.join(p)).find(|p| p.exists())
-}
-
-fn admin(bin: &Path, data: &Path, args: &[&str]) -> serde_json::Value {
-    let out = Command::new(bin).arg("admin").arg("--data").arg(data).arg("--json").args(args).output().expect("admin");
-    serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
-}
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn real_server(bin: &Path, dir: &Path) {
+/// The week against the real server `bin` (started once the community, roster and code are in place).
+fn real_server(bin: ServerBin, dir: &Path) {
     let data = dir.join("server");
     std::fs::create_dir_all(&data).expect("data dir");
-    let community = admin(bin, &data, &["community", "create", "--name", "幸福社区"])["community_id"]
+    let community = bin.admin_ok(&data, &["community", "create", "--name", "幸福社区"])["community_id"]
         .as_str()
         .expect("community id")
         .to_string();
     let csv = dir.join("roster.csv");
     std::fs::write(&csv, roster_csv()).expect("csv");
-    admin(bin, &data, &["roster", "import", "--community", &community, csv.to_str().expect("path")]);
-    let code = admin(
-        bin,
+    bin.admin_ok(&data, &["roster", "import", "--community", &community, csv.to_str().expect("path")]);
+    let code = bin.admin_ok(
         &data,
         &["enroll", "--community", &community, "--user", "王网格长", "--role", "grid_leader", "--grid", "A"],
     )["code"]
         .as_str()
         .expect("code")
         .to_string();
-    let port = TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
-    let legacy = std::env::var("GRIDLINE_SERVER_LEGACY").is_ok_and(|v| !v.is_empty() && v != "0");
-    let metrics: &[&str] = if legacy { &[] } else { &["--metrics-listen", "off"] };
-    let server = Running(
-        Command::new(bin)
-            .args(["serve", "--data"])
-            .arg(&data)
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .args(metrics)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("serve"),
-    );
-    let url = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "server did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let mut leader = Store::enroll(&dir.join("real-leader"), &KEY, &url, &code, false, clock()).expect("enroll");
+    let server = Server::start_with(&data, &ServerOptions { bin: Some(bin.clone()), ..ServerOptions::default() });
+    let mut leader =
+        Store::enroll(&dir.join("real-leader"), &KEY, &server.url(""), &code, false, clock()).expect("enroll");
     let cancel = AtomicBool::new(false);
     leader.sync(&NoProgress, &cancel).expect("first sync");
     let records = offline_week(&mut leader);
     let baseline = gzip(&serde_json::to_vec(&records).expect("json"));
-    let cpu_before = cpu_time(server.0.id());
+    let cpu_before = cpu_time(server.child.id());
     let started = Instant::now();
     let report = leader.sync(&NoProgress, &cancel).expect("week sync");
     let wall = started.elapsed();
-    let cpu = cpu_time(server.0.id()).saturating_sub(cpu_before);
-    print_week(&format!("gridline-server ({})", bin.display()), &report, wall, baseline);
+    let cpu = cpu_time(server.child.id()).saturating_sub(cpu_before);
+    print_week(&format!("gridline-server ({})", bin.path().display()), &report, wall, baseline);
     println!("  server on-CPU time     {:>9.1} ms", cpu.as_secs_f64() * 1000.0);
 }
 
@@ -337,8 +291,8 @@ fn cpu_time(pid: u32) -> Duration {
 fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     in_process(dir.path());
-    match server_binary() {
-        Some(bin) => real_server(&bin, dir.path()),
+    match ServerBin::find() {
+        Some(bin) => real_server(bin, dir.path()),
         None => println!("gridline-server binary not found: real-server figures skipped"),
     }
 }

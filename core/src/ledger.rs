@@ -590,10 +590,8 @@ mod tests {
             ..InitOptions::new("站长", crate::model::Role::Station)
         };
         let mut store = Store::init(dir, &[7; 32], opts, clock).expect("store");
-        let roster = "grid_code,building,unit,floor,room,household_code,resident_name,gender,birth_year,phone,id_number,tags,notes
-G01,1,1,1,101,H1,甲,F,1940,,,,
-G02,1,1,1,101,H2,乙,F,1940,,,,
-";
+        let roster =
+            gridline_testkit::roster::csv(&["G01,1,1,1,101,H1,甲,F,1940,,,,", "G02,1,1,1,101,H2,乙,F,1940,,,,"]);
         store.import_roster(roster.as_bytes()).expect("roster");
         store
     }

@@ -15,10 +15,9 @@ const ID_NUMBER: &str = "11010519491231002X";
 const NOTE: &str = "血压偏高需复查";
 
 fn roster() -> String {
-    format!(
-        "grid_code,building,unit,floor,room,household_code,resident_name,gender,birth_year,phone,id_number,tags,notes\n\
-         G01,1,1,3,301,H001,{NAME},F,1949,13912345678,{ID_NUMBER},elderly_alone;seriously_ill,\n"
-    )
+    gridline_testkit::roster::csv(&[&format!(
+        "G01,1,1,3,301,H001,{NAME},F,1949,13912345678,{ID_NUMBER},elderly_alone;seriously_ill,"
+    )])
 }
 
 fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {

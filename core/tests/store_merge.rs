@@ -12,13 +12,12 @@ use gridline_core::store::{index, InitOptions};
 use gridline_core::{FixedClock, Store};
 use proptest::prelude::*;
 
-const ROSTER: &str =
-    "grid_code,building,unit,floor,room,household_code,resident_name,gender,birth_year,phone,id_number,tags,notes
-G01,1,1,1,101,H1,甲,F,1940,,,elderly_alone,
-G01,1,1,2,201,H2,乙,M,1945,,,disabled,
-G01,1,2,1,101,H3,丙,F,1950,,,,
-G01,2,1,1,101,H4,丁,M,1960,,,low_income,
-";
+const ROSTER: &[&str] = &[
+    "G01,1,1,1,101,H1,甲,F,1940,,,elderly_alone,",
+    "G01,1,1,2,201,H2,乙,M,1945,,,disabled,",
+    "G01,1,2,1,101,H3,丙,F,1950,,,,",
+    "G01,2,1,1,101,H4,丁,M,1960,,,low_income,",
+];
 
 fn clock() -> Arc<FixedClock> {
     Arc::new(FixedClock(chrono::Utc.with_ymd_and_hms(2026, 11, 24, 1, 0, 0).single().expect("time")))
@@ -82,7 +81,7 @@ proptest! {
         let dir = tempfile::tempdir().expect("temp dir");
         let community = uuid::Uuid::now_v7().to_string();
         let mut stores: Vec<Store> = (0..devices).map(|n| device(dir.path(), &community, n)).collect();
-        stores[0].import_roster(ROSTER.as_bytes()).expect("import");
+        stores[0].import_roster(gridline_testkit::roster::csv(ROSTER).as_bytes()).expect("import");
         for n in 1..devices {
             exchange(&mut stores, n, 0);
         }

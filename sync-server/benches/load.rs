@@ -20,9 +20,6 @@
 //! then skipped (such a server is not expected to survive it), the second day is synced undisturbed.
 //! `GRIDLINE_BENCH_HOSTILE=0` skips the hostile devices for any binary.
 
-#[path = "../tests/support/mod.rs"]
-mod support;
-
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -33,7 +30,7 @@ use gridline_core::docs::{checkin_log, incident, visit_log, DocId};
 use gridline_core::model::{CheckIn, IncidentEvent, IncidentFields, Severity, Visit, VisitKind};
 use gridline_core::sync::protocol::{encode_body, DocMessage, SyncRequest, MAX_BODY_BYTES, PROTOCOL_VERSION};
 use gridline_server::validate::{self, MessageLimits};
-use support::{log_id, Device, Server};
+use gridline_testkit::{log_id, Device, Roster, Server, Tags};
 
 const CHECK_INS: usize = 20;
 const INCIDENTS: usize = 4;
@@ -46,10 +43,11 @@ const BULK_PER_CHANGE: usize = 500;
 /// takes the bench ~10 s of CPU (Automerge applying some 450,000 operations), outside the timed phases.
 const BULK_MESSAGES: usize = 1;
 
-/// One day's work of device `n` in `grid`, `day` days after [`support::CHECK_IN_AT`] (0: that day's log).
+/// One day's work of device `n` in `grid`, `day` days after [`gridline_testkit::CHECK_IN_AT`] (0: that day's log).
 fn day_of_work(device: &mut Device, grid: &str, n: usize, day: i64) {
     let community = device.community().to_string();
-    let at = chrono::DateTime::parse_from_rfc3339(support::CHECK_IN_AT).expect("time") + chrono::Duration::days(day);
+    let at = chrono::DateTime::parse_from_rfc3339(gridline_testkit::CHECK_IN_AT).expect("time")
+        + chrono::Duration::days(day);
     let log = if day == 0 { log_id(&community, grid) } else { DocId::check_in_log(&community, grid, at.date_naive()) };
     let tag = if day == 0 { n.to_string() } else { format!("d{day}-{n}") };
     let (user, device_id) = (device.info.user.clone(), device.info.device_id.clone());
@@ -190,7 +188,7 @@ fn largest_valid(device: &mut Device, log: &DocId, grid: &str) -> Vec<(Vec<u8>, 
                 .map(|i| CheckIn {
                     household_code: format!("{grid}-H{}", (next + i) % 5),
                     note: "checked in, all well, neighbours say the lift is slow".into(),
-                    ..support::check_in_by(&user, &device_id, log, &format!("bulk-{}", next + i), "")
+                    ..gridline_testkit::check_in_by(&user, &device_id, log, &format!("bulk-{}", next + i), "")
                 })
                 .collect();
             next += BULK_PER_CHANGE;
@@ -269,19 +267,19 @@ fn hostile_loop(url: &str, attack: &Attack, stop: &AtomicBool, tally: &Tally) {
 
 fn main() {
     let devices_n: usize = std::env::var("GRIDLINE_BENCH_DEVICES").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
-    let legacy = support::legacy();
+    let legacy = gridline_testkit::legacy();
     let hostile_on = !legacy && std::env::var("GRIDLINE_BENCH_HOSTILE").map_or(true, |v| v != "0");
     let grids_n = devices_n.div_ceil(2);
     let dir = tempfile::tempdir().expect("tempdir");
     let server = Server::start(dir.path());
-    println!("server binary: {}{}", support::bin(), if legacy { " (legacy flags)" } else { "" });
+    println!("server binary: {}{}", server.bin.path().display(), if legacy { " (legacy flags)" } else { "" });
     let (ok, out) = server.admin(&["community", "create", "--name", "Bench"]);
     assert!(ok, "{out}");
     let community = out["community_id"].as_str().expect("id").to_string();
     // The honest devices' grids, then one grid per hostile device.
     let grids: Vec<String> = (0..grids_n + HOSTILE).map(|g| format!("G{g:04}")).collect();
     let csv = dir.path().join("roster.csv");
-    std::fs::write(&csv, support::roster_csv(&grids.iter().map(String::as_str).collect::<Vec<_>>(), 5)).expect("csv");
+    std::fs::write(&csv, Roster::grids(&grids).households(5).tags(Tags::ElderlyAlone).csv()).expect("csv");
     let (ok, out) = server.admin(&["roster", "import", "--community", &community, csv.to_str().expect("path")]);
     assert!(ok, "{out}");
 

@@ -1,8 +1,6 @@
 //! Admin commands, enrollment (once only), revocation and tokens, against the real server process.
 
-mod support;
-
-use support::{admin, api_error, free_port, Device, Server, ServerOptions};
+use gridline_testkit::{admin, api_error, free_port, Device, Server, ServerOptions};
 
 #[test]
 fn admin_flow_and_one_time_enrollment() {
@@ -85,7 +83,7 @@ fn an_expired_code_is_refused() {
     let (ok, out) = server.admin(&["community", "create", "--name", "C", "--timezone", "Asia/Shanghai"]);
     assert!(ok, "{out}");
     let community = out["community_id"].as_str().expect("id").to_string();
-    let out = std::process::Command::new(support::BIN)
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gridline-server"))
         .env("GRIDLINE_NOW", "2020-01-01T00:00:00Z")
         .args(["admin", "--json", "--data"])
         .arg(dir.path())

@@ -3,12 +3,10 @@
 //! and role; neither is dated after the server received it. Anything else refuses the whole batch with
 //! `forbidden_change` and stores nothing; honest records written offline days ago sync fine.
 
-mod support;
-
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use gridline_core::docs::{checkin_log, incident, roster, DocId};
 use gridline_core::model::{CheckIn, Household, IncidentEvent, IncidentFields, Severity};
-use support::{Device, Server};
+use gridline_testkit::{Device, Server};
 
 fn offset_now(days: i64) -> DateTime<FixedOffset> {
     (Utc::now() + Duration::days(days)).fixed_offset()

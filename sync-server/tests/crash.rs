@@ -1,12 +1,10 @@
 //! The server killed with SIGKILL in the middle of a loop of syncs, then restarted: no acknowledged change
 //! lost, none duplicated, and the device carries on syncing.
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use support::{log_id, Server};
+use gridline_testkit::{log_id, Server};
 
 #[test]
 fn sigkill_during_syncs_loses_and_duplicates_nothing() {

@@ -1,13 +1,11 @@
 //! Authorship on the wire: a change must be the sending device's own or carry its author device's valid
 //! signature; otherwise the whole batch is refused with `forbidden_change` and nothing of it is stored.
 
-mod support;
-
 use automerge::sync::SyncDoc;
 use automerge::{ActorId, AutoCommit};
 use gridline_core::docs::{self, DocId};
 use gridline_core::sync::protocol::DocMessage;
-use support::{log_id, Device, Server};
+use gridline_testkit::{log_id, Device, Server};
 
 /// A full sync message carrying every change of `doc` (as if to a peer that has nothing).
 fn message_with_everything(doc: &mut AutoCommit) -> Vec<u8> {
@@ -26,7 +24,7 @@ fn message_with_everything(doc: &mut AutoCommit) -> Vec<u8> {
 fn doc_by(actor: ActorId, user: &str, id: &DocId, note: &str) -> AutoCommit {
     let mut doc = docs::new_document(id, &actor).expect("doc");
     let device = gridline_core::sync::signing::actor_device(&actor).expect("device id");
-    docs::checkin_log::append(&mut doc, &support::check_in_by(user, &device, id, "f", note)).expect("put");
+    docs::checkin_log::append(&mut doc, &gridline_testkit::check_in_by(user, &device, id, "f", note)).expect("put");
     doc.commit();
     doc
 }

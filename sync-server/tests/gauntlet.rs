@@ -3,8 +3,6 @@
 //! one device keeps sending the costliest message the limits allow, another device's small sync completes in
 //! under a second (documents sync in parallel; no global lock).
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -13,7 +11,7 @@ use automerge::sync::{ChunkList, Message, SyncDoc};
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjType, ROOT};
 use gridline_core::sync::protocol::DocMessage;
-use support::{api_error, log_id, Device, Server};
+use gridline_testkit::{api_error, log_id, Device, Server};
 
 fn regressions(target: &str) -> Vec<(PathBuf, String)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions").join(target);

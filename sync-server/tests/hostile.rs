@@ -1,10 +1,8 @@
 //! Bad input on the wire: truncated, random and oversized bodies, hostile sync messages, bad ids and
 //! versions → the right 4xx, the server keeps serving and stored documents stay intact.
 
-mod support;
-
 use gridline_core::sync::protocol::{encode_body, DocMessage, SyncRequest, MAX_BODY_BYTES, PROTOCOL_VERSION};
-use support::{api_error, log_id, Server};
+use gridline_testkit::{api_error, log_id, Server};
 
 #[test]
 fn hostile_bodies_get_4xx_and_change_nothing() {

@@ -2,12 +2,10 @@
 //! `server`), stored events are never rewritten, and the server appends its receipt when it first stores an
 //! incident.
 
-mod support;
-
 use gridline_core::docs::{incident, DocId};
 use gridline_core::model::{IncidentEvent, IncidentFields, Severity};
 use gridline_core::workflow::{self, Stage};
-use support::{Device, Server};
+use gridline_testkit::{Device, Server};
 
 /// An event by `device`'s user and device, claiming `role`.
 fn event(device: &Device, action: &str, role: &str) -> IncidentEvent {

@@ -1,10 +1,8 @@
 //! `GET /v1/keys`: a device learns the public keys of its own community's devices (revoked ones flagged),
 //! nothing of another community's, and an unchanged list costs a 304.
 
-mod support;
-
 use gridline_core::sync::protocol::KeysResponse;
-use support::Server;
+use gridline_testkit::Server;
 
 #[test]
 fn a_device_lists_its_communitys_keys_and_an_unchanged_list_is_304() {

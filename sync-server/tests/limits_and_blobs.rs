@@ -2,12 +2,10 @@
 //! quota gets 429 with `Retry-After` while others go on; a blob is readable only within its uploader's scope,
 //! and naming its hash in another grid's document grants nothing.
 
-mod support;
-
 use chrono::NaiveDate;
 use gridline_core::docs;
+use gridline_testkit::{log_id, Server, ServerOptions};
 use sha2::{Digest, Sha256};
-use support::{log_id, Server, ServerOptions};
 
 fn blob_url(server: &Server, hash: &str) -> String {
     server.url(&format!("/v1/blobs/{hash}"))

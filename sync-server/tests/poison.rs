@@ -2,13 +2,11 @@
 //! device's name) on the server until its dependency shows up. Such a round keeps nothing; an honest device
 //! that left a dependency out completes in its next rounds.
 
-mod support;
-
 use automerge::sync::{ChunkList, Message};
 use automerge::{AutoCommit, Change};
 use gridline_core::docs;
 use gridline_core::sync::protocol::DocMessage;
-use support::{log_id, Device, Server};
+use gridline_testkit::{log_id, Device, Server};
 
 fn last_change(doc: &mut AutoCommit) -> Change {
     doc.get_last_local_change().expect("a local change")

@@ -1,11 +1,9 @@
 //! Scope on the wire: a grid-B device never receives a grid-A document id, document or blob, and its writes
 //! to grid A are refused; blobs by hash.
 
-mod support;
-
 use gridline_core::docs::DocId;
+use gridline_testkit::{api_error, log_id, Server};
 use sha2::{Digest, Sha256};
-use support::{api_error, log_id, Server};
 
 #[test]
 fn grid_b_never_sees_or_writes_grid_a() {
@@ -88,7 +86,7 @@ fn grid_b_never_sees_or_writes_grid_a() {
         .http
         .put(server.url(&format!("/v1/blobs/{big_hash}")))
         .bearer_auth(&a.info.token)
-        .body(support::chunked(big))
+        .body(gridline_testkit::chunked(big))
         .send();
     let res = res.expect("put big");
     assert_eq!(res.status().as_u16(), 413);

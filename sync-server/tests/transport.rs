@@ -2,13 +2,11 @@
 //! connections and a connection flood are all closed in bounded time while honest devices keep syncing; TLS
 //! with a certificate made here; `/metrics` only on its own listener.
 
-mod support;
-
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-use support::{free_port, log_id, Server, ServerOptions};
+use gridline_testkit::{free_port, log_id, Server, ServerOptions};
 
 /// How long the default configuration may keep a stalled connection (issue 10: within 30 s).
 const STALLED_CLOSE_LIMIT: Duration = Duration::from_secs(30);
@@ -287,7 +285,7 @@ fn an_explicit_metrics_address_that_cannot_be_bound_fails_the_start() {
     let dir = tempfile::tempdir().expect("tempdir");
     let holder = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = holder.local_addr().expect("addr").to_string();
-    let out = std::process::Command::new(support::BIN)
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gridline-server"))
         .args(["serve", "--data"])
         .arg(dir.path())
         .args(["--listen", &format!("127.0.0.1:{}", free_port()), "--metrics-listen", &addr])

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gridline_core::{Store, SystemClock};
-use gridline_scenarios::{grid_leader_store, Rng};
+use gridline_scenarios::grid_leader_store;
+use gridline_testkit::Rng;
 
 const KILLS: usize = 60;
 

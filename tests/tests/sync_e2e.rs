@@ -1,9 +1,10 @@
 //! Devices against the real `gridline-server` on loopback, through the core's sync client: two grid
 //! leaders in grid A, one in grid B, a committee and a station work offline for days (check-ins, an incident
 //! acted on concurrently), then sync in random orders. Every device ends with exactly what its scope allows,
-//! identical to every other device that may see it, and the grid-B phone never holds anything of grid A. A server killed with SIGKILL between syncs
-//! loses nothing it acknowledged; a revoked device wipes its store. (Each test says so and passes empty while
-//! the workspace's `gridline-server` cannot serve yet.)
+//! identical to every other device that may see it, and the grid-B phone never holds anything of grid A. A
+//! server killed with SIGKILL between syncs loses nothing it acknowledged; a revoked device wipes its store.
+//! The server is the workspace's `gridline-server` (the test kit builds it when missing): a binary that cannot
+//! serve fails these tests, it never skips them.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -17,34 +18,20 @@ use gridline_core::store::IncidentAct;
 use gridline_core::sync::NoProgress;
 use gridline_core::workflow::Action;
 use gridline_core::{Clock, FixedClock, Store};
-use gridline_scenarios::{roster_csv, server_available, Rng, ServerProcess};
+use gridline_scenarios::roster;
+use gridline_testkit::server::workspace_binary;
+use gridline_testkit::{Rng, Server};
 
 const HOUSEHOLDS: usize = 12;
-
-/// The scenarios need the real server: a missing or broken `gridline-server` binary fails them (it is built by
-/// `cargo test --workspace`), it never skips them.
-fn skip() -> bool {
-    assert!(
-        server_available(),
-        "target/debug/gridline-server must be built and serve (cargo build -p gridline-server)"
-    );
-    false
-}
 
 fn clock() -> Arc<dyn Clock> {
     Arc::new(FixedClock(Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).single().expect("valid time")))
 }
 
 /// A community with grids A and B on the server; returns its id.
-fn community(server: &ServerProcess, dir: &Path) -> String {
-    let community = server.admin(&["community", "create", "--name", "幸福社区"])["community_id"]
-        .as_str()
-        .expect("community id")
-        .to_string();
-    let csv = dir.join("roster.csv");
-    let b_rows: String = roster_csv("B", HOUSEHOLDS).lines().skip(1).map(|l| format!("{l}\n")).collect();
-    std::fs::write(&csv, format!("{}{b_rows}", roster_csv("A", HOUSEHOLDS))).expect("csv");
-    server.admin(&["roster", "import", "--community", &community, csv.to_str().expect("utf-8 path")]);
+fn community(server: &Server) -> String {
+    let community = server.community("幸福社区");
+    server.import_roster(&community, "roster.csv", &roster(&["A", "B"], HOUSEHOLDS).csv());
     community
 }
 
@@ -55,7 +42,7 @@ struct Phone {
 }
 
 fn enroll(
-    server: &ServerProcess,
+    server: &Server,
     dir: &Path,
     community: &str,
     name: &'static str,
@@ -63,7 +50,7 @@ fn enroll(
     grids: &[&'static str],
 ) -> Phone {
     let code = server.enrollment_code(community, name, role, grids);
-    let store = Store::enroll(&dir.join(name), &[3; 32], &server.url, &code, false, clock()).expect("enroll");
+    let store = Store::enroll(&dir.join(name), &[3; 32], &server.url(""), &code, false, clock()).expect("enroll");
     Phone { name, store, grids: grids.to_vec() }
 }
 
@@ -122,12 +109,9 @@ fn in_grids(doc_id: &str, grids: &[&str]) -> bool {
 
 #[test]
 fn devices_converge_on_what_each_may_see() {
-    if skip() {
-        return;
-    }
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = ServerProcess::start(dir.path());
-    let community = community(&server, dir.path());
+    let server = Server::start(&dir.path().join("server-data"));
+    let community = community(&server);
     let mut phones = vec![
         enroll(&server, dir.path(), &community, "a1", "grid_leader", &["A"]),
         enroll(&server, dir.path(), &community, "a2", "grid_leader", &["A"]),
@@ -227,24 +211,20 @@ fn devices_converge_on_what_each_may_see() {
 
 #[test]
 fn a_server_killed_between_syncs_keeps_what_it_acknowledged() {
-    if skip() {
-        return;
-    }
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = ServerProcess::start(dir.path());
-    let community = community(&server, dir.path());
+    let mut server = Server::start(&dir.path().join("server-data"));
+    let community = community(&server);
     let mut a1 = enroll(&server, dir.path(), &community, "a1", "grid_leader", &["A"]);
     let mut a2 = enroll(&server, dir.path(), &community, "a2", "grid_leader", &["A"]);
     sync(&mut a1);
     let mut rng = Rng::new(7);
     work(&mut a1, "A", 0, 40, &mut rng);
     sync(&mut a1);
-    let data = server.data.clone();
-    let port = server.kill();
+    server.kill();
     work(&mut a1, "A", 1, 10, &mut rng);
     let down = a1.store.sync(&NoProgress, &AtomicBool::new(false));
     assert_eq!(down.map_err(|e| e.code()), Err("network_error"), "retries give up while the server is down");
-    let _server = ServerProcess::start_on(&data, port);
+    server.restart();
     sync(&mut a1);
     sync(&mut a2);
     assert_eq!(check_ins(&a2).get("A").map_or(0, Vec::len), 50, "nothing lost, nothing doubled");
@@ -253,18 +233,16 @@ fn a_server_killed_between_syncs_keeps_what_it_acknowledged() {
 
 #[test]
 fn a_revoked_device_is_wiped_and_a_code_works_once() {
-    if skip() {
-        return;
-    }
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = ServerProcess::start(dir.path());
-    let community = community(&server, dir.path());
+    let server = Server::start(&dir.path().join("server-data"));
+    let community = community(&server);
     let code = server.enrollment_code(&community, "a1", "grid_leader", &["A"]);
-    let mut a1 = Store::enroll(&dir.path().join("a1"), &[3; 32], &server.url, &code, false, clock()).expect("enroll");
-    let again = Store::enroll(&dir.path().join("again"), &[3; 32], &server.url, &code, false, clock());
+    let mut a1 =
+        Store::enroll(&dir.path().join("a1"), &[3; 32], &server.url(""), &code, false, clock()).expect("enroll");
+    let again = Store::enroll(&dir.path().join("again"), &[3; 32], &server.url(""), &code, false, clock());
     assert!(again.is_err(), "a code works once");
     a1.sync(&NoProgress, &AtomicBool::new(false)).expect("sync");
-    server.admin(&["device", "revoke", &a1.device().device_id.clone()]);
+    server.admin_ok(&["device", "revoke", &a1.device().device_id.clone()]);
     let err = a1.sync(&NoProgress, &AtomicBool::new(false));
     assert_eq!(err.map_err(|e| e.code()), Err("device_revoked"));
     assert!(!dir.path().join("a1").join(gridline_core::store::STORE_FILE).exists());
@@ -272,7 +250,7 @@ fn a_revoked_device_is_wiped_and_a_code_works_once() {
 
 /// `gridline --store DIR --json ARGS…` with the clock pinned; returns success and the JSON document.
 fn cli(store: &Path, args: &[&str]) -> (bool, serde_json::Value) {
-    let out = std::process::Command::new(gridline_scenarios::workspace_binary("gridline", "gridline"))
+    let out = std::process::Command::new(workspace_binary("gridline", "gridline"))
         .arg("--store")
         .arg(store)
         .arg("--json")
@@ -291,16 +269,13 @@ fn cli_ok(store: &Path, args: &[&str]) -> serde_json::Value {
 
 #[test]
 fn the_cli_enrolls_syncs_and_hands_work_over_by_file() {
-    if skip() {
-        return;
-    }
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = ServerProcess::start(dir.path());
-    let community = community(&server, dir.path());
+    let server = Server::start(&dir.path().join("server-data"));
+    let community = community(&server);
     let (p1, p2) = (dir.path().join("p1"), dir.path().join("p2"));
     for (store, user) in [(&p1, "王"), (&p2, "李")] {
         let code = server.enrollment_code(&community, user, "grid_leader", &["A"]);
-        let enrolled = cli_ok(store, &["enroll", "--server", &server.url, "--code", &code]);
+        let enrolled = cli_ok(store, &["enroll", "--server", &server.url(""), "--code", &code]);
         assert_eq!(enrolled["role"], "grid_leader");
         let first = cli_ok(store, &["sync"]);
         for field in ["round_trips", "docs_sent", "docs_received", "bytes_up", "bytes_down", "blobs_up", "blobs_down"] {
@@ -333,17 +308,14 @@ fn the_cli_enrolls_syncs_and_hands_work_over_by_file() {
 
 #[test]
 fn a_forged_change_in_one_document_is_set_aside_and_everything_else_syncs() {
-    if skip() {
-        return;
-    }
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = ServerProcess::start(dir.path());
-    let community = community(&server, dir.path());
+    let server = Server::start(&dir.path().join("server-data"));
+    let community = community(&server);
     let (p1, p2) = (dir.path().join("p1"), dir.path().join("p2"));
     let mut ids = Vec::new();
     for (store, user) in [(&p1, "王"), (&p2, "李")] {
         let code = server.enrollment_code(&community, user, "grid_leader", &["A"]);
-        ids.push(cli_ok(store, &["enroll", "--server", &server.url, "--code", &code])["device_id"].to_string());
+        ids.push(cli_ok(store, &["enroll", "--server", &server.url(""), "--code", &code])["device_id"].to_string());
         cli_ok(store, &["sync"]);
     }
     let victim = ids[1].trim_matches('"').to_string();

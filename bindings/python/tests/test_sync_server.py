@@ -48,14 +48,17 @@ def server(tmp_path):
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:  # poll for readiness with a bound
+    # The test kit's readiness probe (tests/kit/src/server.rs): GET /healthz answers 200, polled every 20 ms
+    # for at most 30 s; a server that exits first fails at once.
+    deadline = time.monotonic() + 30
+    while True:
         try:
             urllib.request.urlopen(url + "/healthz", timeout=1)
             break
         except OSError:
+            assert proc.poll() is None, f"gridline-server exited before it was ready: {proc.returncode}"
             assert time.monotonic() < deadline, "server did not become ready"
-            time.sleep(0.05)
+            time.sleep(0.02)
     yield data, community, url
     proc.terminate()
     proc.wait(timeout=10)

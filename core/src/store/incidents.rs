@@ -742,9 +742,8 @@ mod tests {
     use crate::store::InitOptions;
 
     const COMMUNITY: &str = "0190f5a4-0000-7000-8000-000000000001";
-    const ROSTER: &str = "grid_code,building,unit,floor,room,household_code,resident_name,gender,birth_year,phone,id_number,tags,notes\n\
-                          G01,1,1,3,301,H001,王秀英,F,1942,,,elderly_alone,\n\
-                          G02,2,1,1,101,H101,李四,M,1960,,,,\n";
+    const ROSTER: &[&str] =
+        &["G01,1,1,3,301,H001,王秀英,F,1942,,,elderly_alone,", "G02,2,1,1,101,H101,李四,M,1960,,,,"];
 
     /// A clock tests move forward.
     struct TestClock(Mutex<DateTime<Utc>>);
@@ -783,12 +782,11 @@ mod tests {
         };
         let mut s = Store::init(&dir.path().join(name), &[7u8; 32], opts, clock).expect("init");
         let rows: Vec<&str> = ROSTER
-            .lines()
-            .enumerate()
-            .filter(|(n, l)| *n == 0 || grids.is_empty() || grids.iter().any(|g| l.starts_with(&format!("{g},"))))
-            .map(|(_, l)| l)
+            .iter()
+            .copied()
+            .filter(|l| grids.is_empty() || grids.iter().any(|g| l.starts_with(&format!("{g},"))))
             .collect();
-        s.import_roster(rows.join("\n").as_bytes()).expect("roster");
+        s.import_roster(gridline_testkit::roster::csv(&rows).as_bytes()).expect("roster");
         s
     }
 

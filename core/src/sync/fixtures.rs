@@ -25,22 +25,9 @@ pub fn fast() -> SyncOptions {
     SyncOptions { base_delay: std::time::Duration::from_millis(1), ..SyncOptions::default() }
 }
 
-/// A roster of `n` households in each of grids A and B.
+/// A roster of `n` households in each of grids A and B (codes `A000`…).
 pub fn roster_csv(n: usize) -> String {
-    let mut csv = String::from(
-        "grid_code,building,unit,floor,room,household_code,resident_name,gender,birth_year,phone,id_number,tags,notes\n",
-    );
-    for grid in ["A", "B"] {
-        for i in 0..n {
-            csv.push_str(&format!(
-                "{grid},{},1,{},{}01,{grid}{i:03},居民{i},F,1950,,,,\n",
-                i / 20 + 1,
-                i % 6 + 1,
-                i % 6 + 1
-            ));
-        }
-    }
-    csv
+    gridline_testkit::Roster::grids(&["A", "B"]).households(n).codes(gridline_testkit::Codes::Joined(3)).csv()
 }
 
 /// Enrolls a device with the peer.

@@ -1,12 +1,8 @@
-//! Test support: the real `gridline-server` binary on a free loopback port, admin commands on its data
-//! directory, and a minimal device written with the core protocol types and automerge directly.
-#![allow(dead_code)]
+//! A minimal device written with the core's protocol types and Automerge directly (no device store): it
+//! enrolls, writes entities and honest check-ins, signs changes, and syncs round by round, so tests can also
+//! send what the core client never would.
 
 use std::collections::{BTreeSet, HashMap};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use automerge::sync::{Message, State, SyncDoc};
 use automerge::{ActorId, AutoCommit};
@@ -17,254 +13,36 @@ use gridline_core::sync::protocol::{
     decode_body, encode_body, ApiError, ChangeSignature, DocMessage, EnrollRequest, EnrollResponse, SyncRequest,
     SyncResponse, PROTOCOL_VERSION,
 };
-use serde_json::Value;
 
-/// This build's server binary.
-pub const BIN: &str = env!("CARGO_BIN_EXE_gridline-server");
-
-/// The server binary [`Server`] and [`admin`] run: `GRIDLINE_SERVER_BIN` when set (to measure another
-/// build, e.g. an older release, with the same benches), else [`BIN`].
-pub fn bin() -> String {
-    std::env::var("GRIDLINE_SERVER_BIN").unwrap_or_else(|_| BIN.to_string())
-}
-
-/// True when `GRIDLINE_SERVER_LEGACY` is set (non-empty, not `0`): the binary predates the `serve` flags of
-/// the hardening (`--metrics-listen`, limits, TLS), so none is passed that the caller did not ask for.
-pub fn legacy() -> bool {
-    std::env::var("GRIDLINE_SERVER_LEGACY").is_ok_and(|v| !v.is_empty() && v != "0")
-}
-
-/// A running server; killed on drop.
-pub struct Server {
-    pub child: Child,
-    pub data: PathBuf,
-    pub port: u16,
-    pub http: reqwest::blocking::Client,
-    /// `http` or `https`.
-    pub scheme: &'static str,
-}
-
-/// How to start a server beyond its data directory and port.
-#[derive(Clone, Debug, Default)]
-pub struct ServerOptions {
-    /// Extra `serve` arguments. Without `--metrics-listen` among them, `--metrics-listen off` is passed so
-    /// that parallel servers do not compete for the default metrics port.
-    pub args: Vec<String>,
-    /// PEM certificate to trust: the server is reached over https (pass `--tls-cert`/`--tls-key` in `args`).
-    pub tls_root_pem: Option<Vec<u8>>,
-    /// Pass no `--metrics-listen` at all (the server's default).
-    pub default_metrics: bool,
-}
-
-impl ServerOptions {
-    /// Options with these extra `serve` arguments.
-    pub fn args(args: &[&str]) -> ServerOptions {
-        ServerOptions { args: args.iter().map(|a| a.to_string()).collect(), ..ServerOptions::default() }
-    }
-}
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
-
-impl Server {
-    /// Starts a server on `data` and waits (bounded) until `/healthz` answers.
-    pub fn start(data: &Path) -> Server {
-        Server::start_on(data, free_port())
-    }
-
-    pub fn start_on(data: &Path, port: u16) -> Server {
-        Server::start_with_on(data, port, &ServerOptions::default())
-    }
-
-    /// Starts a server with `options` on a free port.
-    pub fn start_with(data: &Path, options: &ServerOptions) -> Server {
-        Server::start_with_on(data, free_port(), options)
-    }
-
-    pub fn start_with_on(data: &Path, port: u16, options: &ServerOptions) -> Server {
-        let mut command = Command::new(bin());
-        command.args(["serve", "--data"]).arg(data).args(["--listen", &format!("127.0.0.1:{port}")]);
-        if !legacy() && !options.default_metrics && !options.args.iter().any(|a| a == "--metrics-listen") {
-            command.args(["--metrics-listen", "off"]);
-        }
-        let child = command
-            .args(&options.args)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn server");
-        let mut http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(30));
-        let mut scheme = "http";
-        if let Some(pem) = &options.tls_root_pem {
-            http = http.add_root_certificate(reqwest::Certificate::from_pem(pem).expect("certificate"));
-            scheme = "https";
-        }
-        let http = http.build().expect("client");
-        let server = Server { child, data: data.to_path_buf(), port, http, scheme };
-        server.wait_ready();
-        server
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}://127.0.0.1:{}{path}", self.scheme, self.port)
-    }
-
-    /// The server's peak resident memory so far (`VmHWM`), in KiB; 0 where `/proc` does not say.
-    pub fn peak_rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
-        status
-            .lines()
-            .find(|l| l.starts_with("VmHWM:"))
-            .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-            .unwrap_or(0)
-    }
-
-    /// CPU time (user + system) the server process has used so far, exited threads included, from
-    /// `/proc/<pid>/stat` in clock ticks of 10 ms (Linux's USER_HZ); zero where `/proc` does not say.
-    pub fn cpu_time(&self) -> Duration {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
-        // Fields after the parenthesised command name start at field 3 (state); utime and stime are 14, 15.
-        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-        let ticks: u64 = rest.split_whitespace().skip(11).take(2).filter_map(|t| t.parse::<u64>().ok()).sum();
-        Duration::from_millis(ticks * 10)
-    }
-
-    fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(r) = self.http.get(self.url("/healthz")).send() {
-                if r.status().is_success() {
-                    return;
-                }
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("server did not become ready");
-    }
-
-    pub fn healthy(&self) -> bool {
-        self.http.get(self.url("/healthz")).send().map(|r| r.status().is_success()).unwrap_or(false)
-    }
-
-    pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    /// `admin …` on this server's data directory, with `--json`; returns (success, document).
-    pub fn admin(&self, args: &[&str]) -> (bool, Value) {
-        admin(&self.data, args)
-    }
-
-    /// Creates a community, imports a roster with grids G01 and G02, returns the community id.
-    pub fn community_with_roster(&self) -> String {
-        let (ok, out) = self.admin(&["community", "create", "--name", "Test community"]);
-        assert!(ok, "{out}");
-        let community = out["community_id"].as_str().expect("community_id").to_string();
-        let csv = self.data.join("roster.csv");
-        std::fs::write(&csv, roster_csv(&["G01", "G02"], 5)).expect("write csv");
-        let (ok, out) = self.admin(&["roster", "import", "--community", &community, csv.to_str().expect("path")]);
-        assert!(ok, "{out}");
-        community
-    }
-
-    /// The notes stored in a document, as a freshly enrolled station device receives them.
-    pub fn stored_notes(&self, community: &str, doc_id: &str) -> Vec<(String, String)> {
-        let mut observer = self.enroll(community, "observer", "station", &[]);
-        observer.sync().expect("observer syncs");
-        observer.notes(doc_id)
-    }
-
-    /// Issues a code and enrolls a device with it.
-    pub fn enroll(&self, community: &str, user: &str, role: &str, grids: &[&str]) -> Device {
-        let mut args = vec!["enroll", "--community", community, "--user", user, "--role", role];
-        for g in grids {
-            args.extend(["--grid", g]);
-        }
-        let (ok, out) = self.admin(&args);
-        assert!(ok, "{out}");
-        let code = out["code"].as_str().expect("code").to_string();
-        Device::enroll(self, &code).expect("enroll")
-    }
-
-    /// POSTs raw bytes to `/v1/sync` with a token; returns status and body.
-    pub fn post_sync_raw(&self, token: Option<&str>, body: Vec<u8>) -> (u16, Vec<u8>) {
-        // Large bodies go chunked (no Content-Length), so the server reads up to its limit before refusing
-        // and the client sees the 413 rather than a connection closed mid-upload.
-        let body = if body.len() > 1 << 20 { chunked(body) } else { reqwest::blocking::Body::from(body) };
-        let mut req = self
-            .http
-            .post(self.url("/v1/sync"))
-            .header("content-type", "application/cbor")
-            .header("content-encoding", "gzip")
-            .body(body);
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        let res = req.send().expect("send");
-        let status = res.status().as_u16();
-        (status, res.bytes().expect("body").to_vec())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// A body sent without Content-Length.
-pub fn chunked(body: Vec<u8>) -> reqwest::blocking::Body {
-    reqwest::blocking::Body::new(std::io::Cursor::new(body))
-}
-
-pub fn admin(data: &Path, args: &[&str]) -> (bool, Value) {
-    let out =
-        Command::new(bin()).arg("admin").arg("--data").arg(data).arg("--json").args(args).output().expect("run admin");
-    let doc: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("admin {args:?} printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
-    (out.status.success(), doc)
-}
-
-/// A roster CSV with `per_grid` households of one resident each per grid.
-pub fn roster_csv(grids: &[&str], per_grid: usize) -> String {
-    let mut s = String::from(
-        "grid_code,building,unit,floor,room,household_code,resident_name,gender,birth_year,phone,id_number,tags,notes\n",
-    );
-    for g in grids {
-        for n in 0..per_grid {
-            s.push_str(&format!(
-                "{g},1,1,{f},{f}0{n},{g}-H{n},Resident {g} {n},F,1948,,,elderly_alone,\n",
-                f = n % 6 + 1
-            ));
-        }
-    }
-    s
-}
-
-/// Decodes an error body.
-pub fn api_error(body: &[u8]) -> ApiError {
-    serde_json::from_slice(body).unwrap_or_else(|_| panic!("not an API error: {}", String::from_utf8_lossy(body)))
-}
+use crate::server::{api_error, Server};
 
 /// A minimal device: documents, sync states and cursor in memory.
 #[derive(Debug)]
 pub struct Device {
+    /// What enrollment returned: device id, user, community, token.
     pub info: EnrollResponse,
+    /// The device's signing key.
     pub key: SigningKey,
+    /// Local documents by id.
     pub docs: HashMap<String, AutoCommit>,
+    /// Automerge sync state with the server, by document id.
     pub states: HashMap<String, State>,
+    /// The server's catalogue cursor.
     pub cursor: u64,
+    /// The server's base URL.
     pub base: String,
+    /// The server's client.
     pub http: reqwest::blocking::Client,
+    /// Rounds sent so far.
     pub round_trips: u32,
+    /// Body size of the last request.
     pub last_request_bytes: usize,
+    /// Body size of the last response.
     pub last_response_bytes: usize,
 }
 
 impl Device {
+    /// Enrolls a new device (fresh key) with `code`; the server's error when it refuses.
     pub fn enroll(server: &Server, code: &str) -> Result<Device, ApiError> {
         let mut seed = [0u8; 32];
         getrandom::fill(&mut seed).expect("random");
@@ -288,10 +66,12 @@ impl Device {
         })
     }
 
+    /// The Automerge actor of this device's changes (its device id).
     pub fn actor(&self) -> ActorId {
         ActorId::from(uuid::Uuid::parse_str(&self.info.device_id).expect("uuid").as_bytes().as_slice())
     }
 
+    /// The community the device is enrolled in.
     pub fn community(&self) -> &str {
         &self.info.community_id
     }
@@ -448,6 +228,7 @@ impl Device {
         Ok(self.round_trips - start)
     }
 
+    /// Ids of the local documents that hold anything.
     pub fn ids(&mut self) -> BTreeSet<String> {
         self.docs.iter_mut().filter_map(|(k, d)| (!d.get_heads().is_empty()).then(|| k.clone())).collect()
     }
@@ -463,7 +244,7 @@ impl Device {
 pub const CHECK_IN_AT: &str = "2026-11-24T09:30:00+08:00";
 
 /// An honest check-in by `user` on `device_id` in `log`: at the first household of the log's grid in
-/// [`roster_csv`], at [`CHECK_IN_AT`].
+/// [`Server::community_with_roster`](crate::Server::community_with_roster), at [`CHECK_IN_AT`].
 pub fn check_in_by(user: &str, device_id: &str, log: &DocId, check_in_id: &str, note: &str) -> CheckIn {
     let grid = log.grid.clone().expect("a check-in log has a grid");
     CheckIn {
