@@ -54,9 +54,7 @@ pub fn sync_now() -> chrono::DateTime<chrono::Utc> {
 
 /// The roster the fixture imports: grids G01 and G02, five households each (`G01-H0` … `G02-H4`).
 pub fn sync_roster_csv() -> String {
-    let mut s = String::from(
-        "grid_code,building,unit,floor,room,household_code,resident_name,gender,birth_year,phone,id_number,tags,notes\n",
-    );
+    let mut s = format!("{}\n", gridline_core::roster_csv::ROSTER_HEADER);
     for g in ["G01", "G02"] {
         for n in 0..5 {
             s.push_str(&format!("{g},1,1,{f},{f}0{n},{g}-H{n},居民 {g} {n},F,1948,,,elderly_alone,\n", f = n % 6 + 1));
@@ -165,9 +163,7 @@ pub fn bundle_clock() -> std::sync::Arc<gridline_core::FixedClock> {
 
 /// The roster of the `bundle_import` fixture: grids A and B, three households each (`A000` … `B002`).
 pub fn bundle_roster_csv() -> String {
-    let mut s = String::from(
-        "grid_code,building,unit,floor,room,household_code,resident_name,gender,birth_year,phone,id_number,tags,notes\n",
-    );
+    let mut s = format!("{}\n", gridline_core::roster_csv::ROSTER_HEADER);
     for g in ["A", "B"] {
         for i in 0..3 {
             s.push_str(&format!("{g},1,1,{f},{f}01,{g}{i:03},居民{i},F,1950,,,,\n", f = i + 1));
