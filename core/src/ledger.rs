@@ -590,8 +590,10 @@ mod tests {
             ..InitOptions::new("站长", crate::model::Role::Station)
         };
         let mut store = Store::init(dir, &[7; 32], opts, clock).expect("store");
-        let roster =
-            gridline_testkit::roster::csv(&["G01,1,1,1,101,H1,甲,F,1940,,,,", "G02,1,1,1,101,H2,乙,F,1940,,,,"]);
+        let roster = format!(
+            "{}\nG01,1,1,1,101,H1,甲,F,1940,,,,\nG02,1,1,1,101,H2,乙,F,1940,,,,\n",
+            crate::roster_csv::ROSTER_HEADER
+        );
         store.import_roster(roster.as_bytes()).expect("roster");
         store
     }

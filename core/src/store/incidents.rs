@@ -781,12 +781,15 @@ mod tests {
             grids: grids.iter().map(|g| g.to_string()).collect(),
         };
         let mut s = Store::init(&dir.path().join(name), &[7u8; 32], opts, clock).expect("init");
-        let rows: Vec<&str> = ROSTER
-            .iter()
-            .copied()
-            .filter(|l| grids.is_empty() || grids.iter().any(|g| l.starts_with(&format!("{g},"))))
+        let rows: Vec<&str> = std::iter::once(crate::roster_csv::ROSTER_HEADER)
+            .chain(
+                ROSTER
+                    .iter()
+                    .copied()
+                    .filter(|l| grids.is_empty() || grids.iter().any(|g| l.starts_with(&format!("{g},")))),
+            )
             .collect();
-        s.import_roster(gridline_testkit::roster::csv(&rows).as_bytes()).expect("roster");
+        s.import_roster(rows.join("\n").as_bytes()).expect("roster");
         s
     }
 
