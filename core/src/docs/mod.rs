@@ -9,6 +9,7 @@ pub mod checkin_log;
 pub mod community;
 pub mod incident;
 pub mod roster;
+pub mod scope;
 pub mod visit_log;
 
 use std::collections::HashMap;

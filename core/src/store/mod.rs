@@ -66,6 +66,13 @@ pub struct DeviceInfo {
     pub grids: Vec<String>,
 }
 
+impl DeviceInfo {
+    /// The documents this device may read and write.
+    pub fn scope(&self) -> docs::scope::DeviceScope<'_> {
+        docs::scope::DeviceScope { community_id: &self.community_id, role: self.role, grids: &self.grids }
+    }
+}
+
 /// What `init` needs for a standalone device store.
 #[derive(Debug, Clone)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
@@ -296,7 +303,7 @@ impl Store {
 
     /// True when `grid` is inside this device's scope.
     pub fn in_scope(&self, grid: &str) -> bool {
-        self.device.grids.is_empty() || self.device.grids.iter().any(|g| g == grid)
+        self.device.scope().covers_grid(grid)
     }
 
     /// Takes a document out of the cache, or loads it, or starts it new. Give it back through
