@@ -18,6 +18,16 @@ use crate::model::roster::resident_key;
 use crate::model::{CommunitySettings, Household, Resident};
 use crate::roster_csv::{self, RosterError, RosterRow};
 
+/// Root-key prefix of households: `household/<code>`.
+pub const HOUSEHOLD_PREFIX: &str = "household/";
+/// Root-key prefix of residents: `resident/<household>/<name>`.
+pub const RESIDENT_PREFIX: &str = "resident/";
+
+/// The root key of household `code`.
+pub fn household_key(code: &str) -> String {
+    format!("{HOUSEHOLD_PREFIX}{code}")
+}
+
 /// Added / updated / moved-out counts for one kind of roster record.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
@@ -102,26 +112,26 @@ fn resident_from(key: &str, e: &Entity) -> Resident {
 
 /// Every household of the roster document of `grid` (the grid is the document's scope, not a field).
 pub fn households(doc: &AutoCommit, grid: &str) -> Vec<Household> {
-    entities(doc, "household/").map(|(code, e)| household_from(code, grid, &e)).collect()
+    entities(doc, HOUSEHOLD_PREFIX).map(|(code, e)| household_from(code, grid, &e)).collect()
 }
 
 /// Every resident of the roster document.
 pub fn residents(doc: &AutoCommit) -> Vec<Resident> {
-    entities(doc, "resident/").map(|(key, e)| resident_from(&key, &e)).collect()
+    entities(doc, RESIDENT_PREFIX).map(|(key, e)| resident_from(&key, &e)).collect()
 }
 
 /// True when the roster holds household `code` (moved out or not: records made before a move stay valid).
 pub fn has_household(doc: &AutoCommit, code: &str) -> bool {
-    get_entity(doc, &format!("household/{code}")).is_some()
+    get_entity(doc, &household_key(code)).is_some()
 }
 
 /// Every household and resident of the roster as a record: a resident claims its household (the key's
 /// first part); the grid is the document's.
 pub fn records(doc: &AutoCommit) -> Vec<Record> {
-    let mut out = entity_records(doc, "household/", RecordKind::Household, |code, _| {
+    let mut out = entity_records(doc, HOUSEHOLD_PREFIX, RecordKind::Household, |code, _| {
         (label("household", code), Claims::default())
     });
-    out.extend(entity_records(doc, "resident/", RecordKind::Resident, |key, _| {
+    out.extend(entity_records(doc, RESIDENT_PREFIX, RecordKind::Resident, |key, _| {
         let household = key.split_once('/').map(|(h, _)| h).unwrap_or_default();
         (
             label("a resident of household", household),
@@ -133,12 +143,12 @@ pub fn records(doc: &AutoCommit) -> Vec<Record> {
 
 /// Writes one household (only differing fields become operations). Returns whether anything changed.
 pub fn put_household(doc: &mut AutoCommit, h: &Household) -> Result<bool> {
-    put_entity(doc, &format!("household/{}", h.household_code), &household_fields(h))
+    put_entity(doc, &household_key(&h.household_code), &household_fields(h))
 }
 
 /// Writes one resident. Returns whether anything changed.
 pub fn put_resident(doc: &mut AutoCommit, r: &Resident) -> Result<bool> {
-    put_entity(doc, &format!("resident/{}", r.key()), &resident_fields(r))
+    put_entity(doc, &format!("{RESIDENT_PREFIX}{}", r.key()), &resident_fields(r))
 }
 
 fn count(c: &mut ImportCounts, existed: bool, changed: bool) {
