@@ -8,9 +8,9 @@ use std::time::Duration;
 use super::protocol::{DeviceKey, EnrollRequest, EnrollResponse};
 use crate::error::{Error, Result};
 
-/// How the device reaches the server. `sync::http::HttpTransport` speaks HTTP; tests plug in an in-process peer.
-/// `Error::Network`, `Error::ServerUnavailable` and `Error::RateLimited` are retried with backoff; every
-/// other error is final.
+/// How the device reaches the server. `sync::http::HttpTransport` speaks HTTP; the core's tests plug in an
+/// in-process peer. `Error::Network`, `Error::ServerUnavailable` and `Error::RateLimited` are retried with
+/// backoff; every other error is final.
 pub trait Transport {
     /// True when an answer can only have come from the enrolled server (TLS, loopback, in-process): only
     /// then does `device_revoked` erase the store.
@@ -20,7 +20,8 @@ pub trait Transport {
     fn device_keys(&self, etag: Option<&str>) -> Result<Option<(Vec<DeviceKey>, Option<String>)>>;
     /// `POST /v1/enroll`.
     fn enroll(&self, request: &EnrollRequest) -> Result<EnrollResponse>;
-    /// `POST /v1/sync` with an encoded [`SyncRequest`] body; returns the encoded [`SyncResponse`] body.
+    /// `POST /v1/sync` with an encoded [`SyncRequest`](super::protocol::SyncRequest) body; returns the encoded
+    /// [`SyncResponse`](super::protocol::SyncResponse) body.
     fn sync(&self, body: &[u8]) -> Result<Vec<u8>>;
     /// `HEAD /v1/blobs/{sha256}`: whether the server already has the blob.
     fn blob_exists(&self, hash: &str) -> Result<bool>;
