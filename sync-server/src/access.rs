@@ -2,7 +2,8 @@
 //! every change a device sends (authored by the device itself, or signed by its author device).
 
 use automerge::{ActorId, Change};
-use gridline_core::docs::{DocId, DocKind};
+use gridline_core::docs::scope::DeviceScope;
+use gridline_core::docs::DocId;
 use gridline_core::sync::protocol::ChangeSignature;
 use gridline_core::sync::signing;
 use sha2::{Digest, Sha256};
@@ -22,26 +23,25 @@ pub fn new_token() -> std::io::Result<String> {
 }
 
 impl Device {
-    /// What the device may read.
+    /// The device's scope (enrollment names grids for grid-scoped roles only, see `enrollment::issue`).
+    pub fn scope(&self) -> DeviceScope<'_> {
+        DeviceScope { community_id: &self.community_id, role: self.role, grids: &self.grids }
+    }
+
+    /// What the device may read, as the storage's catalogue query takes it.
     pub fn read_scope(&self) -> ReadScope {
-        let grids = self.role.is_grid_scoped().then(|| self.grids.clone());
+        let grids = self.scope().grid_filter().map(<[String]>::to_vec);
         ReadScope { community_id: self.community_id.clone(), grids }
     }
 
-    /// True when the device may receive the document: its community document, and its grids' documents
-    /// (every grid for community-wide roles).
+    /// True when the device may receive the document (`DeviceScope::may_read`).
     pub fn may_read(&self, id: &DocId) -> bool {
-        id.community == self.community_id
-            && match &id.grid {
-                None => true,
-                Some(g) => !self.role.is_grid_scoped() || self.grids.contains(g),
-            }
+        self.scope().may_read(id)
     }
 
-    /// True when the device may write the document: as reading, except that only community-wide roles write
-    /// the community document (its configuration).
+    /// True when the device may write the document (`DeviceScope::may_write`).
     pub fn may_write(&self, id: &DocId) -> bool {
-        self.may_read(id) && (id.kind != DocKind::Community || !self.role.is_grid_scoped())
+        self.scope().may_write(id)
     }
 
     /// True when `actor` is this device's Automerge actor id.

@@ -1,7 +1,8 @@
 //! Admin sub-commands: communities, roster imports, enrollment codes and devices. They open the same SQLite
 //! file as a running `serve` (WAL, busy timeout); documents they write are authored by the server's actor.
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
+use gridline_core::docs::roster::RosterImport;
 use gridline_core::docs::{self, DocId};
 use gridline_core::model::{CommunitySettings, Role};
 use serde_json::{json, Value};
@@ -52,23 +53,14 @@ pub fn import_roster(engine: &Engine, community_id: &str, bytes: &[u8], now: Dat
         .document(&cid.to_string())?
         .ok_or_else(|| ServerError::not_found(format!("community document {community_id:?} not found")))?;
     let settings = docs::community::read_settings(&community);
-    let rows = gridline_core::roster_csv::parse_roster_csv(bytes, now.year(), &|t| settings.category(t).is_some())
+    let import = RosterImport::parse(bytes, &settings, now)
         .map_err(|e| ServerError::bad_request("roster_invalid", e.to_string()))?;
-    let mut by_grid: std::collections::BTreeMap<&str, Vec<&gridline_core::roster_csv::RosterRow>> = Default::default();
-    for row in &rows {
-        by_grid.entry(row.grid_code.as_str()).or_default().push(row);
-    }
     // The community document first, then one roster per grid, all stored in one transaction.
     let mut ids = vec![cid];
-    ids.extend(by_grid.keys().map(|grid| DocId::roster(community_id, grid)));
+    ids.extend(import.grids().into_iter().map(|grid| DocId::roster(community_id, grid)));
     let (summary, _) = engine.edit(&ids, |docs| {
         let (cdoc, rosters) = docs.split_first_mut().ok_or_else(|| ServerError::internal("no community document"))?;
-        let mut summary = docs::roster::ImportSummary::default();
-        for ((grid, rows), doc) in by_grid.iter().zip(rosters) {
-            docs::community::put_grid(cdoc, grid, grid)?;
-            summary.add(&docs::roster::apply_import(doc, grid, rows)?);
-        }
-        Ok(summary)
+        Ok(import.apply(cdoc, rosters)?)
     })?;
     serde_json::to_value(summary).map_err(ServerError::internal)
 }
@@ -113,4 +105,33 @@ pub fn revoke_device(engine: &Engine, device_id: &str) -> Result<Value> {
         return Err(ServerError::not_found(format!("device {device_id:?} not found")));
     }
     Ok(json!({ "device_id": device_id, "revoked": true }))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use gridline_core::roster_csv::ROSTER_HEADER;
+
+    use super::*;
+    use crate::storage::sqlite::SqliteStorage;
+
+    const SHANGHAI: &str = "0190f6a4-0000-7000-8000-000000000001";
+    const LONDON: &str = "0190f6a4-0000-7000-8000-000000000002";
+
+    #[test]
+    fn a_roster_import_bounds_birth_years_by_the_communitys_local_year() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let engine = Engine::new(Box::new(SqliteStorage::open(dir.path()).expect("open")), 1 << 20);
+        create_community_with_id(&engine, SHANGHAI, "东风社区", "Asia/Shanghai").expect("community");
+        create_community_with_id(&engine, LONDON, "Riverside", "Europe/London").expect("community");
+        // 2026-12-31 17:00 UTC is 2027-01-01 01:00 in Shanghai, still 2026 in London.
+        let now = Utc.with_ymd_and_hms(2026, 12, 31, 17, 0, 0).single().expect("valid time");
+        let csv = format!("{ROSTER_HEADER}\nA,1,1,1,101,A001,新生,F,2027,,,,\n");
+        let summary = import_roster(&engine, SHANGHAI, csv.as_bytes(), now).expect("2027 in Shanghai");
+        assert_eq!(summary["residents"]["added"], 1);
+        let roster = engine.document(&DocId::roster(SHANGHAI, "A").to_string()).expect("load").expect("roster");
+        assert_eq!(docs::roster::residents(&roster)[0].birth_year, 2027);
+        let err = import_roster(&engine, LONDON, csv.as_bytes(), now).expect_err("still 2026 in London");
+        assert_eq!(err.code, "roster_invalid");
+    }
 }

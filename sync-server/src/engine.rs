@@ -856,7 +856,7 @@ mod tests {
     use super::*;
     use crate::storage::sqlite::SqliteStorage;
     use crate::storage::ReadScope;
-    use gridline_core::docs::{put_entity, s};
+    use gridline_core::docs::{put_entity, roster, s};
 
     /// Writes `f` into document `id` as the server.
     fn put(e: &Engine, id: &DocId, f: impl FnOnce(&mut AutoCommit) -> Result<()>) {
@@ -874,7 +874,9 @@ mod tests {
         let id = DocId::roster("c1", "G01");
         for n in 0..80 {
             put(&e, &id, |doc| {
-                put_entity(doc, &format!("household/H{n}"), &vec![("room", s("101"))]).map(|_| ()).map_err(Into::into)
+                put_entity(doc, &roster::household_key(&format!("H{n}")), &vec![("room", s("101"))])
+                    .map(|_| ())
+                    .map_err(Into::into)
             });
         }
         let mut before = e.document(&id.to_string()).expect("load").expect("doc");
@@ -884,7 +886,7 @@ mod tests {
         let fresh = engine(dir.path(), 1 << 20);
         let mut after = fresh.document(&id.to_string()).expect("load").expect("doc");
         assert_eq!(after.get_heads(), before.get_heads());
-        assert_eq!(gridline_core::docs::entities(&after, "household/").count(), 80);
+        assert_eq!(gridline_core::docs::entities(&after, roster::HOUSEHOLD_PREFIX).count(), 80);
         // Storing the same changes again changes nothing (keyed by hash), but bumps the catalogue.
         let scope = ReadScope { community_id: "c1".into(), grids: Some(vec!["G01".into()]) };
         let v = fresh.storage().catalogue_version().expect("version");
@@ -912,7 +914,9 @@ mod tests {
         for g in 0..50 {
             let id = DocId::roster("c1", &format!("G{g}"));
             put(&e, &id, |doc| {
-                put_entity(doc, "household/H1", &vec![("note", s(&"x".repeat(2000)))]).map(|_| ()).map_err(Into::into)
+                put_entity(doc, &roster::household_key("H1"), &vec![("note", s(&"x".repeat(2000)))])
+                    .map(|_| ())
+                    .map_err(Into::into)
             });
         }
         let cache = lock(&e.cache);
@@ -923,10 +927,10 @@ mod tests {
         let _ = e.document(&id.to_string()).expect("cached");
         let admin = engine(dir.path(), 1 << 20);
         put(&admin, &id, |doc| {
-            put_entity(doc, "household/H2", &vec![("room", s("202"))]).map(|_| ()).map_err(Into::into)
+            put_entity(doc, &roster::household_key("H2"), &vec![("room", s("202"))]).map(|_| ()).map_err(Into::into)
         });
         let doc = e.document(&id.to_string()).expect("load").expect("doc");
-        assert!(gridline_core::docs::get_entity(&doc, "household/H2").is_some());
+        assert!(gridline_core::docs::get_entity(&doc, &roster::household_key("H2")).is_some());
     }
 
     #[test]
@@ -934,12 +938,14 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let e = engine(dir.path(), 1 << 20);
         let id = DocId::roster("c1", "G01");
-        put(&e, &id, |doc| put_entity(doc, "household/H1", &vec![("room", s("101"))]).map(|_| ()).map_err(Into::into));
+        put(&e, &id, |doc| {
+            put_entity(doc, &roster::household_key("H1"), &vec![("room", s("101"))]).map(|_| ()).map_err(Into::into)
+        });
         // A snapshot saved (as before) with a change whose dependency never arrived.
         let mut other = AutoCommit::new();
-        put_entity(&mut other, "household/X", &vec![("room", s("1"))]).expect("put");
+        put_entity(&mut other, &roster::household_key("X"), &vec![("room", s("1"))]).expect("put");
         other.commit();
-        put_entity(&mut other, "household/Y", &vec![("room", s("2"))]).expect("put");
+        put_entity(&mut other, &roster::household_key("Y"), &vec![("room", s("2"))]).expect("put");
         other.commit();
         let orphan = other.get_last_local_change().expect("change");
         let mut poisoned = e.document(&id.to_string()).expect("load").expect("doc");
@@ -951,7 +957,10 @@ mod tests {
         let fresh = engine(dir.path(), 1 << 20);
         let mut doc = fresh.document(&id.to_string()).expect("load").expect("doc");
         assert!(!has_orphans(&mut doc), "the loaded document holds no orphan");
-        assert!(gridline_core::docs::get_entity(&doc, "household/H1").is_some(), "nothing honest is lost");
+        assert!(
+            gridline_core::docs::get_entity(&doc, &roster::household_key("H1")).is_some(),
+            "nothing honest is lost"
+        );
         let stored = fresh.storage().load_document(&id.to_string()).expect("load").expect("stored");
         let mut reloaded = AutoCommit::load(&stored.snapshot.expect("clean snapshot")).expect("load");
         assert!(!has_orphans(&mut reloaded), "the clean snapshot replaced the poisoned one");
@@ -962,8 +971,12 @@ mod tests {
         let mut doc = AutoCommit::new();
         let h1 = "a".repeat(64);
         let h2 = "b".repeat(64);
-        put_entity(&mut doc, "checkin/1", &vec![("photos", s(&format!("{h1};{h2}"))), ("note", s("no hash"))])
-            .expect("put");
+        put_entity(
+            &mut doc,
+            &gridline_core::docs::checkin_log::check_in_key("1"),
+            &vec![("photos", s(&format!("{h1};{h2}"))), ("note", s("no hash"))],
+        )
+        .expect("put");
         assert_eq!(blob_hashes(&doc), vec![h1, h2]);
     }
 }

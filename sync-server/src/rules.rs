@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 
 use automerge::{ActorId, AutoCommit, ObjId};
 use chrono::{DateTime, TimeDelta, Utc};
-use gridline_core::docs::{self, roster, DocId, DocKind, Record};
+use gridline_core::docs::{self, roster, DocId, DocKind, Record, RecordKind};
 use gridline_core::model::MAX_TIME_AHEAD;
 use gridline_core::sync::signing;
 
@@ -43,6 +43,7 @@ pub struct ContentContext<'a> {
 /// What one stored record was: how to name it, whether it may change, and the operations behind it.
 #[derive(Debug)]
 struct StoredRecord {
+    kind: RecordKind,
     label: String,
     append_only: bool,
     ops: HashSet<ObjId>,
@@ -59,8 +60,12 @@ pub fn stored(id: &DocId, doc: &AutoCommit) -> Stored {
     let records = docs::records(id.kind, doc)
         .into_iter()
         .map(|r| {
-            let record =
-                StoredRecord { label: r.label, append_only: r.kind.append_only(), ops: r.ops.into_iter().collect() };
+            let record = StoredRecord {
+                kind: r.kind,
+                label: r.label,
+                append_only: r.kind.append_only(),
+                ops: r.ops.into_iter().collect(),
+            };
             (r.key, record)
         })
         .collect();
@@ -70,7 +75,7 @@ pub fn stored(id: &DocId, doc: &AutoCommit) -> Stored {
 impl Stored {
     /// Whether the stored document already had workflow events (so the server's receipt is in it).
     pub fn has_events(&self) -> bool {
-        self.records.keys().any(|k| k.starts_with(docs::incident::EVENTS_KEY))
+        self.records.values().any(|r| r.kind == RecordKind::WorkflowEvent)
     }
 }
 
@@ -322,7 +327,7 @@ mod tests {
         }
         // A check-in missing its binding fields altogether.
         let mut bare = empty.clone().with_actor(actor(LEADER));
-        docs::put_entity(&mut bare, "checkin/2", &vec![("note", docs::s("x"))]).expect("put");
+        docs::put_entity(&mut bare, &checkin_log::check_in_key("2"), &vec![("note", docs::s("x"))]).expect("put");
         refused(check(&id, &empty, &bare), "check-in 2");
     }
 
@@ -335,10 +340,11 @@ mod tests {
         check(&id, &stored_doc, &with_check_in(&stored_doc, LEADER, &check_in("2"))).expect("old data passes");
         // Another device editing or deleting a stored check-in is refused, even writing honest claims.
         let mut edited = stored_doc.clone().with_actor(actor(OTHER));
-        docs::put_entity(&mut edited, "checkin/1", &vec![("note", docs::s("changed"))]).expect("edit");
+        docs::put_entity(&mut edited, &checkin_log::check_in_key("1"), &vec![("note", docs::s("changed"))])
+            .expect("edit");
         refused(check(&id, &stored_doc, &edited), "stored check-in 1 was rewritten");
         let mut deleted = stored_doc.clone().with_actor(actor(LEADER));
-        deleted.delete(automerge::ROOT, "checkin/1").expect("delete");
+        deleted.delete(automerge::ROOT, checkin_log::check_in_key("1")).expect("delete");
         refused(check(&id, &stored_doc, &deleted), "rewritten or deleted");
     }
 
@@ -423,7 +429,7 @@ mod tests {
         );
         // A stored household deleted: refused.
         let mut doc = stored_doc.clone().with_actor(actor(LEADER));
-        doc.delete(automerge::ROOT, "household/H1").expect("delete");
+        doc.delete(automerge::ROOT, roster::household_key("H1")).expect("delete");
         refused(check(&id, &stored_doc, &doc), "stored household H1 was rewritten or deleted");
     }
 

@@ -8,6 +8,14 @@ use super::{entities, list, log_records, put_entity, s, Entity, Fields, Record, 
 use crate::error::{Error, Result};
 use crate::model::{CheckIn, CheckInKind, CheckInOutcome, Location};
 
+/// Root-key prefix of check-ins: `checkin/<id>`.
+pub const CHECK_IN_PREFIX: &str = "checkin/";
+
+/// The root key of check-in `id`.
+pub fn check_in_key(id: &str) -> String {
+    format!("{CHECK_IN_PREFIX}{id}")
+}
+
 fn fields(c: &CheckIn) -> Fields<'static> {
     let loc = c.location;
     vec![
@@ -28,12 +36,12 @@ fn fields(c: &CheckIn) -> Fields<'static> {
 
 /// Appends a check-in to the day's log.
 pub fn append(doc: &mut AutoCommit, c: &CheckIn) -> Result<()> {
-    put_entity(doc, &format!("checkin/{}", c.check_in_id), &fields(c))?;
+    put_entity(doc, &check_in_key(&c.check_in_id), &fields(c))?;
     Ok(())
 }
 
 fn from_entity(id: String, e: &Entity) -> Result<CheckIn> {
-    let bad = |why: &str| Error::document(&format!("checkin/{id}"), why);
+    let bad = |why: &str| Error::document(&check_in_key(&id), why);
     let at = DateTime::parse_from_rfc3339(&e.str("at")).map_err(|_| bad("bad time"))?;
     let location = match (e.opt_f64("lat"), e.opt_f64("lon")) {
         (Some(lat), Some(lon)) => Some(Location { lat, lon, accuracy_m: e.opt_f64("accuracy_m") }),
@@ -56,10 +64,10 @@ fn from_entity(id: String, e: &Entity) -> Result<CheckIn> {
 
 /// Every well-formed check-in of the log (malformed entries from a faulty peer are skipped, not fatal).
 pub fn check_ins(doc: &AutoCommit) -> Vec<CheckIn> {
-    entities(doc, "checkin/").filter_map(|(id, e)| from_entity(id, &e).ok()).collect()
+    entities(doc, CHECK_IN_PREFIX).filter_map(|(id, e)| from_entity(id, &e).ok()).collect()
 }
 
 /// Every check-in of the log as a record, well-formed or not, with what it claims (the server's checks).
 pub fn records(doc: &AutoCommit) -> Vec<Record> {
-    log_records(doc, "checkin/", RecordKind::CheckIn, "check-in")
+    log_records(doc, CHECK_IN_PREFIX, RecordKind::CheckIn, "check-in")
 }

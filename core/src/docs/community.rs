@@ -10,6 +10,23 @@ use crate::error::{Error, Result};
 use crate::model::community::CatalogueEntry;
 use crate::model::{CarePlanContact, CommunitySettings, ContactKind, DeadlinePolicy, SpecialCareCategory};
 
+/// Root key of the community's name.
+pub const NAME_KEY: &str = "name";
+/// Root key of the community's time zone (IANA name).
+pub const TIMEZONE_KEY: &str = "timezone";
+/// Root key of the rotation period in days.
+pub const ROTATION_DAYS_KEY: &str = "rotation_days";
+/// Root-key prefix of grids: `grid/<code>`.
+pub const GRID_PREFIX: &str = "grid/";
+/// Root-key prefix of special-care categories: `category/<code>`.
+pub const CATEGORY_PREFIX: &str = "category/";
+/// Root-key prefix of the incident category catalogue.
+pub const INCIDENT_CATEGORY_PREFIX: &str = "incident_category/";
+/// Root-key prefix of the visit service catalogue.
+pub const VISIT_SERVICE_PREFIX: &str = "visit_service/";
+/// Root key of the deadline policy.
+pub const DEADLINES_KEY: &str = "deadlines";
+
 fn plan_text(plan: &[CarePlanContact]) -> String {
     plan.iter().map(|p| format!("{}:{}", p.contact.code(), p.period_days)).collect::<Vec<_>>().join(";")
 }
@@ -53,13 +70,13 @@ fn read_catalogue(doc: &AutoCommit, prefix: &str) -> Vec<CatalogueEntry> {
 /// Writes the whole configuration into the community document (only differences become operations).
 pub fn write_settings(doc: &mut AutoCommit, settings: &CommunitySettings) -> Result<()> {
     let err = |e: automerge::AutomergeError| Error::document("community", e);
-    doc.put(ROOT, "name", settings.name.as_str()).map_err(err)?;
-    doc.put(ROOT, "timezone", settings.timezone.as_str()).map_err(err)?;
-    doc.put(ROOT, "rotation_days", i64::from(settings.rotation_days)).map_err(err)?;
+    doc.put(ROOT, NAME_KEY, settings.name.as_str()).map_err(err)?;
+    doc.put(ROOT, TIMEZONE_KEY, settings.timezone.as_str()).map_err(err)?;
+    doc.put(ROOT, ROTATION_DAYS_KEY, i64::from(settings.rotation_days)).map_err(err)?;
     for (n, c) in settings.categories.iter().enumerate() {
         put_entity(
             doc,
-            &format!("category/{}", c.code),
+            &format!("{CATEGORY_PREFIX}{}", c.code),
             &vec![
                 ("name_zh", s(&c.name_zh)),
                 ("name_en", s(&c.name_en)),
@@ -68,12 +85,12 @@ pub fn write_settings(doc: &mut AutoCommit, settings: &CommunitySettings) -> Res
             ],
         )?;
     }
-    put_catalogue(doc, "incident_category/", &settings.incident_categories)?;
-    put_catalogue(doc, "visit_service/", &settings.visit_services)?;
+    put_catalogue(doc, INCIDENT_CATEGORY_PREFIX, &settings.incident_categories)?;
+    put_catalogue(doc, VISIT_SERVICE_PREFIX, &settings.visit_services)?;
     let d = &settings.deadlines;
     put_entity(
         doc,
-        "deadlines",
+        DEADLINES_KEY,
         &vec![
             ("urgent_ack_minutes", i(d.urgent_ack_minutes.into())),
             ("committee_review_minutes", i(d.committee_review_minutes.into())),
@@ -90,10 +107,10 @@ pub fn read_settings(doc: &AutoCommit) -> CommunitySettings {
     let community_id = super::scope_of(doc).map(|id| id.community).unwrap_or_default();
     let mut out = CommunitySettings::defaults(
         &community_id,
-        &root.str("name"),
-        &root.opt_str("timezone").unwrap_or_else(|| "Asia/Shanghai".into()),
+        &root.str(NAME_KEY),
+        &root.opt_str(TIMEZONE_KEY).unwrap_or_else(|| "Asia/Shanghai".into()),
     );
-    let categories: Vec<SpecialCareCategory> = ordered("category/", doc)
+    let categories: Vec<SpecialCareCategory> = ordered(CATEGORY_PREFIX, doc)
         .into_iter()
         .map(|(code, e)| SpecialCareCategory {
             code,
@@ -105,15 +122,15 @@ pub fn read_settings(doc: &AutoCommit) -> CommunitySettings {
     if !categories.is_empty() {
         out.categories = categories;
     }
-    let incident_categories = read_catalogue(doc, "incident_category/");
+    let incident_categories = read_catalogue(doc, INCIDENT_CATEGORY_PREFIX);
     if !incident_categories.is_empty() {
         out.incident_categories = incident_categories;
     }
-    let visit_services = read_catalogue(doc, "visit_service/");
+    let visit_services = read_catalogue(doc, VISIT_SERVICE_PREFIX);
     if !visit_services.is_empty() {
         out.visit_services = visit_services;
     }
-    if let Some(d) = get_entity(doc, "deadlines") {
+    if let Some(d) = get_entity(doc, DEADLINES_KEY) {
         let get = |k: &str, dflt: u32| d.opt_i64(k).and_then(|v| u32::try_from(v).ok()).unwrap_or(dflt);
         let base = DeadlinePolicy::default();
         out.deadlines = DeadlinePolicy {
@@ -123,7 +140,7 @@ pub fn read_settings(doc: &AutoCommit) -> CommunitySettings {
             resolve_minutes: get("resolve_minutes", base.resolve_minutes),
         };
     }
-    if let Some(r) = root.opt_i64("rotation_days").and_then(|v| u32::try_from(v).ok()).filter(|v| *v > 0) {
+    if let Some(r) = root.opt_i64(ROTATION_DAYS_KEY).and_then(|v| u32::try_from(v).ok()).filter(|v| *v > 0) {
         out.rotation_days = r;
     }
     out
@@ -131,17 +148,17 @@ pub fn read_settings(doc: &AutoCommit) -> CommunitySettings {
 
 /// Registers a grid in the community document.
 pub fn put_grid(doc: &mut AutoCommit, code: &str, name: &str) -> Result<bool> {
-    put_entity(doc, &format!("grid/{code}"), &vec![("name", s(name))])
+    put_entity(doc, &format!("{GRID_PREFIX}{code}"), &vec![("name", s(name))])
 }
 
 /// The grid codes registered in the community document.
 pub fn grids(doc: &AutoCommit) -> Vec<String> {
-    entities(doc, "grid/").map(|(code, _)| code).collect()
+    entities(doc, GRID_PREFIX).map(|(code, _)| code).collect()
 }
 
 /// True when `doc` has a root `name` (the document has been written at least once).
 pub fn is_initialised(doc: &AutoCommit) -> bool {
-    matches!(doc.get(ROOT, "name"), Ok(Some(_)))
+    matches!(doc.get(ROOT, NAME_KEY), Ok(Some(_)))
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod checkin_log;
 pub mod community;
 pub mod incident;
 pub mod roster;
+pub mod scope;
 pub mod visit_log;
 
 use std::collections::HashMap;
@@ -164,6 +165,8 @@ impl fmt::Display for DocId {
 
 /// Root key of the document's scope: its id as text (`DocId`'s display form).
 pub const SCOPE_KEY: &str = "scope";
+/// Root key of the schema version every document is written with.
+pub const SCHEMA_KEY: &str = "schema";
 
 /// A new, empty document of `id`, with its scope written into the root, and its schema version when it is
 /// past the first (an absent `schema` reads 1): every new document — each incident, each day's check-in
@@ -174,7 +177,7 @@ pub fn new_document(id: &DocId, actor: &automerge::ActorId) -> Result<AutoCommit
         doc.put(ROOT, k, v).map_err(|e| Error::document(&id.to_string(), e))
     };
     if SCHEMA_VERSION > 1 {
-        put(&mut doc, "schema", ScalarValue::Int(SCHEMA_VERSION))?;
+        put(&mut doc, SCHEMA_KEY, ScalarValue::Int(SCHEMA_VERSION))?;
     }
     put(&mut doc, SCOPE_KEY, id.to_string().into())?;
     Ok(doc)
@@ -204,7 +207,7 @@ pub fn check_scope(id: &DocId, doc: &AutoCommit) -> Result<()> {
     if !ok {
         return Err(Error::document(&id.to_string(), "the scope does not match the document id"));
     }
-    match doc.get(ROOT, "schema") {
+    match doc.get(ROOT, SCHEMA_KEY) {
         Ok(Some((Value::Scalar(v), _))) => match v.as_ref() {
             ScalarValue::Int(v) if *v > SCHEMA_VERSION => {
                 Err(Error::document(&id.to_string(), format!("schema {v} is newer than this build")))

@@ -6,16 +6,27 @@
 use std::collections::{BTreeMap, HashSet};
 
 use automerge::AutoCommit;
+use chrono::{DateTime, Datelike, Utc};
 use serde::Serialize;
 
 use super::{
     entities, entity_records, flag, get_entity, i, label, list, ne, os, put_entity, s, Claims, Entity, Fields, Record,
     RecordKind,
 };
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::roster::resident_key;
-use crate::model::{Household, Resident};
-use crate::roster_csv::RosterRow;
+use crate::model::{CommunitySettings, Household, Resident};
+use crate::roster_csv::{self, RosterError, RosterRow};
+
+/// Root-key prefix of households: `household/<code>`.
+pub const HOUSEHOLD_PREFIX: &str = "household/";
+/// Root-key prefix of residents: `resident/<household>/<name>`.
+pub const RESIDENT_PREFIX: &str = "resident/";
+
+/// The root key of household `code`.
+pub fn household_key(code: &str) -> String {
+    format!("{HOUSEHOLD_PREFIX}{code}")
+}
 
 /// Added / updated / moved-out counts for one kind of roster record.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -101,26 +112,26 @@ fn resident_from(key: &str, e: &Entity) -> Resident {
 
 /// Every household of the roster document of `grid` (the grid is the document's scope, not a field).
 pub fn households(doc: &AutoCommit, grid: &str) -> Vec<Household> {
-    entities(doc, "household/").map(|(code, e)| household_from(code, grid, &e)).collect()
+    entities(doc, HOUSEHOLD_PREFIX).map(|(code, e)| household_from(code, grid, &e)).collect()
 }
 
 /// Every resident of the roster document.
 pub fn residents(doc: &AutoCommit) -> Vec<Resident> {
-    entities(doc, "resident/").map(|(key, e)| resident_from(&key, &e)).collect()
+    entities(doc, RESIDENT_PREFIX).map(|(key, e)| resident_from(&key, &e)).collect()
 }
 
 /// True when the roster holds household `code` (moved out or not: records made before a move stay valid).
 pub fn has_household(doc: &AutoCommit, code: &str) -> bool {
-    get_entity(doc, &format!("household/{code}")).is_some()
+    get_entity(doc, &household_key(code)).is_some()
 }
 
 /// Every household and resident of the roster as a record: a resident claims its household (the key's
 /// first part); the grid is the document's.
 pub fn records(doc: &AutoCommit) -> Vec<Record> {
-    let mut out = entity_records(doc, "household/", RecordKind::Household, |code, _| {
+    let mut out = entity_records(doc, HOUSEHOLD_PREFIX, RecordKind::Household, |code, _| {
         (label("household", code), Claims::default())
     });
-    out.extend(entity_records(doc, "resident/", RecordKind::Resident, |key, _| {
+    out.extend(entity_records(doc, RESIDENT_PREFIX, RecordKind::Resident, |key, _| {
         let household = key.split_once('/').map(|(h, _)| h).unwrap_or_default();
         (
             label("a resident of household", household),
@@ -132,12 +143,12 @@ pub fn records(doc: &AutoCommit) -> Vec<Record> {
 
 /// Writes one household (only differing fields become operations). Returns whether anything changed.
 pub fn put_household(doc: &mut AutoCommit, h: &Household) -> Result<bool> {
-    put_entity(doc, &format!("household/{}", h.household_code), &household_fields(h))
+    put_entity(doc, &household_key(&h.household_code), &household_fields(h))
 }
 
 /// Writes one resident. Returns whether anything changed.
 pub fn put_resident(doc: &mut AutoCommit, r: &Resident) -> Result<bool> {
-    put_entity(doc, &format!("resident/{}", r.key()), &resident_fields(r))
+    put_entity(doc, &format!("{RESIDENT_PREFIX}{}", r.key()), &resident_fields(r))
 }
 
 fn count(c: &mut ImportCounts, existed: bool, changed: bool) {
@@ -145,6 +156,71 @@ fn count(c: &mut ImportCounts, existed: bool, changed: bool) {
         (false, _) => c.added += 1,
         (true, true) => c.updated += 1,
         (true, false) => {}
+    }
+}
+
+/// A validated roster file (PRODUCT.md §7) for one community, ready to apply: the one roster import of the
+/// device store and the server's admin command, which each keep their own storage and transaction.
+#[derive(Debug, Clone)]
+pub struct RosterImport {
+    /// Rows in file order.
+    rows: Vec<RosterRow>,
+}
+
+impl RosterImport {
+    /// Parses and validates a roster file for a community: birth years up to the year of the community's
+    /// local date at `now` (not UTC's: on 31 December evening in UTC it is already next year in Shanghai),
+    /// category tags from its configuration. The first malformed row rejects the file.
+    pub fn parse(
+        bytes: &[u8],
+        settings: &CommunitySettings,
+        now: DateTime<Utc>,
+    ) -> std::result::Result<RosterImport, RosterError> {
+        let this_year = now.with_timezone(&settings.tz()).year();
+        let rows = roster_csv::parse_roster_csv(bytes, this_year, &|t| settings.category(t).is_some())?;
+        Ok(RosterImport { rows })
+    }
+
+    /// Refuses the file at the first row (in file order) whose grid `covers` does not accept.
+    pub fn check_grids(&self, covers: impl Fn(&str) -> bool) -> std::result::Result<(), RosterError> {
+        match self.rows.iter().find(|row| !covers(&row.grid_code)) {
+            Some(row) => Err(RosterError {
+                line: row.line,
+                reason: format!("grid {:?} is outside this device's grids", row.grid_code),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// The grids the file names, sorted: the order [`RosterImport::apply`] takes their roster documents in.
+    pub fn grids(&self) -> Vec<&str> {
+        self.by_grid().into_keys().collect()
+    }
+
+    fn by_grid(&self) -> BTreeMap<&str, Vec<&RosterRow>> {
+        let mut by_grid: BTreeMap<&str, Vec<&RosterRow>> = BTreeMap::new();
+        for row in &self.rows {
+            by_grid.entry(row.grid_code.as_str()).or_default().push(row);
+        }
+        by_grid
+    }
+
+    /// Registers every grid of the file in the community document and applies each grid's rows to its roster
+    /// document (`rosters`, one per grid in the order of [`RosterImport::grids`]).
+    pub fn apply(&self, community: &mut AutoCommit, rosters: &mut [AutoCommit]) -> Result<ImportSummary> {
+        let by_grid = self.by_grid();
+        if rosters.len() != by_grid.len() {
+            return Err(Error::invalid(
+                "rosters",
+                format!("{} roster documents for {} grids", rosters.len(), by_grid.len()),
+            ));
+        }
+        let mut summary = ImportSummary::default();
+        for ((grid, rows), doc) in by_grid.iter().zip(rosters) {
+            super::community::put_grid(community, grid, grid)?;
+            summary.add(&apply_import(doc, grid, rows)?);
+        }
+        Ok(summary)
     }
 }
 
@@ -198,4 +274,52 @@ pub fn apply_import(doc: &mut AutoCommit, grid: &str, rows: &[&RosterRow]) -> Re
         summary.residents.moved_out += 1;
     }
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::docs::{new_document, DocId};
+    use crate::roster_csv::ROSTER_HEADER;
+
+    /// 2026-12-31 17:00 UTC: already 2027-01-01 01:00 in Shanghai.
+    fn new_years_night() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 31, 17, 0, 0).single().expect("valid time")
+    }
+
+    fn born_in(year: u16) -> String {
+        format!("{ROSTER_HEADER}\nA,1,1,1,101,A001,新生,F,{year},,,,\nB,2,1,1,101,B001,居民,M,1950,,,,\n")
+    }
+
+    #[test]
+    fn the_birth_year_bound_is_the_year_of_the_communitys_local_date() {
+        let shanghai = CommunitySettings::defaults("c1", "", "Asia/Shanghai");
+        assert!(RosterImport::parse(born_in(2027).as_bytes(), &shanghai, new_years_night()).is_ok());
+        assert!(RosterImport::parse(born_in(2028).as_bytes(), &shanghai, new_years_night()).is_err());
+        let utc = CommunitySettings::defaults("c1", "", "UTC");
+        let err = RosterImport::parse(born_in(2027).as_bytes(), &utc, new_years_night()).expect_err("2026 in UTC");
+        assert_eq!(err.line, 2);
+    }
+
+    #[test]
+    fn an_import_registers_its_grids_and_fills_one_roster_per_grid() {
+        let settings = CommunitySettings::defaults("c1", "", "Asia/Shanghai");
+        let import = RosterImport::parse(born_in(2000).as_bytes(), &settings, new_years_night()).expect("parses");
+        assert_eq!(import.grids(), ["A", "B"]);
+        assert_eq!(import.check_grids(|g| g == "A").map_err(|e| e.line), Err(3));
+        let actor = automerge::ActorId::random();
+        let mut community = new_document(&DocId::community("c1"), &actor).expect("community");
+        let mut rosters: Vec<AutoCommit> = import
+            .grids()
+            .into_iter()
+            .map(|g| new_document(&DocId::roster("c1", g), &actor).expect("roster"))
+            .collect();
+        let summary = import.apply(&mut community, &mut rosters).expect("applies");
+        assert_eq!(summary.households.added, 2);
+        assert_eq!(summary.residents.added, 2);
+        assert_eq!(households(&rosters[1], "B").len(), 1);
+        assert!(import.apply(&mut community, &mut rosters[..1]).is_err());
+    }
 }

@@ -9,6 +9,14 @@ use super::{entities, i, list, log_records, os, put_entity, s, Entity, Fields, R
 use crate::error::{Error, Result};
 use crate::model::{Visit, VisitKind};
 
+/// Root-key prefix of visits: `visit/<id>`.
+pub const VISIT_PREFIX: &str = "visit/";
+
+/// The root key of visit `id`.
+pub fn visit_key(id: &str) -> String {
+    format!("{VISIT_PREFIX}{id}")
+}
+
 fn fields(v: &Visit) -> Fields<'static> {
     vec![
         ("household", s(&v.household_code)),
@@ -31,12 +39,12 @@ fn fields(v: &Visit) -> Fields<'static> {
 
 /// Appends a visit to the month's log.
 pub fn append(doc: &mut AutoCommit, v: &Visit) -> Result<()> {
-    put_entity(doc, &format!("visit/{}", v.visit_id), &fields(v))?;
+    put_entity(doc, &visit_key(&v.visit_id), &fields(v))?;
     Ok(())
 }
 
 fn from_entity(id: String, e: &Entity) -> Result<Visit> {
-    let bad = |why: &str| Error::document(&format!("visit/{id}"), why);
+    let bad = |why: &str| Error::document(&visit_key(&id), why);
     let at = DateTime::parse_from_rfc3339(&e.str("at")).map_err(|_| bad("bad time"))?;
     let day = NaiveDate::parse_from_str(&e.str("day"), "%Y-%m-%d").map_err(|_| bad("bad day"))?;
     let follow_up = match e.opt_str("follow_up") {
@@ -65,12 +73,12 @@ fn from_entity(id: String, e: &Entity) -> Result<Visit> {
 
 /// Every well-formed visit of the log (malformed entries from a faulty peer are skipped, not fatal).
 pub fn visits(doc: &AutoCommit) -> Vec<Visit> {
-    entities(doc, "visit/").filter_map(|(id, e)| from_entity(id, &e).ok()).collect()
+    entities(doc, VISIT_PREFIX).filter_map(|(id, e)| from_entity(id, &e).ok()).collect()
 }
 
 /// Every visit of the log as a record, well-formed or not, with what it claims (the server's checks).
 pub fn records(doc: &AutoCommit) -> Vec<Record> {
-    log_records(doc, "visit/", RecordKind::Visit, "visit")
+    log_records(doc, VISIT_PREFIX, RecordKind::Visit, "visit")
 }
 
 #[cfg(test)]

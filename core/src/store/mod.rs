@@ -66,6 +66,13 @@ pub struct DeviceInfo {
     pub grids: Vec<String>,
 }
 
+impl DeviceInfo {
+    /// The documents this device may read and write.
+    pub fn scope(&self) -> docs::scope::DeviceScope<'_> {
+        docs::scope::DeviceScope { community_id: &self.community_id, role: self.role, grids: &self.grids }
+    }
+}
+
 /// What `init` needs for a standalone device store.
 #[derive(Debug, Clone)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
@@ -296,7 +303,7 @@ impl Store {
 
     /// True when `grid` is inside this device's scope.
     pub fn in_scope(&self, grid: &str) -> bool {
-        self.device.grids.is_empty() || self.device.grids.iter().any(|g| g == grid)
+        self.device.scope().covers_grid(grid)
     }
 
     /// Takes a document out of the cache, or loads it, or starts it new. Give it back through
@@ -520,32 +527,16 @@ impl Store {
     /// Imports a roster CSV (PRODUCT.md §7): validates the whole file first, then applies the differences to
     /// each grid's roster document in one transaction. A malformed row applies nothing.
     pub fn import_roster(&mut self, bytes: &[u8]) -> Result<docs::roster::ImportSummary> {
-        let this_year = self.today().format("%Y").to_string().parse().unwrap_or(2100);
-        let settings = self.settings.clone();
-        let rows = crate::roster_csv::parse_roster_csv(bytes, this_year, &|t| settings.category(t).is_some())
+        let import = docs::roster::RosterImport::parse(bytes, &self.settings, self.clock.now())
             .map_err(|e| Error::RosterInvalid(e.to_string()))?;
-        let mut by_grid: std::collections::BTreeMap<&str, Vec<&crate::roster_csv::RosterRow>> = Default::default();
-        for row in &rows {
-            if !self.in_scope(&row.grid_code) {
-                return Err(Error::RosterInvalid(format!(
-                    "line {}: grid {:?} is outside this device's grids",
-                    row.line, row.grid_code
-                )));
-            }
-            by_grid.entry(row.grid_code.as_str()).or_default().push(row);
-        }
+        import.check_grids(|g| self.in_scope(g)).map_err(|e| Error::RosterInvalid(e.to_string()))?;
         let community = self.device.community_id.clone();
-        let mut summary = docs::roster::ImportSummary::default();
-        let mut changed = Vec::new();
+        let ids: Vec<DocId> = import.grids().into_iter().map(|grid| DocId::roster(&community, grid)).collect();
         let cid = DocId::community(&community);
         let mut cdoc = self.checkout(&cid)?;
-        for (grid, rows) in &by_grid {
-            docs::community::put_grid(&mut cdoc, grid, grid)?;
-            let id = DocId::roster(&community, grid);
-            let mut doc = self.checkout(&id)?;
-            summary.add(&docs::roster::apply_import(&mut doc, grid, rows)?);
-            changed.push((id, doc));
-        }
+        let mut rosters = ids.iter().map(|id| self.checkout(id)).collect::<Result<Vec<_>>>()?;
+        let summary = import.apply(&mut cdoc, &mut rosters)?;
+        let mut changed: Vec<(DocId, AutoCommit)> = ids.into_iter().zip(rosters).collect();
         changed.push((cid, cdoc));
         self.persist(changed, index::reindex)?;
         Ok(summary)

@@ -25,7 +25,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use automerge::sync::{self, BloomFilter, Have, Message, MessageFlags, MessageVersion, SyncDoc};
 use automerge::{AutoCommit, ChangeHash};
@@ -33,10 +32,12 @@ use serde::Serialize;
 
 use super::http::{self, HttpTransport, ServerLink};
 use super::protocol::{
-    self, CatalogueEntry, ChangeSignature, DeviceKey, DocMessage, EnrollRequest, EnrollResponse, SyncRequest,
-    SyncResponse, MAX_DOCS_PER_REQUEST, PROTOCOL_VERSION,
+    self, CatalogueEntry, ChangeSignature, DocMessage, EnrollRequest, EnrollResponse, SyncRequest, SyncResponse,
+    MAX_DOCS_PER_REQUEST, PROTOCOL_VERSION,
 };
 use super::state::{self, META_INSECURE_HTTP, META_KEYS_ETAG, META_SERVER_URL, META_SIGNING_KEY, META_TOKEN};
+use super::transport::with_retry;
+pub use super::transport::{SyncOptions, Transport};
 use super::{refused, signing};
 use crate::clock::Clock;
 use crate::docs::{self, DocId};
@@ -44,61 +45,6 @@ use crate::error::{Error, Result};
 use crate::model::{CommunitySettings, Role};
 use crate::store::{index, DeviceInfo, KEY_LEN, STORE_FILE};
 use crate::Store;
-
-/// How the device reaches the server. [`HttpTransport`] speaks HTTP; tests plug in an in-process peer.
-/// `Error::Network`, `Error::ServerUnavailable` and `Error::RateLimited` are retried with backoff; every
-/// other error is final.
-pub trait Transport {
-    /// True when an answer can only have come from the enrolled server (TLS, loopback, in-process): only
-    /// then does `device_revoked` erase the store.
-    fn authenticated(&self) -> bool;
-    /// `GET /v1/keys` with the ETag of the list last stored: `None` when unchanged, else the community's
-    /// device keys and the new ETag.
-    fn device_keys(&self, etag: Option<&str>) -> Result<Option<(Vec<DeviceKey>, Option<String>)>>;
-    /// `POST /v1/enroll`.
-    fn enroll(&self, request: &EnrollRequest) -> Result<EnrollResponse>;
-    /// `POST /v1/sync` with an encoded [`SyncRequest`] body; returns the encoded [`SyncResponse`] body.
-    fn sync(&self, body: &[u8]) -> Result<Vec<u8>>;
-    /// `HEAD /v1/blobs/{sha256}`: whether the server already has the blob.
-    fn blob_exists(&self, hash: &str) -> Result<bool>;
-    /// `PUT /v1/blobs/{sha256}`.
-    fn put_blob(&self, hash: &str, mime: &str, bytes: &[u8]) -> Result<()>;
-    /// `GET /v1/blobs/{sha256}`.
-    fn get_blob(&self, hash: &str) -> Result<Vec<u8>>;
-}
-
-/// Tuning of a sync run.
-#[derive(Debug, Clone)]
-pub struct SyncOptions {
-    /// Attempts per request before a network error or 5xx is final.
-    pub max_attempts: u32,
-    /// First backoff delay; doubled on each retry, with full jitter.
-    pub base_delay: Duration,
-    /// Longest backoff delay.
-    pub max_delay: Duration,
-    /// Most rounds in one sync (a guard against a peer that never settles).
-    pub max_rounds: u32,
-    /// Most messages for one document in one sync.
-    pub max_messages_per_doc: u32,
-    /// Largest sum of message bytes in one request before the rest waits for the next round.
-    pub max_request_bytes: usize,
-    /// Longest `Retry-After` a sync waits out; a server asking for more ends the sync with `rate_limited`.
-    pub max_retry_after: Duration,
-}
-
-impl Default for SyncOptions {
-    fn default() -> Self {
-        SyncOptions {
-            max_attempts: 5,
-            base_delay: Duration::from_millis(250),
-            max_delay: Duration::from_secs(8),
-            max_rounds: 32,
-            max_messages_per_doc: 4,
-            max_request_bytes: 8 * 1024 * 1024,
-            max_retry_after: Duration::from_secs(60),
-        }
-    }
-}
 
 /// What a sync did (the `gridline sync --json` document).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -161,47 +107,33 @@ impl SyncProgress for NoProgress {
     fn on_progress(&self, _: SyncStage, _: &SyncReport) {}
 }
 
-fn retryable(e: &Error) -> bool {
-    matches!(e, Error::Network(_) | Error::ServerUnavailable(_) | Error::RateLimited { .. })
+/// One sync under way: how the server is reached, the tuning, who hears progress, the user's cancel flag and
+/// what was done so far. Each step of a sync takes it whole.
+struct SyncRun<'a> {
+    transport: &'a dyn Transport,
+    opts: &'a SyncOptions,
+    progress: &'a dyn SyncProgress,
+    cancel: &'a AtomicBool,
+    report: SyncReport,
 }
 
-/// Exponential backoff with full jitter: a random delay in `[0, min(max, base · 2^attempt)]`.
-fn backoff(opts: &SyncOptions, attempt: u32) -> Duration {
-    let ceiling = opts.base_delay.saturating_mul(1u32 << attempt.min(16)).min(opts.max_delay);
-    let mut r = [0u8; 4];
-    let fraction = match getrandom::fill(&mut r) {
-        Ok(()) => f64::from(u32::from_le_bytes(r)) / f64::from(u32::MAX),
-        Err(_) => 0.5,
-    };
-    ceiling.mul_f64(fraction)
-}
+impl SyncRun<'_> {
+    /// Runs a request with retries (see [`with_retry`]).
+    fn retry<T>(&self, f: impl FnMut() -> Result<T>) -> Result<T> {
+        with_retry(self.opts, self.cancel, f)
+    }
 
-/// The wait before the next attempt: the server's `Retry-After` (when it asked, at most
-/// `opts.max_retry_after`) plus this device's own jittered backoff, so devices told the same time do not
-/// all come back at once. `None` when the server asks for longer than a sync waits.
-fn retry_delay(opts: &SyncOptions, attempt: u32, e: &Error) -> Option<Duration> {
-    let asked = match e {
-        Error::RateLimited { retry_after_secs: Some(secs) } => Duration::from_secs(*secs),
-        _ => Duration::ZERO,
-    };
-    (asked <= opts.max_retry_after).then(|| asked + backoff(opts, attempt))
-}
-
-/// Runs `f`, retrying network errors, 5xx and 429 with backoff; the cancel flag is checked before each wait.
-pub(crate) fn with_retry<T>(opts: &SyncOptions, cancel: &AtomicBool, mut f: impl FnMut() -> Result<T>) -> Result<T> {
-    let mut attempt = 0;
-    loop {
-        match f() {
-            Err(e) if retryable(&e) && attempt + 1 < opts.max_attempts => {
-                if cancel.load(Ordering::Relaxed) {
-                    return Err(Error::SyncCancelled);
-                }
-                let Some(delay) = retry_delay(opts, attempt, &e) else { return Err(e) };
-                std::thread::sleep(delay);
-                attempt += 1;
-            }
-            other => return other,
+    /// `Err(SyncCancelled)` once the user cancelled: checked before each round and each photo.
+    fn check_cancelled(&self) -> Result<()> {
+        if self.cancel.load(Ordering::Relaxed) {
+            return Err(Error::SyncCancelled);
         }
+        Ok(())
+    }
+
+    /// Tells the observer where the sync is, with the totals so far.
+    fn tell(&self, stage: SyncStage) {
+        self.progress.on_progress(stage, &self.report);
     }
 }
 
@@ -368,15 +300,13 @@ impl Store {
         progress: &dyn SyncProgress,
         cancel: &AtomicBool,
     ) -> Result<SyncReport> {
-        let mut report = SyncReport::default();
-        let result = self
-            .sync_documents(transport, opts, progress, cancel, &mut report)
-            .and_then(|()| self.sync_keys(transport, opts, cancel))
-            .and_then(|()| self.sync_blobs(transport, opts, progress, cancel, &mut report));
+        let mut run = SyncRun { transport, opts, progress, cancel, report: SyncReport::default() };
+        let result =
+            self.sync_documents(&mut run).and_then(|()| self.sync_keys(&run)).and_then(|()| self.sync_blobs(&mut run));
         match result {
             Ok(()) => {
                 self.record_sync_finished()?;
-                Ok(report)
+                Ok(run.report)
             }
             // Only an answer that can only be the enrolled server's erases anything.
             Err(Error::DeviceRevoked) if transport.authenticated() => {
@@ -388,49 +318,40 @@ impl Store {
         }
     }
 
-    fn sync_documents(
-        &mut self,
-        transport: &dyn Transport,
-        opts: &SyncOptions,
-        progress: &dyn SyncProgress,
-        cancel: &AtomicBool,
-        report: &mut SyncReport,
-    ) -> Result<()> {
+    fn sync_documents(&mut self, run: &mut SyncRun<'_>) -> Result<()> {
         let mut session = Session::default();
         // The first round always goes, even empty: it fetches the catalogue.
         let mut more = true;
-        for round in 1..=opts.max_rounds {
-            if cancel.load(Ordering::Relaxed) {
-                return Err(Error::SyncCancelled);
-            }
-            let (messages, sent) = self.outgoing(&mut session, opts, report)?;
+        for round in 1..=run.opts.max_rounds {
+            run.check_cancelled()?;
+            let (messages, sent) = self.outgoing(&mut session, run)?;
             if messages.is_empty() && !more {
                 return Ok(());
             }
             let request =
                 SyncRequest { protocol: PROTOCOL_VERSION, cursor: state::cursor(self.conn())?, docs: messages };
             let body = protocol::encode_body(&request)?;
-            let answer = match with_retry(opts, cancel, || transport.sync(&body)) {
+            let answer = match run.retry(|| run.transport.sync(&body)) {
                 Err(Error::DocumentRefused(r)) if DocId::parse(&r.doc_id).is_ok_and(|id| sent.contains_key(&id)) => {
                     // Nothing of the batch was kept: set the document aside and send the rest again.
-                    self.set_aside(&mut session, sent, r, report)?;
-                    report.round_trips += 1;
-                    report.bytes_up += body.len() as u64;
+                    self.set_aside(&mut session, sent, r, &mut run.report)?;
+                    run.report.round_trips += 1;
+                    run.report.bytes_up += body.len() as u64;
                     more = true;
                     continue;
                 }
                 other => other?,
             };
-            report.round_trips += 1;
-            report.bytes_up += body.len() as u64;
-            report.bytes_down += answer.len() as u64;
+            run.report.round_trips += 1;
+            run.report.bytes_up += body.len() as u64;
+            run.report.bytes_down += answer.len() as u64;
             let answer: SyncResponse =
                 protocol::decode_body(&answer).map_err(|e| Error::SyncProtocol(format!("answer: {e}")))?;
-            self.apply_answer(&mut session, sent, answer.docs, report)?;
+            self.apply_answer(&mut session, sent, answer.docs, &mut run.report)?;
             self.record_catalogue(&answer.catalogue, answer.cursor)?;
             more = answer.more;
             let pending = (session.follow_ups.len() + state::candidates(self.conn())?.len()) as u32;
-            progress.on_progress(SyncStage::Documents { round, pending }, report);
+            run.tell(SyncStage::Documents { round, pending });
         }
         Ok(())
     }
@@ -464,9 +385,9 @@ impl Store {
     /// Learns the community's device keys, so a later hand-off bundle from any of its devices can be
     /// verified offline. An unchanged list costs one conditional request; a failure here (an older server
     /// without the endpoint, a network error) does not fail the sync.
-    fn sync_keys(&mut self, transport: &dyn Transport, opts: &SyncOptions, cancel: &AtomicBool) -> Result<()> {
+    fn sync_keys(&mut self, run: &SyncRun<'_>) -> Result<()> {
         let etag = crate::store::meta_get(self.conn(), META_KEYS_ETAG)?;
-        match with_retry(opts, cancel, || transport.device_keys(etag.as_deref())) {
+        match run.retry(|| run.transport.device_keys(etag.as_deref())) {
             Ok(None) => Ok(()),
             Ok(Some((keys, etag))) => self.with_tx(|tx| {
                 state::set_server_keys(tx, &keys)?;
@@ -485,15 +406,14 @@ impl Store {
     fn outgoing(
         &mut self,
         session: &mut Session,
-        opts: &SyncOptions,
-        report: &mut SyncReport,
+        run: &mut SyncRun<'_>,
     ) -> Result<(Vec<DocMessage>, HashMap<DocId, Sent>)> {
         let mut targets: BTreeMap<DocId, Option<Outgoing>> =
             std::mem::take(&mut session.follow_ups).into_iter().map(|(id, o)| (id, Some(o))).collect();
         for text in state::candidates(self.conn())? {
             let Ok(id) = DocId::parse(&text) else { continue };
             let tries = session.messages.get(&id).copied().unwrap_or(0);
-            if self.doc_in_scope(&id) && tries < opts.max_messages_per_doc {
+            if self.doc_in_scope(&id) && tries < run.opts.max_messages_per_doc {
                 targets.entry(id).or_insert(None);
             }
         }
@@ -517,14 +437,14 @@ impl Store {
             let signatures = self.held_signatures(&text, &out.hashes)?;
             self.give_back(id.clone(), doc);
             if !out.hashes.is_empty() && session.sent_docs.insert(id.clone()) {
-                report.docs_sent += 1;
+                run.report.docs_sent += 1;
             }
             let encoded = out.message.encode();
             bytes += encoded.len();
             *session.messages.entry(id.clone()).or_default() += 1;
             messages.push(DocMessage { doc_id: text, message: encoded, signatures });
             sent.insert(id, Sent { heads, complete });
-            if messages.len() >= MAX_DOCS_PER_REQUEST || bytes >= opts.max_request_bytes {
+            if messages.len() >= MAX_DOCS_PER_REQUEST || bytes >= run.opts.max_request_bytes {
                 break;
             }
         }
@@ -646,14 +566,7 @@ impl Store {
     /// Uploads the photos documents reference (HEAD, then PUT when the server lacks it) and fetches the ones
     /// this device lacks. A photo that fails is retried at a later sync (with growing delays) and does not
     /// fail the sync.
-    fn sync_blobs(
-        &mut self,
-        transport: &dyn Transport,
-        opts: &SyncOptions,
-        progress: &dyn SyncProgress,
-        cancel: &AtomicBool,
-        report: &mut SyncReport,
-    ) -> Result<()> {
+    fn sync_blobs(&mut self, run: &mut SyncRun<'_>) -> Result<()> {
         let referenced = self.referenced_blobs()?;
         let uploads: Vec<String> = state::uploads_due(self.conn(), &self.clock().now())?
             .into_iter()
@@ -663,51 +576,47 @@ impl Store {
         let total = (uploads.len() + downloads.len()) as u32;
         let mut done = 0;
         for hash in uploads {
-            if cancel.load(Ordering::Relaxed) {
-                return Err(Error::SyncCancelled);
-            }
+            run.check_cancelled()?;
             let (mime, bytes) = self.blob(&hash)?;
-            let outcome = with_retry(opts, cancel, || {
-                if transport.blob_exists(&hash)? {
+            let outcome = run.retry(|| {
+                if run.transport.blob_exists(&hash)? {
                     return Ok(false);
                 }
-                transport.put_blob(&hash, &mime, &bytes).map(|()| true)
+                run.transport.put_blob(&hash, &mime, &bytes).map(|()| true)
             });
             match outcome {
                 Ok(uploaded) => {
                     if uploaded {
-                        report.blobs_up += 1;
-                        report.bytes_up += bytes.len() as u64;
+                        run.report.blobs_up += 1;
+                        run.report.bytes_up += bytes.len() as u64;
                     }
                     self.with_tx(|tx| state::blob_uploaded(tx, &hash))?;
                 }
                 Err(e @ (Error::DeviceRevoked | Error::SyncCancelled)) => return Err(e),
                 Err(e) => {
-                    report.blobs_failed += 1;
+                    run.report.blobs_failed += 1;
                     let now = self.clock().now();
                     self.with_tx(|tx| state::blob_failed(tx, &hash, &now, &e.to_string()))?;
                 }
             }
             done += 1;
-            progress.on_progress(SyncStage::Blobs { done, total }, report);
+            run.tell(SyncStage::Blobs { done, total });
         }
         for hash in downloads {
-            if cancel.load(Ordering::Relaxed) {
-                return Err(Error::SyncCancelled);
-            }
-            match with_retry(opts, cancel, || transport.get_blob(&hash)) {
+            run.check_cancelled()?;
+            match run.retry(|| run.transport.get_blob(&hash)) {
                 Ok(bytes) => match self.put_fetched_blob(&hash, &bytes) {
                     Ok(()) => {
-                        report.blobs_down += 1;
-                        report.bytes_down += bytes.len() as u64;
+                        run.report.blobs_down += 1;
+                        run.report.bytes_down += bytes.len() as u64;
                     }
-                    Err(_) => report.blobs_failed += 1,
+                    Err(_) => run.report.blobs_failed += 1,
                 },
                 Err(e @ (Error::DeviceRevoked | Error::SyncCancelled)) => return Err(e),
-                Err(_) => report.blobs_failed += 1,
+                Err(_) => run.report.blobs_failed += 1,
             }
             done += 1;
-            progress.on_progress(SyncStage::Blobs { done, total }, report);
+            run.tell(SyncStage::Blobs { done, total });
         }
         Ok(())
     }
@@ -744,6 +653,7 @@ fn enrolled_device(answer: &EnrollResponse) -> Result<DeviceInfo> {
 mod tests {
     use super::super::fixtures::{self, enroll, fast, offline_week, roster_csv, sync};
     use super::super::loopback::LoopbackServer;
+    use super::super::protocol::DeviceKey;
     use super::*;
 
     fn check_in_count(store: &Store) -> i64 {

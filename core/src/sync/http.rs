@@ -13,11 +13,11 @@ use std::time::Duration;
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::StatusCode;
 
-use super::client::Transport;
 use super::protocol::{
     ApiError, DeviceKey, EnrollRequest, EnrollResponse, KeysResponse, MAX_BLOB_BYTES, MAX_BODY_BYTES, MAX_KEYS,
 };
 use super::refused::RefusedDocument;
+use super::transport::Transport;
 use crate::error::{Error, Result};
 
 /// Talks to one server over HTTP(S).
@@ -234,7 +234,7 @@ mod tests {
     use std::sync::atomic::AtomicBool;
     use std::time::Instant;
 
-    use super::super::client::{with_retry, SyncOptions};
+    use super::super::transport::{with_retry, SyncOptions};
     use super::*;
 
     #[test]

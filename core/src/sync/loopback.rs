@@ -1,7 +1,9 @@
 //! An in-process reference peer speaking the server's side of `/v1/` without HTTP: enrollment codes, scoped
 //! documents, stock Automerge sync answers from a fresh `sync::State` per request, a versioned catalogue,
 //! actor and signature checks, revocation and blobs. It pins down the semantics the client relies on, for
-//! unit tests and benches; `gridline-server` is the real thing.
+//! the core's unit tests and benches (feature `loopback`, enabled only by the crate's dev-dependency on
+//! itself); `gridline-server` is the real thing. It keeps the server's scope rule (`docs::scope`) and
+//! answers with the server's error codes.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -9,22 +11,24 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use automerge::sync::{self, Message, SyncDoc};
 use automerge::AutoCommit;
 
-use super::client::Transport;
 use super::protocol::{
     self, CatalogueEntry, DeviceKey, DocMessage, EnrollRequest, EnrollResponse, SyncRequest, SyncResponse,
     PROTOCOL_VERSION,
 };
 use super::refused::RefusedDocument;
 use super::signing;
+use super::transport::Transport;
+use crate::docs::scope::DeviceScope;
 use crate::docs::DocId;
 use crate::error::{Error, Result};
+use crate::model::Role;
 use crate::store::blobs::sha256_hex;
 
 #[derive(Clone)]
 struct Device {
     device_id: String,
     user: String,
-    role: String,
+    role: Role,
     community: String,
     grids: Vec<String>,
     public_key: String,
@@ -115,6 +119,12 @@ pub struct LoopbackTransport {
     token: Option<String>,
 }
 
+impl Device {
+    fn scope(&self) -> DeviceScope<'_> {
+        DeviceScope { community_id: &self.community, role: self.role, grids: &self.grids }
+    }
+}
+
 impl LoopbackTransport {
     fn device(&self, inner: &Inner) -> Result<Device> {
         let token = self.token.as_deref().unwrap_or_default();
@@ -126,22 +136,29 @@ impl LoopbackTransport {
     }
 }
 
-fn in_scope(device: &Device, id: &DocId) -> bool {
-    id.community == device.community
-        && (device.grids.is_empty() || id.grid.as_ref().is_none_or(|g| device.grids.contains(g)))
-}
-
 /// Applies one document's message to a copy of the stored document and checks every new change's author.
 fn apply(inner: &Inner, device: &Device, m: &DocMessage) -> Result<(AutoCommit, Option<Message>, bool)> {
-    let id = DocId::parse(&m.doc_id).map_err(|e| refused("invalid_input", e.to_string()))?;
-    if !in_scope(device, &id) {
-        return Err(refused("forbidden", format!("{} is outside the device's scope", m.doc_id)));
+    let id = DocId::parse(&m.doc_id).map_err(|e| refused("invalid_doc_id", e.to_string()))?;
+    if !device.scope().may_read(&id) {
+        return Err(refused("forbidden_document", format!("{} is outside this device's scope", m.doc_id)));
     }
-    let message = Message::decode(&m.message).map_err(|e| refused("invalid_input", e.to_string()))?;
+    let message = Message::decode(&m.message).map_err(|e| refused("malformed_sync_message", e.to_string()))?;
     let mut doc = inner.docs.get(&m.doc_id).map(|(d, _)| d.clone()).unwrap_or_default();
     let before = doc.get_heads();
     let mut state = sync::State::new();
-    doc.sync().receive_sync_message(&mut state, message).map_err(|e| refused("invalid_input", e.to_string()))?;
+    doc.sync()
+        .receive_sync_message(&mut state, message)
+        .map_err(|e| refused("malformed_sync_message", e.to_string()))?;
+    let gained = doc.get_heads() != before;
+    if gained && !device.scope().may_write(&id) {
+        return Err(Error::DocumentRefused(RefusedDocument {
+            doc_id: m.doc_id.clone(),
+            message: format!("{id}: this device may not write it"),
+            change_hash: None,
+            code: "forbidden_change".into(),
+            refused_at: String::new(),
+        }));
+    }
     let own = signing::device_actor(&device.device_id)?;
     for change in doc.get_changes_meta(&before) {
         if change.actor.as_ref() == &own {
@@ -186,7 +203,7 @@ impl Transport for LoopbackTransport {
                 device_id: d.device_id.clone(),
                 public_key: d.public_key.clone(),
                 user: d.user.clone(),
-                role: d.role.clone(),
+                role: d.role.code().into(),
                 revoked: d.revoked,
             })
             .collect();
@@ -199,25 +216,26 @@ impl Transport for LoopbackTransport {
         let mut inner = self.server.lock();
         let (user, role, community, grids) =
             inner.codes.remove(&request.code).ok_or_else(|| refused("enroll_code_invalid", "unknown code"))?;
+        let role = Role::parse(&role).map_err(|e| refused("invalid_input", e.to_string()))?;
         let device_id = uuid::Uuid::now_v7().to_string();
         let token = uuid::Uuid::now_v7().simple().to_string();
         let device = Device {
             device_id: device_id.clone(),
             user: user.clone(),
-            role: role.clone(),
+            role,
             community: community.clone(),
             grids: grids.clone(),
             public_key: request.public_key.clone(),
             revoked: false,
         };
         inner.devices.insert(token.clone(), device);
-        Ok(EnrollResponse { device_id, token, user, role, community_id: community, grids })
+        Ok(EnrollResponse { device_id, token, user, role: role.code().into(), community_id: community, grids })
     }
 
     fn sync(&self, body: &[u8]) -> Result<Vec<u8>> {
         let mut inner = self.server.lock();
         let device = self.device(&inner)?;
-        let request: SyncRequest = protocol::decode_body(body).map_err(|e| refused("invalid_input", e.to_string()))?;
+        let request: SyncRequest = protocol::decode_body(body).map_err(|e| refused("malformed_body", e.to_string()))?;
         if request.protocol != PROTOCOL_VERSION {
             return Err(refused("protocol_unsupported", "protocol"));
         }
@@ -242,7 +260,7 @@ impl Transport for LoopbackTransport {
         let mut changed: Vec<(u64, String)> = inner
             .docs
             .iter()
-            .filter(|(id, (_, v))| *v > request.cursor && DocId::parse(id).is_ok_and(|id| in_scope(&device, &id)))
+            .filter(|(id, (_, v))| *v > request.cursor && DocId::parse(id).is_ok_and(|id| device.scope().may_read(&id)))
             .map(|(id, (_, v))| (*v, id.clone()))
             .collect();
         changed.sort();

@@ -6,11 +6,11 @@
 pub mod bundle;
 #[cfg(feature = "client")]
 pub mod client;
-#[cfg(all(test, feature = "client"))]
+#[cfg(all(test, feature = "loopback"))]
 mod fixtures;
 #[cfg(feature = "client")]
 pub mod http;
-#[cfg(feature = "client")]
+#[cfg(feature = "loopback")]
 pub mod loopback;
 pub mod protocol;
 pub mod refused;
@@ -19,6 +19,10 @@ pub mod signing;
 pub(crate) mod state;
 #[cfg(feature = "client")]
 pub mod status;
+#[cfg(feature = "client")]
+pub mod transport;
 
 #[cfg(feature = "client")]
-pub use client::{NoProgress, SyncOptions, SyncProgress, SyncReport, SyncStage, Transport};
+pub use client::{NoProgress, SyncProgress, SyncReport, SyncStage};
+#[cfg(feature = "client")]
+pub use transport::{SyncOptions, Transport};

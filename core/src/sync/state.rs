@@ -217,8 +217,8 @@ impl Store {
     }
 
     /// True when a document lies inside this device's scope (its community and, for grid documents, its
-    /// grids).
+    /// grids): `docs::scope`.
     pub fn doc_in_scope(&self, id: &DocId) -> bool {
-        id.community == self.device().community_id && id.grid.as_deref().is_none_or(|g| self.in_scope(g))
+        self.device().scope().may_read(id)
     }
 }

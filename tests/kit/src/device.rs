@@ -85,7 +85,9 @@ impl Device {
     /// Writes an entity with a note into a document: in a check-in log, a `checkin/<id>` key gets an honest
     /// check-in of this device (the server binds check-ins to their author and roster).
     pub fn write(&mut self, id: &DocId, key: &str, note: &str) {
-        if let (DocKind::CheckInLog, Some(check_in_id)) = (id.kind, key.strip_prefix("checkin/")) {
+        if let (DocKind::CheckInLog, Some(check_in_id)) =
+            (id.kind, key.strip_prefix(gridline_core::docs::checkin_log::CHECK_IN_PREFIX))
+        {
             let c = self.check_in(id, check_in_id, note);
             return self.append_check_in(id, &c);
         }
