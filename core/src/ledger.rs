@@ -13,9 +13,11 @@ use rusqlite::params;
 use serde::Serialize;
 
 use crate::error::Result;
+use crate::model::{CheckInKind, CheckInOutcome};
 use crate::schedule::{self, ContactHistory, DatedContact, Month};
 use crate::store::{add_visit_contacts, day_text, grid_filter, parse_day, rate, ContactsDone, Store, VisitRow};
-use crate::workflow::Stage;
+use crate::store::{code_column, optional_code_column};
+use crate::workflow::{Action, Stage, SupersededReason};
 
 /// Special-care contacts of one category in the month.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -140,10 +142,10 @@ pub struct CheckInLine {
     pub household_code: String,
     /// Address: building-unit room.
     pub address: String,
-    /// Kind code.
-    pub kind: String,
-    /// Outcome code.
-    pub outcome: String,
+    /// Kind.
+    pub kind: CheckInKind,
+    /// Outcome.
+    pub outcome: CheckInOutcome,
     /// Note.
     pub note: String,
     /// Who.
@@ -176,9 +178,9 @@ pub struct IncidentEventLine {
     /// Applied (false: superseded).
     pub applied: bool,
     /// Stage after the event (`None` for superseded events).
-    pub stage_after: Option<String>,
+    pub stage_after: Option<Stage>,
     /// Why it was superseded.
-    pub superseded_reason: Option<String>,
+    pub superseded_reason: Option<SupersededReason>,
     /// Note.
     pub note: String,
 }
@@ -220,22 +222,22 @@ pub struct AppliedEvent {
     /// When.
     pub at: DateTime<FixedOffset>,
     /// Stage after it.
-    pub stage_after: String,
+    pub stage_after: Stage,
 }
 
 /// Time spent per stage, from an incident's applied events in order: an event that changes the stage closes
 /// the stage it leaves; events that leave the stage as it was (comments) do not split it. Returns (stage,
 /// minutes, closing instant) for every stage left.
-pub fn stage_intervals(events: &[AppliedEvent]) -> Vec<(String, f64, DateTime<FixedOffset>)> {
+pub fn stage_intervals(events: &[AppliedEvent]) -> Vec<(Stage, f64, DateTime<FixedOffset>)> {
     let mut out = Vec::new();
     let Some(first) = events.first() else { return out };
-    let (mut stage, mut since) = (first.stage_after.as_str(), first.at);
+    let (mut stage, mut since) = (first.stage_after, first.at);
     for e in &events[1..] {
         if e.stage_after == stage {
             continue;
         }
-        out.push((stage.to_string(), (e.at - since).num_seconds().max(0) as f64 / 60.0, e.at));
-        (stage, since) = (e.stage_after.as_str(), e.at);
+        out.push((stage, (e.at - since).num_seconds().max(0) as f64 / 60.0, e.at));
+        (stage, since) = (e.stage_after, e.at);
     }
     out
 }
@@ -267,10 +269,9 @@ impl Store {
 
         let mut contacted: BTreeSet<&str> = BTreeSet::new();
         let mut contacts: HashMap<String, Vec<DatedContact>> = HashMap::new();
-        for c in check_ins.iter().filter(|c| c.kind != "absent") {
+        for c in check_ins.iter().filter(|c| c.kind.counts_for_rotation()) {
             contacted.insert(c.household_code.as_str());
-            let contact = crate::model::CheckInKind::parse(&c.kind).ok().and_then(|k| k.contact());
-            if let (Some(contact), Some(day)) = (contact, parse_day(&c.day)) {
+            if let (Some(contact), Some(day)) = (c.kind.contact(), parse_day(&c.day)) {
                 contacts.entry(c.household_code.clone()).or_default().push(DatedContact {
                     resident: None,
                     level: contact.level(),
@@ -340,8 +341,8 @@ impl Store {
                     grid: r.get(2)?,
                     address: address.get(household_code.as_str()).cloned().unwrap_or_default(),
                     household_code,
-                    kind: r.get(4)?,
-                    outcome: r.get(5)?,
+                    kind: code_column(r, 4, |c| CheckInKind::parse(c).ok())?,
+                    outcome: code_column(r, 5, |c| CheckInOutcome::parse(c).ok())?,
                     note: r.get(6)?,
                     author: r.get(7)?,
                 })
@@ -519,8 +520,8 @@ impl Store {
                 role: r.get(4)?,
                 at: at_text,
                 applied: r.get(6)?,
-                stage_after: r.get(7)?,
-                superseded_reason: r.get(8)?,
+                stage_after: optional_code_column(r, 7, Stage::parse)?,
+                superseded_reason: optional_code_column(r, 8, SupersededReason::parse)?,
                 note: r.get(9)?,
             };
             let satisfied: Option<bool> = r.get(10)?;
@@ -528,12 +529,12 @@ impl Store {
                 applied
                     .entry(line.incident_id.clone())
                     .or_default()
-                    .push(AppliedEvent { at, stage_after: stage_after.clone() });
+                    .push(AppliedEvent { at, stage_after: *stage_after });
             }
             if month.contains(self.day_of(&at)) {
-                if line.applied && line.action == "evaluate" {
+                if line.applied && Action::parse(&line.action) == Some(Action::Evaluate) {
                     summary.evaluations += 1;
-                    let closed = line.stage_after.as_deref() == Some("closed");
+                    let closed = line.stage_after == Some(Stage::Closed);
                     summary.satisfied += u32::from(satisfied.unwrap_or(closed));
                 }
                 lines.push(line);
@@ -545,7 +546,7 @@ impl Store {
         for events in applied.values() {
             for (stage, m, closed_at) in stage_intervals(events) {
                 if month.contains(self.day_of(&closed_at)) {
-                    minutes.entry(stage).or_default().push(m);
+                    minutes.entry(stage.code().to_string()).or_default().push(m);
                 }
             }
         }
@@ -735,14 +736,14 @@ G02,1,1,1,101,H2,乙,F,1940,,,,
 
     #[test]
     fn stage_intervals_run_from_one_applied_event_to_the_next() {
-        let ev = |at: &str, stage: &str| AppliedEvent { at: t(at), stage_after: stage.into() };
+        let ev = |at: &str, stage: Stage| AppliedEvent { at: t(at), stage_after: stage };
         let got = stage_intervals(&[
-            ev("2026-11-01T08:00:00+08:00", "reported"),
-            ev("2026-11-01T08:30:00+08:00", "committee_review"),
-            ev("2026-11-01T09:00:00+08:00", "committee_review"),
-            ev("2026-11-01T10:30:00+08:00", "at_station"),
+            ev("2026-11-01T08:00:00+08:00", Stage::Reported),
+            ev("2026-11-01T08:30:00+08:00", Stage::CommitteeReview),
+            ev("2026-11-01T09:00:00+08:00", Stage::CommitteeReview),
+            ev("2026-11-01T10:30:00+08:00", Stage::AtStation),
         ]);
-        let view: Vec<(&str, f64)> = got.iter().map(|(s, m, _)| (s.as_str(), *m)).collect();
+        let view: Vec<(&str, f64)> = got.iter().map(|(s, m, _)| (s.code(), *m)).collect();
         assert_eq!(view, vec![("reported", 30.0), ("committee_review", 120.0)]);
     }
 }

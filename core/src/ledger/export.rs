@@ -174,8 +174,8 @@ impl Ledger {
                     (&c.grid).into(),
                     (&c.household_code).into(),
                     (&c.address).into(),
-                    (&c.kind).into(),
-                    (&c.outcome).into(),
+                    c.kind.code().into(),
+                    c.outcome.code().into(),
                     (&c.note).into(),
                     (&c.author).into(),
                 ]
@@ -218,8 +218,8 @@ impl Ledger {
                     (&e.role).into(),
                     (&e.at).into(),
                     l(if e.applied { "是" } else { "否" }, if e.applied { "yes" } else { "no" }).into(),
-                    e.stage_after.clone().into(),
-                    e.superseded_reason.clone().into(),
+                    e.stage_after.map(|s| s.code()).into(),
+                    e.superseded_reason.map(|r| r.code()).into(),
                     (&e.note).into(),
                 ]
             })
