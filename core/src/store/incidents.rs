@@ -620,8 +620,8 @@ impl Store {
         }
         if filter.waiting_for_me {
             wanted.add(
-                "waiting_for = ? AND (stage <> 'returned' OR reporter = ?)",
-                [self.device.role.code().to_string(), self.device.user.clone()],
+                "waiting_for = ? AND (stage <> ? OR reporter = ?)",
+                [self.device.role.code().to_string(), Stage::Returned.code().to_string(), self.device.user.clone()],
             );
         }
         let mut stmt = self.conn().prepare_cached(&format!(
