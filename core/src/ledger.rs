@@ -13,10 +13,10 @@ use rusqlite::params;
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::model::{CheckInKind, CheckInOutcome};
+use crate::model::{CheckInKind, CheckInOutcome, Severity};
 use crate::schedule::{self, ContactHistory, DatedContact, Month};
-use crate::store::{add_visit_contacts, day_text, grid_filter, parse_day, rate, ContactsDone, Store, VisitRow};
-use crate::store::{code_column, optional_code_column};
+use crate::store::{add_visit_contacts, day_text, grid_filter, rate, ContactsDone, Store, VisitRow};
+use crate::store::{code_column, day_column, optional_code_column, time_column};
 use crate::workflow::{Action, Stage, SupersededReason};
 
 /// Special-care contacts of one category in the month.
@@ -54,8 +54,8 @@ pub struct ServiceCount {
 pub struct IncidentCount {
     /// Category code.
     pub category: String,
-    /// Stage code.
-    pub stage: String,
+    /// Stage.
+    pub stage: Stage,
     /// Incidents.
     pub count: u32,
 }
@@ -63,8 +63,8 @@ pub struct IncidentCount {
 /// Handling time of one stage.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StageTime {
-    /// Stage code.
-    pub stage: String,
+    /// Stage.
+    pub stage: Stage,
     /// Times an incident left this stage during the month.
     pub handled: u32,
     /// Median minutes spent in the stage, over those (`None` when none left it).
@@ -132,10 +132,10 @@ pub struct LedgerSummary {
 /// A check-in row of the ledger.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CheckInLine {
-    /// Day.
-    pub day: String,
-    /// Time (RFC 3339).
-    pub at: String,
+    /// Day, in the community's time zone.
+    pub day: NaiveDate,
+    /// Time, with the offset the device recorded (RFC 3339 in JSON).
+    pub at: DateTime<FixedOffset>,
     /// Grid.
     pub grid: String,
     /// Household.
@@ -161,8 +161,8 @@ pub struct IncidentEventLine {
     pub grid: String,
     /// Category code.
     pub category: String,
-    /// `normal` / `urgent`.
-    pub severity: String,
+    /// Normal or urgent.
+    pub severity: Severity,
     /// Title.
     pub title: String,
     /// Position in the incident's event list.
@@ -246,9 +246,9 @@ struct IncidentRow {
     incident_id: String,
     grid: String,
     category: String,
-    severity: String,
+    severity: Severity,
     title: String,
-    stage: String,
+    stage: Stage,
     reported: Option<NaiveDate>,
     deadline: Option<DateTime<FixedOffset>>,
 }
@@ -271,11 +271,11 @@ impl Store {
         let mut contacts: HashMap<String, Vec<DatedContact>> = HashMap::new();
         for c in check_ins.iter().filter(|c| c.kind.counts_for_rotation()) {
             contacted.insert(c.household_code.as_str());
-            if let (Some(contact), Some(day)) = (c.kind.contact(), parse_day(&c.day)) {
+            if let Some(contact) = c.kind.contact() {
                 contacts.entry(c.household_code.clone()).or_default().push(DatedContact {
                     resident: None,
                     level: contact.level(),
-                    day,
+                    day: c.day,
                 });
             }
         }
@@ -336,8 +336,8 @@ impl Store {
             let rows = stmt.query_map(params![g, from, to], |r| {
                 let household_code: String = r.get(3)?;
                 Ok(CheckInLine {
-                    day: r.get(0)?,
-                    at: r.get(1)?,
+                    day: day_column(r, 0)?,
+                    at: time_column(r, 1)?,
                     grid: r.get(2)?,
                     address: address.get(household_code.as_str()).cloned().unwrap_or_default(),
                     household_code,
@@ -349,7 +349,8 @@ impl Store {
             })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })?;
-        out.sort_by(|a, b| (&a.day, &a.at, &a.household_code).cmp(&(&b.day, &b.at, &b.household_code)));
+        // By the recorded time's text within a day, as the table orders it (not by instant).
+        out.sort_by_cached_key(|c| (c.day, c.at.to_rfc3339(), c.household_code.clone()));
         Ok(out)
     }
 
@@ -449,9 +450,9 @@ impl Store {
                     incident_id: r.get(0)?,
                     grid: r.get(1)?,
                     category: r.get(2)?,
-                    severity: r.get(3)?,
+                    severity: code_column(r, 3, |c| Severity::parse(c).ok())?,
                     title: r.get(4)?,
-                    stage: r.get(5)?,
+                    stage: code_column(r, 5, Stage::parse)?,
                     reported: self.local_day(&reported),
                     deadline: deadline.and_then(|d| DateTime::parse_from_rfc3339(&d).ok()),
                 });
@@ -478,16 +479,17 @@ impl Store {
             .min(self.now_local());
 
         let mut summary = IncidentSummary::default();
-        let mut matrix: BTreeMap<(String, String), u32> = BTreeMap::new();
-        let mut overdue_by_stage: BTreeMap<String, u32> = BTreeMap::new();
+        // Keyed by (category, stage code): the ledger lists stages of a category by code, as it always has.
+        let mut matrix: BTreeMap<(String, &'static str), (Stage, u32)> = BTreeMap::new();
+        let mut overdue_by_stage: BTreeMap<Stage, u32> = BTreeMap::new();
         for i in incidents.iter().filter(|i| i.reported.is_some_and(|d| month.contains(d))) {
             summary.reported += 1;
-            *summary.by_stage.entry(i.stage.clone()).or_default() += 1;
+            *summary.by_stage.entry(i.stage.code().to_string()).or_default() += 1;
             *summary.by_category.entry(i.category.clone()).or_default() += 1;
-            *matrix.entry((i.category.clone(), i.stage.clone())).or_default() += 1;
+            matrix.entry((i.category.clone(), i.stage.code())).or_insert((i.stage, 0)).1 += 1;
             if i.deadline.is_some_and(|d| d < cut_off_instant) {
                 summary.overdue += 1;
-                *overdue_by_stage.entry(i.stage.clone()).or_default() += 1;
+                *overdue_by_stage.entry(i.stage).or_default() += 1;
             }
         }
 
@@ -512,7 +514,7 @@ impl Store {
                 incident_id,
                 grid: incident.grid.clone(),
                 category: incident.category.clone(),
-                severity: incident.severity.clone(),
+                severity: incident.severity,
                 title: incident.title.clone(),
                 seq: r.get(1)?,
                 action: r.get(2)?,
@@ -542,21 +544,16 @@ impl Store {
         }
         summary.events = lines.len() as u32;
 
-        let mut minutes: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        let mut minutes: BTreeMap<Stage, Vec<f64>> = BTreeMap::new();
         for events in applied.values() {
             for (stage, m, closed_at) in stage_intervals(events) {
                 if month.contains(self.day_of(&closed_at)) {
-                    minutes.entry(stage.code().to_string()).or_default().push(m);
+                    minutes.entry(stage).or_default().push(m);
                 }
             }
         }
-        let stages: BTreeSet<String> = minutes.keys().chain(overdue_by_stage.keys()).cloned().collect();
-        // Workflow order (PRODUCT.md §4); a code this build does not know goes last.
-        let order = |code: &String| {
-            Stage::parse(code).and_then(|s| Stage::ALL.iter().position(|x| *x == s)).unwrap_or(usize::MAX)
-        };
-        let mut stages: Vec<String> = stages.into_iter().collect();
-        stages.sort_by_key(order);
+        // A stage's order is the workflow's (PRODUCT.md §4).
+        let stages: BTreeSet<Stage> = minutes.keys().chain(overdue_by_stage.keys()).copied().collect();
         let stage_times = stages
             .into_iter()
             .map(|stage| {
@@ -569,8 +566,10 @@ impl Store {
                 }
             })
             .collect();
-        let counts =
-            matrix.into_iter().map(|((category, stage), count)| IncidentCount { category, stage, count }).collect();
+        let counts = matrix
+            .into_iter()
+            .map(|((category, _), (stage, count))| IncidentCount { category, stage, count })
+            .collect();
         Ok((counts, stage_times, lines, summary))
     }
 }
@@ -710,7 +709,7 @@ G02,1,1,1,101,H2,乙,F,1940,,,,
         assert_eq!(all.summary.satisfaction_rate, Some(0.6667));
         assert_eq!(inc.events, 6 + 7 + 2 + 1);
         assert_eq!(all.incident_events.iter().filter(|e| !e.applied).count(), 1);
-        let stage = |s: &str| all.stage_times.iter().find(|t| t.stage == s).cloned().expect(s);
+        let stage = |s: &str| all.stage_times.iter().find(|t| t.stage.code() == s).cloned().expect(s);
         // committee_review: i1 60 min, i2 180 min → median 120; at_station: 120 (i1), 120 (i2, superseded
         // dispatch ignored); resolved: i1 1440, i2 120, i0 (October → November 1) 15,390.
         assert_eq!((stage("committee_review").handled, stage("committee_review").median_minutes), (2, Some(120.0)));

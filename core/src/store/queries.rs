@@ -211,6 +211,12 @@ fn conversion_error(idx: usize, why: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, why.into())
 }
 
+/// A column holding a day (`YYYY-MM-DD`).
+pub(crate) fn day_column(r: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<NaiveDate> {
+    let text: String = r.get(idx)?;
+    parse_day(&text).ok_or_else(|| conversion_error(idx, format!("{text:?} is not a YYYY-MM-DD day")))
+}
+
 /// A day as the tables store it (`YYYY-MM-DD`).
 pub(crate) fn parse_day(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
