@@ -1,7 +1,6 @@
 // Every value of the core's enums a screen shows has a string in Chinese and in English.
 package org.gridline.app.logic
 
-import java.io.File
 import kotlin.test.assertTrue
 import org.gridline.core.Action
 import org.gridline.core.CheckInKind
@@ -12,19 +11,13 @@ import org.gridline.core.Stage
 import org.junit.jupiter.api.Test
 
 class LabelsTest {
-    private val res = File("../app/src/main/res")
-
-    private fun stringNames(dir: String): Set<String> =
-        Regex("""<string name="([a-z0-9_]+)"""").findAll(File(res, "$dir/strings.xml").readText())
-            .map { it.groupValues[1] }.toSet()
-
     @Test
     fun `every enum value has a label in both locales`() {
         val keys = DueContact.entries.map(Labels::key) + CheckInKind.entries.map(Labels::key) +
             CheckInOutcome.entries.map(Labels::key) + Stage.entries.map(Labels::key) +
             Severity.entries.map(Labels::key) + Action.entries.map(Labels::key)
         for (dir in listOf("values", "values-en")) {
-            val missing = keys.toSet() - stringNames(dir)
+            val missing = keys.toSet() - Fixtures.stringNames(dir)
             assertTrue(missing.isEmpty(), "$dir/strings.xml lacks $missing")
         }
     }
