@@ -87,8 +87,8 @@ pub fn rounds(ctx: &Ctx, args: RoundsArgs) -> Result<Output> {
             .reasons
             .iter()
             .map(|x| match &x.tag {
-                Some(t) => format!("{} ({t}, {}d overdue)", x.contact, x.overdue_days),
-                None => format!("{} ({}d overdue)", x.contact, x.overdue_days),
+                Some(t) => format!("{} ({t}, {}d overdue)", x.contact.code(), x.overdue_days),
+                None => format!("{} ({}d overdue)", x.contact.code(), x.overdue_days),
             })
             .collect();
         let _ = writeln!(
@@ -200,10 +200,10 @@ pub fn household(ctx: &Ctx, cmd: HouseholdCommand) -> Result<Output> {
                 );
             }
             for c in &d.check_ins {
-                let _ = writeln!(human, "  {} {} {} {}", c.at, c.kind, c.outcome, c.note);
+                let _ = writeln!(human, "  {} {} {} {}", c.at.to_rfc3339(), c.kind.code(), c.outcome.code(), c.note);
             }
             for r in &d.due {
-                let _ = writeln!(human, "  due: {} {} ({}d overdue)", r.contact, r.due_date, r.overdue_days);
+                let _ = writeln!(human, "  due: {} {} ({}d overdue)", r.contact.code(), r.due_date, r.overdue_days);
             }
             Ok(Output::new(d, human))
         }

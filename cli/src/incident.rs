@@ -3,6 +3,7 @@
 use std::fmt::Write;
 use std::path::PathBuf;
 
+use chrono::SecondsFormat;
 use clap::{Args, Subcommand};
 use gridline_core::model::{NewIncident, Severity};
 use gridline_core::store::{IncidentAct, IncidentDetail, IncidentFilter};
@@ -142,7 +143,7 @@ fn report(ctx: &Ctx, args: ReportArgs) -> Result<Output> {
         check_in_id: args.from_checkin,
     })?;
     let stage = store.incident_detail(&f.incident_id)?.stage;
-    let human = format!("incident {} reported ({stage})", f.incident_id);
+    let human = format!("incident {} reported ({})", f.incident_id, stage.code());
     Ok(Output::new(json!({"incident_id": f.incident_id, "grid": f.grid, "stage": stage}), human))
 }
 
@@ -165,7 +166,11 @@ fn list(ctx: &Ctx, args: ListArgs) -> Result<Output> {
         let _ = writeln!(
             human,
             "{}  {:<16} {:<6} {:<18} {}{late}",
-            i.incident_id, i.stage, i.severity, i.category, i.title
+            i.incident_id,
+            i.stage.code(),
+            i.severity.code(),
+            i.category,
+            i.title
         );
     }
     let counts: Vec<String> = list.counts.iter().filter(|(_, n)| **n > 0).map(|(s, n)| format!("{s} {n}")).collect();
@@ -206,20 +211,22 @@ fn act(ctx: &Ctx, args: ActArgs) -> Result<Output> {
 }
 
 fn show_output(d: IncidentDetail) -> Output {
-    let mut human = format!("{} [{}] {} — {} ({})\n", d.incident_id, d.severity, d.title, d.stage, d.category);
+    let mut human =
+        format!("{} [{}] {} — {} ({})\n", d.incident_id, d.severity.code(), d.title, d.stage.code(), d.category);
     if let Some(deadline) = &d.deadline {
         let late = if d.overdue { format!(", overdue {} min", d.overdue_minutes) } else { String::new() };
-        let _ = writeln!(human, "deadline {deadline}{late}");
+        let _ = writeln!(human, "deadline {}{late}", deadline.to_rfc3339_opts(SecondsFormat::Secs, true));
     }
     for e in &d.events {
         let mark = match &e.superseded_reason {
-            Some(r) => format!("  (superseded: {r})"),
+            Some(r) => format!("  (superseded: {})", r.code()),
             None => String::new(),
         };
         let _ = writeln!(human, "  {} {:<9} {} ({}) {}{mark}", e.at, e.action, e.actor, e.role, e.note);
     }
     if !d.allowed_actions.is_empty() {
-        let _ = writeln!(human, "you may: {}", d.allowed_actions.join(", "));
+        let _ =
+            writeln!(human, "you may: {}", d.allowed_actions.iter().map(|a| a.code()).collect::<Vec<_>>().join(", "));
     }
     Output::new(d, human)
 }

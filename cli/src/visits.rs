@@ -109,7 +109,7 @@ pub fn visits(ctx: &Ctx, cmd: VisitsCommand) -> Result<Output> {
             "{:<10} {:<8} {:<5} {} {} ({}d overdue){}",
             i.household_code,
             i.resident.as_deref().unwrap_or("(household)"),
-            i.contact,
+            i.contact.code(),
             i.tag.as_deref().unwrap_or("-"),
             i.due_date,
             i.overdue_days,

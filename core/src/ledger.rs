@@ -13,9 +13,11 @@ use rusqlite::params;
 use serde::Serialize;
 
 use crate::error::Result;
+use crate::model::{CheckInKind, CheckInOutcome, Severity};
 use crate::schedule::{self, ContactHistory, DatedContact, Month};
-use crate::store::{add_visit_contacts, day_text, grid_filter, parse_day, rate, ContactsDone, Store, VisitRow};
-use crate::workflow::Stage;
+use crate::store::{add_visit_contacts, day_text, grid_filter, rate, ContactsDone, Store, VisitRow};
+use crate::store::{code_column, day_column, optional_code_column, time_column};
+use crate::workflow::{Action, Stage, SupersededReason};
 
 /// Special-care contacts of one category in the month.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -52,8 +54,8 @@ pub struct ServiceCount {
 pub struct IncidentCount {
     /// Category code.
     pub category: String,
-    /// Stage code.
-    pub stage: String,
+    /// Stage.
+    pub stage: Stage,
     /// Incidents.
     pub count: u32,
 }
@@ -61,8 +63,8 @@ pub struct IncidentCount {
 /// Handling time of one stage.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StageTime {
-    /// Stage code.
-    pub stage: String,
+    /// Stage.
+    pub stage: Stage,
     /// Times an incident left this stage during the month.
     pub handled: u32,
     /// Median minutes spent in the stage, over those (`None` when none left it).
@@ -130,20 +132,20 @@ pub struct LedgerSummary {
 /// A check-in row of the ledger.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CheckInLine {
-    /// Day.
-    pub day: String,
-    /// Time (RFC 3339).
-    pub at: String,
+    /// Day, in the community's time zone.
+    pub day: NaiveDate,
+    /// Time, with the offset the device recorded (RFC 3339 in JSON).
+    pub at: DateTime<FixedOffset>,
     /// Grid.
     pub grid: String,
     /// Household.
     pub household_code: String,
     /// Address: building-unit room.
     pub address: String,
-    /// Kind code.
-    pub kind: String,
-    /// Outcome code.
-    pub outcome: String,
+    /// Kind.
+    pub kind: CheckInKind,
+    /// Outcome.
+    pub outcome: CheckInOutcome,
     /// Note.
     pub note: String,
     /// Who.
@@ -159,8 +161,8 @@ pub struct IncidentEventLine {
     pub grid: String,
     /// Category code.
     pub category: String,
-    /// `normal` / `urgent`.
-    pub severity: String,
+    /// Normal or urgent.
+    pub severity: Severity,
     /// Title.
     pub title: String,
     /// Position in the incident's event list.
@@ -176,9 +178,9 @@ pub struct IncidentEventLine {
     /// Applied (false: superseded).
     pub applied: bool,
     /// Stage after the event (`None` for superseded events).
-    pub stage_after: Option<String>,
+    pub stage_after: Option<Stage>,
     /// Why it was superseded.
-    pub superseded_reason: Option<String>,
+    pub superseded_reason: Option<SupersededReason>,
     /// Note.
     pub note: String,
 }
@@ -220,22 +222,22 @@ pub struct AppliedEvent {
     /// When.
     pub at: DateTime<FixedOffset>,
     /// Stage after it.
-    pub stage_after: String,
+    pub stage_after: Stage,
 }
 
 /// Time spent per stage, from an incident's applied events in order: an event that changes the stage closes
 /// the stage it leaves; events that leave the stage as it was (comments) do not split it. Returns (stage,
 /// minutes, closing instant) for every stage left.
-pub fn stage_intervals(events: &[AppliedEvent]) -> Vec<(String, f64, DateTime<FixedOffset>)> {
+pub fn stage_intervals(events: &[AppliedEvent]) -> Vec<(Stage, f64, DateTime<FixedOffset>)> {
     let mut out = Vec::new();
     let Some(first) = events.first() else { return out };
-    let (mut stage, mut since) = (first.stage_after.as_str(), first.at);
+    let (mut stage, mut since) = (first.stage_after, first.at);
     for e in &events[1..] {
         if e.stage_after == stage {
             continue;
         }
-        out.push((stage.to_string(), (e.at - since).num_seconds().max(0) as f64 / 60.0, e.at));
-        (stage, since) = (e.stage_after.as_str(), e.at);
+        out.push((stage, (e.at - since).num_seconds().max(0) as f64 / 60.0, e.at));
+        (stage, since) = (e.stage_after, e.at);
     }
     out
 }
@@ -244,9 +246,9 @@ struct IncidentRow {
     incident_id: String,
     grid: String,
     category: String,
-    severity: String,
+    severity: Severity,
     title: String,
-    stage: String,
+    stage: Stage,
     reported: Option<NaiveDate>,
     deadline: Option<DateTime<FixedOffset>>,
 }
@@ -267,14 +269,13 @@ impl Store {
 
         let mut contacted: BTreeSet<&str> = BTreeSet::new();
         let mut contacts: HashMap<String, Vec<DatedContact>> = HashMap::new();
-        for c in check_ins.iter().filter(|c| c.kind != "absent") {
+        for c in check_ins.iter().filter(|c| c.kind.counts_for_rotation()) {
             contacted.insert(c.household_code.as_str());
-            let contact = crate::model::CheckInKind::parse(&c.kind).ok().and_then(|k| k.contact());
-            if let (Some(contact), Some(day)) = (contact, parse_day(&c.day)) {
+            if let Some(contact) = c.kind.contact() {
                 contacts.entry(c.household_code.clone()).or_default().push(DatedContact {
                     resident: None,
                     level: contact.level(),
-                    day,
+                    day: c.day,
                 });
             }
         }
@@ -335,20 +336,21 @@ impl Store {
             let rows = stmt.query_map(params![g, from, to], |r| {
                 let household_code: String = r.get(3)?;
                 Ok(CheckInLine {
-                    day: r.get(0)?,
-                    at: r.get(1)?,
+                    day: day_column(r, 0)?,
+                    at: time_column(r, 1)?,
                     grid: r.get(2)?,
                     address: address.get(household_code.as_str()).cloned().unwrap_or_default(),
                     household_code,
-                    kind: r.get(4)?,
-                    outcome: r.get(5)?,
+                    kind: code_column(r, 4, |c| CheckInKind::parse(c).ok())?,
+                    outcome: code_column(r, 5, |c| CheckInOutcome::parse(c).ok())?,
                     note: r.get(6)?,
                     author: r.get(7)?,
                 })
             })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })?;
-        out.sort_by(|a, b| (&a.day, &a.at, &a.household_code).cmp(&(&b.day, &b.at, &b.household_code)));
+        // By the recorded time's text within a day, as the table orders it (not by instant).
+        out.sort_by_cached_key(|c| (c.day, c.at.to_rfc3339(), c.household_code.clone()));
         Ok(out)
     }
 
@@ -448,9 +450,9 @@ impl Store {
                     incident_id: r.get(0)?,
                     grid: r.get(1)?,
                     category: r.get(2)?,
-                    severity: r.get(3)?,
+                    severity: code_column(r, 3, |c| Severity::parse(c).ok())?,
                     title: r.get(4)?,
-                    stage: r.get(5)?,
+                    stage: code_column(r, 5, Stage::parse)?,
                     reported: self.local_day(&reported),
                     deadline: deadline.and_then(|d| DateTime::parse_from_rfc3339(&d).ok()),
                 });
@@ -477,16 +479,17 @@ impl Store {
             .min(self.now_local());
 
         let mut summary = IncidentSummary::default();
-        let mut matrix: BTreeMap<(String, String), u32> = BTreeMap::new();
-        let mut overdue_by_stage: BTreeMap<String, u32> = BTreeMap::new();
+        // Keyed by (category, stage code): the ledger lists stages of a category by code, as it always has.
+        let mut matrix: BTreeMap<(String, &'static str), (Stage, u32)> = BTreeMap::new();
+        let mut overdue_by_stage: BTreeMap<Stage, u32> = BTreeMap::new();
         for i in incidents.iter().filter(|i| i.reported.is_some_and(|d| month.contains(d))) {
             summary.reported += 1;
-            *summary.by_stage.entry(i.stage.clone()).or_default() += 1;
+            *summary.by_stage.entry(i.stage.code().to_string()).or_default() += 1;
             *summary.by_category.entry(i.category.clone()).or_default() += 1;
-            *matrix.entry((i.category.clone(), i.stage.clone())).or_default() += 1;
+            matrix.entry((i.category.clone(), i.stage.code())).or_insert((i.stage, 0)).1 += 1;
             if i.deadline.is_some_and(|d| d < cut_off_instant) {
                 summary.overdue += 1;
-                *overdue_by_stage.entry(i.stage.clone()).or_default() += 1;
+                *overdue_by_stage.entry(i.stage).or_default() += 1;
             }
         }
 
@@ -511,7 +514,7 @@ impl Store {
                 incident_id,
                 grid: incident.grid.clone(),
                 category: incident.category.clone(),
-                severity: incident.severity.clone(),
+                severity: incident.severity,
                 title: incident.title.clone(),
                 seq: r.get(1)?,
                 action: r.get(2)?,
@@ -519,8 +522,8 @@ impl Store {
                 role: r.get(4)?,
                 at: at_text,
                 applied: r.get(6)?,
-                stage_after: r.get(7)?,
-                superseded_reason: r.get(8)?,
+                stage_after: optional_code_column(r, 7, Stage::parse)?,
+                superseded_reason: optional_code_column(r, 8, SupersededReason::parse)?,
                 note: r.get(9)?,
             };
             let satisfied: Option<bool> = r.get(10)?;
@@ -528,12 +531,12 @@ impl Store {
                 applied
                     .entry(line.incident_id.clone())
                     .or_default()
-                    .push(AppliedEvent { at, stage_after: stage_after.clone() });
+                    .push(AppliedEvent { at, stage_after: *stage_after });
             }
             if month.contains(self.day_of(&at)) {
-                if line.applied && line.action == "evaluate" {
+                if line.applied && Action::parse(&line.action) == Some(Action::Evaluate) {
                     summary.evaluations += 1;
-                    let closed = line.stage_after.as_deref() == Some("closed");
+                    let closed = line.stage_after == Some(Stage::Closed);
                     summary.satisfied += u32::from(satisfied.unwrap_or(closed));
                 }
                 lines.push(line);
@@ -541,7 +544,7 @@ impl Store {
         }
         summary.events = lines.len() as u32;
 
-        let mut minutes: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        let mut minutes: BTreeMap<Stage, Vec<f64>> = BTreeMap::new();
         for events in applied.values() {
             for (stage, m, closed_at) in stage_intervals(events) {
                 if month.contains(self.day_of(&closed_at)) {
@@ -549,13 +552,8 @@ impl Store {
                 }
             }
         }
-        let stages: BTreeSet<String> = minutes.keys().chain(overdue_by_stage.keys()).cloned().collect();
-        // Workflow order (PRODUCT.md §4); a code this build does not know goes last.
-        let order = |code: &String| {
-            Stage::parse(code).and_then(|s| Stage::ALL.iter().position(|x| *x == s)).unwrap_or(usize::MAX)
-        };
-        let mut stages: Vec<String> = stages.into_iter().collect();
-        stages.sort_by_key(order);
+        // A stage's order is the workflow's (PRODUCT.md §4).
+        let stages: BTreeSet<Stage> = minutes.keys().chain(overdue_by_stage.keys()).copied().collect();
         let stage_times = stages
             .into_iter()
             .map(|stage| {
@@ -568,8 +566,10 @@ impl Store {
                 }
             })
             .collect();
-        let counts =
-            matrix.into_iter().map(|((category, stage), count)| IncidentCount { category, stage, count }).collect();
+        let counts = matrix
+            .into_iter()
+            .map(|((category, _), (stage, count))| IncidentCount { category, stage, count })
+            .collect();
         Ok((counts, stage_times, lines, summary))
     }
 }
@@ -709,7 +709,7 @@ mod tests {
         assert_eq!(all.summary.satisfaction_rate, Some(0.6667));
         assert_eq!(inc.events, 6 + 7 + 2 + 1);
         assert_eq!(all.incident_events.iter().filter(|e| !e.applied).count(), 1);
-        let stage = |s: &str| all.stage_times.iter().find(|t| t.stage == s).cloned().expect(s);
+        let stage = |s: &str| all.stage_times.iter().find(|t| t.stage.code() == s).cloned().expect(s);
         // committee_review: i1 60 min, i2 180 min → median 120; at_station: 120 (i1), 120 (i2, superseded
         // dispatch ignored); resolved: i1 1440, i2 120, i0 (October → November 1) 15,390.
         assert_eq!((stage("committee_review").handled, stage("committee_review").median_minutes), (2, Some(120.0)));
@@ -735,14 +735,14 @@ mod tests {
 
     #[test]
     fn stage_intervals_run_from_one_applied_event_to_the_next() {
-        let ev = |at: &str, stage: &str| AppliedEvent { at: t(at), stage_after: stage.into() };
+        let ev = |at: &str, stage: Stage| AppliedEvent { at: t(at), stage_after: stage };
         let got = stage_intervals(&[
-            ev("2026-11-01T08:00:00+08:00", "reported"),
-            ev("2026-11-01T08:30:00+08:00", "committee_review"),
-            ev("2026-11-01T09:00:00+08:00", "committee_review"),
-            ev("2026-11-01T10:30:00+08:00", "at_station"),
+            ev("2026-11-01T08:00:00+08:00", Stage::Reported),
+            ev("2026-11-01T08:30:00+08:00", Stage::CommitteeReview),
+            ev("2026-11-01T09:00:00+08:00", Stage::CommitteeReview),
+            ev("2026-11-01T10:30:00+08:00", Stage::AtStation),
         ]);
-        let view: Vec<(&str, f64)> = got.iter().map(|(s, m, _)| (s.as_str(), *m)).collect();
+        let view: Vec<(&str, f64)> = got.iter().map(|(s, m, _)| (s.code(), *m)).collect();
         assert_eq!(view, vec![("reported", 30.0), ("committee_review", 120.0)]);
     }
 }

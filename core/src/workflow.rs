@@ -187,6 +187,7 @@ impl EventRole {
 /// Why an event did not apply. Codes are stable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum SupersededReason {
     /// The role may take this action, but not from the stage the incident had reached.
     NotAllowedFromStage,
@@ -205,6 +206,22 @@ pub enum SupersededReason {
 }
 
 impl SupersededReason {
+    /// Every reason.
+    pub const ALL: [SupersededReason; 7] = [
+        SupersededReason::NotAllowedFromStage,
+        SupersededReason::RoleNotAllowed,
+        SupersededReason::NotReporter,
+        SupersededReason::PayloadMissing,
+        SupersededReason::UnknownAction,
+        SupersededReason::UnknownRole,
+        SupersededReason::InvalidTime,
+    ];
+
+    /// Parses a reason code.
+    pub fn parse(code: &str) -> Option<SupersededReason> {
+        SupersededReason::ALL.into_iter().find(|r| r.code() == code)
+    }
+
     /// The stable snake_case code.
     pub fn code(&self) -> &'static str {
         match self {

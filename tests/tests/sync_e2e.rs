@@ -176,7 +176,7 @@ fn devices_converge_on_what_each_may_see() {
         .filter(|p| p.name != "b")
         .map(|p| {
             let detail = p.store.incident_detail(&incident).unwrap_or_else(|e| panic!("{}: {e}", p.name));
-            (detail.stage.clone(), serde_json::to_value(&detail.events).expect("events"))
+            (detail.stage.code().to_string(), serde_json::to_value(&detail.events).expect("events"))
         })
         .collect();
     assert!(seen.iter().all(|s| s == &seen[0]), "one incident history everywhere: {seen:?}");

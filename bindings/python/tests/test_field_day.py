@@ -30,8 +30,9 @@ def test_rounds_put_care_plan_households_first_in_walking_order(store):
     codes = [i.household_code for i in rounds.items]
     # Care-plan households (elderly alone, disabled, empty nest) before rotation-only H-101.
     assert codes == ["H-201", "H-502", "H-101"]
+    assert [i.rotation_only for i in rounds.items] == [False, False, True]
     contacts = {r.contact for r in rounds.items[0].reasons}
-    assert {"phone", "door"} <= contacts
+    assert {core.DueContact.PHONE, core.DueContact.DOOR} <= contacts
     assert len(rounds.date) == 10 and rounds.date[4] == "-"
 
 
@@ -54,6 +55,7 @@ def test_check_in_with_photo_shows_in_household_and_clears_rounds(store):
     detail = store.household_detail("H-101")
     assert [x.check_in_id for x in detail.check_ins] == [c.check_in_id]
     assert detail.check_ins[0].note == "一切正常"
+    assert (detail.check_ins[0].kind, detail.check_ins[0].outcome) == (core.CheckInKind.DOOR, core.CheckInOutcome.WELL)
     assert detail.due == []
     assert "H-101" not in [i.household_code for i in store.rounds(None).items]
 

@@ -52,7 +52,7 @@ def test_problem_check_in_prefills_an_incident_listed_and_shown(store):
     detail = store.incident_detail(fields.incident_id)
     assert detail.stage == listed.items[0].stage
     assert [e.action for e in detail.events] == ["report"]
-    assert "comment" in detail.allowed_actions
+    assert core.Action.COMMENT in detail.allowed_actions
 
 
 def test_actions_follow_allowed_actions(store):
@@ -61,7 +61,7 @@ def test_actions_follow_allowed_actions(store):
     detail = store.incident_act(fields.incident_id, core.IncidentAct(
         action=core.Action.COMMENT, note="已通知物业", assignee=None, duplicate_of=None, satisfied=None, photos=[]))
     assert [e.action for e in detail.events] == ["report", "comment"]
-    assert "verify" not in detail.allowed_actions  # a grid leader does not verify
+    assert core.Action.VERIFY not in detail.allowed_actions  # a grid leader does not verify
     with pytest.raises(ffi.GridlineError.Rejected) as e:
         store.incident_act(fields.incident_id, core.IncidentAct(
             action=core.Action.VERIFY, note="", assignee="张师傅", duplicate_of=None, satisfied=None, photos=[]))

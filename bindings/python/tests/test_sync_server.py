@@ -110,7 +110,7 @@ def test_field_day_with_escalation_across_three_phones(tmp_path, server):
     committee = enroll(tmp_path, server, "committee", "李主任", "committee")
     sync(committee)
     seen = committee.incident_detail(incident.incident_id)
-    assert "dispatch" in seen.allowed_actions
+    assert core.Action.DISPATCH in seen.allowed_actions
     act(committee, incident.incident_id, core.Action.DISPATCH, note="转工作站")
     sync(committee)
 
@@ -122,12 +122,12 @@ def test_field_day_with_escalation_across_three_phones(tmp_path, server):
 
     sync(leader)
     back = leader.incident_detail(incident.incident_id)
-    assert back.stage == "resolved" and "evaluate" in back.allowed_actions
+    assert back.stage == core.Stage.RESOLVED and core.Action.EVALUATE in back.allowed_actions
     closed = act(leader, incident.incident_id, core.Action.EVALUATE, satisfied=True)
-    assert closed.stage == "closed"
+    assert closed.stage == core.Stage.CLOSED
     sync(leader)
     sync(station)
-    assert station.incident_detail(incident.incident_id).stage == "closed"
+    assert station.incident_detail(incident.incident_id).stage == core.Stage.CLOSED
 
 
 def test_a_cancelled_sync_keeps_local_work_and_says_so(tmp_path, server):

@@ -16,7 +16,7 @@ def social_worker(tmp_path, key):
 
 def test_home_visit_clears_what_it_satisfies_and_shows_in_the_ledger(social_worker):
     due = social_worker.visits_due(None)
-    home = [i for i in due.items if i.resident == "王秀英" and i.contact == "home"]
+    home = [i for i in due.items if i.resident == "王秀英" and i.contact == core.DueContact.HOME]
     assert home and home[0].household_code == "H-201"
     service = social_worker.settings().visit_services[0].code
     visit = social_worker.record_visit(core.NewVisit(
@@ -24,7 +24,7 @@ def test_home_visit_clears_what_it_satisfies_and_shows_in_the_ledger(social_work
         services=[service], needs="需要助餐", need_tags=[], follow_up=None, satisfaction=5, photos=[]))
     assert visit.kind == core.VisitKind.HOME and visit.services == [service]
     after = social_worker.visits_due(None)
-    assert not [i for i in after.items if i.resident == "王秀英" and i.contact in ("home", "door", "phone")
+    assert not [i for i in after.items if i.resident == "王秀英" and i.contact in (core.DueContact.HOME, core.DueContact.DOOR, core.DueContact.PHONE)
                 and i.overdue_days == 0 and i.due_date == after.date]
 
     month = visit.day[:7]

@@ -158,24 +158,24 @@ impl Ledger {
             })
             .collect();
         let incidents =
-            self.incidents.iter().map(|c| vec![(&c.category).into(), (&c.stage).into(), c.count.into()]).collect();
+            self.incidents.iter().map(|c| vec![(&c.category).into(), c.stage.code().into(), c.count.into()]).collect();
         let stages = self
             .stage_times
             .iter()
-            .map(|t| vec![(&t.stage).into(), t.handled.into(), t.median_minutes.into(), t.overdue.into()])
+            .map(|t| vec![t.stage.code().into(), t.handled.into(), t.median_minutes.into(), t.overdue.into()])
             .collect();
         let check_ins = self
             .check_ins
             .iter()
             .map(|c| {
                 vec![
-                    (&c.day).into(),
-                    (&c.at).into(),
+                    c.day.format("%Y-%m-%d").to_string().into(),
+                    c.at.to_rfc3339().into(),
                     (&c.grid).into(),
                     (&c.household_code).into(),
                     (&c.address).into(),
-                    (&c.kind).into(),
-                    (&c.outcome).into(),
+                    c.kind.code().into(),
+                    c.outcome.code().into(),
                     (&c.note).into(),
                     (&c.author).into(),
                 ]
@@ -210,7 +210,7 @@ impl Ledger {
                     (&e.incident_id).into(),
                     (&e.grid).into(),
                     (&e.category).into(),
-                    (&e.severity).into(),
+                    e.severity.code().into(),
                     (&e.title).into(),
                     e.seq.into(),
                     (&e.action).into(),
@@ -218,8 +218,8 @@ impl Ledger {
                     (&e.role).into(),
                     (&e.at).into(),
                     l(if e.applied { "是" } else { "否" }, if e.applied { "yes" } else { "no" }).into(),
-                    e.stage_after.clone().into(),
-                    e.superseded_reason.clone().into(),
+                    e.stage_after.map(|s| s.code()).into(),
+                    e.superseded_reason.map(|r| r.code()).into(),
                     (&e.note).into(),
                 ]
             })

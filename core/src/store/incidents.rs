@@ -9,10 +9,13 @@ use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 use rusqlite::{params, OptionalExtension, Transaction};
 use serde::Serialize;
 
+use super::queries::{code_column, optional_code_column, optional_time_column, time_column};
 use super::{meta_get, too_long, Store, MAX_NOTE_CHARS};
 use crate::docs::{self, split_list, DocId};
 use crate::error::{Error, Result};
-use crate::model::{CommunitySettings, DeadlinePolicy, IncidentEvent, IncidentFields, Location, NewIncident, Severity};
+use crate::model::{
+    CommunitySettings, DeadlinePolicy, IncidentEvent, IncidentFields, Location, NewIncident, Role, Severity,
+};
 use crate::workflow::{self, Action, EventRole, Stage, SupersededReason};
 
 /// Longest incident title, in characters.
@@ -80,26 +83,27 @@ pub struct IncidentListItem {
     pub grid: String,
     /// Household, if any.
     pub household_code: Option<String>,
-    /// Stage code.
-    pub stage: String,
-    /// Severity code.
-    pub severity: String,
+    /// Stage.
+    pub stage: Stage,
+    /// Severity.
+    pub severity: Severity,
     /// Category code.
     pub category: String,
     /// Title.
     pub title: String,
     /// When reported (device time).
-    pub reported_at: String,
+    pub reported_at: DateTime<FixedOffset>,
     /// When the current stage was entered.
-    pub stage_since: String,
-    /// Deadline of the current stage (UTC), if it has one.
-    pub deadline: Option<String>,
+    pub stage_since: DateTime<FixedOffset>,
+    /// Deadline of the current stage, if it has one (UTC; `Z` in JSON).
+    #[serde(serialize_with = "utc_deadline")]
+    pub deadline: Option<DateTime<FixedOffset>>,
     /// True when past the deadline.
     pub overdue: bool,
     /// Minutes past the deadline (0 when not overdue).
     pub overdue_minutes: i64,
     /// Role the incident waits for, if any.
-    pub waiting_for: Option<String>,
+    pub waiting_for: Option<Role>,
 }
 
 /// A list of incidents with counts per stage (PRODUCT.md §9).
@@ -119,20 +123,22 @@ pub struct IncidentList {
 pub struct IncidentEventView {
     /// Event id.
     pub event_id: String,
-    /// Action code.
+    /// Action code as the document carries it: text on purpose, since a newer build's action is kept in the
+    /// history (superseded as `unknown_action`) and must still be shown.
     pub action: String,
     /// Who.
     pub actor: String,
-    /// Role claimed.
+    /// Role claimed, as the document carries it (text for the same reason as `action`).
     pub role: String,
-    /// Device time.
+    /// Device time as the document carries it (text: a time that does not parse is kept, superseded as
+    /// `invalid_time`).
     pub at: String,
     /// Whether it applied.
     pub applied: bool,
     /// Why not, when it did not.
-    pub superseded_reason: Option<String>,
+    pub superseded_reason: Option<SupersededReason>,
     /// Stage after the event.
-    pub stage_after: Option<String>,
+    pub stage_after: Option<Stage>,
     /// Note.
     pub note: String,
     /// Assignee (verify).
@@ -157,10 +163,10 @@ pub struct IncidentDetail {
     pub grid: String,
     /// Household, if any.
     pub household_code: Option<String>,
-    /// Stage code.
-    pub stage: String,
-    /// Severity code.
-    pub severity: String,
+    /// Stage.
+    pub stage: Stage,
+    /// Severity.
+    pub severity: Severity,
     /// Category code.
     pub category: String,
     /// Title.
@@ -176,11 +182,11 @@ pub struct IncidentDetail {
     /// Reporter.
     pub reporter: String,
     /// When reported.
-    pub reported_at: String,
+    pub reported_at: DateTime<FixedOffset>,
     /// When the current stage was entered.
-    pub stage_since: String,
+    pub stage_since: DateTime<FixedOffset>,
     /// Role the incident waits for.
-    pub waiting_for: Option<String>,
+    pub waiting_for: Option<Role>,
     /// Times reopened by an unsatisfied evaluation.
     pub reopen_count: u32,
     /// Latest evaluation.
@@ -195,23 +201,44 @@ pub struct IncidentDetail {
     pub delivered: bool,
     /// Full history, superseded events included.
     pub events: Vec<IncidentEventView>,
-    /// Deadline of the current stage (UTC).
-    pub deadline: Option<String>,
+    /// Deadline of the current stage (UTC; `Z` in JSON).
+    #[serde(serialize_with = "utc_deadline")]
+    pub deadline: Option<DateTime<FixedOffset>>,
     /// True when past the deadline.
     pub overdue: bool,
     /// Minutes past the deadline.
     pub overdue_minutes: i64,
-    /// Actions this device's role may take now.
-    pub allowed_actions: Vec<String>,
+    /// Actions this device's role may take now (see `workflow::allowed_at`).
+    pub allowed_actions: Vec<Action>,
 }
 
+/// A deadline as the `incident` table stores it and the JSON shows it: UTC, whole seconds, `Z`.
 fn utc_text(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-fn overdue_minutes(deadline: Option<&str>, now: DateTime<Utc>) -> i64 {
-    let due = deadline.and_then(|d| DateTime::parse_from_rfc3339(d).ok()).map(|d| d.with_timezone(&Utc));
-    workflow::overdue_by(due, now).map(|d| d.num_minutes().max(1)).unwrap_or(0)
+/// Serialises a deadline as [`utc_text`] (chrono's own serde form would write `+00:00`).
+fn utc_deadline<S: serde::Serializer>(
+    deadline: &Option<DateTime<FixedOffset>>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match deadline {
+        Some(d) => s.serialize_some(&utc_text(d.with_timezone(&Utc))),
+        None => s.serialize_none(),
+    }
+}
+
+fn overdue_minutes(deadline: Option<DateTime<FixedOffset>>, now: DateTime<Utc>) -> i64 {
+    workflow::overdue_by(deadline.map(|d| d.with_timezone(&Utc)), now).map(|d| d.num_minutes().max(1)).unwrap_or(0)
+}
+
+/// The role code the `incident` table keeps (empty: waiting for nobody) as a role.
+fn waiting_for_column(r: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Option<Role>> {
+    let code: String = r.get(idx)?;
+    if code.is_empty() {
+        return Ok(None);
+    }
+    code_column(r, idx, |c| Role::parse(c).ok()).map(Some)
 }
 
 /// The deadline policy as last written to the store's settings.
@@ -593,8 +620,8 @@ impl Store {
         }
         if filter.waiting_for_me {
             wanted.add(
-                "waiting_for = ? AND (stage <> 'returned' OR reporter = ?)",
-                [self.device.role.code().to_string(), self.device.user.clone()],
+                "waiting_for = ? AND (stage <> ? OR reporter = ?)",
+                [self.device.role.code().to_string(), Stage::Returned.code().to_string(), self.device.user.clone()],
             );
         }
         let mut stmt = self.conn().prepare_cached(&format!(
@@ -602,27 +629,27 @@ impl Store {
             wanted.clause()
         ))?;
         let rows = stmt.query_map(rusqlite::params_from_iter(&wanted.args), |r| {
-            let deadline: Option<String> = r.get(9)?;
-            let waiting_for: String = r.get(10)?;
-            // Text order is time order for these UTC stamps: parse only the deadlines already past.
-            let minutes = match &deadline {
-                Some(d) if *d < now_text => overdue_minutes(Some(d), now),
+            let deadline_text: Option<String> = r.get(9)?;
+            // Text order is time order for these UTC stamps: compute minutes only for the deadlines already past.
+            let deadline = optional_time_column(r, 9)?;
+            let minutes = match &deadline_text {
+                Some(d) if *d < now_text => overdue_minutes(deadline, now),
                 _ => 0,
             };
             Ok(IncidentListItem {
                 incident_id: r.get(0)?,
                 grid: r.get(1)?,
                 household_code: r.get(2)?,
-                stage: r.get(3)?,
-                severity: r.get(4)?,
+                stage: code_column(r, 3, Stage::parse)?,
+                severity: code_column(r, 4, |c| Severity::parse(c).ok())?,
                 category: r.get(5)?,
                 title: r.get(6)?,
-                reported_at: r.get(7)?,
-                stage_since: r.get(8)?,
+                reported_at: time_column(r, 7)?,
+                stage_since: time_column(r, 8)?,
                 deadline,
                 overdue: minutes > 0,
                 overdue_minutes: minutes,
-                waiting_for: (!waiting_for.is_empty()).then_some(waiting_for),
+                waiting_for: waiting_for_column(r, 10)?,
             })
         })?;
         let items = rows.collect::<rusqlite::Result<Vec<_>>>()?;
@@ -650,9 +677,8 @@ impl Store {
              FROM incident WHERE incident_id = ?1",
             [incident_id],
             |r| {
-                let deadline: Option<String> = r.get(23)?;
-                let minutes = overdue_minutes(deadline.as_deref(), now);
-                let waiting_for: String = r.get(16)?;
+                let deadline = optional_time_column(r, 23)?;
+                let minutes = overdue_minutes(deadline, now);
                 let location = match (r.get::<_, Option<f64>>(10)?, r.get::<_, Option<f64>>(11)?) {
                     (Some(lat), Some(lon)) => Some(Location { lat, lon, accuracy_m: None }),
                     _ => None,
@@ -662,8 +688,8 @@ impl Store {
                     doc_id: r.get(1)?,
                     grid: r.get(2)?,
                     household_code: r.get(3)?,
-                    stage: r.get(4)?,
-                    severity: r.get(5)?,
+                    stage: code_column(r, 4, Stage::parse)?,
+                    severity: code_column(r, 5, |c| Severity::parse(c).ok())?,
                     category: r.get(6)?,
                     title: r.get(7)?,
                     description: r.get(8)?,
@@ -671,9 +697,9 @@ impl Store {
                     location,
                     check_in_id: r.get(12)?,
                     reporter: r.get(13)?,
-                    reported_at: r.get(14)?,
-                    stage_since: r.get(15)?,
-                    waiting_for: (!waiting_for.is_empty()).then_some(waiting_for),
+                    reported_at: time_column(r, 14)?,
+                    stage_since: time_column(r, 15)?,
+                    waiting_for: waiting_for_column(r, 16)?,
                     reopen_count: r.get(17)?,
                     satisfied: r.get(18)?,
                     assignee: r.get(19)?,
@@ -695,12 +721,8 @@ impl Store {
                 }
             }
         }
-        let stage = Stage::parse(&detail.stage);
         detail.allowed_actions =
-            workflow::allowed_at(stage, Some(&detail.reporter), self.device.role, &self.device.user)
-                .into_iter()
-                .map(|a| a.code().to_string())
-                .collect();
+            workflow::allowed_at(Some(detail.stage), Some(&detail.reporter), self.device.role, &self.device.user);
         detail.events = events;
         Ok(detail)
     }
@@ -719,8 +741,8 @@ impl Store {
                 role: r.get(3)?,
                 at: r.get(4)?,
                 applied: r.get(5)?,
-                superseded_reason: r.get(6)?,
-                stage_after: r.get(7)?,
+                superseded_reason: optional_code_column(r, 6, SupersededReason::parse)?,
+                stage_after: optional_code_column(r, 7, Stage::parse)?,
                 note: r.get(8)?,
                 assignee: r.get(9)?,
                 duplicate_of: r.get(10)?,
@@ -813,7 +835,7 @@ mod tests {
     }
 
     fn stage(s: &Store, id: &str) -> String {
-        s.incident_detail(id).expect("detail").stage
+        s.incident_detail(id).expect("detail").stage.code().to_string()
     }
 
     #[test]
@@ -824,15 +846,15 @@ mod tests {
         assert_eq!(f.grid, "G01");
         let list = leader.incident_list(&IncidentFilter::default()).expect("list");
         assert_eq!(list.items.len(), 1);
-        assert_eq!(list.items[0].stage, "reported");
+        assert_eq!(list.items[0].stage, Stage::Reported);
         assert_eq!(list.counts["reported"], 1);
         assert_eq!(list.counts["closed"], 0);
         let d = leader.incident_detail(&f.incident_id).expect("detail");
         assert_eq!(d.events.len(), 1);
         assert_eq!((d.events[0].action.as_str(), d.events[0].applied), ("report", true));
-        assert_eq!(d.waiting_for.as_deref(), Some("committee"));
-        assert_eq!(d.deadline.as_deref(), Some("2026-11-25T01:00:00Z"));
-        assert_eq!(d.allowed_actions, ["comment"]);
+        assert_eq!(d.waiting_for, Some(Role::Committee));
+        assert_eq!(d.deadline.map(|t| utc_text(t.with_timezone(&Utc))).as_deref(), Some("2026-11-25T01:00:00Z"));
+        assert_eq!(d.allowed_actions, [Action::Comment]);
         // Out of scope, unknown category, empty title: refused with stable codes.
         let mut other = new_incident(Severity::Normal);
         other.household_code = None;
@@ -892,12 +914,12 @@ mod tests {
         assert_eq!(late.items.len(), 1);
         assert_eq!(late.items[0].overdue_minutes, 24 * 60);
         let d = station.incident_act(&id, IncidentAct::new(Action::Resolve, "已更换灯泡")).expect("resolve");
-        assert_eq!((d.stage.as_str(), d.overdue), ("resolved", false));
+        assert_eq!((d.stage.code(), d.overdue), ("resolved", false));
         hand_over(&station, &mut leader, &id);
         let mut unhappy = IncidentAct::new(Action::Evaluate, "还是不亮");
         unhappy.satisfied = Some(false);
         let d = leader.incident_act(&id, unhappy).expect("evaluate");
-        assert_eq!((d.stage.as_str(), d.reopen_count), ("at_station", 1));
+        assert_eq!((d.stage.code(), d.reopen_count), ("at_station", 1));
         hand_over(&leader, &mut station, &id);
         station.incident_act(&id, IncidentAct::new(Action::Verify, "")).expect("verify again");
         station.incident_act(&id, IncidentAct::new(Action::Resolve, "换了线路")).expect("resolve again");
@@ -905,7 +927,7 @@ mod tests {
         let mut happy = IncidentAct::new(Action::Evaluate, "满意");
         happy.satisfied = Some(true);
         let d = leader.incident_act(&id, happy).expect("evaluate");
-        assert_eq!((d.stage.as_str(), d.satisfied, d.assignee.as_deref()), ("closed", Some(true), Some("钱师傅")));
+        assert_eq!((d.stage.code(), d.satisfied, d.assignee.as_deref()), ("closed", Some(true), Some("钱师傅")));
         assert_eq!(d.events.len(), 8);
         assert!(d.events.iter().all(|e| e.applied));
         assert_eq!(d.deadline, None);
@@ -932,7 +954,7 @@ mod tests {
         assert_eq!(a.events, b.events);
         let superseded: Vec<_> = a.events.iter().filter(|e| !e.applied).collect();
         assert_eq!(superseded.len(), 1);
-        assert_eq!(superseded[0].superseded_reason.as_deref(), Some("not_allowed_from_stage"));
+        assert_eq!(superseded[0].superseded_reason, Some(SupersededReason::NotAllowedFromStage));
     }
 
     #[test]
@@ -942,8 +964,8 @@ mod tests {
         let mut leader = store(&dir, "a", "王网格长", Role::GridLeader, &["G01"], c.clone());
         let urgent = leader.report_incident(new_incident(Severity::Urgent)).expect("urgent");
         let d = leader.incident_detail(&urgent.incident_id).expect("detail");
-        assert_eq!((d.stage.as_str(), d.committee_notified), ("at_station", true));
-        assert_eq!(d.deadline.as_deref(), Some("2026-11-24T01:30:00Z"));
+        assert_eq!((d.stage.code(), d.committee_notified), ("at_station", true));
+        assert_eq!(d.deadline.map(|t| utc_text(t.with_timezone(&Utc))).as_deref(), Some("2026-11-24T01:30:00Z"));
         c.advance(45);
         let d = leader.incident_detail(&urgent.incident_id).expect("detail");
         assert_eq!((d.overdue, d.overdue_minutes), (true, 15));
@@ -957,7 +979,7 @@ mod tests {
         mine.merge(&mut server_copy).expect("merge");
         leader.persist(vec![(id, mine)], crate::store::index::reindex).expect("persist");
         let d = leader.incident_detail(&normal.incident_id).expect("detail");
-        assert_eq!((d.stage.as_str(), d.delivered), ("committee_review", true));
+        assert_eq!((d.stage.code(), d.delivered), ("committee_review", true));
         assert_eq!(d.events[1].role, "server");
     }
 
@@ -973,7 +995,7 @@ mod tests {
         docs::community::write_settings(&mut doc, &settings).expect("write");
         leader.persist(vec![(id, doc)], crate::store::index::reindex).expect("persist");
         let d = leader.incident_detail(&f.incident_id).expect("detail");
-        assert_eq!(d.deadline.as_deref(), Some("2026-11-24T01:15:00Z"));
+        assert_eq!(d.deadline.map(|t| utc_text(t.with_timezone(&Utc))).as_deref(), Some("2026-11-24T01:15:00Z"));
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub use incidents::{
     IncidentAct, IncidentDetail, IncidentEventView, IncidentFilter, IncidentList, IncidentListItem, MAX_ASSIGNEE_CHARS,
     MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS,
 };
-pub(crate) use queries::{day_text, parse_day};
+pub(crate) use queries::{code_column, day_column, day_text, optional_code_column, time_column};
 pub use queries::{CheckInSummary, HouseholdDetail, ResidentSummary, Rounds, RoundsItem, RoundsReason};
 pub(crate) use visits::{add_visit_contacts, grid_filter, VisitRow};
 pub use visits::{average, rate, ContactsDone, VisitDueItem, VisitsDue, WorkerReport, MAX_VISIT_MINUTES};

@@ -3,22 +3,22 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, FixedOffset, NaiveDate};
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
 use super::Store;
 use crate::docs::split_list;
 use crate::error::{Error, Result};
-use crate::model::{ContactKind, Household, Resident};
-use crate::schedule::{self, ContactHistory, DueReason};
+use crate::model::{CheckInKind, CheckInOutcome, ContactKind, Household, Resident};
+use crate::schedule::{self, ContactHistory, DueContact, DueReason};
 
 /// One reason on the rounds (PRODUCT.md §9).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct RoundsReason {
-    /// `phone`, `door`, `home` or `rotation`.
-    pub contact: String,
+    /// Phone, door, home or monthly rotation.
+    pub contact: DueContact,
     /// The special-care tag asking for it, if any.
     pub tag: Option<String>,
     /// Due day.
@@ -29,12 +29,7 @@ pub struct RoundsReason {
 
 impl From<&DueReason> for RoundsReason {
     fn from(r: &DueReason) -> Self {
-        RoundsReason {
-            contact: r.contact.code().to_string(),
-            tag: r.tag.clone(),
-            due_date: r.due_date,
-            overdue_days: r.overdue_days,
-        }
+        RoundsReason { contact: r.contact, tag: r.tag.clone(), due_date: r.due_date, overdue_days: r.overdue_days }
     }
 }
 
@@ -58,6 +53,10 @@ pub struct RoundsItem {
     pub reasons: Vec<RoundsReason>,
     /// The most days any reason is overdue.
     pub overdue_days: u32,
+    /// True when monthly rotation is the only reason (no care-plan contact is due); such households come after
+    /// the others on the rounds. Shown by the screens; not part of the CLI's JSON, which lists the reasons.
+    #[serde(skip_serializing)]
+    pub rotation_only: bool,
     /// The last day anybody saw the household (any contact but `absent`), if ever.
     pub last_contact: Option<NaiveDate>,
 }
@@ -94,12 +93,12 @@ pub struct ResidentSummary {
 pub struct CheckInSummary {
     /// Check-in id.
     pub check_in_id: String,
-    /// Kind code.
-    pub kind: String,
-    /// Outcome code.
-    pub outcome: String,
-    /// When (RFC 3339).
-    pub at: String,
+    /// Kind.
+    pub kind: CheckInKind,
+    /// Outcome.
+    pub outcome: CheckInOutcome,
+    /// When, with the offset the device recorded (RFC 3339 in JSON).
+    pub at: DateTime<FixedOffset>,
     /// Note.
     pub note: String,
     /// Who recorded it.
@@ -167,6 +166,56 @@ pub(super) fn resident_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Resid
 pub(super) const HOUSEHOLD_COLUMNS: &str = "household_code, grid, building, unit, floor, room, moved_out";
 pub(super) const RESIDENT_COLUMNS: &str =
     "household_code, name, gender, birth_year, phone, id_number, tags, notes, moved_out";
+
+/// A column holding a code the store wrote from one of the core's enums, parsed back; a code this build
+/// does not know is a conversion error (the tables are written by this build only).
+pub(crate) fn code_column<T>(
+    r: &rusqlite::Row<'_>,
+    idx: usize,
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> rusqlite::Result<T> {
+    let code: String = r.get(idx)?;
+    parse(&code).ok_or_else(|| conversion_error(idx, format!("unknown code {code:?}")))
+}
+
+/// A nullable column holding a code, parsed as [`code_column`] does.
+pub(crate) fn optional_code_column<T>(
+    r: &rusqlite::Row<'_>,
+    idx: usize,
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> rusqlite::Result<Option<T>> {
+    let code: Option<String> = r.get(idx)?;
+    code.map(|c| parse(&c).ok_or_else(|| conversion_error(idx, format!("unknown code {c:?}")))).transpose()
+}
+
+/// A column holding an RFC 3339 time, parsed with its offset.
+pub(crate) fn time_column(r: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<DateTime<FixedOffset>> {
+    let text: String = r.get(idx)?;
+    parse_time(idx, &text)
+}
+
+/// A nullable column holding an RFC 3339 time.
+pub(crate) fn optional_time_column(
+    r: &rusqlite::Row<'_>,
+    idx: usize,
+) -> rusqlite::Result<Option<DateTime<FixedOffset>>> {
+    let text: Option<String> = r.get(idx)?;
+    text.map(|t| parse_time(idx, &t)).transpose()
+}
+
+fn parse_time(idx: usize, text: &str) -> rusqlite::Result<DateTime<FixedOffset>> {
+    DateTime::parse_from_rfc3339(text).map_err(|_| conversion_error(idx, format!("{text:?} is not an RFC 3339 time")))
+}
+
+fn conversion_error(idx: usize, why: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, why.into())
+}
+
+/// A column holding a day (`YYYY-MM-DD`).
+pub(crate) fn day_column(r: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<NaiveDate> {
+    let text: String = r.get(idx)?;
+    parse_day(&text).ok_or_else(|| conversion_error(idx, format!("{text:?} is not a YYYY-MM-DD day")))
+}
 
 /// A day as the tables store it (`YYYY-MM-DD`).
 pub(crate) fn parse_day(s: &str) -> Option<NaiveDate> {
@@ -266,6 +315,7 @@ impl Store {
                 continue;
             }
             let item = RoundsItem {
+                rotation_only: reasons.iter().all(|r| r.contact == DueContact::Rotation),
                 overdue_days: reasons.iter().map(|r| r.overdue_days).max().unwrap_or(0),
                 reasons: reasons.iter().map(RoundsReason::from).collect(),
                 last_contact: history.last_seen(),
@@ -276,7 +326,7 @@ impl Store {
                 floor: h.floor,
                 room: h.room,
             };
-            if item.reasons.iter().all(|r| r.contact == "rotation") {
+            if item.rotation_only {
                 rotation_only.push(item);
             } else {
                 care.push(item);
@@ -309,9 +359,9 @@ impl Store {
             .query_map([code], |r| {
                 Ok(CheckInSummary {
                     check_in_id: r.get(0)?,
-                    kind: r.get(1)?,
-                    outcome: r.get(2)?,
-                    at: r.get(3)?,
+                    kind: code_column(r, 1, |c| CheckInKind::parse(c).ok())?,
+                    outcome: code_column(r, 2, |c| CheckInOutcome::parse(c).ok())?,
+                    at: time_column(r, 3)?,
                     note: r.get(4)?,
                     author: r.get(5)?,
                     photos: split_list(&r.get::<_, String>(6)?),
@@ -341,5 +391,67 @@ impl Store {
             care_plan,
             last_contact: history.last_seen(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use chrono::Utc;
+
+    use super::*;
+    use crate::clock::FixedClock;
+    use crate::model::{NewCheckIn, Role};
+    use crate::store::InitOptions;
+
+    const ROSTER: &str = "grid_code,building,unit,floor,room,household_code,resident_name,gender,birth_year,phone,id_number,tags,notes\n\
+                          G01,1,1,3,301,H001,王秀英,F,1942,,,elderly_alone,\n\
+                          G01,1,1,1,101,H002,李四,M,1960,,,,\n";
+
+    fn store(dir: &tempfile::TempDir) -> Store {
+        let now = DateTime::parse_from_rfc3339("2026-11-24T09:00:00+08:00").expect("time").with_timezone(&Utc);
+        let mut opts = InitOptions::new("王网格长", Role::GridLeader);
+        opts.grids = vec!["G01".into()];
+        let mut s = Store::init(dir.path(), &[3u8; 32], opts, Arc::new(FixedClock(now))).expect("init");
+        s.import_roster(ROSTER.as_bytes()).expect("roster");
+        s
+    }
+
+    /// `rotation_only` is worked out once here: the household with a care-plan contact due is not rotation-only
+    /// and comes first; the one due for monthly rotation alone is, and comes after it.
+    #[test]
+    fn rounds_mark_rotation_only_households_and_type_their_reasons() {
+        let dir = tempfile::tempdir().expect("dir");
+        let s = store(&dir);
+        let rounds = s.rounds(None).expect("rounds");
+        let view: Vec<(&str, bool)> =
+            rounds.items.iter().map(|i| (i.household_code.as_str(), i.rotation_only)).collect();
+        assert_eq!(view, [("H001", false), ("H002", true)]);
+        assert!(rounds.items[0].reasons.iter().any(|r| r.contact != DueContact::Rotation));
+        assert!(rounds.items[1].reasons.iter().all(|r| r.contact == DueContact::Rotation));
+    }
+
+    /// A check-in reads back with its kind, outcome and time typed, the time with the offset it was recorded in.
+    #[test]
+    fn household_detail_types_its_check_ins() {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut s = store(&dir);
+        let at = DateTime::parse_from_rfc3339("2026-11-24T08:30:00+08:00").expect("time");
+        s.check_in(NewCheckIn {
+            household_code: "H002".into(),
+            kind: CheckInKind::Phone,
+            outcome: CheckInOutcome::Attention,
+            note: String::new(),
+            photos: Vec::new(),
+            location: None,
+            at: Some(at),
+        })
+        .expect("check-in");
+        let d = s.household_detail("H002").expect("detail");
+        let c = &d.check_ins[0];
+        assert_eq!((c.kind, c.outcome, c.at), (CheckInKind::Phone, CheckInOutcome::Attention, at));
+        let json = serde_json::to_value(c).expect("json");
+        assert_eq!((&json["kind"], &json["at"]), (&"phone".into(), &"2026-11-24T08:30:00+08:00".into()));
     }
 }

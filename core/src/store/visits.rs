@@ -12,7 +12,7 @@ use super::{index, too_long, Store, MAX_NOTE_CHARS};
 use crate::docs::{self, split_list, DocId};
 use crate::error::{Error, Result};
 use crate::model::{Household, NewVisit, Resident, Visit, VisitKind, SATISFACTION_RANGE};
-use crate::schedule::{self, CareTally, ContactHistory, DatedContact, FollowUp, Month};
+use crate::schedule::{self, CareTally, ContactHistory, DatedContact, DueContact, FollowUp, Month};
 
 /// Longest visit accepted, in minutes (a day of accompanying a resident to hospital).
 pub const MAX_VISIT_MINUTES: u32 = 24 * 60;
@@ -39,8 +39,8 @@ pub struct VisitDueItem {
     pub room: String,
     /// The resident it is for (`None`: a follow-up for the whole household).
     pub resident: Option<String>,
-    /// `phone`, `door` or `home`.
-    pub contact: String,
+    /// Phone, door or home.
+    pub contact: DueContact,
     /// The special-care tag asking for it (`None` for follow-ups).
     pub tag: Option<String>,
     /// Due day.
@@ -359,7 +359,7 @@ impl Store {
                     floor: h.floor,
                     room: h.room.clone(),
                     resident: r.resident,
-                    contact: r.contact.code().to_string(),
+                    contact: r.contact,
                     tag: r.tag,
                     due_date: r.due_date,
                     overdue_days: r.overdue_days,

@@ -2,6 +2,7 @@
 //! what the server refused.
 //! Read from the store's own tables; every successful sync records when it finished.
 
+use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
 
 use super::refused::RefusedDocument;
@@ -18,8 +19,8 @@ const META_LAST_SYNC: &str = "last_sync_at";
 pub struct SyncStatus {
     /// The server this device enrolled with (`None`: a standalone store).
     pub server_url: Option<String>,
-    /// When the last sync finished (RFC 3339), if ever.
-    pub last_sync_at: Option<String>,
+    /// When the last sync finished, if ever (RFC 3339 in JSON).
+    pub last_sync_at: Option<DateTime<FixedOffset>>,
     /// Documents changed here (or announced by the server) not yet exchanged.
     pub pending_documents: u32,
     /// Photos not yet uploaded.
@@ -35,7 +36,8 @@ impl Store {
             self.conn().query_row("SELECT count(*) FROM blob WHERE uploaded = 0", [], |r| r.get(0))?;
         Ok(SyncStatus {
             server_url: self.server_url()?,
-            last_sync_at: meta_get(self.conn(), META_LAST_SYNC)?,
+            last_sync_at: meta_get(self.conn(), META_LAST_SYNC)?
+                .and_then(|text| DateTime::parse_from_rfc3339(&text).ok()),
             pending_documents: u32::try_from(self.unsynced_documents()?.len()).unwrap_or(u32::MAX),
             pending_photos: u32::try_from(pending_photos).unwrap_or(u32::MAX),
             refused: self.refused_documents()?,

@@ -26,7 +26,7 @@ struct HouseholdView: View {
                     }
                 }
                 Section(t("household_due")) {
-                    ForEach(d.due, id: \.contact) { Text("\(t("contact_\($0.contact)")) \($0.dueDate)") }
+                    ForEach(d.due, id: \.contact) { Text("\(t($0.contact.labelKey)) \($0.dueDate)") }
                 }
             }
             Section(t("checkin_title")) {
@@ -47,7 +47,7 @@ struct HouseholdView: View {
             if let d = detail {
                 Section(t("household_checkins")) {
                     ForEach(d.checkIns, id: \.checkInId) { c in
-                        Text("\(c.at.prefix(16)) \(t("kind_\(c.kind)")) \(t("outcome_\(c.outcome)")) \(c.note)")
+                        Text("\(c.at.prefix(16)) \(t(c.kind.labelKey)) \(t(c.outcome.labelKey)) \(c.note)")
                     }
                 }
             }

@@ -15,7 +15,7 @@ struct IncidentListView: View {
                 NavigationLink(value: item.incidentId) {
                     VStack(alignment: .leading) {
                         Text(item.title).font(.headline)
-                        Text("\(t("stage_\(item.stage)")) · \(t("severity_\(item.severity)"))").font(.caption)
+                        Text("\(t(item.stage.labelKey)) · \(t(item.severity.labelKey))").font(.caption)
                         if item.overdue { Text(t("incident_overdue")).foregroundStyle(.red) }
                     }
                 }
@@ -49,7 +49,7 @@ struct IncidentDetailView: View {
             if let d = detail {
                 Section {
                     Text(d.title).font(.headline)
-                    Text("\(t("stage_\(d.stage)")) · \(t("severity_\(d.severity)"))")
+                    Text("\(t(d.stage.labelKey)) · \(t(d.severity.labelKey))")
                     if let deadline = d.deadline { Text(t("incident_deadline", deadline)) }
                     Text(d.description)
                 }
@@ -61,14 +61,14 @@ struct IncidentDetailView: View {
                 }
                 Section {
                     TextField(t("incident_act_comment"), text: $note, axis: .vertical)
-                    if d.allowedActions.contains("verify") { TextField(t("assignee"), text: $assignee) }
+                    if d.allowedActions.contains(.verify) { TextField(t("assignee"), text: $assignee) }
                     // Exactly the actions the core allows this device's role now.
-                    ForEach(d.allowedActions, id: \.self) { code in
-                        if code == "evaluate" {
-                            Button(t("satisfied")) { Task { await act(code, satisfied: true) } }
-                            Button(t("not_satisfied")) { Task { await act(code, satisfied: false) } }
+                    ForEach(d.allowedActions, id: \.self) { action in
+                        if action == .evaluate {
+                            Button(t("satisfied")) { Task { await act(action, satisfied: true) } }
+                            Button(t("not_satisfied")) { Task { await act(action, satisfied: false) } }
                         } else {
-                            Button(t("action_\(code)")) { Task { await act(code, satisfied: nil) } }
+                            Button(t(action.labelKey)) { Task { await act(action, satisfied: nil) } }
                         }
                     }
                 }
@@ -83,8 +83,7 @@ struct IncidentDetailView: View {
         if case let .success(d) = await model.run({ try $0.incidentDetail(incidentId: incidentId) }) { detail = d }
     }
 
-    private func act(_ code: String, satisfied: Bool?) async {
-        guard let action = actionsByCode[code] else { return }
+    private func act(_ action: Action, satisfied: Bool?) async {
         let input = IncidentAct(action: action, note: note, assignee: assignee.isEmpty ? nil : assignee,
                                 duplicateOf: nil, satisfied: satisfied, photos: [])
         switch await model.run({ [incidentId] in try $0.incidentAct(incidentId: incidentId, act: input) }) {
@@ -132,9 +131,3 @@ struct IncidentCaptureView: View {
         }
     }
 }
-
-/// Action codes (as in `IncidentDetail.allowedActions`) to the generated enum.
-private let actionsByCode: [String: Action] = [
-    "dispatch": .dispatch, "settle": .settle, "return": .return, "resubmit": .resubmit, "verify": .verify,
-    "escalate": .escalate, "resolve": .resolve, "evaluate": .evaluate, "reject": .reject, "comment": .comment,
-]

@@ -12,13 +12,13 @@ struct RoundsView: View {
             if let error { Text(error).foregroundStyle(.red) }
             if let rounds {
                 ForEach(Array(rounds.items.enumerated()), id: \.element.householdCode) { index, item in
-                    if index == rounds.items.firstIndex(where: { $0.reasons.allSatisfy { $0.contact == "rotation" } }) {
+                    if index == rounds.items.firstIndex(where: { $0.rotationOnly }) {
                         Text(t("rounds_rotation_header")).font(.headline)
                     }
                     NavigationLink(value: item.householdCode) {
                         VStack(alignment: .leading) {
                             Text(t("address_format", item.building, item.unit, Int(item.floor), item.room))
-                            Text(item.reasons.map { t("contact_\($0.contact)") }.joined(separator: " · ")).font(.caption)
+                            Text(item.reasons.map { t($0.contact.labelKey) }.joined(separator: " · ")).font(.caption)
                             if item.overdueDays > 0 { Text(t("overdue_days", Int(item.overdueDays))).foregroundStyle(.red) }
                         }
                     }

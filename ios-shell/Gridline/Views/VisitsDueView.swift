@@ -13,7 +13,7 @@ struct VisitsDueView: View {
             ForEach(Array((due?.items ?? []).enumerated()), id: \.offset) { _, item in
                 NavigationLink { VisitRecordView(householdCode: item.householdCode, resident: item.resident) } label: {
                     VStack(alignment: .leading) {
-                        Text("\(item.resident ?? item.householdCode) · \(t("contact_\(item.contact)"))")
+                        Text("\(item.resident ?? item.householdCode) · \(t(item.contact.labelKey))")
                         Text(t("address_format", item.building, item.unit, Int(item.floor), item.room)).font(.caption)
                         if item.overdueDays > 0 { Text(t("overdue_days", Int(item.overdueDays))).foregroundStyle(.red) }
                     }

@@ -1,5 +1,5 @@
 // Which incident buttons to show and what each asks for. The core decides WHICH actions the role may take
-// (`IncidentDetail.allowedActions`); this only turns those codes into buttons and the inputs each needs.
+// (`IncidentDetail.allowedActions`); this only turns those actions into buttons and the inputs each needs.
 package org.gridline.app.logic
 
 import org.gridline.core.Action
@@ -15,12 +15,10 @@ import org.gridline.ffi.GridlineStore
 /** An input an action dialog shows. */
 enum class ActInput { NOTE, ASSIGNEE, SATISFACTION, DUPLICATE_OF, PHOTOS }
 
-/** One button on the incident screen: `action_<code>` is its string resource. */
+/** One button on the incident screen: `labelKey` (`action_<code>`, see [Labels]) is its string resource. */
 data class ActionButton(val action: Action, val labelKey: String, val inputs: Set<ActInput>, val primary: Boolean)
 
 object IncidentActions {
-    private fun code(a: Action) = a.name.lowercase()
-
     private fun inputs(a: Action): Set<ActInput> = when (a) {
         Action.VERIFY -> setOf(ActInput.ASSIGNEE, ActInput.NOTE)
         Action.EVALUATE -> setOf(ActInput.SATISFACTION, ActInput.NOTE)
@@ -31,9 +29,9 @@ object IncidentActions {
 
     /** The buttons for `detail`, in the core's order; the first stage-moving action is primary. */
     fun buttons(detail: IncidentDetail): List<ActionButton> {
-        val actions = detail.allowedActions.mapNotNull { c -> Action.entries.find { code(it) == c } }
+        val actions = detail.allowedActions
         val primary = actions.firstOrNull { it != Action.COMMENT }
-        return actions.map { ActionButton(it, "action_${code(it)}", inputs(it), it == primary) }
+        return actions.map { ActionButton(it, Labels.key(it), inputs(it), it == primary) }
     }
 
     /** The act to send for `button` with what the user entered. */

@@ -19,7 +19,7 @@ data class RoundsRow(
     val overdueDays: UInt,
     /** Last day anybody saw the household (`YYYY-MM-DD`), or null: never. */
     val lastContact: String?,
-    /** True when only monthly rotation brings the household onto today's rounds. */
+    /** True when only monthly rotation brings the household onto today's rounds (the core's `rotationOnly`). */
     val rotationOnly: Boolean,
 )
 
@@ -50,10 +50,10 @@ class RoundsPresenter(private val store: GridlineStore) {
             unit = item.unit,
             floor = item.floor,
             room = item.room,
-            chips = item.reasons.map { ReasonChip("contact_${it.contact}", it.tag?.let { t -> "tag_$t" }, it.overdueDays) },
+            chips = item.reasons.map { ReasonChip(Labels.key(it.contact), it.tag?.let { t -> "tag_$t" }, it.overdueDays) },
             overdueDays = item.overdueDays,
             lastContact = item.lastContact,
-            rotationOnly = item.reasons.all { it.contact == "rotation" },
+            rotationOnly = item.rotationOnly,
         )
     }
 }

@@ -27,6 +27,7 @@ import androidx.core.content.FileProvider
 import com.google.android.gms.location.LocationServices
 import com.google.android.gms.location.Priority
 import org.gridline.app.R
+import org.gridline.app.logic.Labels
 import org.gridline.app.logic.CheckInResult
 import org.gridline.core.CheckInKind
 import org.gridline.core.CheckInOutcome
@@ -47,7 +48,7 @@ fun HouseholdScreen(vm: HouseholdViewModel, onStartIncident: (String) -> Unit) {
                 Text("${r.name} ${r.birthYear} $tags" + if (r.movedOut) " (${stringResource(R.string.moved_out)})" else "")
             }
             Text(stringResource(R.string.household_due), style = MaterialTheme.typography.titleMedium)
-            d.due.forEach { Text("${textByKey("contact_${it.contact}")} ${it.dueDate}") }
+            d.due.forEach { Text("${textByKey(Labels.key(it.contact))} ${it.dueDate}") }
             CheckInForm(vm)
             when (val r = result) {
                 is CheckInResult.Saved -> {
@@ -60,7 +61,7 @@ fun HouseholdScreen(vm: HouseholdViewModel, onStartIncident: (String) -> Unit) {
                 else -> {}
             }
             Text(stringResource(R.string.household_checkins), style = MaterialTheme.typography.titleMedium)
-            d.checkIns.forEach { Text("${it.at.take(16)} ${textByKey("kind_${it.kind}")} ${textByKey("outcome_${it.outcome}")} ${it.note}") }
+            d.checkIns.forEach { Text("${it.at.take(16)} ${textByKey(Labels.key(it.kind))} ${textByKey(Labels.key(it.outcome))} ${it.note}") }
         }
     }
 }
@@ -87,12 +88,12 @@ private fun CheckInForm(vm: HouseholdViewModel) {
     Text(stringResource(R.string.checkin_title), style = MaterialTheme.typography.titleMedium)
     Row {
         CheckInKind.entries.forEach { k ->
-            FilterChip(form.kind == k, { vm.edit { it.withKind(k) } }, { Text(textByKey("kind_" + k.name.lowercase())) })
+            FilterChip(form.kind == k, { vm.edit { it.withKind(k) } }, { Text(textByKey(Labels.key(k))) })
         }
     }
     Row {
         CheckInOutcome.entries.forEach { o ->
-            FilterChip(form.outcome == o, { vm.edit { it.withOutcome(o) } }, { Text(textByKey("outcome_" + o.name.lowercase())) })
+            FilterChip(form.outcome == o, { vm.edit { it.withOutcome(o) } }, { Text(textByKey(Labels.key(o))) })
         }
     }
     OutlinedTextField(form.note, { n -> vm.edit { it.withNote(n) } }, label = { Text(stringResource(R.string.checkin_note)) })

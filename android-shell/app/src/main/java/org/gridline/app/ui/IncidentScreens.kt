@@ -26,6 +26,7 @@ import androidx.lifecycle.ViewModel
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import org.gridline.app.R
+import org.gridline.app.logic.Labels
 import org.gridline.app.logic.ActInput
 import org.gridline.app.logic.ActionButton
 import org.gridline.app.logic.IncidentActions
@@ -64,7 +65,7 @@ fun IncidentListScreen(vm: IncidentViewModel, onOpen: (String) -> Unit, onReport
                 items(list.items) { item ->
                     Column(Modifier.clickable { onOpen(item.incidentId) }.padding(16.dp, 8.dp)) {
                         Text(item.title, style = MaterialTheme.typography.titleSmall)
-                        Text(textByKey("stage_${item.stage}") + " · " + textByKey("severity_${item.severity}"))
+                        Text(textByKey(Labels.key(item.stage)) + " · " + textByKey(Labels.key(item.severity)))
                         if (item.overdue) Text(stringResource(R.string.incident_overdue), color = MaterialTheme.colorScheme.error)
                     }
                 }
@@ -81,7 +82,7 @@ fun IncidentDetailScreen(vm: IncidentViewModel, incidentId: String) {
     StateView(state, { vm.open(incidentId) }) { (d, buttons) ->
         Column(Modifier.padding(16.dp)) {
             Text(d.title, style = MaterialTheme.typography.titleLarge)
-            Text(textByKey("stage_${d.stage}") + " · " + textByKey("severity_${d.severity}"))
+            Text(textByKey(Labels.key(d.stage)) + " · " + textByKey(Labels.key(d.severity)))
             d.deadline?.let { Text(stringResource(R.string.incident_deadline, it)) }
             Text(d.description)
             Text(stringResource(R.string.incident_history), style = MaterialTheme.typography.titleMedium)

@@ -21,6 +21,7 @@ import androidx.lifecycle.ViewModel
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import org.gridline.app.R
+import org.gridline.app.logic.Labels
 import org.gridline.app.logic.ScreenState
 import org.gridline.app.logic.VisitFormState
 import org.gridline.app.logic.VisitsPresenter
@@ -77,7 +78,7 @@ fun VisitsScreen(vm: VisitsViewModel) {
         LazyColumn {
             items(d.items) { item ->
                 Column(Modifier.clickable { vm.start(item.householdCode, item.resident) }.padding(16.dp, 8.dp)) {
-                    Text("${item.resident ?: item.householdCode} · ${textByKey("contact_${item.contact}")}")
+                    Text("${item.resident ?: item.householdCode} · ${textByKey(Labels.key(item.contact))}")
                     Text(stringResource(R.string.address_format, item.building, item.unit, item.floor, item.room))
                     if (item.overdueDays > 0u) Text(stringResource(R.string.overdue_days, item.overdueDays.toInt()))
                 }

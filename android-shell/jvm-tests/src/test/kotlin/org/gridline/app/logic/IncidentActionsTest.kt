@@ -23,7 +23,7 @@ class IncidentActionsTest {
     fun `buttons are exactly the core's allowed actions`() {
         val id = report()
         val (detail, buttons) = assertIs<ScreenState.Loaded<Pair<org.gridline.core.IncidentDetail, List<ActionButton>>>>(incidents.show(id)).content
-        assertEquals(detail.allowedActions, buttons.map { it.action.name.lowercase() })
+        assertEquals(detail.allowedActions, buttons.map { it.action })
         assertTrue(buttons.any { it.action == Action.COMMENT && ActInput.PHOTOS in it.inputs })
         assertFalse(buttons.any { it.action == Action.VERIFY }, "a grid leader does not verify")
         assertEquals(1, assertIs<ScreenState.Loaded<org.gridline.core.IncidentList>>(incidents.list()).content.items.size)

@@ -4,6 +4,7 @@ package org.gridline.app.logic
 import kotlin.test.assertEquals
 import kotlin.test.assertIs
 import kotlin.test.assertTrue
+import org.gridline.core.DueContact
 import org.gridline.core.Role
 import org.gridline.core.VisitsDue
 import org.junit.jupiter.api.Test
@@ -14,7 +15,7 @@ class VisitsTest {
         val store = Fixtures.store(Role.SOCIAL_WORKER, "陈社工")
         val visits = VisitsPresenter(store)
         val due = assertIs<ScreenState.Loaded<VisitsDue>>(visits.due()).content
-        assertTrue(due.items.any { it.resident == "王秀英" && it.contact == "home" })
+        assertTrue(due.items.any { it.resident == "王秀英" && it.contact == DueContact.HOME })
         val service = store.settings().visitServices.first().code
         val form = VisitFormState("H-201", listOf("王秀英")).toggleService(service).toggleService("x").toggleService("x")
             .copy(needs = " 助餐 ", satisfaction = 5u)

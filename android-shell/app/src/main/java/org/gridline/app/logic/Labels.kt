@@ -1,0 +1,70 @@
+// The string resource names of the core's enums: one exhaustive `when` per enum, so a new variant in the core
+// stops the build here instead of showing a raw code. The screens look the names up (`textByKey`).
+package org.gridline.app.logic
+
+import org.gridline.core.Action
+import org.gridline.core.CheckInKind
+import org.gridline.core.CheckInOutcome
+import org.gridline.core.DueContact
+import org.gridline.core.Severity
+import org.gridline.core.Stage
+
+object Labels {
+    /** `contact_<code>`: the chip of a due contact. */
+    fun key(c: DueContact): String = when (c) {
+        DueContact.PHONE -> "contact_phone"
+        DueContact.DOOR -> "contact_door"
+        DueContact.HOME -> "contact_home"
+        DueContact.ROTATION -> "contact_rotation"
+    }
+
+    /** `kind_<code>`: a check-in kind. */
+    fun key(k: CheckInKind): String = when (k) {
+        CheckInKind.DOOR -> "kind_door"
+        CheckInKind.PHONE -> "kind_phone"
+        CheckInKind.OBSERVED -> "kind_observed"
+        CheckInKind.ABSENT -> "kind_absent"
+    }
+
+    /** `outcome_<code>`: a check-in outcome. */
+    fun key(o: CheckInOutcome): String = when (o) {
+        CheckInOutcome.WELL -> "outcome_well"
+        CheckInOutcome.ATTENTION -> "outcome_attention"
+        CheckInOutcome.PROBLEM -> "outcome_problem"
+    }
+
+    /** `stage_<code>`: an incident stage. */
+    fun key(s: Stage): String = when (s) {
+        Stage.REPORTED -> "stage_reported"
+        Stage.COMMITTEE_REVIEW -> "stage_committee_review"
+        Stage.AT_STATION -> "stage_at_station"
+        Stage.IN_PROGRESS -> "stage_in_progress"
+        Stage.RESOLVED -> "stage_resolved"
+        Stage.CLOSED -> "stage_closed"
+        Stage.RETURNED -> "stage_returned"
+        Stage.ESCALATED -> "stage_escalated"
+        Stage.REJECTED -> "stage_rejected"
+    }
+
+    /** `severity_<code>`: an incident severity. */
+    fun key(s: Severity): String = when (s) {
+        Severity.NORMAL -> "severity_normal"
+        Severity.URGENT -> "severity_urgent"
+    }
+
+    /** `action_<code>`: an incident action's button and history line. */
+    fun key(a: Action): String = when (a) {
+        Action.REPORT -> "action_report"
+        Action.RECEIVE -> "action_receive"
+        Action.DISPATCH -> "action_dispatch"
+        Action.SETTLE -> "action_settle"
+        Action.RETURN -> "action_return"
+        Action.RESUBMIT -> "action_resubmit"
+        Action.VERIFY -> "action_verify"
+        Action.ESCALATE -> "action_escalate"
+        Action.RESOLVE -> "action_resolve"
+        Action.EVALUATE -> "action_evaluate"
+        Action.REJECT -> "action_reject"
+        Action.COMMENT -> "action_comment"
+    }
+}

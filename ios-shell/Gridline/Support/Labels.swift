@@ -1,0 +1,85 @@
+// Localizable.strings keys of the core's enums: one exhaustive switch per enum, so a new variant in the core
+// stops the build here instead of showing a raw code. Views look the keys up with `t(_:)`.
+import Gridline
+
+extension DueContact {
+    /// `contact_<code>`.
+    var labelKey: String {
+        switch self {
+        case .phone: return "contact_phone"
+        case .door: return "contact_door"
+        case .home: return "contact_home"
+        case .rotation: return "contact_rotation"
+        }
+    }
+}
+
+extension CheckInKind {
+    /// `kind_<code>`.
+    var labelKey: String {
+        switch self {
+        case .door: return "kind_door"
+        case .phone: return "kind_phone"
+        case .observed: return "kind_observed"
+        case .absent: return "kind_absent"
+        }
+    }
+}
+
+extension CheckInOutcome {
+    /// `outcome_<code>`.
+    var labelKey: String {
+        switch self {
+        case .well: return "outcome_well"
+        case .attention: return "outcome_attention"
+        case .problem: return "outcome_problem"
+        }
+    }
+}
+
+extension Stage {
+    /// `stage_<code>`.
+    var labelKey: String {
+        switch self {
+        case .reported: return "stage_reported"
+        case .committeeReview: return "stage_committee_review"
+        case .atStation: return "stage_at_station"
+        case .inProgress: return "stage_in_progress"
+        case .resolved: return "stage_resolved"
+        case .closed: return "stage_closed"
+        case .returned: return "stage_returned"
+        case .escalated: return "stage_escalated"
+        case .rejected: return "stage_rejected"
+        }
+    }
+}
+
+extension Severity {
+    /// `severity_<code>`.
+    var labelKey: String {
+        switch self {
+        case .normal: return "severity_normal"
+        case .urgent: return "severity_urgent"
+        }
+    }
+}
+
+extension Action {
+    /// `action_<code>`: a button and a history line.
+    var labelKey: String {
+        switch self {
+        case .report: return "action_report"
+        case .receive: return "action_receive"
+        case .dispatch: return "action_dispatch"
+        case .settle: return "action_settle"
+        case .return: return "action_return"
+        case .resubmit: return "action_resubmit"
+        case .verify: return "action_verify"
+        case .escalate: return "action_escalate"
+        case .resolve: return "action_resolve"
+        case .evaluate: return "action_evaluate"
+        case .reject: return "action_reject"
+        case .comment: return "action_comment"
+        }
+    }
+}
