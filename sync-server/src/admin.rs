@@ -4,6 +4,7 @@
 use chrono::{DateTime, Datelike, Utc};
 use gridline_core::docs::{self, DocId};
 use gridline_core::model::{CommunitySettings, Role};
+use gridline_core::ErrorCode;
 use serde_json::{json, Value};
 
 use crate::engine::Engine;
@@ -19,17 +20,23 @@ pub fn create_community(engine: &Engine, name: &str, timezone: &str) -> Result<V
 /// [`create_community`] under a given community id (a UUID): fixtures whose inputs name the community.
 pub fn create_community_with_id(engine: &Engine, community_id: &str, name: &str, timezone: &str) -> Result<Value> {
     if uuid::Uuid::parse_str(community_id).is_err() {
-        return Err(ServerError::bad_request("invalid_input", format!("community id: {community_id:?} is not a UUID")));
+        return Err(ServerError::bad_request(
+            ErrorCode::InvalidInput,
+            format!("community id: {community_id:?} is not a UUID"),
+        ));
     }
     if engine.storage().community(community_id)?.is_some() {
-        return Err(ServerError::bad_request("invalid_input", format!("community {community_id:?} exists")));
+        return Err(ServerError::bad_request(ErrorCode::InvalidInput, format!("community {community_id:?} exists")));
     }
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
-        return Err(ServerError::bad_request("invalid_input", "name: 1 to 200 characters"));
+        return Err(ServerError::bad_request(ErrorCode::InvalidInput, "name: 1 to 200 characters"));
     }
     if timezone.parse::<chrono_tz::Tz>().is_err() {
-        return Err(ServerError::bad_request("invalid_input", format!("timezone: unknown time zone {timezone:?}")));
+        return Err(ServerError::bad_request(
+            ErrorCode::InvalidInput,
+            format!("timezone: unknown time zone {timezone:?}"),
+        ));
     }
     let community_id = community_id.to_string();
     let settings = CommunitySettings::defaults(&community_id, name, timezone);
@@ -53,7 +60,7 @@ pub fn import_roster(engine: &Engine, community_id: &str, bytes: &[u8], now: Dat
         .ok_or_else(|| ServerError::not_found(format!("community document {community_id:?} not found")))?;
     let settings = docs::community::read_settings(&community);
     let rows = gridline_core::roster_csv::parse_roster_csv(bytes, now.year(), &|t| settings.category(t).is_some())
-        .map_err(|e| ServerError::bad_request("roster_invalid", e.to_string()))?;
+        .map_err(|e| ServerError::bad_request(ErrorCode::RosterInvalid, e.to_string()))?;
     let mut by_grid: std::collections::BTreeMap<&str, Vec<&gridline_core::roster_csv::RosterRow>> = Default::default();
     for row in &rows {
         by_grid.entry(row.grid_code.as_str()).or_default().push(row);

@@ -836,13 +836,13 @@ mod tests {
         let mut other = new_incident(Severity::Normal);
         other.household_code = None;
         other.grid = Some("G02".into());
-        assert_eq!(leader.report_incident(other).expect_err("scope").code(), "action_not_allowed");
+        assert_eq!(leader.report_incident(other).expect_err("scope").code(), crate::ErrorCode::ActionNotAllowed);
         let mut bad = new_incident(Severity::Normal);
         bad.category = "ufo".into();
-        assert_eq!(leader.report_incident(bad).expect_err("category").code(), "invalid_input");
+        assert_eq!(leader.report_incident(bad).expect_err("category").code(), crate::ErrorCode::InvalidInput);
         let mut bad = new_incident(Severity::Normal);
         bad.title = " ".into();
-        assert_eq!(leader.report_incident(bad).expect_err("title").code(), "invalid_input");
+        assert_eq!(leader.report_incident(bad).expect_err("title").code(), crate::ErrorCode::InvalidInput);
     }
 
     #[test]
@@ -853,16 +853,16 @@ mod tests {
         let mut committee = store(&dir, "b", "李主任", Role::Committee, &[], c);
         assert_eq!(
             committee.report_incident(new_incident(Severity::Normal)).expect_err("report").code(),
-            "action_not_allowed"
+            crate::ErrorCode::ActionNotAllowed
         );
         let f = leader.report_incident(new_incident(Severity::Normal)).expect("report");
         let err = leader.incident_act(&f.incident_id, IncidentAct::new(Action::Dispatch, "")).expect_err("dispatch");
-        assert_eq!(err.code(), "action_not_allowed");
+        assert_eq!(err.code(), crate::ErrorCode::ActionNotAllowed);
         hand_over(&leader, &mut committee, &f.incident_id);
         let err = committee.incident_act(&f.incident_id, IncidentAct::new(Action::Verify, "")).expect_err("verify");
-        assert_eq!(err.code(), "action_not_allowed");
+        assert_eq!(err.code(), crate::ErrorCode::ActionNotAllowed);
         let err = committee.incident_act(&f.incident_id, IncidentAct::new(Action::Receive, "")).expect_err("receive");
-        assert_eq!(err.code(), "action_not_allowed");
+        assert_eq!(err.code(), crate::ErrorCode::ActionNotAllowed);
         assert_eq!(committee.incident_detail(&f.incident_id).expect("detail").events.len(), 1);
     }
 

@@ -523,14 +523,14 @@ impl Store {
         let this_year = self.today().format("%Y").to_string().parse().unwrap_or(2100);
         let settings = self.settings.clone();
         let rows = crate::roster_csv::parse_roster_csv(bytes, this_year, &|t| settings.category(t).is_some())
-            .map_err(|e| Error::RosterInvalid(e.to_string()))?;
+            .map_err(Error::from)?;
         let mut by_grid: std::collections::BTreeMap<&str, Vec<&crate::roster_csv::RosterRow>> = Default::default();
         for row in &rows {
             if !self.in_scope(&row.grid_code) {
-                return Err(Error::RosterInvalid(format!(
-                    "line {}: grid {:?} is outside this device's grids",
-                    row.line, row.grid_code
-                )));
+                return Err(Error::RosterInvalid {
+                    line: row.line,
+                    reason: format!("grid {:?} is outside this device's grids", row.grid_code),
+                });
             }
             by_grid.entry(row.grid_code.as_str()).or_default().push(row);
         }

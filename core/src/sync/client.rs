@@ -825,7 +825,7 @@ mod tests {
         server.inject_failures(1);
         let once = SyncOptions { max_attempts: 1, ..fast() };
         let err = a1.sync_with(&server.transport(Some(&t1)), &once, &NoProgress, &AtomicBool::new(false));
-        assert_eq!(err.map_err(|e| e.code()), Err("network_error"));
+        assert_eq!(err.map_err(|e| e.code()), Err(crate::ErrorCode::NetworkError));
         assert_eq!(a1.unsynced_documents().expect("unsynced").len(), 7, "nothing is marked synced");
         // Retries ride out two more drops.
         server.inject_failures(2);
@@ -858,7 +858,7 @@ mod tests {
         let (mut a1, t1) = enroll(&server, &path, "a1", "grid_leader", &["A"]);
         server.revoke(&a1.device().device_id);
         let err = a1.sync_with(&server.transport(Some(&t1)), &fast(), &NoProgress, &AtomicBool::new(false));
-        assert_eq!(err.map_err(|e| e.code()), Err("device_revoked"));
+        assert_eq!(err.map_err(|e| e.code()), Err(crate::ErrorCode::DeviceRevoked));
         assert!(!path.join(STORE_FILE).exists());
         assert!(a1.rounds(None).is_err(), "nothing is left to read");
     }
@@ -899,7 +899,7 @@ mod tests {
         server.revoke(&a1.device().device_id);
         let plain = Unauthenticated(server.transport(Some(&t1)));
         let err = a1.sync_with(&plain, &fast(), &NoProgress, &AtomicBool::new(false));
-        assert_eq!(err.map_err(|e| e.code()), Err("device_revoked_unverified"));
+        assert_eq!(err.map_err(|e| e.code()), Err(crate::ErrorCode::DeviceRevokedUnverified));
         assert!(path.join(STORE_FILE).exists());
         assert!(a1.rounds(None).is_ok(), "the store is still readable");
     }
@@ -909,7 +909,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let refused =
             Store::enroll(&dir.path().join("x"), &[7; 32], "http://192.0.2.7:8080", "c", false, fixtures::clock());
-        assert_eq!(refused.map_err(|e| e.code()).err(), Some("insecure_server_url"));
+        assert_eq!(refused.map_err(|e| e.code()).err(), Some(crate::ErrorCode::InsecureServerUrl));
         assert!(!dir.path().join("x").join(STORE_FILE).exists());
 
         let server = LoopbackServer::new();
@@ -931,7 +931,7 @@ mod tests {
         // A store whose opt-in is gone (or never given) does not speak plain HTTP beyond loopback.
         let mut store = Store::open(&dir_in, &key, fixtures::clock()).expect("open");
         store.with_tx(|tx| crate::store::meta_set(tx, META_INSECURE_HTTP, "0")).expect("meta");
-        assert_eq!(store.http_transport().map(|_| ()).map_err(|e| e.code()), Err("insecure_server_url"));
+        assert_eq!(store.http_transport().map(|_| ()).map_err(|e| e.code()), Err(crate::ErrorCode::InsecureServerUrl));
     }
 
     #[test]
@@ -940,10 +940,13 @@ mod tests {
         let server = LoopbackServer::new();
         let (mut a1, t1) = enroll(&server, &dir.path().join("a1"), "a1", "grid_leader", &["A"]);
         let err = a1.sync_with(&server.transport(Some(&t1)), &fast(), &NoProgress, &AtomicBool::new(true));
-        assert_eq!(err.map_err(|e| e.code()), Err("sync_cancelled"));
+        assert_eq!(err.map_err(|e| e.code()), Err(crate::ErrorCode::SyncCancelled));
         let opts = crate::store::InitOptions::new("x", Role::GridLeader);
         let mut alone = Store::init(&dir.path().join("alone"), &[1; 32], opts, fixtures::clock()).expect("init");
-        assert_eq!(alone.sync(&NoProgress, &AtomicBool::new(false)).map_err(|e| e.code()), Err("not_enrolled"));
+        assert_eq!(
+            alone.sync(&NoProgress, &AtomicBool::new(false)).map_err(|e| e.code()),
+            Err(crate::ErrorCode::NotEnrolled)
+        );
     }
 
     #[test]
