@@ -38,7 +38,7 @@ pub struct InitArgs {
 
 /// Creates a standalone store (and its key file when none exists).
 pub fn init(ctx: &Ctx, args: InitArgs) -> Result<Output> {
-    let role = Role::parse(&args.role)?;
+    let role = args.role.parse::<Role>()?;
     let key = ctx.prepare_new_store()?;
     let opts = InitOptions {
         user: args.user,
@@ -151,8 +151,8 @@ pub fn location(lat: Option<f64>, lon: Option<f64>) -> Option<Location> {
 
 /// Records a check-in.
 pub fn checkin(ctx: &Ctx, args: CheckinArgs) -> Result<Output> {
-    let kind = CheckInKind::parse(&args.kind)?;
-    let outcome = CheckInOutcome::parse(&args.outcome)?;
+    let kind = args.kind.parse::<CheckInKind>()?;
+    let outcome = args.outcome.parse::<CheckInOutcome>()?;
     let at = args.at.as_deref().map(|t| parse_time("at", t)).transpose()?;
     let mut store = ctx.open()?;
     let photos = add_photos(&mut store, &args.photos)?;

@@ -59,3 +59,52 @@ pub(crate) fn unknown(field: &str, name: &str, code: &str, codes: &[&str]) -> cr
     let choices = if codes.is_empty() { String::new() } else { format!(" ({})", codes.join(", ")) };
     crate::Error::invalid(field, format!("unknown {name} {code:?}{choices}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::model::{CheckInKind, CheckInOutcome, ContactKind, Role, Severity, VisitKind};
+    use crate::schedule::DueContact;
+    use crate::workflow::{Action, Stage, SupersededReason};
+
+    /// Serde's snake_case spelling of every value is its code, and every code parses back to the value.
+    fn agree<T>(all: &[T])
+    where
+        T: serde::Serialize + std::str::FromStr + std::fmt::Display + PartialEq + std::fmt::Debug,
+        T::Err: std::fmt::Debug,
+    {
+        for value in all {
+            let code = value.to_string();
+            assert_eq!(serde_json::to_value(value).ok(), Some(serde_json::Value::String(code.clone())));
+            assert_eq!(code.parse::<T>().ok().as_ref(), Some(value));
+        }
+    }
+
+    #[test]
+    fn serde_spells_the_codes_and_the_codes_parse_back() {
+        agree(&CheckInKind::ALL);
+        agree(&CheckInOutcome::ALL);
+        agree(&Role::ALL);
+        agree(&ContactKind::ALL);
+        agree(&Severity::ALL);
+        agree(&VisitKind::ALL);
+        agree(&DueContact::ALL);
+        agree(&Stage::ALL);
+        agree(&Action::ALL);
+        agree(&SupersededReason::ALL);
+    }
+
+    #[test]
+    fn an_unknown_code_names_the_field_and_lists_the_codes_where_asked() {
+        let outcome = "problem_found".parse::<CheckInOutcome>().map_err(|e| e.to_string());
+        assert_eq!(outcome, Err(r#"outcome: unknown outcome "problem_found" (well, attention, problem)"#.into()));
+        let role = "mayor".parse::<Role>().map_err(|e| e.to_string());
+        assert_eq!(role, Err(r#"role: unknown role "mayor""#.into()));
+    }
+
+    #[cfg(feature = "ledger")]
+    #[test]
+    fn an_unknown_language_lists_the_languages() {
+        let lang = "fr".parse::<crate::ledger::export::Lang>().map_err(|e| e.to_string());
+        assert_eq!(lang, Err(r#"lang: unknown language "fr" (zh, en)"#.into()));
+    }
+}

@@ -269,7 +269,7 @@ impl Store {
         let mut contacts: HashMap<String, Vec<DatedContact>> = HashMap::new();
         for c in check_ins.iter().filter(|c| c.kind != "absent") {
             contacted.insert(c.household_code.as_str());
-            let contact = crate::model::CheckInKind::parse(&c.kind).ok().and_then(|k| k.contact());
+            let contact = c.kind.parse::<crate::model::CheckInKind>().ok().and_then(|k| k.contact());
             if let (Some(contact), Some(day)) = (contact, parse_day(&c.day)) {
                 contacts.entry(c.household_code.clone()).or_default().push(DatedContact {
                     resident: None,
@@ -552,7 +552,7 @@ impl Store {
         let stages: BTreeSet<String> = minutes.keys().chain(overdue_by_stage.keys()).cloned().collect();
         // Workflow order (PRODUCT.md §4); a code this build does not know goes last.
         let order = |code: &String| {
-            Stage::parse(code).and_then(|s| Stage::ALL.iter().position(|x| *x == s)).unwrap_or(usize::MAX)
+            code.parse::<Stage>().ok().and_then(|s| Stage::ALL.iter().position(|x| *x == s)).unwrap_or(usize::MAX)
         };
         let mut stages: Vec<String> = stages.into_iter().collect();
         stages.sort_by_key(order);

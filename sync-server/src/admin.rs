@@ -89,7 +89,7 @@ pub fn enroll(
     grids: &[String],
     now: DateTime<Utc>,
 ) -> Result<Value> {
-    let role = Role::parse(role)?;
+    let role = role.parse::<Role>()?;
     let issued = enrollment::issue(engine.storage(), community_id, user, role, grids, now)?;
     serde_json::to_value(issued).map_err(ServerError::internal)
 }

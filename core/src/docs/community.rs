@@ -19,7 +19,7 @@ fn parse_plan(text: &str) -> Vec<CarePlanContact> {
         .filter_map(|item| {
             let (c, d) = item.split_once(':')?;
             Some(CarePlanContact {
-                contact: ContactKind::parse(c).ok()?,
+                contact: c.parse::<ContactKind>().ok()?,
                 period_days: d.parse().ok().filter(|d| *d > 0)?,
             })
         })

@@ -17,42 +17,27 @@ use std::fmt;
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
 
+use crate::codes::coded_enum;
 use crate::error::{Error, Result};
 
 /// Schema version written into every document's root (`schema`).
 pub const SCHEMA_VERSION: i64 = 1;
 
-/// Which type of document.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum DocKind {
-    /// One per community: configuration.
-    Community,
-    /// One per grid: buildings, households, residents.
-    Roster,
-    /// One per grid and day: check-ins.
-    CheckInLog,
-    /// One per grid and month: home visits.
-    VisitLog,
-    /// One per incident.
-    Incident,
-}
-
-impl DocKind {
-    /// The prefix of ids of this kind.
-    pub fn code(&self) -> &'static str {
-        match self {
-            DocKind::Community => "community",
-            DocKind::Roster => "roster",
-            DocKind::CheckInLog => "checkins",
-            DocKind::VisitLog => "visits",
-            DocKind::Incident => "incident",
-        }
-    }
-
-    fn parse(code: &str) -> Option<DocKind> {
-        [DocKind::Community, DocKind::Roster, DocKind::CheckInLog, DocKind::VisitLog, DocKind::Incident]
-            .into_iter()
-            .find(|k| k.code() == code)
+coded_enum! {
+    #[codes(field = "kind", name = "document kind", list = true)]
+    /// Which type of document.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum DocKind {
+        /// One per community: configuration.
+        Community = "community",
+        /// One per grid: buildings, households, residents.
+        Roster = "roster",
+        /// One per grid and day: check-ins.
+        CheckInLog = "checkins",
+        /// One per grid and month: home visits.
+        VisitLog = "visits",
+        /// One per incident.
+        Incident = "incident",
     }
 }
 
@@ -116,7 +101,7 @@ impl DocId {
             return Err(bad("too long"));
         }
         let parts: Vec<&str> = s.split(':').collect();
-        let kind = DocKind::parse(parts[0]).ok_or_else(|| bad("unknown document kind"))?;
+        let kind = parts[0].parse::<DocKind>().map_err(|_| bad("unknown document kind"))?;
         let expected = match kind {
             DocKind::Community => 2,
             DocKind::Roster => 3,

@@ -47,7 +47,7 @@ fn from_entity(id: String, e: &Entity) -> Result<Visit> {
         household_code: e.str("household"),
         grid: e.str("grid"),
         residents: e.list("residents"),
-        kind: VisitKind::parse(&e.str("kind")).map_err(|_| bad("bad kind"))?,
+        kind: e.str("kind").parse::<VisitKind>().map_err(|_| bad("bad kind"))?,
         at,
         day,
         duration_min: e.opt_i64("duration_min").and_then(|d| u32::try_from(d).ok()),

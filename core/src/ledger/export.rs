@@ -8,29 +8,24 @@
 use rust_xlsxwriter::{Format, Workbook};
 
 use super::Ledger;
+use crate::codes::coded_enum;
 use crate::error::{Error, Result};
 
-/// Header language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
-pub enum Lang {
-    /// 中文 (default).
-    #[default]
-    Zh,
-    /// English.
-    En,
+coded_enum! {
+    #[codes(field = "lang", name = "language", list = true)]
+    /// Header language.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+    pub enum Lang {
+        /// 中文 (default).
+        #[default]
+        Zh = "zh",
+        /// English.
+        En = "en",
+    }
 }
 
 impl Lang {
-    /// Parses `zh` or `en`.
-    pub fn parse(code: &str) -> Result<Lang> {
-        match code {
-            "zh" => Ok(Lang::Zh),
-            "en" => Ok(Lang::En),
-            _ => Err(Error::invalid("lang", format!("unknown language {code:?} (zh, en)"))),
-        }
-    }
-
     fn pick<'a>(&self, zh: &'a str, en: &'a str) -> &'a str {
         match self {
             Lang::Zh => zh,

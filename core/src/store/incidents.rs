@@ -341,14 +341,16 @@ pub(crate) fn refresh_deadlines(tx: &Transaction<'_>, policy: &DeadlinePolicy) -
         .collect::<rusqlite::Result<_>>()?;
     let mut update = tx.prepare_cached("UPDATE incident SET deadline = ?2 WHERE incident_id = ?1")?;
     for (incident_id, stage, severity, from) in rows {
-        let deadline =
-            match (Stage::parse(&stage), Severity::parse(&severity), from.as_deref().map(DateTime::parse_from_rfc3339))
-            {
-                (Some(stage), Ok(severity), Some(Ok(from))) => {
-                    workflow::deadline_at(stage, severity, from, policy).map(utc_text)
-                }
-                _ => None,
-            };
+        let deadline = match (
+            stage.parse::<Stage>().ok(),
+            severity.parse::<Severity>(),
+            from.as_deref().map(DateTime::parse_from_rfc3339),
+        ) {
+            (Some(stage), Ok(severity), Some(Ok(from))) => {
+                workflow::deadline_at(stage, severity, from, policy).map(utc_text)
+            }
+            _ => None,
+        };
         update.execute(params![incident_id, deadline])?;
     }
     Ok(())
@@ -695,7 +697,7 @@ impl Store {
                 }
             }
         }
-        let stage = Stage::parse(&detail.stage);
+        let stage = detail.stage.parse::<Stage>().ok();
         detail.allowed_actions =
             workflow::allowed_at(stage, Some(&detail.reporter), self.device.role, &self.device.user)
                 .into_iter()

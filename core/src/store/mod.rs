@@ -676,7 +676,7 @@ fn read_device(conn: &Connection) -> Result<DeviceInfo> {
     Ok(DeviceInfo {
         device_id: get("device_id")?,
         user: get("user")?,
-        role: Role::parse(&get("role")?)?,
+        role: get("role")?.parse::<Role>()?,
         community_id: get("community_id")?,
         grids: docs::split_list(&get("grids")?),
     })

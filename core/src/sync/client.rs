@@ -722,7 +722,7 @@ impl Store {
 fn enrolled_device(answer: &EnrollResponse) -> Result<DeviceInfo> {
     let bad = |why: String| Error::SyncProtocol(format!("enrollment answer: {why}"));
     let device_id = uuid::Uuid::parse_str(&answer.device_id).map_err(|_| bad("bad device id".into()))?;
-    let role = Role::parse(&answer.role).map_err(|_| bad(format!("unknown role {:?}", answer.role)))?;
+    let role = answer.role.parse::<Role>().map_err(|_| bad(format!("unknown role {:?}", answer.role)))?;
     DocId::parse(&format!("community:{}", answer.community_id)).map_err(|_| bad("bad community id".into()))?;
     if let Some(g) = answer.grids.iter().find(|g| !docs::valid_code(g)) {
         return Err(bad(format!("bad grid code {g:?}")));
