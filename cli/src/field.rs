@@ -23,7 +23,7 @@ pub struct InitArgs {
     #[arg(long)]
     role: String,
     /// Community time zone.
-    #[arg(long, default_value = "Asia/Shanghai")]
+    #[arg(long, default_value = gridline_core::model::DEFAULT_TIME_ZONE)]
     timezone: String,
     /// Community name.
     #[arg(long, default_value = "")]
@@ -67,7 +67,7 @@ pub struct RoundsArgs {
 
 /// Parses a `YYYY-MM-DD` argument.
 pub fn parse_date(field: &str, s: &str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+    NaiveDate::parse_from_str(s, gridline_core::model::DAY_FORMAT)
         .map_err(|_| Error::invalid(field, format!("{s:?} is not a YYYY-MM-DD date")))
 }
 

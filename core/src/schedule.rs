@@ -241,7 +241,7 @@ impl Month {
         if text.len() != 7 {
             return Err(bad());
         }
-        let first = NaiveDate::parse_from_str(&format!("{text}-01"), "%Y-%m-%d").map_err(|_| bad())?;
+        let first = NaiveDate::parse_from_str(&format!("{text}-01"), crate::model::DAY_FORMAT).map_err(|_| bad())?;
         Ok(Month { first })
     }
 
@@ -438,7 +438,7 @@ mod tests {
     use super::*;
 
     fn d(s: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("test date")
+        NaiveDate::parse_from_str(s, crate::model::DAY_FORMAT).expect("test date")
     }
 
     fn settings() -> CommunitySettings {

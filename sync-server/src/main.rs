@@ -214,7 +214,7 @@ enum CommunityCommand {
         #[arg(long)]
         name: String,
         /// IANA time zone.
-        #[arg(long, default_value = "Asia/Shanghai")]
+        #[arg(long, default_value = gridline_core::model::DEFAULT_TIME_ZONE)]
         timezone: String,
     },
 }

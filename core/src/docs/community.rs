@@ -91,7 +91,7 @@ pub fn read_settings(doc: &AutoCommit) -> CommunitySettings {
     let mut out = CommunitySettings::defaults(
         &community_id,
         &root.str("name"),
-        &root.opt_str("timezone").unwrap_or_else(|| "Asia/Shanghai".into()),
+        &root.opt_str("timezone").unwrap_or_else(|| crate::model::DEFAULT_TIME_ZONE.into()),
     );
     let categories: Vec<SpecialCareCategory> = ordered("category/", doc)
         .into_iter()

@@ -77,7 +77,7 @@ impl DocId {
     }
     /// A grid's check-in log of one day.
     pub fn check_in_log(community: &str, grid: &str, day: chrono::NaiveDate) -> DocId {
-        let key = Some(day.format("%Y-%m-%d").to_string());
+        let key = Some(day.to_string());
         DocId { kind: DocKind::CheckInLog, community: community.into(), grid: Some(grid.into()), key }
     }
     /// A grid's visit log of one month (`YYYY-MM`).
@@ -119,9 +119,9 @@ impl DocId {
         }
         let key = parts.get(3).map(|k| k.to_string());
         let key_ok = match (kind, key.as_deref()) {
-            (DocKind::CheckInLog, Some(k)) => chrono::NaiveDate::parse_from_str(k, "%Y-%m-%d").is_ok(),
+            (DocKind::CheckInLog, Some(k)) => chrono::NaiveDate::parse_from_str(k, crate::model::DAY_FORMAT).is_ok(),
             (DocKind::VisitLog, Some(k)) => {
-                chrono::NaiveDate::parse_from_str(&format!("{k}-01"), "%Y-%m-%d").is_ok() && k.len() == 7
+                chrono::NaiveDate::parse_from_str(&format!("{k}-01"), crate::model::DAY_FORMAT).is_ok() && k.len() == 7
             }
             (DocKind::Incident, Some(k)) => uuid::Uuid::parse_str(k).is_ok(),
             (_, None) => true,

@@ -10,12 +10,17 @@ pub mod visit;
 use serde::{Deserialize, Serialize};
 
 pub use checkin::{CheckIn, CheckInKind, CheckInOutcome, Location, NewCheckIn};
-pub use community::{CarePlanContact, CommunitySettings, DeadlinePolicy, SpecialCareCategory};
+pub use community::{CarePlanContact, CommunitySettings, DeadlinePolicy, SpecialCareCategory, DEFAULT_TIME_ZONE};
 pub use incident::{IncidentEvent, IncidentFields, NewIncident, Severity};
 pub use roster::{Household, Resident};
 pub use visit::{NewVisit, Visit, VisitKind, SATISFACTION_RANGE};
 
 use crate::codes::coded_enum;
+
+/// How a calendar day is written everywhere — documents, document ids, the store's tables, the ledger, the FFI
+/// and the CLI: `YYYY-MM-DD`. A day is written with chrono's `Display` (`day.to_string()`, the same form) and
+/// read with this format, which accepts nothing else.
+pub const DAY_FORMAT: &str = "%Y-%m-%d";
 
 /// How far ahead of its device's clock a record's time may be: a paper record back-filled with a time a
 /// little later than the phone's clock says. The server allows this plus a clock skew beyond its receipt

@@ -74,7 +74,7 @@ pub struct InitOptions {
     pub user: String,
     /// Role.
     pub role: Role,
-    /// Community time zone (IANA name), default Asia/Shanghai.
+    /// Community time zone (IANA name), default [`DEFAULT_TIME_ZONE`](crate::model::DEFAULT_TIME_ZONE).
     pub timezone: String,
     /// Community name.
     pub community_name: String,
@@ -85,12 +85,13 @@ pub struct InitOptions {
 }
 
 impl InitOptions {
-    /// Options for `user` in `role` with the defaults: Asia/Shanghai, a new unnamed community, every grid.
+    /// Options for `user` in `role` with the defaults: [`DEFAULT_TIME_ZONE`](crate::model::DEFAULT_TIME_ZONE), a
+    /// new unnamed community, every grid.
     pub fn new(user: impl Into<String>, role: Role) -> InitOptions {
         InitOptions {
             user: user.into(),
             role,
-            timezone: "Asia/Shanghai".into(),
+            timezone: crate::model::DEFAULT_TIME_ZONE.into(),
             community_name: String::new(),
             community_id: None,
             grids: vec![],
@@ -237,7 +238,7 @@ impl Store {
         let device = read_device(&conn)?;
         let settings: CommunitySettings = match meta_get(&conn, "settings")? {
             Some(json) => serde_json::from_str(&json).map_err(|e| Error::Store(format!("settings: {e}")))?,
-            None => CommunitySettings::defaults(&device.community_id, "", "Asia/Shanghai"),
+            None => CommunitySettings::defaults(&device.community_id, "", crate::model::DEFAULT_TIME_ZONE),
         };
         Store::assemble(conn, dir, device, settings, clock)
     }
@@ -511,7 +512,7 @@ impl Store {
             })
             .optional()?;
         let Some((grid, day)) = row else { return Ok(None) };
-        let day = NaiveDate::parse_from_str(&day, "%Y-%m-%d").map_err(|e| Error::Store(e.to_string()))?;
+        let day = NaiveDate::parse_from_str(&day, crate::model::DAY_FORMAT).map_err(|e| Error::Store(e.to_string()))?;
         let id = DocId::check_in_log(&self.device.community_id, &grid, day);
         let Some(doc) = self.load_doc(&id)? else { return Ok(None) };
         Ok(docs::checkin_log::check_ins(&doc).into_iter().find(|c| c.check_in_id == check_in_id))

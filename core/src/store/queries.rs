@@ -170,12 +170,12 @@ pub(super) const RESIDENT_COLUMNS: &str =
 
 /// A day as the tables store it (`YYYY-MM-DD`).
 pub(crate) fn parse_day(s: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+    NaiveDate::parse_from_str(s, crate::model::DAY_FORMAT).ok()
 }
 
 /// A day as the tables store it (`YYYY-MM-DD`).
 pub(crate) fn day_text(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
+    d.to_string()
 }
 
 impl Store {

@@ -332,7 +332,7 @@ impl Store {
         let request = EnrollRequest { code: code.to_string(), public_key: signing::public_key_hex(&secret) };
         let answer = transport.enroll(&request)?;
         let device = enrolled_device(&answer)?;
-        let settings = CommunitySettings::defaults(&device.community_id, "", "Asia/Shanghai");
+        let settings = CommunitySettings::defaults(&device.community_id, "", crate::model::DEFAULT_TIME_ZONE);
         let secret_hex = hex::encode(secret);
         let mut meta = vec![
             (META_SERVER_URL, server_url.trim().trim_end_matches('/')),
