@@ -23,7 +23,7 @@ pub struct InitArgs {
     #[arg(long)]
     role: String,
     /// Community time zone.
-    #[arg(long, default_value = "Asia/Shanghai")]
+    #[arg(long, default_value = gridline_core::model::DEFAULT_TIME_ZONE)]
     timezone: String,
     /// Community name.
     #[arg(long, default_value = "")]
@@ -38,7 +38,7 @@ pub struct InitArgs {
 
 /// Creates a standalone store (and its key file when none exists).
 pub fn init(ctx: &Ctx, args: InitArgs) -> Result<Output> {
-    let role = Role::parse(&args.role)?;
+    let role = args.role.parse::<Role>()?;
     let key = ctx.prepare_new_store()?;
     let opts = InitOptions {
         user: args.user,
@@ -67,7 +67,7 @@ pub struct RoundsArgs {
 
 /// Parses a `YYYY-MM-DD` argument.
 pub fn parse_date(field: &str, s: &str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+    NaiveDate::parse_from_str(s, gridline_core::model::DAY_FORMAT)
         .map_err(|_| Error::invalid(field, format!("{s:?} is not a YYYY-MM-DD date")))
 }
 
@@ -151,8 +151,8 @@ pub fn location(lat: Option<f64>, lon: Option<f64>) -> Option<Location> {
 
 /// Records a check-in.
 pub fn checkin(ctx: &Ctx, args: CheckinArgs) -> Result<Output> {
-    let kind = CheckInKind::parse(&args.kind)?;
-    let outcome = CheckInOutcome::parse(&args.outcome)?;
+    let kind = args.kind.parse::<CheckInKind>()?;
+    let outcome = args.outcome.parse::<CheckInOutcome>()?;
     let at = args.at.as_deref().map(|t| parse_time("at", t)).transpose()?;
     let mut store = ctx.open()?;
     let photos = add_photos(&mut store, &args.photos)?;

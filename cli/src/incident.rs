@@ -125,7 +125,7 @@ pub fn run(ctx: &Ctx, cmd: IncidentCommand) -> Result<Output> {
 }
 
 fn report(ctx: &Ctx, args: ReportArgs) -> Result<Output> {
-    let severity = Severity::parse(&args.severity)?;
+    let severity = args.severity.parse::<Severity>()?;
     let at = args.at.as_deref().map(|t| parse_time("at", t)).transpose()?;
     let mut store = ctx.open()?;
     let photos = add_photos(&mut store, &args.photos)?;
@@ -147,14 +147,10 @@ fn report(ctx: &Ctx, args: ReportArgs) -> Result<Output> {
     Ok(Output::new(json!({"incident_id": f.incident_id, "grid": f.grid, "stage": stage}), human))
 }
 
-fn parse_stage(code: &str) -> Result<Stage> {
-    Stage::parse(code).ok_or_else(|| Error::invalid("stage", format!("unknown stage {code:?}")))
-}
-
 fn list(ctx: &Ctx, args: ListArgs) -> Result<Output> {
     let filter = IncidentFilter {
-        stage: args.stage.as_deref().map(parse_stage).transpose()?,
-        severity: args.severity.as_deref().map(Severity::parse).transpose()?,
+        stage: args.stage.as_deref().map(str::parse::<Stage>).transpose()?,
+        severity: args.severity.as_deref().map(str::parse::<Severity>).transpose()?,
         grid: args.grid,
         overdue: args.overdue,
         waiting_for_me: args.waiting_for_me,
@@ -187,7 +183,7 @@ fn parse_yes_no(s: &str) -> Result<bool> {
 }
 
 fn act(ctx: &Ctx, args: ActArgs) -> Result<Output> {
-    let action = Action::parse(&args.action).ok_or_else(|| {
+    let action = args.action.parse::<Action>().map_err(|_| {
         Error::invalid(
             "action",
             format!(

@@ -36,7 +36,7 @@ pub struct LedgerArgs {
 /// Builds the ledger and writes it (csv, xlsx) or prints its summary (json).
 pub fn ledger(ctx: &Ctx, args: LedgerArgs) -> Result<Output> {
     let month = Month::parse(&args.month)?;
-    let lang = Lang::parse(&args.lang)?;
+    let lang = args.lang.parse::<Lang>()?;
     let format = args.format.as_str();
     if !matches!(format, "csv" | "xlsx" | "json") {
         return Err(Error::invalid("format", format!("unknown format {format:?} (csv, xlsx, json)")));

@@ -152,7 +152,7 @@ fn main() -> ExitCode {
             {
                 output::print_error(
                     true,
-                    "usage",
+                    gridline_core::ErrorCode::Usage,
                     &e.to_string().lines().next().unwrap_or_default().replace("error: ", ""),
                 );
                 return ExitCode::from(2);

@@ -1,5 +1,6 @@
 //! Printing: one JSON document with `--json`, human text otherwise.
 
+use gridline_core::ErrorCode;
 use serde_json::Value;
 
 /// A command's result: the JSON document and its human rendering.
@@ -27,9 +28,9 @@ impl Output {
 }
 
 /// Prints an error: `{"error": {"code", "message"}}` on stdout with `--json`, `code: message` on stderr.
-pub fn print_error(json: bool, code: &str, message: &str) {
+pub fn print_error(json: bool, code: ErrorCode, message: &str) {
     if json {
-        println!("{}", serde_json::json!({"error": {"code": code, "message": message}}));
+        println!("{}", gridline_core::error::error_document(code, message));
     } else {
         eprintln!("{code}: {message}");
     }

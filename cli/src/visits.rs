@@ -60,7 +60,7 @@ pub struct RecordArgs {
 /// Runs a `visit` command.
 pub fn visit(ctx: &Ctx, cmd: VisitCommand) -> Result<Output> {
     let VisitCommand::Record(args) = cmd;
-    let kind = VisitKind::parse(&args.kind)?;
+    let kind = args.kind.parse::<VisitKind>()?;
     let at = args.at.as_deref().map(|t| parse_time("at", t)).transpose()?;
     let follow_up = args.follow_up.as_deref().map(|d| parse_date("follow_up", d)).transpose()?;
     let mut store = ctx.open()?;

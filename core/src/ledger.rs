@@ -341,8 +341,8 @@ impl Store {
                     grid: r.get(2)?,
                     address: address.get(household_code.as_str()).cloned().unwrap_or_default(),
                     household_code,
-                    kind: code_column(r, 4, |c| CheckInKind::parse(c).ok())?,
-                    outcome: code_column(r, 5, |c| CheckInOutcome::parse(c).ok())?,
+                    kind: code_column(r, 4)?,
+                    outcome: code_column(r, 5)?,
                     note: r.get(6)?,
                     author: r.get(7)?,
                 })
@@ -450,9 +450,9 @@ impl Store {
                     incident_id: r.get(0)?,
                     grid: r.get(1)?,
                     category: r.get(2)?,
-                    severity: code_column(r, 3, |c| Severity::parse(c).ok())?,
+                    severity: code_column(r, 3)?,
                     title: r.get(4)?,
-                    stage: code_column(r, 5, Stage::parse)?,
+                    stage: code_column(r, 5)?,
                     reported: self.local_day(&reported),
                     deadline: deadline.and_then(|d| DateTime::parse_from_rfc3339(&d).ok()),
                 });
@@ -522,8 +522,8 @@ impl Store {
                 role: r.get(4)?,
                 at: at_text,
                 applied: r.get(6)?,
-                stage_after: optional_code_column(r, 7, Stage::parse)?,
-                superseded_reason: optional_code_column(r, 8, SupersededReason::parse)?,
+                stage_after: optional_code_column(r, 7)?,
+                superseded_reason: optional_code_column(r, 8)?,
                 note: r.get(9)?,
             };
             let satisfied: Option<bool> = r.get(10)?;
@@ -534,7 +534,7 @@ impl Store {
                     .push(AppliedEvent { at, stage_after: *stage_after });
             }
             if month.contains(self.day_of(&at)) {
-                if line.applied && Action::parse(&line.action) == Some(Action::Evaluate) {
+                if line.applied && line.action.parse::<Action>().ok() == Some(Action::Evaluate) {
                     summary.evaluations += 1;
                     let closed = line.stage_after == Some(Stage::Closed);
                     summary.satisfied += u32::from(satisfied.unwrap_or(closed));

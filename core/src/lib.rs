@@ -9,6 +9,7 @@
 //! - [`ledger`]: the monthly electronic ledger, CSV and XLSX (feature `ledger`).
 
 pub mod clock;
+mod codes;
 pub mod docs;
 pub mod error;
 #[cfg(feature = "ledger")]
@@ -27,6 +28,6 @@ pub mod workflow;
 uniffi::setup_scaffolding!();
 
 pub use clock::{Clock, FixedClock, SystemClock};
-pub use error::{Error, Result};
+pub use error::{Error, ErrorCode, ErrorKind, Result};
 #[cfg(feature = "store")]
 pub use store::Store;

@@ -12,24 +12,28 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
+use crate::codes::coded_enum;
 use crate::model::{CommunitySettings, ContactKind, Household, Resident};
 
 /// Intensity level meaning "the household was seen, but no care-plan contact" (an `observed` check-in).
 pub const LEVEL_SEEN: i64 = 0;
 
-/// Why something is due.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
-pub enum DueContact {
-    /// A phone call is due.
-    Phone,
-    /// A door visit is due.
-    Door,
-    /// A home visit is due.
-    Home,
-    /// Monthly rotation: nobody has seen the household for the rotation period.
-    Rotation,
+coded_enum! {
+    #[codes(field = "contact", name = "due contact", list = false)]
+    /// Why something is due.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+    pub enum DueContact {
+        /// A phone call is due.
+        Phone = "phone",
+        /// A door visit is due.
+        Door = "door",
+        /// A home visit is due.
+        Home = "home",
+        /// Monthly rotation: nobody has seen the household for the rotation period.
+        Rotation = "rotation",
+    }
 }
 
 impl From<ContactKind> for DueContact {
@@ -38,18 +42,6 @@ impl From<ContactKind> for DueContact {
             ContactKind::Phone => DueContact::Phone,
             ContactKind::Door => DueContact::Door,
             ContactKind::Home => DueContact::Home,
-        }
-    }
-}
-
-impl DueContact {
-    /// The snake_case code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            DueContact::Phone => "phone",
-            DueContact::Door => "door",
-            DueContact::Home => "home",
-            DueContact::Rotation => "rotation",
         }
     }
 }
@@ -249,7 +241,7 @@ impl Month {
         if text.len() != 7 {
             return Err(bad());
         }
-        let first = NaiveDate::parse_from_str(&format!("{text}-01"), "%Y-%m-%d").map_err(|_| bad())?;
+        let first = NaiveDate::parse_from_str(&format!("{text}-01"), crate::model::DAY_FORMAT).map_err(|_| bad())?;
         Ok(Month { first })
     }
 
@@ -446,7 +438,7 @@ mod tests {
     use super::*;
 
     fn d(s: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("test date")
+        NaiveDate::parse_from_str(s, crate::model::DAY_FORMAT).expect("test date")
     }
 
     fn settings() -> CommunitySettings {

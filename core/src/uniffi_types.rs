@@ -11,8 +11,8 @@ pub type Timestamp = DateTime<FixedOffset>;
 
 uniffi::custom_type!(NaiveDate, String, {
     remote,
-    lower: |day| day.format("%Y-%m-%d").to_string(),
-    try_lift: |text| Ok(NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+    lower: |day| day.to_string(),
+    try_lift: |text| Ok(NaiveDate::parse_from_str(&text, crate::model::DAY_FORMAT)
         .map_err(|_| crate::Error::invalid("date", format!("{text:?} is not a YYYY-MM-DD date")))?),
 });
 

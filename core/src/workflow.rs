@@ -15,145 +15,78 @@
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use serde::Serialize;
 
+use crate::codes::coded_enum;
 use crate::model::{DeadlinePolicy, IncidentEvent, Role, Severity};
 
 /// The role code only the server's receipt may carry; no device may claim it.
 pub const SERVER_ROLE: &str = "server";
 
-/// Where an incident is in the workflow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
-pub enum Stage {
-    /// Reported on the phone, not yet received by the server.
-    Reported,
-    /// Received; waiting for the residents' committee to review it.
-    CommitteeReview,
-    /// Dispatched to (or, urgent, reported straight to) the work station.
-    AtStation,
-    /// Verified and assigned; being handled by the station.
-    InProgress,
-    /// Handled; waiting for the resident's evaluation.
-    Resolved,
-    /// Evaluated as satisfied. Final.
-    Closed,
-    /// Sent back to the reporter for more information.
-    Returned,
-    /// Escalated to the street office.
-    Escalated,
-    /// Rejected: a duplicate or not an incident. Final.
-    Rejected,
+coded_enum! {
+    #[codes(field = "stage", name = "stage", list = false)]
+    /// Where an incident is in the workflow.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+    pub enum Stage {
+        /// Reported on the phone, not yet received by the server.
+        Reported = "reported",
+        /// Received; waiting for the residents' committee to review it.
+        CommitteeReview = "committee_review",
+        /// Dispatched to (or, urgent, reported straight to) the work station.
+        AtStation = "at_station",
+        /// Verified and assigned; being handled by the station.
+        InProgress = "in_progress",
+        /// Handled; waiting for the resident's evaluation.
+        Resolved = "resolved",
+        /// Evaluated as satisfied. Final.
+        Closed = "closed",
+        /// Sent back to the reporter for more information.
+        Returned = "returned",
+        /// Escalated to the street office.
+        Escalated = "escalated",
+        /// Rejected: a duplicate or not an incident. Final.
+        Rejected = "rejected",
+    }
 }
 
 impl Stage {
-    /// Every stage, in workflow order.
-    pub const ALL: [Stage; 9] = [
-        Stage::Reported,
-        Stage::CommitteeReview,
-        Stage::AtStation,
-        Stage::InProgress,
-        Stage::Resolved,
-        Stage::Closed,
-        Stage::Returned,
-        Stage::Escalated,
-        Stage::Rejected,
-    ];
-
-    /// The snake_case code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Stage::Reported => "reported",
-            Stage::CommitteeReview => "committee_review",
-            Stage::AtStation => "at_station",
-            Stage::InProgress => "in_progress",
-            Stage::Resolved => "resolved",
-            Stage::Closed => "closed",
-            Stage::Returned => "returned",
-            Stage::Escalated => "escalated",
-            Stage::Rejected => "rejected",
-        }
-    }
-
-    /// Parses a stage code.
-    pub fn parse(code: &str) -> Option<Stage> {
-        Stage::ALL.into_iter().find(|s| s.code() == code)
-    }
-
     /// True for stages no action leaves.
     pub fn is_final(&self) -> bool {
         matches!(self, Stage::Closed | Stage::Rejected)
     }
 }
 
-/// Something a user (or the server) does to an incident.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
-pub enum Action {
-    /// Report it (creates the incident).
-    Report,
-    /// The server's receipt (已送达).
-    Receive,
-    /// The committee dispatches it to the station (分流).
-    Dispatch,
-    /// The committee settles it itself (mediation).
-    Settle,
-    /// Send it back to the reporter for more information.
-    Return,
-    /// The reporter resubmits it after a return.
-    Resubmit,
-    /// The station verifies (核准) and assigns it.
-    Verify,
-    /// The station escalates it to the street office.
-    Escalate,
-    /// The station or street office resolves it.
-    Resolve,
-    /// The grid leader records the resident's evaluation (居民评单).
-    Evaluate,
-    /// Reject as a duplicate or not an incident.
-    Reject,
-    /// A comment (with optional photos); never changes the stage.
-    Comment,
-}
-
-impl Action {
-    /// Every action.
-    pub const ALL: [Action; 12] = [
-        Action::Report,
-        Action::Receive,
-        Action::Dispatch,
-        Action::Settle,
-        Action::Return,
-        Action::Resubmit,
-        Action::Verify,
-        Action::Escalate,
-        Action::Resolve,
-        Action::Evaluate,
-        Action::Reject,
-        Action::Comment,
-    ];
-
-    /// The snake_case code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Action::Report => "report",
-            Action::Receive => "receive",
-            Action::Dispatch => "dispatch",
-            Action::Settle => "settle",
-            Action::Return => "return",
-            Action::Resubmit => "resubmit",
-            Action::Verify => "verify",
-            Action::Escalate => "escalate",
-            Action::Resolve => "resolve",
-            Action::Evaluate => "evaluate",
-            Action::Reject => "reject",
-            Action::Comment => "comment",
-        }
-    }
-
-    /// Parses an action code.
-    pub fn parse(code: &str) -> Option<Action> {
-        Action::ALL.into_iter().find(|a| a.code() == code)
+coded_enum! {
+    #[codes(field = "action", name = "action", list = false)]
+    /// Something a user (or the server) does to an incident.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+    pub enum Action {
+        /// Report it (creates the incident).
+        Report = "report",
+        /// The server's receipt (已送达).
+        Receive = "receive",
+        /// The committee dispatches it to the station (分流).
+        Dispatch = "dispatch",
+        /// The committee settles it itself (mediation).
+        Settle = "settle",
+        /// Send it back to the reporter for more information.
+        Return = "return",
+        /// The reporter resubmits it after a return.
+        Resubmit = "resubmit",
+        /// The station verifies (核准) and assigns it.
+        Verify = "verify",
+        /// The station escalates it to the street office.
+        Escalate = "escalate",
+        /// The station or street office resolves it.
+        Resolve = "resolve",
+        /// The grid leader records the resident's evaluation (居民评单).
+        Evaluate = "evaluate",
+        /// Reject as a duplicate or not an incident.
+        Reject = "reject",
+        /// A comment (with optional photos); never changes the stage.
+        Comment = "comment",
     }
 }
 
@@ -172,7 +105,7 @@ impl EventRole {
         if code == SERVER_ROLE {
             return Some(EventRole::Server);
         }
-        Role::parse(code).ok().map(EventRole::Device)
+        code.parse::<Role>().ok().map(EventRole::Device)
     }
 
     /// The code written into events.
@@ -184,55 +117,27 @@ impl EventRole {
     }
 }
 
-/// Why an event did not apply. Codes are stable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
-pub enum SupersededReason {
-    /// The role may take this action, but not from the stage the incident had reached.
-    NotAllowedFromStage,
-    /// The role may never take this action.
-    RoleNotAllowed,
-    /// Only the reporter may take this action (resubmit).
-    NotReporter,
-    /// The action lacks what it needs (an evaluation without `satisfied`).
-    PayloadMissing,
-    /// The action code is unknown to this build.
-    UnknownAction,
-    /// The role code is unknown to this build.
-    UnknownRole,
-    /// The event's time does not parse.
-    InvalidTime,
-}
-
-impl SupersededReason {
-    /// Every reason.
-    pub const ALL: [SupersededReason; 7] = [
-        SupersededReason::NotAllowedFromStage,
-        SupersededReason::RoleNotAllowed,
-        SupersededReason::NotReporter,
-        SupersededReason::PayloadMissing,
-        SupersededReason::UnknownAction,
-        SupersededReason::UnknownRole,
-        SupersededReason::InvalidTime,
-    ];
-
-    /// Parses a reason code.
-    pub fn parse(code: &str) -> Option<SupersededReason> {
-        SupersededReason::ALL.into_iter().find(|r| r.code() == code)
-    }
-
-    /// The stable snake_case code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            SupersededReason::NotAllowedFromStage => "not_allowed_from_stage",
-            SupersededReason::RoleNotAllowed => "role_not_allowed",
-            SupersededReason::NotReporter => "not_reporter",
-            SupersededReason::PayloadMissing => "payload_missing",
-            SupersededReason::UnknownAction => "unknown_action",
-            SupersededReason::UnknownRole => "unknown_role",
-            SupersededReason::InvalidTime => "invalid_time",
-        }
+coded_enum! {
+    #[codes(field = "reason", name = "superseded reason", list = false)]
+    /// Why an event did not apply. Codes are stable.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+    pub enum SupersededReason {
+        /// The role may take this action, but not from the stage the incident had reached.
+        NotAllowedFromStage = "not_allowed_from_stage",
+        /// The role may never take this action.
+        RoleNotAllowed = "role_not_allowed",
+        /// Only the reporter may take this action (resubmit).
+        NotReporter = "not_reporter",
+        /// The action lacks what it needs (an evaluation without `satisfied`).
+        PayloadMissing = "payload_missing",
+        /// The action code is unknown to this build.
+        UnknownAction = "unknown_action",
+        /// The role code is unknown to this build.
+        UnknownRole = "unknown_role",
+        /// The event's time does not parse.
+        InvalidTime = "invalid_time",
     }
 }
 
@@ -414,7 +319,7 @@ fn apply(d: &mut Derivation, severity: Severity, e: &IncidentEvent) -> Result<()
     if role == Some(Server) && e.action == Action::Receive.code() {
         d.delivered = true;
     }
-    let action = Action::parse(&e.action).ok_or(SupersededReason::UnknownAction)?;
+    let action = e.action.parse::<Action>().map_err(|_| SupersededReason::UnknownAction)?;
     let role = role.ok_or(SupersededReason::UnknownRole)?;
     let at = DateTime::parse_from_rfc3339(&e.at).map_err(|_| SupersededReason::InvalidTime)?;
     check(action, role, &e.actor, d.stage, d.reporter.as_deref())?;

@@ -80,7 +80,7 @@ fn store_files_hold_no_readable_resident_data_and_wrong_key_changes_nothing() {
     let before = files(dir.path());
     let wrong = [43u8; 32];
     let err = open_store(dir.path(), &wrong).err().expect("wrong key must fail");
-    assert_eq!(err.code(), "store_key_invalid");
+    assert_eq!(err.code(), gridline_core::ErrorCode::StoreKeyInvalid);
     assert_eq!(files(dir.path()), before, "a wrong key must not change any file");
 
     let mut store = open_store(dir.path(), &key).expect("right key still opens");
@@ -131,7 +131,7 @@ fn a_store_signed_with_the_legacy_page_hmac_still_opens() {
     }
 
     let err = open_store(dir.path(), &[43u8; 32]).err().expect("wrong key must fail");
-    assert_eq!(err.code(), "store_key_invalid");
+    assert_eq!(err.code(), gridline_core::ErrorCode::StoreKeyInvalid);
     let mut store = open_store(dir.path(), &key).expect("legacy store opens");
     assert_eq!(store.household_detail("H001").expect("detail").residents[0].name, NAME);
     let c = store

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use gridline_core::docs::roster::RosterImport;
 use gridline_core::docs::{self, DocId};
 use gridline_core::model::{CommunitySettings, Role};
+use gridline_core::ErrorCode;
 use serde_json::{json, Value};
 
 use crate::engine::Engine;
@@ -20,17 +21,23 @@ pub fn create_community(engine: &Engine, name: &str, timezone: &str) -> Result<V
 /// [`create_community`] under a given community id (a UUID): fixtures whose inputs name the community.
 pub fn create_community_with_id(engine: &Engine, community_id: &str, name: &str, timezone: &str) -> Result<Value> {
     if uuid::Uuid::parse_str(community_id).is_err() {
-        return Err(ServerError::bad_request("invalid_input", format!("community id: {community_id:?} is not a UUID")));
+        return Err(ServerError::bad_request(
+            ErrorCode::InvalidInput,
+            format!("community id: {community_id:?} is not a UUID"),
+        ));
     }
     if engine.storage().community(community_id)?.is_some() {
-        return Err(ServerError::bad_request("invalid_input", format!("community {community_id:?} exists")));
+        return Err(ServerError::bad_request(ErrorCode::InvalidInput, format!("community {community_id:?} exists")));
     }
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
-        return Err(ServerError::bad_request("invalid_input", "name: 1 to 200 characters"));
+        return Err(ServerError::bad_request(ErrorCode::InvalidInput, "name: 1 to 200 characters"));
     }
     if timezone.parse::<chrono_tz::Tz>().is_err() {
-        return Err(ServerError::bad_request("invalid_input", format!("timezone: unknown time zone {timezone:?}")));
+        return Err(ServerError::bad_request(
+            ErrorCode::InvalidInput,
+            format!("timezone: unknown time zone {timezone:?}"),
+        ));
     }
     let community_id = community_id.to_string();
     let settings = CommunitySettings::defaults(&community_id, name, timezone);
@@ -54,7 +61,7 @@ pub fn import_roster(engine: &Engine, community_id: &str, bytes: &[u8], now: Dat
         .ok_or_else(|| ServerError::not_found(format!("community document {community_id:?} not found")))?;
     let settings = docs::community::read_settings(&community);
     let import = RosterImport::parse(bytes, &settings, now)
-        .map_err(|e| ServerError::bad_request("roster_invalid", e.to_string()))?;
+        .map_err(|e| ServerError::bad_request(ErrorCode::RosterInvalid, e.to_string()))?;
     // The community document first, then one roster per grid, all stored in one transaction.
     let mut ids = vec![cid];
     ids.extend(import.grids().into_iter().map(|grid| DocId::roster(community_id, grid)));
@@ -74,7 +81,7 @@ pub fn enroll(
     grids: &[String],
     now: DateTime<Utc>,
 ) -> Result<Value> {
-    let role = Role::parse(role)?;
+    let role = role.parse::<Role>()?;
     let issued = enrollment::issue(engine.storage(), community_id, user, role, grids, now)?;
     serde_json::to_value(issued).map_err(ServerError::internal)
 }
@@ -132,6 +139,6 @@ mod tests {
         let roster = engine.document(&DocId::roster(SHANGHAI, "A").to_string()).expect("load").expect("roster");
         assert_eq!(docs::roster::residents(&roster)[0].birth_year, 2027);
         let err = import_roster(&engine, LONDON, csv.as_bytes(), now).expect_err("still 2026 in London");
-        assert_eq!(err.code, "roster_invalid");
+        assert_eq!(err.code, ErrorCode::RosterInvalid);
     }
 }

@@ -6,6 +6,7 @@
 //! serialised by a striped writer lock, and apply a device's changes to a copy (untrusted work on a copy never
 //! blocks readers of the stored document). Different documents sync fully in parallel.
 
+use gridline_core::ErrorCode;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -235,7 +236,7 @@ pub const HEAVY_OPERATIONS: u64 = 20_000;
 const HEAVY_RETRY_SECONDS: u64 = 2;
 
 fn malformed(e: impl std::fmt::Display) -> ServerError {
-    ServerError::bad_request("malformed_sync_message", e.to_string())
+    ServerError::bad_request(ErrorCode::MalformedSyncMessage, e.to_string())
 }
 
 fn hex_heads(heads: &[ChangeHash]) -> Vec<String> {
@@ -584,13 +585,13 @@ impl Engine {
     ) -> Result<(SyncResponse, RoundStats)> {
         if req.protocol != PROTOCOL_VERSION {
             return Err(ServerError::bad_request(
-                "protocol_unsupported",
+                ErrorCode::ProtocolUnsupported,
                 format!("protocol {} is not spoken here (this server speaks {PROTOCOL_VERSION})", req.protocol),
             ));
         }
         if req.docs.len() > MAX_DOCS_PER_REQUEST {
             return Err(ServerError::bad_request(
-                "too_many_documents",
+                ErrorCode::TooManyDocuments,
                 format!("{} documents in one request (at most {MAX_DOCS_PER_REQUEST})", req.docs.len()),
             ));
         }
@@ -599,14 +600,18 @@ impl Engine {
         let mut parsed = Vec::with_capacity(req.docs.len());
         let mut operations = 0u64;
         for m in &req.docs {
-            let id = DocId::parse(&m.doc_id).map_err(|e| ServerError::bad_request("invalid_doc_id", e.to_string()))?;
+            let id = DocId::parse(&m.doc_id)
+                .map_err(|e| ServerError::bad_request(ErrorCode::InvalidDocId, e.to_string()))?;
             if !seen.insert(m.doc_id.as_str()) {
-                return Err(ServerError::bad_request("duplicate_document", format!("{} appears twice", m.doc_id)));
+                return Err(ServerError::bad_request(
+                    ErrorCode::DuplicateDocument,
+                    format!("{} appears twice", m.doc_id),
+                ));
             }
             if !device.may_read(&id) {
                 return Err(ServerError::new(
                     axum::http::StatusCode::FORBIDDEN,
-                    "forbidden_document",
+                    ErrorCode::ForbiddenDocument,
                     format!("{} is outside this device's scope", m.doc_id),
                 ));
             }
@@ -630,7 +635,7 @@ impl Engine {
                 Err(std::sync::TryLockError::WouldBlock) => {
                     return Err(ServerError::new(
                         axum::http::StatusCode::TOO_MANY_REQUESTS,
-                        "rate_limited",
+                        ErrorCode::RateLimited,
                         "another large sync is being applied; try again shortly",
                     )
                     .retry_after(HEAVY_RETRY_SECONDS));

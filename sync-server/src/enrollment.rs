@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use gridline_core::docs::valid_code;
 use gridline_core::model::Role;
 use gridline_core::sync::protocol::{EnrollRequest, EnrollResponse};
+use gridline_core::ErrorCode;
 
 use gridline_core::sync::signing::valid_public_key;
 
@@ -63,13 +64,16 @@ pub fn issue(
     }
     let user = user.trim();
     if user.is_empty() || user.chars().count() > 100 {
-        return Err(ServerError::bad_request("invalid_input", "user: 1 to 100 characters"));
+        return Err(ServerError::bad_request(ErrorCode::InvalidInput, "user: 1 to 100 characters"));
     }
     if let Some(bad) = grids.iter().find(|g| !valid_code(g)) {
-        return Err(ServerError::bad_request("invalid_input", format!("grid: bad grid code {bad:?}")));
+        return Err(ServerError::bad_request(ErrorCode::InvalidInput, format!("grid: bad grid code {bad:?}")));
     }
     if role.is_grid_scoped() && grids.is_empty() {
-        return Err(ServerError::bad_request("invalid_input", format!("grid: role {} needs --grid", role.code())));
+        return Err(ServerError::bad_request(
+            ErrorCode::InvalidInput,
+            format!("grid: role {} needs --grid", role.code()),
+        ));
     }
     let grids = if role.is_grid_scoped() { grids.to_vec() } else { Vec::new() };
     let code = new_code()?;
@@ -100,20 +104,28 @@ pub fn redeem_as(
     now: DateTime<Utc>,
 ) -> Result<EnrollResponse> {
     if uuid::Uuid::parse_str(device_id).is_err() {
-        return Err(ServerError::bad_request("invalid_input", format!("device id: {device_id:?} is not a UUID")));
+        return Err(ServerError::bad_request(
+            ErrorCode::InvalidInput,
+            format!("device id: {device_id:?} is not a UUID"),
+        ));
     }
     if !valid_public_key(&req.public_key) {
-        return Err(ServerError::bad_request("invalid_public_key", "public_key: not a hex Ed25519 public key"));
+        return Err(ServerError::bad_request(ErrorCode::InvalidPublicKey, "public_key: not a hex Ed25519 public key"));
     }
     let code_hash = hash_secret(&normalise(&req.code));
-    let invalid = || ServerError::bad_request("enroll_code_invalid", "this enrollment code is not known");
-    let used = || ServerError::new(StatusCode::CONFLICT, "enroll_code_used", "this enrollment code was already used");
+    let invalid = || ServerError::bad_request(ErrorCode::EnrollCodeInvalid, "this enrollment code is not known");
+    let used =
+        || ServerError::new(StatusCode::CONFLICT, ErrorCode::EnrollCodeUsed, "this enrollment code was already used");
     let code = storage.enrollment_code(&code_hash)?.ok_or_else(invalid)?;
     if code.used_by.is_some() {
         return Err(used());
     }
     if code.expires_at < now.timestamp() {
-        return Err(ServerError::new(StatusCode::GONE, "enroll_code_expired", "this enrollment code has expired"));
+        return Err(ServerError::new(
+            StatusCode::GONE,
+            ErrorCode::EnrollCodeExpired,
+            "this enrollment code has expired",
+        ));
     }
     let token = new_token()?;
     let device = Device {

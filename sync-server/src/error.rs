@@ -4,6 +4,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use gridline_core::sync::protocol::ApiError;
+use gridline_core::ErrorCode;
 
 /// A failure of a request or an admin command.
 #[derive(Debug, thiserror::Error)]
@@ -11,8 +12,8 @@ use gridline_core::sync::protocol::ApiError;
 pub struct ServerError {
     /// HTTP status answered.
     pub status: StatusCode,
-    /// Stable snake_case code.
-    pub code: &'static str,
+    /// Stable code, written snake_case in the JSON body.
+    pub code: ErrorCode,
     /// Human message.
     pub message: String,
     /// Seconds the client should wait before trying again (sent as `Retry-After`, with 429 and 503).
@@ -28,7 +29,7 @@ pub type Result<T, E = ServerError> = std::result::Result<T, E>;
 
 impl ServerError {
     /// A new error.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ServerError {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> ServerError {
         ServerError { status, code, message: message.into(), retry_after: None, doc_id: None, change_hash: None }
     }
     /// The same error, telling the client to wait `seconds` before trying again.
@@ -46,24 +47,24 @@ impl ServerError {
         self
     }
     /// 400 with `code`.
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> ServerError {
+    pub fn bad_request(code: ErrorCode, message: impl Into<String>) -> ServerError {
         ServerError::new(StatusCode::BAD_REQUEST, code, message)
     }
     /// 403 `forbidden_change`: the whole batch is refused.
     pub fn forbidden_change(message: impl Into<String>) -> ServerError {
-        ServerError::new(StatusCode::FORBIDDEN, "forbidden_change", message)
+        ServerError::new(StatusCode::FORBIDDEN, ErrorCode::ForbiddenChange, message)
     }
     /// 404 `not_found`.
     pub fn not_found(what: impl Into<String>) -> ServerError {
-        ServerError::new(StatusCode::NOT_FOUND, "not_found", what)
+        ServerError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, what)
     }
     /// 500 `storage_error`: the database failed (nothing half-written: every write is one transaction).
     pub fn storage(e: impl std::fmt::Display) -> ServerError {
-        ServerError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage_error", e.to_string())
+        ServerError::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::StorageError, e.to_string())
     }
     /// 500 `internal_error`.
     pub fn internal(e: impl std::fmt::Display) -> ServerError {
-        ServerError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", e.to_string())
+        ServerError::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::InternalError, e.to_string())
     }
 }
 
@@ -81,14 +82,14 @@ impl From<gridline_core::Error> for ServerError {
 
 impl From<std::io::Error> for ServerError {
     fn from(e: std::io::Error) -> Self {
-        ServerError::new(StatusCode::INTERNAL_SERVER_ERROR, "io_error", e.to_string())
+        ServerError::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::IoError, e.to_string())
     }
 }
 
 impl IntoResponse for ServerError {
     fn into_response(self) -> Response {
         let body = ApiError {
-            code: self.code.to_string(),
+            code: self.code.code().to_string(),
             message: self.message,
             doc_id: self.doc_id,
             change_hash: self.change_hash,

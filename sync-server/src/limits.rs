@@ -2,6 +2,7 @@
 //! (new documents, bytes per document, blob bytes; counted in storage inside the write that spends them).
 //! Both are answered with 429 and `Retry-After`, which the device's backoff honours.
 
+use gridline_core::ErrorCode;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -50,7 +51,7 @@ impl Quotas {
             }
             QuotaExceeded::BlobBytes => format!("more than {} photo bytes today", self.blob_bytes_per_day),
         };
-        ServerError::new(StatusCode::TOO_MANY_REQUESTS, "quota_exceeded", format!("this device sent {what}"))
+        ServerError::new(StatusCode::TOO_MANY_REQUESTS, ErrorCode::QuotaExceeded, format!("this device sent {what}"))
             .retry_after(seconds_to_midnight(now))
     }
 }
@@ -133,8 +134,12 @@ impl RateLimiter {
             return Ok(());
         }
         let wait = ((1.0 - bucket.tokens) / self.limit.per_second).ceil().max(1.0) as u64;
-        Err(ServerError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests from this device")
-            .retry_after(wait))
+        Err(ServerError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::RateLimited,
+            "too many requests from this device",
+        )
+        .retry_after(wait))
     }
 }
 
@@ -151,7 +156,7 @@ mod tests {
             limiter.check("d1", t0).expect("within the burst");
         }
         let refused = limiter.check("d1", t0).expect_err("burst spent");
-        assert_eq!((refused.code, refused.retry_after), ("rate_limited", Some(1)));
+        assert_eq!((refused.code, refused.retry_after), (ErrorCode::RateLimited, Some(1)));
         limiter.check("d2", t0).expect("another device has its own bucket");
         limiter.check("d1", t0 + Duration::from_millis(600)).expect("a token came back");
         assert!(limiter.check("d1", t0 + Duration::from_millis(700)).is_err());
@@ -173,6 +178,6 @@ mod tests {
     fn quota_refusals_wait_until_midnight() {
         let now = DateTime::parse_from_rfc3339("2026-11-30T23:00:00Z").expect("time").with_timezone(&Utc);
         let e = Quotas::default().refusal(QuotaExceeded::BlobBytes, now);
-        assert_eq!((e.status.as_u16(), e.code, e.retry_after), (429, "quota_exceeded", Some(3600)));
+        assert_eq!((e.status.as_u16(), e.code, e.retry_after), (429, ErrorCode::QuotaExceeded, Some(3600)));
     }
 }

@@ -1,5 +1,6 @@
 //! `gridline-server`: `serve` the relay, or run an `admin` command on its data directory.
 
+use gridline_core::ErrorCode;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -159,7 +160,7 @@ impl TransportArgs {
         };
         let addr: SocketAddr = text
             .parse()
-            .map_err(|e| ServerError::bad_request("invalid_input", format!("--metrics-listen {text}: {e}")))?;
+            .map_err(|e| ServerError::bad_request(ErrorCode::InvalidInput, format!("--metrics-listen {text}: {e}")))?;
         match tokio::net::TcpListener::bind(addr).await {
             Ok(listener) => Ok(Some(listener)),
             Err(e) if !explicit => {
@@ -213,7 +214,7 @@ enum CommunityCommand {
         #[arg(long)]
         name: String,
         /// IANA time zone.
-        #[arg(long, default_value = "Asia/Shanghai")]
+        #[arg(long, default_value = gridline_core::model::DEFAULT_TIME_ZONE)]
         timezone: String,
     },
 }
@@ -245,7 +246,7 @@ fn clock() -> Result<Arc<dyn Clock>> {
     match std::env::var("GRIDLINE_NOW") {
         Ok(text) => {
             let at = chrono::DateTime::parse_from_rfc3339(&text)
-                .map_err(|e| ServerError::bad_request("invalid_input", format!("GRIDLINE_NOW: {e}")))?;
+                .map_err(|e| ServerError::bad_request(ErrorCode::InvalidInput, format!("GRIDLINE_NOW: {e}")))?;
             Ok(Arc::new(FixedClock(at.with_timezone(&chrono::Utc))))
         }
         Err(_) => Ok(Arc::new(SystemClock)),
@@ -265,7 +266,7 @@ fn run_admin(data: &Path, command: AdminCommand) -> Result<Value> {
         }
         AdminCommand::Roster { command: RosterCommand::Import { community, file } } => {
             let bytes = std::fs::read(&file)
-                .map_err(|e| ServerError::bad_request("io_error", format!("{}: {e}", file.display())))?;
+                .map_err(|e| ServerError::bad_request(ErrorCode::IoError, format!("{}: {e}", file.display())))?;
             admin::import_roster(&engine, &community, &bytes, now)
         }
         AdminCommand::Enroll { community, user, role, grids } => {
@@ -380,12 +381,12 @@ fn main() {
             {
                 Ok(r) => r,
                 Err(e) => {
-                    eprintln!("io_error: {e}");
+                    eprintln!("{}: {e}", gridline_core::ErrorCode::IoError);
                     std::process::exit(1);
                 }
             };
             if let Err(e) = runtime.block_on(serve(data, listen, cache_mb, limits, transport)) {
-                tracing::error!(code = e.code, "{e}");
+                tracing::error!(code = e.code.code(), "{e}");
                 std::process::exit(1);
             }
         }
@@ -399,7 +400,7 @@ fn main() {
             }
             Err(e) => {
                 if json {
-                    println!("{}", serde_json::json!({ "error": { "code": e.code, "message": e.message } }));
+                    println!("{}", gridline_core::error::error_document(e.code, &e.message));
                 } else {
                     eprintln!("{}: {}", e.code, e.message);
                 }

@@ -290,7 +290,7 @@ mod tests {
     fn refused(result: Result<()>, why: &str) {
         match result {
             Err(e) => {
-                assert_eq!(e.code, "forbidden_change");
+                assert_eq!(e.code, gridline_core::ErrorCode::ForbiddenChange);
                 assert!(e.message.contains(why), "{why:?} not in {:?}", e.message);
             }
             Ok(()) => panic!("accepted, expected {why:?}"),

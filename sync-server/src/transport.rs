@@ -3,6 +3,7 @@
 //! connection stays open, and how many connections are open at once. `axum::serve` bounds none of these, so
 //! connections that never finish their request head stayed open for good.
 
+use gridline_core::ErrorCode;
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
@@ -123,18 +124,18 @@ pub fn tls_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, 
     let startup = |code, message: String| ServerError::new(StatusCode::INTERNAL_SERVER_ERROR, code, message);
     let chain = CertificateDer::pem_file_iter(cert)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| startup("tls_cert_invalid", format!("{}: {e}", cert.display())))?;
+        .map_err(|e| startup(ErrorCode::TlsCertInvalid, format!("{}: {e}", cert.display())))?;
     if chain.is_empty() {
-        return Err(startup("tls_cert_invalid", format!("{}: no certificate", cert.display())));
+        return Err(startup(ErrorCode::TlsCertInvalid, format!("{}: no certificate", cert.display())));
     }
-    let private_key =
-        PrivateKeyDer::from_pem_file(key).map_err(|e| startup("tls_key_invalid", format!("{}: {e}", key.display())))?;
+    let private_key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| startup(ErrorCode::TlsKeyInvalid, format!("{}: {e}", key.display())))?;
     let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()
-        .map_err(|e| startup("tls_cert_invalid", e.to_string()))?
+        .map_err(|e| startup(ErrorCode::TlsCertInvalid, e.to_string()))?
         .with_no_client_auth()
         .with_single_cert(chain, private_key)
-        .map_err(|e| startup("tls_key_invalid", format!("{} / {}: {e}", cert.display(), key.display())))?;
+        .map_err(|e| startup(ErrorCode::TlsKeyInvalid, format!("{} / {}: {e}", cert.display(), key.display())))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
@@ -507,8 +508,9 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
 
 /// 408 `body_timeout`, and the connection closes (the rest of the body is not worth reading).
 fn body_timeout_response() -> Response<Body> {
-    let mut res = ServerError::new(StatusCode::REQUEST_TIMEOUT, "body_timeout", "the request body arrived too slowly")
-        .into_response();
+    let mut res =
+        ServerError::new(StatusCode::REQUEST_TIMEOUT, ErrorCode::BodyTimeout, "the request body arrived too slowly")
+            .into_response();
     res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
     res
 }

@@ -47,14 +47,15 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use automerge::{Automerge, ChangeHash, LoadOptions, OnPartialLoad, VerificationMode};
 use axum::http::StatusCode;
+use gridline_core::ErrorCode;
 use sha2::{Digest, Sha256};
 
 use crate::error::ServerError;
 
 /// Code of a refusal for bytes that are not a well-formed sync message (400).
-pub const MALFORMED: &str = "malformed_sync_message";
+pub const MALFORMED: ErrorCode = ErrorCode::MalformedSyncMessage;
 /// Code of a refusal for a well-formed message over a [`MessageLimits`] bound (413).
-pub const TOO_LARGE: &str = "sync_message_too_large";
+pub const TOO_LARGE: ErrorCode = ErrorCode::SyncMessageTooLarge;
 
 const MESSAGE_TYPE_SYNC: u8 = 0x42;
 const MESSAGE_TYPE_SYNC_V2: u8 = 0x43;
@@ -780,7 +781,7 @@ mod tests {
     use super::*;
 
     /// Refusals must come fast: every attack here made Automerge allocate or spin.
-    fn refused(bytes: &[u8], code: &str) -> ServerError {
+    fn refused(bytes: &[u8], code: ErrorCode) -> ServerError {
         let start = Instant::now();
         let err = sync_message(bytes, &MessageLimits::default()).expect_err("the message must be refused");
         assert!(start.elapsed() < Duration::from_secs(2), "refusal took {:?}", start.elapsed());

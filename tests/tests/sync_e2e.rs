@@ -223,7 +223,11 @@ fn a_server_killed_between_syncs_keeps_what_it_acknowledged() {
     server.kill();
     work(&mut a1, "A", 1, 10, &mut rng);
     let down = a1.store.sync(&NoProgress, &AtomicBool::new(false));
-    assert_eq!(down.map_err(|e| e.code()), Err("network_error"), "retries give up while the server is down");
+    assert_eq!(
+        down.map_err(|e| e.code()),
+        Err(gridline_core::ErrorCode::NetworkError),
+        "retries give up while the server is down"
+    );
     server.restart();
     sync(&mut a1);
     sync(&mut a2);
@@ -244,7 +248,7 @@ fn a_revoked_device_is_wiped_and_a_code_works_once() {
     a1.sync(&NoProgress, &AtomicBool::new(false)).expect("sync");
     server.admin_ok(&["device", "revoke", &a1.device().device_id.clone()]);
     let err = a1.sync(&NoProgress, &AtomicBool::new(false));
-    assert_eq!(err.map_err(|e| e.code()), Err("device_revoked"));
+    assert_eq!(err.map_err(|e| e.code()), Err(gridline_core::ErrorCode::DeviceRevoked));
     assert!(!dir.path().join("a1").join(gridline_core::store::STORE_FILE).exists());
 }
 

@@ -1,8 +1,11 @@
 //! The one error the bindings raise, mapped from the core's `Error` in one place (`From` below).
 //!
-//! Every variant carries the core's stable snake_case `code` (what shells key localised messages on) and an
-//! English `detail` for logs. The variant says what a shell does about it: tell the user (`Rejected`),
-//! treat the device store as unusable until fixed (`Store`), or try again later (`Network`).
+//! Every variant carries the core's [`ErrorCode`] (what shells key localised messages on) and an English
+//! `detail` for logs. The variant says what a shell does about it — tell the user (`Rejected`), treat the
+//! device store as unusable until fixed (`Store`), or try again later (`Network`) — as the core's
+//! [`ErrorCode::kind`] places the code.
+
+use gridline_core::{ErrorCode, ErrorKind};
 
 /// An error from a Gridline call. `code` is stable; `detail` is English, for logs and support.
 #[derive(Debug, thiserror::Error, uniffi::Error)]
@@ -11,17 +14,19 @@ pub enum GridlineError {
     /// user can correct it; nothing was written.
     #[error("{code}: {detail}")]
     Rejected {
-        /// Stable machine code (e.g. `invalid_input`, `household_not_found`, `action_not_allowed`).
-        code: String,
+        /// Stable machine code (e.g. `InvalidInput`, `HouseholdNotFound`, `ActionNotAllowed`).
+        code: ErrorCode,
         /// English description.
         detail: String,
+        /// Where a refused roster file is wrong (`RosterInvalid` only), so the screen can point at the line.
+        roster: Option<RosterProblem>,
     },
     /// The device store cannot be used as asked: wrong key, no store, a store from a newer version, a disk
     /// or file error. Nothing was written.
     #[error("{code}: {detail}")]
     Store {
-        /// Stable machine code (e.g. `store_key_invalid`, `store_not_initialised`, `store_error`).
-        code: String,
+        /// Stable machine code (e.g. `StoreKeyInvalid`, `StoreNotInitialised`, `StoreError`).
+        code: ErrorCode,
         /// English description.
         detail: String,
     },
@@ -29,61 +34,45 @@ pub enum GridlineError {
     #[error("{code}: {detail}")]
     Network {
         /// Stable machine code.
-        code: String,
+        code: ErrorCode,
         /// English description.
         detail: String,
     },
 }
 
+/// Where a roster file is wrong: the line and what is wrong there (English, never the file's personal data).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct RosterProblem {
+    /// 1-based physical line (the header is line 1); 0 when it concerns the whole file.
+    pub line: u32,
+    /// What is wrong, in English.
+    pub reason: String,
+}
+
 impl GridlineError {
     /// The stable machine code, whatever the variant.
-    pub fn code(&self) -> &str {
+    pub fn code(&self) -> ErrorCode {
         match self {
             GridlineError::Rejected { code, .. }
             | GridlineError::Store { code, .. }
-            | GridlineError::Network { code, .. } => code,
+            | GridlineError::Network { code, .. } => *code,
         }
     }
 }
 
-/// Codes that mean the device store itself is unusable.
-const STORE_CODES: &[&str] = &[
-    "store_key_invalid",
-    "store_not_initialised",
-    "store_exists",
-    "store_too_new",
-    "store_error",
-    "io_error",
-    "not_enrolled",
-    "device_revoked",
-];
-
-/// Codes that mean the network or the server failed; work stays local and is retried.
-const NETWORK_CODES: &[&str] = &[
-    "network_error",
-    "server_unavailable",
-    "server_refused",
-    "sync_protocol",
-    "sync_cancelled",
-    "unauthorized",
-    "rate_limited",
-    "device_revoked_unverified",
-    "missing_dependencies",
-    "quota_exceeded",
-    "sync_message_too_large",
-    "body_timeout",
-];
-
 impl From<gridline_core::Error> for GridlineError {
     fn from(e: gridline_core::Error) -> Self {
-        let (code, detail) = (e.code().to_string(), e.to_string());
-        // Grouped by code with a default, so a new core variant is `Rejected` until listed here.
-        if STORE_CODES.contains(&code.as_str()) {
-            GridlineError::Store { code, detail }
-        } else if NETWORK_CODES.contains(&code.as_str()) {
-            GridlineError::Network { code, detail }
-        } else {
-            GridlineError::Rejected { code, detail }
+        let (code, detail) = (e.code(), e.to_string());
+        match code.kind() {
+            ErrorKind::Store => GridlineError::Store { code, detail },
+            ErrorKind::Network => GridlineError::Network { code, detail },
+            ErrorKind::Rejected => {
+                let roster = match e {
+                    gridline_core::Error::RosterInvalid { line, reason } => Some(RosterProblem { line, reason }),
+                    _ => None,
+                };
+                GridlineError::Rejected { code, detail, roster }
+            }
         }
     }
 }
@@ -100,16 +89,19 @@ mod tests {
     fn variants_follow_what_the_shell_does_and_keep_the_code() {
         let wrong_key = GridlineError::from(Error::StoreKeyInvalid);
         assert!(matches!(wrong_key, GridlineError::Store { .. }));
-        assert_eq!(wrong_key.code(), "store_key_invalid");
+        assert_eq!(wrong_key.code(), ErrorCode::StoreKeyInvalid);
         let bad = GridlineError::from(Error::invalid("note", "too long"));
         assert!(matches!(&bad, GridlineError::Rejected { detail, .. } if detail == "note: too long"));
-        assert_eq!(bad.code(), "invalid_input");
+        assert_eq!(bad.code(), ErrorCode::InvalidInput);
         assert!(matches!(GridlineError::from(Error::Io("disk".into())), GridlineError::Store { .. }));
         let busy = GridlineError::from(Error::RateLimited { retry_after_secs: Some(30) });
-        assert!(matches!(&busy, GridlineError::Network { code, .. } if code == "rate_limited"));
+        assert!(matches!(&busy, GridlineError::Network { code, .. } if *code == ErrorCode::RateLimited));
         let kept = GridlineError::from(Error::DeviceRevokedUnverified);
-        assert!(matches!(&kept, GridlineError::Network { code, .. } if code == "device_revoked_unverified"));
+        assert!(matches!(&kept, GridlineError::Network { code, .. } if *code == ErrorCode::DeviceRevokedUnverified));
         let plain = GridlineError::from(Error::InsecureServerUrl("http://x".into()));
-        assert!(matches!(&plain, GridlineError::Rejected { code, .. } if code == "insecure_server_url"));
+        assert!(matches!(&plain, GridlineError::Rejected { code, .. } if *code == ErrorCode::InsecureServerUrl));
+        let roster = GridlineError::from(Error::RosterInvalid { line: 3, reason: "household_code: empty".into() });
+        let problem = RosterProblem { line: 3, reason: "household_code: empty".into() };
+        assert!(matches!(&roster, GridlineError::Rejected { roster: Some(p), .. } if *p == problem));
     }
 }

@@ -17,7 +17,7 @@ mod error;
 mod store;
 mod sync;
 
-pub use error::GridlineError;
+pub use error::{GridlineError, RosterProblem};
 pub use store::GridlineStore;
 pub use sync::{SyncCancel, SyncObserver};
 

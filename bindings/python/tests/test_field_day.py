@@ -64,10 +64,10 @@ def test_wrong_key_is_a_store_error_with_a_stable_code(tmp_path, key):
     ffi.GridlineStore.init(str(tmp_path / "s"), key, init_options())
     with pytest.raises(ffi.GridlineError.Store) as e:
         ffi.GridlineStore.open(str(tmp_path / "s"), bytes(32))
-    assert e.value.code == "store_key_invalid"
+    assert e.value.code == core.ErrorCode.STORE_KEY_INVALID
     with pytest.raises(ffi.GridlineError.Rejected) as e:
         ffi.GridlineStore.open(str(tmp_path / "s"), b"short")
-    assert e.value.code == "invalid_input"
+    assert e.value.code == core.ErrorCode.INVALID_INPUT
 
 
 def test_reopen_with_key_keeps_everything(tmp_path, key):
@@ -81,13 +81,13 @@ def test_reopen_with_key_keeps_everything(tmp_path, key):
 def test_bad_input_is_rejected_not_a_crash(store):
     with pytest.raises(ffi.GridlineError.Rejected) as e:
         store.household_detail("nope")
-    assert e.value.code == "household_not_found"
+    assert e.value.code == core.ErrorCode.HOUSEHOLD_NOT_FOUND
     with pytest.raises(ffi.GridlineError.Rejected) as e:
         store.add_photo(b"not an image")
-    assert e.value.code == "photo_invalid"
+    assert e.value.code == core.ErrorCode.PHOTO_INVALID
     with pytest.raises(ffi.GridlineError.Rejected) as e:
         store.import_roster(b"grid_code\nbroken")
-    assert e.value.code == "roster_invalid"
+    assert e.value.code == core.ErrorCode.ROSTER_INVALID
     bad_date = "2024-13-45"
     with pytest.raises(Exception):
         store.rounds(bad_date)

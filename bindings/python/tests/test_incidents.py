@@ -65,11 +65,11 @@ def test_actions_follow_allowed_actions(store):
     with pytest.raises(ffi.GridlineError.Rejected) as e:
         store.incident_act(fields.incident_id, core.IncidentAct(
             action=core.Action.VERIFY, note="", assignee="张师傅", duplicate_of=None, satisfied=None, photos=[]))
-    assert e.value.code == "action_not_allowed"
+    assert e.value.code == core.ErrorCode.ACTION_NOT_ALLOWED
     assert len(store.incident_detail(fields.incident_id).events) == 2
 
 
 def test_unknown_incident_is_not_found(store):
     with pytest.raises(ffi.GridlineError.Rejected) as e:
         store.incident_detail("00000000-0000-7000-8000-000000000000")
-    assert e.value.code == "not_found"
+    assert e.value.code == core.ErrorCode.NOT_FOUND

@@ -39,7 +39,7 @@ def test_home_visit_clears_what_it_satisfies_and_shows_in_the_ledger(social_work
 def test_bad_month_and_satisfaction_are_rejected(social_worker):
     with pytest.raises(ffi.GridlineError.Rejected) as e:
         social_worker.ledger_summary("2026-13", None)
-    assert e.value.code == "invalid_input"
+    assert e.value.code == core.ErrorCode.INVALID_INPUT
     with pytest.raises(ffi.GridlineError.Rejected):
         social_worker.record_visit(core.NewVisit(
             household_code="H-201", residents=["王秀英"], kind=core.VisitKind.HOME, at=None, duration_min=None,

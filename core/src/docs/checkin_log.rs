@@ -50,8 +50,8 @@ fn from_entity(id: String, e: &Entity) -> Result<CheckIn> {
     Ok(CheckIn {
         household_code: e.str("household"),
         grid: e.str("grid"),
-        kind: CheckInKind::parse(&e.str("kind")).map_err(|_| bad("bad kind"))?,
-        outcome: CheckInOutcome::parse(&e.str("outcome")).map_err(|_| bad("bad outcome"))?,
+        kind: e.str("kind").parse::<CheckInKind>().map_err(|_| bad("bad kind"))?,
+        outcome: e.str("outcome").parse::<CheckInOutcome>().map_err(|_| bad("bad outcome"))?,
         note: e.str("note"),
         photos: e.list("photos"),
         location,

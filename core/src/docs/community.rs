@@ -36,7 +36,7 @@ fn parse_plan(text: &str) -> Vec<CarePlanContact> {
         .filter_map(|item| {
             let (c, d) = item.split_once(':')?;
             Some(CarePlanContact {
-                contact: ContactKind::parse(c).ok()?,
+                contact: c.parse::<ContactKind>().ok()?,
                 period_days: d.parse().ok().filter(|d| *d > 0)?,
             })
         })
@@ -108,7 +108,7 @@ pub fn read_settings(doc: &AutoCommit) -> CommunitySettings {
     let mut out = CommunitySettings::defaults(
         &community_id,
         &root.str(NAME_KEY),
-        &root.opt_str(TIMEZONE_KEY).unwrap_or_else(|| "Asia/Shanghai".into()),
+        &root.opt_str(TIMEZONE_KEY).unwrap_or_else(|| crate::model::DEFAULT_TIME_ZONE.into()),
     );
     let categories: Vec<SpecialCareCategory> = ordered(CATEGORY_PREFIX, doc)
         .into_iter()

@@ -103,7 +103,7 @@ impl TryFrom<FieldsRecord> for IncidentFields {
             incident_id: r.id,
             grid: r.grid,
             category: r.category,
-            severity: Severity::parse(&r.severity).map_err(|_| bad("bad severity"))?,
+            severity: r.severity.parse::<Severity>().map_err(|_| bad("bad severity"))?,
             title: r.title,
             description: r.description,
             household_code: r.household,

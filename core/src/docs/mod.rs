@@ -18,42 +18,27 @@ use std::fmt;
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
 
+use crate::codes::coded_enum;
 use crate::error::{Error, Result};
 
 /// Schema version written into every document's root (`schema`).
 pub const SCHEMA_VERSION: i64 = 1;
 
-/// Which type of document.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum DocKind {
-    /// One per community: configuration.
-    Community,
-    /// One per grid: buildings, households, residents.
-    Roster,
-    /// One per grid and day: check-ins.
-    CheckInLog,
-    /// One per grid and month: home visits.
-    VisitLog,
-    /// One per incident.
-    Incident,
-}
-
-impl DocKind {
-    /// The prefix of ids of this kind.
-    pub fn code(&self) -> &'static str {
-        match self {
-            DocKind::Community => "community",
-            DocKind::Roster => "roster",
-            DocKind::CheckInLog => "checkins",
-            DocKind::VisitLog => "visits",
-            DocKind::Incident => "incident",
-        }
-    }
-
-    fn parse(code: &str) -> Option<DocKind> {
-        [DocKind::Community, DocKind::Roster, DocKind::CheckInLog, DocKind::VisitLog, DocKind::Incident]
-            .into_iter()
-            .find(|k| k.code() == code)
+coded_enum! {
+    #[codes(field = "kind", name = "document kind", list = true)]
+    /// Which type of document.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum DocKind {
+        /// One per community: configuration.
+        Community = "community",
+        /// One per grid: buildings, households, residents.
+        Roster = "roster",
+        /// One per grid and day: check-ins.
+        CheckInLog = "checkins",
+        /// One per grid and month: home visits.
+        VisitLog = "visits",
+        /// One per incident.
+        Incident = "incident",
     }
 }
 
@@ -93,7 +78,7 @@ impl DocId {
     }
     /// A grid's check-in log of one day.
     pub fn check_in_log(community: &str, grid: &str, day: chrono::NaiveDate) -> DocId {
-        let key = Some(day.format("%Y-%m-%d").to_string());
+        let key = Some(day.to_string());
         DocId { kind: DocKind::CheckInLog, community: community.into(), grid: Some(grid.into()), key }
     }
     /// A grid's visit log of one month (`YYYY-MM`).
@@ -117,7 +102,7 @@ impl DocId {
             return Err(bad("too long"));
         }
         let parts: Vec<&str> = s.split(':').collect();
-        let kind = DocKind::parse(parts[0]).ok_or_else(|| bad("unknown document kind"))?;
+        let kind = parts[0].parse::<DocKind>().map_err(|_| bad("unknown document kind"))?;
         let expected = match kind {
             DocKind::Community => 2,
             DocKind::Roster => 3,
@@ -135,9 +120,9 @@ impl DocId {
         }
         let key = parts.get(3).map(|k| k.to_string());
         let key_ok = match (kind, key.as_deref()) {
-            (DocKind::CheckInLog, Some(k)) => chrono::NaiveDate::parse_from_str(k, "%Y-%m-%d").is_ok(),
+            (DocKind::CheckInLog, Some(k)) => chrono::NaiveDate::parse_from_str(k, crate::model::DAY_FORMAT).is_ok(),
             (DocKind::VisitLog, Some(k)) => {
-                chrono::NaiveDate::parse_from_str(&format!("{k}-01"), "%Y-%m-%d").is_ok() && k.len() == 7
+                chrono::NaiveDate::parse_from_str(&format!("{k}-01"), crate::model::DAY_FORMAT).is_ok() && k.len() == 7
             }
             (DocKind::Incident, Some(k)) => uuid::Uuid::parse_str(k).is_ok(),
             (_, None) => true,

@@ -24,12 +24,12 @@ fn fields(v: &Visit) -> Fields<'static> {
         ("residents", list(&v.residents)),
         ("kind", s(v.kind.code())),
         ("at", s(&v.at.to_rfc3339())),
-        ("day", s(&v.day.format("%Y-%m-%d").to_string())),
+        ("day", s(&v.day.to_string())),
         ("duration_min", v.duration_min.and_then(|d| i(d.into()))),
         ("services", list(&v.services)),
         ("needs", s(&v.needs)),
         ("need_tags", list(&v.need_tags)),
-        ("follow_up", os(&v.follow_up.map(|d| d.format("%Y-%m-%d").to_string()))),
+        ("follow_up", os(&v.follow_up.map(|d| d.to_string()))),
         ("satisfaction", v.satisfaction.and_then(|n| i(n.into()))),
         ("photos", list(&v.photos)),
         ("author", s(&v.author)),
@@ -46,16 +46,18 @@ pub fn append(doc: &mut AutoCommit, v: &Visit) -> Result<()> {
 fn from_entity(id: String, e: &Entity) -> Result<Visit> {
     let bad = |why: &str| Error::document(&visit_key(&id), why);
     let at = DateTime::parse_from_rfc3339(&e.str("at")).map_err(|_| bad("bad time"))?;
-    let day = NaiveDate::parse_from_str(&e.str("day"), "%Y-%m-%d").map_err(|_| bad("bad day"))?;
+    let day = NaiveDate::parse_from_str(&e.str("day"), crate::model::DAY_FORMAT).map_err(|_| bad("bad day"))?;
     let follow_up = match e.opt_str("follow_up") {
-        Some(d) => Some(NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| bad("bad follow-up date"))?),
+        Some(d) => {
+            Some(NaiveDate::parse_from_str(&d, crate::model::DAY_FORMAT).map_err(|_| bad("bad follow-up date"))?)
+        }
         None => None,
     };
     Ok(Visit {
         household_code: e.str("household"),
         grid: e.str("grid"),
         residents: e.list("residents"),
-        kind: VisitKind::parse(&e.str("kind")).map_err(|_| bad("bad kind"))?,
+        kind: e.str("kind").parse::<VisitKind>().map_err(|_| bad("bad kind"))?,
         at,
         day,
         duration_min: e.opt_i64("duration_min").and_then(|d| u32::try_from(d).ok()),

@@ -8,29 +8,24 @@
 use rust_xlsxwriter::{Format, Workbook};
 
 use super::Ledger;
+use crate::codes::coded_enum;
 use crate::error::{Error, Result};
 
-/// Header language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
-pub enum Lang {
-    /// 中文 (default).
-    #[default]
-    Zh,
-    /// English.
-    En,
+coded_enum! {
+    #[codes(field = "lang", name = "language", list = true)]
+    /// Header language.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+    pub enum Lang {
+        /// 中文 (default).
+        #[default]
+        Zh = "zh",
+        /// English.
+        En = "en",
+    }
 }
 
 impl Lang {
-    /// Parses `zh` or `en`.
-    pub fn parse(code: &str) -> Result<Lang> {
-        match code {
-            "zh" => Ok(Lang::Zh),
-            "en" => Ok(Lang::En),
-            _ => Err(Error::invalid("lang", format!("unknown language {code:?} (zh, en)"))),
-        }
-    }
-
     fn pick<'a>(&self, zh: &'a str, en: &'a str) -> &'a str {
         match self {
             Lang::Zh => zh,
@@ -118,7 +113,7 @@ impl Ledger {
         let mut summary = vec![
             pair(l("月份", "Month"), s.month.as_str()),
             pair(l("网格", "Grid"), s.grid.clone().unwrap_or_else(|| l("全社区", "whole community").into())),
-            pair(l("统计截至", "Figures up to"), s.cut_off.format("%Y-%m-%d").to_string()),
+            pair(l("统计截至", "Figures up to"), s.cut_off.to_string()),
             pair(l("户数", "Households"), s.households),
             pair(l("已入户户数", "Households contacted"), s.households_contacted),
             pair(l("入户率", "Check-in rate"), s.checkin_rate),
@@ -186,7 +181,7 @@ impl Ledger {
             .iter()
             .map(|v| {
                 vec![
-                    v.day.format("%Y-%m-%d").to_string().into(),
+                    v.day.to_string().into(),
                     (&v.at).into(),
                     (&v.grid).into(),
                     (&v.household_code).into(),

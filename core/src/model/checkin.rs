@@ -4,45 +4,28 @@ use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
 use super::ContactKind;
+use crate::codes::coded_enum;
 use crate::error::{Error, Result};
 
-/// How the household was checked on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
-pub enum CheckInKind {
-    /// Visited at the door.
-    Door,
-    /// Called by phone.
-    Phone,
-    /// Seen in passing (no care-plan contact).
-    Observed,
-    /// Nobody home (counts for nothing).
-    Absent,
+coded_enum! {
+    #[codes(field = "kind", name = "check-in kind", list = true)]
+    /// How the household was checked on.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+    pub enum CheckInKind {
+        /// Visited at the door.
+        Door = "door",
+        /// Called by phone.
+        Phone = "phone",
+        /// Seen in passing (no care-plan contact).
+        Observed = "observed",
+        /// Nobody home (counts for nothing).
+        Absent = "absent",
+    }
 }
 
 impl CheckInKind {
-    /// The snake_case code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            CheckInKind::Door => "door",
-            CheckInKind::Phone => "phone",
-            CheckInKind::Observed => "observed",
-            CheckInKind::Absent => "absent",
-        }
-    }
-
-    /// Parses a kind code.
-    pub fn parse(code: &str) -> Result<CheckInKind> {
-        match code {
-            "door" => Ok(CheckInKind::Door),
-            "phone" => Ok(CheckInKind::Phone),
-            "observed" => Ok(CheckInKind::Observed),
-            "absent" => Ok(CheckInKind::Absent),
-            _ => Err(Error::invalid("kind", format!("unknown check-in kind {code:?} (door, phone, observed, absent)"))),
-        }
-    }
-
     /// The care-plan contact this check-in satisfies: door and phone do; observed and absent do not.
     pub fn contact(&self) -> Option<ContactKind> {
         match self {
@@ -58,37 +41,19 @@ impl CheckInKind {
     }
 }
 
-/// What the grid leader found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
-pub enum CheckInOutcome {
-    /// All well.
-    Well,
-    /// Needs attention.
-    Attention,
-    /// Problem found: may start an incident.
-    Problem,
-}
-
-impl CheckInOutcome {
-    /// The snake_case code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            CheckInOutcome::Well => "well",
-            CheckInOutcome::Attention => "attention",
-            CheckInOutcome::Problem => "problem",
-        }
-    }
-
-    /// Parses an outcome code.
-    pub fn parse(code: &str) -> Result<CheckInOutcome> {
-        match code {
-            "well" => Ok(CheckInOutcome::Well),
-            "attention" => Ok(CheckInOutcome::Attention),
-            "problem" => Ok(CheckInOutcome::Problem),
-            _ => Err(Error::invalid("outcome", format!("unknown outcome {code:?} (well, attention, problem)"))),
-        }
+coded_enum! {
+    #[codes(field = "outcome", name = "outcome", list = true)]
+    /// What the grid leader found.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+    pub enum CheckInOutcome {
+        /// All well.
+        Well = "well",
+        /// Needs attention.
+        Attention = "attention",
+        /// Problem found: may start an incident.
+        Problem = "problem",
     }
 }
 

@@ -5,6 +5,12 @@ use serde::{Deserialize, Serialize};
 
 use super::ContactKind;
 
+/// The time zone a community's dates are in when none is configured (or the configured name is unknown).
+pub const DEFAULT_TIME_ZONE: &str = "Asia/Shanghai";
+
+/// [`DEFAULT_TIME_ZONE`] as a zone (a test checks the two name the same zone).
+const DEFAULT_TZ: chrono_tz::Tz = chrono_tz::Asia::Shanghai;
+
 /// One contact of a care plan: which contact, every how many days (rolling).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
@@ -74,7 +80,7 @@ pub struct CommunitySettings {
     pub community_id: String,
     /// Display name.
     pub name: String,
-    /// IANA time zone the community's dates are in (default Asia/Shanghai).
+    /// IANA time zone the community's dates are in (default [`DEFAULT_TIME_ZONE`]).
     pub timezone: String,
     /// Special-care categories and their care plans.
     pub categories: Vec<SpecialCareCategory>,
@@ -155,8 +161,20 @@ impl CommunitySettings {
         self.categories.iter().find(|c| c.code == code)
     }
 
-    /// The parsed time zone (falls back to Asia/Shanghai if the configured name is unknown).
+    /// The parsed time zone (falls back to [`DEFAULT_TIME_ZONE`] if the configured name is unknown).
     pub fn tz(&self) -> chrono_tz::Tz {
-        self.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai)
+        self.timezone.parse().unwrap_or(DEFAULT_TZ)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_time_zone_is_one_zone_by_name_and_by_value() {
+        assert_eq!(DEFAULT_TZ.name(), DEFAULT_TIME_ZONE);
+        let unknown = CommunitySettings::defaults("c", "", "Mars/Olympus");
+        assert_eq!(unknown.tz(), DEFAULT_TZ);
     }
 }

@@ -5,35 +5,19 @@ use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
 use super::Location;
-use crate::error::{Error, Result};
+use crate::codes::coded_enum;
 
-/// How pressing an incident is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
-pub enum Severity {
-    /// Goes through the residents' committee first.
-    Normal,
-    /// Goes straight to the work station; the committee is notified.
-    Urgent,
-}
-
-impl Severity {
-    /// The snake_case code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Severity::Normal => "normal",
-            Severity::Urgent => "urgent",
-        }
-    }
-
-    /// Parses a severity code.
-    pub fn parse(code: &str) -> Result<Severity> {
-        match code {
-            "normal" => Ok(Severity::Normal),
-            "urgent" => Ok(Severity::Urgent),
-            _ => Err(Error::invalid("severity", format!("unknown severity {code:?} (normal, urgent)"))),
-        }
+coded_enum! {
+    #[codes(field = "severity", name = "severity", list = true)]
+    /// How pressing an incident is.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+    pub enum Severity {
+        /// Goes through the residents' committee first.
+        Normal = "normal",
+        /// Goes straight to the work station; the committee is notified.
+        Urgent = "urgent",
     }
 }
 

@@ -5,44 +5,27 @@ use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use super::ContactKind;
-use crate::error::{Error, Result};
+use crate::codes::coded_enum;
 
-/// How the resident was visited.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
-pub enum VisitKind {
-    /// A home visit, inside the home (月访视).
-    Home,
-    /// A visit at the door (周上门).
-    Door,
-    /// A phone call (日电话).
-    Phone,
-    /// Accompanying the resident outside (to hospital, an office …).
-    Accompany,
+coded_enum! {
+    #[codes(field = "kind", name = "visit kind", list = true)]
+    /// How the resident was visited.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+    pub enum VisitKind {
+        /// A home visit, inside the home (月访视).
+        Home = "home",
+        /// A visit at the door (周上门).
+        Door = "door",
+        /// A phone call (日电话).
+        Phone = "phone",
+        /// Accompanying the resident outside (to hospital, an office …).
+        Accompany = "accompany",
+    }
 }
 
 impl VisitKind {
-    /// Every kind, in display order.
-    pub const ALL: [VisitKind; 4] = [VisitKind::Home, VisitKind::Door, VisitKind::Phone, VisitKind::Accompany];
-
-    /// The snake_case code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            VisitKind::Home => "home",
-            VisitKind::Door => "door",
-            VisitKind::Phone => "phone",
-            VisitKind::Accompany => "accompany",
-        }
-    }
-
-    /// Parses a kind code.
-    pub fn parse(code: &str) -> Result<VisitKind> {
-        VisitKind::ALL.into_iter().find(|k| k.code() == code).ok_or_else(|| {
-            Error::invalid("kind", format!("unknown visit kind {code:?} (home, door, phone, accompany)"))
-        })
-    }
-
     /// The care-plan contact the visit counts as. Accompanying a resident counts as a home visit: the social
     /// worker spends hours in person with the resident, which is at least what a home visit checks.
     pub fn contact(&self) -> ContactKind {
@@ -130,9 +113,9 @@ mod tests {
     #[test]
     fn kinds_round_trip_and_accompany_counts_as_home() {
         for k in VisitKind::ALL {
-            assert_eq!(VisitKind::parse(k.code()).expect("parses"), k);
+            assert_eq!(k.code().parse::<VisitKind>().expect("parses"), k);
         }
-        assert!(VisitKind::parse("visit").is_err());
+        assert!("visit".parse::<VisitKind>().is_err());
         assert_eq!(VisitKind::Accompany.contact(), ContactKind::Home);
         assert_eq!(VisitKind::Door.contact(), ContactKind::Door);
         assert_eq!(VisitKind::Phone.contact().level(), 1);

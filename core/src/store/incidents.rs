@@ -238,7 +238,7 @@ fn waiting_for_column(r: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Opt
     if code.is_empty() {
         return Ok(None);
     }
-    code_column(r, idx, |c| Role::parse(c).ok()).map(Some)
+    code_column(r, idx).map(Some)
 }
 
 /// The deadline policy as last written to the store's settings.
@@ -368,14 +368,16 @@ pub(crate) fn refresh_deadlines(tx: &Transaction<'_>, policy: &DeadlinePolicy) -
         .collect::<rusqlite::Result<_>>()?;
     let mut update = tx.prepare_cached("UPDATE incident SET deadline = ?2 WHERE incident_id = ?1")?;
     for (incident_id, stage, severity, from) in rows {
-        let deadline =
-            match (Stage::parse(&stage), Severity::parse(&severity), from.as_deref().map(DateTime::parse_from_rfc3339))
-            {
-                (Some(stage), Ok(severity), Some(Ok(from))) => {
-                    workflow::deadline_at(stage, severity, from, policy).map(utc_text)
-                }
-                _ => None,
-            };
+        let deadline = match (
+            stage.parse::<Stage>().ok(),
+            severity.parse::<Severity>(),
+            from.as_deref().map(DateTime::parse_from_rfc3339),
+        ) {
+            (Some(stage), Ok(severity), Some(Ok(from))) => {
+                workflow::deadline_at(stage, severity, from, policy).map(utc_text)
+            }
+            _ => None,
+        };
         update.execute(params![incident_id, deadline])?;
     }
     Ok(())
@@ -640,8 +642,8 @@ impl Store {
                 incident_id: r.get(0)?,
                 grid: r.get(1)?,
                 household_code: r.get(2)?,
-                stage: code_column(r, 3, Stage::parse)?,
-                severity: code_column(r, 4, |c| Severity::parse(c).ok())?,
+                stage: code_column(r, 3)?,
+                severity: code_column(r, 4)?,
                 category: r.get(5)?,
                 title: r.get(6)?,
                 reported_at: time_column(r, 7)?,
@@ -688,8 +690,8 @@ impl Store {
                     doc_id: r.get(1)?,
                     grid: r.get(2)?,
                     household_code: r.get(3)?,
-                    stage: code_column(r, 4, Stage::parse)?,
-                    severity: code_column(r, 5, |c| Severity::parse(c).ok())?,
+                    stage: code_column(r, 4)?,
+                    severity: code_column(r, 5)?,
                     category: r.get(6)?,
                     title: r.get(7)?,
                     description: r.get(8)?,
@@ -741,8 +743,8 @@ impl Store {
                 role: r.get(3)?,
                 at: r.get(4)?,
                 applied: r.get(5)?,
-                superseded_reason: optional_code_column(r, 6, SupersededReason::parse)?,
-                stage_after: optional_code_column(r, 7, Stage::parse)?,
+                superseded_reason: optional_code_column(r, 6)?,
+                stage_after: optional_code_column(r, 7)?,
                 note: r.get(8)?,
                 assignee: r.get(9)?,
                 duplicate_of: r.get(10)?,
@@ -859,13 +861,13 @@ mod tests {
         let mut other = new_incident(Severity::Normal);
         other.household_code = None;
         other.grid = Some("G02".into());
-        assert_eq!(leader.report_incident(other).expect_err("scope").code(), "action_not_allowed");
+        assert_eq!(leader.report_incident(other).expect_err("scope").code(), crate::ErrorCode::ActionNotAllowed);
         let mut bad = new_incident(Severity::Normal);
         bad.category = "ufo".into();
-        assert_eq!(leader.report_incident(bad).expect_err("category").code(), "invalid_input");
+        assert_eq!(leader.report_incident(bad).expect_err("category").code(), crate::ErrorCode::InvalidInput);
         let mut bad = new_incident(Severity::Normal);
         bad.title = " ".into();
-        assert_eq!(leader.report_incident(bad).expect_err("title").code(), "invalid_input");
+        assert_eq!(leader.report_incident(bad).expect_err("title").code(), crate::ErrorCode::InvalidInput);
     }
 
     #[test]
@@ -876,16 +878,16 @@ mod tests {
         let mut committee = store(&dir, "b", "李主任", Role::Committee, &[], c);
         assert_eq!(
             committee.report_incident(new_incident(Severity::Normal)).expect_err("report").code(),
-            "action_not_allowed"
+            crate::ErrorCode::ActionNotAllowed
         );
         let f = leader.report_incident(new_incident(Severity::Normal)).expect("report");
         let err = leader.incident_act(&f.incident_id, IncidentAct::new(Action::Dispatch, "")).expect_err("dispatch");
-        assert_eq!(err.code(), "action_not_allowed");
+        assert_eq!(err.code(), crate::ErrorCode::ActionNotAllowed);
         hand_over(&leader, &mut committee, &f.incident_id);
         let err = committee.incident_act(&f.incident_id, IncidentAct::new(Action::Verify, "")).expect_err("verify");
-        assert_eq!(err.code(), "action_not_allowed");
+        assert_eq!(err.code(), crate::ErrorCode::ActionNotAllowed);
         let err = committee.incident_act(&f.incident_id, IncidentAct::new(Action::Receive, "")).expect_err("receive");
-        assert_eq!(err.code(), "action_not_allowed");
+        assert_eq!(err.code(), crate::ErrorCode::ActionNotAllowed);
         assert_eq!(committee.incident_detail(&f.incident_id).expect("detail").events.len(), 1);
     }
 

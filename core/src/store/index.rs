@@ -19,8 +19,8 @@ pub fn reindex(tx: &Transaction<'_>, changed: &[(DocId, AutoCommit)]) -> Result<
         match id.kind {
             DocKind::Roster => reindex_roster(tx, id, doc)?,
             DocKind::CheckInLog => {
-                let day =
-                    NaiveDate::parse_from_str(id.key.as_deref().unwrap_or_default(), "%Y-%m-%d").unwrap_or_default();
+                let day = NaiveDate::parse_from_str(id.key.as_deref().unwrap_or_default(), crate::model::DAY_FORMAT)
+                    .unwrap_or_default();
                 for c in docs::checkin_log::check_ins(doc) {
                     insert_check_in(tx, &c, day)?;
                 }
@@ -81,7 +81,7 @@ pub fn record_contact(tx: &Transaction<'_>, household: &str, resident: &str, lev
         "INSERT INTO last_contact (household_code, resident, level, day) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (household_code, resident, level) DO UPDATE SET day = max(day, excluded.day)",
     )?
-    .execute(params![household, resident, level, day.format("%Y-%m-%d").to_string()])?;
+    .execute(params![household, resident, level, day.to_string()])?;
     Ok(())
 }
 
@@ -99,7 +99,7 @@ pub fn insert_check_in(tx: &Transaction<'_>, c: &CheckIn, day: NaiveDate) -> Res
             c.kind.code(),
             c.outcome.code(),
             c.at.to_rfc3339(),
-            day.format("%Y-%m-%d").to_string(),
+            day.to_string(),
             c.note,
             c.photos.join(";"),
             c.author,
@@ -120,7 +120,7 @@ pub fn insert_check_in(tx: &Transaction<'_>, c: &CheckIn, day: NaiveDate) -> Res
 /// home visit (3), see [`crate::model::VisitKind::contact`] — recorded for each listed resident, or for the
 /// whole household when none is listed. Rounds and visits due therefore read one contact history.
 pub fn insert_visit(tx: &Transaction<'_>, v: &Visit) -> Result<()> {
-    let day = v.day.format("%Y-%m-%d").to_string();
+    let day = v.day.to_string();
     let inserted = tx
         .prepare_cached(
             "INSERT OR IGNORE INTO visit (visit_id, grid, household_code, residents, kind, at, day, duration_min,
@@ -139,7 +139,7 @@ pub fn insert_visit(tx: &Transaction<'_>, v: &Visit) -> Result<()> {
             v.services.join(";"),
             v.needs,
             v.need_tags.join(";"),
-            v.follow_up.map(|d| d.format("%Y-%m-%d").to_string()),
+            v.follow_up.map(|d| d.to_string()),
             v.satisfaction,
             v.photos.join(";"),
             v.author,
@@ -164,7 +164,7 @@ pub fn insert_visit(tx: &Transaction<'_>, v: &Visit) -> Result<()> {
                 v.household_code,
                 v.grid,
                 level,
-                due.format("%Y-%m-%d").to_string(),
+                due.to_string(),
                 day
             ])?;
         }

@@ -81,7 +81,7 @@ pub struct InitOptions {
     pub user: String,
     /// Role.
     pub role: Role,
-    /// Community time zone (IANA name), default Asia/Shanghai.
+    /// Community time zone (IANA name), default [`DEFAULT_TIME_ZONE`](crate::model::DEFAULT_TIME_ZONE).
     pub timezone: String,
     /// Community name.
     pub community_name: String,
@@ -92,12 +92,13 @@ pub struct InitOptions {
 }
 
 impl InitOptions {
-    /// Options for `user` in `role` with the defaults: Asia/Shanghai, a new unnamed community, every grid.
+    /// Options for `user` in `role` with the defaults: [`DEFAULT_TIME_ZONE`](crate::model::DEFAULT_TIME_ZONE), a
+    /// new unnamed community, every grid.
     pub fn new(user: impl Into<String>, role: Role) -> InitOptions {
         InitOptions {
             user: user.into(),
             role,
-            timezone: "Asia/Shanghai".into(),
+            timezone: crate::model::DEFAULT_TIME_ZONE.into(),
             community_name: String::new(),
             community_id: None,
             grids: vec![],
@@ -244,7 +245,7 @@ impl Store {
         let device = read_device(&conn)?;
         let settings: CommunitySettings = match meta_get(&conn, "settings")? {
             Some(json) => serde_json::from_str(&json).map_err(|e| Error::Store(format!("settings: {e}")))?,
-            None => CommunitySettings::defaults(&device.community_id, "", "Asia/Shanghai"),
+            None => CommunitySettings::defaults(&device.community_id, "", crate::model::DEFAULT_TIME_ZONE),
         };
         Store::assemble(conn, dir, device, settings, clock)
     }
@@ -518,7 +519,7 @@ impl Store {
             })
             .optional()?;
         let Some((grid, day)) = row else { return Ok(None) };
-        let day = NaiveDate::parse_from_str(&day, "%Y-%m-%d").map_err(|e| Error::Store(e.to_string()))?;
+        let day = NaiveDate::parse_from_str(&day, crate::model::DAY_FORMAT).map_err(|e| Error::Store(e.to_string()))?;
         let id = DocId::check_in_log(&self.device.community_id, &grid, day);
         let Some(doc) = self.load_doc(&id)? else { return Ok(None) };
         Ok(docs::checkin_log::check_ins(&doc).into_iter().find(|c| c.check_in_id == check_in_id))
@@ -527,9 +528,8 @@ impl Store {
     /// Imports a roster CSV (PRODUCT.md §7): validates the whole file first, then applies the differences to
     /// each grid's roster document in one transaction. A malformed row applies nothing.
     pub fn import_roster(&mut self, bytes: &[u8]) -> Result<docs::roster::ImportSummary> {
-        let import = docs::roster::RosterImport::parse(bytes, &self.settings, self.clock.now())
-            .map_err(|e| Error::RosterInvalid(e.to_string()))?;
-        import.check_grids(|g| self.in_scope(g)).map_err(|e| Error::RosterInvalid(e.to_string()))?;
+        let import = docs::roster::RosterImport::parse(bytes, &self.settings, self.clock.now()).map_err(Error::from)?;
+        import.check_grids(|g| self.in_scope(g)).map_err(Error::from)?;
         let community = self.device.community_id.clone();
         let ids: Vec<DocId> = import.grids().into_iter().map(|grid| DocId::roster(&community, grid)).collect();
         let cid = DocId::community(&community);
@@ -667,7 +667,7 @@ fn read_device(conn: &Connection) -> Result<DeviceInfo> {
     Ok(DeviceInfo {
         device_id: get("device_id")?,
         user: get("user")?,
-        role: Role::parse(&get("role")?)?,
+        role: get("role")?.parse::<Role>()?,
         community_id: get("community_id")?,
         grids: docs::split_list(&get("grids")?),
     })

@@ -169,23 +169,18 @@ pub(super) const RESIDENT_COLUMNS: &str =
 
 /// A column holding a code the store wrote from one of the core's enums, parsed back; a code this build
 /// does not know is a conversion error (the tables are written by this build only).
-pub(crate) fn code_column<T>(
-    r: &rusqlite::Row<'_>,
-    idx: usize,
-    parse: impl FnOnce(&str) -> Option<T>,
-) -> rusqlite::Result<T> {
+pub(crate) fn code_column<T: std::str::FromStr>(r: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<T> {
     let code: String = r.get(idx)?;
-    parse(&code).ok_or_else(|| conversion_error(idx, format!("unknown code {code:?}")))
+    code.parse().map_err(|_| conversion_error(idx, format!("unknown code {code:?}")))
 }
 
 /// A nullable column holding a code, parsed as [`code_column`] does.
-pub(crate) fn optional_code_column<T>(
+pub(crate) fn optional_code_column<T: std::str::FromStr>(
     r: &rusqlite::Row<'_>,
     idx: usize,
-    parse: impl FnOnce(&str) -> Option<T>,
 ) -> rusqlite::Result<Option<T>> {
     let code: Option<String> = r.get(idx)?;
-    code.map(|c| parse(&c).ok_or_else(|| conversion_error(idx, format!("unknown code {c:?}")))).transpose()
+    code.map(|c| c.parse().map_err(|_| conversion_error(idx, format!("unknown code {c:?}")))).transpose()
 }
 
 /// A column holding an RFC 3339 time, parsed with its offset.
@@ -219,12 +214,12 @@ pub(crate) fn day_column(r: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<
 
 /// A day as the tables store it (`YYYY-MM-DD`).
 pub(crate) fn parse_day(s: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+    NaiveDate::parse_from_str(s, crate::model::DAY_FORMAT).ok()
 }
 
 /// A day as the tables store it (`YYYY-MM-DD`).
 pub(crate) fn day_text(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
+    d.to_string()
 }
 
 impl Store {
@@ -359,8 +354,8 @@ impl Store {
             .query_map([code], |r| {
                 Ok(CheckInSummary {
                     check_in_id: r.get(0)?,
-                    kind: code_column(r, 1, |c| CheckInKind::parse(c).ok())?,
-                    outcome: code_column(r, 2, |c| CheckInOutcome::parse(c).ok())?,
+                    kind: code_column(r, 1)?,
+                    outcome: code_column(r, 2)?,
                     at: time_column(r, 3)?,
                     note: r.get(4)?,
                     author: r.get(5)?,

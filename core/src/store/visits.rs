@@ -428,7 +428,7 @@ impl Store {
         })?;
         let mut out: HashMap<String, Vec<DatedContact>> = HashMap::new();
         for (code, kind, day) in rows {
-            let (Some(day), Ok(kind)) = (parse_day(&day), crate::model::CheckInKind::parse(&kind)) else { continue };
+            let (Some(day), Ok(kind)) = (parse_day(&day), kind.parse::<crate::model::CheckInKind>()) else { continue };
             let Some(contact) = kind.contact() else { continue };
             out.entry(code).or_default().push(DatedContact { resident: None, level: contact.level(), day });
         }
@@ -467,10 +467,10 @@ impl Store {
         for (source, code, residents, kind, day) in rows {
             let Some(day) = parse_day(&day) else { continue };
             let level = if source == "visit" {
-                let Ok(v) = VisitKind::parse(&kind) else { continue };
+                let Ok(v) = kind.parse::<VisitKind>() else { continue };
                 v.contact().level()
             } else {
-                let Ok(c) = crate::model::CheckInKind::parse(&kind) else { continue };
+                let Ok(c) = kind.parse::<crate::model::CheckInKind>() else { continue };
                 c.contact().map_or(schedule::LEVEL_SEEN, |k| k.level())
             };
             let history = out.entry(code).or_default();
@@ -541,7 +541,7 @@ impl Store {
 /// Adds the contacts `visits` made to per-household contact lists.
 pub(crate) fn add_visit_contacts(out: &mut HashMap<String, Vec<DatedContact>>, visits: &[VisitRow]) {
     for v in visits {
-        let Ok(kind) = VisitKind::parse(&v.kind) else { continue };
+        let Ok(kind) = v.kind.parse::<VisitKind>() else { continue };
         let level = kind.contact().level();
         let entry = out.entry(v.household_code.clone()).or_default();
         if v.residents.is_empty() {

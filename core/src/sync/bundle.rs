@@ -328,18 +328,18 @@ mod tests {
         // Unsigned, under another grid leader's name (b's: a device the receiver knows from the server).
         let unsigned = dir.path().join("unsigned.bundle");
         forge(&file, &unsigned, &b.device().device_id, None);
-        assert_eq!(a2.bundle_import(&unsigned).map_err(|e| e.code()), Err("signature_invalid"));
+        assert_eq!(a2.bundle_import(&unsigned).map_err(|e| e.code()), Err(crate::ErrorCode::SignatureInvalid));
         assert_eq!(snapshot(&a2), before, "nothing applied");
         // Signed by a device nobody knows, with its own fresh key: the signature verifies, the key is not
         // trusted.
         let stranger = uuid::Uuid::now_v7().to_string();
         let unknown = dir.path().join("unknown.bundle");
         forge(&file, &unknown, &stranger, Some(&signing::generate_secret().expect("secret")));
-        assert_eq!(a2.bundle_import(&unknown).map_err(|e| e.code()), Err("signature_invalid"));
+        assert_eq!(a2.bundle_import(&unknown).map_err(|e| e.code()), Err(crate::ErrorCode::SignatureInvalid));
         // Signed in b's name with a key that is not b's.
         let impostor = dir.path().join("impostor.bundle");
         forge(&file, &impostor, &b.device().device_id, Some(&signing::generate_secret().expect("secret")));
-        assert_eq!(a2.bundle_import(&impostor).map_err(|e| e.code()), Err("signature_invalid"));
+        assert_eq!(a2.bundle_import(&impostor).map_err(|e| e.code()), Err(crate::ErrorCode::SignatureInvalid));
         assert_eq!(snapshot(&a2), before, "nothing applied");
         assert_eq!(check_ins(&a2), 0);
         // The honest bundle still goes in.
@@ -365,7 +365,11 @@ mod tests {
                 .expect("forget keys")
         };
         forget(&mut a3);
-        assert_eq!(a3.bundle_import(&second).map_err(|e| e.code()), Err("signature_invalid"), "a1's key unknown");
+        assert_eq!(
+            a3.bundle_import(&second).map_err(|e| e.code()),
+            Err(crate::ErrorCode::SignatureInvalid),
+            "a1's key unknown"
+        );
         sync(&server, &mut a3, &t3);
         a3.bundle_import(&second).expect("a1's key learned at sync");
         assert_eq!(check_ins(&a3), 7);
@@ -373,7 +377,7 @@ mod tests {
         server.revoke(&a1.device().device_id);
         let (mut a4, t4) = enroll(&server, &dir.path().join("a4"), "a4", "grid_leader", &["A"]);
         sync(&server, &mut a4, &t4);
-        assert_eq!(a4.bundle_import(&first).map_err(|e| e.code()), Err("signature_invalid"));
+        assert_eq!(a4.bundle_import(&first).map_err(|e| e.code()), Err(crate::ErrorCode::SignatureInvalid));
     }
 
     /// A server with a roster, two grid-A leaders and a grid-B leader, all synced once, then offline.
@@ -455,7 +459,7 @@ mod tests {
         a1.bundle_export(&file).expect("export");
 
         let before = docs(&b);
-        assert_eq!(b.bundle_import(&file).map_err(|e| e.code()), Err("bundle_out_of_scope"));
+        assert_eq!(b.bundle_import(&file).map_err(|e| e.code()), Err(crate::ErrorCode::BundleOutOfScope));
         assert_eq!((docs(&b), check_ins(&b)), (before, 0));
         // Exported for grid B only, the same work is refused by nobody and carries nothing of A.
         let for_b = dir.path().join("for-b.bundle");
@@ -477,7 +481,7 @@ mod tests {
         ] {
             let path = dir.path().join(name);
             std::fs::write(&path, junk).expect("write");
-            assert_eq!(a2.bundle_import(&path).map_err(|e| e.code()), Err("bundle_invalid"), "{name}");
+            assert_eq!(a2.bundle_import(&path).map_err(|e| e.code()), Err(crate::ErrorCode::BundleInvalid), "{name}");
         }
         assert_eq!((docs(&a2), check_ins(&a2)), (before, 0));
 
@@ -490,7 +494,7 @@ mod tests {
         target.data = doc.save();
         let forged = dir.path().join("forged.bundle");
         std::fs::write(&forged, protocol::encode_body(&bundle).expect("encode")).expect("write");
-        assert_eq!(a2.bundle_import(&forged).map_err(|e| e.code()), Err("signature_invalid"));
+        assert_eq!(a2.bundle_import(&forged).map_err(|e| e.code()), Err(crate::ErrorCode::SignatureInvalid));
         assert_eq!((docs(&a2), check_ins(&a2)), (before, 0));
     }
 }

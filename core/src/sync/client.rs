@@ -264,7 +264,7 @@ impl Store {
         let request = EnrollRequest { code: code.to_string(), public_key: signing::public_key_hex(&secret) };
         let answer = transport.enroll(&request)?;
         let device = enrolled_device(&answer)?;
-        let settings = CommunitySettings::defaults(&device.community_id, "", "Asia/Shanghai");
+        let settings = CommunitySettings::defaults(&device.community_id, "", crate::model::DEFAULT_TIME_ZONE);
         let secret_hex = hex::encode(secret);
         let mut meta = vec![
             (META_SERVER_URL, server_url.trim().trim_end_matches('/')),
@@ -631,7 +631,7 @@ impl Store {
 fn enrolled_device(answer: &EnrollResponse) -> Result<DeviceInfo> {
     let bad = |why: String| Error::SyncProtocol(format!("enrollment answer: {why}"));
     let device_id = uuid::Uuid::parse_str(&answer.device_id).map_err(|_| bad("bad device id".into()))?;
-    let role = Role::parse(&answer.role).map_err(|_| bad(format!("unknown role {:?}", answer.role)))?;
+    let role = answer.role.parse::<Role>().map_err(|_| bad(format!("unknown role {:?}", answer.role)))?;
     DocId::parse(&format!("community:{}", answer.community_id)).map_err(|_| bad("bad community id".into()))?;
     if let Some(g) = answer.grids.iter().find(|g| !docs::valid_code(g)) {
         return Err(bad(format!("bad grid code {g:?}")));
@@ -735,7 +735,7 @@ mod tests {
         server.inject_failures(1);
         let once = SyncOptions { max_attempts: 1, ..fast() };
         let err = a1.sync_with(&server.transport(Some(&t1)), &once, &NoProgress, &AtomicBool::new(false));
-        assert_eq!(err.map_err(|e| e.code()), Err("network_error"));
+        assert_eq!(err.map_err(|e| e.code()), Err(crate::ErrorCode::NetworkError));
         assert_eq!(a1.unsynced_documents().expect("unsynced").len(), 7, "nothing is marked synced");
         // Retries ride out two more drops.
         server.inject_failures(2);
@@ -768,7 +768,7 @@ mod tests {
         let (mut a1, t1) = enroll(&server, &path, "a1", "grid_leader", &["A"]);
         server.revoke(&a1.device().device_id);
         let err = a1.sync_with(&server.transport(Some(&t1)), &fast(), &NoProgress, &AtomicBool::new(false));
-        assert_eq!(err.map_err(|e| e.code()), Err("device_revoked"));
+        assert_eq!(err.map_err(|e| e.code()), Err(crate::ErrorCode::DeviceRevoked));
         assert!(!path.join(STORE_FILE).exists());
         assert!(a1.rounds(None).is_err(), "nothing is left to read");
     }
@@ -809,7 +809,7 @@ mod tests {
         server.revoke(&a1.device().device_id);
         let plain = Unauthenticated(server.transport(Some(&t1)));
         let err = a1.sync_with(&plain, &fast(), &NoProgress, &AtomicBool::new(false));
-        assert_eq!(err.map_err(|e| e.code()), Err("device_revoked_unverified"));
+        assert_eq!(err.map_err(|e| e.code()), Err(crate::ErrorCode::DeviceRevokedUnverified));
         assert!(path.join(STORE_FILE).exists());
         assert!(a1.rounds(None).is_ok(), "the store is still readable");
     }
@@ -819,7 +819,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let refused =
             Store::enroll(&dir.path().join("x"), &[7; 32], "http://192.0.2.7:8080", "c", false, fixtures::clock());
-        assert_eq!(refused.map_err(|e| e.code()).err(), Some("insecure_server_url"));
+        assert_eq!(refused.map_err(|e| e.code()).err(), Some(crate::ErrorCode::InsecureServerUrl));
         assert!(!dir.path().join("x").join(STORE_FILE).exists());
 
         let server = LoopbackServer::new();
@@ -841,7 +841,7 @@ mod tests {
         // A store whose opt-in is gone (or never given) does not speak plain HTTP beyond loopback.
         let mut store = Store::open(&dir_in, &key, fixtures::clock()).expect("open");
         store.with_tx(|tx| crate::store::meta_set(tx, META_INSECURE_HTTP, "0")).expect("meta");
-        assert_eq!(store.http_transport().map(|_| ()).map_err(|e| e.code()), Err("insecure_server_url"));
+        assert_eq!(store.http_transport().map(|_| ()).map_err(|e| e.code()), Err(crate::ErrorCode::InsecureServerUrl));
     }
 
     #[test]
@@ -850,10 +850,13 @@ mod tests {
         let server = LoopbackServer::new();
         let (mut a1, t1) = enroll(&server, &dir.path().join("a1"), "a1", "grid_leader", &["A"]);
         let err = a1.sync_with(&server.transport(Some(&t1)), &fast(), &NoProgress, &AtomicBool::new(true));
-        assert_eq!(err.map_err(|e| e.code()), Err("sync_cancelled"));
+        assert_eq!(err.map_err(|e| e.code()), Err(crate::ErrorCode::SyncCancelled));
         let opts = crate::store::InitOptions::new("x", Role::GridLeader);
         let mut alone = Store::init(&dir.path().join("alone"), &[1; 32], opts, fixtures::clock()).expect("init");
-        assert_eq!(alone.sync(&NoProgress, &AtomicBool::new(false)).map_err(|e| e.code()), Err("not_enrolled"));
+        assert_eq!(
+            alone.sync(&NoProgress, &AtomicBool::new(false)).map_err(|e| e.code()),
+            Err(crate::ErrorCode::NotEnrolled)
+        );
     }
 
     #[test]

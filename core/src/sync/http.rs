@@ -240,9 +240,9 @@ mod tests {
     #[test]
     fn answers_map_to_errors() {
         let revoked = br#"{"code":"device_revoked","message":"gone"}"#;
-        assert_eq!(error_from(StatusCode::FORBIDDEN, None, revoked).code(), "device_revoked");
+        assert_eq!(error_from(StatusCode::FORBIDDEN, None, revoked).code(), crate::ErrorCode::DeviceRevoked);
         let forged = br#"{"code":"forbidden_change","message":"actor"}"#;
-        assert_eq!(error_from(StatusCode::FORBIDDEN, None, forged).code(), "forbidden_change");
+        assert_eq!(error_from(StatusCode::FORBIDDEN, None, forged).code(), crate::ErrorCode::ForbiddenChange);
         let named =
             br#"{"code":"forbidden_change","message":"m","doc_id":"checkins:c:A:2026-11-20","change_hash":"ab"}"#;
         match error_from(StatusCode::FORBIDDEN, None, named) {
@@ -251,13 +251,17 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert_eq!(error_from(StatusCode::BAD_GATEWAY, None, b"").code(), "server_unavailable");
-        assert_eq!(error_from(StatusCode::UNAUTHORIZED, None, b"junk").code(), "unauthorized");
-        assert_eq!(error_from(StatusCode::TOO_MANY_REQUESTS, Some(3), b"").code(), "rate_limited");
+        assert_eq!(error_from(StatusCode::BAD_GATEWAY, None, b"").code(), crate::ErrorCode::ServerUnavailable);
+        assert_eq!(error_from(StatusCode::UNAUTHORIZED, None, b"junk").code(), crate::ErrorCode::Unauthorized);
+        assert_eq!(error_from(StatusCode::TOO_MANY_REQUESTS, Some(3), b"").code(), crate::ErrorCode::RateLimited);
         let quota = br#"{"code":"quota_exceeded","message":"more than 2000 new documents today"}"#;
         let e = error_from(StatusCode::TOO_MANY_REQUESTS, Some(40_000), quota);
-        assert_eq!(e.code(), "quota_exceeded", "a daily quota ends the sync instead of waiting till midnight");
-        assert_eq!(error_from(StatusCode::MOVED_PERMANENTLY, None, b"").code(), "server_refused");
+        assert_eq!(
+            e.code(),
+            crate::ErrorCode::QuotaExceeded,
+            "a daily quota ends the sync instead of waiting till midnight"
+        );
+        assert_eq!(error_from(StatusCode::MOVED_PERMANENTLY, None, b"").code(), crate::ErrorCode::ServerRefused);
     }
 
     #[test]
@@ -268,7 +272,11 @@ mod tests {
             assert_eq!(check_server_url(url, false).map_err(|e| e.code()), Ok(ServerLink::Secure), "{url}");
         }
         for url in ["http://10.0.0.2:8080", "http://grid.example.org", "http://[::2]", "http://localhost.evil.org"] {
-            assert_eq!(check_server_url(url, false).map_err(|e| e.code()), Err("insecure_server_url"), "{url}");
+            assert_eq!(
+                check_server_url(url, false).map_err(|e| e.code()),
+                Err(crate::ErrorCode::InsecureServerUrl),
+                "{url}"
+            );
             assert_eq!(check_server_url(url, true).map_err(|e| e.code()), Ok(ServerLink::InsecureHttp), "{url}");
             assert!(!HttpTransport::new(url, None, true).expect("opted in").authenticated, "{url}");
         }
@@ -332,7 +340,7 @@ mod tests {
         let opts = SyncOptions { max_retry_after: Duration::from_millis(500), ..SyncOptions::default() };
         let started = Instant::now();
         let err = with_retry(&opts, &AtomicBool::new(false), || transport.sync(b"body"));
-        assert_eq!(err.map_err(|e| e.code()), Err("rate_limited"));
+        assert_eq!(err.map_err(|e| e.code()), Err(crate::ErrorCode::RateLimited));
         assert!(started.elapsed() < Duration::from_secs(1));
         assert_eq!(server.join().expect("stub").len(), 1, "no second request");
     }
@@ -343,7 +351,7 @@ mod tests {
             "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:1/v1/sync\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
         ]);
         let transport = HttpTransport::new(&url, Some("t"), false).expect("transport");
-        assert_eq!(transport.sync(b"body").map_err(|e| e.code()), Err("server_refused"));
+        assert_eq!(transport.sync(b"body").map_err(|e| e.code()), Err(crate::ErrorCode::ServerRefused));
         server.join().expect("stub");
     }
 }

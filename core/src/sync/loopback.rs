@@ -216,7 +216,7 @@ impl Transport for LoopbackTransport {
         let mut inner = self.server.lock();
         let (user, role, community, grids) =
             inner.codes.remove(&request.code).ok_or_else(|| refused("enroll_code_invalid", "unknown code"))?;
-        let role = Role::parse(&role).map_err(|e| refused("invalid_input", e.to_string()))?;
+        let role = role.parse::<Role>().map_err(|e| refused("invalid_input", e.to_string()))?;
         let device_id = uuid::Uuid::now_v7().to_string();
         let token = uuid::Uuid::now_v7().simple().to_string();
         let device = Device {

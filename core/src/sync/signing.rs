@@ -86,7 +86,7 @@ mod tests {
         let sig = sign_change(&secret, "0190f5a4-2b3c-7d4e-8f00-112233445566", &hash);
         verify_change(&public, &sig).expect("verifies");
         let other = ChangeSignature { change_hash: hex::encode([8u8; 32]), ..sig.clone() };
-        assert_eq!(verify_change(&public, &other).map_err(|e| e.code()), Err("signature_invalid"));
+        assert_eq!(verify_change(&public, &other).map_err(|e| e.code()), Err(crate::ErrorCode::SignatureInvalid));
         let stranger = public_key_hex(&generate_secret().expect("secret"));
         assert!(verify_change(&stranger, &sig).is_err());
         assert!(verify_change("zz", &sig).is_err());

@@ -73,7 +73,7 @@ final class AppModel: ObservableObject {
 
     /// Runs a store call off the main thread.
     func run<T>(_ call: @escaping @Sendable (GridlineStore) throws -> T) async -> Result<T, Error> {
-        guard let store else { return .failure(GridlineError.Store(code: "store_not_initialised", detail: "")) }
+        guard let store else { return .failure(GridlineError.Store(code: .storeNotInitialised, detail: "")) }
         return await Task.detached { Result { try call(store) } }.value
     }
 }

@@ -4,6 +4,7 @@
 //! into another grid's document grants nothing, and no answer tells a device whether a blob outside its
 //! scope exists.
 
+use gridline_core::ErrorCode;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -27,7 +28,7 @@ fn check_hash(sha256: &str) -> Result<()> {
     if sha256.len() == 64 && sha256.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
         Ok(())
     } else {
-        Err(ServerError::bad_request("invalid_blob_hash", "the blob name must be 64 lowercase hex characters"))
+        Err(ServerError::bad_request(ErrorCode::InvalidBlobHash, "the blob name must be 64 lowercase hex characters"))
     }
 }
 
@@ -65,10 +66,10 @@ pub async fn put_blob(
 ) -> Result<StatusCode> {
     check_hash(&sha256)?;
     let device = app.device(&headers).await?;
-    let bytes = read_body(&headers, body, MAX_BLOB_BYTES, "blob_too_large").await?;
+    let bytes = read_body(&headers, body, MAX_BLOB_BYTES, ErrorCode::BlobTooLarge).await?;
     Metrics::add(&app.metrics.bytes_in, bytes.len() as u64);
     if hex::encode(Sha256::digest(&bytes)) != sha256 {
-        return Err(ServerError::bad_request("blob_hash_mismatch", "the body does not hash to the blob's name"));
+        return Err(ServerError::bad_request(ErrorCode::BlobHashMismatch, "the body does not hash to the blob's name"));
     }
     app.blocking(move |app| {
         let engine = app.engine();

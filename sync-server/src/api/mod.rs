@@ -6,6 +6,7 @@ mod keys;
 pub mod ops;
 mod sync;
 
+use gridline_core::ErrorCode;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -100,7 +101,7 @@ async fn count_requests(State(app): State<Arc<App>>, req: Request, next: Next) -
 }
 
 /// Reads a whole body, refusing more than `limit` bytes with 413 `code`.
-pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize, code: &'static str) -> Result<Bytes> {
+pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize, code: ErrorCode) -> Result<Bytes> {
     let too_large = || ServerError::new(StatusCode::PAYLOAD_TOO_LARGE, code, format!("body over {limit} bytes"));
     let declared = headers.get(axum::http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
@@ -112,7 +113,8 @@ pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize, code: &'st
 /// The device presenting `Authorization: Bearer <token>`: 401 `unauthorized` for a missing or unknown token,
 /// 403 `device_revoked` for a revoked device (it wipes its store on this code).
 pub fn authenticate(engine: &Engine, headers: &HeaderMap) -> Result<Device> {
-    let unauthorized = || ServerError::new(StatusCode::UNAUTHORIZED, "unauthorized", "missing or unknown device token");
+    let unauthorized =
+        || ServerError::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, "missing or unknown device token");
     let token = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -124,7 +126,7 @@ pub fn authenticate(engine: &Engine, headers: &HeaderMap) -> Result<Device> {
     if device.revoked {
         return Err(ServerError::new(
             StatusCode::FORBIDDEN,
-            "device_revoked",
+            ErrorCode::DeviceRevoked,
             "this device was revoked: wipe the local store",
         ));
     }

@@ -1,5 +1,6 @@
 //! `POST /v1/sync`: one round of Automerge sync messages for many documents, plus the catalogue.
 
+use gridline_core::ErrorCode;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -16,12 +17,12 @@ use crate::metrics::Metrics;
 /// read.
 pub async fn sync(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Result<Response> {
     let device = app.device(&headers).await?;
-    let bytes = read_body(&headers, body, MAX_BODY_BYTES, "body_too_large").await?;
+    let bytes = read_body(&headers, body, MAX_BODY_BYTES, ErrorCode::BodyTooLarge).await?;
     Metrics::add(&app.metrics.bytes_in, bytes.len() as u64);
     let out = app
         .blocking(move |app| {
             let req: SyncRequest =
-                decode_body(&bytes).map_err(|e| ServerError::bad_request("malformed_body", e.to_string()))?;
+                decode_body(&bytes).map_err(|e| ServerError::bad_request(ErrorCode::MalformedBody, e.to_string()))?;
             let (res, stats) = app.engine().sync(&device, req, app.clock.now())?;
             Metrics::add(&app.metrics.sync_rounds, 1);
             Metrics::add(&app.metrics.missing_dependencies, stats.missing_dependencies);

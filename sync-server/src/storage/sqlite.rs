@@ -83,7 +83,8 @@ fn now_secs() -> i64 {
 }
 
 fn role_of(code: String) -> rusqlite::Result<Role> {
-    Role::parse(&code).map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into()))
+    code.parse::<Role>()
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into()))
 }
 
 fn split(s: &str) -> Vec<String> {

@@ -2,6 +2,7 @@
 // The sync itself (rounds, retries, blobs) is the core's; this only tracks one run for display.
 package org.gridline.app.logic
 
+import org.gridline.core.ErrorCode
 import org.gridline.core.SyncReport
 import org.gridline.core.SyncStage
 import org.gridline.ffi.GridlineException
@@ -37,7 +38,7 @@ data class SyncScreen(
 
     /** Whether the worker should ask WorkManager to retry later (network trouble, not a refusal). */
     val retryLater: Boolean get() = (phase as? SyncPhase.Failed)?.error?.handling == ErrorHandling.RETRY_LATER &&
-        phase.error.code != "sync_cancelled"
+        phase.error.code != ErrorCode.SYNC_CANCELLED
 }
 
 /**
@@ -57,7 +58,7 @@ class SyncController(private val store: GridlineStore, private val onChange: (Sy
         val end = try {
             SyncPhase.Done(store.sync(observer, cancel))
         } catch (e: GridlineException) {
-            if (e.errorCode == "sync_cancelled") SyncPhase.Cancelled else SyncPhase.Failed(ErrorMessages.of(e))
+            if (e.errorCode == ErrorCode.SYNC_CANCELLED) SyncPhase.Cancelled else SyncPhase.Failed(ErrorMessages.of(e))
         }
         onChange(end)
         return end

@@ -28,6 +28,9 @@ fun textByKey(key: String): String {
 fun ErrorText(error: ScreenError, onRetry: (() -> Unit)? = null) {
     Column(Modifier.padding(16.dp)) {
         Text(textByKey(error.messageKey), color = MaterialTheme.colorScheme.error)
+        error.rosterLine?.takeIf { it > 0u }?.let {
+            Text(stringResource(R.string.error_roster_line, it.toInt()), color = MaterialTheme.colorScheme.error)
+        }
         if (onRetry != null) Button(onClick = onRetry) { Text(stringResource(R.string.retry)) }
     }
 }

@@ -5,6 +5,7 @@ import java.io.File
 import kotlin.test.assertEquals
 import kotlin.test.assertIs
 import kotlin.test.assertTrue
+import org.gridline.core.ErrorCode
 import org.gridline.ffi.GridlineException
 import org.gridline.ffi.GridlineStore
 import org.junit.jupiter.api.Test
@@ -21,7 +22,7 @@ class ErrorsTest {
     fun `an unknown household is shown to the user with its code`() {
         val state = HouseholdPresenter(Fixtures.store(), "nope").load()
         val error = assertIs<ScreenState.Failed>(state).error
-        assertEquals("household_not_found", error.code)
+        assertEquals(ErrorCode.HOUSEHOLD_NOT_FOUND, error.code)
         assertEquals("error_household_not_found", error.messageKey)
         assertEquals(ErrorHandling.SHOW, error.handling)
     }
@@ -32,20 +33,35 @@ class ErrorsTest {
         val key = Fixtures.key()
         GridlineStore.init(dir, key, org.gridline.core.InitOptions("a", org.gridline.core.Role.GRID_LEADER, "Asia/Shanghai", "", null, listOf()))
         val e = assertThrows<GridlineException.Store> { GridlineStore.open(dir, ByteArray(32)) }
-        assertEquals("store_key_invalid", e.errorCode)
+        assertEquals(ErrorCode.STORE_KEY_INVALID, e.errorCode)
         assertEquals(ErrorHandling.FATAL, ErrorMessages.of(e).handling)
     }
 
     @Test
-    fun `an unknown code falls back to the generic message`() {
-        assertEquals("error_unknown", ErrorMessages.messageKey("something_new"))
+    fun `every code has a message of its own and none falls back to the generic one`() {
+        val keys = ErrorCode.entries.map { ErrorMessages.messageKey(it) }
+        assertEquals(keys.size, keys.toSet().size, "two codes share a message key")
+        assertTrue("error_unknown" !in keys)
+    }
+
+    @Test
+    fun `a refused roster file tells the screen which line is wrong`() {
+        val store = Fixtures.store()
+        val e = assertThrows<GridlineException.Rejected> {
+            val header = Fixtures.ROSTER.lines().first()
+            store.importRoster("$header\ng1,3,1,2,201,,王秀英,F,1941,,,,\n".toByteArray())
+        }
+        val error = ErrorMessages.of(e)
+        assertEquals(ErrorCode.ROSTER_INVALID, error.code)
+        assertEquals(2u, error.rosterLine)
     }
 
     @Test
     fun `every error code has a message in Chinese and English`() {
         for (dir in listOf("values", "values-en")) {
             val names = stringNames(dir)
-            val missing = (ErrorMessages.KNOWN_CODES.map { "error_$it" } + "error_unknown").filterNot { it in names }
+            val missing = (ErrorCode.entries.map { ErrorMessages.messageKey(it) } + "error_unknown" + "error_roster_line")
+                .filterNot { it in names }
             assertTrue(missing.isEmpty(), "$dir/strings.xml lacks $missing")
         }
         assertEquals(stringNames("values"), stringNames("values-en"), "both locales define the same strings")

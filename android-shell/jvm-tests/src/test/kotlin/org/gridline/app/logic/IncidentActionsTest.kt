@@ -6,6 +6,7 @@ import kotlin.test.assertFalse
 import kotlin.test.assertIs
 import kotlin.test.assertTrue
 import org.gridline.core.Action
+import org.gridline.core.ErrorCode
 import org.gridline.core.Severity
 import org.junit.jupiter.api.Test
 
@@ -40,6 +41,6 @@ class IncidentActionsTest {
         assertEquals("已通知物业", after.events.last().note)
         val verify = ActionButton(Action.VERIFY, "action_verify", setOf(ActInput.ASSIGNEE), true)
         val refused = assertIs<ScreenState.Failed>(incidents.act(id, IncidentActions.act(verify, assignee = "张师傅")))
-        assertEquals("action_not_allowed", refused.error.code)
+        assertEquals(ErrorCode.ACTION_NOT_ALLOWED, refused.error.code)
     }
 }

@@ -5,6 +5,7 @@ import kotlin.test.assertEquals
 import kotlin.test.assertIs
 import kotlin.test.assertTrue
 import org.gridline.core.DueContact
+import org.gridline.core.ErrorCode
 import org.gridline.core.Role
 import org.gridline.core.VisitsDue
 import org.junit.jupiter.api.Test
@@ -23,6 +24,6 @@ class VisitsTest {
         assertEquals(listOf(service), visit.services)
         assertEquals("助餐", visit.needs)
         val refused = assertIs<ScreenState.Failed>(visits.record(form.copy(satisfaction = 9u)))
-        assertEquals("invalid_input", refused.error.code)
+        assertEquals(ErrorCode.INVALID_INPUT, refused.error.code)
     }
 }
