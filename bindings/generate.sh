@@ -18,9 +18,8 @@ esac
 bindgen="$target_dir/$profile/uniffi-bindgen"
 out=bindings/generated
 rm -rf "$out"
-for language in kotlin swift; do
-  "$bindgen" generate --library "$lib" --language "$language" --out-dir "$out/$language" --no-format >&2
-done
+"$bindgen" generate --library "$lib" --language kotlin --out-dir "$out/kotlin" --no-format >&2
+bindings/swift.sh "$bindgen" "$lib" "$out/swift"
 # Python: the two namespaces import each other relatively, so they form one package, `gridline`, which
 # loads the library from its own directory (a link to the build, not a 100 MB copy).
 "$bindgen" generate --library "$lib" --language python --out-dir "$out/python/gridline" --no-format >&2

@@ -18,8 +18,7 @@ build=build; rm -rf "$build" GridlineFFI.xcframework; mkdir -p "$build/headers" 
 
 # Swift sources and C headers from the library's own metadata (same as bindings/generate.sh).
 cargo build --manifest-path "$root/Cargo.toml" -p uniffi-bindgen
-"$tdir/debug/uniffi-bindgen" generate --library "$tdir/aarch64-apple-ios/$profile/libgridline_ffi.a" \
-  --language swift --out-dir "$build/swift"
+"$root/bindings/swift.sh" "$tdir/debug/uniffi-bindgen" "$tdir/aarch64-apple-ios/$profile/libgridline_ffi.a" "$build/swift"
 cp "$build"/swift/*.swift GridlineKit/Sources/Gridline/
 cp "$build"/swift/*.h "$build/headers/"
 # One module map naming every namespace's FFI module (gridline_coreFFI, gridline_ffiFFI).

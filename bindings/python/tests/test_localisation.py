@@ -41,3 +41,13 @@ def test_every_code_has_a_message_in_chinese_and_english():
         missing = needed - strings_keys(lang)
         assert not missing, f"{lang}.lproj/Localizable.strings lacks {sorted(missing)}"
     assert strings_keys("zh-Hans") == strings_keys("en"), "both languages define the same strings"
+
+
+def test_both_namespaces_have_their_own_swift_file():
+    """The core's data types and the store object share the Swift module `Gridline`; each namespace must
+    keep its own generated file, or the iOS app would build without one of them."""
+    swift = ROOT / "bindings" / "generated" / "swift"
+    core_swift = (swift / "gridline_core.swift").read_text(encoding="utf-8")
+    ffi_swift = (swift / "gridline_ffi.swift").read_text(encoding="utf-8")
+    assert "public enum ErrorCode" in core_swift and "public enum Stage" in core_swift
+    assert "open class GridlineStore" in ffi_swift or "public class GridlineStore" in ffi_swift
