@@ -164,7 +164,7 @@ impl Ledger {
             .iter()
             .map(|c| {
                 vec![
-                    c.day.format("%Y-%m-%d").to_string().into(),
+                    c.day.to_string().into(),
                     c.at.to_rfc3339().into(),
                     (&c.grid).into(),
                     (&c.household_code).into(),

@@ -122,7 +122,7 @@ fun IncidentCaptureScreen(vm: IncidentViewModel, store: GridlineStore, household
         Row { categories.forEach { c -> FilterChip(category == c.code, { category = c.code }, { Text(if (java.util.Locale.getDefault().language == "zh") c.nameZh else c.nameEn) }) } }
         Row {
             Severity.entries.forEach { s ->
-                FilterChip(severity == s, { severity = s }, { Text(textByKey("severity_" + s.name.lowercase())) })
+                FilterChip(severity == s, { severity = s }, { Text(textByKey(Labels.key(s))) })
             }
         }
         OutlinedTextField(title, { title = it }, label = { Text(stringResource(R.string.incident_title)) })
