@@ -16,8 +16,6 @@ pub mod protocol;
 pub mod refused;
 pub mod signing;
 #[cfg(feature = "store")]
-pub(crate) mod state;
-#[cfg(feature = "client")]
 pub mod status;
 #[cfg(feature = "client")]
 pub mod transport;
