@@ -9,7 +9,7 @@ use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 use rusqlite::{params, OptionalExtension, Transaction};
 use serde::Serialize;
 
-use super::queries::{code_column, optional_code_column, optional_time_column, time_column};
+use super::db::columns::{code_column, optional_code_column, optional_time_column, time_column};
 use super::{meta_get, too_long, Store, MAX_NOTE_CHARS};
 use crate::docs::{self, split_list, DocId};
 use crate::error::{Error, Result};

@@ -22,13 +22,14 @@ use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use rusqlite::{Connection, Transaction};
 use serde::Serialize;
 
+pub(crate) use db::columns::{code_column, day_column, day_text, optional_code_column, time_column};
+pub(crate) use db::roster::grid_filter;
 pub use incidents::{
     IncidentAct, IncidentDetail, IncidentEventView, IncidentFilter, IncidentList, IncidentListItem, MAX_ASSIGNEE_CHARS,
     MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS,
 };
-pub(crate) use queries::{code_column, day_column, day_text, optional_code_column, time_column};
 pub use queries::{CheckInSummary, HouseholdDetail, ResidentSummary, Rounds, RoundsItem, RoundsReason};
-pub(crate) use visits::{add_visit_contacts, grid_filter, VisitRow};
+pub(crate) use visits::{add_visit_contacts, VisitRow};
 pub use visits::{average, rate, ContactsDone, VisitDueItem, VisitsDue, WorkerReport, MAX_VISIT_MINUTES};
 
 pub(crate) use db::meta::{meta_get, meta_set};

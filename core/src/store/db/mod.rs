@@ -4,7 +4,10 @@
 //! `db/incidents.rs`.
 
 pub(crate) mod checkins;
+pub(crate) mod columns;
 pub(crate) mod connection;
 pub(crate) mod documents;
 pub(crate) mod meta;
+pub(crate) mod roster;
 pub(crate) mod sync_state;
+pub(crate) mod visits;

@@ -135,7 +135,9 @@ pub(crate) fn current_households_in(conn: &Connection, grid: Option<&str>) -> Re
 /// Residents of a household (moved-out last, by name), or every current resident when `household` is `None`.
 pub(crate) fn residents(conn: &Connection, household: Option<&str>) -> Result<Vec<Resident>> {
     let sql = match household {
-        Some(_) => format!("SELECT {RESIDENT_COLUMNS} FROM resident WHERE household_code = ?1 ORDER BY moved_out, name"),
+        Some(_) => {
+            format!("SELECT {RESIDENT_COLUMNS} FROM resident WHERE household_code = ?1 ORDER BY moved_out, name")
+        }
         None => format!("SELECT {RESIDENT_COLUMNS} FROM resident WHERE moved_out = 0 AND ?1 IS NULL"),
     };
     let mut stmt = conn.prepare_cached(&sql)?;

@@ -50,7 +50,13 @@ pub(crate) fn insert(tx: &Transaction<'_>, v: &Visit) -> Result<bool> {
 }
 
 /// Inserts the follow-up a visit asks for, for one resident (empty: the whole household).
-pub(crate) fn insert_follow_up(tx: &Transaction<'_>, v: &Visit, resident: &str, level: i64, due: NaiveDate) -> Result<()> {
+pub(crate) fn insert_follow_up(
+    tx: &Transaction<'_>,
+    v: &Visit,
+    resident: &str,
+    level: i64,
+    due: NaiveDate,
+) -> Result<()> {
     tx.prepare_cached(
         "INSERT OR IGNORE INTO follow_up (visit_id, resident, household_code, grid, level, due, set_on)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
