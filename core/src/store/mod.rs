@@ -7,6 +7,8 @@ pub mod blobs;
 pub(crate) mod db;
 mod incidents;
 pub mod index;
+#[cfg(feature = "ledger")]
+mod ledger;
 mod queries;
 pub mod schema;
 mod sync_status;
@@ -22,8 +24,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use rusqlite::{Connection, Transaction};
 use serde::Serialize;
 
-pub(crate) use db::columns::{code_column, day_column, day_text, optional_code_column, time_column};
-pub(crate) use db::roster::grid_filter;
+pub(crate) use db::columns::day_text;
 pub use incidents::{
     IncidentAct, IncidentDetail, IncidentEventView, IncidentFilter, IncidentList, IncidentListItem, MAX_ASSIGNEE_CHARS,
     MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS,

@@ -4,6 +4,7 @@
 
 use chrono::DateTime;
 
+use super::db::blobs;
 use super::db::meta::{meta_get, meta_set};
 use super::db::sync_state::{self, META_SERVER_URL, META_SIGNING_KEY, META_TOKEN};
 use super::Store;
@@ -65,7 +66,7 @@ impl Store {
 
     /// The sync state for display; reads only the store's tables.
     pub fn sync_status(&self) -> Result<SyncStatus> {
-        let pending_photos = sync_state::pending_photos(self.conn())?;
+        let pending_photos = blobs::pending_uploads(self.conn())?;
         Ok(SyncStatus {
             server_url: self.server_url()?,
             last_sync_at: sync_state::last_sync(self.conn())?.and_then(|text| DateTime::parse_from_rfc3339(&text).ok()),

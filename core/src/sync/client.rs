@@ -43,6 +43,7 @@ use crate::clock::Clock;
 use crate::docs::{self, DocId};
 use crate::error::{Error, Result};
 use crate::model::{CommunitySettings, Role};
+use crate::store::db::blobs;
 use crate::store::db::sync_state::{
     self as state, META_INSECURE_HTTP, META_KEYS_ETAG, META_SERVER_URL, META_SIGNING_KEY, META_TOKEN,
 };
@@ -571,7 +572,7 @@ impl Store {
     /// fail the sync.
     fn sync_blobs(&mut self, run: &mut SyncRun<'_>) -> Result<()> {
         let referenced = self.referenced_blobs()?;
-        let uploads: Vec<String> = state::uploads_due(self.conn(), &self.clock().now())?
+        let uploads: Vec<String> = blobs::uploads_due(self.conn(), &self.clock().now())?
             .into_iter()
             .filter(|h| referenced.contains(h))
             .collect();
@@ -593,13 +594,13 @@ impl Store {
                         run.report.blobs_up += 1;
                         run.report.bytes_up += bytes.len() as u64;
                     }
-                    self.with_tx(|tx| state::blob_uploaded(tx, &hash))?;
+                    self.with_tx(|tx| blobs::uploaded(tx, &hash))?;
                 }
                 Err(e @ (Error::DeviceRevoked | Error::SyncCancelled)) => return Err(e),
                 Err(e) => {
                     run.report.blobs_failed += 1;
                     let now = self.clock().now();
-                    self.with_tx(|tx| state::blob_failed(tx, &hash, &now, &e.to_string()))?;
+                    self.with_tx(|tx| blobs::upload_failed(tx, &hash, &now, &e.to_string()))?;
                 }
             }
             done += 1;

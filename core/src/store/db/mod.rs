@@ -3,10 +3,13 @@
 //! are in `schedule`, `workflow` and the store's API), so "where is the SQL for incidents" is
 //! `db/incidents.rs`.
 
+pub(crate) mod blobs;
 pub(crate) mod checkins;
 pub(crate) mod columns;
 pub(crate) mod connection;
 pub(crate) mod documents;
+#[cfg(feature = "ledger")]
+pub(crate) mod ledger;
 pub(crate) mod meta;
 pub(crate) mod roster;
 pub(crate) mod sync_state;

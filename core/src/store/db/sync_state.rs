@@ -1,11 +1,9 @@
 //! SQL of what the device remembers about syncing (schema slot 4): each document's Automerge sync state
 //! with the server, the catalogue cursor and the documents the catalogue announced, the server's address and
-//! token, the device's signing key, signatures held for relayed changes, other devices' keys, the blob
-//! outbox, the documents the server refused and when the last sync finished.
+//! token, the device's signing key, signatures held for relayed changes, other devices' keys, the documents the server refused and when the last sync finished.
 
 use automerge::sync;
 use automerge::ChangeHash;
-use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::meta::{meta_get, meta_set};
@@ -157,40 +155,6 @@ pub(crate) fn set_server_keys(conn: &Connection, keys: &[DeviceKey]) -> Result<(
     Ok(())
 }
 
-/// Photos not yet uploaded whose next attempt is due.
-pub(crate) fn uploads_due(conn: &Connection, now: &DateTime<Utc>) -> Result<Vec<String>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT b.hash FROM blob b LEFT JOIN blob_outbox o ON o.hash = b.hash
-         WHERE b.uploaded = 0 AND COALESCE(o.next_attempt_at, '') <= ?1 ORDER BY b.created_at",
-    )?;
-    let rows = stmt.query_map([now.to_rfc3339()], |r| r.get(0))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-/// Marks a photo uploaded and takes it off the outbox.
-pub(crate) fn blob_uploaded(conn: &Connection, hash: &str) -> Result<()> {
-    conn.execute("UPDATE blob SET uploaded = 1 WHERE hash = ?1", [hash])?;
-    conn.execute("DELETE FROM blob_outbox WHERE hash = ?1", [hash])?;
-    Ok(())
-}
-
-/// Records a failed upload: the next attempt waits 2^attempts minutes (at most a day).
-pub(crate) fn blob_failed(conn: &Connection, hash: &str, now: &DateTime<Utc>, error: &str) -> Result<()> {
-    let attempts: i64 = conn
-        .query_row("SELECT attempts FROM blob_outbox WHERE hash = ?1", [hash], |r| r.get(0))
-        .optional()?
-        .unwrap_or(0)
-        + 1;
-    let next = *now + chrono::Duration::minutes((1i64 << attempts.min(10)).min(24 * 60));
-    conn.execute(
-        "INSERT INTO blob_outbox (hash, attempts, next_attempt_at, last_error) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (hash) DO UPDATE SET attempts = excluded.attempts, next_attempt_at = excluded.next_attempt_at,
-             last_error = excluded.last_error",
-        params![hash, attempts, next.to_rfc3339(), error],
-    )?;
-    Ok(())
-}
-
 /// Records a refusal (a later one for the same document replaces it).
 pub(crate) fn record_refusal(conn: &Connection, r: &RefusedDocument) -> Result<()> {
     conn.prepare_cached(
@@ -222,11 +186,6 @@ pub(crate) fn refused_documents(conn: &Connection) -> Result<Vec<RefusedDocument
 /// Forgets every refusal; returns how many there were.
 pub(crate) fn clear_refusals(conn: &Connection) -> Result<usize> {
     Ok(conn.execute("DELETE FROM sync_refused", [])?)
-}
-
-/// Photos not yet uploaded.
-pub(crate) fn pending_photos(conn: &Connection) -> Result<i64> {
-    Ok(conn.query_row("SELECT count(*) FROM blob WHERE uploaded = 0", [], |r| r.get(0))?)
 }
 
 /// When the last sync finished, as stored (RFC 3339).
