@@ -2,6 +2,12 @@
 //! materialised tables the screens read. Every change to a document and to the tables derived from it is
 //! written in one transaction, committed with `synchronous = FULL`: when a call returns, its work survives
 //! `kill -9` and power loss.
+//!
+//! `Store` is the API; its methods are grouped by concern here: this file (open, documents, check-ins,
+//! roster import), `queries.rs` (rounds, households), `visits.rs` (visits, worker report), `incidents.rs`,
+//! `blobs.rs` (photos), `ledger.rs`, `sync_status.rs` (server, refused documents, status). The exchange with
+//! the server and with bundles (`enroll`, `sync`, `bundle_*`) is in `sync::client` and `sync::bundle`. All
+//! SQL is in `db/`, one file per concern; the tables and their migrations are in `schema.rs`.
 
 pub mod blobs;
 pub(crate) mod db;
