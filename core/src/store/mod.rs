@@ -190,7 +190,7 @@ impl Store {
             let tx = conn.transaction()?;
             meta::write_device(&tx, &device)?;
             for (k, v) in meta {
-                meta::meta_set(&tx, k, v)?;
+                meta_set(&tx, k, v)?;
             }
             tx.commit()?;
         }
