@@ -9,14 +9,12 @@ pub mod export;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
-use rusqlite::params;
 use serde::Serialize;
 
 use crate::error::Result;
 use crate::model::{CheckInKind, CheckInOutcome, Severity};
 use crate::schedule::{self, ContactHistory, DatedContact, Month};
-use crate::store::{add_visit_contacts, day_text, grid_filter, rate, ContactsDone, Store, VisitRow};
-use crate::store::{code_column, day_column, optional_code_column, time_column};
+use crate::store::{add_visit_contacts, day_text, db, rate, ContactsDone, Store, VisitRow};
 use crate::workflow::{Action, Stage, SupersededReason};
 
 /// Special-care contacts of one category in the month.
@@ -253,329 +251,285 @@ struct IncidentRow {
     deadline: Option<DateTime<FixedOffset>>,
 }
 
-impl Store {
-    fn local_day(&self, text: &str) -> Option<NaiveDate> {
-        DateTime::parse_from_rfc3339(text).ok().map(|t| self.day_of(&t))
+fn local_day(store: &Store, text: &str) -> Option<NaiveDate> {
+    DateTime::parse_from_rfc3339(text).ok().map(|t| store.day_of(&t))
+}
+
+/// The ledger of `month` for `grid` (in scope), or for the device's whole scope when `None`
+/// (`Store::ledger`).
+pub(crate) fn build(store: &Store, month: &Month, grid: Option<&str>) -> Result<Ledger> {
+    let grids = store.grids_for(grid)?;
+    let until = store.cut_off(month);
+    let households = store.households_of(&grids)?;
+    let current: BTreeSet<&str> = households.iter().map(|h| h.household_code.as_str()).collect();
+    let check_ins = ledger_check_ins(store, &grids, month, &households)?;
+    let visits = store.visits_in_month(&grids, month)?;
+
+    let mut contacted: BTreeSet<&str> = BTreeSet::new();
+    let mut contacts: HashMap<String, Vec<DatedContact>> = HashMap::new();
+    for c in check_ins.iter().filter(|c| c.kind.counts_for_rotation()) {
+        contacted.insert(c.household_code.as_str());
+        if let Some(contact) = c.kind.contact() {
+            contacts.entry(c.household_code.clone()).or_default().push(DatedContact {
+                resident: None,
+                level: contact.level(),
+                day: c.day,
+            });
+        }
     }
+    contacted.extend(visits.iter().map(|v| v.household_code.as_str()));
+    add_visit_contacts(&mut contacts, &visits);
+    let households_contacted = contacted.intersection(&current).count() as u32;
 
-    /// The ledger of `month` for `grid` (in scope), or for the device's whole scope when `None`.
-    pub fn ledger(&self, month: &Month, grid: Option<&str>) -> Result<Ledger> {
-        let grids = self.grids_for(grid)?;
-        let until = self.cut_off(month);
-        let households = self.households_of(&grids)?;
-        let current: BTreeSet<&str> = households.iter().map(|h| h.household_code.as_str()).collect();
-        let check_ins = self.ledger_check_ins(&grids, month, &households)?;
-        let visits = self.visits_in_month(&grids, month)?;
+    let (special_care, total_care, residents_overdue) = ledger_special_care(store, &grids, month, until, &contacts)?;
+    let services = ledger_services(store, &visits);
+    let (incidents, stage_times, incident_events, incident_summary) = ledger_incidents(store, &grids, month, until)?;
 
-        let mut contacted: BTreeSet<&str> = BTreeSet::new();
-        let mut contacts: HashMap<String, Vec<DatedContact>> = HashMap::new();
-        for c in check_ins.iter().filter(|c| c.kind.counts_for_rotation()) {
-            contacted.insert(c.household_code.as_str());
-            if let Some(contact) = c.kind.contact() {
-                contacts.entry(c.household_code.clone()).or_default().push(DatedContact {
-                    resident: None,
-                    level: contact.level(),
-                    day: c.day,
-                });
+    let mut visits_by_kind: BTreeMap<String, u32> =
+        crate::model::VisitKind::ALL.iter().map(|k| (k.code().to_string(), 0)).collect();
+    for v in &visits {
+        *visits_by_kind.entry(v.kind.clone()).or_default() += 1;
+    }
+    let scores: Vec<u8> = visits.iter().filter_map(|v| v.satisfaction).collect();
+    let summary = LedgerSummary {
+        month: month.code(),
+        grid: grid.map(str::to_string),
+        cut_off: until,
+        households: current.len() as u32,
+        households_contacted,
+        checkin_rate: rate(households_contacted, current.len() as u32),
+        check_ins: check_ins.len() as u32,
+        visits: visits.len() as u32,
+        visits_by_kind,
+        services_delivered: visits.iter().map(|v| v.services.len() as u32).sum(),
+        visit_satisfaction: crate::store::average(&scores),
+        special_care: total_care,
+        residents_overdue,
+        satisfaction_rate: (incident_summary.evaluations > 0)
+            .then(|| rate(incident_summary.satisfied, incident_summary.evaluations)),
+        incidents: incident_summary,
+    };
+    Ok(Ledger { summary, special_care, services, incidents, stage_times, check_ins, visits, incident_events })
+}
+
+fn ledger_check_ins(
+    store: &Store,
+    grids: &Option<Vec<String>>,
+    month: &Month,
+    households: &[crate::model::Household],
+) -> Result<Vec<CheckInLine>> {
+    let address: HashMap<&str, String> = households
+        .iter()
+        .map(|h| (h.household_code.as_str(), format!("{}-{} {}", h.building, h.unit, h.room)))
+        .collect();
+    let mut out = Store::per_grid(grids, |g| db::ledger::check_ins_in_month(store.conn(), g, month))?;
+    for c in &mut out {
+        c.address = address.get(c.household_code.as_str()).cloned().unwrap_or_default();
+    }
+    // By the recorded time's text within a day, as the table orders it (not by instant).
+    out.sort_by_cached_key(|c| (c.day, c.at.to_rfc3339(), c.household_code.clone()));
+    Ok(out)
+}
+
+/// Per category tallies, the total, and residents overdue at the cut-off.
+fn ledger_special_care(
+    store: &Store,
+    grids: &Option<Vec<String>>,
+    month: &Month,
+    until: NaiveDate,
+    contacts: &HashMap<String, Vec<DatedContact>>,
+) -> Result<(Vec<CategoryCare>, ContactsDone, u32)> {
+    let residents = store.tagged_residents_of(grids)?;
+    let histories = store.histories_until(grids, until)?;
+    let mut per: BTreeMap<String, (BTreeSet<(String, String)>, ContactsDone)> = BTreeMap::new();
+    let mut total = ContactsDone::default();
+    let mut overdue = 0;
+    let (no_contacts, no_history) = (Vec::new(), ContactHistory::default());
+    for (household, rs) in &residents {
+        let cs = contacts.get(household).unwrap_or(&no_contacts);
+        for r in rs {
+            let tallies = schedule::care_tallies(store.settings(), r, cs, month, until);
+            if tallies.is_empty() {
+                continue;
             }
-        }
-        contacted.extend(visits.iter().map(|v| v.household_code.as_str()));
-        add_visit_contacts(&mut contacts, &visits);
-        let households_contacted = contacted.intersection(&current).count() as u32;
-
-        let (special_care, total_care, residents_overdue) =
-            self.ledger_special_care(&grids, month, until, &contacts)?;
-        let services = self.ledger_services(&visits);
-        let (incidents, stage_times, incident_events, incident_summary) =
-            self.ledger_incidents(&grids, month, until)?;
-
-        let mut visits_by_kind: BTreeMap<String, u32> =
-            crate::model::VisitKind::ALL.iter().map(|k| (k.code().to_string(), 0)).collect();
-        for v in &visits {
-            *visits_by_kind.entry(v.kind.clone()).or_default() += 1;
-        }
-        let scores: Vec<u8> = visits.iter().filter_map(|v| v.satisfaction).collect();
-        let summary = LedgerSummary {
-            month: month.code(),
-            grid: grid.map(str::to_string),
-            cut_off: until,
-            households: current.len() as u32,
-            households_contacted,
-            checkin_rate: rate(households_contacted, current.len() as u32),
-            check_ins: check_ins.len() as u32,
-            visits: visits.len() as u32,
-            visits_by_kind,
-            services_delivered: visits.iter().map(|v| v.services.len() as u32).sum(),
-            visit_satisfaction: crate::store::average(&scores),
-            special_care: total_care,
-            residents_overdue,
-            satisfaction_rate: (incident_summary.evaluations > 0)
-                .then(|| rate(incident_summary.satisfied, incident_summary.evaluations)),
-            incidents: incident_summary,
-        };
-        Ok(Ledger { summary, special_care, services, incidents, stage_times, check_ins, visits, incident_events })
-    }
-
-    fn ledger_check_ins(
-        &self,
-        grids: &Option<Vec<String>>,
-        month: &Month,
-        households: &[crate::model::Household],
-    ) -> Result<Vec<CheckInLine>> {
-        let address: HashMap<&str, String> = households
-            .iter()
-            .map(|h| (h.household_code.as_str(), format!("{}-{} {}", h.building, h.unit, h.room)))
-            .collect();
-        let (from, to) = (day_text(month.first), day_text(month.next_first()));
-        let mut out = Store::per_grid(grids, |g| {
-            let mut stmt = self.conn().prepare_cached(&format!(
-                "SELECT day, at, grid, household_code, kind, outcome, note, author FROM check_in
-                 WHERE day >= ?2 AND day < ?3 AND {}",
-                grid_filter("grid", g)
-            ))?;
-            let rows = stmt.query_map(params![g, from, to], |r| {
-                let household_code: String = r.get(3)?;
-                Ok(CheckInLine {
-                    day: day_column(r, 0)?,
-                    at: time_column(r, 1)?,
-                    grid: r.get(2)?,
-                    address: address.get(household_code.as_str()).cloned().unwrap_or_default(),
-                    household_code,
-                    kind: code_column(r, 4)?,
-                    outcome: code_column(r, 5)?,
-                    note: r.get(6)?,
-                    author: r.get(7)?,
-                })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-        })?;
-        // By the recorded time's text within a day, as the table orders it (not by instant).
-        out.sort_by_cached_key(|c| (c.day, c.at.to_rfc3339(), c.household_code.clone()));
-        Ok(out)
-    }
-
-    /// Per category tallies, the total, and residents overdue at the cut-off.
-    fn ledger_special_care(
-        &self,
-        grids: &Option<Vec<String>>,
-        month: &Month,
-        until: NaiveDate,
-        contacts: &HashMap<String, Vec<DatedContact>>,
-    ) -> Result<(Vec<CategoryCare>, ContactsDone, u32)> {
-        let residents = self.tagged_residents_of(grids)?;
-        let histories = self.histories_until(grids, until)?;
-        let mut per: BTreeMap<String, (BTreeSet<(String, String)>, ContactsDone)> = BTreeMap::new();
-        let mut total = ContactsDone::default();
-        let mut overdue = 0;
-        let (no_contacts, no_history) = (Vec::new(), ContactHistory::default());
-        for (household, rs) in &residents {
-            let cs = contacts.get(household).unwrap_or(&no_contacts);
-            for r in rs {
-                let tallies = schedule::care_tallies(self.settings(), r, cs, month, until);
-                if tallies.is_empty() {
-                    continue;
-                }
-                for t in &tallies {
-                    let (who, done) =
-                        per.entry(t.tag.clone()).or_insert_with(|| (BTreeSet::new(), ContactsDone::default()));
-                    who.insert((household.clone(), r.name.clone()));
-                    done.add(t);
-                    total.add(t);
-                }
-                let history = histories.get(household).unwrap_or(&no_history);
-                overdue += u32::from(schedule::resident_overdue(self.settings(), r, history, until));
+            for t in &tallies {
+                let (who, done) =
+                    per.entry(t.tag.clone()).or_insert_with(|| (BTreeSet::new(), ContactsDone::default()));
+                who.insert((household.clone(), r.name.clone()));
+                done.add(t);
+                total.add(t);
             }
+            let history = histories.get(household).unwrap_or(&no_history);
+            overdue += u32::from(schedule::resident_overdue(store.settings(), r, history, until));
         }
-        let categories = self
-            .settings()
-            .categories
-            .iter()
-            .map(|c| {
-                let (who, contacts) = per.remove(&c.code).unwrap_or_default();
-                CategoryCare {
-                    category: c.code.clone(),
-                    name_zh: c.name_zh.clone(),
-                    name_en: c.name_en.clone(),
-                    residents: who.len() as u32,
-                    contacts,
-                }
-            })
-            .collect();
-        Ok((categories, total, overdue))
     }
-
-    fn ledger_services(&self, visits: &[VisitRow]) -> Vec<ServiceCount> {
-        let mut delivered: BTreeMap<&str, u32> = BTreeMap::new();
-        let mut needed: BTreeMap<&str, u32> = BTreeMap::new();
-        for v in visits {
-            v.services.iter().for_each(|s| *delivered.entry(s).or_default() += 1);
-            v.need_tags.iter().for_each(|s| *needed.entry(s).or_default() += 1);
-        }
-        let mut out: Vec<ServiceCount> = self
-            .settings()
-            .visit_services
-            .iter()
-            .map(|e| ServiceCount {
-                service: e.code.clone(),
-                name_zh: e.name_zh.clone(),
-                name_en: e.name_en.clone(),
-                delivered: delivered.remove(e.code.as_str()).unwrap_or(0),
-                needed: needed.remove(e.code.as_str()).unwrap_or(0),
-            })
-            .collect();
-        let retired: BTreeSet<&str> = delivered.keys().chain(needed.keys()).copied().collect();
-        out.extend(retired.into_iter().map(|code| ServiceCount {
-            service: code.to_string(),
-            name_zh: code.to_string(),
-            name_en: code.to_string(),
-            delivered: delivered.get(code).copied().unwrap_or(0),
-            needed: needed.get(code).copied().unwrap_or(0),
-        }));
-        out
-    }
-
-    fn ledger_incident_rows(&self, grids: &Option<Vec<String>>) -> Result<Vec<IncidentRow>> {
-        Store::per_grid(grids, |g| {
-            let mut stmt = self.conn().prepare_cached(&format!(
-                "SELECT incident_id, grid, category, severity, title, stage, reported_at, deadline FROM incident
-                 WHERE {}",
-                grid_filter("grid", g)
-            ))?;
-            let mut rows = stmt.query(params![g])?;
-            let mut out = Vec::new();
-            while let Some(r) = rows.next()? {
-                let reported: String = r.get(6)?;
-                let deadline: Option<String> = r.get(7)?;
-                out.push(IncidentRow {
-                    incident_id: r.get(0)?,
-                    grid: r.get(1)?,
-                    category: r.get(2)?,
-                    severity: code_column(r, 3)?,
-                    title: r.get(4)?,
-                    stage: code_column(r, 5)?,
-                    reported: self.local_day(&reported),
-                    deadline: deadline.and_then(|d| DateTime::parse_from_rfc3339(&d).ok()),
-                });
+    let categories = store
+        .settings()
+        .categories
+        .iter()
+        .map(|c| {
+            let (who, contacts) = per.remove(&c.code).unwrap_or_default();
+            CategoryCare {
+                category: c.code.clone(),
+                name_zh: c.name_zh.clone(),
+                name_en: c.name_en.clone(),
+                residents: who.len() as u32,
+                contacts,
             }
-            Ok(out)
         })
+        .collect();
+    Ok((categories, total, overdue))
+}
+
+fn ledger_services(store: &Store, visits: &[VisitRow]) -> Vec<ServiceCount> {
+    let mut delivered: BTreeMap<&str, u32> = BTreeMap::new();
+    let mut needed: BTreeMap<&str, u32> = BTreeMap::new();
+    for v in visits {
+        v.services.iter().for_each(|s| *delivered.entry(s).or_default() += 1);
+        v.need_tags.iter().for_each(|s| *needed.entry(s).or_default() += 1);
+    }
+    let mut out: Vec<ServiceCount> = store
+        .settings()
+        .visit_services
+        .iter()
+        .map(|e| ServiceCount {
+            service: e.code.clone(),
+            name_zh: e.name_zh.clone(),
+            name_en: e.name_en.clone(),
+            delivered: delivered.remove(e.code.as_str()).unwrap_or(0),
+            needed: needed.remove(e.code.as_str()).unwrap_or(0),
+        })
+        .collect();
+    let retired: BTreeSet<&str> = delivered.keys().chain(needed.keys()).copied().collect();
+    out.extend(retired.into_iter().map(|code| ServiceCount {
+        service: code.to_string(),
+        name_zh: code.to_string(),
+        name_en: code.to_string(),
+        delivered: delivered.get(code).copied().unwrap_or(0),
+        needed: needed.get(code).copied().unwrap_or(0),
+    }));
+    out
+}
+
+fn ledger_incident_rows(store: &Store, grids: &Option<Vec<String>>) -> Result<Vec<IncidentRow>> {
+    let rows = Store::per_grid(grids, |g| db::ledger::incidents(store.conn(), g))?;
+    Ok(rows
+        .into_iter()
+        .map(|r| IncidentRow {
+            reported: local_day(store, &r.reported_at),
+            deadline: r.deadline.and_then(|d| DateTime::parse_from_rfc3339(&d).ok()),
+            incident_id: r.incident_id,
+            grid: r.grid,
+            category: r.category,
+            severity: r.severity,
+            title: r.title,
+            stage: r.stage,
+        })
+        .collect())
+}
+
+#[allow(clippy::type_complexity)]
+fn ledger_incidents(
+    store: &Store,
+    grids: &Option<Vec<String>>,
+    month: &Month,
+    until: NaiveDate,
+) -> Result<(Vec<IncidentCount>, Vec<StageTime>, Vec<IncidentEventLine>, IncidentSummary)> {
+    let incidents = ledger_incident_rows(store, grids)?;
+    let by_id: HashMap<&str, &IncidentRow> = incidents.iter().map(|i| (i.incident_id.as_str(), i)).collect();
+    // The instant figures are judged at: the end of the cut-off day in the community's time zone, or now.
+    let cut_off_instant = (until + chrono::Days::new(1))
+        .and_hms_opt(0, 0, 0)
+        .and_then(|t| t.and_local_timezone(store.settings().tz()).earliest())
+        .map(|t| t.fixed_offset())
+        .unwrap_or_else(|| store.now_local())
+        .min(store.now_local());
+
+    let mut summary = IncidentSummary::default();
+    // Keyed by (category, stage code): the ledger lists stages of a category by code, as it always has.
+    let mut matrix: BTreeMap<(String, &'static str), (Stage, u32)> = BTreeMap::new();
+    let mut overdue_by_stage: BTreeMap<Stage, u32> = BTreeMap::new();
+    for i in incidents.iter().filter(|i| i.reported.is_some_and(|d| month.contains(d))) {
+        summary.reported += 1;
+        *summary.by_stage.entry(i.stage.code().to_string()).or_default() += 1;
+        *summary.by_category.entry(i.category.clone()).or_default() += 1;
+        matrix.entry((i.category.clone(), i.stage.code())).or_insert((i.stage, 0)).1 += 1;
+        if i.deadline.is_some_and(|d| d < cut_off_instant) {
+            summary.overdue += 1;
+            *overdue_by_stage.entry(i.stage).or_default() += 1;
+        }
     }
 
-    #[allow(clippy::type_complexity)]
-    fn ledger_incidents(
-        &self,
-        grids: &Option<Vec<String>>,
-        month: &Month,
-        until: NaiveDate,
-    ) -> Result<(Vec<IncidentCount>, Vec<StageTime>, Vec<IncidentEventLine>, IncidentSummary)> {
-        let incidents = self.ledger_incident_rows(grids)?;
-        let by_id: HashMap<&str, &IncidentRow> = incidents.iter().map(|i| (i.incident_id.as_str(), i)).collect();
-        // The instant figures are judged at: the end of the cut-off day in the community's time zone, or now.
-        let cut_off_instant = (until + chrono::Days::new(1))
-            .and_hms_opt(0, 0, 0)
-            .and_then(|t| t.and_local_timezone(self.settings().tz()).earliest())
-            .map(|t| t.fixed_offset())
-            .unwrap_or_else(|| self.now_local())
-            .min(self.now_local());
-
-        let mut summary = IncidentSummary::default();
-        // Keyed by (category, stage code): the ledger lists stages of a category by code, as it always has.
-        let mut matrix: BTreeMap<(String, &'static str), (Stage, u32)> = BTreeMap::new();
-        let mut overdue_by_stage: BTreeMap<Stage, u32> = BTreeMap::new();
-        for i in incidents.iter().filter(|i| i.reported.is_some_and(|d| month.contains(d))) {
-            summary.reported += 1;
-            *summary.by_stage.entry(i.stage.code().to_string()).or_default() += 1;
-            *summary.by_category.entry(i.category.clone()).or_default() += 1;
-            matrix.entry((i.category.clone(), i.stage.code())).or_insert((i.stage, 0)).1 += 1;
-            if i.deadline.is_some_and(|d| d < cut_off_instant) {
-                summary.overdue += 1;
-                *overdue_by_stage.entry(i.stage).or_default() += 1;
-            }
+    // Events of incidents that had any event near the month (a day's margin covers every UTC offset).
+    let lo = day_text(month.first - chrono::Days::new(1));
+    let hi = day_text(month.next_first() + chrono::Days::new(2));
+    let mut lines = Vec::new();
+    let mut applied: BTreeMap<String, Vec<AppliedEvent>> = BTreeMap::new();
+    for r in db::ledger::events_of_incidents_active_between(store.conn(), &lo, &hi)? {
+        let Some(incident) = by_id.get(r.incident_id.as_str()) else { continue };
+        let Ok(at) = DateTime::parse_from_rfc3339(&r.at) else { continue };
+        let line = IncidentEventLine {
+            incident_id: r.incident_id,
+            grid: incident.grid.clone(),
+            category: incident.category.clone(),
+            severity: incident.severity,
+            title: incident.title.clone(),
+            seq: r.seq,
+            action: r.action,
+            actor: r.actor,
+            role: r.role,
+            at: r.at,
+            applied: r.applied,
+            stage_after: r.stage_after,
+            superseded_reason: r.superseded_reason,
+            note: r.note,
+        };
+        let satisfied = r.satisfied;
+        if let (true, Some(stage_after)) = (line.applied, &line.stage_after) {
+            applied.entry(line.incident_id.clone()).or_default().push(AppliedEvent { at, stage_after: *stage_after });
         }
-
-        // Events of incidents that had any event near the month (a day's margin covers every UTC offset).
-        let lo = day_text(month.first - chrono::Days::new(1));
-        let hi = day_text(month.next_first() + chrono::Days::new(2));
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT incident_id, seq, action, actor, role, at, applied, stage_after, superseded_reason, note, satisfied
-             FROM incident_event
-             WHERE incident_id IN (SELECT DISTINCT incident_id FROM incident_event WHERE at >= ?1 AND at < ?2)
-             ORDER BY incident_id, seq",
-        )?;
-        let mut rows = stmt.query(params![lo, hi])?;
-        let mut lines = Vec::new();
-        let mut applied: BTreeMap<String, Vec<AppliedEvent>> = BTreeMap::new();
-        while let Some(r) = rows.next()? {
-            let incident_id: String = r.get(0)?;
-            let Some(incident) = by_id.get(incident_id.as_str()) else { continue };
-            let at_text: String = r.get(5)?;
-            let Ok(at) = DateTime::parse_from_rfc3339(&at_text) else { continue };
-            let line = IncidentEventLine {
-                incident_id,
-                grid: incident.grid.clone(),
-                category: incident.category.clone(),
-                severity: incident.severity,
-                title: incident.title.clone(),
-                seq: r.get(1)?,
-                action: r.get(2)?,
-                actor: r.get(3)?,
-                role: r.get(4)?,
-                at: at_text,
-                applied: r.get(6)?,
-                stage_after: optional_code_column(r, 7)?,
-                superseded_reason: optional_code_column(r, 8)?,
-                note: r.get(9)?,
-            };
-            let satisfied: Option<bool> = r.get(10)?;
-            if let (true, Some(stage_after)) = (line.applied, &line.stage_after) {
-                applied
-                    .entry(line.incident_id.clone())
-                    .or_default()
-                    .push(AppliedEvent { at, stage_after: *stage_after });
+        if month.contains(store.day_of(&at)) {
+            if line.applied && line.action.parse::<Action>().ok() == Some(Action::Evaluate) {
+                summary.evaluations += 1;
+                let closed = line.stage_after == Some(Stage::Closed);
+                summary.satisfied += u32::from(satisfied.unwrap_or(closed));
             }
-            if month.contains(self.day_of(&at)) {
-                if line.applied && line.action.parse::<Action>().ok() == Some(Action::Evaluate) {
-                    summary.evaluations += 1;
-                    let closed = line.stage_after == Some(Stage::Closed);
-                    summary.satisfied += u32::from(satisfied.unwrap_or(closed));
-                }
-                lines.push(line);
-            }
+            lines.push(line);
         }
-        summary.events = lines.len() as u32;
-
-        let mut minutes: BTreeMap<Stage, Vec<f64>> = BTreeMap::new();
-        for events in applied.values() {
-            for (stage, m, closed_at) in stage_intervals(events) {
-                if month.contains(self.day_of(&closed_at)) {
-                    minutes.entry(stage).or_default().push(m);
-                }
-            }
-        }
-        // A stage's order is the workflow's (PRODUCT.md §4).
-        let stages: BTreeSet<Stage> = minutes.keys().chain(overdue_by_stage.keys()).copied().collect();
-        let stage_times = stages
-            .into_iter()
-            .map(|stage| {
-                let mut m = minutes.remove(&stage).unwrap_or_default();
-                StageTime {
-                    handled: m.len() as u32,
-                    median_minutes: median(&mut m).map(|v| (v * 10.0).round() / 10.0),
-                    overdue: overdue_by_stage.get(&stage).copied().unwrap_or(0),
-                    stage,
-                }
-            })
-            .collect();
-        let counts = matrix
-            .into_iter()
-            .map(|((category, _), (stage, count))| IncidentCount { category, stage, count })
-            .collect();
-        Ok((counts, stage_times, lines, summary))
     }
+    summary.events = lines.len() as u32;
+
+    let mut minutes: BTreeMap<Stage, Vec<f64>> = BTreeMap::new();
+    for events in applied.values() {
+        for (stage, m, closed_at) in stage_intervals(events) {
+            if month.contains(store.day_of(&closed_at)) {
+                minutes.entry(stage).or_default().push(m);
+            }
+        }
+    }
+    // A stage's order is the workflow's (PRODUCT.md §4).
+    let stages: BTreeSet<Stage> = minutes.keys().chain(overdue_by_stage.keys()).copied().collect();
+    let stage_times = stages
+        .into_iter()
+        .map(|stage| {
+            let mut m = minutes.remove(&stage).unwrap_or_default();
+            StageTime {
+                handled: m.len() as u32,
+                median_minutes: median(&mut m).map(|v| (v * 10.0).round() / 10.0),
+                overdue: overdue_by_stage.get(&stage).copied().unwrap_or(0),
+                stage,
+            }
+        })
+        .collect();
+    let counts =
+        matrix.into_iter().map(|((category, _), (stage, count))| IncidentCount { category, stage, count }).collect();
+    Ok((counts, stage_times, lines, summary))
 }
 
 #[cfg(test)]
 mod tests {
+    use rusqlite::params;
+
     use super::*;
 
     fn t(s: &str) -> DateTime<FixedOffset> {

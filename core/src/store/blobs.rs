@@ -1,12 +1,9 @@
 //! Photos and other blobs, addressed by SHA-256, kept inside the encrypted store (so a lost phone leaks no
 //! photo of a resident's home) and queued for upload.
 
-use std::collections::HashSet;
-
-use rusqlite::{params, OptionalExtension};
 use sha2::{Digest, Sha256};
 
-use super::{clock_text, Store, MAX_PHOTOS};
+use super::{clock_text, db, Store, MAX_PHOTOS};
 use crate::error::{Error, Result};
 
 /// Largest photo accepted, in bytes.
@@ -55,39 +52,18 @@ impl Store {
         let mime =
             image_mime(bytes).ok_or_else(|| Error::PhotoInvalid("not a JPEG, PNG, WebP or HEIC image".into()))?;
         let now = clock_text(self.clock().as_ref());
-        self.with_tx(|tx| {
-            tx.execute(
-                "INSERT OR IGNORE INTO blob (hash, mime, size, data, created_at, uploaded)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![hash, mime, bytes.len() as i64, bytes, now, uploaded],
-            )?;
-            Ok(())
-        })
+        self.with_tx(|tx| db::blobs::insert(tx, hash, mime, bytes, &now, uploaded))
     }
 
     /// A stored blob's type and bytes.
     pub fn blob(&self, hash: &str) -> Result<(String, Vec<u8>)> {
-        self.conn()
-            .query_row("SELECT mime, data FROM blob WHERE hash = ?1", [hash], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?
-            .ok_or_else(|| Error::NotFound { kind: "blob".into(), id: hash.into() })
+        db::blobs::get(self.conn(), hash)?.ok_or_else(|| Error::NotFound { kind: "blob".into(), id: hash.into() })
     }
 
     /// Every blob hash the materialised tables reference (photos of check-ins, visits, incident reports and
     /// incident events), stored here or not.
     pub(crate) fn referenced_blobs(&self) -> Result<std::collections::BTreeSet<String>> {
-        let mut stmt = self.conn().prepare(
-            "SELECT photos FROM check_in WHERE photos != ''
-             UNION ALL SELECT photos FROM visit WHERE photos != ''
-             UNION ALL SELECT photos FROM incident WHERE photos != ''
-             UNION ALL SELECT photos FROM incident_event WHERE photos != ''",
-        )?;
-        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-        let mut hashes = std::collections::BTreeSet::new();
-        for photos in rows {
-            hashes.extend(crate::docs::split_list(&photos?));
-        }
-        Ok(hashes)
+        db::blobs::referenced(self.conn())
     }
 
     /// Stores a blob fetched from the server after checking its hash and type; it needs no upload.
@@ -100,13 +76,12 @@ impl Store {
 
     /// True when the blob is stored here.
     fn has_blob(&self, hash: &str) -> Result<bool> {
-        Ok(self.conn().query_row("SELECT 1 FROM blob WHERE hash = ?1", [hash], |_| Ok(())).optional()?.is_some())
+        db::blobs::exists(self.conn(), hash)
     }
 
     /// Of `hashes`, those not stored here (one pass over the stored hashes, not a query each).
     pub(crate) fn missing_blobs<'a>(&self, hashes: impl IntoIterator<Item = &'a String>) -> Result<Vec<String>> {
-        let mut stmt = self.conn().prepare("SELECT hash FROM blob")?;
-        let stored = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<HashSet<_>>>()?;
+        let stored = db::blobs::stored(self.conn())?;
         Ok(hashes.into_iter().filter(|h| !stored.contains(*h)).cloned().collect())
     }
 

@@ -1,15 +1,15 @@
-//! Incidents on the device: reporting, acting on the workflow, and the queries over the materialised
-//! `incident` / `incident_event` tables. Stages come from `workflow::replay` only; this file stores what it
-//! derives, in the same transaction as the document change.
+//! Incidents on the device: reporting, acting on the workflow, and the list and detail read from the
+//! materialised `incident` / `incident_event` tables (their SQL is `db/incidents.rs`). Stages come from
+//! `workflow::replay` only; this file stores what it derives, in the same transaction as the document change.
 
 use std::collections::BTreeMap;
 
 use automerge::AutoCommit;
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::Transaction;
 use serde::Serialize;
 
-use super::queries::{code_column, optional_code_column, optional_time_column, time_column};
+use super::db::{self, incidents::Conditions};
 use super::{meta_get, too_long, Store, MAX_NOTE_CHARS};
 use crate::docs::{self, split_list, DocId};
 use crate::error::{Error, Result};
@@ -232,15 +232,6 @@ fn overdue_minutes(deadline: Option<DateTime<FixedOffset>>, now: DateTime<Utc>) 
     workflow::overdue_by(deadline.map(|d| d.with_timezone(&Utc)), now).map(|d| d.num_minutes().max(1)).unwrap_or(0)
 }
 
-/// The role code the `incident` table keeps (empty: waiting for nobody) as a role.
-fn waiting_for_column(r: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Option<Role>> {
-    let code: String = r.get(idx)?;
-    if code.is_empty() {
-        return Ok(None);
-    }
-    code_column(r, idx).map(Some)
-}
-
 /// The deadline policy as last written to the store's settings.
 pub(crate) fn policy(tx: &Transaction<'_>) -> Result<DeadlinePolicy> {
     Ok(meta_get(tx, "settings")?
@@ -257,15 +248,8 @@ pub(crate) fn index_incident(
     doc: &AutoCommit,
     policy: &DeadlinePolicy,
 ) -> Result<()> {
-    let Ok(incident) = docs::incident::read(doc) else { return delete_incident_rows(tx, id) };
+    let Ok(incident) = docs::incident::read(doc) else { return db::incidents::delete(tx, id) };
     write_incident_rows(tx, id, &incident, policy)
-}
-
-fn delete_incident_rows(tx: &Transaction<'_>, id: &DocId) -> Result<()> {
-    let incident_id = id.key.as_deref().unwrap_or_default();
-    tx.prepare_cached("DELETE FROM incident_event WHERE incident_id = ?1")?.execute([incident_id])?;
-    tx.prepare_cached("DELETE FROM incident WHERE incident_id = ?1")?.execute([incident_id])?;
-    Ok(())
 }
 
 /// Rewrites one incident's rows from an incident already in memory (a local report or action indexes what it
@@ -276,7 +260,7 @@ fn write_incident_rows(
     incident: &docs::incident::Incident,
     policy: &DeadlinePolicy,
 ) -> Result<()> {
-    delete_incident_rows(tx, id)?;
+    db::incidents::delete(tx, id)?;
     insert_incident_rows(tx, id, incident, policy)
 }
 
@@ -287,87 +271,17 @@ fn insert_incident_rows(
     incident: &docs::incident::Incident,
     policy: &DeadlinePolicy,
 ) -> Result<()> {
-    let incident_id = id.key.as_deref().unwrap_or_default();
-    let f = &incident.fields;
-    let d = workflow::replay(f.severity, &incident.events);
+    let d = workflow::replay(incident.fields.severity, &incident.events);
     let (Some(stage), Some(since)) = (d.stage, d.stage_since) else { return Ok(()) };
-    let deadline = workflow::deadline(&d, f.severity, policy).map(utc_text);
-    let updated_at = incident.events.last().map(|e| e.at.clone()).unwrap_or_default();
-    tx.prepare_cached(
-        "INSERT INTO incident (incident_id, doc_id, grid, household_code, category, severity, title, description,
-             photos, lat, lon, check_in_id, stage, reporter, reporter_role, reported_at, stage_since, deadline_from,
-             deadline, waiting_for, reopen_count, satisfied, assignee, duplicate_of, committee_notified, delivered,
-             event_count, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
-             ?22, ?23, ?24, ?25, ?26, ?27, ?28)",
-    )?
-    .execute(params![
-        incident_id,
-        id.to_string(),
-        id.grid,
-        f.household_code,
-        f.category,
-        f.severity.code(),
-        f.title,
-        f.description,
-        f.photos.join(";"),
-        f.location.map(|l| l.lat),
-        f.location.map(|l| l.lon),
-        f.check_in_id,
-        stage.code(),
-        d.reporter,
-        d.reporter_role.map(|r| r.code()),
-        d.reported_at.map(|t| t.to_rfc3339()),
-        since.to_rfc3339(),
-        d.deadline_from.map(|t| t.to_rfc3339()),
-        deadline,
-        d.waiting_for().map(|r| r.code()).unwrap_or_default(),
-        d.reopen_count,
-        d.satisfied,
-        d.assignee,
-        d.duplicate_of,
-        d.committee_notified,
-        d.delivered,
-        incident.events.len() as i64,
-        updated_at,
-    ])?;
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO incident_event (incident_id, seq, event_id, action, actor, device, role, at, applied,
-             stage_after, superseded_reason, note, assignee, duplicate_of, satisfied, photos)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-    )?;
-    for (seq, (e, o)) in incident.events.iter().zip(&d.outcomes).enumerate() {
-        stmt.execute(params![
-            incident_id,
-            seq as i64,
-            e.event_id,
-            e.action,
-            e.actor,
-            e.device,
-            e.role,
-            e.at,
-            o.applied,
-            o.stage_after.map(|s| s.code()),
-            o.superseded_reason.map(|r| r.code()),
-            e.note,
-            e.assignee,
-            e.duplicate_of,
-            e.satisfied,
-            e.photos.join(";"),
-        ])?;
-    }
-    Ok(())
+    let deadline = workflow::deadline(&d, incident.fields.severity, policy).map(utc_text);
+    db::incidents::insert(tx, id, incident, &d, stage, since, deadline)
 }
 
 /// Recomputes every incident's deadline after the community's deadline policy changed (the stage and the time
 /// its clock started are already in the table, so no document is loaded).
 pub(crate) fn refresh_deadlines(tx: &Transaction<'_>, policy: &DeadlinePolicy) -> Result<()> {
-    let rows: Vec<(String, String, String, Option<String>)> = tx
-        .prepare("SELECT incident_id, stage, severity, deadline_from FROM incident")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut update = tx.prepare_cached("UPDATE incident SET deadline = ?2 WHERE incident_id = ?1")?;
-    for (incident_id, stage, severity, from) in rows {
+    let mut deadlines = Vec::new();
+    for (incident_id, stage, severity, from) in db::incidents::deadline_inputs(tx)? {
         let deadline = match (
             stage.parse::<Stage>().ok(),
             severity.parse::<Severity>(),
@@ -378,9 +292,9 @@ pub(crate) fn refresh_deadlines(tx: &Transaction<'_>, policy: &DeadlinePolicy) -
             }
             _ => None,
         };
-        update.execute(params![incident_id, deadline])?;
+        deadlines.push((incident_id, deadline));
     }
-    Ok(())
+    db::incidents::set_deadlines(tx, &deadlines)
 }
 
 /// A check-in that starts an incident: its household, note and photos.
@@ -388,31 +302,6 @@ struct ProblemCheckIn {
     household_code: String,
     note: String,
     photos: Vec<String>,
-}
-
-const LIST_COLUMNS: &str = "incident_id, grid, household_code, stage, severity, category, title, reported_at, \
-                            stage_since, deadline, waiting_for";
-
-/// A WHERE clause built from only the conditions in use, with its parameters.
-#[derive(Default, Clone)]
-struct Conditions {
-    sql: Vec<String>,
-    args: Vec<rusqlite::types::Value>,
-}
-
-impl Conditions {
-    fn add(&mut self, sql: &str, args: impl IntoIterator<Item = String>) {
-        self.sql.push(sql.to_string());
-        self.args.extend(args.into_iter().map(rusqlite::types::Value::Text));
-    }
-
-    fn clause(&self) -> String {
-        if self.sql.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", self.sql.join(" AND "))
-        }
-    }
 }
 
 impl Store {
@@ -430,14 +319,7 @@ impl Store {
     }
 
     fn problem_check_in(&self, check_in_id: &str) -> Result<ProblemCheckIn> {
-        let row: Option<(String, String, String, String)> = self
-            .conn()
-            .query_row(
-                "SELECT household_code, outcome, note, photos FROM check_in WHERE check_in_id = ?1",
-                [check_in_id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .optional()?;
+        let row = db::incidents::check_in_for_report(self.conn(), check_in_id)?;
         let (household_code, outcome, note, photos) =
             row.ok_or_else(|| Error::NotFound { kind: "check-in".into(), id: check_in_id.into() })?;
         if outcome != "problem" {
@@ -542,11 +424,7 @@ impl Store {
 
     fn incident_doc_id(&self, incident_id: &str) -> Result<DocId> {
         let not_found = || Error::NotFound { kind: "incident".into(), id: incident_id.into() };
-        let doc_id: String = self
-            .conn()
-            .query_row("SELECT doc_id FROM incident WHERE incident_id = ?1", [incident_id], |r| r.get(0))
-            .optional()?
-            .ok_or_else(not_found)?;
+        let doc_id = db::incidents::doc_id(self.conn(), incident_id)?.ok_or_else(not_found)?;
         let id = DocId::parse(&doc_id)?;
         if !self.in_scope(id.grid.as_deref().unwrap_or_default()) {
             return Err(not_found());
@@ -626,43 +504,19 @@ impl Store {
                 [self.device.role.code().to_string(), Stage::Returned.code().to_string(), self.device.user.clone()],
             );
         }
-        let mut stmt = self.conn().prepare_cached(&format!(
-            "SELECT {LIST_COLUMNS} FROM incident {} ORDER BY deadline IS NULL, deadline, reported_at, incident_id",
-            wanted.clause()
-        ))?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(&wanted.args), |r| {
-            let deadline_text: Option<String> = r.get(9)?;
+        let mut items = Vec::new();
+        for (mut item, deadline_text) in db::incidents::list(self.conn(), &wanted)? {
             // Text order is time order for these UTC stamps: compute minutes only for the deadlines already past.
-            let deadline = optional_time_column(r, 9)?;
             let minutes = match &deadline_text {
-                Some(d) if *d < now_text => overdue_minutes(deadline, now),
+                Some(d) if *d < now_text => overdue_minutes(item.deadline, now),
                 _ => 0,
             };
-            Ok(IncidentListItem {
-                incident_id: r.get(0)?,
-                grid: r.get(1)?,
-                household_code: r.get(2)?,
-                stage: code_column(r, 3)?,
-                severity: code_column(r, 4)?,
-                category: r.get(5)?,
-                title: r.get(6)?,
-                reported_at: time_column(r, 7)?,
-                stage_since: time_column(r, 8)?,
-                deadline,
-                overdue: minutes > 0,
-                overdue_minutes: minutes,
-                waiting_for: waiting_for_column(r, 10)?,
-            })
-        })?;
-        let items = rows.collect::<rusqlite::Result<Vec<_>>>()?;
-        let mut counts: BTreeMap<String, u32> = Stage::ALL.iter().map(|s| (s.code().to_string(), 0)).collect();
-        let mut stmt = self
-            .conn()
-            .prepare_cached(&format!("SELECT stage, count(*) FROM incident {} GROUP BY stage", scope.clause()))?;
-        let mut rows = stmt.query(rusqlite::params_from_iter(&scope.args))?;
-        while let Some(r) = rows.next()? {
-            counts.insert(r.get(0)?, r.get(1)?);
+            item.overdue = minutes > 0;
+            item.overdue_minutes = minutes;
+            items.push(item);
         }
+        let mut counts: BTreeMap<String, u32> = Stage::ALL.iter().map(|s| (s.code().to_string(), 0)).collect();
+        counts.extend(db::incidents::count_by_stage(self.conn(), &scope)?);
         Ok(IncidentList { items, counts })
     }
 
@@ -672,50 +526,10 @@ impl Store {
         self.incident_doc_id(incident_id)?;
         let events = self.incident_events(incident_id)?;
         let now = self.clock.now();
-        let mut detail = self.conn().query_row(
-            "SELECT incident_id, doc_id, grid, household_code, stage, severity, category, title, description, photos,
-                    lat, lon, check_in_id, reporter, reported_at, stage_since, waiting_for, reopen_count, satisfied,
-                    assignee, duplicate_of, committee_notified, delivered, deadline
-             FROM incident WHERE incident_id = ?1",
-            [incident_id],
-            |r| {
-                let deadline = optional_time_column(r, 23)?;
-                let minutes = overdue_minutes(deadline, now);
-                let location = match (r.get::<_, Option<f64>>(10)?, r.get::<_, Option<f64>>(11)?) {
-                    (Some(lat), Some(lon)) => Some(Location { lat, lon, accuracy_m: None }),
-                    _ => None,
-                };
-                Ok(IncidentDetail {
-                    incident_id: r.get(0)?,
-                    doc_id: r.get(1)?,
-                    grid: r.get(2)?,
-                    household_code: r.get(3)?,
-                    stage: code_column(r, 4)?,
-                    severity: code_column(r, 5)?,
-                    category: r.get(6)?,
-                    title: r.get(7)?,
-                    description: r.get(8)?,
-                    photos: split_list(&r.get::<_, String>(9)?),
-                    location,
-                    check_in_id: r.get(12)?,
-                    reporter: r.get(13)?,
-                    reported_at: time_column(r, 14)?,
-                    stage_since: time_column(r, 15)?,
-                    waiting_for: waiting_for_column(r, 16)?,
-                    reopen_count: r.get(17)?,
-                    satisfied: r.get(18)?,
-                    assignee: r.get(19)?,
-                    duplicate_of: r.get(20)?,
-                    committee_notified: r.get(21)?,
-                    delivered: r.get(22)?,
-                    events: Vec::new(),
-                    deadline,
-                    overdue: minutes > 0,
-                    overdue_minutes: minutes,
-                    allowed_actions: Vec::new(),
-                })
-            },
-        )?;
+        let mut detail = db::incidents::detail(self.conn(), incident_id)?;
+        let minutes = overdue_minutes(detail.deadline, now);
+        detail.overdue = minutes > 0;
+        detail.overdue_minutes = minutes;
         for e in &events {
             for p in &e.photos {
                 if !detail.photos.contains(p) {
@@ -730,29 +544,7 @@ impl Store {
     }
 
     fn incident_events(&self, incident_id: &str) -> Result<Vec<IncidentEventView>> {
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT event_id, action, actor, role, at, applied, superseded_reason, stage_after, note, assignee,
-                    duplicate_of, satisfied, photos
-             FROM incident_event WHERE incident_id = ?1 ORDER BY seq",
-        )?;
-        let rows = stmt.query_map([incident_id], |r| {
-            Ok(IncidentEventView {
-                event_id: r.get(0)?,
-                action: r.get(1)?,
-                actor: r.get(2)?,
-                role: r.get(3)?,
-                at: r.get(4)?,
-                applied: r.get(5)?,
-                superseded_reason: optional_code_column(r, 6)?,
-                stage_after: optional_code_column(r, 7)?,
-                note: r.get(8)?,
-                assignee: r.get(9)?,
-                duplicate_of: r.get(10)?,
-                satisfied: r.get(11)?,
-                photos: split_list(&r.get::<_, String>(12)?),
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        db::incidents::events(self.conn(), incident_id)
     }
 }
 

@@ -2,12 +2,22 @@
 //! materialised tables the screens read. Every change to a document and to the tables derived from it is
 //! written in one transaction, committed with `synchronous = FULL`: when a call returns, its work survives
 //! `kill -9` and power loss.
+//!
+//! `Store` is the API; its methods are grouped by concern here: this file (open, documents, check-ins,
+//! roster import), `queries.rs` (rounds, households), `visits.rs` (visits, worker report), `incidents.rs`,
+//! `blobs.rs` (photos), `ledger.rs`, `sync_status.rs` (server, refused documents, status). The exchange with
+//! the server and with bundles (`enroll`, `sync`, `bundle_*`) is in `sync::client` and `sync::bundle`. All
+//! SQL is in `db/`, one file per concern; the tables and their migrations are in `schema.rs`.
 
 pub mod blobs;
+pub(crate) mod db;
 mod incidents;
 pub mod index;
+#[cfg(feature = "ledger")]
+mod ledger;
 mod queries;
 pub mod schema;
+mod sync_status;
 mod visits;
 
 use std::collections::HashMap;
@@ -17,17 +27,20 @@ use std::sync::Arc;
 use automerge::transaction::CommitOptions;
 use automerge::AutoCommit;
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{Connection, Transaction};
 use serde::Serialize;
 
+pub(crate) use db::columns::day_text;
 pub use incidents::{
     IncidentAct, IncidentDetail, IncidentEventView, IncidentFilter, IncidentList, IncidentListItem, MAX_ASSIGNEE_CHARS,
     MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS,
 };
-pub(crate) use queries::{code_column, day_column, day_text, optional_code_column, time_column};
 pub use queries::{CheckInSummary, HouseholdDetail, ResidentSummary, Rounds, RoundsItem, RoundsReason};
-pub(crate) use visits::{add_visit_contacts, grid_filter, VisitRow};
+pub(crate) use visits::{add_visit_contacts, VisitRow};
 pub use visits::{average, rate, ContactsDone, VisitDueItem, VisitsDue, WorkerReport, MAX_VISIT_MINUTES};
+
+pub(crate) use db::meta::{meta_get, meta_set};
+use db::{checkins, connection, documents, meta};
 
 use crate::clock::Clock;
 use crate::docs::{self, DocId, DocKind};
@@ -38,11 +51,6 @@ use crate::model::{CheckIn, CommunitySettings, NewCheckIn, Role};
 pub const STORE_FILE: &str = "gridline.db";
 /// Length of the store key in bytes.
 pub const KEY_LEN: usize = 32;
-/// Incremental chunks a document may collect before it is compacted into one snapshot.
-const COMPACT_AFTER_CHUNKS: i64 = 64;
-/// Largest first chunk kept in its document's row (a report is ≈ 0.7 KiB; a roster import goes to
-/// `doc_chunk` at once rather than being copied there by the next write).
-const INLINE_HEAD_MAX: usize = 4096;
 /// Documents kept loaded in memory.
 const DOC_CACHE_CAPACITY: usize = 32;
 /// Longest note accepted on a check-in.
@@ -117,50 +125,6 @@ pub struct Store {
     cache: HashMap<DocId, AutoCommit>,
 }
 
-fn key_pragma(key: &[u8; KEY_LEN]) -> String {
-    // A raw key (x'…') skips SQLCipher's passphrase derivation: the shell's keystore already holds 32 random
-    // bytes, and deriving would cost ~100 ms on every open.
-    format!("x'{}'", hex::encode(key))
-}
-
-/// How pages are authenticated. Every page written is encrypted (AES-256-CBC, SQLCipher's only cipher) and
-/// signed; HMAC-SHA256 has hardware support on the phones' ARMv8 cores (and x86 SHA extensions) where
-/// SHA-512, SQLCipher's default, runs in software: a durable change signs one page per B-tree page it
-/// touches, so this is ≈ 7% of a report's time.
-const PAGE_HMAC: &str = "HMAC_SHA256";
-/// What stores written before [`PAGE_HMAC`] was set use (SQLCipher 4's default); they open with it.
-const LEGACY_PAGE_HMAC: &str = "HMAC_SHA512";
-
-fn connect(path: &Path, key: &[u8; KEY_LEN]) -> Result<Connection> {
-    let existing = std::fs::metadata(path).map(|m| m.len() > 0).unwrap_or(false);
-    match connect_with(path, key, PAGE_HMAC) {
-        Err(Error::StoreKeyInvalid) if existing => {
-            // A store from before the HMAC choice: readable with the old one; otherwise the key is wrong.
-            connect_with(path, key, LEGACY_PAGE_HMAC).map_err(|_| Error::StoreKeyInvalid)
-        }
-        other => other,
-    }
-}
-
-fn connect_with(path: &Path, key: &[u8; KEY_LEN], hmac: &str) -> Result<Connection> {
-    let conn = Connection::open(path)?;
-    conn.pragma_update(None, "key", key_pragma(key))?;
-    // SQLCipher logs a failed page check to stderr once keyed; a wrong key is reported as our own error.
-    let _ = conn.execute_batch("PRAGMA cipher_log_level = NONE;");
-    conn.execute_batch(&format!("PRAGMA cipher_hmac_algorithm = {hmac};"))?;
-    // Reading the schema is the first access that decrypts a page: a wrong key fails here, before anything
-    // is written.
-    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    // Every page read from disk is decrypted (SQLCipher): a page cache that holds the materialised tables of
-    // a busy community (16 MiB, against SQLite's 2 MiB default) keeps lists from decrypting them again on
-    // every screen.
-    conn.pragma_update(None, "cache_size", -16 * 1024)?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    Ok(conn)
-}
-
 fn now_text(clock: &dyn Clock) -> String {
     clock.now().to_rfc3339()
 }
@@ -221,11 +185,11 @@ impl Store {
             return Err(Error::StoreExists(dir.display().to_string()));
         }
         std::fs::create_dir_all(dir)?;
-        let mut conn = connect(&path, key)?;
+        let mut conn = connection::connect(&path, key)?;
         schema::migrate(&mut conn)?;
         {
             let tx = conn.transaction()?;
-            write_device(&tx, &device)?;
+            meta::write_device(&tx, &device)?;
             for (k, v) in meta {
                 meta_set(&tx, k, v)?;
             }
@@ -240,11 +204,11 @@ impl Store {
         if !path.exists() {
             return Err(Error::StoreNotInitialised(dir.display().to_string()));
         }
-        let mut conn = connect(&path, key)?;
+        let mut conn = connection::connect(&path, key)?;
         schema::migrate(&mut conn)?;
-        let device = read_device(&conn)?;
-        let settings: CommunitySettings = match meta_get(&conn, "settings")? {
-            Some(json) => serde_json::from_str(&json).map_err(|e| Error::Store(format!("settings: {e}")))?,
+        let device = meta::read_device(&conn)?;
+        let settings: CommunitySettings = match meta::read_settings(&conn)? {
+            Some(settings) => settings,
             None => CommunitySettings::defaults(&device.community_id, "", crate::model::DEFAULT_TIME_ZONE),
         };
         Store::assemble(conn, dir, device, settings, clock)
@@ -368,16 +332,7 @@ impl Store {
 
     /// Loads a document from its chunks, without touching the cache.
     pub fn load_doc(&self, id: &DocId) -> Result<Option<AutoCommit>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT head FROM doc WHERE doc_id = ?1 AND head IS NOT NULL
-             UNION ALL SELECT data FROM (SELECT data FROM doc_chunk WHERE doc_id = ?1 ORDER BY seq)",
-        )?;
-        let mut rows = stmt.query([id.to_string()])?;
-        let mut bytes = Vec::new();
-        while let Some(row) = rows.next()? {
-            let chunk: Vec<u8> = row.get(0)?;
-            bytes.extend_from_slice(&chunk);
-        }
+        let bytes = documents::load_bytes(&self.conn, id)?;
         if bytes.is_empty() {
             return Ok(None);
         }
@@ -405,14 +360,14 @@ impl Store {
                 continue;
             }
             community_changed |= id.kind == DocKind::Community;
-            write_chunk(&tx, id, doc, chunk, &now.to_rfc3339())?;
+            documents::write_chunk(&tx, id, doc, chunk, &now.to_rfc3339())?;
         }
         index(&tx, &changed)?;
         let mut new_settings = None;
         if community_changed {
             if let Some((_, doc)) = changed.iter().find(|(id, _)| id.kind == DocKind::Community) {
                 let settings = docs::community::read_settings(doc);
-                meta_set(&tx, "settings", &serde_json::to_string(&settings).map_err(|e| Error::Store(e.to_string()))?)?;
+                meta::write_settings(&tx, &settings)?;
                 // Every incident's deadline moves with the policy, and only then.
                 if settings.deadlines != self.settings.deadlines {
                     incidents::refresh_deadlines(&tx, &settings.deadlines)?;
@@ -512,12 +467,7 @@ impl Store {
 
     /// A check-in read back from its day's document (not from the materialised tables), if it is there.
     pub fn check_in_record(&mut self, check_in_id: &str) -> Result<Option<CheckIn>> {
-        let row: Option<(String, String)> = self
-            .conn
-            .query_row("SELECT grid, day FROM check_in WHERE check_in_id = ?1", [check_in_id], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .optional()?;
+        let row = checkins::grid_and_day(&self.conn, check_in_id)?;
         let Some((grid, day)) = row else { return Ok(None) };
         let day = NaiveDate::parse_from_str(&day, crate::model::DAY_FORMAT).map_err(|e| Error::Store(e.to_string()))?;
         let id = DocId::check_in_log(&self.device.community_id, &grid, day);
@@ -553,19 +503,15 @@ impl Store {
 
     /// Every document id held locally, with its heads (hex change hashes).
     pub fn documents(&self) -> Result<Vec<(String, Vec<String>)>> {
-        let mut stmt = self.conn.prepare("SELECT doc_id, heads FROM doc ORDER BY doc_id")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, heads) = row?;
-            out.push((id, docs::split_list(&heads.replace(',', ";"))));
-        }
-        Ok(out)
+        Ok(documents::list(&self.conn)?
+            .into_iter()
+            .map(|(id, heads)| (id, docs::split_list(&heads.replace(',', ";"))))
+            .collect())
     }
 
     /// Checks the store file's integrity (SQLite `integrity_check`).
     pub fn integrity_check(&self) -> Result<()> {
-        let result: String = self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        let result = connection::integrity_check(&self.conn)?;
         if result == "ok" {
             Ok(())
         } else {
@@ -574,103 +520,12 @@ impl Store {
     }
 }
 
-/// Stores one chunk of a document and its new heads. A new document's first chunk, when small, stays in its
-/// `doc` row (`head`); the next chunk moves it to `doc_chunk`, so only documents written once carry one.
-fn write_chunk(tx: &Transaction<'_>, id: &DocId, doc: &mut AutoCommit, chunk: &[u8], now: &str) -> Result<()> {
-    let heads: Vec<String> = doc.get_heads().iter().map(|h| h.to_string()).collect();
-    let id_text = id.to_string();
-    let row: Option<(i64, bool)> = tx
-        .prepare_cached("SELECT chunks, head IS NOT NULL FROM doc WHERE doc_id = ?1")?
-        .query_row([&id_text], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    let (chunks, inline) = match row {
-        Some(row) => row,
-        None => {
-            let inline = chunk.len() <= INLINE_HEAD_MAX;
-            tx.prepare_cached(
-                "INSERT INTO doc (doc_id, kind, grid, key, heads, chunks, bytes, updated_at, local_seq, head)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6 * ?7, ?8, ?6, ?9)",
-            )?
-            .execute(params![
-                id_text,
-                id.kind.code(),
-                id.grid,
-                id.key,
-                heads.join(","),
-                inline as i64,
-                chunk.len() as i64,
-                now,
-                inline.then_some(chunk)
-            ])?;
-            if inline {
-                return Ok(());
-            }
-            (0, false)
-        }
-    };
-    if chunks + 1 >= COMPACT_AFTER_CHUNKS {
-        let snapshot = doc.save();
-        tx.prepare_cached("DELETE FROM doc_chunk WHERE doc_id = ?1")?.execute([&id_text])?;
-        tx.prepare_cached("INSERT INTO doc_chunk (doc_id, snapshot, data) VALUES (?1, 1, ?2)")?
-            .execute(params![id_text, snapshot])?;
-    } else {
-        if inline {
-            tx.prepare_cached(
-                "INSERT INTO doc_chunk (doc_id, snapshot, data) SELECT doc_id, 0, head FROM doc WHERE doc_id = ?1",
-            )?
-            .execute([&id_text])?;
-        }
-        tx.prepare_cached("INSERT INTO doc_chunk (doc_id, snapshot, data) VALUES (?1, 0, ?2)")?
-            .execute(params![id_text, chunk])?;
-    }
-    tx.prepare_cached(
-        "UPDATE doc SET heads = ?2, chunks = CASE WHEN chunks + 1 >= ?3 THEN 1 ELSE chunks + 1 END,
-             bytes = bytes + ?4, updated_at = ?5, local_seq = local_seq + 1, head = NULL
-         WHERE doc_id = ?1",
-    )?
-    .execute(params![id_text, heads.join(","), COMPACT_AFTER_CHUNKS, chunk.len() as i64, now])?;
-    Ok(())
-}
-
 /// Refuses `text` longer than `max` characters (field length limits: notes, titles, descriptions).
 pub(crate) fn too_long(field: &str, text: &str, max: usize) -> Result<()> {
     if text.chars().count() > max {
         return Err(Error::invalid(field, format!("longer than {max} characters")));
     }
     Ok(())
-}
-
-pub(crate) fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
-    Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
-}
-
-pub(crate) fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
-    conn.execute(
-        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        params![key, value],
-    )?;
-    Ok(())
-}
-
-fn write_device(conn: &Connection, d: &DeviceInfo) -> Result<()> {
-    meta_set(conn, "device_id", &d.device_id)?;
-    meta_set(conn, "user", &d.user)?;
-    meta_set(conn, "role", d.role.code())?;
-    meta_set(conn, "community_id", &d.community_id)?;
-    meta_set(conn, "grids", &d.grids.join(";"))?;
-    Ok(())
-}
-
-fn read_device(conn: &Connection) -> Result<DeviceInfo> {
-    let get =
-        |k: &str| -> Result<String> { meta_get(conn, k)?.ok_or_else(|| Error::Store(format!("store has no {k}"))) };
-    Ok(DeviceInfo {
-        device_id: get("device_id")?,
-        user: get("user")?,
-        role: get("role")?.parse::<Role>()?,
-        community_id: get("community_id")?,
-        grids: docs::split_list(&get("grids")?),
-    })
 }
 
 /// Reads a 32-byte store key from a key file (64 hex characters, or 32 raw bytes).
@@ -711,6 +566,7 @@ fn _assert_send() {
 
 #[cfg(test)]
 mod tests {
+    use super::db::documents::COMPACT_AFTER_CHUNKS;
     use super::*;
     use crate::clock::SystemClock;
     use crate::model::Role;

@@ -4,11 +4,11 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
-use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
+use super::db::columns::parse_day;
+use super::db::{checkins, roster};
 use super::Store;
-use crate::docs::split_list;
 use crate::error::{Error, Result};
 use crate::model::{CheckInKind, CheckInOutcome, ContactKind, Household, Resident};
 use crate::schedule::{self, ContactHistory, DueContact, DueReason};
@@ -137,102 +137,10 @@ pub struct HouseholdDetail {
     pub last_contact: Option<NaiveDate>,
 }
 
-pub(super) fn household_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Household> {
-    Ok(Household {
-        household_code: r.get(0)?,
-        grid: r.get(1)?,
-        building: r.get(2)?,
-        unit: r.get(3)?,
-        floor: r.get(4)?,
-        room: r.get(5)?,
-        moved_out: r.get(6)?,
-    })
-}
-
-pub(super) fn resident_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Resident> {
-    Ok(Resident {
-        household_code: r.get(0)?,
-        name: r.get(1)?,
-        gender: r.get(2)?,
-        birth_year: r.get(3)?,
-        phone: r.get(4)?,
-        id_number: r.get(5)?,
-        tags: split_list(&r.get::<_, String>(6)?),
-        notes: r.get(7)?,
-        moved_out: r.get(8)?,
-    })
-}
-
-pub(super) const HOUSEHOLD_COLUMNS: &str = "household_code, grid, building, unit, floor, room, moved_out";
-pub(super) const RESIDENT_COLUMNS: &str =
-    "household_code, name, gender, birth_year, phone, id_number, tags, notes, moved_out";
-
-/// A column holding a code the store wrote from one of the core's enums, parsed back; a code this build
-/// does not know is a conversion error (the tables are written by this build only).
-pub(crate) fn code_column<T: std::str::FromStr>(r: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<T> {
-    let code: String = r.get(idx)?;
-    code.parse().map_err(|_| conversion_error(idx, format!("unknown code {code:?}")))
-}
-
-/// A nullable column holding a code, parsed as [`code_column`] does.
-pub(crate) fn optional_code_column<T: std::str::FromStr>(
-    r: &rusqlite::Row<'_>,
-    idx: usize,
-) -> rusqlite::Result<Option<T>> {
-    let code: Option<String> = r.get(idx)?;
-    code.map(|c| c.parse().map_err(|_| conversion_error(idx, format!("unknown code {c:?}")))).transpose()
-}
-
-/// A column holding an RFC 3339 time, parsed with its offset.
-pub(crate) fn time_column(r: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<DateTime<FixedOffset>> {
-    let text: String = r.get(idx)?;
-    parse_time(idx, &text)
-}
-
-/// A nullable column holding an RFC 3339 time.
-pub(crate) fn optional_time_column(
-    r: &rusqlite::Row<'_>,
-    idx: usize,
-) -> rusqlite::Result<Option<DateTime<FixedOffset>>> {
-    let text: Option<String> = r.get(idx)?;
-    text.map(|t| parse_time(idx, &t)).transpose()
-}
-
-fn parse_time(idx: usize, text: &str) -> rusqlite::Result<DateTime<FixedOffset>> {
-    DateTime::parse_from_rfc3339(text).map_err(|_| conversion_error(idx, format!("{text:?} is not an RFC 3339 time")))
-}
-
-fn conversion_error(idx: usize, why: String) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, why.into())
-}
-
-/// A column holding a day (`YYYY-MM-DD`).
-pub(crate) fn day_column(r: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<NaiveDate> {
-    let text: String = r.get(idx)?;
-    parse_day(&text).ok_or_else(|| conversion_error(idx, format!("{text:?} is not a YYYY-MM-DD day")))
-}
-
-/// A day as the tables store it (`YYYY-MM-DD`).
-pub(crate) fn parse_day(s: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(s, crate::model::DAY_FORMAT).ok()
-}
-
-/// A day as the tables store it (`YYYY-MM-DD`).
-pub(crate) fn day_text(d: NaiveDate) -> String {
-    d.to_string()
-}
-
 impl Store {
     /// One household from the roster tables.
     pub fn household_row(&self, code: &str) -> Result<Household> {
-        self.conn()
-            .query_row(
-                &format!("SELECT {HOUSEHOLD_COLUMNS} FROM household WHERE household_code = ?1"),
-                [code],
-                household_from_row,
-            )
-            .optional()?
-            .ok_or_else(|| Error::HouseholdNotFound(code.to_string()))
+        roster::household(self.conn(), code)?.ok_or_else(|| Error::HouseholdNotFound(code.to_string()))
     }
 
     /// One household this device may record work for: `action_not_allowed` when it is in another grid.
@@ -246,42 +154,20 @@ impl Store {
 
     /// Current households in this device's scope.
     pub fn households_in_scope(&self) -> Result<Vec<Household>> {
-        let mut stmt =
-            self.conn().prepare_cached(&format!("SELECT {HOUSEHOLD_COLUMNS} FROM household WHERE moved_out = 0"))?;
-        let rows = stmt.query_map([], household_from_row)?;
-        let mut out = Vec::new();
-        for h in rows {
-            let h = h?;
-            if self.in_scope(&h.grid) {
-                out.push(h);
-            }
-        }
+        let mut out = roster::current_households(self.conn())?;
+        out.retain(|h| self.in_scope(&h.grid));
         Ok(out)
     }
 
     /// Residents of a household, or of every household when `household` is `None`.
     pub fn residents(&self, household: Option<&str>) -> Result<Vec<Resident>> {
-        let sql = match household {
-            Some(_) => {
-                format!("SELECT {RESIDENT_COLUMNS} FROM resident WHERE household_code = ?1 ORDER BY moved_out, name")
-            }
-            None => format!("SELECT {RESIDENT_COLUMNS} FROM resident WHERE moved_out = 0 AND ?1 IS NULL"),
-        };
-        let mut stmt = self.conn().prepare_cached(&sql)?;
-        let rows = stmt.query_map(params![household], resident_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        roster::residents(self.conn(), household)
     }
 
     /// Contact histories per household (from the `last_contact` table), for `household` or all.
     pub fn contact_histories(&self, household: Option<&str>) -> Result<HashMap<String, ContactHistory>> {
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT household_code, resident, level, day FROM last_contact WHERE ?1 IS NULL OR household_code = ?1",
-        )?;
-        let mut rows = stmt.query(params![household])?;
         let mut out: HashMap<String, ContactHistory> = HashMap::new();
-        while let Some(r) = rows.next()? {
-            let (code, resident, level, day): (String, String, i64, String) =
-                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+        for (code, resident, level, day) in roster::last_contacts(self.conn(), household)? {
             let Some(day) = parse_day(&day) else { continue };
             let resident = (!resident.is_empty()).then_some(resident.as_str());
             out.entry(code).or_default().record(resident, level, day);
@@ -346,23 +232,7 @@ impl Store {
             .filter(|r| !r.moved_out)
             .flat_map(|r| schedule::resident_plan(&self.settings, r, &history, &ContactKind::ALL, date))
             .collect();
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT check_in_id, kind, outcome, at, note, author, photos FROM check_in
-             WHERE household_code = ?1 ORDER BY at DESC, check_in_id DESC LIMIT 20",
-        )?;
-        let check_ins = stmt
-            .query_map([code], |r| {
-                Ok(CheckInSummary {
-                    check_in_id: r.get(0)?,
-                    kind: code_column(r, 1)?,
-                    outcome: code_column(r, 2)?,
-                    at: time_column(r, 3)?,
-                    note: r.get(4)?,
-                    author: r.get(5)?,
-                    photos: split_list(&r.get::<_, String>(6)?),
-                })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let check_ins = checkins::recent_for_household(self.conn(), code)?;
         Ok(HouseholdDetail {
             household_code: h.household_code,
             grid: h.grid,

@@ -4,10 +4,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDate;
-use rusqlite::params;
 use serde::Serialize;
 
-use super::queries::{day_text, household_from_row, parse_day, resident_from_row, HOUSEHOLD_COLUMNS, RESIDENT_COLUMNS};
+use super::db::columns::parse_day;
+use super::db::{checkins, roster, visits};
 use super::{index, too_long, Store, MAX_NOTE_CHARS};
 use crate::docs::{self, split_list, DocId};
 use crate::error::{Error, Result};
@@ -143,15 +143,6 @@ pub(crate) struct VisitRow {
     pub author: String,
 }
 
-/// The SQL condition restricting `column` to grid `?1`, or nothing when every grid is asked for. A literal
-/// `?1 IS NULL OR grid = ?1` would keep SQLite from using the grid indexes.
-pub(crate) fn grid_filter(column: &str, grid: Option<&str>) -> String {
-    match grid {
-        Some(_) => format!("{column} = ?1"),
-        None => "?1 IS NULL".to_string(),
-    }
-}
-
 impl Store {
     /// Records a visit: appends it to the grid's log of that month and indexes it (visit row, contacts,
     /// follow-up), durably. Services and need tags must be codes of the community's `visit_services`
@@ -252,26 +243,12 @@ impl Store {
 
     /// Current households of `grids`.
     pub(crate) fn households_of(&self, grids: &Option<Vec<String>>) -> Result<Vec<Household>> {
-        Store::per_grid(grids, |g| {
-            let mut stmt = self.conn().prepare_cached(&format!(
-                "SELECT {HOUSEHOLD_COLUMNS} FROM household WHERE moved_out = 0 AND {}",
-                grid_filter("grid", g)
-            ))?;
-            let rows = stmt.query_map(params![g], household_from_row)?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-        })
+        Store::per_grid(grids, |g| roster::current_households_in(self.conn(), g))
     }
 
     /// Current residents with special-care tags in `grids`, by household.
     pub(crate) fn tagged_residents_of(&self, grids: &Option<Vec<String>>) -> Result<HashMap<String, Vec<Resident>>> {
-        let list = Store::per_grid(grids, |g| {
-            let mut stmt = self.conn().prepare_cached(&format!(
-                "SELECT {RESIDENT_COLUMNS} FROM resident WHERE moved_out = 0 AND tags != '' AND {}",
-                grid_filter("grid", g)
-            ))?;
-            let rows = stmt.query_map(params![g], resident_from_row)?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-        })?;
+        let list = Store::per_grid(grids, |g| roster::tagged_residents_in(self.conn(), g))?;
         let mut out: HashMap<String, Vec<Resident>> = HashMap::new();
         for r in list {
             out.entry(r.household_code.clone()).or_default().push(r);
@@ -280,17 +257,7 @@ impl Store {
     }
 
     fn histories_of(&self, grids: &Option<Vec<String>>) -> Result<HashMap<String, ContactHistory>> {
-        let rows = Store::per_grid(grids, |g| {
-            let mut stmt = self.conn().prepare_cached(&format!(
-                "SELECT c.household_code, c.resident, c.level, c.day FROM household h
-                 JOIN last_contact c ON c.household_code = h.household_code WHERE {}",
-                grid_filter("h.grid", g)
-            ))?;
-            let rows = stmt.query_map(params![g], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, String>(3)?))
-            })?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-        })?;
+        let rows = Store::per_grid(grids, |g| roster::last_contacts_in(self.conn(), g))?;
         let mut out: HashMap<String, ContactHistory> = HashMap::new();
         for (code, resident, level, day) in rows {
             let Some(day) = parse_day(&day) else { continue };
@@ -300,22 +267,7 @@ impl Store {
     }
 
     fn follow_ups_of(&self, grids: &Option<Vec<String>>, date: NaiveDate) -> Result<HashMap<String, Vec<FollowUp>>> {
-        let rows = Store::per_grid(grids, |g| {
-            let mut stmt = self.conn().prepare_cached(&format!(
-                "SELECT household_code, resident, level, due, set_on FROM follow_up WHERE due <= ?2 AND {}",
-                grid_filter("grid", g)
-            ))?;
-            let rows = stmt.query_map(params![g, day_text(date)], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                ))
-            })?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-        })?;
+        let rows = Store::per_grid(grids, |g| visits::follow_ups_due(self.conn(), g, date))?;
         let mut out: HashMap<String, Vec<FollowUp>> = HashMap::new();
         for (code, resident, level, due, set_on) in rows {
             let (Some(due), Some(set_on)) = (parse_day(&due), parse_day(&set_on)) else { continue };
@@ -374,33 +326,7 @@ impl Store {
 
     /// Visits of `grids` in `month`, oldest first.
     pub(crate) fn visits_in_month(&self, grids: &Option<Vec<String>>, month: &Month) -> Result<Vec<VisitRow>> {
-        let mut out = Store::per_grid(grids, |g| {
-            let mut stmt = self.conn().prepare_cached(&format!(
-                "SELECT visit_id, grid, household_code, residents, kind, at, day, duration_min, services, needs,
-                        need_tags, follow_up, satisfaction, author
-                 FROM visit WHERE day >= ?2 AND day < ?3 AND {}",
-                grid_filter("grid", g)
-            ))?;
-            let rows = stmt.query_map(params![g, day_text(month.first), day_text(month.next_first())], |r| {
-                Ok(VisitRow {
-                    visit_id: r.get(0)?,
-                    grid: r.get(1)?,
-                    household_code: r.get(2)?,
-                    residents: split_list(&r.get::<_, String>(3)?),
-                    kind: r.get(4)?,
-                    at: r.get(5)?,
-                    day: parse_day(&r.get::<_, String>(6)?).unwrap_or(month.first),
-                    duration_min: r.get(7)?,
-                    services: split_list(&r.get::<_, String>(8)?),
-                    needs: r.get(9)?,
-                    need_tags: split_list(&r.get::<_, String>(10)?),
-                    follow_up: r.get(11)?,
-                    satisfaction: r.get(12)?,
-                    author: r.get(13)?,
-                })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-        })?;
+        let mut out = Store::per_grid(grids, |g| visits::in_month(self.conn(), g, month))?;
         out.sort_by(|a, b| (a.day, &a.at, &a.visit_id).cmp(&(b.day, &b.at, &b.visit_id)));
         Ok(out)
     }
@@ -414,18 +340,7 @@ impl Store {
         visits: &[VisitRow],
         author: &str,
     ) -> Result<HashMap<String, Vec<DatedContact>>> {
-        let rows = Store::per_grid(grids, |g| {
-            let mut stmt = self.conn().prepare_cached(&format!(
-                "SELECT household_code, kind, day FROM check_in
-                 WHERE day >= ?2 AND day < ?3 AND kind IN ('door', 'phone') AND {} AND author = ?4",
-                grid_filter("grid", g)
-            ))?;
-            let rows = stmt
-                .query_map(params![g, day_text(month.first), day_text(month.next_first()), author], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
-                })?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-        })?;
+        let rows = Store::per_grid(grids, |g| checkins::door_and_phone_in_month(self.conn(), g, month, author))?;
         let mut out: HashMap<String, Vec<DatedContact>> = HashMap::new();
         for (code, kind, day) in rows {
             let (Some(day), Ok(kind)) = (parse_day(&day), kind.parse::<crate::model::CheckInKind>()) else { continue };
@@ -443,26 +358,7 @@ impl Store {
         grids: &Option<Vec<String>>,
         until: NaiveDate,
     ) -> Result<HashMap<String, ContactHistory>> {
-        let rows = Store::per_grid(grids, |g| {
-            let mut out: Vec<(String, String, String, String, String)> = Vec::new();
-            // Only households with special-care residents have care plans to judge.
-            let tagged = "household_code IN (SELECT household_code FROM resident WHERE tags != '' AND moved_out = 0)";
-            let grid = grid_filter("grid", g);
-            let mut stmt = self.conn().prepare_cached(&format!(
-                "SELECT 'check_in', household_code, '', kind, max(day) FROM check_in
-                 WHERE day <= ?2 AND kind IN ('door', 'phone', 'observed') AND {grid} AND {tagged}
-                 GROUP BY household_code, kind
-                 UNION ALL
-                 SELECT 'visit', household_code, residents, kind, max(day) FROM visit
-                 WHERE day <= ?2 AND {grid} AND {tagged} GROUP BY household_code, residents, kind"
-            ))?;
-            let mut rows = stmt.query(params![g, day_text(until)])?;
-            while let Some(r) = rows.next()? {
-                let source: String = r.get(0)?;
-                out.push((source, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get(4)?));
-            }
-            Ok(out)
-        })?;
+        let rows = Store::per_grid(grids, |g| visits::latest_contacts_until(self.conn(), g, until))?;
         let mut out: HashMap<String, ContactHistory> = HashMap::new();
         for (source, code, residents, kind, day) in rows {
             let Some(day) = parse_day(&day) else { continue };

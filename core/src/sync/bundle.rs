@@ -19,9 +19,10 @@ use automerge::AutoCommit;
 use serde::{Deserialize, Serialize};
 
 use super::protocol::{self, ChangeSignature, MAX_BODY_BYTES};
-use super::{signing, state};
+use super::signing;
 use crate::docs::{self, DocId};
 use crate::error::{Error, Result};
+use crate::store::db::sync_state as state;
 use crate::store::index;
 use crate::Store;
 

@@ -35,7 +35,7 @@ use super::protocol::{
     self, CatalogueEntry, ChangeSignature, DocMessage, EnrollRequest, EnrollResponse, SyncRequest, SyncResponse,
     MAX_DOCS_PER_REQUEST, PROTOCOL_VERSION,
 };
-use super::state::{self, META_INSECURE_HTTP, META_KEYS_ETAG, META_SERVER_URL, META_SIGNING_KEY, META_TOKEN};
+
 use super::transport::with_retry;
 pub use super::transport::{SyncOptions, Transport};
 use super::{refused, signing};
@@ -43,6 +43,10 @@ use crate::clock::Clock;
 use crate::docs::{self, DocId};
 use crate::error::{Error, Result};
 use crate::model::{CommunitySettings, Role};
+use crate::store::db::blobs;
+use crate::store::db::sync_state::{
+    self as state, META_INSECURE_HTTP, META_KEYS_ETAG, META_SERVER_URL, META_SIGNING_KEY, META_TOKEN,
+};
 use crate::store::{index, DeviceInfo, KEY_LEN, STORE_FILE};
 use crate::Store;
 
@@ -366,7 +370,7 @@ impl Store {
         report: &mut SyncReport,
     ) -> Result<()> {
         refusal.refused_at = self.clock().now().to_rfc3339();
-        self.with_tx(|tx| refused::record(tx, &refusal))?;
+        self.with_tx(|tx| state::record_refusal(tx, &refusal))?;
         // Nothing of the batch counts: its documents are offered (and counted) afresh.
         for id in sent.keys() {
             session.states.remove(id);
@@ -568,7 +572,7 @@ impl Store {
     /// fail the sync.
     fn sync_blobs(&mut self, run: &mut SyncRun<'_>) -> Result<()> {
         let referenced = self.referenced_blobs()?;
-        let uploads: Vec<String> = state::uploads_due(self.conn(), &self.clock().now())?
+        let uploads: Vec<String> = blobs::uploads_due(self.conn(), &self.clock().now())?
             .into_iter()
             .filter(|h| referenced.contains(h))
             .collect();
@@ -590,13 +594,13 @@ impl Store {
                         run.report.blobs_up += 1;
                         run.report.bytes_up += bytes.len() as u64;
                     }
-                    self.with_tx(|tx| state::blob_uploaded(tx, &hash))?;
+                    self.with_tx(|tx| blobs::uploaded(tx, &hash))?;
                 }
                 Err(e @ (Error::DeviceRevoked | Error::SyncCancelled)) => return Err(e),
                 Err(e) => {
                     run.report.blobs_failed += 1;
                     let now = self.clock().now();
-                    self.with_tx(|tx| state::blob_failed(tx, &hash, &now, &e.to_string()))?;
+                    self.with_tx(|tx| blobs::upload_failed(tx, &hash, &now, &e.to_string()))?;
                 }
             }
             done += 1;
@@ -619,11 +623,6 @@ impl Store {
             run.tell(SyncStage::Blobs { done, total });
         }
         Ok(())
-    }
-
-    /// Documents that still differ from what the server has, by id (for tests and diagnostics).
-    pub fn unsynced_documents(&self) -> Result<Vec<String>> {
-        state::candidates(self.conn())
     }
 }
 

@@ -1,6 +1,7 @@
 //! Sync between devices and the relay server: the wire protocol and change signatures (shared with the
-//! server, no I/O), the device's sync bookkeeping and offline hand-off bundles (feature `store`), and the
-//! HTTP sync client (feature `client`).
+//! server, no I/O), offline hand-off bundles and the sync status record (feature `store`), and the HTTP sync
+//! client (feature `client`). What the device remembers about syncing is stored through
+//! `store::db::sync_state`.
 
 #[cfg(feature = "store")]
 pub mod bundle;
@@ -16,8 +17,6 @@ pub mod protocol;
 pub mod refused;
 pub mod signing;
 #[cfg(feature = "store")]
-pub(crate) mod state;
-#[cfg(feature = "client")]
 pub mod status;
 #[cfg(feature = "client")]
 pub mod transport;

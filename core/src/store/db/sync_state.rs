@@ -1,18 +1,16 @@
-//! What the device remembers about syncing (schema slot 4): each document's Automerge sync state with the
-//! server, the catalogue cursor and the documents the catalogue announced, the server's address and token,
-//! the device's signing key, signatures held for relayed changes, other devices' keys and the blob outbox.
+//! SQL of what the device remembers about syncing (schema slot 4): each document's Automerge sync state
+//! with the server, the catalogue cursor and the documents the catalogue announced, the server's address and
+//! token, the device's signing key, signatures held for relayed changes, other devices' keys, the documents the server refused and when the last sync finished.
 
 use automerge::sync;
 use automerge::ChangeHash;
-use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::protocol::{ChangeSignature, DeviceKey};
-use super::signing::{self, SECRET_KEY_LEN};
-use crate::docs::DocId;
-use crate::error::{Error, Result};
-use crate::store::{meta_get, meta_set};
-use crate::Store;
+use super::meta::{meta_get, meta_set};
+use crate::error::Result;
+use crate::sync::protocol::{ChangeSignature, DeviceKey};
+use crate::sync::refused::RefusedDocument;
+use crate::sync::signing;
 
 /// Meta key: the server's base URL.
 pub(crate) const META_SERVER_URL: &str = "server_url";
@@ -26,6 +24,8 @@ pub(crate) const META_SIGNING_KEY: &str = "signing_key";
 pub(crate) const META_INSECURE_HTTP: &str = "server_insecure_http";
 /// Meta key: the ETag of the server's key list last stored.
 pub(crate) const META_KEYS_ETAG: &str = "keys_etag";
+/// Meta key: when the last sync finished (RFC 3339).
+const META_LAST_SYNC: &str = "last_sync_at";
 
 /// Heads as stored: sorted hex hashes joined by commas, the same form as `doc.heads`.
 pub(crate) fn heads_text(heads: &[ChangeHash]) -> String {
@@ -155,70 +155,45 @@ pub(crate) fn set_server_keys(conn: &Connection, keys: &[DeviceKey]) -> Result<(
     Ok(())
 }
 
-/// Photos not yet uploaded whose next attempt is due.
-pub(crate) fn uploads_due(conn: &Connection, now: &DateTime<Utc>) -> Result<Vec<String>> {
+/// Records a refusal (a later one for the same document replaces it).
+pub(crate) fn record_refusal(conn: &Connection, r: &RefusedDocument) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO sync_refused (doc_id, change_hash, code, message, refused_at) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (doc_id) DO UPDATE SET change_hash = excluded.change_hash, code = excluded.code,
+             message = excluded.message, refused_at = excluded.refused_at",
+    )?
+    .execute(params![r.doc_id, r.change_hash, r.code, r.message, r.refused_at])?;
+    Ok(())
+}
+
+/// The documents the server refused, oldest first.
+pub(crate) fn refused_documents(conn: &Connection) -> Result<Vec<RefusedDocument>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT b.hash FROM blob b LEFT JOIN blob_outbox o ON o.hash = b.hash
-         WHERE b.uploaded = 0 AND COALESCE(o.next_attempt_at, '') <= ?1 ORDER BY b.created_at",
+        "SELECT doc_id, change_hash, code, message, refused_at FROM sync_refused ORDER BY refused_at, doc_id",
     )?;
-    let rows = stmt.query_map([now.to_rfc3339()], |r| r.get(0))?;
+    let rows = stmt.query_map([], |r| {
+        Ok(RefusedDocument {
+            doc_id: r.get(0)?,
+            change_hash: r.get(1)?,
+            code: r.get(2)?,
+            message: r.get(3)?,
+            refused_at: r.get(4)?,
+        })
+    })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Marks a photo uploaded and takes it off the outbox.
-pub(crate) fn blob_uploaded(conn: &Connection, hash: &str) -> Result<()> {
-    conn.execute("UPDATE blob SET uploaded = 1 WHERE hash = ?1", [hash])?;
-    conn.execute("DELETE FROM blob_outbox WHERE hash = ?1", [hash])?;
-    Ok(())
+/// Forgets every refusal; returns how many there were.
+pub(crate) fn clear_refusals(conn: &Connection) -> Result<usize> {
+    Ok(conn.execute("DELETE FROM sync_refused", [])?)
 }
 
-/// Records a failed upload: the next attempt waits 2^attempts minutes (at most a day).
-pub(crate) fn blob_failed(conn: &Connection, hash: &str, now: &DateTime<Utc>, error: &str) -> Result<()> {
-    let attempts: i64 = conn
-        .query_row("SELECT attempts FROM blob_outbox WHERE hash = ?1", [hash], |r| r.get(0))
-        .optional()?
-        .unwrap_or(0)
-        + 1;
-    let next = *now + chrono::Duration::minutes((1i64 << attempts.min(10)).min(24 * 60));
-    conn.execute(
-        "INSERT INTO blob_outbox (hash, attempts, next_attempt_at, last_error) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (hash) DO UPDATE SET attempts = excluded.attempts, next_attempt_at = excluded.next_attempt_at,
-             last_error = excluded.last_error",
-        params![hash, attempts, next.to_rfc3339(), error],
-    )?;
-    Ok(())
+/// When the last sync finished, as stored (RFC 3339).
+pub(crate) fn last_sync(conn: &Connection) -> Result<Option<String>> {
+    meta_get(conn, META_LAST_SYNC)
 }
 
-impl Store {
-    /// The server this device is enrolled with and its token.
-    pub(crate) fn server(&self) -> Result<(String, String)> {
-        match (meta_get(self.conn(), META_SERVER_URL)?, meta_get(self.conn(), META_TOKEN)?) {
-            (Some(url), Some(token)) => Ok((url, token)),
-            _ => Err(Error::NotEnrolled),
-        }
-    }
-
-    /// The server URL this device syncs with, when enrolled.
-    pub fn server_url(&self) -> Result<Option<String>> {
-        meta_get(self.conn(), META_SERVER_URL)
-    }
-
-    /// The device's Ed25519 secret key, created on first use for a standalone store.
-    pub(crate) fn signing_secret(&mut self) -> Result<[u8; SECRET_KEY_LEN]> {
-        if let Some(hex_key) = meta_get(self.conn(), META_SIGNING_KEY)? {
-            return hex::decode(hex_key)
-                .ok()
-                .and_then(|b| b.try_into().ok())
-                .ok_or_else(|| Error::Store("malformed signing key".into()));
-        }
-        let secret = signing::generate_secret()?;
-        self.with_tx(|tx| meta_set(tx, META_SIGNING_KEY, &hex::encode(secret)))?;
-        Ok(secret)
-    }
-
-    /// True when a document lies inside this device's scope (its community and, for grid documents, its
-    /// grids): `docs::scope`.
-    pub fn doc_in_scope(&self, id: &DocId) -> bool {
-        self.device().scope().may_read(id)
-    }
+/// Records when the last sync finished (RFC 3339).
+pub(crate) fn set_last_sync(conn: &Connection, at: &str) -> Result<()> {
+    meta_set(conn, META_LAST_SYNC, at)
 }
