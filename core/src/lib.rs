@@ -1,10 +1,15 @@
 //! Gridline core: the domain, the rules and the device store every face of Gridline stands on.
 //!
+//! - [`error`]: the core's errors and the one [`ErrorCode`] every face (FFI, CLI, server) carries.
 //! - [`model`]: plain domain data (roles, roster, check-ins, the community's configuration).
 //! - [`schedule`]: what is due and when — the one place for the due-date rules.
 //! - [`workflow`]: the incident workflow — the one place that decides an incident's stage.
-//! - [`docs`]: the Automerge documents and their scoped ids.
-//! - [`store`]: the encrypted device store with its materialised tables (feature `store`).
+//! - [`docs`]: the Automerge documents, their scoped ids and key names, the roster import and the scope rule
+//!   (`docs::scope`: which documents a device may read and write), shared by the device and the server.
+//! - [`roster_csv`]: the roster CSV format (PRODUCT.md §7).
+//! - [`sync`]: the wire protocol, the transport trait, the sync client, bundles and change signatures.
+//! - [`store`]: the encrypted device store with its materialised tables (feature `store`); `Store` is the
+//!   API, the SQL lives in `store::db`, one file per concern.
 //! - [`uniffi_types`]: how dates cross the FFI (feature `uniffi`, used by `bindings/gridline-ffi`).
 //! - [`ledger`]: the monthly electronic ledger, CSV and XLSX (feature `ledger`).
 

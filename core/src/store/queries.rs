@@ -270,16 +270,15 @@ mod tests {
     use crate::model::{NewCheckIn, Role};
     use crate::store::InitOptions;
 
-    const ROSTER: &str = "grid_code,building,unit,floor,room,household_code,resident_name,gender,birth_year,phone,id_number,tags,notes\n\
-                          G01,1,1,3,301,H001,王秀英,F,1942,,,elderly_alone,\n\
-                          G01,1,1,1,101,H002,李四,M,1960,,,,\n";
+    const ROWS: &str = "G01,1,1,3,301,H001,王秀英,F,1942,,,elderly_alone,\n\
+                        G01,1,1,1,101,H002,李四,M,1960,,,,\n";
 
     fn store(dir: &tempfile::TempDir) -> Store {
         let now = DateTime::parse_from_rfc3339("2026-11-24T09:00:00+08:00").expect("time").with_timezone(&Utc);
         let mut opts = InitOptions::new("王网格长", Role::GridLeader);
         opts.grids = vec!["G01".into()];
         let mut s = Store::init(dir.path(), &[3u8; 32], opts, Arc::new(FixedClock(now))).expect("init");
-        s.import_roster(ROSTER.as_bytes()).expect("roster");
+        s.import_roster(format!("{}\n{ROWS}", crate::roster_csv::ROSTER_HEADER).as_bytes()).expect("roster");
         s
     }
 
