@@ -23,9 +23,9 @@ pub fn new_token() -> std::io::Result<String> {
 }
 
 impl Device {
-    /// The device's scope (enrollment names grids for grid-scoped roles only, see `enrollment::issue`).
+    /// The device's scope as enrolled (grids for grid-scoped roles only, see `enrollment::issue`).
     pub fn scope(&self) -> DeviceScope<'_> {
-        DeviceScope { community_id: &self.community_id, role: self.role, grids: &self.grids }
+        DeviceScope::enrolled(&self.community_id, self.role, &self.grids)
     }
 
     /// What the device may read, as the storage's catalogue query takes it.

@@ -77,7 +77,7 @@ pub struct DeviceInfo {
 impl DeviceInfo {
     /// The documents this device may read and write.
     pub fn scope(&self) -> docs::scope::DeviceScope<'_> {
-        docs::scope::DeviceScope { community_id: &self.community_id, role: self.role, grids: &self.grids }
+        docs::scope::DeviceScope::held(&self.community_id, self.role, &self.grids)
     }
 }
 

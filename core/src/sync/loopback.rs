@@ -121,7 +121,7 @@ pub struct LoopbackTransport {
 
 impl Device {
     fn scope(&self) -> DeviceScope<'_> {
-        DeviceScope { community_id: &self.community, role: self.role, grids: &self.grids }
+        DeviceScope::enrolled(&self.community, self.role, &self.grids)
     }
 }
 
