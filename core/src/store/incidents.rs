@@ -481,9 +481,9 @@ impl Store {
         let now_text = utc_text(now);
         // Scope, grid and severity: shared by the list and its counts.
         let mut scope = Conditions::default();
-        if !self.device.grids.is_empty() {
-            let marks = vec!["?"; self.device.grids.len()].join(", ");
-            scope.add(&format!("grid IN ({marks})"), self.device.grids.iter().cloned());
+        if let Some(grids) = self.device.scope().grid_filter() {
+            let marks = vec!["?"; grids.len()].join(", ");
+            scope.add(&format!("grid IN ({marks})"), grids.iter().cloned());
         }
         if let Some(g) = &filter.grid {
             scope.add("grid = ?", [g.clone()]);

@@ -219,8 +219,7 @@ impl Store {
                 Err(Error::ActionNotAllowed(format!("grid {g} is outside this device's grids")))
             }
             Some(g) => Ok(Some(vec![g.to_string()])),
-            None if self.device.grids.is_empty() => Ok(None),
-            None => Ok(Some(self.device.grids.clone())),
+            None => Ok(self.device.scope().grid_filter().map(<[String]>::to_vec)),
         }
     }
 
