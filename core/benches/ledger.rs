@@ -2,7 +2,7 @@
 //! (≈ 60,000 check-ins, 1,500 visits, 300 incidents with their events), each printed beside a baseline run in
 //! the same process:
 //!
-//! | figure | target (issue 4) | baseline |
+//! | figure | target | baseline |
 //! |---|---|---|
 //! | whole-community ledger → XLSX (gather + write) | ≤ 2 s | the same ledger written as plain CSV |
 //! | visits due for one grid | ≤ 5 ms | a plain query reading the grid's resident rows |

@@ -3,7 +3,7 @@
 //! every regression input is refused with the code its file name ends with (`<what>--<code>`).
 //!
 //! `cargo test -p gridline-server --test fuzz_corpus -- --ignored write_seed_inputs` rewrites the seeds:
-//! honest messages, bodies, sync requests, bundles and roster files, and the crafted attacks of issue 10 as
+//! honest messages, bodies, sync requests, bundles and roster files, and the crafted attacks on the server as
 //! regressions.
 
 use std::fs;
@@ -167,7 +167,7 @@ fn chunk_message(version: u8, chunk: &[u8]) -> Vec<u8> {
     m
 }
 
-/// The attacks of issue 10 and their neighbours, with the code each must be refused with.
+/// The known attacks on the server and their neighbours, with the code each must be refused with.
 fn attacks(honest: &[u8], whole_document: &[u8]) -> Vec<(String, Vec<u8>)> {
     let mut out = vec![
         ("bloom-probes-2pow32--sync_message_too_large".to_string(), bloom_message(1, 10, u32::MAX.into(), 2)),

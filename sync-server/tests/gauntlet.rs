@@ -1,4 +1,4 @@
-//! Every message attack of issue 10 against ONE server process, then: it is the same process, it never
+//! Every known message attack against ONE server process, then: it is the same process, it never
 //! answered 5xx, its peak memory stayed within 400 MB, and honest devices still sync and converge. And while
 //! one device keeps sending the costliest message the limits allow, another device's small sync completes in
 //! under a second (documents sync in parallel; no global lock).

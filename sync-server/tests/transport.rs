@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use gridline_testkit::{free_port, log_id, Server, ServerOptions};
 
-/// How long the default configuration may keep a stalled connection (issue 10: within 30 s).
+/// How long the default configuration may keep a stalled connection (within 30 s).
 const STALLED_CLOSE_LIMIT: Duration = Duration::from_secs(30);
 
 fn connect(port: u16) -> TcpStream {
