@@ -61,7 +61,6 @@ pub(crate) fn delete(tx: &Transaction<'_>, id: &DocId) -> Result<()> {
 
 /// Writes the rows of an incident that has none: its `incident` row at `stage` since `since` with
 /// `deadline` (UTC text), and one `incident_event` row per event with its outcome in `d`.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn insert(
     tx: &Transaction<'_>,
     id: &DocId,
