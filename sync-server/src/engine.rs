@@ -224,6 +224,8 @@ pub struct Engine {
     quotas: Quotas,
     message_limits: MessageLimits,
     work: Option<Arc<RateLimiter>>,
+    /// Signalled after every write, so the console's replica merges new documents at once.
+    stored: Arc<tokio::sync::Notify>,
     /// Held while a heavy round is applied: at most one at a time, so heavy messages never take more than
     /// one core from everyone else's small syncs.
     heavy: Mutex<()>,
@@ -369,6 +371,7 @@ impl Engine {
             cache: Mutex::new(DocCache { slots: HashMap::new(), budget: cache_bytes, total: 0, tick: 0 }),
             writers: WriterLocks::new(),
             actor: new_server_actor(),
+            stored: Arc::new(tokio::sync::Notify::new()),
             quotas: Quotas::default(),
             message_limits: MessageLimits { list_document_changes: false, ..MessageLimits::default() },
             work: None,
@@ -391,6 +394,11 @@ impl Engine {
     /// The daily quotas in force.
     pub fn quotas(&self) -> &Quotas {
         &self.quotas
+    }
+
+    /// Signalled after every write of this process (the console's replica feed waits on it).
+    pub fn stored_signal(&self) -> Arc<tokio::sync::Notify> {
+        self.stored.clone()
     }
 
     /// The storage backend.
@@ -564,6 +572,8 @@ impl Engine {
             .storage
             .append(&writes, &states, now.timestamp_millis(), quota.as_ref())?
             .map_err(|exceeded| self.quotas.refusal(exceeded, now))?;
+        // A permit is kept when nobody waits: the feed never misses a write.
+        self.stored.notify_one();
         for ((doc_id, doc, size, base), (before, after)) in docs.into_iter().zip(seqs) {
             // The copy may claim the new last sequence number only when nothing else was stored since it was
             // taken; otherwise the next read catches up from where the copy was taken (reloading our own
@@ -813,6 +823,38 @@ impl Engine {
         if !signature_valid(change, sig, &author) {
             return Err(refused("carries an invalid signature"));
         }
+        Ok(())
+    }
+
+    /// Stores a change `device` made outside a sync round (a console staff member's action, prepared by the
+    /// replica with the staff account's actor), after the same checks a sync round makes: write scope,
+    /// authorship, the document's scope and the content rules (an event's role must be the device's).
+    pub fn submit(&self, device: &crate::storage::Device, id: &DocId, change: &[u8], now: DateTime<Utc>) -> Result<()> {
+        if device.revoked || !device.may_write(id) {
+            return Err(ServerError::forbidden_change(format!("{id}: this account may not write it")));
+        }
+        let doc_id = id.to_string();
+        let _writers = self.writers.lock([doc_id.as_str()]);
+        let (mut doc, base, base_bytes) = self
+            .copy(&doc_id)?
+            .ok_or_else(|| ServerError::bad_request(ErrorCode::NotFound, format!("{doc_id} is not stored here")))?;
+        let before = doc.get_heads();
+        let stored = crate::rules::stored(id, &doc);
+        doc.load_incremental(change).map_err(malformed)?;
+        if has_orphans(&mut doc) {
+            return Err(malformed(format!("{doc_id}: the change depends on changes the server lacks")));
+        }
+        let new_changes = doc.get_changes(&before);
+        let unsigned = DocMessage { doc_id: doc_id.clone(), message: vec![], signatures: vec![] };
+        for c in &new_changes {
+            self.check_author(device, id, c, &unsigned)?;
+        }
+        check_scope(id, &doc).map_err(|e| ServerError::forbidden_change(e.to_string()))?;
+        let mut lookup = RoundLookup { engine: self, round: &[] };
+        let mut ctx = crate::rules::ContentContext { sender: device, lookup: &mut lookup };
+        crate::rules::check_content(&mut ctx, id, &stored, &doc, now)?;
+        let written = Written::new(doc, new_changes, base, base_bytes);
+        self.store(vec![Received { id: id.clone(), state: State::new(), reply: None, written }], None, now)?;
         Ok(())
     }
 

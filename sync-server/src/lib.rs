@@ -4,12 +4,14 @@
 pub mod access;
 pub mod admin;
 pub mod api;
+pub mod console;
 pub mod engine;
 pub mod enrollment;
 pub mod error;
 pub mod limits;
 pub mod metrics;
 pub mod rules;
+pub mod staff;
 pub mod storage;
 pub mod transport;
 pub mod validate;

@@ -9,12 +9,13 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use gridline_core::{Clock, FixedClock, SystemClock};
 use gridline_server::api::App;
+use gridline_server::console::{self, announce_setup_link, Console};
 use gridline_server::engine::Engine;
 use gridline_server::error::{Result, ServerError};
 use gridline_server::limits::{Quotas, RateLimit};
 use gridline_server::storage::sqlite::SqliteStorage;
 use gridline_server::transport::{self, TransportConfig};
-use gridline_server::{admin, api};
+use gridline_server::{admin, api, staff};
 use serde_json::Value;
 
 #[derive(Parser)]
@@ -204,6 +205,74 @@ enum AdminCommand {
         #[command(subcommand)]
         command: DeviceCommand,
     },
+    /// Console staff accounts.
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum StaffCommand {
+    /// Create a console account (argon2id password; asked on the terminal unless --password-stdin).
+    Add {
+        /// Community id.
+        #[arg(long)]
+        community: String,
+        /// Sign-in name.
+        #[arg(long)]
+        user: String,
+        /// Role: committee, station, street or admin.
+        #[arg(long)]
+        role: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set an account's password (its sessions end).
+    Passwd {
+        /// Sign-in name.
+        #[arg(long)]
+        user: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Disable an account (its sessions end; its actor may write nothing more).
+    Disable {
+        /// Sign-in name.
+        #[arg(long)]
+        user: String,
+    },
+    /// List accounts.
+    List {
+        /// Only this community's.
+        #[arg(long)]
+        community: Option<String>,
+    },
+}
+
+/// The password of `admin staff add|passwd`: the first line of standard input (with `--password-stdin`, or
+/// when standard input is not a terminal), else asked twice on the terminal.
+fn read_password(from_stdin: bool) -> Result<String> {
+    use std::io::{BufRead, IsTerminal, Read};
+    let io = |e: std::io::Error| ServerError::bad_request(ErrorCode::IoError, format!("password: {e}"));
+    if from_stdin || !std::io::stdin().is_terminal() {
+        let mut line = String::new();
+        // One line of at most a few kilobytes: a password, never a whole file.
+        std::io::stdin().lock().take(4096).read_line(&mut line).map_err(io)?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_string());
+    }
+    eprint!("password: ");
+    let mut first = String::new();
+    std::io::stdin().lock().read_line(&mut first).map_err(io)?;
+    eprint!("again: ");
+    let mut second = String::new();
+    std::io::stdin().lock().read_line(&mut second).map_err(io)?;
+    if first != second {
+        return Err(ServerError::bad_request(ErrorCode::InvalidInput, "password: the two entries differ"));
+    }
+    Ok(first.trim_end_matches(['\r', '\n']).to_string())
 }
 
 #[derive(Subcommand)]
@@ -276,6 +345,20 @@ fn run_admin(data: &Path, command: AdminCommand) -> Result<Value> {
         AdminCommand::Device { command: DeviceCommand::Revoke { device_id } } => {
             admin::revoke_device(&engine, &device_id)
         }
+        AdminCommand::Staff { command } => {
+            let storage = engine.storage();
+            match command {
+                StaffCommand::Add { community, user, role, password_stdin } => {
+                    let password = read_password(password_stdin)?;
+                    staff::add(storage, &community, &user, &role, &password, now.timestamp())
+                }
+                StaffCommand::Passwd { user, password_stdin } => {
+                    staff::passwd(storage, &user, &read_password(password_stdin)?)
+                }
+                StaffCommand::Disable { user } => staff::disable(storage, &user),
+                StaffCommand::List { community } => staff::list(storage, community.as_deref()),
+            }
+        }
     }
 }
 
@@ -325,6 +408,14 @@ async fn serve(
     });
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let tls = config.tls.is_some();
+    let console = Arc::new(Console::new(app.clone(), &data.join("console"), tls)?);
+    tokio::spawn(console::replica::run_feed(console.clone()));
+    let base = format!("{}://{}", if tls { "https" } else { "http" }, listener.local_addr()?);
+    if let Some(link) = console.blocking(move |c| announce_setup_link(c, &base)).await? {
+        // On standard output, once: whoever started the server opens it to set the first admin's password.
+        println!("First start: open this one-time link to create the administrator account (valid 24 h):\n{link}");
+        tracing::info!("no console account yet: the first-admin setup link was printed on standard output");
+    }
     tracing::info!(addr = %listener.local_addr()?, data = %data.display(), tls, "listening");
     if !tls && !listen.ip().is_loopback() {
         tracing::warn!(
@@ -347,7 +438,8 @@ async fn serve(
         let router = api::ops::metrics_router(app.clone());
         tokio::spawn(transport::serve(metrics, router, config, stopped(stop_rx.clone())));
     }
-    transport::serve(listener, api::router(app), config, stopped(stop_rx)).await?;
+    let router = console::router(console).merge(api::router(app));
+    transport::serve(listener, router, config, stopped(stop_rx)).await?;
     Ok(())
 }
 

@@ -249,25 +249,32 @@ async fn accept_within_cap(
 
 /// One connection: the TLS handshake if configured, then HTTP/1.1 until the client or a limit closes it.
 async fn connection(stream: TcpStream, router: Router, config: &TransportConfig, stop: watch::Receiver<bool>) {
+    let peer = stream.peer_addr().ok();
     let Some(tls) = &config.tls else {
-        return http(stream, router, config, stop).await;
+        return http(stream, peer, router, config, stop).await;
     };
     let acceptor = tokio_rustls::TlsAcceptor::from(tls.clone());
     match tokio::time::timeout(config.handshake_timeout, acceptor.accept(stream)).await {
-        Ok(Ok(stream)) => http(stream, router, config, stop).await,
+        Ok(Ok(stream)) => http(stream, peer, router, config, stop).await,
         Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
         Err(_) => tracing::debug!("TLS handshake timed out"),
     }
 }
 
-async fn http<S>(stream: S, router: Router, config: &TransportConfig, mut stop: watch::Receiver<bool>)
-where
+async fn http<S>(
+    stream: S,
+    peer: Option<std::net::SocketAddr>,
+    router: Router,
+    config: &TransportConfig,
+    mut stop: watch::Receiver<bool>,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let phase = Arc::new(ConnPhase::new(config.header_timeout, config.idle_timeout));
     let io = TokioIo::new(Watchdog::new(stream, phase.clone(), config.write_timeout));
     let service = ConnService {
         router,
+        peer,
         phase: phase.clone(),
         body_timeout: config.body_timeout,
         body_min_rate: config.body_min_rate,
@@ -471,6 +478,8 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Watchdog<S> {
 #[derive(Clone)]
 struct ConnService {
     router: Router,
+    /// The client's address, given to handlers as `ConnectInfo` (the console throttles sign-ins by it).
+    peer: Option<std::net::SocketAddr>,
     phase: Arc<ConnPhase>,
     body_timeout: Duration,
     body_min_rate: u64,
@@ -494,7 +503,10 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
             timer: None,
             expired: expired.clone(),
         };
-        let req = Request::from_parts(parts, Body::new(body));
+        let mut req = Request::from_parts(parts, Body::new(body));
+        if let Some(peer) = self.peer {
+            req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+        }
         let mut router = self.router.clone();
         let phase = self.phase.clone();
         Box::pin(async move {

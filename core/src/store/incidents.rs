@@ -10,7 +10,7 @@ use rusqlite::Transaction;
 use serde::Serialize;
 
 use super::db::{self, incidents::Conditions};
-use super::{meta_get, too_long, Store, MAX_NOTE_CHARS};
+use super::{meta_get, too_long, DeviceInfo, Store, MAX_NOTE_CHARS};
 use crate::docs::{self, split_list, DocId};
 use crate::error::{Error, Result};
 use crate::model::{
@@ -305,9 +305,8 @@ struct ProblemCheckIn {
 }
 
 impl Store {
-    /// The event this device writes for `act`, taken at `at`.
-    fn event(&self, act: &IncidentAct, at: DateTime<FixedOffset>) -> IncidentEvent {
-        let d = &self.device;
+    /// The event `d` writes for `act`, taken at `at`.
+    fn event_by(d: &DeviceInfo, act: &IncidentAct, at: DateTime<FixedOffset>) -> IncidentEvent {
         IncidentEvent {
             note: act.note.clone(),
             assignee: act.assignee.clone(),
@@ -391,7 +390,7 @@ impl Store {
             reporter_device: self.device.device_id.clone(),
             at,
         };
-        let report = self.event(&IncidentAct::new(Action::Report, ""), at);
+        let report = Store::event_by(&self.device, &IncidentAct::new(Action::Report, ""), at);
         let id = DocId::incident(&self.device.community_id, &fields.grid, &fields.incident_id);
         // A fresh UUID v7: there is nothing to load.
         let mut doc = docs::new_document(&id, self.actor())?;
@@ -436,6 +435,23 @@ impl Store {
     /// after it. An action the role may not take from the current stage is refused with
     /// `action_not_allowed` and nothing is written.
     pub fn incident_act(&mut self, incident_id: &str, act: IncidentAct) -> Result<IncidentDetail> {
+        let by = self.device.clone();
+        let (id, mut doc, mut incident, event) = self.prepare_act(&by, incident_id, &act)?;
+        docs::incident::append_event(&mut doc, &event)?;
+        incident.events.push(event);
+        let policy = self.settings().deadlines.clone();
+        self.persist(vec![(id.clone(), doc)], |tx, _| write_incident_rows(tx, &id, &incident, &policy))?;
+        self.incident_detail(incident_id)
+    }
+
+    /// Checks `by`'s action on an incident (the fields, then the workflow from the stage this store holds)
+    /// and returns the document checked out, the incident read from it and the event to append.
+    pub(crate) fn prepare_act(
+        &mut self,
+        by: &DeviceInfo,
+        incident_id: &str,
+        act: &IncidentAct,
+    ) -> Result<(DocId, AutoCommit, docs::incident::Incident, IncidentEvent)> {
         let id = self.incident_doc_id(incident_id)?;
         too_long("note", &act.note, MAX_NOTE_CHARS)?;
         self.check_photos(&act.photos)?;
@@ -450,13 +466,13 @@ impl Store {
         if act.action == Action::Evaluate && act.satisfied.is_none() {
             return Err(Error::invalid("satisfied", "an evaluation says whether the resident is satisfied"));
         }
-        let mut doc = self.checkout(&id)?;
-        let mut incident = docs::incident::read(&doc)?;
+        let doc = self.checkout(&id)?;
+        let incident = docs::incident::read(&doc)?;
         let d = workflow::replay(incident.fields.severity, &incident.events);
-        let role = EventRole::Device(self.device.role);
+        let role = EventRole::Device(by.role);
         let refused = match act.action {
             Action::Report | Action::Receive => Some(SupersededReason::RoleNotAllowed),
-            a => workflow::check(a, role, &self.device.user, d.stage, d.reporter.as_deref()).err(),
+            a => workflow::check(a, role, &by.user, d.stage, d.reporter.as_deref()).err(),
         };
         if let Some(reason) = refused {
             let reason = reason.code();
@@ -464,15 +480,11 @@ impl Store {
             return Err(Error::ActionNotAllowed(format!(
                 "{} is not allowed for role {} at stage {stage} ({reason})",
                 act.action.code(),
-                self.device.role.code()
+                by.role.code()
             )));
         }
-        let event = self.event(&act, self.now_local());
-        docs::incident::append_event(&mut doc, &event)?;
-        incident.events.push(event);
-        let policy = self.settings().deadlines.clone();
-        self.persist(vec![(id.clone(), doc)], |tx, _| write_incident_rows(tx, &id, &incident, &policy))?;
-        self.incident_detail(incident_id)
+        let event = Store::event_by(by, act, self.now_local());
+        Ok((id, doc, incident, event))
     }
 
     /// Incidents in scope matching `filter`, with counts per stage; read from the materialised tables only.

@@ -16,6 +16,7 @@ pub mod index;
 #[cfg(feature = "ledger")]
 mod ledger;
 mod queries;
+mod replica;
 pub mod schema;
 mod sync_status;
 mod visits;
@@ -221,8 +222,7 @@ impl Store {
         settings: CommunitySettings,
         clock: Arc<dyn Clock>,
     ) -> Result<Store> {
-        let uuid = uuid::Uuid::parse_str(&device.device_id).map_err(|e| Error::Store(format!("device id: {e}")))?;
-        let actor = automerge::ActorId::from(uuid.as_bytes().as_slice());
+        let actor = actor_of(&device.device_id)?;
         Ok(Store { conn, dir: dir.to_path_buf(), device, actor, settings, clock, cache: HashMap::new() })
     }
 
@@ -314,6 +314,7 @@ impl Store {
 
     /// Erases the store files of this device (a revoked device must keep nothing). The store is unusable
     /// afterwards: every later call fails.
+    #[cfg_attr(not(feature = "client"), allow(dead_code))]
     pub(crate) fn wipe(&mut self) -> Result<()> {
         self.cache.clear();
         let old = std::mem::replace(&mut self.conn, Connection::open_in_memory()?);
@@ -521,6 +522,12 @@ impl Store {
 }
 
 /// Refuses `text` longer than `max` characters (field length limits: notes, titles, descriptions).
+/// The Automerge actor of a device: the 16 bytes of its id.
+pub(crate) fn actor_of(device_id: &str) -> Result<automerge::ActorId> {
+    let uuid = uuid::Uuid::parse_str(device_id).map_err(|e| Error::Store(format!("device id: {e}")))?;
+    Ok(automerge::ActorId::from(uuid.as_bytes().as_slice()))
+}
+
 pub(crate) fn too_long(field: &str, text: &str, max: usize) -> Result<()> {
     if text.chars().count() > max {
         return Err(Error::invalid(field, format!("longer than {max} characters")));

@@ -7,7 +7,10 @@
 //! writes (SQLite has one writer) and serves reads concurrently, so no request waits on another's
 //! Automerge work.
 
+pub mod console;
 pub mod sqlite;
+
+pub use console::{AuditEntry, ConsoleStorage, ResponseTemplate, SavedView, Session, Staff};
 
 use crate::error::Result;
 use gridline_core::model::Role;
@@ -141,7 +144,7 @@ pub struct ReadScope {
 }
 
 /// The storage backend. Every method is one transaction.
-pub trait Storage: Send + Sync {
+pub trait Storage: ConsoleStorage + Send + Sync {
     /// Registers a community.
     fn create_community(&self, community: &Community) -> Result<()>;
     /// A community by id.

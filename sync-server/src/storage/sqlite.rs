@@ -18,6 +18,8 @@ use gridline_core::model::Role;
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "gridline-server.sqlite";
 
+mod console;
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS community (
     community_id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL);
@@ -105,6 +107,25 @@ fn device_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
     })
 }
 
+/// Inserts a device row (an enrolled phone, or a staff account's actor).
+fn insert_device(tx: &Transaction<'_>, d: &Device, token_hash: &str) -> Result<()> {
+    tx.execute(
+        "INSERT INTO device (device_id, community_id, user, role, grids, public_key, token_hash, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            d.device_id,
+            d.community_id,
+            d.user,
+            d.role.code(),
+            d.grids.join(";"),
+            d.public_key,
+            token_hash,
+            now_secs()
+        ],
+    )?;
+    Ok(())
+}
+
 /// The writer connection: WAL (a setting of the file, kept by every later connection) and a full sync before
 /// a commit returns.
 fn connect_writer(path: &Path) -> Result<Connection> {
@@ -133,6 +154,10 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     if version < 2 {
         tx.execute_batch(SCHEMA_2)?;
         tx.pragma_update(None, "user_version", 2)?;
+    }
+    if version < 3 {
+        tx.execute_batch(console::SCHEMA_3)?;
+        tx.pragma_update(None, "user_version", 3)?;
     }
     tx.commit()?;
     Ok(())
@@ -331,20 +356,7 @@ impl Storage for SqliteStorage {
             if n == 0 {
                 return Ok(false);
             }
-            tx.execute(
-                "INSERT INTO device (device_id, community_id, user, role, grids, public_key, token_hash, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
-                    d.device_id,
-                    d.community_id,
-                    d.user,
-                    d.role.code(),
-                    d.grids.join(";"),
-                    d.public_key,
-                    token_hash,
-                    now_secs()
-                ],
-            )?;
+            insert_device(tx, d, token_hash)?;
             Ok(true)
         })
     }
@@ -360,7 +372,10 @@ impl Storage for SqliteStorage {
     }
 
     fn devices(&self) -> Result<Vec<Device>> {
-        let sql = format!("SELECT {DEVICE_COLUMNS} FROM device ORDER BY created_at, device_id");
+        let sql = format!(
+            "SELECT {DEVICE_COLUMNS} FROM device WHERE device_id NOT IN (SELECT staff_id FROM staff)
+         ORDER BY created_at, device_id"
+        );
         self.read(|conn| {
             let mut stmt = conn.prepare(&sql)?;
             let rows = stmt.query_map([], device_row)?.collect::<rusqlite::Result<Vec<_>>>()?;

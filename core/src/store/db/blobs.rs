@@ -1,4 +1,6 @@
 //! SQL of the `blob` table (photos by SHA-256, inside the encrypted store) and of its upload outbox.
+// Parts of this module serve only the sync client (feature `client`); the server's replica builds without it.
+#![cfg_attr(not(feature = "client"), allow(dead_code))]
 
 use std::collections::{BTreeSet, HashSet};
 

@@ -1,0 +1,72 @@
+// Gridline console: live updates (server-sent events), deadline countdowns, and partial reloads. The pages
+// work without it (plain links and forms); this only keeps them current.
+(function () {
+  "use strict";
+
+  function pad(n) { return n < 10 ? "0" + n : "" + n; }
+
+  // Counts down to each deadline; the server already marked the overdue ones, this keeps the clock moving.
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("time.countdown[datetime]").forEach(function (el) {
+      var due = Date.parse(el.getAttribute("datetime"));
+      if (isNaN(due)) return;
+      var left = Math.round((due - now) / 1000), late = left < 0, s = Math.abs(left);
+      var d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+      var text = (d ? d + "d " : "") + pad(h) + ":" + pad(m) + ":" + pad(sec);
+      el.textContent = (late ? el.dataset.overdueLabel : el.dataset.dueLabel) + " " + text;
+      el.classList.toggle("late", late);
+    });
+  }
+
+  // Fetches a fragment and swaps it in, keeping focus where it was when the element survives.
+  function swap(url, id) {
+    var old = document.getElementById(id);
+    if (!old) return Promise.resolve();
+    return fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } }).then(function (res) {
+      if (res.redirected && res.url.indexOf("/console/login") >= 0) { window.location = res.url; return; }
+      if (!res.ok) return;
+      return res.text().then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var fresh = doc.getElementById(id);
+        var cur = document.getElementById(id);
+        if (!fresh || !cur) return;
+        var focused = document.activeElement && document.activeElement.id;
+        cur.replaceWith(fresh);
+        if (focused && document.getElementById(focused)) document.getElementById(focused).focus();
+        tick();
+        document.dispatchEvent(new CustomEvent("gridline:updated", { detail: { id: id } }));
+      });
+    });
+  }
+
+  function reloadFor(ids) {
+    var rows = document.getElementById("queue-rows");
+    if (rows) {
+      var q = rows.dataset.query || "";
+      var page = rows.dataset.page || "1";
+      return swap("/console/queue/rows?" + q + (q ? "&" : "") + "page=" + page, "queue-rows");
+    }
+    var inc = document.getElementById("incident");
+    if (inc && (ids === "*" || ids.split(",").indexOf(inc.dataset.incident) >= 0)) {
+      return swap(window.location.pathname, "incident");
+    }
+  }
+
+  function live() {
+    if (!window.EventSource) return;
+    var needs = document.getElementById("queue-rows") || document.getElementById("incident") || document.querySelector("[data-live-reload]");
+    if (!needs) return;
+    var es = new EventSource("/console/events");
+    var badge = document.querySelector("[data-live]");
+    es.addEventListener("open", function () { if (badge) badge.hidden = false; document.body.dataset.live = "on"; });
+    es.addEventListener("error", function () { if (badge) badge.hidden = true; document.body.dataset.live = "off"; });
+    es.addEventListener("incidents", function (ev) { reloadFor(ev.data); });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    tick();
+    setInterval(tick, 1000);
+    live();
+  });
+})();

@@ -1,0 +1,71 @@
+//! Live updates: a server-sent event stream per open page, carrying the ids of the staff member's
+//! community's incidents as soon as the replica merged them (within the feed's latency of the sync that
+//! brought them). The page fetches what it shows again; the stream itself carries no personal data.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use tokio::sync::broadcast::error::RecvError;
+
+use super::session::Staffer;
+use super::Console;
+
+/// `GET /console/events`.
+pub async fn stream(State(console): State<Arc<Console>>, staffer: Staffer) -> Response {
+    let mut rx = console.changed.subscribe();
+    let community = staffer.staff.community_id.clone();
+    let events = async_stream(move |tx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(c) if c.community_id == community => {
+                    let ids = c.incidents.join(",");
+                    if tx.send(Ok(Event::default().event("incidents").data(ids))).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(_) => {}
+                // Missed some: tell the page to reload what it shows.
+                Err(RecvError::Lagged(_)) => {
+                    if tx.send(Ok(Event::default().event("incidents").data("*"))).await.is_err() {
+                        return;
+                    }
+                }
+                Err(RecvError::Closed) => return,
+            }
+        }
+    });
+    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response()
+}
+
+/// A stream fed by a task (the task ends when the page goes away and a send fails).
+fn async_stream<F, Fut>(f: F) -> tokio_stream_shim::ReceiverStream<Result<Event, Infallible>>
+where
+    F: FnOnce(tokio::sync::mpsc::Sender<Result<Event, Infallible>>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    tokio::spawn(f(tx));
+    tokio_stream_shim::ReceiverStream { rx }
+}
+
+/// The few lines of a receiver-as-stream adapter (what `tokio-stream` would add as a dependency).
+mod tokio_stream_shim {
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    /// An mpsc receiver as a `Stream`.
+    pub struct ReceiverStream<T> {
+        pub rx: tokio::sync::mpsc::Receiver<T>,
+    }
+
+    impl<T> futures_core::Stream for ReceiverStream<T> {
+        type Item = T;
+        fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+            self.rx.poll_recv(cx)
+        }
+    }
+}

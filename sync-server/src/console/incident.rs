@@ -1,0 +1,267 @@
+//! An incident: its fields, photos, household and history (superseded events shown as such), and the
+//! actions the staff member's role allows now, as buttons named by the action words. An action is prepared by
+//! the replica as the account's own change and stored by the engine after a phone's checks; the replica is
+//! fed at once, so the page that follows shows the new stage.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use gridline_core::docs::DocId;
+use gridline_core::model::Severity;
+use gridline_core::store::{IncidentAct, IncidentDetail};
+use gridline_core::workflow::Action;
+use gridline_core::ErrorCode;
+use serde::Deserialize;
+
+use super::page::{error_page, local_time, render, zone, Chrome};
+use super::session::Staffer;
+use super::Console;
+use crate::error::{Result, ServerError};
+
+/// The incident routes.
+pub fn routes() -> super::Routes {
+    use axum::routing::{get, post};
+    super::Routes::new()
+        .route("/incidents/{incident_id}", get(page))
+        .route("/incidents/{incident_id}/act", post(act))
+        .route("/photos/{sha256}", get(photo))
+}
+
+/// One history row as shown.
+pub struct EventRow {
+    pub action: String,
+    pub actor: String,
+    pub role: String,
+    pub at: String,
+    pub applied: bool,
+    pub superseded_reason: String,
+    pub stage_after: String,
+    pub note: String,
+    pub photos: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "console/incident.html")]
+struct IncidentPage {
+    chrome: Chrome,
+    d: IncidentDetail,
+    stage: String,
+    severity: String,
+    urgent: bool,
+    category: String,
+    waiting_for: String,
+    reported: String,
+    deadline: String,
+    deadline_local: String,
+    events: Vec<EventRow>,
+    actions: Vec<(&'static str, &'static str)>,
+    wants_assignee: bool,
+    wants_duplicate: bool,
+    wants_evaluation: bool,
+    message: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct DetailQuery {
+    #[serde(default)]
+    done: Option<String>,
+}
+
+fn load(
+    console: &Console,
+    staffer_identity: &gridline_core::store::DeviceInfo,
+    incident_id: &str,
+) -> Result<(IncidentDetail, gridline_core::model::CommunitySettings)> {
+    console.replicas.with(&staffer_identity.community_id, |store| {
+        Ok((store.incident_detail_as(staffer_identity, incident_id)?, store.settings().clone()))
+    })
+}
+
+fn build(chrome: Chrome, d: IncidentDetail, settings: &gridline_core::model::CommunitySettings) -> IncidentPage {
+    let tr = chrome.tr;
+    let tz = zone(&settings.timezone);
+    let events = d
+        .events
+        .iter()
+        .map(|e| EventRow {
+            action: tr.action_code(&e.action),
+            actor: e.actor.clone(),
+            role: tr.role_code(&e.role),
+            at: chrono::DateTime::parse_from_rfc3339(&e.at)
+                .map(|t| local_time(&t, &tz))
+                .unwrap_or_else(|_| e.at.clone()),
+            applied: e.applied,
+            superseded_reason: e.superseded_reason.map(|r| r.code().to_string()).unwrap_or_default(),
+            stage_after: e.stage_after.map(|s| tr.stage(&s).to_string()).unwrap_or_default(),
+            note: e.note.clone(),
+            photos: e.photos.clone(),
+        })
+        .collect();
+    let actions = d.allowed_actions.iter().map(|a| (a.code(), tr.action(a))).collect();
+    IncidentPage {
+        stage: tr.stage(&d.stage).to_string(),
+        severity: tr.t(if d.severity == Severity::Urgent { "severity.urgent" } else { "severity.normal" }).to_string(),
+        urgent: d.severity == Severity::Urgent,
+        category: tr.entry(&settings.incident_categories, &d.category).to_string(),
+        waiting_for: d.waiting_for.map(|r| tr.role(&r).to_string()).unwrap_or_default(),
+        reported: local_time(&d.reported_at, &tz),
+        deadline: d.deadline.map(|t| t.to_rfc3339()).unwrap_or_default(),
+        deadline_local: d.deadline.map(|t| local_time(&t, &tz)).unwrap_or_default(),
+        wants_assignee: d.allowed_actions.contains(&Action::Verify),
+        wants_duplicate: d.allowed_actions.contains(&Action::Reject),
+        wants_evaluation: d.allowed_actions.contains(&Action::Evaluate),
+        events,
+        actions,
+        d,
+        chrome,
+        message: None,
+        error: None,
+    }
+}
+
+/// `GET /console/incidents/{id}`.
+pub async fn page(
+    State(console): State<Arc<Console>>,
+    staffer: Staffer,
+    Path(incident_id): Path<String>,
+    Query(q): Query<DetailQuery>,
+) -> Response {
+    let chrome = Chrome::of(&staffer, "queue", format!("/console/incidents/{incident_id}"));
+    let identity = staffer.identity();
+    let id = incident_id.clone();
+    match console.blocking(move |c| load(c, &identity, &id)).await {
+        Ok((d, settings)) => {
+            let mut p = build(chrome, d, &settings);
+            if q.done.is_some() {
+                p.message = Some(p.chrome.tr.t("incident.done").to_string());
+            }
+            render(&p)
+        }
+        Err(e) => error_page(chrome, &e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ActForm {
+    #[serde(default)]
+    csrf: String,
+    action: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    assignee: String,
+    #[serde(default)]
+    duplicate_of: String,
+    #[serde(default)]
+    satisfied: String,
+}
+
+impl ActForm {
+    fn act(&self) -> Result<IncidentAct> {
+        let action: Action = self.action.parse().map_err(|_| {
+            ServerError::bad_request(ErrorCode::InvalidInput, format!("unknown action {:?}", self.action))
+        })?;
+        let some = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+        Ok(IncidentAct {
+            action,
+            note: self.note.trim().to_string(),
+            assignee: some(&self.assignee),
+            duplicate_of: some(&self.duplicate_of),
+            satisfied: match self.satisfied.as_str() {
+                "yes" => Some(true),
+                "no" => Some(false),
+                _ => None,
+            },
+            photos: vec![],
+        })
+    }
+}
+
+/// Takes `act` on an incident as `staffer`: the replica prepares the account's change (the workflow's checks
+/// on the stage it holds), the engine checks and stores it like a phone's, the replica is fed, and the
+/// change is announced to open pages.
+pub fn take_action(console: &Console, staffer: &Staffer, incident_id: &str, act: IncidentAct) -> Result<()> {
+    let identity = staffer.identity();
+    let community = identity.community_id.clone();
+    let detail = format!("{} {}", act.action.code(), act.note.chars().take(200).collect::<String>());
+    let (doc_id, change): (DocId, Vec<u8>) =
+        console.replicas.with(&community, |store| Ok(store.incident_act_change(&identity, incident_id, act)?))?;
+    console.app.engine.submit(&staffer.device(), &doc_id, &change, console.app.clock.now())?;
+    console.app.engine.storage().append_audit(&staffer.audit("incident_act", incident_id, detail.trim()))?;
+    let incidents = super::replica::feed(console, &community)?;
+    if !incidents.is_empty() {
+        let _ = console.changed.send(super::Changed { community_id: community, incidents });
+    }
+    Ok(())
+}
+
+/// `POST /console/incidents/{id}/act`.
+pub async fn act(
+    State(console): State<Arc<Console>>,
+    staffer: Staffer,
+    Path(incident_id): Path<String>,
+    Form(f): Form<ActForm>,
+) -> Response {
+    if let Err(e) = staffer.check_csrf(&f.csrf) {
+        return error_page(Chrome::of(&staffer, "queue", "/console/queue"), &e);
+    }
+    let staffer = Arc::new(staffer);
+    let (s, id) = (staffer.clone(), incident_id.clone());
+    let done = console.blocking(move |c| take_action(c, &s, &id, f.act()?)).await;
+    match done {
+        Ok(()) => Redirect::to(&format!("/console/incidents/{incident_id}?done=1")).into_response(),
+        Err(e) => refused(&console, &staffer, &incident_id, e).await,
+    }
+}
+
+/// The detail page again, with the refusal in words (`action_not_allowed` answers 409).
+async fn refused(console: &Arc<Console>, staffer: &Staffer, incident_id: &str, e: ServerError) -> Response {
+    let chrome = Chrome::of(staffer, "queue", format!("/console/incidents/{incident_id}"));
+    let identity = staffer.identity();
+    let id = incident_id.to_string();
+    let status = if e.code == ErrorCode::ActionNotAllowed { StatusCode::CONFLICT } else { e.status };
+    match console.blocking(move |c| load(c, &identity, &id)).await {
+        Ok((d, settings)) => {
+            let mut p = build(chrome, d, &settings);
+            p.error = Some(format!("{} ({})", p.chrome.tr.error(e.code), e.code.code()));
+            (status, render(&p)).into_response()
+        }
+        Err(_) => error_page(chrome, &e),
+    }
+}
+
+/// `GET /console/photos/{sha256}`: a photo, only when a document of the viewer's community references it
+/// (naming a hash grants nothing).
+pub async fn photo(State(console): State<Arc<Console>>, staffer: Staffer, Path(sha256): Path<String>) -> Response {
+    if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return ServerError::not_found("no such photo").into_response();
+    }
+    let community = staffer.staff.community_id.clone();
+    let found = console
+        .blocking(move |c| {
+            let storage = c.app.engine.storage();
+            let in_scope = storage
+                .blob_documents(&sha256, 64)?
+                .iter()
+                .filter_map(|d| DocId::parse(d).ok())
+                .any(|id| id.community == community);
+            if !in_scope {
+                return Ok(None);
+            }
+            Ok(storage.blob(&sha256)?)
+        })
+        .await;
+    match found {
+        Ok(Some(bytes)) => {
+            let mime = gridline_core::store::blobs::image_mime(&bytes).unwrap_or("application/octet-stream");
+            ([(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, "private, max-age=3600")], bytes).into_response()
+        }
+        Ok(None) => ServerError::not_found("no such photo").into_response(),
+        Err(e) => e.into_response(),
+    }
+}

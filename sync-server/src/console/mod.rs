@@ -1,0 +1,87 @@
+//! The triage console under `/console/`: server-rendered pages (askama templates compiled into the binary,
+//! assets embedded, no JavaScript build step) for committee, station and street staff. One file per view;
+//! beside them `session.rs` (sign-in, cookies, CSRF, throttling, the audit log), `i18n.rs` (zh-Hans first,
+//! English) and `replica.rs` (the community-wide device store every view reads).
+//!
+//! Nothing here derives a stage, a deadline or a rate: the views read the replica, which is the core's own
+//! store over the server's documents; an action is prepared by the core's store as a change by the staff
+//! account's actor and stored by the engine after the same checks as a phone's (see `replica.rs`).
+
+mod assets;
+mod events;
+mod i18n;
+mod incident;
+mod login;
+mod page;
+mod queue;
+pub mod replica;
+pub mod session;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::routing::get;
+use axum::Router;
+use tokio::sync::broadcast;
+
+use crate::api::App;
+use crate::error::Result;
+
+pub use login::announce_setup_link;
+pub use replica::Changed;
+
+/// The console's shared state.
+pub struct Console {
+    /// The relay's state: engine, storage, clock.
+    pub app: Arc<App>,
+    /// Community-wide replicas, one per community.
+    pub replicas: replica::Replicas,
+    /// Documents merged into a replica, for the pages' live updates.
+    pub changed: broadcast::Sender<Changed>,
+    /// Failed sign-ins per account and per address.
+    pub throttle: session::Throttle,
+    /// Whether cookies carry `Secure` (the server speaks TLS).
+    pub secure_cookies: bool,
+}
+
+impl Console {
+    /// The console over `app`, keeping replicas under `dir`.
+    pub fn new(app: Arc<App>, dir: &Path, secure_cookies: bool) -> Result<Console> {
+        let (changed, _) = broadcast::channel(256);
+        Ok(Console {
+            replicas: replica::Replicas::open(dir, app.clock.clone())?,
+            app,
+            changed,
+            throttle: session::Throttle::default(),
+            secure_cookies,
+        })
+    }
+
+    /// Runs blocking work (storage, replica) off the async threads.
+    pub async fn blocking<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&Console) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let console = self.clone();
+        tokio::task::spawn_blocking(move || f(&console)).await.map_err(crate::error::ServerError::internal)?
+    }
+}
+
+/// The console's routes under `/console`.
+pub fn router(console: Arc<Console>) -> Router {
+    Router::new().nest("/console", routes(console))
+}
+
+fn routes(console: Arc<Console>) -> Router {
+    // Each view adds its own routes; keep one line per view.
+    Router::new()
+        .merge(login::routes())
+        .merge(queue::routes())
+        .merge(incident::routes())
+        .route("/events", get(events::stream))
+        .route("/assets/{name}", get(assets::asset))
+        .with_state(console)
+}
+
+/// The router type every view's `routes()` returns.
+pub(crate) type Routes = Router<Arc<Console>>;

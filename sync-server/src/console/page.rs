@@ -1,0 +1,127 @@
+//! What every console page shares: the chrome (navigation, the signed-in account, the CSRF token, the
+//! language toggle), rendering, local times, and the error page.
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use chrono::{DateTime, FixedOffset};
+use gridline_core::model::Role;
+use gridline_core::ErrorCode;
+
+use super::i18n::{Lang, Tr};
+use super::session::Staffer;
+use crate::error::ServerError;
+
+/// The page chrome.
+pub struct Chrome {
+    /// Words.
+    pub tr: Tr,
+    /// Signed-in user ("" on the sign-in pages).
+    pub user: String,
+    /// Their role's name.
+    pub role: String,
+    /// The session's CSRF token.
+    pub csrf: String,
+    /// Which navigation entry is current.
+    pub nav: &'static str,
+    /// Whether the admin entries show.
+    pub admin: bool,
+    /// The page's own path and query (the language toggle comes back to it).
+    pub here: String,
+}
+
+impl Chrome {
+    /// The chrome of a signed-in page.
+    pub fn of(s: &Staffer, nav: &'static str, here: impl Into<String>) -> Chrome {
+        let tr = s.tr();
+        Chrome {
+            tr,
+            user: s.staff.user.clone(),
+            role: tr.role(&s.staff.role).to_string(),
+            csrf: s.session.csrf.clone(),
+            nav,
+            admin: s.staff.role == Role::Admin,
+            here: here.into(),
+        }
+    }
+
+    /// The chrome of a page before sign-in.
+    pub fn anonymous(lang: Lang, here: impl Into<String>) -> Chrome {
+        Chrome {
+            tr: Tr::new(lang),
+            user: String::new(),
+            role: String::new(),
+            csrf: String::new(),
+            nav: "",
+            admin: false,
+            here: here.into(),
+        }
+    }
+
+    /// `aria-current` for a navigation entry.
+    pub fn current(&self, nav: &str) -> &'static str {
+        if self.nav == nav {
+            "page"
+        } else {
+            "false"
+        }
+    }
+
+    /// The toggle's link: the language switch, coming back to this page.
+    pub fn toggle_href(&self) -> String {
+        format!("/console/lang?to={}&back={}", self.tr.lang.other().code(), url_encode(&self.here))
+    }
+}
+
+/// Renders a template as an HTML page.
+pub fn render(t: &impl Template) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => ServerError::internal(e).into_response(),
+    }
+}
+
+/// A time as the community's clock shows it (`YYYY-MM-DD HH:MM`).
+pub fn local_time(t: &DateTime<FixedOffset>, tz: &chrono_tz::Tz) -> String {
+    t.with_timezone(tz).format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// The community's time zone from its settings (the default when unknown).
+pub fn zone(name: &str) -> chrono_tz::Tz {
+    name.parse().unwrap_or(chrono_tz::Asia::Shanghai)
+}
+
+/// Percent-encodes a query value.
+pub fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// The error page.
+#[derive(Template)]
+#[template(path = "console/error.html")]
+pub struct ErrorPage {
+    /// Chrome.
+    pub chrome: Chrome,
+    /// The error's words.
+    pub message: String,
+    /// The stable code, shown small for support.
+    pub code: String,
+}
+
+/// An error as a page in the viewer's language, with the error's status.
+pub fn error_page(chrome: Chrome, e: &ServerError) -> Response {
+    let message = if e.status == StatusCode::FORBIDDEN && e.code == ErrorCode::Unauthorized {
+        chrome.tr.t("error.csrf").to_string()
+    } else {
+        chrome.tr.error(e.code).to_string()
+    };
+    let page = ErrorPage { message, code: e.code.code().to_string(), chrome };
+    (e.status, render(&page)).into_response()
+}
