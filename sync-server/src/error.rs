@@ -75,8 +75,15 @@ impl From<rusqlite::Error> for ServerError {
 }
 
 impl From<gridline_core::Error> for ServerError {
+    /// 404 for what does not exist (or is out of the caller's scope, which looks the same), 409 for an action
+    /// the workflow refuses now, 400 for the rest.
     fn from(e: gridline_core::Error) -> Self {
-        ServerError::bad_request(e.code(), e.to_string())
+        let status = match e.code() {
+            ErrorCode::NotFound | ErrorCode::HouseholdNotFound | ErrorCode::ResidentNotFound => StatusCode::NOT_FOUND,
+            ErrorCode::ActionNotAllowed => StatusCode::CONFLICT,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        ServerError::new(status, e.code(), e.to_string())
     }
 }
 

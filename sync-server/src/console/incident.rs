@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use gridline_core::docs::DocId;
@@ -219,12 +219,12 @@ pub async fn act(
     }
 }
 
-/// The detail page again, with the refusal in words (`action_not_allowed` answers 409).
+/// The detail page again, with the refusal in words and its status (`action_not_allowed`: 409).
 async fn refused(console: &Arc<Console>, staffer: &Staffer, incident_id: &str, e: ServerError) -> Response {
     let chrome = Chrome::of(staffer, "queue", format!("/console/incidents/{incident_id}"));
     let identity = staffer.identity();
     let id = incident_id.to_string();
-    let status = if e.code == ErrorCode::ActionNotAllowed { StatusCode::CONFLICT } else { e.status };
+    let status = e.status;
     match console.blocking(move |c| load(c, &identity, &id)).await {
         Ok((d, settings)) => {
             let mut p = build(chrome, d, &settings);
@@ -253,7 +253,7 @@ pub async fn photo(State(console): State<Arc<Console>>, staffer: Staffer, Path(s
             if !in_scope {
                 return Ok(None);
             }
-            Ok(storage.blob(&sha256)?)
+            storage.blob(&sha256)
         })
         .await;
     match found {

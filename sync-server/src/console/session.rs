@@ -27,8 +27,10 @@ pub const LANG_COOKIE: &str = "gl_lang";
 pub const IDLE_EXPIRY_SECS: i64 = 30 * 60;
 /// A session ends this long after sign-in, however busy.
 pub const ABSOLUTE_EXPIRY_SECS: i64 = 12 * 3600;
-/// Failed sign-ins allowed per account or address within [`THROTTLE_WINDOW`] before more are refused.
+/// Failed sign-ins allowed per account within [`THROTTLE_WINDOW`] before more are refused.
 pub const THROTTLE_FAILURES: u32 = 5;
+/// Failed sign-ins allowed per address (higher: a station's staff share one office address).
+pub const THROTTLE_ADDRESS_FAILURES: u32 = 20;
 /// The window failed sign-ins are counted in; a throttled account or address waits until it has passed.
 pub const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Keys the throttle remembers at most (older ones are forgotten first): a flood of names cannot grow it.
@@ -226,11 +228,11 @@ impl Throttle {
     /// Whether a sign-in for `user` from `address` is refused now.
     pub fn blocked(&self, user: &str, address: &str, now: Instant) -> bool {
         let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        Throttle::keys(user, address).iter().any(|k| {
-            failures
-                .get(k)
-                .is_some_and(|(n, since)| *n >= THROTTLE_FAILURES && now.duration_since(*since) < THROTTLE_WINDOW)
-        })
+        let [account, network] = Throttle::keys(user, address);
+        let over = |key: &str, limit: u32| {
+            failures.get(key).is_some_and(|(n, since)| *n >= limit && now.duration_since(*since) < THROTTLE_WINDOW)
+        };
+        over(&account, THROTTLE_FAILURES) || over(&network, THROTTLE_ADDRESS_FAILURES)
     }
 
     /// Counts a failed sign-in.
@@ -274,7 +276,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn five_failures_block_the_account_from_any_address_and_the_address_for_any_account() {
+    fn failures_block_the_account_from_any_address_and_then_the_address_for_any_account() {
         let t = Throttle::default();
         let now = Instant::now();
         for _ in 0..THROTTLE_FAILURES {
@@ -282,9 +284,19 @@ mod tests {
             t.failed("wang", "10.0.0.1", now);
         }
         assert!(t.blocked("wang", "10.0.0.9", now));
-        assert!(t.blocked("li", "10.0.0.1", now));
+        assert!(!t.blocked("li", "10.0.0.1", now), "colleagues at the same address still sign in");
+        for i in THROTTLE_FAILURES..THROTTLE_ADDRESS_FAILURES {
+            t.failed(&format!("guess{i}"), "10.0.0.1", now);
+        }
+        assert!(t.blocked("li", "10.0.0.1", now), "a guessing address is stopped for every account");
         assert!(!t.blocked("li", "10.0.0.2", now));
         assert!(!t.blocked("wang", "10.0.0.9", now + THROTTLE_WINDOW));
+    }
+
+    #[test]
+    fn an_ipv6_client_is_counted_by_its_64() {
+        assert_eq!(network_of("2001:db8:1:2:aaaa::1"), network_of("2001:db8:1:2:bbbb::9"));
+        assert_ne!(network_of("2001:db8:1:2::1"), network_of("2001:db8:1:3::1"));
     }
 
     #[test]

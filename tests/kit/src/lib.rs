@@ -1,13 +1,15 @@
 //! The test kit every Gridline test and bench shares: synthetic rosters and the roster header
 //! ([`roster`]), the real `gridline-server` process on loopback with one bounded readiness probe
 //! ([`server`]), a minimal device speaking the sync protocol with Automerge directly ([`device`]), and a
-//! seeded random generator for replayable runs ([`rng`]).
+//! seeded random generator for replayable runs ([`rng`]), and a staff member's console client ([`console`]).
 
+pub mod console;
 pub mod device;
 pub mod rng;
 pub mod roster;
 pub mod server;
 
+pub use console::{csrf_of, StaffClient};
 pub use device::{check_in_by, log_id, Device, CHECK_IN_AT};
 pub use rng::Rng;
 pub use roster::{Codes, Roster, Tags, ROSTER_HEADER};
