@@ -105,6 +105,11 @@ struct TransportArgs {
     /// PEM private key of --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// The server runs behind a TLS reverse proxy on loopback: the console's cookies are marked Secure, and
+    /// the client address of a request from loopback is read from `X-Forwarded-For` (sign-in throttling and
+    /// the audit log count the staff member's address, not the proxy's).
+    #[arg(long)]
+    behind_proxy: bool,
     /// Connections open at once; more wait briefly, then are closed.
     #[arg(long, default_value_t = transport::MAX_CONNECTIONS)]
     max_connections: usize,
@@ -408,7 +413,7 @@ async fn serve(
     });
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let tls = config.tls.is_some();
-    let console = Arc::new(Console::new(app.clone(), &data.join("console"), tls)?);
+    let console = Arc::new(Console::new(app.clone(), &data.join("console"), tls || transport_args.behind_proxy)?);
     tokio::spawn(console::replica::run_feed(console.clone()));
     let base = format!("{}://{}", if tls { "https" } else { "http" }, listener.local_addr()?);
     if let Some(link) = console.blocking(move |c| announce_setup_link(c, &base)).await? {

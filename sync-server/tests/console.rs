@@ -6,39 +6,11 @@ use std::io::{BufRead, BufReader, Read};
 use std::time::{Duration, Instant};
 
 use gridline_core::docs::{incident, DocId};
-use gridline_core::model::{IncidentEvent, IncidentFields, Severity};
+use gridline_core::model::{IncidentEvent, Severity};
 use gridline_core::workflow::{self, Stage};
 use gridline_testkit::{Device, Server, StaffClient};
 
 const PASSWORD: &str = "correct horse battery";
-
-/// Reports an incident in `grid` from `device` (not yet synced); returns its document id.
-fn report(device: &mut Device, grid: &str, title: &str, severity: Severity) -> DocId {
-    let incident_id = uuid::Uuid::now_v7().to_string();
-    let id = DocId::incident(device.community(), grid, &incident_id);
-    let at = chrono::Utc::now().fixed_offset();
-    let fields = IncidentFields {
-        incident_id,
-        grid: grid.into(),
-        category: "facility_repair".into(),
-        severity,
-        title: title.into(),
-        description: "the stairwell light is out".into(),
-        household_code: None,
-        location: None,
-        photos: vec![],
-        check_in_id: None,
-        reporter: device.info.user.clone(),
-        reporter_device: device.info.device_id.clone(),
-        at,
-    };
-    let report =
-        IncidentEvent::new("report", &device.info.user, &device.info.device_id, "grid_leader", at.to_rfc3339());
-    let doc = device.doc(&id);
-    incident::create(doc, &fields, &report).expect("create");
-    doc.commit();
-    id
-}
 
 fn events(device: &Device, id: &DocId) -> Vec<IncidentEvent> {
     incident::read_events(device.docs.get(&id.to_string()).expect("incident held")).expect("events")
@@ -147,7 +119,7 @@ fn sign_in_is_throttled_per_account_and_a_post_without_the_csrf_token_changes_no
     assert_eq!(server.console_client().sign_in("zhao", PASSWORD).status().as_u16(), 429);
 
     let mut leader = server.enroll(&community, "A", "grid_leader", &["G01"]);
-    let id = report(&mut leader, "G01", "Broken railing", Severity::Normal);
+    let id = leader.report_incident("G01", "Broken railing", Severity::Normal);
     leader.sync().expect("sync");
     let committee = server.signed_in_staff(&community, "qian", "committee");
     wait_listed(&committee, &key(&id));
@@ -166,7 +138,7 @@ fn console_actions_are_the_accounts_own_events_and_reach_the_phone_at_its_next_s
     let server = Server::start(dir.path());
     let community = server.community_with_roster();
     let mut leader = server.enroll(&community, "A", "grid_leader", &["G01"]);
-    let id = report(&mut leader, "G01", "Lift stuck", Severity::Normal);
+    let id = leader.report_incident("G01", "Lift stuck", Severity::Normal);
     leader.sync().expect("sync");
     let committee = server.signed_in_staff(&community, "zhou", "committee");
     let station = server.signed_in_staff(&community, "wu", "station");
@@ -210,7 +182,7 @@ fn a_station_of_one_community_sees_nothing_of_another() {
     let x = server.community_with_roster();
     let y = server.community_with_roster();
     let mut leader_y = server.enroll(&y, "B", "grid_leader", &["G01"]);
-    let id = report(&mut leader_y, "G01", "Flooded basement", Severity::Urgent);
+    let id = leader_y.report_incident("G01", "Flooded basement", Severity::Urgent);
     leader_y.sync().expect("sync");
     let station_y = server.signed_in_staff(&y, "y.station", "station");
     wait_listed(&station_y, &key(&id));
@@ -299,7 +271,7 @@ fn a_synced_incident_reaches_an_open_page_within_a_second() {
             }
         }
     });
-    let id = report(&mut leader, "G02", "Gas smell", Severity::Urgent);
+    let id = leader.report_incident("G02", "Gas smell", Severity::Urgent);
     leader.sync().expect("sync");
     let synced = Instant::now();
     let deadline = synced + Duration::from_secs(5);

@@ -85,7 +85,7 @@ pub async fn submit(
     Form(f): Form<LoginForm>,
 ) -> Response {
     let lang = lang_of(&headers);
-    let address = peer.ip().to_string();
+    let address = session::client_address(Some(peer), &headers);
     let user = f.user.trim().to_string();
     let (u, a) = (user.clone(), address.clone());
     let outcome = console
@@ -240,7 +240,7 @@ pub async fn setup_submit(
     Form(f): Form<SetupForm>,
 ) -> Response {
     let lang = lang_of(&headers);
-    let address = peer.ip().to_string();
+    let address = session::client_address(Some(peer), &headers);
     let created = console
         .blocking(move |c| {
             crate::staff::check_password(&f.password)?;

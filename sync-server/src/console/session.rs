@@ -68,9 +68,27 @@ pub fn set_cookie(name: &str, value: &str, max_age: Option<i64>, http_only: bool
     HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static("gl_invalid=1"))
 }
 
-/// The client's address (for throttling and the audit log).
+/// The client's address (for throttling and the audit log). A request from loopback carrying
+/// `X-Forwarded-For` came through the reverse proxy on this host: the address the proxy appended last is the
+/// client's (earlier ones are whatever the client claimed).
 pub fn address_of(parts: &Parts) -> String {
-    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()).unwrap_or_default()
+    client_address(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0), &parts.headers)
+}
+
+/// See [`address_of`].
+pub fn client_address(peer: Option<SocketAddr>, headers: &HeaderMap) -> String {
+    let Some(peer) = peer else { return String::new() };
+    if peer.ip().is_loopback() {
+        let forwarded = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|last| last.trim().parse::<IpAddr>().ok());
+        if let Some(client) = forwarded {
+            return client.to_string();
+        }
+    }
+    peer.ip().to_string()
 }
 
 /// A signed-in staff member, extracted from the session cookie; a request without a live session is sent to
@@ -291,6 +309,17 @@ mod tests {
         assert!(t.blocked("li", "10.0.0.1", now), "a guessing address is stopped for every account");
         assert!(!t.blocked("li", "10.0.0.2", now));
         assert!(!t.blocked("wang", "10.0.0.9", now + THROTTLE_WINDOW));
+    }
+
+    #[test]
+    fn only_a_proxy_on_loopback_names_the_client() {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", HeaderValue::from_static("6.6.6.6, 203.0.113.7"));
+        let local: SocketAddr = "127.0.0.1:5000".parse().expect("addr");
+        let remote: SocketAddr = "198.51.100.2:5000".parse().expect("addr");
+        assert_eq!(client_address(Some(local), &h), "203.0.113.7");
+        assert_eq!(client_address(Some(remote), &h), "198.51.100.2", "a client's own header names nobody");
+        assert_eq!(client_address(Some(local), &HeaderMap::new()), "127.0.0.1");
     }
 
     #[test]

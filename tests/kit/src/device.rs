@@ -8,7 +8,7 @@ use automerge::sync::{Message, State, SyncDoc};
 use automerge::{ActorId, AutoCommit};
 use ed25519_dalek::{Signer, SigningKey};
 use gridline_core::docs::{self, DocId, DocKind};
-use gridline_core::model::{CheckIn, CheckInKind, CheckInOutcome};
+use gridline_core::model::{CheckIn, CheckInKind, CheckInOutcome, IncidentEvent, IncidentFields, Severity};
 use gridline_core::sync::protocol::{
     decode_body, encode_body, ApiError, ChangeSignature, DocMessage, EnrollRequest, EnrollResponse, SyncRequest,
     SyncResponse, PROTOCOL_VERSION,
@@ -94,6 +94,34 @@ impl Device {
         let doc = self.doc(id);
         docs::put_entity(doc, key, &vec![("note", docs::s(note))]).expect("put");
         doc.commit();
+    }
+
+    /// Writes a new incident report of this device's user in `grid`, dated now (not yet synced); returns its
+    /// document id. The report claims the grid leader's role, as an honest grid leader's does.
+    pub fn report_incident(&mut self, grid: &str, title: &str, severity: Severity) -> DocId {
+        let incident_id = uuid::Uuid::now_v7().to_string();
+        let id = DocId::incident(self.community(), grid, &incident_id);
+        let at = chrono::Utc::now().fixed_offset();
+        let fields = IncidentFields {
+            incident_id,
+            grid: grid.into(),
+            category: "facility_repair".into(),
+            severity,
+            title: title.into(),
+            description: "the stairwell light is out".into(),
+            household_code: None,
+            location: None,
+            photos: vec![],
+            check_in_id: None,
+            reporter: self.info.user.clone(),
+            reporter_device: self.info.device_id.clone(),
+            at,
+        };
+        let report = IncidentEvent::new("report", &self.info.user, &self.info.device_id, "grid_leader", at.to_rfc3339());
+        let doc = self.doc(&id);
+        docs::incident::create(doc, &fields, &report).expect("create the incident");
+        doc.commit();
+        id
     }
 
     /// An honest check-in of this device in `log` (see [`check_in_by`]).
