@@ -74,9 +74,14 @@ impl From<rusqlite::Error> for ServerError {
     }
 }
 
+/// A core error is the request's fault (400), except a record the core does not hold (404): a console page
+/// asked for an incident outside the viewer's community, or none at all, finds nothing there.
 impl From<gridline_core::Error> for ServerError {
     fn from(e: gridline_core::Error) -> Self {
-        ServerError::bad_request(e.code(), e.to_string())
+        match e.code() {
+            ErrorCode::NotFound => ServerError::not_found(e.to_string()),
+            code => ServerError::bad_request(code, e.to_string()),
+        }
     }
 }
 
@@ -99,5 +104,19 @@ impl IntoResponse for ServerError {
             res.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
         }
         res
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_core_error_is_a_bad_request_unless_the_record_is_not_found() {
+        let missing = gridline_core::Error::NotFound { kind: "incident".into(), id: "x".into() };
+        let e = ServerError::from(missing);
+        assert_eq!((e.status, e.code), (StatusCode::NOT_FOUND, ErrorCode::NotFound));
+        let e = ServerError::from(gridline_core::Error::HouseholdNotFound("H1".into()));
+        assert_eq!((e.status, e.code), (StatusCode::BAD_REQUEST, ErrorCode::HouseholdNotFound));
     }
 }

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { startServer } from './lib/server.mjs';
 import { setUpCommunity, discardPhones, PASSWORD } from './lib/community.mjs';
 import {
-  launch, newContext, signedInPage, waitLive, watchRows, rowSeenAt, queueRow, detailStage, WAIT_MS,
+  launch, newContext, signedInPage, waitLive, watchRows, rowSeenAt, queueRow, detailStage, screenshot, WAIT_MS,
 } from './lib/browser.mjs';
 
 /** How long a synced incident may take to reach an open queue page. */
@@ -61,6 +61,7 @@ test('setup, report on a phone, live queue, dispatch, verify, resolve, evaluate:
   assert.equal(await admin.getByLabel('时区').inputValue(), 'Asia/Shanghai');
   await admin.locator('#user').fill('admin');
   await admin.locator('#password').fill(PASSWORD);
+  t.diagnostic(`screenshot: ${await screenshot(admin, 'setup')}`);
   await Promise.all([
     admin.waitForURL('**/console/queue', { timeout: WAIT_MS }),
     admin.getByRole('button', { name: '创建管理员' }).click(),

@@ -104,6 +104,7 @@ const COMMON: Words = &[
     ("queue.household", "户号", "Household"),
     ("queue.overdue", "已超时", "Overdue"),
     ("queue.due_in", "剩余", "Due in"),
+    ("queue.day_unit", "天", "d"),
     ("queue.no_deadline", "无时限", "No deadline"),
     ("queue.page", "页", "Page"),
     ("queue.prev", "上一页", "Previous"),

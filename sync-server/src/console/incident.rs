@@ -235,8 +235,9 @@ async fn refused(console: &Arc<Console>, staffer: &Staffer, incident_id: &str, e
     }
 }
 
-/// `GET /console/photos/{sha256}`: a photo, only when a document of the viewer's community references it
-/// (naming a hash grants nothing).
+/// `GET /console/photos/{sha256}`: a photo, only when a document of the viewer's community names it and one
+/// of its uploaders may write that document (the devices' rule, `api::blob_in_scope`: a hash copied
+/// into another community's document grants nothing).
 pub async fn photo(State(console): State<Arc<Console>>, staffer: Staffer, Path(sha256): Path<String>) -> Response {
     if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
         return ServerError::not_found("no such photo").into_response();
@@ -244,16 +245,10 @@ pub async fn photo(State(console): State<Arc<Console>>, staffer: Staffer, Path(s
     let community = staffer.staff.community_id.clone();
     let found = console
         .blocking(move |c| {
-            let storage = c.app.engine.storage();
-            let in_scope = storage
-                .blob_documents(&sha256, 64)?
-                .iter()
-                .filter_map(|d| DocId::parse(d).ok())
-                .any(|id| id.community == community);
-            if !in_scope {
+            if !crate::api::blob_in_scope(&c.app.engine, &sha256, |d| d.community == community)? {
                 return Ok(None);
             }
-            Ok(storage.blob(&sha256)?)
+            Ok(c.app.engine.storage().blob(&sha256)?)
         })
         .await;
     match found {

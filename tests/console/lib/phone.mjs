@@ -23,9 +23,12 @@ export class Phone {
     return phone;
   }
 
-  /** `gridline --store STORE --json ARGS…`; returns the document; throws with the error document on failure. */
-  async cli(args) {
-    const out = await run(CLI_BIN, ['--store', this.store, '--json', ...args]);
+  /**
+   * `gridline --store STORE --json ARGS…`; returns the document; throws with the error document on failure.
+   * `env` adds variables (e.g. `GRIDLINE_NOW` to back-date a report).
+   */
+  async cli(args, { env } = {}) {
+    const out = await run(CLI_BIN, ['--store', this.store, '--json', ...args], { env });
     let doc;
     try {
       doc = JSON.parse(out.stdout);
@@ -36,14 +39,14 @@ export class Phone {
     return doc;
   }
 
-  /** Reports an incident; returns its id. */
-  async report({ household, grid, category = 'facility_repair', severity = 'normal', title, description = '', photos = [] }) {
+  /** Reports an incident (at `now`, RFC 3339, when given: the phone's clock); returns its id. */
+  async report({ household, grid, category = 'facility_repair', severity = 'normal', title, description = '', photos = [], now }) {
     const args = ['incident', 'report', '--category', category, '--severity', severity, '--title', title];
     if (household) args.push('--household', household);
     if (grid) args.push('--grid', grid);
     if (description) args.push('--description', description);
     for (const p of photos) args.push('--photo', p);
-    return (await this.cli(args)).incident_id;
+    return (await this.cli(args, { env: now ? { GRIDLINE_NOW: now } : undefined })).incident_id;
   }
 
   /** Syncs with the server; returns the sync report and the time the command ended (ms since the epoch). */
