@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { startServer } from './lib/server.mjs';
 import { setUpCommunity, discardPhones, PASSWORD } from './lib/community.mjs';
 import { writePhoto } from './lib/fixtures.mjs';
-import { launch, signedInPage, queueRow, WAIT_MS } from './lib/browser.mjs';
+import { launch, signedInPage, queueRow, screenshot, WAIT_MS } from './lib/browser.mjs';
 
 let server;
 let browser;
@@ -47,7 +47,7 @@ after(async () => {
   await discardPhones(y);
 });
 
-test("a station account of community X sees none of community Y's incidents or photos", async () => {
+test("a station account of community X sees none of community Y's incidents or photos", async (t) => {
   const sx = await signedInPage(browser, server, 'station-x', PASSWORD);
   // Its queue: X's incident (urgent, straight to the station), not Y's — in any stage.
   await sx.goto('/console/queue?stage=all');
@@ -62,6 +62,7 @@ test("a station account of community X sees none of community Y's incidents or p
   const response = await sx.goto(`/console/incidents/${ids.y}`);
   assert.equal(response.status(), 404);
   await sx.locator('p.error[role=alert]', { hasText: '找不到该记录。' }).waitFor({ timeout: WAIT_MS });
+  t.diagnostic(`screenshot: ${await screenshot(sx, 'not-found')}`);
   assert.equal(await sx.getByText('西湖：水管漏水').count(), 0, "the not-found page shows Y's title");
   assert.equal((await sx.request.get(`/console/incidents/${ids.y}`)).status(), 404);
   // Acting on it is refused too, even with a valid token.

@@ -133,6 +133,13 @@ test('setup, report on a phone, live queue, dispatch, verify, resolve, evaluate:
   const station = await signedInPage(browser, server, 'station1', PASSWORD);
   for (const id of [normal, urgent]) {
     await station.goto(`/console/incidents/${id}`);
+    if (id === urgent) {
+      t.diagnostic(`screenshot: ${await screenshot(station, 'incident-station')}`);
+      // A superseded event says why in words; the code is only the hover text.
+      for (const reason of await station.locator('ol.history li.superseded span.muted').allTextContents()) {
+        assert.doesNotMatch(reason.trim(), /^[a-z_]+$/, 'a superseded reason shows as its code');
+      }
+    }
     await act(station, '核准并指派', { assignee: '物业维修班 老周', note: '今天下午处理。' });
     await detailStage(station).and(station.locator('.stage-in_progress')).waitFor({ timeout: WAIT_MS });
     await station.locator('dl.fields dd', { hasText: '物业维修班 老周' }).waitFor({ timeout: WAIT_MS });
@@ -163,6 +170,7 @@ test('setup, report on a phone, live queue, dispatch, verify, resolve, evaluate:
   await detailStage(station).and(station.locator('.stage-closed')).waitFor({ timeout: LIVE_WITHIN_MS });
   assert.equal(await station.evaluate(() => window.__sameDocument), true, 'the incident page reloaded');
   await station.locator('ol.history li.applied', { hasText: '评价' }).waitFor({ timeout: WAIT_MS });
+  t.diagnostic(`screenshot: ${await screenshot(station, 'incident-closed')}`);
   const offered = await station.locator('#incident button[name=action]').allTextContents();
   assert.deepEqual(offered, ['评论'], 'a closed incident offers only a comment');
 

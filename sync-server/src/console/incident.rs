@@ -38,7 +38,10 @@ pub struct EventRow {
     pub role: String,
     pub at: String,
     pub applied: bool,
+    /// Why a superseded event no longer applies, in words.
     pub superseded_reason: String,
+    /// Its stable code (shown on hover, for support).
+    pub superseded_code: String,
     pub stage_after: String,
     pub note: String,
     pub photos: Vec<String>,
@@ -96,7 +99,8 @@ fn build(chrome: Chrome, d: IncidentDetail, settings: &gridline_core::model::Com
                 .map(|t| local_time(&t, &tz))
                 .unwrap_or_else(|_| e.at.clone()),
             applied: e.applied,
-            superseded_reason: e.superseded_reason.map(|r| r.code().to_string()).unwrap_or_default(),
+            superseded_reason: e.superseded_reason.map(|r| tr.superseded(&r).to_string()).unwrap_or_default(),
+            superseded_code: e.superseded_reason.map(|r| r.code().to_string()).unwrap_or_default(),
             stage_after: e.stage_after.map(|s| tr.stage(&s).to_string()).unwrap_or_default(),
             note: e.note.clone(),
             photos: e.photos.clone(),
@@ -248,7 +252,7 @@ pub async fn photo(State(console): State<Arc<Console>>, staffer: Staffer, Path(s
             if !crate::api::blob_in_scope(&c.app.engine, &sha256, |d| d.community == community)? {
                 return Ok(None);
             }
-            Ok(c.app.engine.storage().blob(&sha256)?)
+            c.app.engine.storage().blob(&sha256)
         })
         .await;
     match found {

@@ -1,7 +1,7 @@
 // The browser: Debian's chromium driven by playwright-core (which never downloads a browser of its own),
 // headless, with no network beyond the test's loopback server. Playwright gives every launch a fresh,
 // temporary `--user-data-dir` and removes it on close. Beside it: sign-in, screenshots, axe-core.
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -65,11 +65,19 @@ export async function waitLive(page) {
   await page.locator('body[data-live="on"]').waitFor({ state: 'attached', timeout: WAIT_MS });
 }
 
-/** Saves a full-page screenshot as `TARGET/console-screenshots/NAME.png`; returns its path. */
+/**
+ * Saves what a 1366×768 screen shows as `TARGET/console-screenshots/NAME.png` and, when the page is taller,
+ * the whole page as `NAME-full.png`; returns the first path.
+ */
 export async function screenshot(page, name) {
-  const file = join(ensureDir(SCREENSHOT_DIR), `${name}.png`);
+  const dir = ensureDir(SCREENSHOT_DIR);
+  const file = join(dir, `${name}.png`);
   // The countdowns tick every second: the picture is of one moment, which is all it needs to be.
-  await page.screenshot({ path: file, fullPage: true });
+  await page.screenshot({ path: file });
+  const full = join(dir, `${name}-full.png`);
+  const tall = await page.evaluate((h) => document.documentElement.scrollHeight > h, VIEWPORT.height);
+  if (tall) await page.screenshot({ path: full, fullPage: true });
+  else await rm(full, { force: true });
   return file;
 }
 
