@@ -245,7 +245,9 @@ fn hex_heads(heads: &[ChangeHash]) -> Vec<String> {
     heads.iter().map(|h| h.to_string()).collect()
 }
 
-/// Blob hashes (64 lowercase hex characters, alone or in `;`-joined lists) found anywhere in a document.
+/// Blob hashes found anywhere in a document: runs of exactly 64 lowercase hex characters in any text value,
+/// whether the value is a hash alone, a `;`-joined list (check-ins, visits) or a JSON record (an incident's
+/// fields and events keep their photos inside one JSON string each).
 pub fn blob_hashes(doc: &AutoCommit) -> Vec<String> {
     let mut out = BTreeSet::new();
     collect_hashes(doc, &ROOT, 0, &mut out);
@@ -277,8 +279,8 @@ fn collect_hashes(doc: &AutoCommit, obj: &ObjId, depth: usize, out: &mut BTreeSe
         match value {
             Value::Scalar(s) => {
                 if let ScalarValue::Str(text) = s.as_ref() {
-                    let is_hash = |t: &&str| t.len() == 64 && t.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-                    out.extend(text.split(';').filter(is_hash).map(str::to_string));
+                    let runs = text.split(|c: char| !matches!(c, '0'..='9' | 'a'..='f'));
+                    out.extend(runs.filter(|t| t.len() == 64).map(str::to_string));
                 }
             }
             Value::Object(_) => collect_hashes(doc, &id, depth + 1, out),
@@ -1025,5 +1027,38 @@ mod tests {
         )
         .expect("put");
         assert_eq!(blob_hashes(&doc), vec![h1, h2]);
+    }
+
+    /// An incident keeps its fields and each event as one JSON string: the photos inside them are found, so
+    /// the blobs are linked to the incident's document (and readable in its scope).
+    #[test]
+    fn blob_hashes_are_found_in_incident_records() {
+        use gridline_core::docs::incident;
+        use gridline_core::model::{IncidentEvent, IncidentFields, Severity};
+        let (reported, resolved, longer) = ("c".repeat(64), "d".repeat(64), "e".repeat(65));
+        let at = chrono::DateTime::parse_from_rfc3339("2026-11-24T09:00:00+08:00").expect("time");
+        let fields = IncidentFields {
+            incident_id: "i1".into(),
+            grid: "G01".into(),
+            category: "facility_repair".into(),
+            severity: Severity::Normal,
+            title: "灯坏了".into(),
+            description: format!("not a hash: {longer}"),
+            household_code: None,
+            location: None,
+            photos: vec![reported.clone()],
+            check_in_id: None,
+            reporter: "wang".into(),
+            reporter_device: "d1".into(),
+            at,
+        };
+        let mut report = IncidentEvent::new("report", "wang", "d1", "grid_leader", at.to_rfc3339());
+        report.photos = vec![reported.clone()];
+        let mut doc = AutoCommit::new();
+        incident::create(&mut doc, &fields, &report).expect("create");
+        let mut resolve = IncidentEvent::new("resolve", "zhou", "d2", "station", at.to_rfc3339());
+        resolve.photos = vec![resolved.clone()];
+        incident::append_event(&mut doc, &resolve).expect("append");
+        assert_eq!(blob_hashes(&doc), vec![reported, resolved]);
     }
 }

@@ -108,3 +108,21 @@ impl IntoResponse for ServerError {
         res
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_core_error_answers_not_found_conflict_or_bad_request() {
+        let missing = gridline_core::Error::NotFound { kind: "incident".into(), id: "x".into() };
+        let e = ServerError::from(missing);
+        assert_eq!((e.status, e.code), (StatusCode::NOT_FOUND, ErrorCode::NotFound));
+        let e = ServerError::from(gridline_core::Error::HouseholdNotFound("H1".into()));
+        assert_eq!((e.status, e.code), (StatusCode::NOT_FOUND, ErrorCode::HouseholdNotFound));
+        let e = ServerError::from(gridline_core::Error::ActionNotAllowed("dispatch".into()));
+        assert_eq!((e.status, e.code), (StatusCode::CONFLICT, ErrorCode::ActionNotAllowed));
+        let e = ServerError::from(gridline_core::Error::invalid("note", "too long"));
+        assert_eq!((e.status, e.code), (StatusCode::BAD_REQUEST, ErrorCode::InvalidInput));
+    }
+}

@@ -34,21 +34,37 @@ fn check_hash(sha256: &str) -> Result<()> {
 
 /// True when `device` may read the blob (see the module doc).
 pub fn blob_readable(engine: &Engine, device: &Device, sha256: &str) -> Result<bool> {
-    let storage = engine.storage();
-    let uploaders = storage.blob_uploaders(sha256, MAX_BLOB_LINKS)?;
+    let uploaders = engine.storage().blob_uploaders(sha256, MAX_BLOB_LINKS)?;
     if uploaders.contains(&device.device_id) {
         return Ok(true);
     }
+    named_by_its_uploaders(engine, sha256, &uploaders, |d| device.may_read(d))
+}
+
+/// True when a document the reader may read (`may_read`) names the blob and one of the blob's uploaders may
+/// write that document: the rule every reader of photos shares (devices here, console staff by community).
+pub fn blob_in_scope(engine: &Engine, sha256: &str, may_read: impl Fn(&DocId) -> bool) -> Result<bool> {
+    let uploaders = engine.storage().blob_uploaders(sha256, MAX_BLOB_LINKS)?;
+    named_by_its_uploaders(engine, sha256, &uploaders, may_read)
+}
+
+fn named_by_its_uploaders(
+    engine: &Engine,
+    sha256: &str,
+    uploaders: &[String],
+    may_read: impl Fn(&DocId) -> bool,
+) -> Result<bool> {
+    let storage = engine.storage();
     let readable: Vec<DocId> = storage
         .blob_documents(sha256, MAX_BLOB_LINKS)?
         .iter()
         .filter_map(|d| DocId::parse(d).ok())
-        .filter(|d| device.may_read(d))
+        .filter(|d| may_read(d))
         .collect();
     if readable.is_empty() {
         return Ok(false);
     }
-    for uploader in &uploaders {
+    for uploader in uploaders {
         if storage.device(uploader)?.is_some_and(|u| readable.iter().any(|d| u.may_write(d))) {
             return Ok(true);
         }

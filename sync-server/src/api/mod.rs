@@ -6,6 +6,8 @@ mod keys;
 pub mod ops;
 mod sync;
 
+pub use blobs::blob_in_scope;
+
 use gridline_core::ErrorCode;
 use std::sync::Arc;
 use std::time::Instant;

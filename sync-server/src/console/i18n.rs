@@ -5,7 +5,7 @@
 
 use gridline_core::model::community::CatalogueEntry;
 use gridline_core::model::Role;
-use gridline_core::workflow::{Action, Stage};
+use gridline_core::workflow::{Action, Stage, SupersededReason};
 use gridline_core::ErrorCode;
 
 /// The page language.
@@ -104,6 +104,7 @@ const COMMON: Words = &[
     ("queue.household", "户号", "Household"),
     ("queue.overdue", "已超时", "Overdue"),
     ("queue.due_in", "剩余", "Due in"),
+    ("queue.day_unit", "天", "d"),
     ("queue.no_deadline", "无时限", "No deadline"),
     ("queue.page", "页", "Page"),
     ("queue.prev", "上一页", "Previous"),
@@ -212,6 +213,20 @@ impl Tr {
     /// An action's word from its code (a newer build's action shows as its code).
     pub fn action_code(&self, code: &str) -> String {
         code.parse::<Action>().map(|a| self.action(&a).to_string()).unwrap_or_else(|_| code.to_string())
+    }
+
+    /// Why a superseded event no longer applies (the history shows the code only on hover).
+    pub fn superseded(&self, r: &SupersededReason) -> &'static str {
+        let (zh, en) = match r {
+            SupersededReason::NotAllowedFromStage => ("当时所处阶段不适用", "Not allowed from the stage reached"),
+            SupersededReason::RoleNotAllowed => ("该角色无权执行", "The role may not take this action"),
+            SupersededReason::NotReporter => ("仅上报人可执行", "Only the reporter may take this action"),
+            SupersededReason::PayloadMissing => ("缺少必要内容", "Something the action needs is missing"),
+            SupersededReason::UnknownAction => ("未知操作", "Unknown action"),
+            SupersededReason::UnknownRole => ("未知角色", "Unknown role"),
+            SupersededReason::InvalidTime => ("时间无效", "The time does not parse"),
+        };
+        pick(self.lang, zh, en)
     }
 
     /// A role's name.

@@ -38,7 +38,10 @@ pub struct EventRow {
     pub role: String,
     pub at: String,
     pub applied: bool,
+    /// Why a superseded event no longer applies, in words.
     pub superseded_reason: String,
+    /// Its stable code (shown on hover, for support).
+    pub superseded_code: String,
     pub stage_after: String,
     pub note: String,
     pub photos: Vec<String>,
@@ -96,7 +99,8 @@ fn build(chrome: Chrome, d: IncidentDetail, settings: &gridline_core::model::Com
                 .map(|t| local_time(&t, &tz))
                 .unwrap_or_else(|_| e.at.clone()),
             applied: e.applied,
-            superseded_reason: e.superseded_reason.map(|r| r.code().to_string()).unwrap_or_default(),
+            superseded_reason: e.superseded_reason.map(|r| tr.superseded(&r).to_string()).unwrap_or_default(),
+            superseded_code: e.superseded_reason.map(|r| r.code().to_string()).unwrap_or_default(),
             stage_after: e.stage_after.map(|s| tr.stage(&s).to_string()).unwrap_or_default(),
             note: e.note.clone(),
             photos: e.photos.clone(),
@@ -235,8 +239,9 @@ async fn refused(console: &Arc<Console>, staffer: &Staffer, incident_id: &str, e
     }
 }
 
-/// `GET /console/photos/{sha256}`: a photo, only when a document of the viewer's community references it
-/// (naming a hash grants nothing).
+/// `GET /console/photos/{sha256}`: a photo, only when a document of the viewer's community names it and one
+/// of its uploaders may write that document (the devices' rule, `api::blob_in_scope`: a hash copied
+/// into another community's document grants nothing).
 pub async fn photo(State(console): State<Arc<Console>>, staffer: Staffer, Path(sha256): Path<String>) -> Response {
     if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
         return ServerError::not_found("no such photo").into_response();
@@ -244,16 +249,10 @@ pub async fn photo(State(console): State<Arc<Console>>, staffer: Staffer, Path(s
     let community = staffer.staff.community_id.clone();
     let found = console
         .blocking(move |c| {
-            let storage = c.app.engine.storage();
-            let in_scope = storage
-                .blob_documents(&sha256, 64)?
-                .iter()
-                .filter_map(|d| DocId::parse(d).ok())
-                .any(|id| id.community == community);
-            if !in_scope {
+            if !crate::api::blob_in_scope(&c.app.engine, &sha256, |d| d.community == community)? {
                 return Ok(None);
             }
-            storage.blob(&sha256)
+            c.app.engine.storage().blob(&sha256)
         })
         .await;
     match found {

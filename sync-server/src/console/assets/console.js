@@ -13,8 +13,11 @@
       if (isNaN(due)) return;
       var left = Math.round((due - now) / 1000), late = left < 0, s = Math.abs(left);
       var d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
-      var text = (d ? d + "d " : "") + pad(h) + ":" + pad(m) + ":" + pad(sec);
-      el.textContent = (late ? el.dataset.overdueLabel : el.dataset.dueLabel) + " " + text;
+      var text = (d ? d + (el.dataset.dayUnit || "d") + " " : "") + pad(h) + ":" + pad(m) + ":" + pad(sec);
+      // Past due beside the server's overdue badge, the time alone: the badge already says so.
+      var badge = el.parentElement && el.parentElement.querySelector(".badge.overdue");
+      var label = late ? (badge ? "" : el.dataset.overdueLabel + " ") : el.dataset.dueLabel + " ";
+      el.textContent = label + text;
       el.classList.toggle("late", late);
     });
   }
