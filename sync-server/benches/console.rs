@@ -51,7 +51,10 @@ fn time_gets(staff: &StaffClient, path: &str, n: usize) -> Vec<Duration> {
 
 fn report(name: &str, times: &mut [Duration], base: &mut [Duration]) {
     let (p50, p99, b50) = (quantile(times, 0.5), quantile(times, 0.99), quantile(base, 0.5));
-    println!("  {name:<28} p50 {p50:>7.1} ms   p99 {p99:>7.1} ms   empty community p50 {b50:>6.1} ms   ratio {:>5.1}×", p50 / b50.max(0.01));
+    println!(
+        "  {name:<28} p50 {p50:>7.1} ms   p99 {p99:>7.1} ms   empty community p50 {b50:>6.1} ms   ratio {:>5.1}×",
+        p50 / b50.max(0.01)
+    );
 }
 
 fn main() {
@@ -62,12 +65,17 @@ fn main() {
     println!("server binary: {}", server.bin.path().display());
     let community = server.community("Bench community");
     let grids: Vec<String> = (0..GRIDS).map(|g| format!("G{g:02}")).collect();
-    server.import_roster(&community, "roster.csv", &Roster::grids(&grids).households(HOUSEHOLDS).tags(Tags::ElderlyAlone).csv());
+    server.import_roster(
+        &community,
+        "roster.csv",
+        &Roster::grids(&grids).households(HOUSEHOLDS).tags(Tags::ElderlyAlone).csv(),
+    );
     let empty = server.community("Empty community");
 
     println!("loading: {incidents} incidents from {GRIDS} grid leaders …");
     let load = Instant::now();
-    let mut leaders: Vec<_> = grids.iter().map(|g| server.enroll(&community, &format!("leader {g}"), "grid_leader", &[g])).collect();
+    let mut leaders: Vec<_> =
+        grids.iter().map(|g| server.enroll(&community, &format!("leader {g}"), "grid_leader", &[g])).collect();
     let per = incidents.div_ceil(GRIDS);
     let mut sample = None;
     for (g, leader) in leaders.iter_mut().enumerate() {
@@ -107,7 +115,11 @@ fn main() {
     let pages = [
         ("queue, first page", "/console/queue".to_string(), "/console/queue".to_string()),
         ("queue, search", "/console/queue?stage=all&q=G03".to_string(), "/console/queue?stage=all&q=G03".to_string()),
-        ("queue, urgent overdue", "/console/queue?severity=urgent&overdue=1".to_string(), "/console/queue?severity=urgent&overdue=1".to_string()),
+        (
+            "queue, urgent overdue",
+            "/console/queue?severity=urgent&overdue=1".to_string(),
+            "/console/queue?severity=urgent&overdue=1".to_string(),
+        ),
         ("incident page", format!("/console/incidents/{sample}"), "/console/queue".to_string()),
     ];
     for (name, path, base_path) in pages {

@@ -30,7 +30,7 @@ use gridline_core::docs::{checkin_log, incident, visit_log, DocId};
 use gridline_core::model::{CheckIn, IncidentEvent, IncidentFields, Severity, Visit, VisitKind};
 use gridline_core::sync::protocol::{encode_body, DocMessage, SyncRequest, MAX_BODY_BYTES, PROTOCOL_VERSION};
 use gridline_server::validate::{self, MessageLimits};
-use gridline_testkit::{log_id, Device, Roster, Server, Tags};
+use gridline_testkit::{log_id, Device, Roster, Server, ServerOptions, Tags};
 
 const CHECK_INS: usize = 20;
 const INCIDENTS: usize = 4;
@@ -156,6 +156,32 @@ fn sync_all(devices: Vec<(usize, Device)>) -> (Vec<(usize, Device)>, Vec<Duratio
     (done.into_inner().expect("devices"), times, round_trips.into_inner().expect("rts"), total)
 }
 
+/// A gauge or counter of the server's `/metrics`.
+fn metric(server: &Server, addr: &str, name: &str) -> Option<u64> {
+    let text = server.http.get(format!("http://{addr}/metrics")).send().ok()?.text().ok()?;
+    text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+/// How long the console's replica (fed at a lower priority than the syncs) takes to hold everything the
+/// devices wrote, from the end of the load; and how much it merged.
+fn replica_catch_up(server: &Server, addr: &str) {
+    let t = Instant::now();
+    let backlog = metric(server, addr, "gridline_console_replica_behind").unwrap_or(0);
+    while metric(server, addr, "gridline_console_replica_behind").is_none_or(|b| b > 0) {
+        if t.elapsed() > Duration::from_secs(600) {
+            println!("console replica: still behind after 600 s");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let merged = metric(server, addr, "gridline_console_replica_merged_total").unwrap_or(0);
+    println!(
+        "console replica: {backlog} catalogue versions behind when the devices finished, caught up {:.1} s later \
+         ({merged} documents merged so far)",
+        t.elapsed().as_secs_f64()
+    );
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
@@ -271,7 +297,9 @@ fn main() {
     let hostile_on = !legacy && std::env::var("GRIDLINE_BENCH_HOSTILE").map_or(true, |v| v != "0");
     let grids_n = devices_n.div_ceil(2);
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = Server::start(dir.path());
+    let metrics_port = gridline_testkit::free_port().to_string();
+    let metrics_addr = format!("127.0.0.1:{metrics_port}");
+    let server = Server::start_with(dir.path(), &ServerOptions::args(&["--metrics-listen", &metrics_addr]));
     println!("server binary: {}{}", server.bin.path().display(), if legacy { " (legacy flags)" } else { "" });
     let (ok, out) = server.admin(&["community", "create", "--name", "Bench"]);
     assert!(ok, "{out}");
@@ -324,6 +352,7 @@ fn main() {
     println!("round trips per device: at most {max_rt}");
     println!("server on-CPU time: {:.2} s", cpu1.as_secs_f64());
     println!("server peak RSS (VmHWM): {hwm_mb:.0} MB (target ≤ 500 MB)");
+    replica_catch_up(&server, &metrics_addr);
 
     // A station with the whole community in scope.
     let mut station = server.enroll(&community, "station", "station", &[]);

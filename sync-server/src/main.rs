@@ -413,8 +413,10 @@ async fn serve(
     });
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let tls = config.tls.is_some();
-    let console = Arc::new(Console::new(app.clone(), &data.join("console"), tls || transport_args.behind_proxy)?);
-    tokio::spawn(console::replica::run_feed(console.clone()));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let console = Console::new(app.clone(), &data.join("console"), tls || transport_args.behind_proxy)?;
+    let console = Arc::new(console.stopping_with(stop_rx.clone()));
+    console::replica::spawn_feed(console.clone())?;
     let base = format!("{}://{}", if tls { "https" } else { "http" }, listener.local_addr()?);
     if let Some(link) = console.blocking(move |c| announce_setup_link(c, &base)).await? {
         // On standard output, once: whoever started the server opens it to set the first admin's password.
@@ -429,7 +431,6 @@ async fn serve(
              unencrypted; use --tls-cert/--tls-key or a TLS reverse proxy in front of a loopback listener"
         );
     }
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         shutdown_signal().await;
         let _ = stop_tx.send(true);

@@ -24,6 +24,10 @@ pub struct Metrics {
     pub blobs_stored: AtomicU64,
     /// Documents of sync rounds whose changes were dropped for waiting on missing dependencies.
     pub missing_dependencies: AtomicU64,
+    /// Catalogue versions the console's replicas have still to merge (a gauge, set by the feed).
+    pub replica_behind: AtomicU64,
+    /// Documents merged into the console's replicas.
+    pub replica_merged: AtomicU64,
 }
 
 impl Metrics {
@@ -49,6 +53,11 @@ impl Metrics {
                 "Documents whose round was dropped for missing dependencies",
                 &self.missing_dependencies,
             ),
+            (
+                "gridline_console_replica_merged_total",
+                "Documents merged into the console's replicas",
+                &self.replica_merged,
+            ),
         ];
         for (name, help, c) in counters {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", c.load(Ordering::Relaxed));
@@ -56,6 +65,12 @@ impl Metrics {
         let _ = writeln!(
             out,
             "# HELP gridline_documents Documents stored\n# TYPE gridline_documents gauge\ngridline_documents {documents}"
+        );
+        let behind = self.replica_behind.load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "# HELP gridline_console_replica_behind Catalogue versions the console's replicas have still to merge\n\
+             # TYPE gridline_console_replica_behind gauge\ngridline_console_replica_behind {behind}"
         );
         out
     }

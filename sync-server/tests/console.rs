@@ -284,3 +284,20 @@ fn a_synced_incident_reaches_an_open_page_within_a_second() {
         }
     }
 }
+
+#[test]
+fn an_open_live_update_stream_does_not_hold_up_shutdown() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut server = Server::start(dir.path());
+    let community = server.community("Shutdown community");
+    let staff = server.signed_in_staff(&community, "feng", "station");
+    let stream = staff.get("/console/events");
+    assert_eq!(stream.status().as_u16(), 200);
+    std::process::Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().expect("kill");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.child.try_wait().expect("wait").is_none() {
+        assert!(Instant::now() < deadline, "the server waited on the event stream instead of stopping");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(stream);
+}

@@ -17,10 +17,16 @@ use super::Console;
 /// `GET /console/events`.
 pub async fn stream(State(console): State<Arc<Console>>, staffer: Staffer) -> Response {
     let mut rx = console.changed.subscribe();
+    let mut stopping = console.stopping.clone();
     let community = staffer.staff.community_id.clone();
     let events = async_stream(move |tx| async move {
         loop {
-            match rx.recv().await {
+            let received = tokio::select! {
+                received = rx.recv() => received,
+                // The server is shutting down: end the stream (the page reconnects to the next server).
+                Ok(_) = stopping.wait_for(|stop| *stop) => return,
+            };
+            match received {
                 Ok(c) if c.community_id == community => {
                     let ids = c.incidents.join(",");
                     if tx.send(Ok(Event::default().event("incidents").data(ids))).await.is_err() {

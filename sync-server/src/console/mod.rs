@@ -40,8 +40,10 @@ pub struct Console {
     pub changed: broadcast::Sender<Changed>,
     /// Failed sign-ins per account and per address.
     pub throttle: session::Throttle,
-    /// Whether cookies carry `Secure` (the server speaks TLS).
+    /// Whether cookies carry `Secure` (the server speaks TLS, or a TLS proxy fronts it).
     pub secure_cookies: bool,
+    /// Becomes true when the server shuts down: live-update streams end so that shutdown does not wait on them.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Console {
@@ -54,7 +56,14 @@ impl Console {
             changed,
             throttle: session::Throttle::default(),
             secure_cookies,
+            stopping: tokio::sync::watch::channel(false).1,
         })
+    }
+
+    /// The same console, ending its live-update streams when `stopping` becomes true.
+    pub fn stopping_with(mut self, stopping: tokio::sync::watch::Receiver<bool>) -> Console {
+        self.stopping = stopping;
+        self
     }
 
     /// Runs blocking work (storage, replica) off the async threads.

@@ -4,6 +4,11 @@
 //! announces the incidents that changed to the pages' live updates. It runs on every write of this process
 //! (the engine's signal) and at least once a second for writes made elsewhere (an admin command, another
 //! instance on the same database).
+//!
+//! The feed is the console's, never the phones': it runs on its own thread at a lower CPU priority, and a
+//! burst of writes is taken in one pass (at most one pass per [`FEED_GAP`]), so a storm of syncs finds the
+//! cores free for the syncs and the replica catches up when it passes. How far it is behind is the
+//! `gridline_console_replica_behind` gauge in `/metrics`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -22,6 +27,11 @@ use crate::storage::ReadScope;
 const FEED_BATCH: usize = 256;
 /// How often the feed looks for writes made outside this process.
 const FEED_EVERY: Duration = Duration::from_secs(1);
+/// The shortest time between two passes: writes arriving meanwhile are taken together (a document written
+/// by several phones in a burst is merged once). Well inside the pages' one-second live-update target.
+const FEED_GAP: Duration = Duration::from_millis(150);
+/// The feed thread's niceness: the scheduler gives phones' syncs the cores first.
+const FEED_NICENESS: i32 = 10;
 /// The replicas' key file (the replicas hold residents' data like any device store: encrypted at rest).
 const KEY_FILE: &str = "replica.key";
 
@@ -102,6 +112,7 @@ pub fn feed(console: &Console, community_id: &str) -> Result<Vec<String>> {
             }
         }
         let changed = lock(&replica).merge_documents(docs, last)?;
+        crate::metrics::Metrics::add(&console.app.metrics.replica_merged, changed.len() as u64);
         incidents.extend(changed.into_iter().filter(|id| id.kind == DocKind::Incident).filter_map(|id| id.key));
         if rows.len() < FEED_BATCH {
             break;
@@ -110,28 +121,69 @@ pub fn feed(console: &Console, community_id: &str) -> Result<Vec<String>> {
     Ok(incidents)
 }
 
-/// Feeds every community's replica and announces what changed.
+/// Feeds every community's replica, announces what changed, and records how far the replicas are behind
+/// (before the pass, so that a long pass shows its backlog, and after it).
 pub fn feed_all(console: &Console) -> Result<()> {
-    for community in console.app.engine.storage().communities()? {
+    let storage = console.app.engine.storage();
+    let communities = storage.communities()?;
+    let gauge = &console.app.metrics.replica_behind;
+    gauge.store(backlog(console, &communities)?, std::sync::atomic::Ordering::Relaxed);
+    for community in &communities {
         let incidents = feed(console, &community.community_id)?;
         if !incidents.is_empty() {
             // Nobody listening is fine: the pages read the replica when they load.
-            let _ = console.changed.send(Changed { community_id: community.community_id, incidents });
+            let _ = console.changed.send(Changed { community_id: community.community_id.clone(), incidents });
         }
     }
+    gauge.store(backlog(console, &communities)?, std::sync::atomic::Ordering::Relaxed);
     Ok(())
 }
 
-/// The feed loop: after every write of this process, and every second.
-pub async fn run_feed(console: Arc<Console>) {
-    let signal = console.app.engine.stored_signal();
-    loop {
-        if let Err(e) = console.blocking(feed_all).await {
-            tracing::warn!(error = %e, "console replica feed failed");
+/// Catalogue versions between the newest write and the furthest-behind replica that has something to merge.
+fn backlog(console: &Console, communities: &[crate::storage::Community]) -> Result<u64> {
+    let storage = console.app.engine.storage();
+    let mut behind = 0;
+    for community in communities {
+        let cursor = console.replicas.with(&community.community_id, |store| Ok(store.replica_cursor()?))?;
+        let scope = ReadScope { community_id: community.community_id.clone(), grids: None };
+        if !storage.catalogue(&scope, cursor, 1)?.is_empty() {
+            behind = behind.max(storage.catalogue_version()?.saturating_sub(cursor));
         }
-        tokio::select! {
-            _ = signal.notified() => {}
-            _ = tokio::time::sleep(FEED_EVERY) => {}
+    }
+    Ok(behind)
+}
+
+/// Starts the feed on its own thread, at a lower CPU priority than the request threads: after every write of
+/// this process (at most once per [`FEED_GAP`]) and every [`FEED_EVERY`].
+pub fn spawn_feed(console: Arc<Console>) -> std::io::Result<std::thread::JoinHandle<()>> {
+    let runtime = tokio::runtime::Handle::current();
+    std::thread::Builder::new().name("console-feed".into()).spawn(move || {
+        lower_priority();
+        let signal = console.app.engine.stored_signal();
+        loop {
+            let started = std::time::Instant::now();
+            if let Err(e) = feed_all(&console) {
+                tracing::warn!(error = %e, "console replica feed failed");
+            }
+            std::thread::sleep(FEED_GAP.saturating_sub(started.elapsed()));
+            runtime.block_on(async {
+                tokio::select! {
+                    _ = signal.notified() => {}
+                    _ = tokio::time::sleep(FEED_EVERY) => {}
+                }
+            });
+        }
+    })
+}
+
+/// Lowers the calling thread's CPU priority (Linux threads have their own niceness); elsewhere a no-op.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: gettid and setpriority only read and set the calling thread's scheduling attribute.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        if libc::setpriority(libc::PRIO_PROCESS, tid, FEED_NICENESS) != 0 {
+            tracing::debug!("the console feed runs at normal priority (setpriority refused)");
         }
     }
 }

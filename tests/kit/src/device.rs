@@ -117,7 +117,8 @@ impl Device {
             reporter_device: self.info.device_id.clone(),
             at,
         };
-        let report = IncidentEvent::new("report", &self.info.user, &self.info.device_id, "grid_leader", at.to_rfc3339());
+        let report =
+            IncidentEvent::new("report", &self.info.user, &self.info.device_id, "grid_leader", at.to_rfc3339());
         let doc = self.doc(&id);
         docs::incident::create(doc, &fields, &report).expect("create the incident");
         doc.commit();
