@@ -145,7 +145,7 @@ fn main() {
     let mut latencies = Vec::new();
     for t in 0..SSE_TRIALS {
         let id = leaders[t % GRIDS].report_incident(&grids[t % GRIDS], "电梯困人", Severity::Urgent);
-        leaders[t % GRIDS].push(&[id.clone()]).expect("push");
+        leaders[t % GRIDS].push(std::slice::from_ref(&id)).expect("push");
         let synced = Instant::now();
         let key = id.key.expect("incident id");
         loop {
