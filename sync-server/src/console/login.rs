@@ -27,6 +27,9 @@ pub fn routes() -> super::Routes {
         .route("/lang", get(switch_language))
 }
 
+/// How long a sign-in waits for its turn at the password check before it is answered 429.
+const PASSWORD_CHECK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// How long the first-admin setup link works.
 pub const SETUP_LINK_SECS: i64 = 24 * 3600;
 
@@ -88,6 +91,14 @@ pub async fn submit(
     let address = session::client_address(Some(peer), &headers);
     let user = f.user.trim().to_string();
     let (u, a) = (user.clone(), address.clone());
+    // One password check at a time, waited for briefly: argon2 takes a core and 19 MiB for tens of
+    // milliseconds, and a flood of sign-ins must not take the blocking threads the phones' syncs run on.
+    let Ok(Ok(_permit)) = tokio::time::timeout(PASSWORD_CHECK_WAIT, console.password_checks.acquire()).await else {
+        let chrome = Chrome::anonymous(lang, "/console/login");
+        let message = Some(chrome.tr.t("login.throttled").to_string());
+        return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "2")], render(&LoginPage { chrome, message, user }))
+            .into_response();
+    };
     let outcome = console
         .blocking(move |c| {
             if c.throttle.blocked(&u, &a, Instant::now()) {

@@ -40,6 +40,8 @@ pub struct Console {
     pub changed: broadcast::Sender<Changed>,
     /// Failed sign-ins per account and per address.
     pub throttle: session::Throttle,
+    /// Password checks run one at a time (see `login::submit`).
+    pub password_checks: tokio::sync::Semaphore,
     /// Whether cookies carry `Secure` (the server speaks TLS, or a TLS proxy fronts it).
     pub secure_cookies: bool,
     /// Becomes true when the server shuts down: live-update streams end so that shutdown does not wait on them.
@@ -55,6 +57,7 @@ impl Console {
             app,
             changed,
             throttle: session::Throttle::default(),
+            password_checks: tokio::sync::Semaphore::new(1),
             secure_cookies,
             stopping: tokio::sync::watch::channel(false).1,
         })
@@ -89,7 +92,29 @@ fn routes(console: Arc<Console>) -> Router {
         .merge(incident::routes())
         .route("/events", get(events::stream))
         .route("/assets/{name}", get(assets::asset))
+        .layer(axum::middleware::map_response(security_headers))
         .with_state(console)
+}
+
+/// Headers on every console response: scripts and styles only from the console itself, no framing by other
+/// sites (clickjacking), no MIME sniffing, no referrer outside, and pages not kept in shared caches.
+async fn security_headers(mut res: axum::response::Response) -> axum::response::Response {
+    use axum::http::header::{self, HeaderValue};
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+             connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'",
+        ),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
 }
 
 /// The router type every view's `routes()` returns.
