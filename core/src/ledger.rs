@@ -109,6 +109,8 @@ pub struct LedgerSummary {
     pub checkin_rate: f64,
     /// Check-ins in the month (all kinds).
     pub check_ins: u32,
+    /// Those by kind code (every kind present, zeros included).
+    pub check_ins_by_kind: BTreeMap<String, u32>,
     /// Visits in the month.
     pub visits: u32,
     /// Visits by kind code.
@@ -285,6 +287,11 @@ pub(crate) fn build(store: &Store, month: &Month, grid: Option<&str>) -> Result<
     let services = ledger_services(store, &visits);
     let (incidents, stage_times, incident_events, incident_summary) = ledger_incidents(store, &grids, month, until)?;
 
+    let mut check_ins_by_kind: BTreeMap<String, u32> =
+        CheckInKind::ALL.iter().map(|k| (k.code().to_string(), 0)).collect();
+    for c in &check_ins {
+        *check_ins_by_kind.entry(c.kind.code().to_string()).or_default() += 1;
+    }
     let mut visits_by_kind: BTreeMap<String, u32> =
         crate::model::VisitKind::ALL.iter().map(|k| (k.code().to_string(), 0)).collect();
     for v in &visits {
@@ -299,6 +306,7 @@ pub(crate) fn build(store: &Store, month: &Month, grid: Option<&str>) -> Result<
         households_contacted,
         checkin_rate: rate(households_contacted, current.len() as u32),
         check_ins: check_ins.len() as u32,
+        check_ins_by_kind,
         visits: visits.len() as u32,
         visits_by_kind,
         services_delivered: visits.iter().map(|v| v.services.len() as u32).sum(),
@@ -678,6 +686,42 @@ mod tests {
         let sheets = g02.sheets(export::Lang::En);
         let events = sheets.iter().find(|s| s.name == "Incident events").expect("events sheet");
         assert_eq!(events.rows.len(), 2);
+    }
+
+    /// The check-ins of a grid's month are counted by kind (every kind listed), and only check-ins other than
+    /// `absent` make a household contacted.
+    #[test]
+    fn check_ins_by_kind_and_the_rate_per_grid() {
+        use crate::model::{CheckInOutcome, NewCheckIn};
+        let dir = tempfile::tempdir().expect("dir");
+        let mut store = store(dir.path());
+        let check_in = |household: &str, kind: CheckInKind, at: &str| NewCheckIn {
+            household_code: household.into(),
+            kind,
+            outcome: CheckInOutcome::Well,
+            note: String::new(),
+            photos: vec![],
+            location: None,
+            at: Some(t(at)),
+        };
+        store
+            .check_in_batch(vec![
+                check_in("H1", CheckInKind::Absent, "2026-11-03T09:00:00+08:00"),
+                check_in("H1", CheckInKind::Absent, "2026-11-04T09:00:00+08:00"),
+                check_in("H2", CheckInKind::Phone, "2026-11-05T09:00:00+08:00"),
+                check_in("H2", CheckInKind::Door, "2026-10-31T09:00:00+08:00"),
+            ])
+            .expect("check-ins");
+        let nov = Month::parse("2026-11").expect("month");
+        let g01 = store.ledger(&nov, Some("G01")).expect("G01").summary;
+        let kinds: Vec<(&str, u32)> = g01.check_ins_by_kind.iter().map(|(k, n)| (k.as_str(), *n)).collect();
+        assert_eq!(kinds, [("absent", 2), ("door", 0), ("observed", 0), ("phone", 0)]);
+        assert_eq!((g01.households_contacted, g01.checkin_rate), (0, 0.0));
+        let g02 = store.ledger(&nov, Some("G02")).expect("G02").summary;
+        assert_eq!((g02.check_ins_by_kind["phone"], g02.check_ins_by_kind["door"]), (1, 0), "October's is not counted");
+        assert_eq!(g02.checkin_rate, 1.0);
+        let all = store.ledger(&nov, None).expect("all").summary;
+        assert_eq!((all.check_ins, all.check_ins_by_kind["absent"], all.checkin_rate), (3, 2, 0.5));
     }
 
     #[test]
