@@ -253,7 +253,7 @@ pub async fn photo(State(console): State<Arc<Console>>, staffer: Staffer, Path(s
             if !in_scope {
                 return Ok(None);
             }
-            Ok(storage.blob(&sha256)?)
+            storage.blob(&sha256)
         })
         .await;
     match found {
