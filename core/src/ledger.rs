@@ -206,6 +206,44 @@ pub struct Ledger {
     pub incident_events: Vec<IncidentEventLine>,
 }
 
+/// The ledger's figures without its row sheets (`Store::ledger_figures`): every section a screen shows, the
+/// same numbers as the whole [`Ledger`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct LedgerFigures {
+    /// Summary figures.
+    pub summary: LedgerSummary,
+    /// Special-care contacts per category, in the community's category order.
+    pub special_care: Vec<CategoryCare>,
+    /// Services in catalogue order (plus codes no longer in the catalogue).
+    pub services: Vec<ServiceCount>,
+    /// Incidents of the month by category and current stage.
+    pub incidents: Vec<IncidentCount>,
+    /// Handling time and overdue counts per stage.
+    pub stage_times: Vec<StageTime>,
+}
+
+impl From<Ledger> for LedgerFigures {
+    fn from(l: Ledger) -> LedgerFigures {
+        LedgerFigures {
+            summary: l.summary,
+            special_care: l.special_care,
+            services: l.services,
+            incidents: l.incidents,
+            stage_times: l.stage_times,
+        }
+    }
+}
+
+/// How much of the rows a ledger prepares: the files need every check-in addressed and in order; the
+/// figures only count them (ordering and addressing 60,000 rows is most of a community ledger's time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rows {
+    /// Rows addressed and ordered, for the sheets.
+    Sheets,
+    /// Rows as read, for the figures only.
+    Counted,
+}
+
 /// The median of `values` (mean of the middle two for an even count; `None` when empty).
 pub fn median(values: &mut [f64]) -> Option<f64> {
     if values.is_empty() {
@@ -259,12 +297,12 @@ fn local_day(store: &Store, text: &str) -> Option<NaiveDate> {
 
 /// The ledger of `month` for `grid` (in scope), or for the device's whole scope when `None`
 /// (`Store::ledger`).
-pub(crate) fn build(store: &Store, month: &Month, grid: Option<&str>) -> Result<Ledger> {
+pub(crate) fn build(store: &Store, month: &Month, grid: Option<&str>, rows: Rows) -> Result<Ledger> {
     let grids = store.grids_for(grid)?;
     let until = store.cut_off(month);
     let households = store.households_of(&grids)?;
     let current: BTreeSet<&str> = households.iter().map(|h| h.household_code.as_str()).collect();
-    let check_ins = ledger_check_ins(store, &grids, month, &households)?;
+    let check_ins = ledger_check_ins(store, &grids, month, &households, rows)?;
     let visits = store.visits_in_month(&grids, month)?;
 
     let mut contacted: BTreeSet<&str> = BTreeSet::new();
@@ -325,7 +363,11 @@ fn ledger_check_ins(
     grids: &Option<Vec<String>>,
     month: &Month,
     households: &[crate::model::Household],
+    rows: Rows,
 ) -> Result<Vec<CheckInLine>> {
+    if rows == Rows::Counted {
+        return Store::per_grid(grids, |g| db::ledger::check_ins_in_month(store.conn(), g, month));
+    }
     let address: HashMap<&str, String> = households
         .iter()
         .map(|h| (h.household_code.as_str(), format!("{}-{} {}", h.building, h.unit, h.room)))
@@ -680,6 +722,7 @@ mod tests {
         assert_eq!((stage("resolved").handled, stage("resolved").median_minutes), (3, Some(1440.0)));
         assert_eq!(stage("reported").median_minutes, Some(10.0));
 
+        assert_eq!(store.ledger_figures(&nov, None).expect("figures"), LedgerFigures::from(all.clone()));
         let g02 = store.ledger(&nov, Some("G02")).expect("G02");
         assert_eq!((g02.summary.incidents.reported, g02.summary.incidents.overdue), (1, 0));
         assert_eq!(g02.summary.satisfaction_rate, None);
@@ -722,6 +765,10 @@ mod tests {
         assert_eq!(g02.checkin_rate, 1.0);
         let all = store.ledger(&nov, None).expect("all").summary;
         assert_eq!((all.check_ins, all.check_ins_by_kind["absent"], all.checkin_rate), (3, 2, 0.5));
+        for grid in [Some("G01"), Some("G02"), None] {
+            let whole = store.ledger(&nov, grid).expect("ledger");
+            assert_eq!(store.ledger_figures(&nov, grid).expect("figures"), LedgerFigures::from(whole), "{grid:?}");
+        }
     }
 
     #[test]

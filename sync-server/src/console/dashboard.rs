@@ -5,8 +5,9 @@
 //! monthly target of 包片联户). Every chart has its numbers in a table beside it.
 //!
 //! Every figure is the core's, run on the community's replica: one ledger per grid
-//! (`Store::ledger(month, Some(grid))`) for the grid rows, one for the whole community (totals, incidents,
-//! handling times), and `Store::worker_report_in` per social worker. Nothing is added up or re-derived here.
+//! (`Store::ledger_figures(month, Some(grid))`: the ledger's figures without its row sheets) for the grid
+//! rows, one for the whole community (totals, incidents, handling times), and `Store::worker_report_in` per
+//! social worker. Nothing is added up or re-derived here.
 //!
 //! Who a social worker is, and whose overdue residents are theirs: a social worker is a user with an enrolled,
 //! unrevoked phone of role `social_worker` in this community, and their grids are the grids their phones are
@@ -16,7 +17,10 @@
 //! of their grids, not only for those they happened to visit.
 //!
 //! Speed: the replica's lock is taken once per grid and once per worker, never across the whole page, so the
-//! feed and other pages go on between them; nothing is read per household.
+//! feed and other pages go on between them; nothing is read per household, and the ledgers skip addressing
+//! and ordering their rows. On this 2-core machine, 10 grids × 300 households with 60,000 check-ins, 1,500
+//! visits and 300 incidents in the month take about 0.7 s in a debug build (opt-level 0) and about 0.35 s
+//! with opt-level 1, three social workers included; each further worker adds a few tens of milliseconds.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -295,12 +299,12 @@ pub fn load(console: &Console, community_id: &str, tr: Tr, month: &str) -> Resul
     let month = month_or(month, current)?;
     let mut grids = Vec::with_capacity(grid_codes.len().min(MAX_GRIDS));
     for g in grid_codes.into_iter().take(MAX_GRIDS) {
-        let summary = replicas.with(community_id, |s| Ok(s.ledger(&month, Some(&g))?.summary))?;
+        let summary = replicas.with(community_id, |s| Ok(s.ledger_figures(&month, Some(&g))?.summary))?;
         grids.push(GridRow::of(g, &summary));
     }
     let (whole, times) = replicas.with(community_id, |s| {
-        let ledger = s.ledger(&month, None)?;
-        Ok((ledger.summary, ledger.stage_times))
+        let figures = s.ledger_figures(&month, None)?;
+        Ok((figures.summary, figures.stage_times))
     })?;
     let mut workers = Vec::new();
     for (user, grids) in social_workers(console, community_id)? {
