@@ -25,6 +25,17 @@ pub struct Bar {
     pub text: String,
 }
 
+/// How the value axis is labelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Axis {
+    /// Rates from 0 to 1, labelled as percentages.
+    Percent,
+    /// Counts, labelled as whole numbers.
+    Count,
+    /// Quantities with fractions (hours), labelled with one decimal.
+    Decimal,
+}
+
 /// A horizontal bar chart.
 pub struct BarChart<'a> {
     /// What the chart shows (its title and accessible name).
@@ -35,6 +46,8 @@ pub struct BarChart<'a> {
     pub max: f64,
     /// A target line across the bars (e.g. the monthly home-visit target), if any.
     pub target: Option<f64>,
+    /// How the value axis is labelled.
+    pub axis: Axis,
 }
 
 fn failed(e: impl std::fmt::Display) -> ServerError {
@@ -56,21 +69,31 @@ impl BarChart<'_> {
             root.fill(&WHITE).map_err(failed)?;
             let mut chart = ChartBuilder::on(&root)
                 .margin(8)
-                .margin_right(56)
+                .margin_right(120)
                 .x_label_area_size(24)
                 .y_label_area_size(label_width)
                 .build_cartesian_2d(0.0..max, (0..n).into_segmented())
                 .map_err(failed)?;
             let labels: Vec<String> = bars.iter().map(|b| b.label.chars().take(16).collect()).collect();
+            // The axis counts upwards; the first bar goes on top, as the first row of the table beside it.
+            let slot = |i: usize| n - 1 - i;
             let label_of = |v: &SegmentValue<usize>| match v {
-                SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
+                SegmentValue::CenterOf(i) if *i < n => labels.get(slot(*i)).cloned().unwrap_or_default(),
                 _ => String::new(),
+            };
+            let axis = self.axis;
+            let value_of = move |v: &f64| match axis {
+                Axis::Percent => format!("{:.0}%", v * 100.0),
+                Axis::Count if v.fract() == 0.0 => format!("{v:.0}"),
+                Axis::Count => String::new(),
+                Axis::Decimal => format!("{v:.1}"),
             };
             chart
                 .configure_mesh()
                 .disable_y_mesh()
                 .y_labels(n)
                 .y_label_formatter(&label_of)
+                .x_label_formatter(&value_of)
                 .x_labels(6)
                 .label_style(("sans-serif", 13))
                 .draw()
@@ -79,7 +102,7 @@ impl BarChart<'_> {
             chart
                 .draw_series(bars.iter().enumerate().map(|(i, b)| {
                     let mut r = Rectangle::new(
-                        [(0.0, SegmentValue::Exact(i)), (b.value.max(0.0), SegmentValue::Exact(i + 1))],
+                        [(0.0, SegmentValue::Exact(slot(i))), (b.value.max(0.0), SegmentValue::Exact(slot(i) + 1))],
                         fill.filled(),
                     );
                     r.set_margin(5, 5, 0, 0);
@@ -90,7 +113,7 @@ impl BarChart<'_> {
                 .draw_series(bars.iter().enumerate().map(|(i, b)| {
                     Text::new(
                         format!(" {}", b.text),
-                        (b.value.max(0.0), SegmentValue::CenterOf(i)),
+                        (b.value.max(0.0), SegmentValue::CenterOf(slot(i))),
                         ("sans-serif", 13).into_font().color(&BLACK),
                     )
                 }))
@@ -154,6 +177,7 @@ mod tests {
             ],
             max: 1.0,
             target: Some(0.9),
+            axis: Axis::Percent,
         };
         let svg = chart.svg().expect("svg");
         assert!(svg.starts_with("<svg role=\"img\" aria-label=\"入户率 &lt;按网格&gt;\""), "{svg}");
@@ -161,5 +185,14 @@ mod tests {
         assert!(svg.contains("80.0%") && svg.contains("25.0%"));
         assert!(svg.contains("G&lt;2&gt;") && !svg.contains("G<2>"), "labels are escaped");
         assert!(!svg.contains("<?xml"), "inline, without an XML declaration");
+        assert!(svg.contains("\n100%\n"), "the axis in percent");
+        // The first bar is drawn above the second (SVG y grows downwards).
+        let (first, second) = (svg.find("80.0%").expect("first"), svg.find("25.0%").expect("second"));
+        let y_of = |at: usize| -> f64 {
+            let tag = &svg[svg[..at].rfind("<text").expect("text tag")..at];
+            let y = tag.split("y=\"").nth(1).and_then(|s| s.split('"').next()).expect("y");
+            y.parse().expect("number")
+        };
+        assert!(y_of(first) < y_of(second), "first bar on top");
     }
 }

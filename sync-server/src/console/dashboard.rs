@@ -35,7 +35,7 @@ use gridline_core::store::WorkerReport;
 use gridline_core::workflow::Stage;
 use serde::Deserialize;
 
-use super::chart::{Bar, BarChart};
+use super::chart::{Axis, Bar, BarChart};
 use super::i18n::Tr;
 use super::page::{error_page, month_or, percent, render, url_encode, Chrome};
 use super::session::Staffer;
@@ -265,8 +265,9 @@ fn bars(rows: impl Iterator<Item = (String, f64, String)>) -> Vec<Bar> {
     rows.map(|(label, value, text)| Bar { label, value, text }).collect()
 }
 
-fn chart(title: &str, bars: Vec<Bar>, max: f64, target: Option<f64>) -> Result<Chart> {
-    Ok(Chart { svg: BarChart { title, bars, max, target }.svg()? })
+fn chart(title: &str, bars: Vec<Bar>, axis: Axis, target: Option<f64>) -> Result<Chart> {
+    let max = if axis == Axis::Percent { 1.0 } else { 0.0 };
+    Ok(Chart { svg: BarChart { title, bars, max, target, axis }.svg()? })
 }
 
 fn stage_rows(tr: &Tr, summary: &LedgerSummary) -> Vec<StageRow> {
@@ -326,32 +327,32 @@ pub fn load(console: &Console, community_id: &str, tr: Tr, month: &str) -> Resul
         rate_chart: chart(
             tr.t("dashboard.rate_chart"),
             bars(grids.iter().map(|g| (g.grid.clone(), g.rate, g.rate_text.clone()))),
-            1.0,
+            Axis::Percent,
             None,
         )?,
         overdue_chart: chart(
             tr.t("dashboard.overdue_chart"),
             bars(grids.iter().map(|g| (g.grid.clone(), f64::from(g.overdue), g.overdue.to_string()))),
-            0.0,
+            Axis::Count,
             None,
         )?,
         kind_chart: chart(
             tr.t("dashboard.kind_chart"),
             bars(kinds.iter().map(|(_, name, n)| (name.clone(), f64::from(*n), n.to_string()))),
-            0.0,
+            Axis::Count,
             None,
         )?,
         stage_chart: chart(
             tr.t("dashboard.stage_chart"),
             bars(stages.iter().map(|s| (s.name.clone(), f64::from(s.count), s.count.to_string()))),
-            0.0,
+            Axis::Count,
             None,
         )?,
-        times_chart: chart(tr.t("dashboard.times_chart"), time_bars, 0.0, None)?,
+        times_chart: chart(tr.t("dashboard.times_chart"), time_bars, Axis::Decimal, None)?,
         home_chart: chart(
             &home_title,
             bars(workers.iter().map(|w| (w.user.clone(), f64::from(w.home_visits), w.home_visits.to_string()))),
-            0.0,
+            Axis::Count,
             Some(f64::from(HOME_VISITS_PER_MONTH)),
         )?,
         month: month.code(),
