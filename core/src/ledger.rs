@@ -109,6 +109,8 @@ pub struct LedgerSummary {
     pub checkin_rate: f64,
     /// Check-ins in the month (all kinds).
     pub check_ins: u32,
+    /// Those by kind code (every kind present, zeros included).
+    pub check_ins_by_kind: BTreeMap<String, u32>,
     /// Visits in the month.
     pub visits: u32,
     /// Visits by kind code.
@@ -204,6 +206,44 @@ pub struct Ledger {
     pub incident_events: Vec<IncidentEventLine>,
 }
 
+/// The ledger's figures without its row sheets (`Store::ledger_figures`): every section a screen shows, the
+/// same numbers as the whole [`Ledger`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct LedgerFigures {
+    /// Summary figures.
+    pub summary: LedgerSummary,
+    /// Special-care contacts per category, in the community's category order.
+    pub special_care: Vec<CategoryCare>,
+    /// Services in catalogue order (plus codes no longer in the catalogue).
+    pub services: Vec<ServiceCount>,
+    /// Incidents of the month by category and current stage.
+    pub incidents: Vec<IncidentCount>,
+    /// Handling time and overdue counts per stage.
+    pub stage_times: Vec<StageTime>,
+}
+
+impl From<Ledger> for LedgerFigures {
+    fn from(l: Ledger) -> LedgerFigures {
+        LedgerFigures {
+            summary: l.summary,
+            special_care: l.special_care,
+            services: l.services,
+            incidents: l.incidents,
+            stage_times: l.stage_times,
+        }
+    }
+}
+
+/// How much of the rows a ledger prepares: the files need every check-in addressed and in order; the
+/// figures only count them (ordering and addressing 60,000 rows is most of a community ledger's time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rows {
+    /// Rows addressed and ordered, for the sheets.
+    Sheets,
+    /// Rows as read, for the figures only.
+    Counted,
+}
+
 /// The median of `values` (mean of the middle two for an even count; `None` when empty).
 pub fn median(values: &mut [f64]) -> Option<f64> {
     if values.is_empty() {
@@ -257,12 +297,12 @@ fn local_day(store: &Store, text: &str) -> Option<NaiveDate> {
 
 /// The ledger of `month` for `grid` (in scope), or for the device's whole scope when `None`
 /// (`Store::ledger`).
-pub(crate) fn build(store: &Store, month: &Month, grid: Option<&str>) -> Result<Ledger> {
+pub(crate) fn build(store: &Store, month: &Month, grid: Option<&str>, rows: Rows) -> Result<Ledger> {
     let grids = store.grids_for(grid)?;
     let until = store.cut_off(month);
     let households = store.households_of(&grids)?;
     let current: BTreeSet<&str> = households.iter().map(|h| h.household_code.as_str()).collect();
-    let check_ins = ledger_check_ins(store, &grids, month, &households)?;
+    let check_ins = ledger_check_ins(store, &grids, month, &households, rows)?;
     let visits = store.visits_in_month(&grids, month)?;
 
     let mut contacted: BTreeSet<&str> = BTreeSet::new();
@@ -285,6 +325,11 @@ pub(crate) fn build(store: &Store, month: &Month, grid: Option<&str>) -> Result<
     let services = ledger_services(store, &visits);
     let (incidents, stage_times, incident_events, incident_summary) = ledger_incidents(store, &grids, month, until)?;
 
+    let mut check_ins_by_kind: BTreeMap<String, u32> =
+        CheckInKind::ALL.iter().map(|k| (k.code().to_string(), 0)).collect();
+    for c in &check_ins {
+        *check_ins_by_kind.entry(c.kind.code().to_string()).or_default() += 1;
+    }
     let mut visits_by_kind: BTreeMap<String, u32> =
         crate::model::VisitKind::ALL.iter().map(|k| (k.code().to_string(), 0)).collect();
     for v in &visits {
@@ -299,6 +344,7 @@ pub(crate) fn build(store: &Store, month: &Month, grid: Option<&str>) -> Result<
         households_contacted,
         checkin_rate: rate(households_contacted, current.len() as u32),
         check_ins: check_ins.len() as u32,
+        check_ins_by_kind,
         visits: visits.len() as u32,
         visits_by_kind,
         services_delivered: visits.iter().map(|v| v.services.len() as u32).sum(),
@@ -317,7 +363,11 @@ fn ledger_check_ins(
     grids: &Option<Vec<String>>,
     month: &Month,
     households: &[crate::model::Household],
+    rows: Rows,
 ) -> Result<Vec<CheckInLine>> {
+    if rows == Rows::Counted {
+        return Store::per_grid(grids, |g| db::ledger::check_ins_in_month(store.conn(), g, month));
+    }
     let address: HashMap<&str, String> = households
         .iter()
         .map(|h| (h.household_code.as_str(), format!("{}-{} {}", h.building, h.unit, h.room)))
@@ -672,12 +722,53 @@ mod tests {
         assert_eq!((stage("resolved").handled, stage("resolved").median_minutes), (3, Some(1440.0)));
         assert_eq!(stage("reported").median_minutes, Some(10.0));
 
+        assert_eq!(store.ledger_figures(&nov, None).expect("figures"), LedgerFigures::from(all.clone()));
         let g02 = store.ledger(&nov, Some("G02")).expect("G02");
         assert_eq!((g02.summary.incidents.reported, g02.summary.incidents.overdue), (1, 0));
         assert_eq!(g02.summary.satisfaction_rate, None);
         let sheets = g02.sheets(export::Lang::En);
         let events = sheets.iter().find(|s| s.name == "Incident events").expect("events sheet");
         assert_eq!(events.rows.len(), 2);
+    }
+
+    /// The check-ins of a grid's month are counted by kind (every kind listed), and only check-ins other than
+    /// `absent` make a household contacted.
+    #[test]
+    fn check_ins_by_kind_and_the_rate_per_grid() {
+        use crate::model::{CheckInOutcome, NewCheckIn};
+        let dir = tempfile::tempdir().expect("dir");
+        let mut store = store(dir.path());
+        let check_in = |household: &str, kind: CheckInKind, at: &str| NewCheckIn {
+            household_code: household.into(),
+            kind,
+            outcome: CheckInOutcome::Well,
+            note: String::new(),
+            photos: vec![],
+            location: None,
+            at: Some(t(at)),
+        };
+        store
+            .check_in_batch(vec![
+                check_in("H1", CheckInKind::Absent, "2026-11-03T09:00:00+08:00"),
+                check_in("H1", CheckInKind::Absent, "2026-11-04T09:00:00+08:00"),
+                check_in("H2", CheckInKind::Phone, "2026-11-05T09:00:00+08:00"),
+                check_in("H2", CheckInKind::Door, "2026-10-31T09:00:00+08:00"),
+            ])
+            .expect("check-ins");
+        let nov = Month::parse("2026-11").expect("month");
+        let g01 = store.ledger(&nov, Some("G01")).expect("G01").summary;
+        let kinds: Vec<(&str, u32)> = g01.check_ins_by_kind.iter().map(|(k, n)| (k.as_str(), *n)).collect();
+        assert_eq!(kinds, [("absent", 2), ("door", 0), ("observed", 0), ("phone", 0)]);
+        assert_eq!((g01.households_contacted, g01.checkin_rate), (0, 0.0));
+        let g02 = store.ledger(&nov, Some("G02")).expect("G02").summary;
+        assert_eq!((g02.check_ins_by_kind["phone"], g02.check_ins_by_kind["door"]), (1, 0), "October's is not counted");
+        assert_eq!(g02.checkin_rate, 1.0);
+        let all = store.ledger(&nov, None).expect("all").summary;
+        assert_eq!((all.check_ins, all.check_ins_by_kind["absent"], all.checkin_rate), (3, 2, 0.5));
+        for grid in [Some("G01"), Some("G02"), None] {
+            let whole = store.ledger(&nov, grid).expect("ledger");
+            assert_eq!(store.ledger_figures(&nov, grid).expect("figures"), LedgerFigures::from(whole), "{grid:?}");
+        }
     }
 
     #[test]

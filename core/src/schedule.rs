@@ -280,6 +280,11 @@ impl Month {
 /// cadence of 30 rolling days asks for one home visit in a 31-day month, not two).
 pub const MONTHLY_PERIOD_DAYS: u32 = 28;
 
+/// Home visits a social worker makes a month under 包片联户 (each social worker looks after the households of
+/// their grids and visits at least this many homes a month): the target the monthly assessment reports
+/// against. A visit counts when its contact is a home visit (see `VisitKind::contact`).
+pub const HOME_VISITS_PER_MONTH: u32 = 30;
+
 /// The assessment periods of a care-plan contact of `period_days` in `month`, as inclusive day ranges.
 ///
 /// The counting rule (the station's monthly assessment and the ledger both use it):

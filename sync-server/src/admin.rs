@@ -2,9 +2,10 @@
 //! file as a running `serve` (WAL, busy timeout); documents they write are authored by the server's actor.
 
 use chrono::{DateTime, Utc};
-use gridline_core::docs::roster::RosterImport;
+use gridline_core::docs::roster::{ImportSummary, RosterImport};
 use gridline_core::docs::{self, DocId};
 use gridline_core::model::{CommunitySettings, Role};
+use gridline_core::roster_csv::RosterError;
 use gridline_core::ErrorCode;
 use serde_json::{json, Value};
 
@@ -52,6 +53,19 @@ pub fn create_community_with_id(engine: &Engine, community_id: &str, name: &str,
 /// Imports a roster CSV (PRODUCT.md §7) into the community's grid roster documents, registering the grids in
 /// the community document. A malformed row applies nothing.
 pub fn import_roster(engine: &Engine, community_id: &str, bytes: &[u8], now: DateTime<Utc>) -> Result<Value> {
+    let summary = import_roster_checked(engine, community_id, bytes, now)?
+        .map_err(|e| ServerError::bad_request(ErrorCode::RosterInvalid, e.to_string()))?;
+    serde_json::to_value(summary).map_err(ServerError::internal)
+}
+
+/// [`import_roster`] that answers a malformed file with the core's own [`RosterError`] (its line and reason,
+/// for a page to put in words) and fails only for what is not the file's fault.
+pub fn import_roster_checked(
+    engine: &Engine,
+    community_id: &str,
+    bytes: &[u8],
+    now: DateTime<Utc>,
+) -> Result<std::result::Result<ImportSummary, RosterError>> {
     if engine.storage().community(community_id)?.is_none() {
         return Err(ServerError::not_found(format!("community {community_id:?} not found")));
     }
@@ -60,8 +74,10 @@ pub fn import_roster(engine: &Engine, community_id: &str, bytes: &[u8], now: Dat
         .document(&cid.to_string())?
         .ok_or_else(|| ServerError::not_found(format!("community document {community_id:?} not found")))?;
     let settings = docs::community::read_settings(&community);
-    let import = RosterImport::parse(bytes, &settings, now)
-        .map_err(|e| ServerError::bad_request(ErrorCode::RosterInvalid, e.to_string()))?;
+    let import = match RosterImport::parse(bytes, &settings, now) {
+        Ok(import) => import,
+        Err(e) => return Ok(Err(e)),
+    };
     // The community document first, then one roster per grid, all stored in one transaction.
     let mut ids = vec![cid];
     ids.extend(import.grids().into_iter().map(|grid| DocId::roster(community_id, grid)));
@@ -69,7 +85,7 @@ pub fn import_roster(engine: &Engine, community_id: &str, bytes: &[u8], now: Dat
         let (cdoc, rosters) = docs.split_first_mut().ok_or_else(|| ServerError::internal("no community document"))?;
         Ok(import.apply(cdoc, rosters)?)
     })?;
-    serde_json::to_value(summary).map_err(ServerError::internal)
+    Ok(Ok(summary))
 }
 
 /// Issues a one-time enrollment code.

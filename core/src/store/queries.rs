@@ -159,6 +159,39 @@ impl Store {
         Ok(out)
     }
 
+    /// The grids in this device's scope that have current households, in natural order (G2 before G10).
+    pub fn grid_codes(&self) -> Result<Vec<String>> {
+        let mut grids = roster::grids_with_households(self.conn())?;
+        grids.retain(|g| self.in_scope(g));
+        grids.sort_by(|a, b| schedule::natural_cmp(a, b));
+        Ok(grids)
+    }
+
+    /// Current households of one grid in scope, in walking order.
+    pub fn households_in_grid(&self, grid: &str) -> Result<Vec<Household>> {
+        let grids = self.grids_for(Some(grid))?;
+        let mut out = self.households_of(&grids)?;
+        out.sort_by(schedule::walking_order);
+        Ok(out)
+    }
+
+    /// Current residents of one grid in scope, by household and name.
+    pub fn residents_in_grid(&self, grid: &str) -> Result<Vec<Resident>> {
+        self.grids_for(Some(grid))?;
+        let mut out = roster::current_residents_in(self.conn(), grid)?;
+        out.sort_by(|a, b| (&a.household_code, &a.name).cmp(&(&b.household_code, &b.name)));
+        Ok(out)
+    }
+
+    /// Current special-care residents (with at least one tag) of one grid in scope, or of the whole scope
+    /// when `grid` is `None`: by household and name.
+    pub fn special_care_residents(&self, grid: Option<&str>) -> Result<Vec<Resident>> {
+        let grids = self.grids_for(grid)?;
+        let mut out: Vec<Resident> = self.tagged_residents_of(&grids)?.into_values().flatten().collect();
+        out.sort_by(|a, b| (&a.household_code, &a.name).cmp(&(&b.household_code, &b.name)));
+        Ok(out)
+    }
+
     /// Residents of a household, or of every household when `household` is `None`.
     pub fn residents(&self, household: Option<&str>) -> Result<Vec<Resident>> {
         roster::residents(self.conn(), household)
@@ -294,6 +327,24 @@ mod tests {
         assert_eq!(view, [("H001", false), ("H002", true)]);
         assert!(rounds.items[0].reasons.iter().any(|r| r.contact != DueContact::Rotation));
         assert!(rounds.items[1].reasons.iter().all(|r| r.contact == DueContact::Rotation));
+    }
+
+    /// The roster reads of one grid: its households in walking order, its current residents, its special-care
+    /// residents; the grid list in natural order; a grid outside the device's scope is refused.
+    #[test]
+    fn roster_reads_by_grid() {
+        let dir = tempfile::tempdir().expect("dir");
+        let s = store(&dir);
+        assert_eq!(s.grid_codes().expect("grids"), ["G01"]);
+        let codes: Vec<String> =
+            s.households_in_grid("G01").expect("households").into_iter().map(|h| h.household_code).collect();
+        assert_eq!(codes, ["H002", "H001"], "walking order: floor 1 before floor 3");
+        let names: Vec<String> = s.residents_in_grid("G01").expect("residents").into_iter().map(|r| r.name).collect();
+        assert_eq!(names, ["王秀英", "李四"]);
+        let care = s.special_care_residents(Some("G01")).expect("special care");
+        assert_eq!((care.len(), care[0].tags.as_slice()), (1, ["elderly_alone".to_string()].as_slice()));
+        assert!(s.residents_in_grid("G02").is_err(), "G02 is outside the grid leader's scope");
+        assert!(s.households_in_grid("G02").is_err());
     }
 
     /// A check-in reads back with its kind, outcome and time typed, the time with the offset it was recorded in.

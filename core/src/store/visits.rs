@@ -109,6 +109,13 @@ pub struct WorkerReport {
     pub visits: u32,
     /// Those visits by kind code (every kind present, zeros included).
     pub visits_by_kind: BTreeMap<String, u32>,
+    /// Home visits among them: visits whose contact is a home visit (月访视, and accompanying a resident,
+    /// which counts as one; see `VisitKind::contact`).
+    pub home_visits: u32,
+    /// Home visits a social worker owes a month ([`schedule::HOME_VISITS_PER_MONTH`], 包片联户).
+    pub home_visit_target: u32,
+    /// True when `home_visits` reached `home_visit_target`.
+    pub home_visit_target_met: bool,
     /// Services delivered on those visits (one per service code per visit).
     pub services_delivered: u32,
     /// Special-care contacts: required of the residents in the grids, done by this worker.
@@ -385,12 +392,33 @@ impl Store {
         month.last().min(self.today())
     }
 
-    /// A social worker's monthly assessment (`report worker`): visits by kind, special-care contacts done vs
-    /// required, residents overdue at month end, average satisfaction. `user` defaults to this device's user;
-    /// `grid` to the device's grids.
+    /// A social worker's monthly assessment (`report worker`): visits by kind, home visits against the monthly
+    /// target, special-care contacts done vs required, residents overdue at month end, average satisfaction.
+    /// `user` defaults to this device's user; `grid` to the device's grids.
     pub fn worker_report(&self, month: &Month, user: Option<&str>, grid: Option<&str>) -> Result<WorkerReport> {
         let user = user.unwrap_or(&self.device.user).to_string();
         let grids = self.grids_for(grid)?;
+        self.worker_report_over(month, user, grids)
+    }
+
+    /// [`Store::worker_report`] of `user` over several grids at once (the grids a social worker's phone is
+    /// enrolled for, 包片): every grid must be in scope; none means the device's grids.
+    pub fn worker_report_in(&self, month: &Month, user: &str, grids: &[String]) -> Result<WorkerReport> {
+        if grids.is_empty() {
+            return self.worker_report(month, Some(user), None);
+        }
+        let mut list = Vec::with_capacity(grids.len());
+        for g in grids {
+            if let Some(mut one) = self.grids_for(Some(g))? {
+                list.append(&mut one);
+            }
+        }
+        list.sort();
+        list.dedup();
+        self.worker_report_over(month, user.to_string(), Some(list))
+    }
+
+    fn worker_report_over(&self, month: &Month, user: String, grids: Option<Vec<String>>) -> Result<WorkerReport> {
         let until = self.cut_off(month);
         let all_visits = self.visits_in_month(&grids, month)?;
         let visits: Vec<VisitRow> = all_visits.into_iter().filter(|v| v.author == user).collect();
@@ -398,6 +426,10 @@ impl Store {
         for v in &visits {
             *by_kind.entry(v.kind.clone()).or_default() += 1;
         }
+        let home_visits = visits
+            .iter()
+            .filter(|v| v.kind.parse::<VisitKind>().is_ok_and(|k| k.contact() == crate::model::ContactKind::Home))
+            .count() as u32;
         let scores: Vec<u8> = visits.iter().filter_map(|v| v.satisfaction).collect();
         let contacts = self.contacts_in_month(&grids, month, &visits, &user)?;
         let residents = self.tagged_residents_of(&grids)?;
@@ -423,6 +455,9 @@ impl Store {
             grids: grids.unwrap_or_default(),
             visits: visits.len() as u32,
             visits_by_kind: by_kind,
+            home_visits,
+            home_visit_target: schedule::HOME_VISITS_PER_MONTH,
+            home_visit_target_met: home_visits >= schedule::HOME_VISITS_PER_MONTH,
             services_delivered: visits.iter().map(|v| v.services.len() as u32).sum(),
             special_care,
             special_care_residents: in_care,
@@ -460,6 +495,53 @@ pub fn average(scores: &[u8]) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Home visits are the visits whose contact is a home visit (accompanying counts, a door visit does not),
+    /// reported against the monthly target; a report over several grids refuses a grid out of scope.
+    #[test]
+    fn worker_report_counts_home_visits_against_the_monthly_target() {
+        use std::sync::Arc;
+
+        use chrono::{DateTime, Utc};
+
+        use crate::model::{NewVisit, Role};
+        use crate::store::InitOptions;
+
+        let dir = tempfile::tempdir().expect("dir");
+        let now = DateTime::parse_from_rfc3339("2026-11-24T09:00:00+08:00").expect("time").with_timezone(&Utc);
+        let mut opts = InitOptions::new("李社工", Role::SocialWorker);
+        opts.grids = vec!["G01".into(), "G02".into()];
+        let mut s = Store::init(dir.path(), &[4u8; 32], opts, Arc::new(crate::clock::FixedClock(now))).expect("init");
+        let roster = format!(
+            "{}\nG01,1,1,3,301,H001,王秀英,F,1942,,,elderly_alone,\nG02,1,1,1,101,H002,李四,M,1960,,,,\n",
+            crate::roster_csv::ROSTER_HEADER
+        );
+        s.import_roster(roster.as_bytes()).expect("roster");
+        let visit = |household: &str, kind: VisitKind| NewVisit {
+            household_code: household.into(),
+            residents: vec![],
+            kind,
+            at: None,
+            duration_min: None,
+            services: vec![],
+            needs: String::new(),
+            need_tags: vec![],
+            follow_up: None,
+            satisfaction: None,
+            photos: vec![],
+        };
+        for (h, k) in [("H001", VisitKind::Home), ("H001", VisitKind::Door), ("H002", VisitKind::Accompany)] {
+            s.record_visit(visit(h, k)).expect("visit");
+        }
+        let month = Month::parse("2026-11").expect("month");
+        let both = s.worker_report_in(&month, "李社工", &["G02".into(), "G01".into()]).expect("report");
+        assert_eq!((both.visits, both.home_visits), (3, 2));
+        assert_eq!((both.home_visit_target, both.home_visit_target_met), (schedule::HOME_VISITS_PER_MONTH, false));
+        assert_eq!(both.grids, ["G01", "G02"]);
+        let one = s.worker_report_in(&month, "李社工", &["G02".into()]).expect("G02");
+        assert_eq!((one.visits, one.home_visits, one.special_care_residents), (1, 1, 0));
+        assert!(s.worker_report_in(&month, "李社工", &["G03".into()]).is_err(), "G03 is out of scope");
+    }
 
     #[test]
     fn rate_and_average_math() {

@@ -56,7 +56,8 @@ impl Lang {
 pub type Words = &'static [(&'static str, &'static str, &'static str)];
 
 /// Every view's words: the shared ones here, each view's in its own file (one line per view).
-const SECTIONS: &[Words] = &[COMMON];
+const SECTIONS: &[Words] =
+    &[COMMON, super::dashboard::WORDS, super::roster::WORDS, super::phones::WORDS, super::ledger::WORDS];
 
 /// Words every page shares (chrome, sign-in, queue, incident).
 const COMMON: Words = &[

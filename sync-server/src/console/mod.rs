@@ -8,13 +8,18 @@
 //! account's actor and stored by the engine after the same checks as a phone's (see `replica.rs`).
 
 mod assets;
+mod chart;
+mod dashboard;
 mod events;
 mod i18n;
 mod incident;
+mod ledger;
 mod login;
 mod page;
+mod phones;
 mod queue;
 pub mod replica;
+mod roster;
 pub mod session;
 
 use std::path::Path;
@@ -90,6 +95,10 @@ fn routes(console: Arc<Console>) -> Router {
         .merge(login::routes())
         .merge(queue::routes())
         .merge(incident::routes())
+        .merge(dashboard::routes())
+        .merge(roster::routes())
+        .merge(phones::routes())
+        .merge(ledger::routes())
         .route("/events", get(events::stream))
         .route("/assets/{name}", get(assets::asset))
         .layer(axum::middleware::map_response(security_headers))

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, FixedOffset};
 use gridline_core::model::Role;
+use gridline_core::schedule::Month;
 use gridline_core::ErrorCode;
 
 use super::i18n::{Lang, Tr};
@@ -89,6 +90,27 @@ pub fn local_time(t: &DateTime<FixedOffset>, tz: &chrono_tz::Tz) -> String {
 /// The community's time zone from its settings (the default when unknown).
 pub fn zone(name: &str) -> chrono_tz::Tz {
     name.parse().unwrap_or(chrono_tz::Asia::Shanghai)
+}
+
+/// The month a page asks for (`YYYY-MM`, as `<input type="month">` sends it), or `current` when it asks for
+/// none; anything else is refused with `invalid_input`.
+pub fn month_or(text: &str, current: Month) -> crate::error::Result<Month> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(current);
+    }
+    Ok(Month::parse(text)?)
+}
+
+/// Whether a role administers the community from the console: imports rosters, issues enrollment codes and
+/// revokes phones (admin and station staff).
+pub fn may_administer(role: Role) -> bool {
+    matches!(role, Role::Admin | Role::Station)
+}
+
+/// A rate the core computed (0–1) as a percentage with one decimal.
+pub fn percent(rate: f64) -> String {
+    format!("{:.1}%", rate * 100.0)
 }
 
 /// Percent-encodes a query value.

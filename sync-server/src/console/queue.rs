@@ -75,6 +75,11 @@ impl QueueQuery {
             .join("&")
     }
 
+    /// Whether the filter asks for the stage `code` (the stage selector's current option).
+    pub fn is_stage(&self, code: &str) -> bool {
+        self.stage == code
+    }
+
     fn filter(&self) -> IncidentFilter {
         IncidentFilter {
             stage: self.stage.parse::<Stage>().ok(),

@@ -132,6 +132,21 @@ pub(crate) fn current_households_in(conn: &Connection, grid: Option<&str>) -> Re
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
+/// The grids with at least one current household.
+pub(crate) fn grids_with_households(conn: &Connection) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached("SELECT DISTINCT grid FROM household WHERE moved_out = 0")?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Current residents of one grid.
+pub(crate) fn current_residents_in(conn: &Connection, grid: &str) -> Result<Vec<Resident>> {
+    let mut stmt =
+        conn.prepare_cached(&format!("SELECT {RESIDENT_COLUMNS} FROM resident WHERE moved_out = 0 AND grid = ?1"))?;
+    let rows = stmt.query_map(params![grid], resident_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
 /// Residents of a household (moved-out last, by name), or every current resident when `household` is `None`.
 pub(crate) fn residents(conn: &Connection, household: Option<&str>) -> Result<Vec<Resident>> {
     let sql = match household {
