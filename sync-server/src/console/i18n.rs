@@ -56,7 +56,15 @@ impl Lang {
 pub type Words = &'static [(&'static str, &'static str, &'static str)];
 
 /// Every view's words: the shared ones here, each view's in its own file (one line per view).
-const SECTIONS: &[Words] = &[COMMON];
+const SECTIONS: &[Words] = &[
+    COMMON,
+    super::bulk::WORDS,
+    super::views::WORDS,
+    super::responses::WORDS,
+    super::duplicates::WORDS,
+    super::household::WORDS,
+    super::admin::WORDS,
+];
 
 /// Words every page shares (chrome, sign-in, queue, incident).
 const COMMON: Words = &[

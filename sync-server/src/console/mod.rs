@@ -7,15 +7,21 @@
 //! store over the server's documents; an action is prepared by the core's store as a change by the staff
 //! account's actor and stored by the engine after the same checks as a phone's (see `replica.rs`).
 
+mod admin;
 mod assets;
+mod bulk;
+mod duplicates;
 mod events;
+mod household;
 mod i18n;
 mod incident;
 mod login;
 mod page;
 mod queue;
 pub mod replica;
+mod responses;
 pub mod session;
+mod views;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -78,6 +84,11 @@ fn routes(console: Arc<Console>) -> Router {
         .merge(login::routes())
         .merge(queue::routes())
         .merge(incident::routes())
+        .merge(bulk::routes())
+        .merge(views::routes())
+        .merge(responses::routes())
+        .merge(household::routes())
+        .merge(admin::routes())
         .route("/events", get(events::stream))
         .route("/assets/{name}", get(assets::asset))
         .with_state(console)

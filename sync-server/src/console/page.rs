@@ -119,6 +119,8 @@ pub struct ErrorPage {
 pub fn error_page(chrome: Chrome, e: &ServerError) -> Response {
     let message = if e.status == StatusCode::FORBIDDEN && e.code == ErrorCode::Unauthorized {
         chrome.tr.t("error.csrf").to_string()
+    } else if e.status == StatusCode::FORBIDDEN && e.code == ErrorCode::ForbiddenDocument {
+        chrome.tr.t("error.forbidden").to_string()
     } else {
         chrome.tr.error(e.code).to_string()
     };

@@ -126,7 +126,7 @@ pub fn feed_all(console: &Console) -> Result<()> {
 pub async fn run_feed(console: Arc<Console>) {
     let signal = console.app.engine.stored_signal();
     loop {
-        if let Err(e) = console.blocking(|c| feed_all(c)).await {
+        if let Err(e) = console.blocking(feed_all).await {
             tracing::warn!(error = %e, "console replica feed failed");
         }
         tokio::select! {
