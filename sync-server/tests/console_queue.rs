@@ -278,7 +278,16 @@ fn saved_views_are_shared_in_the_community_and_deleted_by_their_author() {
     assert!(station.get("/console/queue").1.contains(link));
     let (status, _) = station.post(&format!("/console/views/{view_id}/delete"), &[]);
     assert_eq!(status, 403);
-    assert!(station.get("/console/queue").1.contains(link), "still there");
+    let (status, _) = station.post("/console/views", &[("name", "G01 报修"), ("query", "grid=G02")]);
+    assert_eq!(status, 409, "nor overwrite it under the same name");
+    assert!(station.get("/console/queue").1.contains(link), "still there, as saved");
+
+    // Its author saves the name again: the filters are replaced, still one view.
+    let (status, page) = committee
+        .post("/console/views", &[("name", "G01 报修"), ("query", "grid=G01&category=facility_repair&overdue=1")]);
+    assert_eq!(status, 200);
+    assert_eq!(page.matches("class=\"view-link\"").count(), 1);
+    assert!(page.contains("grid=G01&#38;category=facility_repair&#38;overdue=1\" class=\"view-link\">G01 报修</a>"));
 
     // A name is required.
     let (status, page) = committee.post("/console/views", &[("name", "  "), ("query", "grid=G01")]);

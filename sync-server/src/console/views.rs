@@ -1,6 +1,6 @@
 //! Saved views: the queue's filters kept under a name ("我的超时紧急", "G03 报修") and shared within the
-//! community, listed on the queue page as links. Saving a name again replaces its filters; the one who saved
-//! a view, or an admin, deletes it. Only the queue's own filters are kept: the query is parsed and written
+//! community, listed on the queue page as links. The one who saved a view, or an admin, saves its name again
+//! (replacing its filters) or deletes it. Only the queue's own filters are kept: the query is parsed and written
 //! again before it is stored, so a view is never more than a link to the queue.
 
 use std::sync::Arc;
@@ -47,6 +47,11 @@ pub const WORDS: Words = &[
     ("views.by", "保存人", "Saved by"),
     ("views.name_rule", "名称需 1 到 60 个字符。", "A name of 1 to 60 characters is required."),
     ("views.query_rule", "筛选条件过长。", "The filters are too long."),
+    (
+        "views.name_taken",
+        "该名称已被他人使用，请换一个名称。",
+        "Someone else saved a view with that name; choose another.",
+    ),
     (
         "views.too_many",
         "本社区的常用筛选已达 100 个，请先删除一些。",
@@ -106,7 +111,7 @@ fn refused(chrome: Chrome, status: StatusCode, key: &str) -> Response {
 /// What a save came to.
 enum Saved {
     Ok(String),
-    TooMany,
+    Refused(StatusCode, Refusal),
 }
 
 /// `POST /console/views`: saves the filters under the name (replacing a view of the same name).
@@ -126,17 +131,17 @@ pub async fn save(State(console): State<Arc<Console>>, staffer: Staffer, Form(f)
             let storage = c.app.engine.storage();
             let community = s.staff.community_id.clone();
             let views = storage.views(&community)?;
+            // A name saved again replaces its filters, by whoever saved it (or an admin), who stays its author.
             let same = views.iter().find(|v| v.name == name);
-            if same.is_none() && views.len() >= MAX_VIEWS {
-                return Ok(Saved::TooMany);
-            }
-            let view = SavedView {
-                view_id: same.map_or_else(|| uuid::Uuid::now_v7().to_string(), |v| v.view_id.clone()),
-                community_id: community,
-                name,
-                query,
-                created_by: s.staff.user.clone(),
+            let (view_id, created_by) = match same {
+                Some(v) if v.created_by != s.staff.user && s.staff.role != Role::Admin => {
+                    return Ok(Saved::Refused(StatusCode::CONFLICT, "views.name_taken"));
+                }
+                Some(v) => (v.view_id.clone(), v.created_by.clone()),
+                None if views.len() >= MAX_VIEWS => return Ok(Saved::Refused(StatusCode::CONFLICT, "views.too_many")),
+                None => (uuid::Uuid::now_v7().to_string(), s.staff.user.clone()),
             };
+            let view = SavedView { view_id, community_id: community, name, query, created_by };
             storage.put_view(&view)?;
             storage.append_audit(&s.audit("view_save", &view.view_id, &format!("{} ?{}", view.name, view.query)))?;
             Ok(Saved::Ok(view.query))
@@ -144,7 +149,7 @@ pub async fn save(State(console): State<Arc<Console>>, staffer: Staffer, Form(f)
         .await;
     match saved {
         Ok(Saved::Ok(query)) => Redirect::to(&format!("/console/queue?{query}")).into_response(),
-        Ok(Saved::TooMany) => refused(chrome, StatusCode::CONFLICT, "views.too_many"),
+        Ok(Saved::Refused(status, key)) => refused(chrome, status, key),
         Err(e) => error_page(chrome, &e),
     }
 }
@@ -213,7 +218,7 @@ mod tests {
         assert_eq!(check(&"名".repeat(MAX_NAME_CHARS + 1), ""), Err("views.name_rule"));
         assert_eq!(check("a\u{7}b", ""), Err("views.name_rule"));
         assert_eq!(check("long", &"q=x&".repeat(300)), Err("views.query_rule"));
-        for key in ["views.name_rule", "views.query_rule", "views.too_many", "views.not_yours"] {
+        for key in ["views.name_rule", "views.query_rule", "views.name_taken", "views.too_many", "views.not_yours"] {
             assert!(WORDS.iter().any(|(k, _, _)| *k == key), "{key}");
         }
     }
