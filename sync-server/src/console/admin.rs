@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use super::i18n::{Tr, Words};
 use super::page::{error_page, render, zone, Chrome};
-use super::session::Staffer;
+use super::session::{CsrfForm, Staffer};
 use super::Console;
 use crate::error::{Result, ServerError};
 use crate::staff::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, STAFF_ROLES};
@@ -250,12 +250,6 @@ pub async fn add_staff(State(console): State<Arc<Console>>, staffer: Staffer, Fo
             staff_view(&console, &staffer, e.status, None, error, filled).await
         }
     }
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 /// What disabling came to.

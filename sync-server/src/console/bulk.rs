@@ -9,7 +9,7 @@ use std::sync::Arc;
 use askama::Template;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Form;
 use gridline_core::store::{IncidentAct, MAX_ASSIGNEE_CHARS, MAX_NOTE_CHARS};
 use gridline_core::workflow::Action;
@@ -17,7 +17,7 @@ use gridline_core::ErrorCode;
 
 use super::i18n::Words;
 use super::incident::take_action;
-use super::page::{error_page, render, Chrome};
+use super::page::{error_page, refused_page, render, Chrome};
 use super::session::Staffer;
 use super::Console;
 use crate::error::Result;
@@ -266,11 +266,7 @@ pub async fn bulk(
     }
     let checked = match check(&f) {
         Ok(c) => c,
-        Err(key) => {
-            let message = chrome.tr.t(key).to_string();
-            let page = super::page::ErrorPage { message, code: ErrorCode::InvalidInput.code().to_string(), chrome };
-            return (StatusCode::BAD_REQUEST, render(&page)).into_response();
-        }
+        Err(key) => return refused_page(chrome, StatusCode::BAD_REQUEST, key),
     };
     let back: String = if f.back.chars().count() <= MAX_BACK_CHARS { f.back.clone() } else { String::new() };
     let action = match checked.act {

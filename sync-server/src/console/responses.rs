@@ -18,7 +18,7 @@ use serde::Deserialize;
 use super::admin::require_admin;
 use super::i18n::{Tr, Words};
 use super::page::{error_page, render, Chrome};
-use super::session::Staffer;
+use super::session::{CsrfForm, Staffer};
 use super::Console;
 use crate::error::{Result, ServerError};
 use crate::storage::ResponseTemplate;
@@ -313,18 +313,12 @@ pub async fn save(State(console): State<Arc<Console>>, staffer: Staffer, Form(f)
     }
 }
 
-#[derive(Deserialize)]
-pub struct DeleteForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 /// `POST /console/responses/{id}/delete`.
 pub async fn delete(
     State(console): State<Arc<Console>>,
     staffer: Staffer,
     Path(template_id): Path<String>,
-    Form(f): Form<DeleteForm>,
+    Form(f): Form<CsrfForm>,
 ) -> Response {
     let chrome = Chrome::of(&staffer, "admin", "/console/responses");
     if let Err(e) = require_admin(&staffer).and_then(|()| staffer.check_csrf(&f.csrf)) {

@@ -10,13 +10,12 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use gridline_core::model::Role;
-use gridline_core::ErrorCode;
 use serde::Deserialize;
 
 use super::i18n::Words;
-use super::page::{error_page, render, Chrome, ErrorPage};
+use super::page::{error_page, refused_page as refused, Chrome};
 use super::queue::QueueQuery;
-use super::session::Staffer;
+use super::session::{CsrfForm, Staffer};
 use super::Console;
 use crate::error::{Result, ServerError};
 use crate::storage::SavedView;
@@ -103,11 +102,6 @@ pub struct SaveForm {
     query: String,
 }
 
-fn refused(chrome: Chrome, status: StatusCode, key: &str) -> Response {
-    let message = chrome.tr.t(key).to_string();
-    (status, render(&ErrorPage { message, code: ErrorCode::InvalidInput.code().to_string(), chrome })).into_response()
-}
-
 /// What a save came to.
 enum Saved {
     Ok(String),
@@ -154,18 +148,12 @@ pub async fn save(State(console): State<Arc<Console>>, staffer: Staffer, Form(f)
     }
 }
 
-#[derive(Deserialize)]
-pub struct DeleteForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 /// `POST /console/views/{id}/delete`: by whoever saved it, or an admin.
 pub async fn delete(
     State(console): State<Arc<Console>>,
     staffer: Staffer,
     Path(view_id): Path<String>,
-    Form(f): Form<DeleteForm>,
+    Form(f): Form<CsrfForm>,
 ) -> Response {
     let chrome = Chrome::of(&staffer, "queue", "/console/queue");
     if let Err(e) = staffer.check_csrf(&f.csrf) {
