@@ -24,6 +24,9 @@ pub const MAX_TITLE_CHARS: usize = 200;
 pub const MAX_DESCRIPTION_CHARS: usize = 4000;
 /// Longest assignee name, in characters.
 pub const MAX_ASSIGNEE_CHARS: usize = 64;
+/// How far apart two reports of the same household and category may be, in days before or after, and still
+/// be offered as possible duplicates of each other (`Store::duplicate_candidates`).
+pub const DUPLICATE_WINDOW_DAYS: i64 = 7;
 
 /// What a user does to an incident (`incident act`).
 #[derive(Debug, Clone, PartialEq)]
@@ -487,16 +490,38 @@ impl Store {
         Ok((id, doc, incident, event))
     }
 
-    /// Incidents in scope matching `filter`, with counts per stage; read from the materialised tables only.
-    pub fn incident_list(&self, filter: &IncidentFilter) -> Result<IncidentList> {
-        let now = self.clock.now();
-        let now_text = utc_text(now);
-        // Scope, grid and severity: shared by the list and its counts.
+    /// The device's scope as list conditions: its grids, when it has any.
+    fn scope_conditions(&self) -> Conditions {
         let mut scope = Conditions::default();
         if let Some(grids) = self.device.scope().grid_filter() {
             let marks = vec!["?"; grids.len()].join(", ");
             scope.add(&format!("grid IN ({marks})"), grids.iter().cloned());
         }
+        scope
+    }
+
+    /// The incidents matching `wanted`, soonest deadline first, with their overdue fields worked out at `now`.
+    fn listed(&self, wanted: &Conditions, now: DateTime<Utc>) -> Result<Vec<IncidentListItem>> {
+        let now_text = utc_text(now);
+        let mut items = Vec::new();
+        for (mut item, deadline_text) in db::incidents::list(self.conn(), wanted)? {
+            // Text order is time order for these UTC stamps: compute minutes only for the deadlines already past.
+            let minutes = match &deadline_text {
+                Some(d) if *d < now_text => overdue_minutes(item.deadline, now),
+                _ => 0,
+            };
+            item.overdue = minutes > 0;
+            item.overdue_minutes = minutes;
+            items.push(item);
+        }
+        Ok(items)
+    }
+
+    /// Incidents in scope matching `filter`, with counts per stage; read from the materialised tables only.
+    pub fn incident_list(&self, filter: &IncidentFilter) -> Result<IncidentList> {
+        let now = self.clock.now();
+        // Scope, grid and severity: shared by the list and its counts.
+        let mut scope = self.scope_conditions();
         if let Some(g) = &filter.grid {
             scope.add("grid = ?", [g.clone()]);
         }
@@ -508,7 +533,7 @@ impl Store {
             wanted.add("stage = ?", [stage.code().to_string()]);
         }
         if filter.overdue {
-            wanted.add("deadline < ?", [now_text.clone()]);
+            wanted.add("deadline < ?", [utc_text(now)]);
         }
         if filter.waiting_for_me {
             wanted.add(
@@ -516,20 +541,44 @@ impl Store {
                 [self.device.role.code().to_string(), Stage::Returned.code().to_string(), self.device.user.clone()],
             );
         }
-        let mut items = Vec::new();
-        for (mut item, deadline_text) in db::incidents::list(self.conn(), &wanted)? {
-            // Text order is time order for these UTC stamps: compute minutes only for the deadlines already past.
-            let minutes = match &deadline_text {
-                Some(d) if *d < now_text => overdue_minutes(item.deadline, now),
-                _ => 0,
-            };
-            item.overdue = minutes > 0;
-            item.overdue_minutes = minutes;
-            items.push(item);
-        }
+        let items = self.listed(&wanted, now)?;
         let mut counts: BTreeMap<String, u32> = Stage::ALL.iter().map(|s| (s.code().to_string(), 0)).collect();
         counts.extend(db::incidents::count_by_stage(self.conn(), &scope)?);
         Ok(IncidentList { items, counts })
+    }
+
+    /// The other open incidents (stage not final) in scope of the same household and category as
+    /// `incident_id`, reported within [`DUPLICATE_WINDOW_DAYS`] before or after it: the same matter possibly
+    /// reported twice. Nearest report first; none for an incident without a household.
+    pub fn duplicate_candidates(&self, incident_id: &str) -> Result<Vec<IncidentListItem>> {
+        self.incident_doc_id(incident_id)?;
+        let this = db::incidents::detail(self.conn(), incident_id)?;
+        let Some(household) = this.household_code else { return Ok(Vec::new()) };
+        let mut wanted = self.scope_conditions();
+        wanted.add(
+            "household_code = ? AND category = ? AND incident_id <> ?",
+            [household, this.category, incident_id.to_string()],
+        );
+        let finals = Stage::ALL.iter().filter(|s| s.is_final()).map(|s| s.code().to_string()).collect::<Vec<_>>();
+        let marks = vec!["?"; finals.len()].join(", ");
+        wanted.add(&format!("stage NOT IN ({marks})"), finals);
+        let window = chrono::Duration::days(DUPLICATE_WINDOW_DAYS);
+        let apart = |i: &IncidentListItem| (i.reported_at - this.reported_at).abs();
+        let mut near: Vec<IncidentListItem> =
+            self.listed(&wanted, self.clock.now())?.into_iter().filter(|i| apart(i) <= window).collect();
+        near.sort_by_key(|i| (apart(i), i.incident_id.clone()));
+        Ok(near)
+    }
+
+    /// The incidents in scope rejected as duplicates of `incident_id` (their applied rejection names it),
+    /// oldest report first.
+    pub fn duplicates_of(&self, incident_id: &str) -> Result<Vec<IncidentListItem>> {
+        self.incident_doc_id(incident_id)?;
+        let mut wanted = self.scope_conditions();
+        wanted.add("duplicate_of = ? AND stage = ?", [incident_id.to_string(), Stage::Rejected.code().to_string()]);
+        let mut items = self.listed(&wanted, self.clock.now())?;
+        items.sort_by_key(|i| (i.reported_at, i.incident_id.clone()));
+        Ok(items)
     }
 
     /// One incident with its full history (superseded events flagged), deadline and the actions this device
@@ -802,6 +851,45 @@ mod tests {
         leader.persist(vec![(id, doc)], crate::store::index::reindex).expect("persist");
         let d = leader.incident_detail(&f.incident_id).expect("detail");
         assert_eq!(d.deadline.map(|t| utc_text(t.with_timezone(&Utc))).as_deref(), Some("2026-11-24T01:15:00Z"));
+    }
+
+    /// Possible duplicates: same household and category, open, reported within the window either side; once
+    /// one is rejected as a duplicate it leaves the suggestions and is listed under the one it duplicates.
+    #[test]
+    fn duplicate_candidates_and_the_duplicates_pointing_to_an_incident() {
+        let dir = tempfile::tempdir().expect("dir");
+        let c = clock();
+        let mut leader = store(&dir, "a", "王网格长", Role::GridLeader, &["G01"], c.clone());
+        let mut committee = store(&dir, "b", "李主任", Role::Committee, &[], c.clone());
+        let first = leader.report_incident(new_incident(Severity::Normal)).expect("first").incident_id;
+        let mut other_category = new_incident(Severity::Normal);
+        other_category.category = "environment".into();
+        let other = leader.report_incident(other_category).expect("other").incident_id;
+        c.advance(24 * 60);
+        let second = leader.report_incident(new_incident(Severity::Normal)).expect("second").incident_id;
+        // Eight days after the second (nine after the first): outside the window of both.
+        c.advance(8 * 24 * 60 + 1);
+        let late = leader.report_incident(new_incident(Severity::Normal)).expect("late").incident_id;
+        let ids = |items: Vec<IncidentListItem>| items.into_iter().map(|i| i.incident_id).collect::<Vec<_>>();
+        assert_eq!(ids(leader.duplicate_candidates(&first).expect("first")), vec![second.clone()]);
+        assert_eq!(ids(leader.duplicate_candidates(&second).expect("second")), vec![first.clone()]);
+        assert!(leader.duplicate_candidates(&late).expect("late").is_empty());
+        assert!(leader.duplicate_candidates(&other).expect("other").is_empty());
+        assert_eq!(
+            leader.duplicate_candidates("0190f5a4-0000-7000-8000-00000000ffff").expect_err("unknown").code(),
+            crate::ErrorCode::NotFound
+        );
+
+        for id in [&first, &second] {
+            hand_over(&leader, &mut committee, id);
+        }
+        let mut reject = IncidentAct::new(Action::Reject, "重复上报");
+        reject.duplicate_of = Some(first.clone());
+        committee.incident_act(&second, reject).expect("reject as duplicate");
+        assert_eq!(ids(committee.duplicates_of(&first).expect("duplicates")), vec![second.clone()]);
+        assert!(committee.duplicates_of(&second).expect("none").is_empty());
+        assert!(committee.duplicate_candidates(&first).expect("first").is_empty(), "a rejected one is not open");
+        assert_eq!(committee.incident_detail(&second).expect("detail").duplicate_of, Some(first));
     }
 
     #[test]

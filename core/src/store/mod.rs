@@ -33,8 +33,8 @@ use serde::Serialize;
 
 pub(crate) use db::columns::day_text;
 pub use incidents::{
-    IncidentAct, IncidentDetail, IncidentEventView, IncidentFilter, IncidentList, IncidentListItem, MAX_ASSIGNEE_CHARS,
-    MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS,
+    IncidentAct, IncidentDetail, IncidentEventView, IncidentFilter, IncidentList, IncidentListItem,
+    DUPLICATE_WINDOW_DAYS, MAX_ASSIGNEE_CHARS, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS,
 };
 pub use queries::{CheckInSummary, HouseholdDetail, ResidentSummary, Rounds, RoundsItem, RoundsReason};
 pub(crate) use visits::{add_visit_contacts, VisitRow};

@@ -56,8 +56,19 @@ impl Lang {
 pub type Words = &'static [(&'static str, &'static str, &'static str)];
 
 /// Every view's words: the shared ones here, each view's in its own file (one line per view).
-const SECTIONS: &[Words] =
-    &[COMMON, super::dashboard::WORDS, super::roster::WORDS, super::phones::WORDS, super::ledger::WORDS];
+const SECTIONS: &[Words] = &[
+    COMMON,
+    super::dashboard::WORDS,
+    super::roster::WORDS,
+    super::phones::WORDS,
+    super::ledger::WORDS,
+    super::bulk::WORDS,
+    super::views::WORDS,
+    super::responses::WORDS,
+    super::duplicates::WORDS,
+    super::household::WORDS,
+    super::admin::WORDS,
+];
 
 /// Words every page shares (chrome, sign-in, queue, incident).
 const COMMON: Words = &[

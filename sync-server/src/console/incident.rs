@@ -67,27 +67,52 @@ struct IncidentPage {
     wants_evaluation: bool,
     message: Option<String>,
     error: Option<String>,
+    /// Response templates on offer, and the note they filled in (`?response=ID`).
+    responses: Vec<super::responses::Offered>,
+    note: String,
+    related: super::duplicates::Related,
 }
 
 #[derive(Deserialize)]
 pub struct DetailQuery {
     #[serde(default)]
     done: Option<String>,
+    /// A response template to fill the note with.
+    #[serde(default)]
+    response: Option<String>,
+}
+
+/// What the incident page reads: the incident as the viewer sees it, the community's settings, the
+/// incidents related as duplicates, and the community's response templates.
+struct Loaded {
+    d: IncidentDetail,
+    settings: gridline_core::model::CommunitySettings,
+    related: super::duplicates::Related,
+    templates: Vec<crate::storage::ResponseTemplate>,
 }
 
 fn load(
     console: &Console,
     staffer_identity: &gridline_core::store::DeviceInfo,
     incident_id: &str,
-) -> Result<(IncidentDetail, gridline_core::model::CommunitySettings)> {
-    console.replicas.with(&staffer_identity.community_id, |store| {
-        Ok((store.incident_detail_as(staffer_identity, incident_id)?, store.settings().clone()))
-    })
+    tr: super::i18n::Tr,
+) -> Result<Loaded> {
+    let (d, settings, related) = console.replicas.with(&staffer_identity.community_id, |store| {
+        let d = store.incident_detail_as(staffer_identity, incident_id)?;
+        let settings = store.settings().clone();
+        let related = super::duplicates::related(store, &d, tr, &zone(&settings.timezone))?;
+        Ok((d, settings, related))
+    })?;
+    let templates = super::responses::load(console, &staffer_identity.community_id)?;
+    Ok(Loaded { d, settings, related, templates })
 }
 
-fn build(chrome: Chrome, d: IncidentDetail, settings: &gridline_core::model::CommunitySettings) -> IncidentPage {
+fn build(chrome: Chrome, loaded: Loaded, response: Option<&str>) -> IncidentPage {
+    let Loaded { d, settings, related, templates } = loaded;
     let tr = chrome.tr;
     let tz = zone(&settings.timezone);
+    let responses = super::responses::offered(&templates, &d, tr);
+    let note = responses.iter().find(|r| Some(r.template_id.as_str()) == response).map(|r| r.text.clone());
     let events = d
         .events
         .iter()
@@ -125,6 +150,9 @@ fn build(chrome: Chrome, d: IncidentDetail, settings: &gridline_core::model::Com
         chrome,
         message: None,
         error: None,
+        note: note.unwrap_or_default(),
+        responses,
+        related,
     }
 }
 
@@ -137,10 +165,10 @@ pub async fn page(
 ) -> Response {
     let chrome = Chrome::of(&staffer, "queue", format!("/console/incidents/{incident_id}"));
     let identity = staffer.identity();
-    let id = incident_id.clone();
-    match console.blocking(move |c| load(c, &identity, &id)).await {
-        Ok((d, settings)) => {
-            let mut p = build(chrome, d, &settings);
+    let (id, tr) = (incident_id.clone(), staffer.tr());
+    match console.blocking(move |c| load(c, &identity, &id, tr)).await {
+        Ok(loaded) => {
+            let mut p = build(chrome, loaded, q.response.as_deref());
             if q.done.is_some() {
                 p.message = Some(p.chrome.tr.t("incident.done").to_string());
             }
@@ -227,11 +255,11 @@ pub async fn act(
 async fn refused(console: &Arc<Console>, staffer: &Staffer, incident_id: &str, e: ServerError) -> Response {
     let chrome = Chrome::of(staffer, "queue", format!("/console/incidents/{incident_id}"));
     let identity = staffer.identity();
-    let id = incident_id.to_string();
+    let (id, tr) = (incident_id.to_string(), staffer.tr());
     let status = e.status;
-    match console.blocking(move |c| load(c, &identity, &id)).await {
-        Ok((d, settings)) => {
-            let mut p = build(chrome, d, &settings);
+    match console.blocking(move |c| load(c, &identity, &id, tr)).await {
+        Ok(loaded) => {
+            let mut p = build(chrome, loaded, None);
             p.error = Some(format!("{} ({})", p.chrome.tr.error(e.code), e.code.code()));
             (status, render(&p)).into_response()
         }

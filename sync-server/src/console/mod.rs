@@ -7,10 +7,14 @@
 //! store over the server's documents; an action is prepared by the core's store as a change by the staff
 //! account's actor and stored by the engine after the same checks as a phone's (see `replica.rs`).
 
+mod admin;
 mod assets;
+mod bulk;
 mod chart;
 mod dashboard;
+mod duplicates;
 mod events;
+mod household;
 mod i18n;
 mod incident;
 mod ledger;
@@ -19,8 +23,10 @@ mod page;
 mod phones;
 mod queue;
 pub mod replica;
+mod responses;
 mod roster;
 pub mod session;
+mod views;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -99,6 +105,11 @@ fn routes(console: Arc<Console>) -> Router {
         .merge(roster::routes())
         .merge(phones::routes())
         .merge(ledger::routes())
+        .merge(bulk::routes())
+        .merge(views::routes())
+        .merge(responses::routes())
+        .merge(household::routes())
+        .merge(admin::routes())
         .route("/events", get(events::stream))
         .route("/assets/{name}", get(assets::asset))
         .layer(axum::middleware::map_response(security_headers))

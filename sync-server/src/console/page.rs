@@ -137,10 +137,19 @@ pub struct ErrorPage {
     pub code: String,
 }
 
+/// A request refused for a reason the console says in its own words (`key`), with `status`.
+pub fn refused_page(chrome: Chrome, status: StatusCode, key: &str) -> Response {
+    let message = chrome.tr.t(key).to_string();
+    let page = ErrorPage { message, code: ErrorCode::InvalidInput.code().to_string(), chrome };
+    (status, render(&page)).into_response()
+}
+
 /// An error as a page in the viewer's language, with the error's status.
 pub fn error_page(chrome: Chrome, e: &ServerError) -> Response {
     let message = if e.status == StatusCode::FORBIDDEN && e.code == ErrorCode::Unauthorized {
         chrome.tr.t("error.csrf").to_string()
+    } else if e.status == StatusCode::FORBIDDEN && e.code == ErrorCode::ForbiddenDocument {
+        chrome.tr.t("error.forbidden").to_string()
     } else {
         chrome.tr.error(e.code).to_string()
     };

@@ -192,6 +192,7 @@ struct QueuePage {
     query: String,
     queue: Queue,
     stages: Vec<(&'static str, String)>,
+    views: Vec<crate::storage::SavedView>,
 }
 
 #[derive(Template)]
@@ -217,13 +218,14 @@ pub async fn page(State(console): State<Arc<Console>>, staffer: Staffer, Query(q
     let query = q.query_string();
     let here = format!("/console/queue?{query}");
     let chrome = Chrome::of(&staffer, "queue", here);
-    match fetch(&console, &staffer, &q).await {
-        Ok(queue) => {
+    let views = super::views::load(&console, &staffer.staff.community_id).await;
+    match (fetch(&console, &staffer, &q).await, views) {
+        (Ok(queue), Ok(views)) => {
             let tr = staffer.tr();
             let stages = Stage::ALL.iter().map(|s| (s.code(), tr.stage(s).to_string())).collect();
-            render(&QueuePage { chrome, q, query, queue, stages })
+            render(&QueuePage { chrome, q, query, queue, stages, views })
         }
-        Err(e) => error_page(chrome, &e),
+        (Err(e), _) | (_, Err(e)) => error_page(chrome, &e),
     }
 }
 

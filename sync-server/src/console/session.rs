@@ -153,6 +153,14 @@ impl Staffer {
     }
 }
 
+/// A form that carries nothing but the CSRF token (a button that deletes or disables something).
+#[derive(Debug, serde::Deserialize)]
+pub struct CsrfForm {
+    /// The session's CSRF token.
+    #[serde(default)]
+    pub csrf: String,
+}
+
 /// Compares secrets in time independent of where they differ.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0

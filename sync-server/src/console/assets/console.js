@@ -22,6 +22,23 @@
     });
   }
 
+  // What was typed or ticked in a part of the page, by control id, so that a live swap keeps it (the rows
+  // ticked for a bulk action, a note half written).
+  function controls(el) {
+    var state = {};
+    el.querySelectorAll("input[id], select[id], textarea[id]").forEach(function (c) {
+      state[c.id] = (c.type === "checkbox" || c.type === "radio") ? c.checked : c.value;
+    });
+    return state;
+  }
+
+  function restore(el, state) {
+    el.querySelectorAll("input[id], select[id], textarea[id]").forEach(function (c) {
+      if (!Object.prototype.hasOwnProperty.call(state, c.id)) return;
+      if (c.type === "checkbox" || c.type === "radio") c.checked = state[c.id]; else c.value = state[c.id];
+    });
+  }
+
   // Fetches a fragment and swaps it in, keeping focus where it was when the element survives.
   function swap(url, id) {
     var old = document.getElementById(id);
@@ -35,6 +52,7 @@
         var cur = document.getElementById(id);
         if (!fresh || !cur) return;
         var focused = document.activeElement && document.activeElement.id;
+        restore(fresh, controls(cur));
         cur.replaceWith(fresh);
         if (focused && document.getElementById(focused)) document.getElementById(focused).focus();
         tick();
@@ -66,6 +84,20 @@
     es.addEventListener("error", function () { if (badge) badge.hidden = true; document.body.dataset.live = "off"; });
     es.addEventListener("incidents", function (ev) { reloadFor(ev.data); });
   }
+
+  // A response template chosen on an incident fills the note in place (without script, the button beside
+  // the choice reloads the page with the note filled). What the user wrote themselves is never replaced.
+  var filled = {};
+  document.addEventListener("change", function (ev) {
+    var pick = ev.target;
+    if (!pick.matches || !pick.matches("select[data-fills]")) return;
+    var note = document.getElementById(pick.dataset.fills);
+    var option = pick.options[pick.selectedIndex];
+    if (!note || !option) return;
+    if (note.value !== "" && note.value !== filled[note.id]) return;
+    note.value = option.dataset.text || "";
+    filled[note.id] = note.value;
+  });
 
   document.addEventListener("DOMContentLoaded", function () {
     tick();
