@@ -2,8 +2,7 @@
 //! staff member signs in with a cookie jar and uses the pages as a browser would; phones are the test kit's
 //! protocol devices.
 
-use std::io::{Read, Write};
-use std::process::{Command, Stdio};
+use std::io::Read;
 use std::time::{Duration, Instant};
 
 use gridline_core::docs::{incident, DocId};
@@ -14,23 +13,6 @@ use reqwest::blocking::{multipart, Client};
 const PASSWORD: &str = "correct horse battery";
 /// How long the replica may take to show what a phone synced.
 const FEED_WITHIN: Duration = Duration::from_secs(20);
-
-/// Creates a console account with `admin staff add … --password-stdin`.
-fn add_staff(server: &Server, community: &str, user: &str, role: &str) {
-    let mut child = Command::new(server.bin.path())
-        .arg("admin")
-        .arg("--data")
-        .arg(&server.data)
-        .args(["--json", "staff", "add", "--community", community, "--user", user, "--role", role, "--password-stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn admin staff add");
-    child.stdin.take().expect("stdin").write_all(format!("{PASSWORD}\n").as_bytes()).expect("password");
-    let out = child.wait_with_output().expect("admin staff add");
-    assert!(out.status.success(), "staff add failed: {}", String::from_utf8_lossy(&out.stdout));
-}
 
 /// A signed-in browser: its cookie jar holds the session.
 struct Browser<'a> {
@@ -145,7 +127,7 @@ fn the_dashboard_shows_the_rate_the_ledger_computes() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = Server::start(dir.path());
     let community = server.community_with_roster();
-    add_staff(&server, &community, "站长", "station");
+    server.staff(&community, "站长", "station", PASSWORD);
     let browser = Browser::sign_in(&server, "站长");
 
     let mut leader = server.enroll(&community, "王网格长", "grid_leader", &["G01"]);
@@ -213,8 +195,8 @@ fn roster_upload_adds_households_and_a_malformed_file_applies_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = Server::start(dir.path());
     let community = server.community("东风社区");
-    add_staff(&server, &community, "管理员", "admin");
-    add_staff(&server, &community, "社居委", "committee");
+    server.staff(&community, "管理员", "admin", PASSWORD);
+    server.staff(&community, "社居委", "committee", PASSWORD);
     let admin = Browser::sign_in(&server, "管理员");
 
     let good = roster::csv(&[
@@ -270,8 +252,8 @@ fn phones_enroll_with_a_console_code_and_revoked_phones_are_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = Server::start(dir.path());
     let community = server.community_with_roster();
-    add_staff(&server, &community, "站长", "station");
-    add_staff(&server, &community, "社居委", "committee");
+    server.staff(&community, "站长", "station", PASSWORD);
+    server.staff(&community, "社居委", "committee", PASSWORD);
     let station = Browser::sign_in(&server, "站长");
     let csrf = station.csrf();
 
@@ -323,7 +305,7 @@ fn the_ledger_downloads_as_csv_and_xlsx_with_chinese_headers() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = Server::start(dir.path());
     let community = server.community_with_roster();
-    add_staff(&server, &community, "站长", "station");
+    server.staff(&community, "站长", "station", PASSWORD);
     let browser = Browser::sign_in(&server, "站长");
     until("the roster reaches the replica", || {
         browser.page("/console/ledger").contains("<option value=\"G01\">G01</option>").then_some(())

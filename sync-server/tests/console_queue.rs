@@ -4,8 +4,6 @@
 //! makes, residents' numbers masked until revealed with a reason (audited), the admin pages for admins only,
 //! and state-changing requests refused without the session's CSRF token.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset, Utc};
@@ -17,24 +15,6 @@ use gridline_testkit::{Device, Server};
 const PASSWORD: &str = "correct horse battery";
 /// How long a change may take to reach the console's replica.
 const FEED_WITHIN: Duration = Duration::from_secs(15);
-
-/// Creates a console account with the admin command, the password on standard input.
-fn staff(server: &Server, community: &str, user: &str, role: &str) {
-    let mut child = Command::new(server.bin.path())
-        .arg("admin")
-        .arg("--data")
-        .arg(&server.data)
-        .args(["--json", "staff", "add", "--community", community, "--user", user, "--role", role])
-        .arg("--password-stdin")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run admin staff add");
-    child.stdin.take().expect("stdin").write_all(format!("{PASSWORD}\n").as_bytes()).expect("password");
-    let out = child.wait_with_output().expect("admin staff add");
-    assert!(out.status.success(), "staff add {user}: {}", String::from_utf8_lossy(&out.stdout));
-}
 
 /// A signed-in browser: a cookie jar, and the session's CSRF token read from the page.
 struct Browser {
@@ -179,7 +159,7 @@ fn setup(dir: &std::path::Path) -> (Server, String, Device) {
     let community = server.community_with_roster();
     for (user, role) in [("委员李", "committee"), ("站员赵", "station"), ("管理员", "admin"), ("街道王", "street")]
     {
-        staff(&server, &community, user, role);
+        server.staff(&community, user, role, PASSWORD);
     }
     let leader = server.enroll(&community, "王网格长", "grid_leader", &["G01"]);
     (server, community, leader)
@@ -398,7 +378,7 @@ fn residents_numbers_are_masked_until_revealed_with_a_reason_that_is_audited() {
     ]);
     server.import_roster(&community, "roster.csv", &roster);
     for (user, role) in [("委员李", "committee"), ("管理员", "admin")] {
-        staff(&server, &community, user, role);
+        server.staff(&community, user, role, PASSWORD);
     }
     let mut leader = server.enroll(&community, "王网格长", "grid_leader", &["G01"]);
     let id = report(&mut leader, Report::of("H001", "老人家中水管爆裂"));
