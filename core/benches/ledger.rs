@@ -60,6 +60,8 @@ impl Lcg {
 fn fill(path: &Path) -> rusqlite::Result<()> {
     let mut conn = Connection::open(path)?;
     conn.pragma_update(None, "key", format!("x'{}'", hex::encode(KEY)))?;
+    // The page HMAC the store writes with (store/db/connection.rs), or the store cannot open the file.
+    conn.execute_batch("PRAGMA cipher_hmac_algorithm = HMAC_SHA256;")?;
     let tx = conn.transaction()?;
     let mut rng = Lcg(42);
     {

@@ -96,7 +96,11 @@ pub async fn submit(
     let Ok(Ok(_permit)) = tokio::time::timeout(PASSWORD_CHECK_WAIT, console.password_checks.acquire()).await else {
         let chrome = Chrome::anonymous(lang, "/console/login");
         let message = Some(chrome.tr.t("login.throttled").to_string());
-        return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "2")], render(&LoginPage { chrome, message, user }))
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, "2")],
+            render(&LoginPage { chrome, message, user }),
+        )
             .into_response();
     };
     let outcome = console
