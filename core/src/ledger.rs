@@ -515,7 +515,9 @@ fn ledger_incidents(
     let hi = day_text(month.next_first() + chrono::Days::new(2));
     let mut lines = Vec::new();
     let mut applied: BTreeMap<String, Vec<AppliedEvent>> = BTreeMap::new();
-    for r in db::ledger::events_of_incidents_active_between(store.conn(), &lo, &hi)? {
+    // A one-grid ledger reads only its grid's events (a community's other grids may hold thousands).
+    let one_grid = grids.as_deref().and_then(|g| if let [only] = g { Some(only.as_str()) } else { None });
+    for r in db::ledger::events_of_incidents_active_between(store.conn(), one_grid, &lo, &hi)? {
         let Some(incident) = by_id.get(r.incident_id.as_str()) else { continue };
         let Ok(at) = DateTime::parse_from_rfc3339(&r.at) else { continue };
         let line = IncidentEventLine {

@@ -36,7 +36,7 @@ use gridline_core::workflow::Stage;
 use serde::Deserialize;
 
 use super::chart::{Axis, Bar, BarChart};
-use super::i18n::Tr;
+use super::i18n::{Lang, Tr};
 use super::page::{error_page, month_or, percent, render, url_encode, Chrome};
 use super::session::Staffer;
 use super::Console;
@@ -382,8 +382,56 @@ fn kind_name(tr: &Tr, kind: &CheckInKind) -> &'static str {
 #[template(path = "console/dashboard.html")]
 struct DashboardPage {
     chrome: Chrome,
-    d: Coverage,
+    d: Arc<Coverage>,
     kind_names: Vec<String>,
+}
+
+/// What a dashboard was computed from: the replica's state (its catalogue cursor) and the day (the current
+/// month's cut-off moves with it).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Computed {
+    cursor: u64,
+    today: chrono::NaiveDate,
+}
+
+/// Dashboards already computed, by community, requested month and language: a page asked for again while
+/// the replica has merged nothing new is the same page, so it is not computed again (the figures are a
+/// month's worth of the core's ledger per grid; a station opens the dashboard far more often than a phone
+/// syncs into a quiet community). Bounded: the oldest entries go first past [`CACHED_DASHBOARDS`].
+#[derive(Default)]
+pub struct DashboardCache {
+    entries: std::sync::Mutex<Vec<((String, String, Lang), Computed, Arc<Coverage>)>>,
+}
+
+/// Dashboards kept at most.
+const CACHED_DASHBOARDS: usize = 64;
+
+impl DashboardCache {
+    fn get(&self, key: &(String, String, Lang), at: Computed) -> Option<Arc<Coverage>> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.iter().find(|(k, c, _)| k == key && *c == at).map(|(_, _, d)| d.clone())
+    }
+
+    fn put(&self, key: (String, String, Lang), at: Computed, coverage: Arc<Coverage>) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.retain(|(k, _, _)| *k != key);
+        if entries.len() >= CACHED_DASHBOARDS {
+            entries.remove(0);
+        }
+        entries.push((key, at, coverage));
+    }
+}
+
+/// The dashboard, from the cache when the replica has not changed since it was computed.
+fn cached(console: &Console, community_id: &str, tr: Tr, month: &str) -> Result<Arc<Coverage>> {
+    let at = console.replicas.with(community_id, |s| Ok(Computed { cursor: s.replica_cursor()?, today: s.today() }))?;
+    let key = (community_id.to_string(), month.to_string(), tr.lang);
+    if let Some(hit) = console.dashboards.get(&key, at) {
+        return Ok(hit);
+    }
+    let coverage = Arc::new(load(console, community_id, tr, month)?);
+    console.dashboards.put(key, at, coverage.clone());
+    Ok(coverage)
 }
 
 /// `GET /console/dashboard?month=YYYY-MM`.
@@ -396,7 +444,7 @@ pub async fn page(State(console): State<Arc<Console>>, staffer: Staffer, Query(q
     };
     let chrome = Chrome::of(&staffer, "dashboard", here);
     let (community, tr) = (staffer.staff.community_id.clone(), staffer.tr());
-    match console.blocking(move |c| load(c, &community, tr, &month)).await {
+    match console.blocking(move |c| cached(c, &community, tr, &month)).await {
         Ok(d) => {
             let kind_names = CheckInKind::ALL.iter().map(|k| kind_name(&tr, k).to_string()).collect();
             render(&DashboardPage { chrome, d, kind_names })
@@ -408,7 +456,6 @@ pub async fn page(State(console): State<Arc<Console>>, staffer: Staffer, Query(q
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::console::i18n::Lang;
 
     #[test]
     fn durations_in_hours_and_minutes() {

@@ -51,6 +51,8 @@ pub struct Console {
     pub changed: broadcast::Sender<Changed>,
     /// Failed sign-ins per account and per address.
     pub throttle: session::Throttle,
+    /// Dashboards computed, kept while the replica is unchanged.
+    pub dashboards: dashboard::DashboardCache,
     /// Password checks run one at a time (see `login::submit`).
     pub password_checks: tokio::sync::Semaphore,
     /// Whether cookies carry `Secure` (the server speaks TLS, or a TLS proxy fronts it).
@@ -69,6 +71,7 @@ impl Console {
             changed,
             throttle: session::Throttle::default(),
             password_checks: tokio::sync::Semaphore::new(1),
+            dashboards: dashboard::DashboardCache::default(),
             secure_cookies,
             stopping: tokio::sync::watch::channel(false).1,
         })

@@ -87,16 +87,22 @@ pub(crate) fn incidents(conn: &Connection, grid: Option<&str>) -> Result<Vec<Inc
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-/// Every event of the incidents that had an event recorded in `[from, to)` (RFC 3339 text, compared as
-/// stored), by incident and sequence.
-pub(crate) fn events_of_incidents_active_between(conn: &Connection, from: &str, to: &str) -> Result<Vec<EventRow>> {
+/// Every event of the incidents (of `grid`, or every grid) that had an event recorded in `[from, to)` (RFC
+/// 3339 text, compared as stored), by incident and sequence.
+pub(crate) fn events_of_incidents_active_between(
+    conn: &Connection,
+    grid: Option<&str>,
+    from: &str,
+    to: &str,
+) -> Result<Vec<EventRow>> {
     let mut stmt = conn.prepare_cached(
         "SELECT incident_id, seq, action, actor, role, at, applied, stage_after, superseded_reason, note, satisfied
          FROM incident_event
          WHERE incident_id IN (SELECT DISTINCT incident_id FROM incident_event WHERE at >= ?1 AND at < ?2)
+           AND (?3 IS NULL OR incident_id IN (SELECT incident_id FROM incident WHERE grid = ?3))
          ORDER BY incident_id, seq",
     )?;
-    let rows = stmt.query_map(params![from, to], |r| {
+    let rows = stmt.query_map(params![from, to, grid], |r| {
         Ok(EventRow {
             incident_id: r.get(0)?,
             seq: r.get(1)?,
