@@ -400,19 +400,22 @@ struct Computed {
 /// syncs into a quiet community). Bounded: the oldest entries go first past [`CACHED_DASHBOARDS`].
 #[derive(Default)]
 pub struct DashboardCache {
-    entries: std::sync::Mutex<Vec<((String, String, Lang), Computed, Arc<Coverage>)>>,
+    entries: std::sync::Mutex<Vec<(DashboardKey, Computed, Arc<Coverage>)>>,
 }
+
+/// A cached dashboard's key: community, the month as asked for, language.
+type DashboardKey = (String, String, Lang);
 
 /// Dashboards kept at most.
 const CACHED_DASHBOARDS: usize = 64;
 
 impl DashboardCache {
-    fn get(&self, key: &(String, String, Lang), at: Computed) -> Option<Arc<Coverage>> {
+    fn get(&self, key: &DashboardKey, at: Computed) -> Option<Arc<Coverage>> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries.iter().find(|(k, c, _)| k == key && *c == at).map(|(_, _, d)| d.clone())
     }
 
-    fn put(&self, key: (String, String, Lang), at: Computed, coverage: Arc<Coverage>) {
+    fn put(&self, key: DashboardKey, at: Computed, coverage: Arc<Coverage>) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries.retain(|(k, _, _)| *k != key);
         if entries.len() >= CACHED_DASHBOARDS {
