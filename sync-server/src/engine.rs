@@ -679,12 +679,20 @@ impl Engine {
             .collect();
         let mut stats = self.store(received, Some(&device.device_id), now)?;
         stats.missing_dependencies = dropped;
-        let mut rows = self.storage.catalogue(&device.read_scope(), req.cursor, CATALOGUE_LIMIT + 1)?;
+        let scope = device.read_scope();
+        // The version is read before the rows: every version up to it is committed, so the rows read next
+        // hold each of those documents. A write that commits between the two reads is listed again next time
+        // instead of passed over, which reading the version after the rows would do.
+        let committed = self.storage.catalogue_version(&scope.community_id)?;
+        let mut rows = self.storage.catalogue(&scope, req.cursor, CATALOGUE_LIMIT + 1)?;
         let more = rows.len() > CATALOGUE_LIMIT;
         rows.truncate(CATALOGUE_LIMIT);
         let cursor = match (more, rows.last()) {
             (true, Some(last)) => last.version,
-            _ => self.storage.catalogue_version()?,
+            // One read sees versions without gaps (they commit in order), so its highest is as safe as
+            // `committed`.
+            (false, Some(last)) => committed.max(last.version),
+            (false, None) | (true, None) => committed,
         };
         let catalogue = rows
             .into_iter()
@@ -938,7 +946,7 @@ mod tests {
         assert_eq!(gridline_core::docs::entities(&after, roster::HOUSEHOLD_PREFIX).count(), 80);
         // Storing the same changes again changes nothing (keyed by hash), but bumps the catalogue.
         let scope = ReadScope { community_id: "c1".into(), grids: Some(vec!["G01".into()]) };
-        let v = fresh.storage().catalogue_version().expect("version");
+        let v = fresh.storage().catalogue_version("c1").expect("version");
         let changes = after.get_changes(&[]);
         let write = DocumentWrite {
             doc_id: id.to_string(),

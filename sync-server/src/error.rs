@@ -74,6 +74,18 @@ impl From<rusqlite::Error> for ServerError {
     }
 }
 
+impl From<tokio_postgres::Error> for ServerError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        ServerError::storage(e)
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for ServerError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        ServerError::storage(e)
+    }
+}
+
 impl From<gridline_core::Error> for ServerError {
     /// 404 for what does not exist (or is out of the caller's scope, which looks the same), 409 for an action
     /// the workflow refuses now, 400 for the rest.

@@ -1,13 +1,16 @@
-//! The server's storage, behind a trait so that a PostgreSQL backend can stand beside the embedded SQLite
-//! one. Documents are stored as append-only Automerge changes keyed by change hash (a change already present
-//! is ignored, so two writers never lose an update); every write bumps a monotonically increasing catalogue
-//! version per document, which is the cursor devices sync from.
+//! The server's storage, behind a trait: the embedded SQLite backend (the default, zero set-up) and the
+//! PostgreSQL one (several processes on one database). Documents are stored as append-only Automerge changes
+//! keyed by change hash (a change already present is ignored, so two writers never lose an update); every
+//! write gives the document a new, larger catalogue version, which is the cursor devices sync from. Versions
+//! of one community become visible in the order they were taken, so a cursor never passes over a write that
+//! is still to commit.
 //!
 //! Every method takes `&self` and is safe to call from many threads at once: a backend serialises its own
 //! writes (SQLite has one writer) and serves reads concurrently, so no request waits on another's
 //! Automerge work.
 
 pub mod console;
+pub mod postgres;
 pub mod sqlite;
 
 pub use console::{AuditEntry, ConsoleStorage, ResponseTemplate, SavedView, Session, Staff};
@@ -190,8 +193,10 @@ pub trait Storage: ConsoleStorage + Send + Sync {
     fn sync_state(&self, device_id: &str, doc_id: &str) -> Result<Option<Vec<u8>>>;
     /// The documents in `scope` written after catalogue version `since`, oldest first, at most `limit`.
     fn catalogue(&self, scope: &ReadScope, since: u64, limit: usize) -> Result<Vec<CatalogueRow>>;
-    /// The highest catalogue version.
-    fn catalogue_version(&self) -> Result<u64>;
+    /// The highest catalogue version a document of `community_id` may have; every version up to it is
+    /// committed. (SQLite keeps one counter for the whole server and returns it; PostgreSQL one per
+    /// community.)
+    fn catalogue_version(&self, community_id: &str) -> Result<u64>;
     /// Number of documents stored.
     fn document_count(&self) -> Result<u64>;
 

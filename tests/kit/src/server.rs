@@ -62,14 +62,17 @@ impl ServerBin {
 
     /// `admin --data DATA --json ARGS…`; returns (success, the JSON document it printed).
     pub fn admin(&self, data: &Path, args: &[&str]) -> (bool, Value) {
-        let out = Command::new(&self.path)
-            .arg("admin")
-            .arg("--data")
-            .arg(data)
-            .arg("--json")
-            .args(args)
-            .output()
-            .unwrap_or_else(|e| panic!("run {} admin: {e}", self.path.display()));
+        self.admin_on(data, None, args)
+    }
+
+    /// [`ServerBin::admin`], on the PostgreSQL database `database_url` when one is given.
+    pub fn admin_on(&self, data: &Path, database_url: Option<&str>, args: &[&str]) -> (bool, Value) {
+        let mut command = Command::new(&self.path);
+        command.arg("admin").arg("--data").arg(data).arg("--json");
+        if let Some(url) = database_url {
+            command.args(["--database-url", url]);
+        }
+        let out = command.args(args).output().unwrap_or_else(|e| panic!("run {} admin: {e}", self.path.display()));
         let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
             panic!("admin {args:?} printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stderr))
         });
@@ -152,6 +155,9 @@ pub struct ServerOptions {
     pub default_metrics: bool,
     /// The binary to run; [`ServerBin::this_build`] when `None`.
     pub bin: Option<ServerBin>,
+    /// A PostgreSQL database to store everything in (`--database-url`, for `serve` and every `admin`
+    /// command of the server); the data directory then holds only the console's replica files.
+    pub database_url: Option<String>,
 }
 
 impl ServerOptions {
@@ -249,12 +255,14 @@ impl Server {
 
     /// `admin …` on this server's data directory, with `--json`; returns (success, document).
     pub fn admin(&self, args: &[&str]) -> (bool, Value) {
-        self.bin.admin(&self.data, args)
+        self.bin.admin_on(&self.data, self.options.database_url.as_deref(), args)
     }
 
     /// [`Server::admin`] that must succeed; returns the document.
     pub fn admin_ok(&self, args: &[&str]) -> Value {
-        self.bin.admin_ok(&self.data, args)
+        let (ok, doc) = self.admin(args);
+        assert!(ok, "admin {args:?} failed: {doc}");
+        doc
     }
 
     /// Creates a community named `name`; returns its id.
@@ -351,6 +359,9 @@ impl Drop for Server {
 fn spawn(bin: &ServerBin, data: &Path, port: u16, options: &ServerOptions) -> Child {
     let mut command = Command::new(&bin.path);
     command.args(["serve", "--data"]).arg(data).args(["--listen", &format!("127.0.0.1:{port}")]);
+    if let Some(url) = &options.database_url {
+        command.args(["--database-url", url]);
+    }
     if !legacy() && !options.default_metrics && !options.args.iter().any(|a| a == "--metrics-listen") {
         command.args(["--metrics-listen", "off"]);
     }
