@@ -24,7 +24,7 @@ use gridline_core::sync::protocol::{
 use crate::access::signature_valid;
 use crate::error::{Result, ServerError};
 use crate::limits::{Quotas, RateLimiter, OPERATIONS_PER_TOKEN};
-use crate::storage::{DocScope, DocumentWrite, Quota, Storage};
+use crate::storage::{catalogue_page, CataloguePage, DocScope, DocumentWrite, Quota, Storage};
 use crate::validate::MessageLimits;
 
 /// The first bytes of every server actor id. The rest is random per process, so two processes writing the
@@ -679,21 +679,8 @@ impl Engine {
             .collect();
         let mut stats = self.store(received, Some(&device.device_id), now)?;
         stats.missing_dependencies = dropped;
-        let scope = device.read_scope();
-        // The version is read before the rows: every version up to it is committed, so the rows read next
-        // hold each of those documents. A write that commits between the two reads is listed again next time
-        // instead of passed over, which reading the version after the rows would do.
-        let committed = self.storage.catalogue_version(&scope.community_id)?;
-        let mut rows = self.storage.catalogue(&scope, req.cursor, CATALOGUE_LIMIT + 1)?;
-        let more = rows.len() > CATALOGUE_LIMIT;
-        rows.truncate(CATALOGUE_LIMIT);
-        let cursor = match (more, rows.last()) {
-            (true, Some(last)) => last.version,
-            // One read sees versions without gaps (they commit in order), so its highest is as safe as
-            // `committed`.
-            (false, Some(last)) => committed.max(last.version),
-            (false, None) | (true, None) => committed,
-        };
+        let CataloguePage { rows, cursor, more } =
+            catalogue_page(self.storage.as_ref(), &device.read_scope(), req.cursor, CATALOGUE_LIMIT)?;
         let catalogue = rows
             .into_iter()
             .map(|r| CatalogueEntry {

@@ -14,8 +14,8 @@ use gridline_core::model::{Role, Severity};
 use gridline_server::storage::postgres::PgStorage;
 use gridline_server::storage::sqlite::SqliteStorage;
 use gridline_server::storage::{
-    AuditEntry, Community, Device, DocScope, DocumentWrite, EnrollmentCode, Quota, QuotaExceeded, ReadScope,
-    ResponseTemplate, SavedView, Session, Staff, Storage,
+    catalogue_page, AuditEntry, Community, Device, DocScope, DocumentWrite, EnrollmentCode, Quota, QuotaExceeded,
+    ReadScope, ResponseTemplate, SavedView, Session, Staff, Storage,
 };
 use gridline_testkit::{log_id, Server, ServerOptions};
 
@@ -370,8 +370,9 @@ fn staff_sessions_audit_views_and_templates() {
     });
 }
 
-/// Writer threads append to one community while a reader follows the catalogue from its cursor, as a device
-/// does; the reader must end up having listed every document, none passed over.
+/// Writer threads append to one community while a reader follows the catalogue from its cursor with the
+/// sync answer's own rule ([`catalogue_page`]); the reader must end up having listed every document, none
+/// passed over.
 fn cursor_never_skips(s: Arc<dyn Storage>) {
     const WRITERS: usize = 4;
     const WRITES_EACH: usize = 40;
@@ -387,10 +388,12 @@ fn cursor_never_skips(s: Arc<dyn Storage>) {
                 // Once the writers are done, one more pass reads everything that is left.
                 let last_pass = done.load(Ordering::SeqCst);
                 loop {
-                    let rows = s.catalogue(&whole(&c), cursor, 7).expect("catalogue");
-                    let Some(last) = rows.last() else { break };
-                    cursor = last.version;
-                    seen.extend(rows.into_iter().map(|r| r.doc_id));
+                    let page = catalogue_page(s.as_ref(), &whole(&c), cursor, 7).expect("catalogue");
+                    cursor = page.cursor;
+                    seen.extend(page.rows.into_iter().map(|r| r.doc_id));
+                    if !page.more {
+                        break;
+                    }
                 }
                 passes += 1;
                 if last_pass {

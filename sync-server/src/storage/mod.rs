@@ -146,6 +146,35 @@ pub struct ReadScope {
     pub grids: Option<Vec<String>>,
 }
 
+/// One page of a device's catalogue and the cursor to send it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CataloguePage {
+    /// The documents written after the request's cursor, oldest first.
+    pub rows: Vec<CatalogueRow>,
+    /// Where the next request continues: no document at or below it is left unlisted.
+    pub cursor: u64,
+    /// True when the page is full and more documents follow.
+    pub more: bool,
+}
+
+/// The documents in `scope` written after `since` (at most `limit`) and the cursor that follows them
+/// (PROTOCOL.md, "Catalogue cursors"). The committed version is read before the rows: the rows read next
+/// then hold every document up to it, and a write committing between the two reads is listed again next
+/// time rather than passed over, as reading the version after the rows would do.
+pub fn catalogue_page(storage: &dyn Storage, scope: &ReadScope, since: u64, limit: usize) -> Result<CataloguePage> {
+    let committed = storage.catalogue_version(&scope.community_id)?;
+    let mut rows = storage.catalogue(scope, since, limit.saturating_add(1))?;
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    let cursor = match (more, rows.last()) {
+        (true, Some(last)) => last.version,
+        // One read sees versions without gaps (they commit in order), so its highest is as safe as `committed`.
+        (false, Some(last)) => committed.max(last.version),
+        (_, None) => committed,
+    };
+    Ok(CataloguePage { rows, cursor, more })
+}
+
 /// The storage backend. Every method is one transaction.
 pub trait Storage: ConsoleStorage + Send + Sync {
     /// Registers a community.
