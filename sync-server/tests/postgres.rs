@@ -492,3 +492,32 @@ fn two_devices_converge_through_serve_on_postgres() {
     assert!(late.notes(&log_key).iter().any(|(k, _)| k == "checkin/b-2"));
     assert!(b.ids().contains(&incident_key));
 }
+
+#[test]
+fn the_console_works_on_postgres() {
+    let Some(db) = TestDatabase::create("the_console_works_on_postgres") else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let options = ServerOptions { database_url: Some(db.url.clone()), ..ServerOptions::default() };
+    let server = Server::start_with(dir.path(), &options);
+    let community = server.community_with_roster();
+    let mut leader = server.enroll(&community, "A", "grid_leader", &["G01"]);
+    let incident = leader.report_incident("G01", "Stairwell light out", Severity::Normal);
+    leader.sync().expect("report synced");
+    let incident_id = incident.key.clone().expect("incident id");
+
+    // The account, its session and its action all go through the database.
+    let committee = server.signed_in_staff(&community, "li", "committee");
+    let started = std::time::Instant::now();
+    while !committee.page("/console/queue?stage=all").contains(&incident_id) {
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "the incident never reached the queue");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let res = committee.post(&format!("/console/incidents/{incident_id}/act"), &[("action", "dispatch")]);
+    assert_eq!(res.status().as_u16(), 303, "dispatched");
+    leader.sync().expect("leader syncs");
+    let events = incident::read_events(&leader.docs[&incident.to_string()]).expect("events");
+    let dispatch = events.iter().find(|e| e.action == "dispatch").expect("the console's dispatch reached the phone");
+    assert_eq!((dispatch.actor.as_str(), dispatch.role.as_str()), ("li", "committee"));
+    let listed = server.admin_ok(&["staff", "list"]);
+    assert!(listed.to_string().contains("\"li\""), "{listed}");
+}

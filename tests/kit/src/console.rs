@@ -25,9 +25,12 @@ pub struct StaffClient {
 impl Server {
     /// Creates a console account with `admin staff add` (password on standard input); returns its JSON.
     pub fn staff(&self, community: &str, user: &str, role: &str, password: &str) -> serde_json::Value {
-        let mut child = Command::new(self.bin.path())
-            .args(["admin", "--data"])
-            .arg(&self.data)
+        let mut command = Command::new(self.bin.path());
+        command.args(["admin", "--data"]).arg(&self.data);
+        if let Some(url) = self.database_url() {
+            command.args(["--database-url", url]);
+        }
+        let mut child = command
             .args(["--json", "staff", "add", "--community", community, "--user", user, "--role", role])
             .arg("--password-stdin")
             .stdin(Stdio::piped())

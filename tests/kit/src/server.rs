@@ -253,6 +253,11 @@ impl Server {
         self.wait_ready();
     }
 
+    /// The PostgreSQL database the server stores everything in, when it was started with one.
+    pub fn database_url(&self) -> Option<&str> {
+        self.options.database_url.as_deref()
+    }
+
     /// `admin …` on this server's data directory, with `--json`; returns (success, document).
     pub fn admin(&self, args: &[&str]) -> (bool, Value) {
         self.bin.admin_on(&self.data, self.options.database_url.as_deref(), args)
