@@ -476,6 +476,15 @@ fn two_devices_converge_through_serve_on_postgres() {
     let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(actions, vec!["report", "receive"], "stored and receipted by the server");
 
+    // A photo goes into the database too; its uploader reads it back.
+    let photo = b"jpeg bytes of a stairwell".to_vec();
+    let blob_url = server.url(&format!("/v1/blobs/{}", hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&photo))));
+    let put = server.http.put(&blob_url).bearer_auth(&a.info.token).body(photo.clone()).send().expect("put");
+    assert_eq!(put.status().as_u16(), 201);
+    let got = server.http.get(&blob_url).bearer_auth(&a.info.token).send().expect("get");
+    assert_eq!(got.status().as_u16(), 200);
+    assert_eq!(got.bytes().expect("bytes").to_vec(), photo);
+
     // Everything lives in the database: a server started on an empty data directory serves it all.
     server.kill();
     let second = Server::start_with(&dir.path().join("second"), &options);
