@@ -17,64 +17,18 @@ use gridline_server::storage::{
     catalogue_page, AuditEntry, Community, Device, DocScope, DocumentWrite, EnrollmentCode, Quota, QuotaExceeded,
     ReadScope, ResponseTemplate, SavedView, Session, Staff, Storage,
 };
-use gridline_testkit::{log_id, Server, ServerOptions};
+use gridline_testkit::{log_id, Server, ServerOptions, TestDatabase};
 
-const URL_VAR: &str = "GRIDLINE_TEST_DATABASE_URL";
-
-/// A fresh database on the test cluster, dropped on drop.
-struct TestDatabase {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-/// Runs one statement on the cluster's own database (CREATE/DROP DATABASE cannot run in a transaction, so
-/// not through the backend).
-fn run_statement(url: &str, sql: &str) {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    runtime.block_on(async {
-        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("connect");
-        let driver = tokio::spawn(connection);
-        client.batch_execute(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
-        drop(client);
-        let _ = driver.await;
-    });
-}
-
-impl TestDatabase {
-    /// A new database, or `None` (with a message saying so) when no test cluster is configured.
-    fn create(test: &str) -> Option<TestDatabase> {
-        let Ok(admin_url) = std::env::var(URL_VAR) else {
-            eprintln!("{test}: PostgreSQL part skipped: {URL_VAR} is not set (tests/run starts a cluster and sets it)");
-            return None;
-        };
-        let name = format!("test_{}", uuid::Uuid::now_v7().simple());
-        run_statement(&admin_url, &format!("CREATE DATABASE {name}"));
-        let base = admin_url.split('?').next().unwrap_or(&admin_url);
-        let Some(slash) = base.rfind('/').filter(|i| *i > "postgres://".len()) else {
-            panic!("{URL_VAR} names no database: {admin_url}");
-        };
-        let url = format!("{}/{name}", &base[..slash]);
-        Some(TestDatabase { admin_url, name, url })
-    }
-
-    fn open(&self) -> PgStorage {
-        PgStorage::open(&self.url).expect("open PostgreSQL storage")
-    }
-}
-
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        run_statement(&self.admin_url, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
-    }
+fn open(db: &TestDatabase) -> PgStorage {
+    PgStorage::open(&db.url).expect("open PostgreSQL storage")
 }
 
 /// Runs `check` against a fresh SQLite store and, when a test cluster is configured, a fresh PostgreSQL one.
 fn on_both_backends(test: &str, check: impl Fn(&dyn Storage)) {
     let dir = tempfile::tempdir().expect("tempdir");
     check(&SqliteStorage::open(dir.path()).expect("open SQLite storage"));
-    if let Some(db) = TestDatabase::create(test) {
-        check(&db.open());
+    if let Some(db) = TestDatabase::create_for(test) {
+        check(&open(&db));
     }
 }
 
@@ -433,14 +387,14 @@ fn cursor_never_skips(s: Arc<dyn Storage>) {
 fn concurrent_writers_never_make_a_cursor_skip() {
     let dir = tempfile::tempdir().expect("tempdir");
     cursor_never_skips(Arc::new(SqliteStorage::open(dir.path()).expect("open SQLite storage")));
-    if let Some(db) = TestDatabase::create("concurrent_writers_never_make_a_cursor_skip") {
-        cursor_never_skips(Arc::new(db.open()));
+    if let Some(db) = TestDatabase::create_for("concurrent_writers_never_make_a_cursor_skip") {
+        cursor_never_skips(Arc::new(open(&db)));
     }
 }
 
 #[test]
 fn two_devices_converge_through_serve_on_postgres() {
-    let Some(db) = TestDatabase::create("two_devices_converge_through_serve_on_postgres") else { return };
+    let Some(db) = TestDatabase::create_for("two_devices_converge_through_serve_on_postgres") else { return };
     let dir = tempfile::tempdir().expect("tempdir");
     let options = ServerOptions { database_url: Some(db.url.clone()), ..ServerOptions::default() };
     let mut server = Server::start_with(&dir.path().join("first"), &options);
@@ -504,7 +458,7 @@ fn two_devices_converge_through_serve_on_postgres() {
 
 #[test]
 fn the_console_works_on_postgres() {
-    let Some(db) = TestDatabase::create("the_console_works_on_postgres") else { return };
+    let Some(db) = TestDatabase::create_for("the_console_works_on_postgres") else { return };
     let dir = tempfile::tempdir().expect("tempdir");
     let options = ServerOptions { database_url: Some(db.url.clone()), ..ServerOptions::default() };
     let server = Server::start_with(dir.path(), &options);

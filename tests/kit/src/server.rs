@@ -5,6 +5,7 @@
 //! answers 200, polled every [`READY_POLL`] for at most [`READY_WITHIN`]. A server that exits before it
 //! is ready fails the test at once, with its exit status.
 
+use crate::postgres::database_for;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -62,21 +63,31 @@ impl ServerBin {
 
     /// `admin --data DATA --json ARGS…`; returns (success, the JSON document it printed).
     pub fn admin(&self, data: &Path, args: &[&str]) -> (bool, Value) {
-        self.admin_on(data, None, args)
+        self.admin_on(data, database_for(data).as_deref(), args)
     }
 
     /// [`ServerBin::admin`], on the PostgreSQL database `database_url` when one is given.
     pub fn admin_on(&self, data: &Path, database_url: Option<&str>, args: &[&str]) -> (bool, Value) {
-        let mut command = Command::new(&self.path);
-        command.arg("admin").arg("--data").arg(data).arg("--json");
-        if let Some(url) = database_url {
-            command.args(["--database-url", url]);
-        }
-        let out = command.args(args).output().unwrap_or_else(|e| panic!("run {} admin: {e}", self.path.display()));
+        let mut command = self.admin_command(data, database_url);
+        let out = command
+            .arg("--json")
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("run {} admin: {e}", self.path.display()));
         let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
             panic!("admin {args:?} printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stderr))
         });
         (out.status.success(), doc)
+    }
+
+    /// `admin --data DATA [--database-url URL]`, for the caller to add arguments, input and environment.
+    pub fn admin_command(&self, data: &Path, database_url: Option<&str>) -> Command {
+        let mut command = Command::new(&self.path);
+        command.arg("admin").arg("--data").arg(data);
+        if let Some(url) = database_url {
+            command.args(["--database-url", url]);
+        }
+        command
     }
 
     /// [`ServerBin::admin`] that must succeed; returns the document.
@@ -210,9 +221,13 @@ impl Server {
             http = http.add_root_certificate(reqwest::Certificate::from_pem(pem).expect("certificate"));
             scheme = "https";
         }
-        let child = spawn(&bin, data, port, options);
+        let mut options = options.clone();
+        if options.database_url.is_none() {
+            options.database_url = database_for(data);
+        }
+        let child = spawn(&bin, data, port, &options);
         let http = http.build().expect("client");
-        let mut server = Server { child, data: data.to_path_buf(), port, http, scheme, bin, options: options.clone() };
+        let mut server = Server { child, data: data.to_path_buf(), port, http, scheme, bin, options };
         server.wait_ready();
         server
     }
@@ -256,6 +271,11 @@ impl Server {
     /// The PostgreSQL database the server stores everything in, when it was started with one.
     pub fn database_url(&self) -> Option<&str> {
         self.options.database_url.as_deref()
+    }
+
+    /// `admin` on this server's data directory and database, for the caller to add arguments.
+    pub fn admin_command(&self) -> Command {
+        self.bin.admin_command(&self.data, self.database_url())
     }
 
     /// `admin …` on this server's data directory, with `--json`; returns (success, document).
