@@ -18,8 +18,10 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use tokio_postgres::{Client, IsolationLevel, NoTls, Row, Transaction};
+// The pool's client and transaction types: the driver's, plus a per-connection cache of prepared statements
+// (`prepare_cached`), which the hot paths use to save a round trip per query.
+use deadpool_postgres::{Client, GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
+use tokio_postgres::{IsolationLevel, NoTls, Row};
 
 use super::{
     CatalogueRow, Community, Device, DocumentWrite, EnrollmentCode, Quota, QuotaExceeded, ReadScope, Storage,
@@ -241,35 +243,37 @@ impl Drop for PgStorage {
 /// Takes the next `count` catalogue versions of a community; returns the first. The row stays locked until
 /// the transaction ends, which is what orders commits by version.
 async fn take_versions(tx: &Transaction<'_>, community_id: &str, count: i64) -> Result<i64> {
-    let last: i64 = tx
-        .query_one(
+    let sql = tx
+        .prepare_cached(
             "INSERT INTO community_version (community_id, version) VALUES ($1, $2)
              ON CONFLICT (community_id) DO UPDATE SET version = community_version.version + excluded.version
              RETURNING version",
-            &[&community_id, &count],
         )
-        .await?
-        .try_get(0)?;
+        .await?;
+    let last: i64 = tx.query_one(&sql, &[&community_id, &count]).await?.try_get(0)?;
     Ok(last - count + 1)
 }
 
 async fn last_seq(tx: &Transaction<'_>, doc_id: &str) -> Result<i64> {
-    Ok(tx.query_one("SELECT COALESCE(MAX(seq), 0) FROM change WHERE doc_id = $1", &[&doc_id]).await?.try_get(0)?)
+    let sql = tx.prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM change WHERE doc_id = $1").await?;
+    Ok(tx.query_one(&sql, &[&doc_id]).await?.try_get(0)?)
 }
 
 async fn append_one(tx: &Transaction<'_>, w: &DocumentWrite, version: i64, received_at: i64) -> Result<(i64, i64)> {
     // The document row is locked first: the change sequence numbers of one document are then taken and
     // committed in the same order, so a reader that saw sequence n never later finds a smaller one appear.
-    tx.execute(
-        "INSERT INTO document (doc_id, community_id, grid, version, heads, received_at) VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (doc_id) DO UPDATE SET version = excluded.version, heads = excluded.heads,
-           received_at = excluded.received_at",
-        &[&w.doc_id, &w.scope.community_id, &w.scope.grid, &version, &w.heads.join(";"), &received_at],
-    )
-    .await?;
+    let upsert = tx
+        .prepare_cached(
+            "INSERT INTO document (doc_id, community_id, grid, version, heads, received_at) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (doc_id) DO UPDATE SET version = excluded.version, heads = excluded.heads,
+               received_at = excluded.received_at",
+        )
+        .await?;
+    tx.execute(&upsert, &[&w.doc_id, &w.scope.community_id, &w.scope.grid, &version, &w.heads.join(";"), &received_at])
+        .await?;
     let before = last_seq(tx, &w.doc_id).await?;
     let insert = tx
-        .prepare(
+        .prepare_cached(
             "INSERT INTO change (doc_id, hash, bytes, received_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (doc_id, hash) DO NOTHING",
         )
@@ -278,9 +282,10 @@ async fn append_one(tx: &Transaction<'_>, w: &DocumentWrite, version: i64, recei
     for (hash, bytes) in &w.changes {
         inserted += to_i64(tx.execute(&insert, &[&w.doc_id, hash, bytes, &received_at]).await?);
     }
-    tx.execute("UPDATE document SET pending = pending + $1 WHERE doc_id = $2", &[&inserted, &w.doc_id]).await?;
+    let pending = tx.prepare_cached("UPDATE document SET pending = pending + $1 WHERE doc_id = $2").await?;
+    tx.execute(&pending, &[&inserted, &w.doc_id]).await?;
     let blob_ref = tx
-        .prepare(
+        .prepare_cached(
             "INSERT INTO blob_ref (sha256, doc_id, community_id, grid) VALUES ($1, $2, $3, $4)
              ON CONFLICT DO NOTHING",
         )
@@ -316,7 +321,7 @@ async fn spend_quota(tx: &Transaction<'_>, writes: &[DocumentWrite], q: &Quota) 
         }
     }
     let doc_bytes = tx
-        .prepare(
+        .prepare_cached(
             "INSERT INTO document_usage (device_id, doc_id, day, bytes) VALUES ($1, $2, $3, $4)
              ON CONFLICT (device_id, doc_id, day) DO UPDATE SET bytes = document_usage.bytes + excluded.bytes
              RETURNING bytes",
@@ -337,7 +342,7 @@ async fn put_states(tx: &Transaction<'_>, states: &[(String, String, Vec<u8>)]) 
         return Ok(());
     }
     let stmt = tx
-        .prepare(
+        .prepare_cached(
             "INSERT INTO sync_state (device_id, doc_id, state) VALUES ($1, $2, $3)
              ON CONFLICT (device_id, doc_id) DO UPDATE SET state = excluded.state",
         )
@@ -446,7 +451,10 @@ impl Storage for PgStorage {
 
     fn device_by_token_hash(&self, token_hash: &str) -> Result<Option<Device>> {
         let sql = format!("SELECT {DEVICE_COLUMNS} FROM device WHERE token_hash = $1");
-        self.read(async |client| client.query_opt(&sql, &[&token_hash]).await?.as_ref().map(device_row).transpose())
+        self.read(async |client| {
+            let sql = client.prepare_cached(&sql).await?;
+            client.query_opt(&sql, &[&token_hash]).await?.as_ref().map(device_row).transpose()
+        })
     }
 
     fn device(&self, device_id: &str) -> Result<Option<Device>> {
@@ -478,12 +486,12 @@ impl Storage for PgStorage {
                 .read_only(true)
                 .start()
                 .await?;
-            let head =
-                tx.query_opt("SELECT snapshot, snapshot_seq FROM document WHERE doc_id = $1", &[&doc_id]).await?;
+            let head = tx.prepare_cached("SELECT snapshot, snapshot_seq FROM document WHERE doc_id = $1").await?;
+            let head = tx.query_opt(&head, &[&doc_id]).await?;
             let Some(head) = head else { return Ok(None) };
             let snapshot: Option<Vec<u8>> = head.try_get(0)?;
             let snapshot_seq: i64 = head.try_get(1)?;
-            let (changes, last) = changes_after_in(&*tx, doc_id, snapshot_seq).await?;
+            let (changes, last) = changes_after_in(&tx, doc_id, snapshot_seq).await?;
             tx.commit().await?;
             Ok(Some(StoredDocument { snapshot, changes, last_seq: last.max(snapshot_seq) }))
         })
@@ -525,9 +533,9 @@ impl Storage for PgStorage {
 
     fn sync_state(&self, device_id: &str, doc_id: &str) -> Result<Option<Vec<u8>>> {
         self.read(async |client| {
-            let row = client
-                .query_opt("SELECT state FROM sync_state WHERE device_id = $1 AND doc_id = $2", &[&device_id, &doc_id])
-                .await?;
+            let sql =
+                client.prepare_cached("SELECT state FROM sync_state WHERE device_id = $1 AND doc_id = $2").await?;
+            let row = client.query_opt(&sql, &[&device_id, &doc_id]).await?;
             Ok(row.map(|r| r.try_get(0)).transpose()?)
         })
     }
@@ -538,23 +546,23 @@ impl Storage for PgStorage {
         self.read(async |client| {
             let rows = match &scope.grids {
                 None => {
-                    client
-                        .query(
+                    let sql = client
+                        .prepare_cached(
                             "SELECT doc_id, heads, version, received_at FROM document
                              WHERE community_id = $1 AND version > $2 ORDER BY version LIMIT $3",
-                            &[&scope.community_id, &since, &limit],
                         )
-                        .await?
+                        .await?;
+                    client.query(&sql, &[&scope.community_id, &since, &limit]).await?
                 }
                 Some(grids) => {
-                    client
-                        .query(
+                    let sql = client
+                        .prepare_cached(
                             "SELECT doc_id, heads, version, received_at FROM document
                              WHERE community_id = $1 AND version > $2 AND (grid IS NULL OR grid = ANY($4))
                              ORDER BY version LIMIT $3",
-                            &[&scope.community_id, &since, &limit, grids],
                         )
-                        .await?
+                        .await?;
+                    client.query(&sql, &[&scope.community_id, &since, &limit, grids]).await?
                 }
             };
             rows.iter()
@@ -572,9 +580,8 @@ impl Storage for PgStorage {
 
     fn catalogue_version(&self, community_id: &str) -> Result<u64> {
         self.read(async |client| {
-            let row = client
-                .query_opt("SELECT version FROM community_version WHERE community_id = $1", &[&community_id])
-                .await?;
+            let sql = client.prepare_cached("SELECT version FROM community_version WHERE community_id = $1").await?;
+            let row = client.query_opt(&sql, &[&community_id]).await?;
             Ok(row.map(|r| r.try_get::<_, i64>(0)).transpose()?.map_or(0, to_u64))
         })
     }
@@ -679,14 +686,10 @@ impl Storage for PgStorage {
     }
 }
 
-async fn changes_after_in(
-    client: &impl tokio_postgres::GenericClient,
-    doc_id: &str,
-    after_seq: i64,
-) -> Result<(Vec<Vec<u8>>, i64)> {
-    let rows = client
-        .query("SELECT seq, bytes FROM change WHERE doc_id = $1 AND seq > $2 ORDER BY seq", &[&doc_id, &after_seq])
-        .await?;
+async fn changes_after_in(client: &impl GenericClient, doc_id: &str, after_seq: i64) -> Result<(Vec<Vec<u8>>, i64)> {
+    let sql =
+        client.prepare_cached("SELECT seq, bytes FROM change WHERE doc_id = $1 AND seq > $2 ORDER BY seq").await?;
+    let rows = client.query(&sql, &[&doc_id, &after_seq]).await?;
     let mut last = after_seq;
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
