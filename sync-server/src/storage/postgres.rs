@@ -1,7 +1,7 @@
-//! The PostgreSQL backend, for deployments that outgrow one machine: several server processes may share one
-//! database. It behaves exactly as the SQLite backend does, method for method; where PostgreSQL's
-//! concurrency differs from SQLite's single writer, the transactions below take row locks so that the
-//! outcome is the same.
+//! The PostgreSQL backend, for deployments that outgrow one machine (and, once processes tell each other
+//! about writes, for several server processes on one database). It behaves exactly as the SQLite backend
+//! does, method for method; where PostgreSQL's concurrency differs from SQLite's single writer, the
+//! transactions below take row locks so that the outcome is the same.
 //!
 //! The catalogue cursor is the point where that matters most. A device syncs "what changed after version
 //! N" and then stores the highest version it saw, so a version that becomes visible after a larger one was
