@@ -1,5 +1,6 @@
 //! The PostgreSQL backend: the storage contract (the same checks run against SQLite, so both behave alike),
-//! cursors that never skip a document under concurrent writers, and `serve --database-url` end to end.
+//! cursors that never skip a document under concurrent writers on several storage instances, and
+//! `serve --database-url` end to end.
 //!
 //! The PostgreSQL parts need a server: `GRIDLINE_TEST_DATABASE_URL` (tests/run starts a throwaway cluster
 //! with tests/pg/cluster.sh and sets it). Without it they print why and pass; the SQLite halves always run.
@@ -326,8 +327,11 @@ fn staff_sessions_audit_views_and_templates() {
 
 /// Writer threads append to one community while a reader follows the catalogue from its cursor with the
 /// sync answer's own rule ([`catalogue_page`]); the reader must end up having listed every document, none
-/// passed over.
-fn cursor_never_skips(s: Arc<dyn Storage>) {
+/// passed over. The reader and the two halves of the writers each have their own storage instance on the
+/// same database, as three server processes would.
+fn cursor_never_skips(open: impl Fn() -> Arc<dyn Storage>) {
+    let s = open();
+    let instances = [open(), open()];
     const WRITERS: usize = 4;
     const WRITES_EACH: usize = 40;
     let c = community(s.as_ref(), "North Gate");
@@ -358,7 +362,7 @@ fn cursor_never_skips(s: Arc<dyn Storage>) {
     };
     let writers: Vec<_> = (0..WRITERS)
         .map(|w| {
-            let (s, c) = (s.clone(), c.clone());
+            let (s, c) = (instances[w % 2].clone(), c.clone());
             std::thread::spawn(move || {
                 for n in 0..WRITES_EACH {
                     // One or two documents per write, as a sync round stores several.
@@ -386,9 +390,9 @@ fn cursor_never_skips(s: Arc<dyn Storage>) {
 #[test]
 fn concurrent_writers_never_make_a_cursor_skip() {
     let dir = tempfile::tempdir().expect("tempdir");
-    cursor_never_skips(Arc::new(SqliteStorage::open(dir.path()).expect("open SQLite storage")));
+    cursor_never_skips(|| Arc::new(SqliteStorage::open(dir.path()).expect("open SQLite storage")));
     if let Some(db) = TestDatabase::create_for("concurrent_writers_never_make_a_cursor_skip") {
-        cursor_never_skips(Arc::new(open(&db)));
+        cursor_never_skips(|| Arc::new(open(&db)));
     }
 }
 
