@@ -24,7 +24,7 @@ use gridline_core::sync::protocol::{
 use crate::access::signature_valid;
 use crate::error::{Result, ServerError};
 use crate::limits::{Quotas, RateLimiter, OPERATIONS_PER_TOKEN};
-use crate::storage::{DocScope, DocumentWrite, Quota, Storage};
+use crate::storage::{catalogue_page, CataloguePage, DocScope, DocumentWrite, Quota, Storage};
 use crate::validate::MessageLimits;
 
 /// The first bytes of every server actor id. The rest is random per process, so two processes writing the
@@ -679,13 +679,8 @@ impl Engine {
             .collect();
         let mut stats = self.store(received, Some(&device.device_id), now)?;
         stats.missing_dependencies = dropped;
-        let mut rows = self.storage.catalogue(&device.read_scope(), req.cursor, CATALOGUE_LIMIT + 1)?;
-        let more = rows.len() > CATALOGUE_LIMIT;
-        rows.truncate(CATALOGUE_LIMIT);
-        let cursor = match (more, rows.last()) {
-            (true, Some(last)) => last.version,
-            _ => self.storage.catalogue_version()?,
-        };
+        let CataloguePage { rows, cursor, more } =
+            catalogue_page(self.storage.as_ref(), &device.read_scope(), req.cursor, CATALOGUE_LIMIT)?;
         let catalogue = rows
             .into_iter()
             .map(|r| CatalogueEntry {
@@ -938,7 +933,7 @@ mod tests {
         assert_eq!(gridline_core::docs::entities(&after, roster::HOUSEHOLD_PREFIX).count(), 80);
         // Storing the same changes again changes nothing (keyed by hash), but bumps the catalogue.
         let scope = ReadScope { community_id: "c1".into(), grids: Some(vec!["G01".into()]) };
-        let v = fresh.storage().catalogue_version().expect("version");
+        let v = fresh.storage().catalogue_version("c1").expect("version");
         let changes = after.get_changes(&[]);
         let write = DocumentWrite {
             doc_id: id.to_string(),

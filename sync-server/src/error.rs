@@ -74,6 +74,35 @@ impl From<rusqlite::Error> for ServerError {
     }
 }
 
+/// An error with its causes: the PostgreSQL driver says "error connecting to server" and keeps the why (refused,
+/// unknown database, authentication) in its source.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        // A wrapper often repeats its source's words in its own; say them once.
+        let said = c.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        cause = c.source();
+    }
+    text
+}
+
+impl From<tokio_postgres::Error> for ServerError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        ServerError::storage(with_causes(&e))
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for ServerError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        ServerError::storage(with_causes(&e))
+    }
+}
+
 impl From<gridline_core::Error> for ServerError {
     /// 404 for what does not exist (or is out of the caller's scope, which looks the same), 409 for an action
     /// the workflow refuses now, 400 for the rest.

@@ -13,7 +13,9 @@ use gridline_server::console::{self, announce_setup_link, Console};
 use gridline_server::engine::Engine;
 use gridline_server::error::{Result, ServerError};
 use gridline_server::limits::{Quotas, RateLimit};
+use gridline_server::storage::postgres::PgStorage;
 use gridline_server::storage::sqlite::SqliteStorage;
+use gridline_server::storage::Storage;
 use gridline_server::transport::{self, TransportConfig};
 use gridline_server::{admin, api, staff};
 use serde_json::Value;
@@ -29,9 +31,12 @@ struct Cli {
 enum Command {
     /// Run the HTTP server.
     Serve {
-        /// Data directory (SQLite database).
+        /// Data directory (SQLite database; with --database-url, only the console's replica files).
         #[arg(long, default_value = "./gridline-data")]
         data: PathBuf,
+        /// PostgreSQL database to store everything in instead of SQLite (`postgres://user@host:port/db`).
+        #[arg(long, env = "GRIDLINE_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+        database_url: Option<String>,
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
@@ -48,6 +53,9 @@ enum Command {
         /// Data directory (SQLite database).
         #[arg(long, global = true, default_value = "./gridline-data")]
         data: PathBuf,
+        /// PostgreSQL database of the server, instead of the data directory's SQLite.
+        #[arg(long, global = true, env = "GRIDLINE_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+        database_url: Option<String>,
         /// Print exactly one JSON document.
         #[arg(long, global = true)]
         json: bool,
@@ -327,12 +335,17 @@ fn clock() -> Result<Arc<dyn Clock>> {
     }
 }
 
-fn open_engine(data: &Path, cache_mb: usize) -> Result<Engine> {
-    Ok(Engine::new(Box::new(SqliteStorage::open(data)?), cache_mb.saturating_mul(1024 * 1024)))
+/// The engine over PostgreSQL when a database URL is given, else over the SQLite file in `data`.
+fn open_engine(data: &Path, database_url: Option<&str>, cache_mb: usize) -> Result<Engine> {
+    let storage: Box<dyn Storage> = match database_url {
+        Some(url) => Box::new(PgStorage::open(url)?),
+        None => Box::new(SqliteStorage::open(data)?),
+    };
+    Ok(Engine::new(storage, cache_mb.saturating_mul(1024 * 1024)))
 }
 
-fn run_admin(data: &Path, command: AdminCommand) -> Result<Value> {
-    let engine = open_engine(data, 64)?;
+fn run_admin(data: &Path, database_url: Option<&str>, command: AdminCommand) -> Result<Value> {
+    let engine = open_engine(data, database_url, 64)?;
     let now = clock()?.now();
     match command {
         AdminCommand::Community { command: CommunityCommand::Create { name, timezone } } => {
@@ -391,13 +404,20 @@ const BLOCKING_THREADS: usize = 4;
 
 async fn serve(
     data: PathBuf,
+    database_url: Option<String>,
     listen: SocketAddr,
     cache_mb: usize,
     limits: LimitFlags,
     transport_args: TransportArgs,
 ) -> Result<()> {
     let config = transport_args.config()?;
-    let engine = open_engine(&data, cache_mb)?.with_quotas(limits.quotas());
+    let data_dir = data.clone();
+    // Opened on a blocking thread: the PostgreSQL backend waits on its own runtime, which an async worker
+    // of this one may not do.
+    let engine = tokio::task::spawn_blocking(move || open_engine(&data_dir, database_url.as_deref(), cache_mb))
+        .await
+        .map_err(ServerError::internal)??
+        .with_quotas(limits.quotas());
     let app = Arc::new(App::with_rate(engine, clock()?, limits.rate()));
     let compactor = app.clone();
     tokio::spawn(async move {
@@ -463,7 +483,7 @@ fn main() {
     }
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { data, listen, cache_mb, limits, transport } => {
+        Command::Serve { data, database_url, listen, cache_mb, limits, transport } => {
             tracing_subscriber::fmt()
                 .with_env_filter(
                     tracing_subscriber::EnvFilter::try_from_default_env()
@@ -483,27 +503,29 @@ fn main() {
                     std::process::exit(1);
                 }
             };
-            if let Err(e) = runtime.block_on(serve(data, listen, cache_mb, limits, transport)) {
+            if let Err(e) = runtime.block_on(serve(data, database_url, listen, cache_mb, limits, transport)) {
                 tracing::error!(code = e.code.code(), "{e}");
                 std::process::exit(1);
             }
         }
-        Command::Admin { data, json, command } => match run_admin(&data, command) {
-            Ok(value) => {
-                if json {
-                    println!("{value}");
-                } else {
-                    println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+        Command::Admin { data, database_url, json, command } => {
+            match run_admin(&data, database_url.as_deref(), command) {
+                Ok(value) => {
+                    if json {
+                        println!("{value}");
+                    } else {
+                        println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+                    }
+                }
+                Err(e) => {
+                    if json {
+                        println!("{}", gridline_core::error::error_document(e.code, &e.message));
+                    } else {
+                        eprintln!("{}: {}", e.code, e.message);
+                    }
+                    std::process::exit(1);
                 }
             }
-            Err(e) => {
-                if json {
-                    println!("{}", gridline_core::error::error_document(e.code, &e.message));
-                } else {
-                    eprintln!("{}: {}", e.code, e.message);
-                }
-                std::process::exit(1);
-            }
-        },
+        }
     }
 }

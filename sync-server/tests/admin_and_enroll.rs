@@ -83,11 +83,10 @@ fn an_expired_code_is_refused() {
     let (ok, out) = server.admin(&["community", "create", "--name", "C", "--timezone", "Asia/Shanghai"]);
     assert!(ok, "{out}");
     let community = out["community_id"].as_str().expect("id").to_string();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gridline-server"))
+    let out = server
+        .admin_command()
         .env("GRIDLINE_NOW", "2020-01-01T00:00:00Z")
-        .args(["admin", "--json", "--data"])
-        .arg(dir.path())
-        .args(["enroll", "--community", &community, "--user", "Wang", "--role", "station"])
+        .args(["--json", "enroll", "--community", &community, "--user", "Wang", "--role", "station"])
         .output()
         .expect("admin");
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");

@@ -1,18 +1,15 @@
 //! Admin commands run beside `serve` lose nothing: roster imports (one at a time and two at once) while
 //! devices sync; afterwards every document loads and holds every check-in and every household.
 
-use std::process::Command;
-
 use gridline_testkit::{log_id, Roster, Server, Tags};
 
 fn import(server: &Server, community: &str, per_grid: usize, name: &str) -> std::process::Child {
     let csv = server.data.join(name);
     let roster = Roster::grids(&["G01", "G02"]).households(per_grid).tags(Tags::ElderlyAlone);
     std::fs::write(&csv, roster.csv()).expect("write csv");
-    Command::new(server.bin.path())
-        .args(["admin", "--json", "--data"])
-        .arg(&server.data)
-        .args(["roster", "import", "--community", community])
+    server
+        .admin_command()
+        .args(["--json", "roster", "import", "--community", community])
         .arg(&csv)
         .stdout(std::process::Stdio::null())
         .spawn()

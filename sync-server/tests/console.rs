@@ -86,9 +86,8 @@ fn staff_accounts_are_made_listed_repassworded_and_disabled_from_the_admin_cli()
     assert!(queue.contains("wang.fang") && queue.contains("事件队列"), "signed in, in zh-Hans by default");
 
     // A new password ends the session and only the new one signs in.
-    let mut child = std::process::Command::new(server.bin.path())
-        .args(["admin", "--data"])
-        .arg(&server.data)
+    let mut child = server
+        .admin_command()
         .args(["--json", "staff", "passwd", "--user", "wang.fang", "--password-stdin"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
@@ -204,8 +203,14 @@ fn an_idle_session_expires_back_to_sign_in() {
     let community = server.community("Idle community");
     let staff = server.signed_in_staff(&community, "sun", "station");
     assert_eq!(staff.get("/console/queue").status().as_u16(), 200);
-    let db = rusqlite::Connection::open(server.data.join("gridline-server.sqlite")).expect("open");
-    db.execute("UPDATE console_session SET last_seen = last_seen - 31 * 60", []).expect("age the session");
+    let age = "UPDATE console_session SET last_seen = last_seen - 31 * 60";
+    match server.database_url() {
+        Some(url) => gridline_testkit::postgres::execute(url, age),
+        None => {
+            let db = rusqlite::Connection::open(server.data.join("gridline-server.sqlite")).expect("open");
+            db.execute(age, []).expect("age the session");
+        }
+    }
     let res = staff.get("/console/queue");
     assert_eq!(res.status().as_u16(), 303);
     assert_eq!(StaffClient::location(&res), "/console/login?expired=1");

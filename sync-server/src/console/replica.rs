@@ -147,7 +147,7 @@ fn backlog(console: &Console, communities: &[crate::storage::Community]) -> Resu
         let cursor = console.replicas.with(&community.community_id, |store| Ok(store.replica_cursor()?))?;
         let scope = ReadScope { community_id: community.community_id.clone(), grids: None };
         if !storage.catalogue(&scope, cursor, 1)?.is_empty() {
-            behind = behind.max(storage.catalogue_version()?.saturating_sub(cursor));
+            behind = behind.max(storage.catalogue_version(&community.community_id)?.saturating_sub(cursor));
         }
     }
     Ok(behind)

@@ -1,13 +1,16 @@
-//! The server's storage, behind a trait so that a PostgreSQL backend can stand beside the embedded SQLite
-//! one. Documents are stored as append-only Automerge changes keyed by change hash (a change already present
-//! is ignored, so two writers never lose an update); every write bumps a monotonically increasing catalogue
-//! version per document, which is the cursor devices sync from.
+//! The server's storage, behind a trait: the embedded SQLite backend (the default, zero set-up) and the
+//! PostgreSQL one (several processes on one database). Documents are stored as append-only Automerge changes
+//! keyed by change hash (a change already present is ignored, so two writers never lose an update); every
+//! write gives the document a new, larger catalogue version, which is the cursor devices sync from. Versions
+//! of one community become visible in the order they were taken, so a cursor never passes over a write that
+//! is still to commit.
 //!
 //! Every method takes `&self` and is safe to call from many threads at once: a backend serialises its own
 //! writes (SQLite has one writer) and serves reads concurrently, so no request waits on another's
 //! Automerge work.
 
 pub mod console;
+pub mod postgres;
 pub mod sqlite;
 
 pub use console::{AuditEntry, ConsoleStorage, ResponseTemplate, SavedView, Session, Staff};
@@ -143,6 +146,35 @@ pub struct ReadScope {
     pub grids: Option<Vec<String>>,
 }
 
+/// One page of a device's catalogue and the cursor to send it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CataloguePage {
+    /// The documents written after the request's cursor, oldest first.
+    pub rows: Vec<CatalogueRow>,
+    /// Where the next request continues: no document at or below it is left unlisted.
+    pub cursor: u64,
+    /// True when the page is full and more documents follow.
+    pub more: bool,
+}
+
+/// The documents in `scope` written after `since` (at most `limit`) and the cursor that follows them
+/// (PROTOCOL.md, "Catalogue cursors"). The committed version is read before the rows: the rows read next
+/// then hold every document up to it, and a write committing between the two reads is listed again next
+/// time rather than passed over, as reading the version after the rows would do.
+pub fn catalogue_page(storage: &dyn Storage, scope: &ReadScope, since: u64, limit: usize) -> Result<CataloguePage> {
+    let committed = storage.catalogue_version(&scope.community_id)?;
+    let mut rows = storage.catalogue(scope, since, limit.saturating_add(1))?;
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    let cursor = match (more, rows.last()) {
+        (true, Some(last)) => last.version,
+        // One read sees versions without gaps (they commit in order), so its highest is as safe as `committed`.
+        (false, Some(last)) => committed.max(last.version),
+        (_, None) => committed,
+    };
+    Ok(CataloguePage { rows, cursor, more })
+}
+
 /// The storage backend. Every method is one transaction.
 pub trait Storage: ConsoleStorage + Send + Sync {
     /// Registers a community.
@@ -190,8 +222,10 @@ pub trait Storage: ConsoleStorage + Send + Sync {
     fn sync_state(&self, device_id: &str, doc_id: &str) -> Result<Option<Vec<u8>>>;
     /// The documents in `scope` written after catalogue version `since`, oldest first, at most `limit`.
     fn catalogue(&self, scope: &ReadScope, since: u64, limit: usize) -> Result<Vec<CatalogueRow>>;
-    /// The highest catalogue version.
-    fn catalogue_version(&self) -> Result<u64>;
+    /// The highest catalogue version a document of `community_id` may have; every version up to it is
+    /// committed. (SQLite keeps one counter for the whole server and returns it; PostgreSQL one per
+    /// community.)
+    fn catalogue_version(&self, community_id: &str) -> Result<u64>;
     /// Number of documents stored.
     fn document_count(&self) -> Result<u64>;
 

@@ -476,7 +476,7 @@ impl Storage for SqliteStorage {
         })
     }
 
-    fn catalogue_version(&self) -> Result<u64> {
+    fn catalogue_version(&self, _community_id: &str) -> Result<u64> {
         self.read(|conn| {
             let v: i64 = conn.query_row("SELECT value FROM meta WHERE key = 'catalogue_version'", [], |r| r.get(0))?;
             Ok(u64::try_from(v).unwrap_or(0))

@@ -3,7 +3,7 @@
 //! redirects left to the caller so tests see every 303.
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use reqwest::blocking::{Client, Response};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
@@ -25,9 +25,8 @@ pub struct StaffClient {
 impl Server {
     /// Creates a console account with `admin staff add` (password on standard input); returns its JSON.
     pub fn staff(&self, community: &str, user: &str, role: &str, password: &str) -> serde_json::Value {
-        let mut child = Command::new(self.bin.path())
-            .args(["admin", "--data"])
-            .arg(&self.data)
+        let mut child = self
+            .admin_command()
             .args(["--json", "staff", "add", "--community", community, "--user", user, "--role", role])
             .arg("--password-stdin")
             .stdin(Stdio::piped())

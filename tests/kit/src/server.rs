@@ -5,6 +5,7 @@
 //! answers 200, polled every [`READY_POLL`] for at most [`READY_WITHIN`]. A server that exits before it
 //! is ready fails the test at once, with its exit status.
 
+use crate::postgres::database_for;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -62,10 +63,13 @@ impl ServerBin {
 
     /// `admin --data DATA --json ARGS…`; returns (success, the JSON document it printed).
     pub fn admin(&self, data: &Path, args: &[&str]) -> (bool, Value) {
-        let out = Command::new(&self.path)
-            .arg("admin")
-            .arg("--data")
-            .arg(data)
+        self.admin_on(data, database_for(data).as_deref(), args)
+    }
+
+    /// [`ServerBin::admin`], on the PostgreSQL database `database_url` when one is given.
+    pub fn admin_on(&self, data: &Path, database_url: Option<&str>, args: &[&str]) -> (bool, Value) {
+        let mut command = self.admin_command(data, database_url);
+        let out = command
             .arg("--json")
             .args(args)
             .output()
@@ -74,6 +78,16 @@ impl ServerBin {
             panic!("admin {args:?} printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stderr))
         });
         (out.status.success(), doc)
+    }
+
+    /// `admin --data DATA [--database-url URL]`, for the caller to add arguments, input and environment.
+    pub fn admin_command(&self, data: &Path, database_url: Option<&str>) -> Command {
+        let mut command = Command::new(&self.path);
+        command.arg("admin").arg("--data").arg(data);
+        if let Some(url) = database_url {
+            command.args(["--database-url", url]);
+        }
+        command
     }
 
     /// [`ServerBin::admin`] that must succeed; returns the document.
@@ -152,6 +166,9 @@ pub struct ServerOptions {
     pub default_metrics: bool,
     /// The binary to run; [`ServerBin::this_build`] when `None`.
     pub bin: Option<ServerBin>,
+    /// A PostgreSQL database to store everything in (`--database-url`, for `serve` and every `admin`
+    /// command of the server); the data directory then holds only the console's replica files.
+    pub database_url: Option<String>,
 }
 
 impl ServerOptions {
@@ -204,9 +221,13 @@ impl Server {
             http = http.add_root_certificate(reqwest::Certificate::from_pem(pem).expect("certificate"));
             scheme = "https";
         }
-        let child = spawn(&bin, data, port, options);
+        let mut options = options.clone();
+        if options.database_url.is_none() {
+            options.database_url = database_for(data);
+        }
+        let child = spawn(&bin, data, port, &options);
         let http = http.build().expect("client");
-        let mut server = Server { child, data: data.to_path_buf(), port, http, scheme, bin, options: options.clone() };
+        let mut server = Server { child, data: data.to_path_buf(), port, http, scheme, bin, options };
         server.wait_ready();
         server
     }
@@ -247,14 +268,26 @@ impl Server {
         self.wait_ready();
     }
 
+    /// The PostgreSQL database the server stores everything in, when it was started with one.
+    pub fn database_url(&self) -> Option<&str> {
+        self.options.database_url.as_deref()
+    }
+
+    /// `admin` on this server's data directory and database, for the caller to add arguments.
+    pub fn admin_command(&self) -> Command {
+        self.bin.admin_command(&self.data, self.database_url())
+    }
+
     /// `admin …` on this server's data directory, with `--json`; returns (success, document).
     pub fn admin(&self, args: &[&str]) -> (bool, Value) {
-        self.bin.admin(&self.data, args)
+        self.bin.admin_on(&self.data, self.options.database_url.as_deref(), args)
     }
 
     /// [`Server::admin`] that must succeed; returns the document.
     pub fn admin_ok(&self, args: &[&str]) -> Value {
-        self.bin.admin_ok(&self.data, args)
+        let (ok, doc) = self.admin(args);
+        assert!(ok, "admin {args:?} failed: {doc}");
+        doc
     }
 
     /// Creates a community named `name`; returns its id.
@@ -351,6 +384,9 @@ impl Drop for Server {
 fn spawn(bin: &ServerBin, data: &Path, port: u16, options: &ServerOptions) -> Child {
     let mut command = Command::new(&bin.path);
     command.args(["serve", "--data"]).arg(data).args(["--listen", &format!("127.0.0.1:{port}")]);
+    if let Some(url) = &options.database_url {
+        command.args(["--database-url", url]);
+    }
     if !legacy() && !options.default_metrics && !options.args.iter().any(|a| a == "--metrics-listen") {
         command.args(["--metrics-listen", "off"]);
     }

@@ -1,0 +1,700 @@
+//! The PostgreSQL backend, for deployments that outgrow one machine (and, once processes tell each other
+//! about writes, for several server processes on one database). It behaves exactly as the SQLite backend
+//! does, method for method; where PostgreSQL's concurrency differs from SQLite's single writer, the
+//! transactions below take row locks so that the outcome is the same.
+//!
+//! The catalogue cursor is the point where that matters most. A device syncs "what changed after version
+//! N" and then stores the highest version it saw, so a version that becomes visible after a larger one was
+//! already read would be skipped forever. Versions therefore come from a per-community row
+//! (`community_version`) bumped inside the writing transaction: its row lock is held until commit, so two
+//! writers of one community commit in the order of their versions, and whoever sees version N also sees
+//! every version below it (PROTOCOL.md, "Catalogue cursors").
+//!
+//! The storage trait is synchronous and is called from blocking threads; each method runs its queries on a
+//! small runtime owned by the backend (`Handle::block_on` from a blocking thread is sound, and the pool's
+//! connections are driven by that runtime's own worker even while no method runs).
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Duration;
+
+// The pool's client and transaction types: the driver's, plus a per-connection cache of prepared statements
+// (`prepare_cached`), which the hot paths use to save a round trip per query.
+use deadpool_postgres::{Client, GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
+use tokio_postgres::{IsolationLevel, NoTls, Row};
+
+use super::{
+    CatalogueRow, Community, Device, DocumentWrite, EnrollmentCode, Quota, QuotaExceeded, ReadScope, Storage,
+    StoredDocument,
+};
+use crate::error::{Result, ServerError};
+use gridline_core::model::Role;
+
+mod console;
+
+/// Connections the pool keeps at most: the server's blocking threads plus the console's feed and admin work.
+const POOL_SIZE: usize = 16;
+
+/// How long a method waits for a free connection, or for a new one to open, before failing.
+const POOL_WAIT: Duration = Duration::from_secs(30);
+
+/// Any number: the advisory lock that lets only one process migrate the schema at a time.
+const MIGRATION_LOCK: i64 = 0x6772_6964_6c69_6e65;
+
+/// Schema 1: every table of SQLite's schemas 1 to 3, plus the per-community catalogue version.
+const SCHEMA_1: &str = "
+CREATE TABLE community (
+    community_id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at BIGINT NOT NULL);
+CREATE TABLE community_version (
+    community_id TEXT PRIMARY KEY, version BIGINT NOT NULL);
+CREATE TABLE device (
+    device_id TEXT PRIMARY KEY, community_id TEXT NOT NULL, user_name TEXT NOT NULL, role TEXT NOT NULL,
+    grids TEXT NOT NULL, public_key TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE,
+    revoked BOOLEAN NOT NULL DEFAULT FALSE, created_at BIGINT NOT NULL);
+CREATE TABLE enrollment_code (
+    code_hash TEXT PRIMARY KEY, community_id TEXT NOT NULL, user_name TEXT NOT NULL, role TEXT NOT NULL,
+    grids TEXT NOT NULL, expires_at BIGINT NOT NULL, used_by TEXT);
+CREATE TABLE document (
+    doc_id TEXT PRIMARY KEY, community_id TEXT NOT NULL, grid TEXT, version BIGINT NOT NULL,
+    heads TEXT NOT NULL, snapshot BYTEA, snapshot_seq BIGINT NOT NULL DEFAULT 0,
+    pending BIGINT NOT NULL DEFAULT 0, received_at BIGINT NOT NULL DEFAULT 0);
+CREATE INDEX document_catalogue ON document (community_id, version);
+CREATE TABLE change (
+    seq BIGSERIAL PRIMARY KEY, doc_id TEXT NOT NULL, hash TEXT NOT NULL, bytes BYTEA NOT NULL,
+    received_at BIGINT NOT NULL DEFAULT 0, UNIQUE (doc_id, hash));
+CREATE INDEX change_by_doc ON change (doc_id, seq);
+CREATE TABLE sync_state (
+    device_id TEXT NOT NULL, doc_id TEXT NOT NULL, state BYTEA NOT NULL, PRIMARY KEY (device_id, doc_id));
+CREATE TABLE blob (
+    sha256 TEXT PRIMARY KEY, bytes BYTEA NOT NULL, uploaded_by TEXT NOT NULL, created_at BIGINT NOT NULL);
+CREATE TABLE blob_upload (
+    sha256 TEXT NOT NULL, device_id TEXT NOT NULL, PRIMARY KEY (sha256, device_id));
+CREATE TABLE blob_ref (
+    sha256 TEXT NOT NULL, doc_id TEXT NOT NULL, community_id TEXT NOT NULL, grid TEXT,
+    PRIMARY KEY (sha256, doc_id));
+CREATE TABLE device_usage (
+    device_id TEXT NOT NULL, day BIGINT NOT NULL, new_docs BIGINT NOT NULL DEFAULT 0,
+    blob_bytes BIGINT NOT NULL DEFAULT 0, PRIMARY KEY (device_id, day));
+CREATE TABLE document_usage (
+    device_id TEXT NOT NULL, doc_id TEXT NOT NULL, day BIGINT NOT NULL, bytes BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (device_id, doc_id, day));
+";
+
+/// The schema, version by version; a database at version N runs the scripts after N, in one transaction.
+const MIGRATIONS: &[(i32, &str)] = &[(1, SCHEMA_1), (2, console::SCHEMA_2)];
+
+/// PostgreSQL storage: a connection pool and the runtime that drives it.
+pub struct PgStorage {
+    pool: Pool,
+    handle: tokio::runtime::Handle,
+    /// Kept only to be shut down without blocking on drop (dropping a runtime inside another's async
+    /// context would panic, and `serve` drops its engine there).
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+fn now_secs() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn role_of(code: &str) -> Result<Role> {
+    code.parse::<Role>().map_err(|e| ServerError::storage(format!("stored role {code:?}: {e}")))
+}
+
+fn split(s: &str) -> Vec<String> {
+    gridline_core::docs::split_list(s)
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn to_u64(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+const DEVICE_COLUMNS: &str = "device_id, community_id, user_name, role, grids, public_key, revoked";
+
+fn device_row(r: &Row) -> Result<Device> {
+    Ok(Device {
+        device_id: r.try_get(0)?,
+        community_id: r.try_get(1)?,
+        user: r.try_get(2)?,
+        role: role_of(r.try_get(3)?)?,
+        grids: split(r.try_get(4)?),
+        public_key: r.try_get(5)?,
+        revoked: r.try_get(6)?,
+    })
+}
+
+/// Inserts a device row (an enrolled phone, or a staff account's actor).
+async fn insert_device(tx: &Transaction<'_>, d: &Device, token_hash: &str) -> Result<()> {
+    tx.execute(
+        "INSERT INTO device (device_id, community_id, user_name, role, grids, public_key, token_hash, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[
+            &d.device_id,
+            &d.community_id,
+            &d.user,
+            &d.role.code(),
+            &d.grids.join(";"),
+            &d.public_key,
+            &token_hash,
+            &now_secs(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Brings the schema up to date. The advisory lock makes a second process starting at the same moment wait,
+/// then find nothing left to do.
+async fn migrate(client: &mut Client) -> Result<()> {
+    let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)").await?;
+    let current: i32 = tx.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[]).await?.try_get(0)?;
+    for (version, script) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+        tx.batch_execute(script).await?;
+        tx.execute("DELETE FROM schema_version", &[]).await?;
+        tx.execute("INSERT INTO schema_version (version) VALUES ($1)", &[version]).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+impl PgStorage {
+    /// Connects to the database at `url` (`postgres://user@host:port/database`) and creates or upgrades its
+    /// schema. Connections are made without TLS: the database is meant to be reached over loopback, a Unix
+    /// socket or a private network.
+    pub fn open(url: &str) -> Result<PgStorage> {
+        let config: tokio_postgres::Config =
+            url.parse().map_err(|e| ServerError::storage(format!("database URL: {e}")))?;
+        // One worker drives every pooled connection's socket; the queries themselves are awaited on the
+        // calling (blocking) threads.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("postgres")
+            .enable_all()
+            .build()?;
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .wait_timeout(Some(POOL_WAIT))
+            .create_timeout(Some(POOL_WAIT))
+            .build()
+            .map_err(ServerError::storage)?;
+        let storage = PgStorage { pool, handle: runtime.handle().clone(), runtime: Some(runtime) };
+        storage.run(async {
+            let mut client = storage.pool.get().await?;
+            migrate(&mut client).await
+        })?;
+        Ok(storage)
+    }
+
+    fn run<T>(&self, f: impl Future<Output = Result<T>>) -> Result<T> {
+        self.handle.block_on(f)
+    }
+
+    /// Runs `f` on a pooled connection, each statement in its own transaction.
+    fn read<T>(&self, f: impl AsyncFnOnce(&Client) -> Result<T>) -> Result<T> {
+        self.run(async {
+            let client = self.pool.get().await?;
+            f(&client).await
+        })
+    }
+
+    /// Runs `f` in one transaction, committed when it returns `Ok`.
+    fn write<T>(&self, f: impl AsyncFnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        self.run(async {
+            let mut client = self.pool.get().await?;
+            let tx = client.transaction().await?;
+            let out = f(&tx).await?;
+            tx.commit().await?;
+            Ok(out)
+        })
+    }
+
+    /// A write that commits only when `f` does not refuse it (a refused quota leaves no usage counted).
+    fn write_unless<T>(
+        &self,
+        f: impl AsyncFnOnce(&Transaction<'_>) -> Result<std::result::Result<T, QuotaExceeded>>,
+    ) -> Result<std::result::Result<T, QuotaExceeded>> {
+        self.run(async {
+            let mut client = self.pool.get().await?;
+            let tx = client.transaction().await?;
+            let out = f(&tx).await?;
+            if out.is_ok() {
+                tx.commit().await?;
+            }
+            Ok(out)
+        })
+    }
+}
+
+impl Drop for PgStorage {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// Takes the next `count` catalogue versions of a community; returns the first. The row stays locked until
+/// the transaction ends, which is what orders commits by version.
+async fn take_versions(tx: &Transaction<'_>, community_id: &str, count: i64) -> Result<i64> {
+    let sql = tx
+        .prepare_cached(
+            "INSERT INTO community_version (community_id, version) VALUES ($1, $2)
+             ON CONFLICT (community_id) DO UPDATE SET version = community_version.version + excluded.version
+             RETURNING version",
+        )
+        .await?;
+    let last: i64 = tx.query_one(&sql, &[&community_id, &count]).await?.try_get(0)?;
+    Ok(last - count + 1)
+}
+
+async fn last_seq(tx: &Transaction<'_>, doc_id: &str) -> Result<i64> {
+    let sql = tx.prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM change WHERE doc_id = $1").await?;
+    Ok(tx.query_one(&sql, &[&doc_id]).await?.try_get(0)?)
+}
+
+async fn append_one(tx: &Transaction<'_>, w: &DocumentWrite, version: i64, received_at: i64) -> Result<(i64, i64)> {
+    // The document row is locked first: the change sequence numbers of one document are then taken and
+    // committed in the same order, so a reader that saw sequence n never later finds a smaller one appear.
+    let upsert = tx
+        .prepare_cached(
+            "INSERT INTO document (doc_id, community_id, grid, version, heads, received_at) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (doc_id) DO UPDATE SET version = excluded.version, heads = excluded.heads,
+               received_at = excluded.received_at",
+        )
+        .await?;
+    tx.execute(&upsert, &[&w.doc_id, &w.scope.community_id, &w.scope.grid, &version, &w.heads.join(";"), &received_at])
+        .await?;
+    let before = last_seq(tx, &w.doc_id).await?;
+    let insert = tx
+        .prepare_cached(
+            "INSERT INTO change (doc_id, hash, bytes, received_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (doc_id, hash) DO NOTHING",
+        )
+        .await?;
+    let mut inserted = 0i64;
+    for (hash, bytes) in &w.changes {
+        inserted += to_i64(tx.execute(&insert, &[&w.doc_id, hash, bytes, &received_at]).await?);
+    }
+    let pending = tx.prepare_cached("UPDATE document SET pending = pending + $1 WHERE doc_id = $2").await?;
+    tx.execute(&pending, &[&inserted, &w.doc_id]).await?;
+    let blob_ref = tx
+        .prepare_cached(
+            "INSERT INTO blob_ref (sha256, doc_id, community_id, grid) VALUES ($1, $2, $3, $4)
+             ON CONFLICT DO NOTHING",
+        )
+        .await?;
+    for b in &w.blobs {
+        tx.execute(&blob_ref, &[b, &w.doc_id, &w.scope.community_id, &w.scope.grid]).await?;
+    }
+    Ok((before, last_seq(tx, &w.doc_id).await?))
+}
+
+/// Counts a write against the device's day; `Some` when a limit would be passed (the caller rolls back).
+async fn spend_quota(tx: &Transaction<'_>, writes: &[DocumentWrite], q: &Quota) -> Result<Option<QuotaExceeded>> {
+    let ids: Vec<&str> = writes.iter().map(|w| w.doc_id.as_str()).collect();
+    let existing = tx
+        .query("SELECT doc_id FROM document WHERE doc_id = ANY($1)", &[&ids])
+        .await?
+        .iter()
+        .map(|r| r.try_get::<_, String>(0))
+        .collect::<std::result::Result<std::collections::HashSet<_>, _>>()?;
+    let new_docs = to_i64(ids.iter().filter(|id| !existing.contains(**id)).count() as u64);
+    if new_docs > 0 {
+        let used: i64 = tx
+            .query_one(
+                "INSERT INTO device_usage (device_id, day, new_docs) VALUES ($1, $2, $3)
+                 ON CONFLICT (device_id, day) DO UPDATE SET new_docs = device_usage.new_docs + excluded.new_docs
+                 RETURNING new_docs",
+                &[&q.device_id, &q.day, &new_docs],
+            )
+            .await?
+            .try_get(0)?;
+        if to_u64(used) > q.new_docs_per_day {
+            return Ok(Some(QuotaExceeded::NewDocuments));
+        }
+    }
+    let doc_bytes = tx
+        .prepare_cached(
+            "INSERT INTO document_usage (device_id, doc_id, day, bytes) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (device_id, doc_id, day) DO UPDATE SET bytes = document_usage.bytes + excluded.bytes
+             RETURNING bytes",
+        )
+        .await?;
+    for w in writes {
+        let added = to_i64(w.changes.iter().map(|(_, b)| b.len() as u64).sum());
+        let used: i64 = tx.query_one(&doc_bytes, &[&q.device_id, &w.doc_id, &q.day, &added]).await?.try_get(0)?;
+        if to_u64(used) > q.doc_bytes_per_day {
+            return Ok(Some(QuotaExceeded::DocumentBytes));
+        }
+    }
+    Ok(None)
+}
+
+async fn put_states(tx: &Transaction<'_>, states: &[(String, String, Vec<u8>)]) -> Result<()> {
+    if states.is_empty() {
+        return Ok(());
+    }
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO sync_state (device_id, doc_id, state) VALUES ($1, $2, $3)
+             ON CONFLICT (device_id, doc_id) DO UPDATE SET state = excluded.state",
+        )
+        .await?;
+    for (device, doc, state) in states {
+        tx.execute(&stmt, &[device, doc, state]).await?;
+    }
+    Ok(())
+}
+
+/// The catalogue versions of a write: consecutive per community, in the order of `writes`. Communities are
+/// locked in sorted order, so two writes spanning the same communities cannot deadlock.
+async fn versions_for(tx: &Transaction<'_>, writes: &[DocumentWrite]) -> Result<Vec<i64>> {
+    let mut counts: BTreeMap<&str, i64> = BTreeMap::new();
+    for w in writes {
+        *counts.entry(w.scope.community_id.as_str()).or_default() += 1;
+    }
+    let mut next: BTreeMap<&str, i64> = BTreeMap::new();
+    for (community, count) in counts {
+        next.insert(community, take_versions(tx, community, count).await?);
+    }
+    let mut versions = Vec::with_capacity(writes.len());
+    for w in writes {
+        let slot = next
+            .get_mut(w.scope.community_id.as_str())
+            .ok_or_else(|| ServerError::internal("a write's community has no version"))?;
+        versions.push(*slot);
+        *slot += 1;
+    }
+    Ok(versions)
+}
+
+impl Storage for PgStorage {
+    fn create_community(&self, c: &Community) -> Result<()> {
+        self.write(async |tx| {
+            tx.execute(
+                "INSERT INTO community (community_id, name, created_at) VALUES ($1, $2, $3)",
+                &[&c.community_id, &c.name, &now_secs()],
+            )
+            .await?;
+            Ok(())
+        })
+    }
+
+    fn community(&self, community_id: &str) -> Result<Option<Community>> {
+        self.read(async |client| {
+            let row = client
+                .query_opt("SELECT community_id, name FROM community WHERE community_id = $1", &[&community_id])
+                .await?;
+            match row {
+                Some(r) => Ok(Some(Community { community_id: r.try_get(0)?, name: r.try_get(1)? })),
+                None => Ok(None),
+            }
+        })
+    }
+
+    fn insert_enrollment_code(&self, c: &EnrollmentCode) -> Result<()> {
+        self.write(async |tx| {
+            tx.execute(
+                "INSERT INTO enrollment_code (code_hash, community_id, user_name, role, grids, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[&c.code_hash, &c.community_id, &c.user, &c.role.code(), &c.grids.join(";"), &c.expires_at],
+            )
+            .await?;
+            Ok(())
+        })
+    }
+
+    fn enrollment_code(&self, code_hash: &str) -> Result<Option<EnrollmentCode>> {
+        self.read(async |client| {
+            let row = client
+                .query_opt(
+                    "SELECT code_hash, community_id, user_name, role, grids, expires_at, used_by FROM enrollment_code
+                     WHERE code_hash = $1",
+                    &[&code_hash],
+                )
+                .await?;
+            let Some(r) = row else { return Ok(None) };
+            Ok(Some(EnrollmentCode {
+                code_hash: r.try_get(0)?,
+                community_id: r.try_get(1)?,
+                user: r.try_get(2)?,
+                role: role_of(r.try_get(3)?)?,
+                grids: split(r.try_get(4)?),
+                expires_at: r.try_get(5)?,
+                used_by: r.try_get(6)?,
+            }))
+        })
+    }
+
+    fn redeem_enrollment_code(&self, code_hash: &str, d: &Device, token_hash: &str) -> Result<bool> {
+        self.write(async |tx| {
+            let n = tx
+                .execute(
+                    "UPDATE enrollment_code SET used_by = $1 WHERE code_hash = $2 AND used_by IS NULL",
+                    &[&d.device_id, &code_hash],
+                )
+                .await?;
+            if n == 0 {
+                return Ok(false);
+            }
+            insert_device(tx, d, token_hash).await?;
+            Ok(true)
+        })
+    }
+
+    fn device_by_token_hash(&self, token_hash: &str) -> Result<Option<Device>> {
+        let sql = format!("SELECT {DEVICE_COLUMNS} FROM device WHERE token_hash = $1");
+        self.read(async |client| {
+            let sql = client.prepare_cached(&sql).await?;
+            client.query_opt(&sql, &[&token_hash]).await?.as_ref().map(device_row).transpose()
+        })
+    }
+
+    fn device(&self, device_id: &str) -> Result<Option<Device>> {
+        let sql = format!("SELECT {DEVICE_COLUMNS} FROM device WHERE device_id = $1");
+        self.read(async |client| client.query_opt(&sql, &[&device_id]).await?.as_ref().map(device_row).transpose())
+    }
+
+    fn devices(&self) -> Result<Vec<Device>> {
+        let sql = format!(
+            "SELECT {DEVICE_COLUMNS} FROM device WHERE device_id NOT IN (SELECT staff_id FROM staff)
+             ORDER BY created_at, device_id COLLATE \"C\""
+        );
+        self.read(async |client| client.query(&sql, &[]).await?.iter().map(device_row).collect())
+    }
+
+    fn revoke_device(&self, device_id: &str) -> Result<bool> {
+        self.write(async |tx| {
+            Ok(tx.execute("UPDATE device SET revoked = TRUE WHERE device_id = $1", &[&device_id]).await? > 0)
+        })
+    }
+
+    fn load_document(&self, doc_id: &str) -> Result<Option<StoredDocument>> {
+        self.run(async {
+            let mut client = self.pool.get().await?;
+            // One snapshot: the compaction and the changes after it are one consistent picture.
+            let tx = client
+                .build_transaction()
+                .isolation_level(IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .await?;
+            let head = tx.prepare_cached("SELECT snapshot, snapshot_seq FROM document WHERE doc_id = $1").await?;
+            let head = tx.query_opt(&head, &[&doc_id]).await?;
+            let Some(head) = head else { return Ok(None) };
+            let snapshot: Option<Vec<u8>> = head.try_get(0)?;
+            let snapshot_seq: i64 = head.try_get(1)?;
+            let (changes, last) = changes_after_in(&tx, doc_id, snapshot_seq).await?;
+            tx.commit().await?;
+            Ok(Some(StoredDocument { snapshot, changes, last_seq: last.max(snapshot_seq) }))
+        })
+    }
+
+    fn changes_after(&self, doc_id: &str, after_seq: i64) -> Result<(Vec<Vec<u8>>, i64)> {
+        self.read(async |client| changes_after_in(client, doc_id, after_seq).await)
+    }
+
+    fn append(
+        &self,
+        writes: &[DocumentWrite],
+        states: &[(String, String, Vec<u8>)],
+        received_at: i64,
+        quota: Option<&Quota>,
+    ) -> Result<std::result::Result<Vec<(i64, i64)>, QuotaExceeded>> {
+        self.write_unless(async |tx| {
+            if let Some(q) = quota {
+                if let Some(exceeded) = spend_quota(tx, writes, q).await? {
+                    return Ok(Err(exceeded));
+                }
+            }
+            let versions = versions_for(tx, writes).await?;
+            let mut seqs = Vec::with_capacity(writes.len());
+            for (w, version) in writes.iter().zip(versions) {
+                seqs.push(append_one(tx, w, version, received_at).await?);
+            }
+            put_states(tx, states).await?;
+            Ok(Ok(seqs))
+        })
+    }
+
+    fn put_sync_states(&self, states: &[(String, String, Vec<u8>)]) -> Result<()> {
+        if states.is_empty() {
+            return Ok(());
+        }
+        self.write(async |tx| put_states(tx, states).await)
+    }
+
+    fn sync_state(&self, device_id: &str, doc_id: &str) -> Result<Option<Vec<u8>>> {
+        self.read(async |client| {
+            let sql =
+                client.prepare_cached("SELECT state FROM sync_state WHERE device_id = $1 AND doc_id = $2").await?;
+            let row = client.query_opt(&sql, &[&device_id, &doc_id]).await?;
+            Ok(row.map(|r| r.try_get(0)).transpose()?)
+        })
+    }
+
+    fn catalogue(&self, scope: &ReadScope, since: u64, limit: usize) -> Result<Vec<CatalogueRow>> {
+        let since = to_i64(since);
+        let limit = to_i64(limit as u64);
+        self.read(async |client| {
+            let rows = match &scope.grids {
+                None => {
+                    let sql = client
+                        .prepare_cached(
+                            "SELECT doc_id, heads, version, received_at FROM document
+                             WHERE community_id = $1 AND version > $2 ORDER BY version LIMIT $3",
+                        )
+                        .await?;
+                    client.query(&sql, &[&scope.community_id, &since, &limit]).await?
+                }
+                Some(grids) => {
+                    let sql = client
+                        .prepare_cached(
+                            "SELECT doc_id, heads, version, received_at FROM document
+                             WHERE community_id = $1 AND version > $2 AND (grid IS NULL OR grid = ANY($4))
+                             ORDER BY version LIMIT $3",
+                        )
+                        .await?;
+                    client.query(&sql, &[&scope.community_id, &since, &limit, grids]).await?
+                }
+            };
+            rows.iter()
+                .map(|r| {
+                    Ok(CatalogueRow {
+                        doc_id: r.try_get(0)?,
+                        heads: split(r.try_get(1)?),
+                        version: to_u64(r.try_get(2)?),
+                        received_at: r.try_get(3)?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn catalogue_version(&self, community_id: &str) -> Result<u64> {
+        self.read(async |client| {
+            let sql = client.prepare_cached("SELECT version FROM community_version WHERE community_id = $1").await?;
+            let row = client.query_opt(&sql, &[&community_id]).await?;
+            Ok(row.map(|r| r.try_get::<_, i64>(0)).transpose()?.map_or(0, to_u64))
+        })
+    }
+
+    fn document_count(&self) -> Result<u64> {
+        self.read(async |client| Ok(to_u64(client.query_one("SELECT COUNT(*) FROM document", &[]).await?.try_get(0)?)))
+    }
+
+    fn compaction_candidates(&self, min_changes: u64, limit: usize) -> Result<Vec<String>> {
+        self.read(async |client| {
+            let rows = client
+                .query(
+                    "SELECT doc_id FROM document WHERE pending > $1 LIMIT $2",
+                    &[&to_i64(min_changes), &to_i64(limit as u64)],
+                )
+                .await?;
+            Ok(rows.iter().map(|r| r.try_get(0)).collect::<std::result::Result<_, _>>()?)
+        })
+    }
+
+    fn put_snapshot(&self, doc_id: &str, snapshot: &[u8], upto_seq: i64) -> Result<()> {
+        self.write(async |tx| {
+            tx.execute(
+                "UPDATE document SET snapshot = $1, snapshot_seq = $2,
+                   pending = (SELECT COUNT(*) FROM change WHERE doc_id = $3 AND seq > $2)
+                 WHERE doc_id = $3 AND snapshot_seq <= $2",
+                &[&snapshot, &upto_seq, &doc_id],
+            )
+            .await?;
+            Ok(())
+        })
+    }
+
+    fn blob_exists(&self, sha256: &str) -> Result<bool> {
+        self.read(async |client| {
+            Ok(client.query_opt("SELECT 1 FROM blob WHERE sha256 = $1", &[&sha256]).await?.is_some())
+        })
+    }
+
+    fn put_blob(
+        &self,
+        sha256: &str,
+        bytes: &[u8],
+        uploaded_by: &str,
+        day: i64,
+        blob_bytes_per_day: u64,
+    ) -> Result<std::result::Result<(), QuotaExceeded>> {
+        self.write_unless(async |tx| {
+            let used: i64 = tx
+                .query_one(
+                    "INSERT INTO device_usage (device_id, day, blob_bytes) VALUES ($1, $2, $3)
+                     ON CONFLICT (device_id, day) DO UPDATE SET blob_bytes = device_usage.blob_bytes + excluded.blob_bytes
+                     RETURNING blob_bytes",
+                    &[&uploaded_by, &day, &to_i64(bytes.len() as u64)],
+                )
+                .await?
+                .try_get(0)?;
+            if to_u64(used) > blob_bytes_per_day {
+                return Ok(Err(QuotaExceeded::BlobBytes));
+            }
+            tx.execute(
+                "INSERT INTO blob (sha256, bytes, uploaded_by, created_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (sha256) DO NOTHING",
+                &[&sha256, &bytes, &uploaded_by, &now_secs()],
+            )
+            .await?;
+            tx.execute(
+                "INSERT INTO blob_upload (sha256, device_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                &[&sha256, &uploaded_by],
+            )
+            .await?;
+            Ok(Ok(()))
+        })
+    }
+
+    fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+        self.read(async |client| {
+            let row = client.query_opt("SELECT bytes FROM blob WHERE sha256 = $1", &[&sha256]).await?;
+            Ok(row.map(|r| r.try_get(0)).transpose()?)
+        })
+    }
+
+    fn blob_uploaders(&self, sha256: &str, limit: usize) -> Result<Vec<String>> {
+        self.read(async |client| {
+            let rows = client
+                .query(
+                    "SELECT device_id FROM blob_upload WHERE sha256 = $1 LIMIT $2",
+                    &[&sha256, &to_i64(limit as u64)],
+                )
+                .await?;
+            Ok(rows.iter().map(|r| r.try_get(0)).collect::<std::result::Result<_, _>>()?)
+        })
+    }
+
+    fn blob_documents(&self, sha256: &str, limit: usize) -> Result<Vec<String>> {
+        self.read(async |client| {
+            let rows = client
+                .query("SELECT doc_id FROM blob_ref WHERE sha256 = $1 LIMIT $2", &[&sha256, &to_i64(limit as u64)])
+                .await?;
+            Ok(rows.iter().map(|r| r.try_get(0)).collect::<std::result::Result<_, _>>()?)
+        })
+    }
+}
+
+async fn changes_after_in(client: &impl GenericClient, doc_id: &str, after_seq: i64) -> Result<(Vec<Vec<u8>>, i64)> {
+    let sql =
+        client.prepare_cached("SELECT seq, bytes FROM change WHERE doc_id = $1 AND seq > $2 ORDER BY seq").await?;
+    let rows = client.query(&sql, &[&doc_id, &after_seq]).await?;
+    let mut last = after_seq;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        last = r.try_get(0)?;
+        out.push(r.try_get(1)?);
+    }
+    Ok((out, last))
+}
