@@ -310,10 +310,9 @@ fn refusal_words(tr: &Tr, e: &RosterError) -> String {
 /// `POST /console/roster/upload` (multipart: `csrf`, `file`).
 pub async fn upload(State(console): State<Arc<Console>>, staffer: Staffer, form: Multipart) -> Response {
     let chrome = || Chrome::of(&staffer, "roster", "/console/roster");
-    if let Err(e) = refuse_unless_administering(&staffer) {
-        return error_page(chrome(), &e);
-    }
     let tr = staffer.tr();
+    // The form is read (within its byte limit) before any refusal: an answer sent while the browser is still
+    // uploading closes the connection under it, and it would show a network error instead of the refusal.
     let (csrf, file) = match read_form(form).await {
         Ok(read) => read,
         Err(e) => {
@@ -321,6 +320,9 @@ pub async fn upload(State(console): State<Arc<Console>>, staffer: Staffer, form:
             return again(&console, &staffer, e.status, tr.t(key).to_string()).await;
         }
     };
+    if let Err(e) = refuse_unless_administering(&staffer) {
+        return error_page(chrome(), &e);
+    }
     if let Err(e) = staffer.check_csrf(&csrf) {
         return error_page(chrome(), &e);
     }
