@@ -13,6 +13,7 @@ use gridline_server::console::{self, announce_setup_link, Console};
 use gridline_server::engine::Engine;
 use gridline_server::error::{Result, ServerError};
 use gridline_server::limits::{Quotas, RateLimit};
+use gridline_server::metrics::Metrics;
 use gridline_server::storage::postgres::PgStorage;
 use gridline_server::storage::sqlite::SqliteStorage;
 use gridline_server::storage::Storage;
@@ -436,7 +437,16 @@ async fn serve(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let console = Console::new(app.clone(), &data.join("console"), tls || transport_args.behind_proxy)?;
     let console = Arc::new(console.stopping_with(stop_rx.clone()));
-    console::replica::spawn_feed(console.clone())?;
+    // Another instance's write wakes the feed as this instance's own do: the console's replicas, its
+    // dashboards and its pages' live updates follow phones syncing through any instance.
+    let (signal, counter) = (app.engine.stored_signal(), Arc::downgrade(&app));
+    let announced = app.engine.storage().watch_writes(Arc::new(move |_| {
+        if let Some(app) = counter.upgrade() {
+            Metrics::add(&app.metrics.writes_heard, 1);
+        }
+        signal.notify_one();
+    }))?;
+    console::replica::spawn_feed(console.clone(), announced)?;
     let base = format!("{}://{}", if tls { "https" } else { "http" }, listener.local_addr()?);
     if let Some(link) = console.blocking(move |c| announce_setup_link(c, &base)).await? {
         // On standard output, once: whoever started the server opens it to set the first admin's password.

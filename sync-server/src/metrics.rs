@@ -28,6 +28,8 @@ pub struct Metrics {
     pub replica_behind: AtomicU64,
     /// Documents merged into the console's replicas.
     pub replica_merged: AtomicU64,
+    /// Writes other processes announced to this one (PostgreSQL), and reconnections of the listener.
+    pub writes_heard: AtomicU64,
 }
 
 impl Metrics {
@@ -57,6 +59,11 @@ impl Metrics {
                 "gridline_console_replica_merged_total",
                 "Documents merged into the console's replicas",
                 &self.replica_merged,
+            ),
+            (
+                "gridline_writes_heard_total",
+                "Writes announced by other server instances on the same database",
+                &self.writes_heard,
             ),
         ];
         for (name, help, c) in counters {

@@ -488,3 +488,57 @@ fn the_console_works_on_postgres() {
     let listed = server.admin_ok(&["staff", "list"]);
     assert!(listed.to_string().contains("\"li\""), "{listed}");
 }
+
+/// Instances tell each other about writes (LISTEN/NOTIFY): a console page open on instance A shows, within
+/// seconds, an incident a phone synced through instance B. Without the announcement A would find it only at
+/// its feed's 30-second safety poll.
+#[test]
+fn a_page_on_one_instance_hears_a_phone_syncing_through_another() {
+    use std::io::{BufRead, BufReader};
+    use std::time::{Duration, Instant};
+    let Some(db) = TestDatabase::create_for("a_page_on_one_instance_hears_a_phone_syncing_through_another") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let options = ServerOptions { database_url: Some(db.url.clone()), ..ServerOptions::default() };
+    let a = Server::start_with(&dir.path().join("a"), &options);
+    let b = Server::start_with(&dir.path().join("b"), &options);
+    let community = a.community_with_roster();
+    let committee = a.signed_in_staff(&community, "zheng", "committee");
+    let mut leader = b.enroll(&community, "A", "grid_leader", &["G02"]);
+    // Both instances have fed their replicas once (the community exists in each).
+    std::thread::sleep(Duration::from_secs(2));
+    let res = committee.get("/console/events");
+    assert_eq!(res.status().as_u16(), 200);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(res).lines() {
+            let Ok(line) = line else { return };
+            if let Some(ids) = line.strip_prefix("data:") {
+                let _ = tx.send((Instant::now(), ids.trim().to_string()));
+            }
+        }
+    });
+    let id = leader.report_incident("G02", "Stairwell light out", Severity::Normal);
+    let incident_id = id.key.clone().expect("incident id");
+    leader.sync().expect("sync through B");
+    let synced = Instant::now();
+    let deadline = synced + Duration::from_secs(10);
+    loop {
+        let (at, ids) = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("instance A's page hears of the incident synced through B");
+        if ids.split(',').any(|i| i == incident_id) {
+            let latency = at.saturating_duration_since(synced);
+            assert!(latency < Duration::from_secs(5), "sync through B → event on A took {latency:?}");
+            break;
+        }
+    }
+    // The page on A shows it, and A's console acts on it; the phone hears of the action through B.
+    assert!(committee.page(&format!("/console/incidents/{incident_id}")).contains("Stairwell light out"));
+    let res = committee.post(&format!("/console/incidents/{incident_id}/act"), &[("action", "dispatch")]);
+    assert_eq!(res.status().as_u16(), 303, "dispatched on A");
+    leader.sync().expect("sync through B");
+    let events = incident::read_events(&leader.docs[&id.to_string()]).expect("events");
+    assert!(events.iter().any(|e| e.action == "dispatch"), "A's action reached the phone through B");
+}

@@ -27,6 +27,9 @@ use crate::storage::ReadScope;
 const FEED_BATCH: usize = 256;
 /// How often the feed looks for writes made outside this process.
 const FEED_EVERY: Duration = Duration::from_secs(1);
+
+/// How often the feed looks for writes when the storage announces them: only to catch one it missed.
+const FEED_EVERY_WATCHED: Duration = Duration::from_secs(30);
 /// The shortest time between two passes: writes arriving meanwhile are taken together (a document written
 /// by several phones in a burst is merged once). Well inside the pages' one-second live-update target.
 const FEED_GAP: Duration = Duration::from_millis(150);
@@ -154,8 +157,11 @@ fn backlog(console: &Console, communities: &[crate::storage::Community]) -> Resu
 }
 
 /// Starts the feed on its own thread, at a lower CPU priority than the request threads: after every write of
-/// this process (at most once per [`FEED_GAP`]) and every [`FEED_EVERY`].
-pub fn spawn_feed(console: Arc<Console>) -> std::io::Result<std::thread::JoinHandle<()>> {
+/// this process and every write another process announced (at most once per [`FEED_GAP`]), and every
+/// [`FEED_EVERY`] — or only every [`FEED_EVERY_WATCHED`] when `announced` says the storage announces other
+/// processes' writes (PostgreSQL's LISTEN/NOTIFY), a safety net should an announcement be lost.
+pub fn spawn_feed(console: Arc<Console>, announced: bool) -> std::io::Result<std::thread::JoinHandle<()>> {
+    let every = if announced { FEED_EVERY_WATCHED } else { FEED_EVERY };
     let runtime = tokio::runtime::Handle::current();
     std::thread::Builder::new().name("console-feed".into()).spawn(move || {
         lower_priority();
@@ -169,7 +175,7 @@ pub fn spawn_feed(console: Arc<Console>) -> std::io::Result<std::thread::JoinHan
             runtime.block_on(async {
                 tokio::select! {
                     _ = signal.notified() => {}
-                    _ = tokio::time::sleep(FEED_EVERY) => {}
+                    _ = tokio::time::sleep(every) => {}
                 }
             });
         }

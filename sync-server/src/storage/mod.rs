@@ -175,6 +175,9 @@ pub fn catalogue_page(storage: &dyn Storage, scope: &ReadScope, since: u64, limi
     Ok(CataloguePage { rows, cursor, more })
 }
 
+/// What [`Storage::watch_writes`] calls: the community another process wrote, or `None` for "maybe any".
+pub type WriteWatcher = std::sync::Arc<dyn Fn(Option<&str>) + Send + Sync>;
+
 /// The storage backend. Every method is one transaction.
 pub trait Storage: ConsoleStorage + Send + Sync {
     /// Registers a community.
@@ -249,6 +252,15 @@ pub trait Storage: ConsoleStorage + Send + Sync {
     ) -> Result<std::result::Result<(), QuotaExceeded>>;
     /// A blob's bytes.
     fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>>;
+    /// Calls `on_write` (from a thread of the backend's) each time another process commits a write: with the
+    /// community written, or `None` when writes may have been missed (after the backend reconnected). True
+    /// when the backend can tell; false (the default, and SQLite's answer: one process owns the file, and an
+    /// `admin` command beside it is found by polling) when the caller must poll instead.
+    fn watch_writes(&self, on_write: WriteWatcher) -> Result<bool> {
+        let _ = on_write;
+        Ok(false)
+    }
+
     /// The devices that uploaded a blob (at most `limit`).
     fn blob_uploaders(&self, sha256: &str, limit: usize) -> Result<Vec<String>>;
     /// The documents that name a blob (at most `limit`).

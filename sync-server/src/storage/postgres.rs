@@ -86,6 +86,10 @@ const MIGRATIONS: &[(i32, &str)] = &[(1, SCHEMA_1), (2, console::SCHEMA_2)];
 /// PostgreSQL storage: a connection pool and the runtime that drives it.
 pub struct PgStorage {
     pool: Pool,
+    /// Where the listener of [`Storage::watch_writes`] connects.
+    config: tokio_postgres::Config,
+    /// This storage's mark in the notifications its writes send, so that its listener skips its own.
+    writer: String,
     handle: tokio::runtime::Handle,
     /// Kept only to be shut down without blocking on drop (dropping a runtime inside another's async
     /// context would panic, and `serve` drops its engine there).
@@ -162,6 +166,52 @@ async fn migrate(client: &mut Client) -> Result<()> {
     Ok(())
 }
 
+/// The channel on which every write is announced to the other processes on the database.
+const WRITES_CHANNEL: &str = "gridline_writes";
+
+/// How long the listener waits before connecting again after losing its connection.
+const LISTEN_RETRY: Duration = Duration::from_secs(1);
+
+/// Announces a write to every process listening, once per community written: `NOTIFY` is delivered when the
+/// transaction commits (never for one rolled back), in commit order. The payload is `"<writer> <community>"`.
+async fn announce(tx: &Transaction<'_>, writer: &str, writes: &[DocumentWrite]) -> Result<()> {
+    let communities: std::collections::BTreeSet<&str> = writes.iter().map(|w| w.scope.community_id.as_str()).collect();
+    let notify = tx.prepare_cached("SELECT pg_notify($1, $2)").await?;
+    for community in communities {
+        tx.execute(&notify, &[&WRITES_CHANNEL, &format!("{writer} {community}")]).await?;
+    }
+    Ok(())
+}
+
+/// Listens on [`WRITES_CHANNEL`] until the connection fails, calling `on_write` for every other writer's
+/// write, and once with `None` as soon as it listens (writes made while it was not listening are unknown).
+async fn listen(config: &tokio_postgres::Config, writer: &str, on_write: &super::WriteWatcher) -> Result<()> {
+    use tokio_postgres::AsyncMessage;
+    let (client, mut connection) = config.connect(NoTls).await?;
+    let mine = format!("{writer} ");
+    let messages = async {
+        loop {
+            match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                Some(Ok(AsyncMessage::Notification(n))) if !n.payload().starts_with(&mine) => {
+                    on_write(n.payload().split_once(' ').map(|(_, community)| community));
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(ServerError::from(e)),
+                None => return Err(ServerError::storage("the database closed the listening connection")),
+            }
+        }
+    };
+    let subscribe = async {
+        client.batch_execute(&format!("LISTEN {WRITES_CHANNEL}")).await?;
+        on_write(None);
+        std::future::pending::<Result<()>>().await
+    };
+    tokio::select! {
+        r = messages => r,
+        r = subscribe => r,
+    }
+}
+
 impl PgStorage {
     /// Connects to the database at `url` (`postgres://user@host:port/database`) and creates or upgrades its
     /// schema. Connections are made without TLS: the database is meant to be reached over loopback, a Unix
@@ -176,7 +226,8 @@ impl PgStorage {
             .thread_name("postgres")
             .enable_all()
             .build()?;
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager =
+            Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
             .runtime(deadpool_postgres::Runtime::Tokio1)
@@ -184,7 +235,8 @@ impl PgStorage {
             .create_timeout(Some(POOL_WAIT))
             .build()
             .map_err(ServerError::storage)?;
-        let storage = PgStorage { pool, handle: runtime.handle().clone(), runtime: Some(runtime) };
+        let writer = uuid::Uuid::now_v7().simple().to_string();
+        let storage = PgStorage { pool, config, writer, handle: runtime.handle().clone(), runtime: Some(runtime) };
         storage.run(async {
             let mut client = storage.pool.get().await?;
             migrate(&mut client).await
@@ -519,6 +571,7 @@ impl Storage for PgStorage {
             for (w, version) in writes.iter().zip(versions) {
                 seqs.push(append_one(tx, w, version, received_at).await?);
             }
+            announce(tx, &self.writer, writes).await?;
             put_states(tx, states).await?;
             Ok(Ok(seqs))
         })
@@ -662,6 +715,19 @@ impl Storage for PgStorage {
             let row = client.query_opt("SELECT bytes FROM blob WHERE sha256 = $1", &[&sha256]).await?;
             Ok(row.map(|r| r.try_get(0)).transpose()?)
         })
+    }
+
+    fn watch_writes(&self, on_write: super::WriteWatcher) -> Result<bool> {
+        let (config, writer) = (self.config.clone(), self.writer.clone());
+        self.handle.spawn(async move {
+            loop {
+                if let Err(e) = listen(&config, &writer, &on_write).await {
+                    tracing::warn!(error = %e, "listening for other instances' writes failed; listening again");
+                }
+                tokio::time::sleep(LISTEN_RETRY).await;
+            }
+        });
+        Ok(true)
     }
 
     fn blob_uploaders(&self, sha256: &str, limit: usize) -> Result<Vec<String>> {
