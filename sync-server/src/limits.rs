@@ -1,6 +1,8 @@
 //! What one device may do: requests per second (a token bucket per device, in memory) and daily quotas
-//! (new documents, bytes per document, blob bytes; counted in storage inside the write that spends them).
-//! Both are answered with 429 and `Retry-After`, which the device's backoff honours.
+//! (new documents, bytes per document, blob bytes; counted in storage inside the write that spends them);
+//! and what the whole server takes on at once ([`Admission`]: work in flight and a bounded wait for it, so
+//! overload is shed before latency and memory run away). All are answered with 429 and `Retry-After`, which
+//! the device's jittered backoff honours.
 
 use gridline_core::ErrorCode;
 use std::collections::HashMap;
@@ -143,10 +145,135 @@ impl RateLimiter {
     }
 }
 
+/// How much device work the server takes on at once. Work beyond [`Admission::in_flight`] waits its turn,
+/// but only while fewer than [`Admission::max_waiting`] wait and for at most [`Admission::max_wait`]: past
+/// either, the request is answered 429 `rate_limited` with a `Retry-After` that grows with the queue, before
+/// it holds a thread or a database connection. A request refused here costs the server one atomic
+/// increment, so a flood answered this way stays cheap, and work admitted finishes in bounded time.
+#[derive(Debug)]
+pub struct Admission {
+    slots: std::sync::Arc<tokio::sync::Semaphore>,
+    waiting: std::sync::atomic::AtomicUsize,
+    shed: std::sync::atomic::AtomicU64,
+    /// Pieces of work run at once.
+    pub in_flight: usize,
+    /// Most pieces of work waiting for a turn.
+    pub max_waiting: usize,
+    /// Longest a piece of work waits for its turn.
+    pub max_wait: std::time::Duration,
+}
+
+/// The defaults of [`Admission`]: as much work at once as the server has blocking threads (console work
+/// then never waits behind a queue of device work), 256 waiting, one second of waiting at most.
+pub const ADMISSION_WAITING: usize = 256;
+/// See [`ADMISSION_WAITING`].
+pub const ADMISSION_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Longest `Retry-After` an overloaded server asks for.
+const MAX_BUSY_RETRY: u64 = 30;
+
+/// Decrements the waiting count when a wait ends, however it ends.
+struct Waiting<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl Admission {
+    /// At most `in_flight` (at least one) pieces of work at once, `max_waiting` waiting at most `max_wait`.
+    pub fn new(in_flight: usize, max_waiting: usize, max_wait: std::time::Duration) -> Admission {
+        let in_flight = in_flight.max(1);
+        Admission {
+            slots: std::sync::Arc::new(tokio::sync::Semaphore::new(in_flight)),
+            waiting: std::sync::atomic::AtomicUsize::new(0),
+            shed: std::sync::atomic::AtomicU64::new(0),
+            in_flight,
+            max_waiting,
+            max_wait,
+        }
+    }
+
+    /// A turn for one piece of work (held until the permit drops), or the 429 that sheds it.
+    pub async fn admit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ServerError> {
+        use std::sync::atomic::Ordering;
+        if let Ok(permit) = self.slots.clone().try_acquire_owned() {
+            return Ok(permit);
+        }
+        let ahead = self.waiting.fetch_add(1, Ordering::Relaxed);
+        let _waiting = Waiting(&self.waiting);
+        if ahead < self.max_waiting {
+            if let Ok(Ok(permit)) = tokio::time::timeout(self.max_wait, self.slots.clone().acquire_owned()).await {
+                return Ok(permit);
+            }
+        }
+        self.shed.fetch_add(1, Ordering::Relaxed);
+        // The queue drains about `in_flight` pieces per turn of work (tens of milliseconds): a device told
+        // to wait a second per ten turns ahead of it finds room, and the jitter it adds spreads the crowd.
+        let retry = (1 + ahead / (self.in_flight * 10)) as u64;
+        Err(ServerError::new(StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited, "the server is busy")
+            .retry_after(retry.min(MAX_BUSY_RETRY)))
+    }
+
+    /// Pieces of work waiting for a turn now.
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Pieces of work running now.
+    pub fn running(&self) -> usize {
+        self.in_flight.saturating_sub(self.slots.available_permits())
+    }
+
+    /// Requests shed since the start.
+    pub fn shed(&self) -> u64 {
+        self.shed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[tokio::test]
+    async fn work_past_the_queue_or_the_wait_is_shed_with_a_retry_after() {
+        let gate = Admission::new(1, 1, Duration::from_millis(200));
+        let running = gate.admit().await.expect("a free slot");
+        assert_eq!(gate.running(), 1);
+        // The second waits its turn; a third finds the queue full and is shed at once.
+        let gate = std::sync::Arc::new(gate);
+        let second = tokio::spawn({
+            let gate = gate.clone();
+            async move { gate.admit().await.map(|_| ()) }
+        });
+        tokio::task::yield_now().await;
+        assert_eq!(gate.waiting(), 1);
+        let third = gate.admit().await.expect_err("the queue is full");
+        assert_eq!((third.status.as_u16(), third.code, third.retry_after), (429, ErrorCode::RateLimited, Some(1)));
+        // The second waited its 200 ms without a turn: shed too.
+        let second = second.await.expect("joined").expect_err("waited too long");
+        assert_eq!(second.retry_after, Some(1));
+        assert_eq!((gate.waiting(), gate.shed()), (0, 2));
+        // Once the running work ends, the next one gets its turn.
+        drop(running);
+        let _next = gate.admit().await.expect("a slot again");
+    }
+
+    #[tokio::test]
+    async fn waiting_work_gets_the_slot_that_frees() {
+        let gate = std::sync::Arc::new(Admission::new(1, 4, Duration::from_secs(10)));
+        let running = gate.admit().await.expect("a free slot");
+        let next = tokio::spawn({
+            let gate = gate.clone();
+            async move { gate.admit().await.map(|_| ()) }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        drop(running);
+        next.await.expect("joined").expect("admitted within its wait");
+        assert_eq!(gate.shed(), 0);
+    }
 
     #[test]
     fn a_burst_passes_then_the_rate_holds() {

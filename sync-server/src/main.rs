@@ -12,7 +12,7 @@ use gridline_server::api::App;
 use gridline_server::console::{self, announce_setup_link, Console};
 use gridline_server::engine::Engine;
 use gridline_server::error::{Result, ServerError};
-use gridline_server::limits::{Quotas, RateLimit};
+use gridline_server::limits::{Admission, Quotas, RateLimit, ADMISSION_WAIT, ADMISSION_WAITING};
 use gridline_server::metrics::Metrics;
 use gridline_server::storage::postgres::PgStorage;
 use gridline_server::storage::sqlite::SqliteStorage;
@@ -28,6 +28,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per process: the size of `Serve`'s flags costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP server.
@@ -83,6 +85,15 @@ struct LimitFlags {
     /// Photo bytes per device per day.
     #[arg(long)]
     quota_blob_bytes: Option<u64>,
+    /// Device requests whose work runs at once (default: the server's blocking threads).
+    #[arg(long)]
+    max_in_flight: Option<usize>,
+    /// Device requests that may wait for a turn; more are answered 429 with Retry-After.
+    #[arg(long)]
+    max_waiting: Option<usize>,
+    /// Milliseconds a device request may wait for a turn before it is answered 429 with Retry-After.
+    #[arg(long)]
+    max_wait_ms: Option<u64>,
 }
 
 impl LimitFlags {
@@ -93,6 +104,14 @@ impl LimitFlags {
             document_bytes_per_day: self.quota_document_bytes.unwrap_or(d.document_bytes_per_day),
             blob_bytes_per_day: self.quota_blob_bytes.unwrap_or(d.blob_bytes_per_day),
         }
+    }
+
+    fn admission(&self) -> Admission {
+        Admission::new(
+            self.max_in_flight.unwrap_or(api::BLOCKING_THREADS),
+            self.max_waiting.unwrap_or(ADMISSION_WAITING),
+            self.max_wait_ms.map_or(ADMISSION_WAIT, Duration::from_millis),
+        )
     }
 
     fn rate(&self) -> RateLimit {
@@ -400,8 +419,6 @@ async fn shutdown_signal() {
 /// How often the background task compacts documents, and from how many uncompacted changes.
 const COMPACT_EVERY: Duration = Duration::from_secs(10);
 const COMPACT_MIN_CHANGES: u64 = 64;
-/// Threads for blocking engine work.
-const BLOCKING_THREADS: usize = 4;
 
 async fn serve(
     data: PathBuf,
@@ -419,13 +436,13 @@ async fn serve(
         .await
         .map_err(ServerError::internal)??
         .with_quotas(limits.quotas());
-    let app = Arc::new(App::with_rate(engine, clock()?, limits.rate()));
+    let app = Arc::new(App::with_rate(engine, clock()?, limits.rate()).with_admission(limits.admission()));
     let compactor = app.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(COMPACT_EVERY);
         loop {
             tick.tick().await;
-            match compactor.blocking(|app| app.engine().compact(COMPACT_MIN_CHANGES, 32)).await {
+            match compactor.blocking_own(|app| app.engine().compact(COMPACT_MIN_CHANGES, 32)).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(documents = n, "compacted"),
                 Err(e) => tracing::warn!(error = %e, "compaction failed"),
@@ -500,11 +517,10 @@ fn main() {
                         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
                 )
                 .init();
-            // Engine work runs on a bounded pool of blocking threads (documents sync in parallel; each thread
-            // also costs its own malloc arena, so the pool stays small on a 2-core machine).
+            // Engine work runs on a bounded pool of blocking threads (api::BLOCKING_THREADS).
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
-                .max_blocking_threads(BLOCKING_THREADS)
+                .max_blocking_threads(api::BLOCKING_THREADS.max(limits.max_in_flight.unwrap_or(0)))
                 .build()
             {
                 Ok(r) => r,

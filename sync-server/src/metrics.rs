@@ -81,4 +81,20 @@ impl Metrics {
         );
         out
     }
+
+    /// Appends the admission figures: device work running and waiting (gauges) and requests shed.
+    pub fn render_admission(&self, out: &mut String, admission: &crate::limits::Admission) {
+        let _ = writeln!(
+            out,
+            "# HELP gridline_work_running Device requests' work running now\n\
+             # TYPE gridline_work_running gauge\ngridline_work_running {}\n\
+             # HELP gridline_work_waiting Device requests' work waiting for a turn\n\
+             # TYPE gridline_work_waiting gauge\ngridline_work_waiting {}\n\
+             # HELP gridline_shed_total Device requests answered 429 because the server was busy\n\
+             # TYPE gridline_shed_total counter\ngridline_shed_total {}",
+            admission.running(),
+            admission.waiting(),
+            admission.shed()
+        );
+    }
 }

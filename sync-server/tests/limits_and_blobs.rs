@@ -132,3 +132,79 @@ fn daily_quotas_answer_429_until_midnight_and_store_nothing_past_them() {
     let (status, err) = a.sync().expect_err("the log grows past its daily bytes");
     assert_eq!((status, err.code.as_str()), (429, "quota_exceeded"), "{}", err.message);
 }
+
+/// A crowd past what the server takes on at once is shed with 429 and `Retry-After` — never a 5xx, never an
+/// unbounded queue — and every device that comes back after its wait has its work stored, once.
+#[test]
+fn a_crowd_past_the_servers_capacity_is_shed_with_429_and_nothing_is_lost() {
+    const DEVICES: usize = 16;
+    const CHECK_INS: usize = 150;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_with(
+        dir.path(),
+        &ServerOptions::args(&["--max-in-flight", "1", "--max-waiting", "2", "--max-wait-ms", "50"]),
+    );
+    let community = server.community_with_roster();
+    let grids = ["G01", "G02"];
+    let mut devices: Vec<_> = (0..DEVICES)
+        .map(|n| {
+            let grid = grids[n % 2];
+            let mut d = server.enroll(&community, &format!("leader{n}"), "grid_leader", &[grid]);
+            let log = log_id(&community, grid);
+            for i in 0..CHECK_INS {
+                let c = d.check_in(&log, &format!("{n}-{i}"), "all well");
+                d.append_check_in(&log, &c);
+            }
+            d
+        })
+        .collect();
+    let start = std::sync::Barrier::new(DEVICES);
+    let outcomes: Vec<(u16, Option<String>, Option<u64>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = devices
+            .iter_mut()
+            .map(|d| {
+                let start = &start;
+                s.spawn(move || {
+                    start.wait();
+                    match d.sync() {
+                        Ok(_) => (200, None, None),
+                        Err((status, e)) => (status, Some(e.code), d.last_retry_after),
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("device thread")).collect()
+    });
+    let shed: Vec<_> = outcomes.iter().filter(|(status, _, _)| *status == 429).collect();
+    assert!(!shed.is_empty(), "one slot and two waiting places: some of {DEVICES} at once are shed: {outcomes:?}");
+    for (status, code, retry) in &outcomes {
+        assert!(*status == 200 || *status == 429, "only served or shed: {outcomes:?}");
+        if *status == 429 {
+            assert_eq!(code.as_deref(), Some("rate_limited"));
+            assert!(retry.is_some_and(|r| (1..=30).contains(&r)), "Retry-After: {retry:?}");
+        }
+    }
+    // Each shed device comes back after its wait (one at a time here) and is served. Like a phone, whose sync
+    // states are kept only from rounds that succeeded, it starts again from the states it had.
+    for d in &mut devices {
+        for attempt in 0.. {
+            d.states.clear();
+            match d.sync() {
+                Ok(_) => break,
+                Err((429, _)) if attempt < 50 => std::thread::sleep(std::time::Duration::from_millis(100)),
+                Err(e) => panic!("sync after the crowd: {e:?}"),
+            }
+        }
+    }
+    // A committee phone sees every check-in of the crowd, each once.
+    let mut committee = server.enroll(&community, "Committee", "committee", &[]);
+    committee.sync().expect("committee syncs");
+    let held_ids: Vec<String> = committee.docs.keys().cloned().collect();
+    for grid in grids {
+        let log = log_id(&community, grid).to_string();
+        let doc = committee.docs.get(&log).unwrap_or_else(|| panic!("{log} not in {held_ids:?} after {outcomes:?}"));
+        let held = gridline_core::docs::checkin_log::check_ins(doc);
+        let ids: std::collections::BTreeSet<_> = held.iter().map(|c| c.check_in_id.clone()).collect();
+        assert_eq!((held.len(), ids.len()), (DEVICES / 2 * CHECK_INS, DEVICES / 2 * CHECK_INS), "{grid}");
+    }
+}

@@ -23,7 +23,12 @@ use gridline_core::Clock;
 
 use crate::engine::Engine;
 use crate::error::{Result, ServerError};
-use crate::limits::{RateLimit, RateLimiter};
+use crate::limits::{Admission, RateLimit, RateLimiter, ADMISSION_WAIT, ADMISSION_WAITING};
+
+/// Threads `serve` gives blocking engine work (documents sync in parallel; each thread also costs its own
+/// malloc arena, so the pool stays small on a 2-core machine), and by default the device work admitted at
+/// once: console work then finds a thread without queueing behind devices.
+pub const BLOCKING_THREADS: usize = 4;
 use crate::metrics::Metrics;
 use crate::storage::Device;
 
@@ -37,6 +42,8 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     /// Requests per second per device (shared with the engine, which charges costly messages to it).
     pub rate: Arc<RateLimiter>,
+    /// How much device work runs at once, and how much may wait (overload is shed with 429).
+    pub admission: Admission,
 }
 
 impl App {
@@ -49,7 +56,14 @@ impl App {
     pub fn with_rate(engine: Engine, clock: Arc<dyn Clock>, rate: RateLimit) -> App {
         let rate = Arc::new(RateLimiter::new(rate));
         let engine = engine.with_work_charged_to(rate.clone());
-        App { engine, metrics: Metrics::default(), clock, rate }
+        let admission = Admission::new(BLOCKING_THREADS, ADMISSION_WAITING, ADMISSION_WAIT);
+        App { engine, metrics: Metrics::default(), clock, rate, admission }
+    }
+
+    /// The server's state with another admission of device work.
+    pub fn with_admission(mut self, admission: Admission) -> App {
+        self.admission = admission;
+        self
     }
 
     /// The engine.
@@ -65,8 +79,25 @@ impl App {
         Ok(device)
     }
 
-    /// Runs blocking engine work off the async threads.
+    /// Runs a device request's blocking engine work off the async threads, once [`App::admission`] gives it
+    /// a turn (or answers the 429 that sheds it).
     pub async fn blocking<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&App) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let turn = self.admission.admit().await?;
+        let app = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let _turn = turn;
+            f(&app)
+        })
+        .await
+        .map_err(ServerError::internal)?
+    }
+
+    /// Runs the server's own blocking work (metrics, compaction) without waiting for admission: it is
+    /// bounded by the server, and must go on while devices are shed.
+    pub async fn blocking_own<T: Send + 'static>(
         self: &Arc<Self>,
         f: impl FnOnce(&App) -> Result<T> + Send + 'static,
     ) -> Result<T> {

@@ -19,8 +19,10 @@ pub async fn healthz() -> &'static str {
 
 /// Prometheus text.
 pub async fn metrics(State(app): State<Arc<App>>) -> Result<impl IntoResponse> {
-    let documents = app.blocking(|app| app.engine().storage().document_count()).await?;
-    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], app.metrics.render(documents)))
+    let documents = app.blocking_own(|app| app.engine().storage().document_count()).await?;
+    let mut text = app.metrics.render(documents);
+    app.metrics.render_admission(&mut text, &app.admission);
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
 }
 
 /// The metrics router: `GET /metrics` and nothing else.

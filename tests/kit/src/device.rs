@@ -39,6 +39,8 @@ pub struct Device {
     pub last_request_bytes: usize,
     /// Body size of the last response.
     pub last_response_bytes: usize,
+    /// The `Retry-After` seconds of the last response that carried one.
+    pub last_retry_after: Option<u64>,
 }
 
 impl Device {
@@ -63,6 +65,7 @@ impl Device {
             round_trips: 0,
             last_request_bytes: 0,
             last_response_bytes: 0,
+            last_retry_after: None,
         })
     }
 
@@ -164,6 +167,9 @@ impl Device {
             .send()
             .map_err(|e| (0, ApiError::new("network", e.to_string())))?;
         let status = res.status().as_u16();
+        if let Some(secs) = res.headers().get("retry-after").and_then(|v| v.to_str().ok()?.parse().ok()) {
+            self.last_retry_after = Some(secs);
+        }
         let bytes = res.bytes().map_err(|e| (0, ApiError::new("network", e.to_string())))?;
         self.round_trips += 1;
         self.last_response_bytes = bytes.len();
