@@ -243,6 +243,13 @@ enum AdminCommand {
         #[command(subcommand)]
         command: StaffCommand,
     },
+    /// Write a consistent copy of the SQLite store to a new file while the server runs (SQLite only: a
+    /// PostgreSQL database is backed up with pg_dump or continuous archiving).
+    Backup {
+        /// The file to create.
+        #[arg(long)]
+        to: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -365,6 +372,16 @@ fn open_engine(data: &Path, database_url: Option<&str>, cache_mb: usize) -> Resu
 }
 
 fn run_admin(data: &Path, database_url: Option<&str>, command: AdminCommand) -> Result<Value> {
+    if let AdminCommand::Backup { to } = &command {
+        if database_url.is_some() {
+            return Err(ServerError::bad_request(
+                ErrorCode::InvalidInput,
+                "a PostgreSQL database is backed up with pg_dump or continuous archiving (docs/deploy.md)",
+            ));
+        }
+        let (bytes, documents) = SqliteStorage::open(data)?.backup_to(to)?;
+        return Ok(serde_json::json!({ "backup": to.display().to_string(), "bytes": bytes, "documents": documents }));
+    }
     let engine = open_engine(data, database_url, 64)?;
     let now = clock()?.now();
     match command {
@@ -397,6 +414,7 @@ fn run_admin(data: &Path, database_url: Option<&str>, command: AdminCommand) -> 
                 StaffCommand::List { community } => staff::list(storage, community.as_deref()),
             }
         }
+        AdminCommand::Backup { .. } => Err(ServerError::internal("a backup is made before the engine opens")),
     }
 }
 

@@ -57,3 +57,60 @@ fn roster_imports_beside_syncing_devices_lose_nothing() {
         drop(server);
     }
 }
+
+/// `admin backup` copies the SQLite store while devices sync; a server started on the copy serves everything
+/// the copy holds, to the same devices (their tokens are in it). A backup never overwrites a file, and a
+/// server on PostgreSQL points to pg_dump instead.
+#[test]
+fn a_backup_taken_while_devices_sync_restores_whole() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(&dir.path().join("live"));
+    let community = server.community_with_roster();
+    let mut leader = server.enroll(&community, "A", "grid_leader", &["G01"]);
+    let log = log_id(&community, "G01");
+    let backup = dir.path().join("backup.sqlite");
+    let backup_arg = backup.to_str().expect("utf-8 path");
+    if gridline_testkit::postgres::servers_on_postgres() {
+        let (ok, doc) = server.admin(&["backup", "--to", backup_arg]);
+        assert!(!ok && doc["error"]["code"] == "invalid_input", "{doc}");
+        assert!(doc["error"]["message"].as_str().unwrap_or_default().contains("pg_dump"), "{doc}");
+        return;
+    }
+    const BEFORE: usize = 5;
+    for n in 0..BEFORE {
+        leader.write(&log, &format!("checkin/{n}"), "before the backup");
+        leader.sync().expect("sync");
+    }
+    let taken = std::thread::scope(|s| {
+        let syncing = s.spawn(|| {
+            for n in BEFORE..BEFORE + 10 {
+                leader.write(&log, &format!("checkin/{n}"), "during the backup");
+                leader.sync().expect("sync goes on during the backup");
+            }
+        });
+        let taken = server.admin(&["backup", "--to", backup_arg]);
+        syncing.join().expect("syncing");
+        taken
+    });
+    assert!(taken.0, "{}", taken.1);
+    assert!(
+        taken.1["bytes"].as_u64().is_some_and(|b| b > 0) && taken.1["documents"].as_u64() >= Some(2),
+        "{}",
+        taken.1
+    );
+    let again = server.admin(&["backup", "--to", backup_arg]);
+    assert!(!again.0 && again.1["error"]["code"] == "invalid_input", "never overwrites: {}", again.1);
+
+    // Restored: the copy as the store of a fresh data directory.
+    let restored_dir = dir.path().join("restored");
+    std::fs::create_dir_all(&restored_dir).expect("mkdir");
+    std::fs::copy(&backup, restored_dir.join(gridline_server::storage::sqlite::DB_FILE)).expect("restore");
+    let restored = Server::start(&restored_dir);
+    leader.base = restored.url("");
+    leader.states.clear();
+    leader.sync().expect("the same device syncs with the restored server, without enrolling again");
+    let mut observer = restored.enroll(&community, "O", "station", &[]);
+    observer.sync().expect("observer syncs");
+    let held = observer.notes(&log.to_string()).len();
+    assert_eq!(held, BEFORE + 10, "the backup's check-ins, and the device's later ones sent again");
+}

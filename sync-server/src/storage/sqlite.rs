@@ -12,8 +12,9 @@ use super::{
     CatalogueRow, Community, Device, DocumentWrite, EnrollmentCode, Quota, QuotaExceeded, ReadScope, Storage,
     StoredDocument,
 };
-use crate::error::Result;
+use crate::error::{Result, ServerError};
 use gridline_core::model::Role;
+use gridline_core::ErrorCode;
 
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "gridline-server.sqlite";
@@ -171,6 +172,32 @@ impl SqliteStorage {
         let mut writer = connect_writer(&path)?;
         migrate(&mut writer)?;
         Ok(SqliteStorage { path, writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) })
+    }
+
+    /// Writes a consistent copy of the whole store to `to` (SQLite's `VACUUM INTO`: one read transaction, so
+    /// the server goes on writing meanwhile), then checks the copy's integrity. Returns the copy's size in
+    /// bytes and its number of documents. Refuses a `to` that exists: a backup never overwrites a file.
+    pub fn backup_to(&self, to: &Path) -> Result<(u64, u64)> {
+        if to.exists() {
+            return Err(ServerError::bad_request(
+                ErrorCode::InvalidInput,
+                format!("{} exists already; a backup goes to a new file", to.display()),
+            ));
+        }
+        let target = to.to_str().ok_or_else(|| {
+            ServerError::bad_request(ErrorCode::InvalidInput, format!("{}: not a UTF-8 path", to.display()))
+        })?;
+        self.read(|conn| Ok(conn.execute("VACUUM INTO ?1", [target])?))?;
+        let copy = connect_reader(to)?;
+        let check: String = copy.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        if check != "ok" {
+            return Err(ServerError::storage(format!(
+                "the backup at {} failed its integrity check: {check}",
+                to.display()
+            )));
+        }
+        let documents: i64 = copy.query_row("SELECT COUNT(*) FROM document", [], |r| r.get(0))?;
+        Ok((std::fs::metadata(to)?.len(), u64::try_from(documents).unwrap_or(0)))
     }
 
     fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
