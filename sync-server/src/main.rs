@@ -223,6 +223,14 @@ enum AdminCommand {
         #[command(subcommand)]
         command: StaffCommand,
     },
+    /// Move a single-machine deployment (the SQLite store in --from-data) into the empty PostgreSQL database
+    /// --database-url: everything, in one transaction, compared with the source before it commits. Stop
+    /// `serve` on the data directory first; devices then sync with a server on the database, unchanged.
+    Migrate {
+        /// Data directory holding the SQLite store (only read).
+        #[arg(long, value_name = "DIR")]
+        from_data: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -345,6 +353,9 @@ fn open_engine(data: &Path, database_url: Option<&str>, cache_mb: usize) -> Resu
 }
 
 fn run_admin(data: &Path, database_url: Option<&str>, command: AdminCommand) -> Result<Value> {
+    if let AdminCommand::Migrate { from_data } = &command {
+        return admin::migrate(from_data, database_url);
+    }
     let engine = open_engine(data, database_url, 64)?;
     let now = clock()?.now();
     match command {
@@ -363,6 +374,7 @@ fn run_admin(data: &Path, database_url: Option<&str>, command: AdminCommand) -> 
         AdminCommand::Device { command: DeviceCommand::Revoke { device_id } } => {
             admin::revoke_device(&engine, &device_id)
         }
+        AdminCommand::Migrate { .. } => Err(ServerError::internal("migrate runs without an engine")),
         AdminCommand::Staff { command } => {
             let storage = engine.storage();
             match command {
