@@ -292,6 +292,10 @@ coded_enum! {
         TlsKeyInvalid = "tls_key_invalid",
         /// CLI: the command line does not parse.
         Usage = "usage",
+        /// Server: a database from an older version of Gridline, to be upgraded before it is used as asked.
+        StoreTooOld = "store_too_old",
+        /// Server: a migrated database does not match the one it was copied from (nothing was kept).
+        MigrationMismatch = "migration_mismatch",
     }
 }
 
@@ -311,8 +315,8 @@ impl ErrorCode {
     pub fn kind(&self) -> ErrorKind {
         use ErrorCode::*;
         match self {
-            StoreKeyInvalid | StoreNotInitialised | StoreExists | StoreTooNew | StoreError | IoError | NotEnrolled
-            | DeviceRevoked => ErrorKind::Store,
+            StoreKeyInvalid | StoreNotInitialised | StoreExists | StoreTooNew | StoreTooOld | StoreError | IoError
+            | NotEnrolled | DeviceRevoked => ErrorKind::Store,
             NetworkError
             | ServerUnavailable
             | ServerRefused
@@ -331,7 +335,7 @@ impl ErrorCode {
             | EnrollCodeExpired | InvalidPublicKey | ProtocolUnsupported | BodyTooLarge | MalformedBody
             | MalformedSyncMessage | TooManyDocuments | InvalidDocId | DuplicateDocument | BlobTooLarge
             | BlobHashMismatch | InvalidBlobHash | NotFound | StorageError | InternalError | TlsCertInvalid
-            | TlsKeyInvalid | Usage => ErrorKind::Rejected,
+            | TlsKeyInvalid | Usage | MigrationMismatch => ErrorKind::Rejected,
         }
     }
 

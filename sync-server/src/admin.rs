@@ -1,5 +1,6 @@
-//! Admin sub-commands: communities, roster imports, enrollment codes and devices. They open the same SQLite
-//! file as a running `serve` (WAL, busy timeout); documents they write are authored by the server's actor.
+//! Admin sub-commands: communities, roster imports, enrollment codes, devices, and the move from SQLite to
+//! PostgreSQL. They open the same SQLite file as a running `serve` (WAL, busy timeout); documents they write
+//! are authored by the server's actor.
 
 use chrono::{DateTime, Utc};
 use gridline_core::docs::roster::{ImportSummary, RosterImport};
@@ -128,6 +129,21 @@ pub fn revoke_device(engine: &Engine, device_id: &str) -> Result<Value> {
         return Err(ServerError::not_found(format!("device {device_id:?} not found")));
     }
     Ok(json!({ "device_id": device_id, "revoked": true }))
+}
+
+/// Moves the SQLite store in `from` into the empty PostgreSQL database `database_url` and proves the two
+/// equal before committing (`storage::migrate`); the summary counts what was moved.
+pub fn migrate(from: &std::path::Path, database_url: Option<&str>) -> Result<Value> {
+    let url = database_url.ok_or_else(|| {
+        ServerError::bad_request(
+            ErrorCode::Usage,
+            "migrate needs --database-url (or GRIDLINE_DATABASE_URL): the empty PostgreSQL database to move to",
+        )
+    })?;
+    let summary = crate::storage::migrate::migrate(from, url)?;
+    let mut doc = serde_json::to_value(summary).map_err(ServerError::internal)?;
+    doc["from"] = json!(from.display().to_string());
+    Ok(doc)
 }
 
 #[cfg(test)]

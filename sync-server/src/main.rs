@@ -250,6 +250,14 @@ enum AdminCommand {
         #[arg(long)]
         to: PathBuf,
     },
+    /// Move a single-machine deployment (the SQLite store in --from-data) into the empty PostgreSQL database
+    /// --database-url: everything, in one transaction, compared with the source before it commits. Stop
+    /// `serve` on the data directory first; devices then sync with a server on the database, unchanged.
+    Migrate {
+        /// Data directory holding the SQLite store (only read).
+        #[arg(long, value_name = "DIR")]
+        from_data: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -382,6 +390,9 @@ fn run_admin(data: &Path, database_url: Option<&str>, command: AdminCommand) -> 
         let (bytes, documents) = SqliteStorage::open(data)?.backup_to(to)?;
         return Ok(serde_json::json!({ "backup": to.display().to_string(), "bytes": bytes, "documents": documents }));
     }
+    if let AdminCommand::Migrate { from_data } = &command {
+        return admin::migrate(from_data, database_url);
+    }
     let engine = open_engine(data, database_url, 64)?;
     let now = clock()?.now();
     match command {
@@ -400,6 +411,9 @@ fn run_admin(data: &Path, database_url: Option<&str>, command: AdminCommand) -> 
         AdminCommand::Device { command: DeviceCommand::Revoke { device_id } } => {
             admin::revoke_device(&engine, &device_id)
         }
+        AdminCommand::Migrate { .. } | AdminCommand::Backup { .. } => {
+            Err(ServerError::internal("migrate and backup run before the engine opens"))
+        }
         AdminCommand::Staff { command } => {
             let storage = engine.storage();
             match command {
@@ -414,7 +428,6 @@ fn run_admin(data: &Path, database_url: Option<&str>, command: AdminCommand) -> 
                 StaffCommand::List { community } => staff::list(storage, community.as_deref()),
             }
         }
-        AdminCommand::Backup { .. } => Err(ServerError::internal("a backup is made before the engine opens")),
     }
 }
 

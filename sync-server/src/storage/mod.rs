@@ -10,6 +10,7 @@
 //! Automerge work.
 
 pub mod console;
+pub mod migrate;
 pub mod postgres;
 pub mod sqlite;
 

@@ -257,7 +257,7 @@ impl PgStorage {
     }
 
     /// Runs `f` in one transaction, committed when it returns `Ok`.
-    fn write<T>(&self, f: impl AsyncFnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+    pub(super) fn write<T>(&self, f: impl AsyncFnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         self.run(async {
             let mut client = self.pool.get().await?;
             let tx = client.transaction().await?;
@@ -538,14 +538,9 @@ impl Storage for PgStorage {
                 .read_only(true)
                 .start()
                 .await?;
-            let head = tx.prepare_cached("SELECT snapshot, snapshot_seq FROM document WHERE doc_id = $1").await?;
-            let head = tx.query_opt(&head, &[&doc_id]).await?;
-            let Some(head) = head else { return Ok(None) };
-            let snapshot: Option<Vec<u8>> = head.try_get(0)?;
-            let snapshot_seq: i64 = head.try_get(1)?;
-            let (changes, last) = changes_after_in(&tx, doc_id, snapshot_seq).await?;
+            let stored = load_in(&tx, doc_id).await?;
             tx.commit().await?;
-            Ok(Some(StoredDocument { snapshot, changes, last_seq: last.max(snapshot_seq) }))
+            Ok(stored)
         })
     }
 
@@ -750,6 +745,16 @@ impl Storage for PgStorage {
             Ok(rows.iter().map(|r| r.try_get(0)).collect::<std::result::Result<_, _>>()?)
         })
     }
+}
+
+/// A document's stored form, read with `client` (inside its transaction, when it is one).
+pub(super) async fn load_in(client: &impl GenericClient, doc_id: &str) -> Result<Option<StoredDocument>> {
+    let head = client.prepare_cached("SELECT snapshot, snapshot_seq FROM document WHERE doc_id = $1").await?;
+    let Some(head) = client.query_opt(&head, &[&doc_id]).await? else { return Ok(None) };
+    let snapshot: Option<Vec<u8>> = head.try_get(0)?;
+    let snapshot_seq: i64 = head.try_get(1)?;
+    let (changes, last) = changes_after_in(client, doc_id, snapshot_seq).await?;
+    Ok(Some(StoredDocument { snapshot, changes, last_seq: last.max(snapshot_seq) }))
 }
 
 async fn changes_after_in(client: &impl GenericClient, doc_id: &str, after_seq: i64) -> Result<(Vec<Vec<u8>>, i64)> {

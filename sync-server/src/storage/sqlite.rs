@@ -19,6 +19,10 @@ use gridline_core::ErrorCode;
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "gridline-server.sqlite";
 
+/// The schema version this build reads and writes (`PRAGMA user_version`); older files are upgraded by
+/// [`SqliteStorage::open`].
+pub const SCHEMA_VERSION: i64 = 3;
+
 mod console;
 
 const SCHEMA: &str = "
@@ -158,7 +162,7 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     }
     if version < 3 {
         tx.execute_batch(console::SCHEMA_3)?;
-        tx.pragma_update(None, "user_version", 3)?;
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     }
     tx.commit()?;
     Ok(())
@@ -200,6 +204,46 @@ impl SqliteStorage {
         Ok((std::fs::metadata(to)?.len(), u64::try_from(documents).unwrap_or(0)))
     }
 
+    /// Opens the database in `dir` for reading only (the source of `admin migrate`): nothing is created,
+    /// upgraded or written, and every write fails. Refused when `dir` holds no server database
+    /// (`store_not_initialised`) or one whose schema is not this build's (`store_too_old`, `store_too_new`).
+    pub fn open_read_only(dir: &Path) -> Result<SqliteStorage> {
+        let path = dir.join(DB_FILE);
+        let missing = || {
+            ServerError::bad_request(
+                ErrorCode::StoreNotInitialised,
+                format!("{} holds no server database ({DB_FILE})", dir.display()),
+            )
+        };
+        if !path.is_file() {
+            return Err(missing());
+        }
+        let conn = connect_reader(&path)?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        match version {
+            0 => return Err(missing()),
+            v if v < SCHEMA_VERSION => {
+                return Err(ServerError::bad_request(
+                    ErrorCode::StoreTooOld,
+                    format!(
+                        "{} has schema {v}, this build reads {SCHEMA_VERSION}: upgrade it first by running any admin \
+                         command on it (e.g. `admin --data {} device list`)",
+                        path.display(),
+                        dir.display()
+                    ),
+                ))
+            }
+            v if v > SCHEMA_VERSION => {
+                return Err(ServerError::bad_request(
+                    ErrorCode::StoreTooNew,
+                    format!("{} has schema {v}, newer than this build's {SCHEMA_VERSION}", path.display()),
+                ))
+            }
+            _ => {}
+        }
+        Ok(SqliteStorage { path, writer: Mutex::new(conn), readers: Mutex::new(Vec::new()) })
+    }
+
     fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         // A panic never leaves a half-made transaction behind (it rolls back on drop), so a poisoned lock
         // still guards a sound connection.
@@ -224,7 +268,8 @@ impl SqliteStorage {
         Ok(out)
     }
 
-    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    /// Runs `f` on a reader connection (the migration streams whole tables through one).
+    pub(super) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let pooled = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let conn = match pooled {
             Some(c) => c,

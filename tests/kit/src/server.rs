@@ -169,6 +169,9 @@ pub struct ServerOptions {
     /// A PostgreSQL database to store everything in (`--database-url`, for `serve` and every `admin`
     /// command of the server); the data directory then holds only the console's replica files.
     pub database_url: Option<String>,
+    /// Store in the data directory's SQLite even when [`SERVERS_ON_POSTGRES`](crate::postgres::SERVERS_ON_POSTGRES)
+    /// moves every other server to PostgreSQL (a test of the SQLite store itself, e.g. the move from it).
+    pub sqlite: bool,
 }
 
 impl ServerOptions {
@@ -222,7 +225,7 @@ impl Server {
             scheme = "https";
         }
         let mut options = options.clone();
-        if options.database_url.is_none() {
+        if options.database_url.is_none() && !options.sqlite {
             options.database_url = database_for(data);
         }
         let child = spawn(&bin, data, port, &options);

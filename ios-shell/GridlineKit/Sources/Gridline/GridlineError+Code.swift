@@ -79,6 +79,8 @@ public extension ErrorCode {
         case .tlsCertInvalid: return "error_tls_cert_invalid"
         case .tlsKeyInvalid: return "error_tls_key_invalid"
         case .usage: return "error_usage"
+        case .storeTooOld: return "error_store_too_old"
+        case .migrationMismatch: return "error_migration_mismatch"
         }
     }
 }

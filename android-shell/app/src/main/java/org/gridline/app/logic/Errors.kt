@@ -94,6 +94,8 @@ object ErrorMessages {
         ErrorCode.TLS_CERT_INVALID -> "error_tls_cert_invalid"
         ErrorCode.TLS_KEY_INVALID -> "error_tls_key_invalid"
         ErrorCode.USAGE -> "error_usage"
+        ErrorCode.STORE_TOO_OLD -> "error_store_too_old"
+        ErrorCode.MIGRATION_MISMATCH -> "error_migration_mismatch"
     }
 
     /** The screen's view of a binding error. */
