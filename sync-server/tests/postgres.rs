@@ -396,6 +396,63 @@ fn concurrent_writers_never_make_a_cursor_skip() {
     }
 }
 
+/// A real Automerge change on `doc` (setting `key`), committed.
+fn put(doc: &mut automerge::AutoCommit, key: &str) {
+    automerge::transaction::Transactable::put(doc, automerge::ROOT, key, key).expect("put");
+    doc.commit();
+}
+
+/// The write of `doc`'s changes since `since`, with its heads, as the engine makes it.
+fn write_since(doc: &mut automerge::AutoCommit, community_id: &str, since: &[automerge::ChangeHash]) -> DocumentWrite {
+    DocumentWrite {
+        doc_id: "doc-a".into(),
+        scope: DocScope { community_id: community_id.into(), grid: Some("G01".into()) },
+        changes: doc.get_changes(since).iter().map(|c| (c.hash().to_string(), c.raw_bytes().to_vec())).collect(),
+        heads: doc.get_heads().iter().map(ToString::to_string).collect(),
+        blobs: vec![],
+    }
+}
+
+/// Two server instances apply a change each to their own copy of one document and store it, one after the
+/// other: the catalogue's heads are both changes, not the last writer's alone (a device holding only the
+/// last writer's change would otherwise be told it is up to date). A change on top of both leaves itself.
+#[test]
+fn two_writers_of_one_document_leave_both_heads() {
+    let Some(db) = TestDatabase::create_for("two_writers_of_one_document_leave_both_heads") else { return };
+    let (first, second) = (open(&db), open(&db));
+    let c = community(&first, "North Gate");
+    let heads_of = |s: &PgStorage| s.catalogue(&whole(&c), 0, 10).expect("catalogue")[0].heads.clone();
+    let hex =
+        |doc: &mut automerge::AutoCommit| -> Vec<String> { doc.get_heads().iter().map(ToString::to_string).collect() };
+    let mut base = automerge::AutoCommit::new();
+    put(&mut base, "scope");
+    append(&first, &[write_since(&mut base, &c, &[])]);
+    let base_heads = base.get_heads();
+
+    let mut one = base.fork();
+    put(&mut one, "dispatch");
+    let mut two = base.fork();
+    put(&mut two, "return");
+    append(&first, &[write_since(&mut one, &c, &base_heads)]);
+    append(&second, &[write_since(&mut two, &c, &base_heads)]);
+    let mut both = [hex(&mut one), hex(&mut two)].concat();
+    both.sort();
+    assert_eq!(heads_of(&first), both, "both concurrent changes are heads");
+
+    // A write of changes already stored, from a copy that knows only one of them, changes nothing.
+    append(&second, &[write_since(&mut one, &c, &base_heads)]);
+    assert_eq!(heads_of(&second), both);
+
+    one.merge(&mut two).expect("merge");
+    put(&mut one, "comment");
+    let known = one.get_heads();
+    append(&second, &[write_since(&mut one, &c, &both.iter().map(|h| h.parse().expect("hash")).collect::<Vec<_>>())]);
+    assert_eq!(heads_of(&first), hex(&mut one), "a change on top of both is the only head");
+    assert_eq!(known, one.get_heads());
+    let stored = first.load_document("doc-a").expect("load").expect("stored");
+    assert_eq!(stored.changes.len(), 4, "every change once");
+}
+
 #[test]
 fn two_devices_converge_through_serve_on_postgres() {
     let Some(db) = TestDatabase::create_for("two_devices_converge_through_serve_on_postgres") else { return };

@@ -95,7 +95,8 @@ pub struct DocumentWrite {
     pub scope: DocScope,
     /// (hex change hash, raw change bytes).
     pub changes: Vec<(String, Vec<u8>)>,
-    /// The document's heads after the write (hex).
+    /// The document's heads after the write, as the writer's copy has them (hex). PostgreSQL, where other
+    /// instances may have stored changes the writer had not loaded, works out the stored heads itself.
     pub heads: Vec<String>,
     /// Blob hashes the document references.
     pub blobs: Vec<String>,

@@ -55,15 +55,36 @@ pub struct TestDatabase {
 
 /// Runs `sql` on the cluster's own database, outside any transaction (CREATE/DROP DATABASE need that).
 fn run_statement(url: &str, sql: &str) {
+    simple_query(url, sql);
+}
+
+/// The rows `sql` returns on the database at `url`, every value as text (`None` for NULL): a test checking
+/// what a server stored (e.g. that no change row is there twice).
+pub fn query(url: &str, sql: &str) -> Vec<Vec<Option<String>>> {
+    simple_query(url, sql)
+        .into_iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(row) => {
+                Some((0..row.len()).map(|i| row.get(i).map(str::to_string)).collect())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// `sql` through the simple query protocol (several statements, no parameters, values as text), on a
+/// connection of its own.
+fn simple_query(url: &str, sql: &str) -> Vec<tokio_postgres::SimpleQueryMessage> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     runtime.block_on(async {
         let (client, connection) =
             tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap_or_else(|e| panic!("connect {url}: {e}"));
         let driver = tokio::spawn(connection);
-        client.batch_execute(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let messages = client.simple_query(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
         drop(client);
         let _ = driver.await;
-    });
+        messages
+    })
 }
 
 impl TestDatabase {
