@@ -179,13 +179,20 @@ struct Written {
     base_seq: i64,
     /// Bytes of the stored form the copy was taken from.
     base_bytes: usize,
+    /// The copy holds an event the server wrote that must exist once (an incident's receipt): it is stored
+    /// only onto the stored form it was taken from ([`DocumentWrite::only_after`]).
+    once: bool,
 }
 
 impl Written {
     fn new(doc: AutoCommit, changes: Vec<Change>, base_seq: i64, base_bytes: usize) -> Option<Written> {
-        (!changes.is_empty()).then_some(Written { doc, changes, base_seq, base_bytes })
+        (!changes.is_empty()).then_some(Written { doc, changes, base_seq, base_bytes, once: false })
     }
 }
+
+/// Times a sync round is applied again when a write it made once (an incident's receipt) met a write of
+/// another instance to the same document; the last refusal is answered (503, `Retry-After`).
+const STALE_RETRIES: usize = 3;
 
 /// One document's share of a request, checked and decoded.
 struct Incoming<'a> {
@@ -545,7 +552,7 @@ impl Engine {
             if let Some(device) = device {
                 states.push((device.to_string(), doc_id.clone(), r.state.encode()));
             }
-            let Some(Written { mut doc, changes: new_changes, base_seq: base, base_bytes }) = r.written else {
+            let Some(Written { mut doc, changes: new_changes, base_seq: base, base_bytes, once }) = r.written else {
                 continue;
             };
             stats.docs_written += 1;
@@ -557,6 +564,7 @@ impl Engine {
                 changes: new_changes.iter().map(|c| (c.hash().to_string(), c.raw_bytes().to_vec())).collect(),
                 heads: hex_heads(&doc.get_heads()),
                 blobs: blob_hashes(&doc),
+                only_after: once.then_some(base),
             });
             docs.push((doc_id, doc, base_bytes + added, base));
         }
@@ -661,23 +669,48 @@ impl Engine {
         }
         let writing = parsed.iter().filter(|p| p.msg.as_ref().is_some_and(|m| !m.changes.is_empty()));
         let _writers = self.writers.lock(writing.map(|p| p.m.doc_id.as_str()));
-        let mut received = Vec::with_capacity(parsed.len());
-        let mut dropped = 0;
-        for incoming in parsed {
-            let doc_id = incoming.m.doc_id.as_str();
-            let (r, orphans) =
-                self.receive(device, incoming, now, &received).map_err(|e| e.with_document(doc_id, None))?;
-            dropped += u64::from(orphans);
-            received.push(r);
-        }
-        let replies = received
-            .iter_mut()
-            .filter_map(|r| {
-                let message = r.reply.take()?;
-                Some(DocMessage { doc_id: r.id.to_string(), message, signatures: vec![] })
-            })
-            .collect();
-        let mut stats = self.store(received, Some(&device.device_id), now)?;
+        // What a retry needs to apply the round again (the messages are decoded afresh from the request).
+        let again: Vec<(DocId, &DocMessage, Vec<ChangeHash>)> =
+            parsed.iter().map(|p| (p.id.clone(), p.m, p.held.clone())).collect();
+        let mut round = parsed;
+        let mut attempt = 1;
+        let (replies, mut stats, dropped) = loop {
+            let mut received = Vec::with_capacity(round.len());
+            let mut dropped = 0;
+            for incoming in round {
+                let doc_id = incoming.m.doc_id.as_str();
+                let (r, orphans) =
+                    self.receive(device, incoming, now, &received).map_err(|e| e.with_document(doc_id, None))?;
+                dropped += u64::from(orphans);
+                received.push(r);
+            }
+            let replies: Vec<DocMessage> = received
+                .iter_mut()
+                .filter_map(|r| {
+                    let message = r.reply.take()?;
+                    Some(DocMessage { doc_id: r.id.to_string(), message, signatures: vec![] })
+                })
+                .collect();
+            match self.store(received, Some(&device.device_id), now) {
+                Ok(stats) => break (replies, stats, dropped),
+                // Another instance stored the same new incident meanwhile: apply the round again onto what
+                // it stored, where the receipt is already (so it is written once).
+                Err(e) if e.code == ErrorCode::ServerUnavailable && attempt < STALE_RETRIES => {
+                    tracing::debug!(device = %device.device_id, "a document changed under the round: applying it again");
+                    attempt += 1;
+                    round = again
+                        .iter()
+                        .map(|(id, m, held)| {
+                            let msg = (!m.message.is_empty())
+                                .then(|| Message::decode(&m.message).map_err(malformed))
+                                .transpose()?;
+                            Ok(Incoming { id: id.clone(), m, msg, held: held.clone() })
+                        })
+                        .collect::<Result<_>>()?;
+                }
+                Err(e) => return Err(e),
+            }
+        };
         stats.missing_dependencies = dropped;
         let CataloguePage { rows, cursor, more } =
             catalogue_page(self.storage.as_ref(), &device.read_scope(), req.cursor, CATALOGUE_LIMIT)?;
@@ -738,6 +771,7 @@ impl Engine {
             return Ok((Received { id, state, reply, written: None }, true));
         }
         let mut new_changes = doc.get_changes(&before);
+        let mut once = false;
         if !new_changes.is_empty() {
             for c in &new_changes {
                 self.check_author(device, &id, c, m)?;
@@ -752,11 +786,12 @@ impl Engine {
                 if let Ok(Some(_)) = gridline_core::docs::incident::append_receipt(&mut doc, now.fixed_offset()) {
                     doc.commit();
                     new_changes = doc.get_changes(&before);
+                    once = true;
                 }
             }
         }
         let reply = generate(&mut doc, &mut state, &doc_id)?;
-        let written = Written::new(doc, new_changes, base, base_bytes);
+        let written = Written::new(doc, new_changes, base, base_bytes).map(|w| Written { once, ..w });
         Ok((Received { id, state, reply, written }, false))
     }
 
@@ -941,6 +976,7 @@ mod tests {
             changes: changes.iter().map(|c| (c.hash().to_string(), c.raw_bytes().to_vec())).collect(),
             heads: hex_heads(&after.get_heads()),
             blobs: vec![],
+            only_after: None,
         };
         fresh.storage().append(&[write], &[], 0, None).expect("append again").expect("no quota");
         let again = engine(dir.path(), 1 << 20);

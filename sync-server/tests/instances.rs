@@ -833,3 +833,50 @@ fn an_instance_killed_mid_sync_loses_and_duplicates_nothing() {
         backlog.len()
     );
 }
+
+/// Two phones hand an offline report to each other by bundle (no signal), then both sync it at the same moment
+/// through different instances: each instance finds the incident new and would stamp its receipt. The
+/// server's receipt is written once: the instance whose write comes second finds the document changed,
+/// applies the round again onto what the first stored (which holds the receipt), and stores no other.
+#[test]
+fn a_new_incident_synced_through_both_instances_at_once_is_received_once() {
+    let test = "a_new_incident_synced_through_both_instances_at_once_is_received_once";
+    let Some(inst) = Instances::start(test, &["A"], HOUSEHOLDS) else { return };
+    let clock = clock();
+    let mut rng = Rng::new(seed());
+    let mut phones = [
+        Phone::enroll(&inst, "leader-a", "grid_leader", &["A"], A, Route::Only(A), &clock),
+        Phone::enroll(&inst, "leader-b", "grid_leader", &["A"], B, Route::Only(B), &clock),
+        Phone::enroll(&inst, "committee", "committee", &[], A, Route::Only(B), &clock),
+    ];
+    for phone in phones.iter_mut() {
+        phone.sync();
+    }
+    for round in 0..6 {
+        let [first, second, committee] = &mut phones;
+        let id = report(first, "A", &format!("handed over {round}"), &mut rng, HOUSEHOLDS);
+        let reported: BTreeSet<String> = [first.history(&id).1[0].0.clone()].into();
+        let bundle = inst.dir.path().join(format!("hand-over-{round}.bundle"));
+        first.store.bundle_export(&bundle).expect("export");
+        second.store.bundle_import(&bundle).expect("import");
+        let (via_first, via_second) = if round % 2 == 0 { (A, B) } else { (B, A) };
+        first.link.set_route(Route::Only(via_first));
+        second.link.set_route(Route::Only(via_second));
+        let start = Barrier::new(2);
+        std::thread::scope(|s| {
+            for phone in [&mut *first, &mut *second] {
+                let start = &start;
+                s.spawn(move || {
+                    start.wait();
+                    phone.sync()
+                });
+            }
+        });
+        for phone in [&mut *first, &mut *second, &mut *committee] {
+            phone.sync();
+            phone.sync();
+        }
+        assert_one_history(&[&*first, &*second, &*committee], &id, &reported);
+    }
+    inst.assert_no_change_twice();
+}

@@ -58,6 +58,7 @@ fn write(doc_id: &str, community_id: &str, grid: Option<&str>, changes: &[&str])
         changes: changes.iter().map(|c| (format!("hash-{c}"), c.as_bytes().to_vec())).collect(),
         heads: changes.last().map(|c| vec![format!("hash-{c}")]).unwrap_or_default(),
         blobs: vec![],
+        only_after: None,
     }
 }
 
@@ -410,6 +411,7 @@ fn write_since(doc: &mut automerge::AutoCommit, community_id: &str, since: &[aut
         changes: doc.get_changes(since).iter().map(|c| (c.hash().to_string(), c.raw_bytes().to_vec())).collect(),
         heads: doc.get_heads().iter().map(ToString::to_string).collect(),
         blobs: vec![],
+        only_after: None,
     }
 }
 

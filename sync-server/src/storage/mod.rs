@@ -100,6 +100,29 @@ pub struct DocumentWrite {
     pub heads: Vec<String>,
     /// Blob hashes the document references.
     pub blobs: Vec<String>,
+    /// Store only if the document's last stored change is still this one (0: the document is new): set when
+    /// the writer added an event of its own that must be written once (the server's receipt of a new
+    /// incident), which another instance may be writing at the same moment. Otherwise the whole write is
+    /// refused with [`stale_write`] and nothing stored; the writer reloads and tries again.
+    pub only_after: Option<i64>,
+}
+
+/// The refusal of a write whose [`DocumentWrite::only_after`] no longer holds.
+pub fn stale_write(doc_id: &str) -> crate::error::ServerError {
+    crate::error::ServerError::new(
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        gridline_core::ErrorCode::ServerUnavailable,
+        format!("{doc_id} changed while this request was applied; try again"),
+    )
+    .retry_after(1)
+}
+
+/// Refuses `w` when it may only go onto a stored form other than the one ending at `last_seq`.
+pub fn check_only_after(w: &DocumentWrite, last_seq: i64) -> Result<()> {
+    match w.only_after {
+        Some(expected) if expected != last_seq => Err(stale_write(&w.doc_id)),
+        _ => Ok(()),
+    }
 }
 
 /// What one device may still store today, checked and counted inside the write that spends it.

@@ -367,6 +367,7 @@ async fn append_one(
     tx.execute(&upsert, &[&w.doc_id, &w.scope.community_id, &w.scope.grid, &version, &w.heads.join(";"), &received_at])
         .await?;
     let before = last_seq(tx, &w.doc_id).await?;
+    super::check_only_after(w, before)?;
     let insert = tx
         .prepare_cached(
             "INSERT INTO change (doc_id, hash, bytes, received_at) VALUES ($1, $2, $3, $4)

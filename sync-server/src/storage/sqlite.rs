@@ -287,6 +287,7 @@ impl SqliteStorage {
 fn append_one(tx: &Transaction<'_>, w: &DocumentWrite, received_at: i64) -> Result<(i64, i64)> {
     let before: i64 =
         tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM change WHERE doc_id = ?1", [&w.doc_id], |r| r.get(0))?;
+    super::check_only_after(w, before)?;
     let version: i64 =
         tx.query_row("UPDATE meta SET value = value + 1 WHERE key = 'catalogue_version' RETURNING value", [], |r| {
             r.get(0)
