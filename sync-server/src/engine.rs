@@ -180,7 +180,7 @@ struct Written {
     /// Bytes of the stored form the copy was taken from.
     base_bytes: usize,
     /// The copy holds an event the server wrote that must exist once (an incident's receipt): it is stored
-    /// only onto the stored form it was taken from ([`DocumentWrite::only_after`]).
+    /// only onto the stored form it was taken from ([`DocumentWrite::once`]).
     once: bool,
 }
 
@@ -564,7 +564,8 @@ impl Engine {
                 changes: new_changes.iter().map(|c| (c.hash().to_string(), c.raw_bytes().to_vec())).collect(),
                 heads: hex_heads(&doc.get_heads()),
                 blobs: blob_hashes(&doc),
-                only_after: once.then_some(base),
+                base_seq: base,
+                once,
             });
             docs.push((doc_id, doc, base_bytes + added, base));
         }
@@ -976,7 +977,8 @@ mod tests {
             changes: changes.iter().map(|c| (c.hash().to_string(), c.raw_bytes().to_vec())).collect(),
             heads: hex_heads(&after.get_heads()),
             blobs: vec![],
-            only_after: None,
+            base_seq: 0,
+            once: false,
         };
         fresh.storage().append(&[write], &[], 0, None).expect("append again").expect("no quota");
         let again = engine(dir.path(), 1 << 20);

@@ -58,7 +58,8 @@ fn write(doc_id: &str, community_id: &str, grid: Option<&str>, changes: &[&str])
         changes: changes.iter().map(|c| (format!("hash-{c}"), c.as_bytes().to_vec())).collect(),
         heads: changes.last().map(|c| vec![format!("hash-{c}")]).unwrap_or_default(),
         blobs: vec![],
-        only_after: None,
+        base_seq: 0,
+        once: false,
     }
 }
 
@@ -411,7 +412,8 @@ fn write_since(doc: &mut automerge::AutoCommit, community_id: &str, since: &[aut
         changes: doc.get_changes(since).iter().map(|c| (c.hash().to_string(), c.raw_bytes().to_vec())).collect(),
         heads: doc.get_heads().iter().map(ToString::to_string).collect(),
         blobs: vec![],
-        only_after: None,
+        base_seq: 0,
+        once: false,
     }
 }
 
@@ -600,4 +602,50 @@ fn a_page_on_one_instance_hears_a_phone_syncing_through_another() {
     leader.sync().expect("sync through B");
     let events = incident::read_events(&leader.docs[&id.to_string()]).expect("events");
     assert!(events.iter().any(|e| e.action == "dispatch"), "A's action reached the phone through B");
+}
+
+/// Two writers (instances, or `serve` and an admin command on SQLite) store the first changes of one new
+/// document at the same moment — two grid leaders' check-in logs of the same day, begun offline on each phone.
+/// Each thinks the document new; whichever commits second finds it stored and keeps the first's heads beside
+/// its own.
+#[test]
+fn two_writers_creating_one_document_at_once_leave_both_heads() {
+    fn race(first: &dyn Storage, second: &dyn Storage) {
+        let c = community(first, "East Gate");
+        for round in 0..12 {
+            let doc_id = format!("doc-{round}");
+            let mut docs: Vec<automerge::AutoCommit> = (0..2)
+                .map(|i| {
+                    let mut doc = automerge::AutoCommit::new();
+                    put(&mut doc, &format!("writer {i}"));
+                    doc
+                })
+                .collect();
+            let writes: Vec<DocumentWrite> = docs
+                .iter_mut()
+                .map(|doc| DocumentWrite { doc_id: doc_id.clone(), ..write_since(doc, &c, &[]) })
+                .collect();
+            let start = std::sync::Barrier::new(2);
+            std::thread::scope(|s| {
+                for (storage, w) in [(first, &writes[0]), (second, &writes[1])] {
+                    let start = &start;
+                    s.spawn(move || {
+                        start.wait();
+                        append(storage, std::slice::from_ref(w));
+                    });
+                }
+            });
+            let mut both: Vec<String> = writes.iter().flat_map(|w| w.heads.clone()).collect();
+            both.sort();
+            let listed = first.catalogue(&whole(&c), 0, 100).expect("catalogue");
+            let row = listed.iter().find(|r| r.doc_id == doc_id).expect("listed");
+            assert_eq!(row.heads, both, "round {round}: both writers' changes are heads");
+        }
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sqlite = |_| SqliteStorage::open(dir.path()).expect("open SQLite storage");
+    race(&sqlite(0), &sqlite(1));
+    if let Some(db) = TestDatabase::create_for("two_writers_creating_one_document_at_once_leave_both_heads") {
+        race(&open(&db), &open(&db));
+    }
 }

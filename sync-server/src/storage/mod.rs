@@ -95,19 +95,22 @@ pub struct DocumentWrite {
     pub scope: DocScope,
     /// (hex change hash, raw change bytes).
     pub changes: Vec<(String, Vec<u8>)>,
-    /// The document's heads after the write, as the writer's copy has them (hex). PostgreSQL, where other
-    /// instances may have stored changes the writer had not loaded, works out the stored heads itself.
+    /// The document's heads after the write, as the writer's copy has them (hex). Stored as they are when
+    /// nothing was stored after [`DocumentWrite::base_seq`]; otherwise the backend works them out from the
+    /// stored heads ([`heads_after`]).
     pub heads: Vec<String>,
     /// Blob hashes the document references.
     pub blobs: Vec<String>,
-    /// Store only if the document's last stored change is still this one (0: the document is new): set when
-    /// the writer added an event of its own that must be written once (the server's receipt of a new
-    /// incident), which another instance may be writing at the same moment. Otherwise the whole write is
-    /// refused with [`stale_write`] and nothing stored; the writer reloads and tries again.
-    pub only_after: Option<i64>,
+    /// The stored sequence number the writer's copy was taken at (0: the document was not stored).
+    pub base_seq: i64,
+    /// The writer added an event of its own that must be written once (the server's receipt of a new
+    /// incident), which another instance may be writing at the same moment: the write goes only onto the
+    /// stored form ending at `base_seq`, and is otherwise refused with [`stale_write`], nothing stored; the
+    /// writer reloads and tries again.
+    pub once: bool,
 }
 
-/// The refusal of a write whose [`DocumentWrite::only_after`] no longer holds.
+/// The refusal of a write whose [`DocumentWrite::once`] cannot hold.
 pub fn stale_write(doc_id: &str) -> crate::error::ServerError {
     crate::error::ServerError::new(
         axum::http::StatusCode::SERVICE_UNAVAILABLE,
@@ -117,12 +120,48 @@ pub fn stale_write(doc_id: &str) -> crate::error::ServerError {
     .retry_after(1)
 }
 
-/// Refuses `w` when it may only go onto a stored form other than the one ending at `last_seq`.
-pub fn check_only_after(w: &DocumentWrite, last_seq: i64) -> Result<()> {
-    match w.only_after {
-        Some(expected) if expected != last_seq => Err(stale_write(&w.doc_id)),
-        _ => Ok(()),
+/// A document's heads after `w` (sorted, `;`-separated, as stored), worked out under the document's row
+/// lock, where `last_seq` is its last stored change before the write, `stored` its stored heads and `added`
+/// the changes the write actually added.
+///
+/// When nothing was stored since the writer's copy was taken, the copy's heads are exact. Otherwise another
+/// writer (another instance, an admin command) stored changes the copy lacks, and the copy's heads would
+/// leave them out: a device holding exactly those heads would be told by the catalogue that it is up to
+/// date and never fetch the other change. The heads are then the stored heads and the added changes, less
+/// every change an added change depends on. A write that must go only onto its copy's base is refused.
+pub fn heads_after(w: &DocumentWrite, last_seq: i64, stored: &str, added: &[&str]) -> Result<String> {
+    if last_seq == w.base_seq {
+        return Ok(w.heads.join(";"));
     }
+    if w.once {
+        return Err(stale_write(&w.doc_id));
+    }
+    let deps = dependencies(w);
+    let mut heads: std::collections::BTreeSet<&str> = stored.split(';').filter(|h| !h.is_empty()).collect();
+    heads.extend(added.iter().copied());
+    for dep in added.iter().filter_map(|hash| deps.get(hash)).flatten() {
+        heads.remove(dep.as_str());
+    }
+    Ok(heads.into_iter().collect::<Vec<_>>().join(";"))
+}
+
+/// The dependencies of each change of a write, by change hash, read from the changes themselves. A change
+/// that does not parse (never one the engine stores) names none, which can only leave an extra head in the
+/// catalogue: a device syncs the document once more, it never misses a change.
+fn dependencies(w: &DocumentWrite) -> std::collections::HashMap<&str, Vec<String>> {
+    w.changes
+        .iter()
+        .map(|(hash, bytes)| {
+            let deps = match automerge::Change::try_from(bytes.as_slice()) {
+                Ok(change) => change.deps().iter().map(ToString::to_string).collect(),
+                Err(e) => {
+                    tracing::warn!(doc_id = %w.doc_id, hash = %hash, error = %e, "a change to store does not parse");
+                    Vec::new()
+                }
+            };
+            (hash.as_str(), deps)
+        })
+        .collect()
 }
 
 /// What one device may still store today, checked and counted inside the write that spends it.

@@ -14,7 +14,7 @@
 //! small runtime owned by the backend (`Handle::block_on` from a blocking thread is sound, and the pool's
 //! connections are driven by that runtime's own worker even while no method runs).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
@@ -311,63 +311,26 @@ async fn last_seq(tx: &Transaction<'_>, doc_id: &str) -> Result<i64> {
     Ok(tx.query_one(&sql, &[&doc_id]).await?.try_get(0)?)
 }
 
-/// The dependencies of each change of a write, by change hash, read from the changes themselves (before the
-/// transaction: parsing is the costly part). A change that does not parse (never one the engine stores)
-/// names none, which can only leave an extra head in the catalogue: a device syncs the document once more,
-/// it never misses a change.
-fn dependencies(w: &DocumentWrite) -> HashMap<&str, Vec<String>> {
-    w.changes
-        .iter()
-        .map(|(hash, bytes)| {
-            let deps = match automerge::Change::try_from(bytes.as_slice()) {
-                Ok(change) => change.deps().iter().map(ToString::to_string).collect(),
-                Err(e) => {
-                    tracing::warn!(doc_id = %w.doc_id, hash = %hash, error = %e, "a change to store does not parse");
-                    Vec::new()
-                }
-            };
-            (hash.as_str(), deps)
-        })
-        .collect()
-}
-
-/// A document's heads after a write: its stored heads and the changes the write added, less every change an
-/// added change depends on (sorted, `;`-separated, as stored).
-///
-/// They are worked out here, under the document's row lock, and not taken from the writer: a server instance
-/// knows only the changes it had loaded when it applied a device's round, so of two instances writing one
-/// document at once the second to commit would record heads without the first's change, and a device holding
-/// exactly those heads would be told by the catalogue that it is up to date and never fetch the other change.
-fn merged_heads(stored: &str, added: &[&str], deps: &HashMap<&str, Vec<String>>) -> String {
-    let mut heads: BTreeSet<&str> = stored.split(';').filter(|h| !h.is_empty()).collect();
-    heads.extend(added.iter().copied());
-    for dep in added.iter().filter_map(|hash| deps.get(hash)).flatten() {
-        heads.remove(dep.as_str());
-    }
-    heads.into_iter().collect::<Vec<_>>().join(";")
-}
-
-async fn append_one(
-    tx: &Transaction<'_>,
-    w: &DocumentWrite,
-    deps: &HashMap<&str, Vec<String>>,
-    version: i64,
-    received_at: i64,
-) -> Result<(i64, i64)> {
-    // The document row is locked first: the change sequence numbers of one document are then taken and
-    // committed in the same order, so a reader that saw sequence n never later finds a smaller one appear.
-    let current = tx.prepare_cached("SELECT heads FROM document WHERE doc_id = $1 FOR UPDATE").await?;
-    let stored_heads: Option<String> = tx.query_opt(&current, &[&w.doc_id]).await?.map(|r| r.try_get(0)).transpose()?;
+async fn append_one(tx: &Transaction<'_>, w: &DocumentWrite, version: i64, received_at: i64) -> Result<(i64, i64)> {
+    // The upsert locks the document row first: the change sequence numbers of one document are then taken
+    // and committed in the same order, so a reader that saw sequence n never later finds a smaller one
+    // appear. It returns the stored heads (on a conflict, those of the latest committed row; on an insert,
+    // the writer's, which are then exact).
     let upsert = tx
         .prepare_cached(
             "INSERT INTO document (doc_id, community_id, grid, version, heads, received_at) VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (doc_id) DO UPDATE SET version = excluded.version, received_at = excluded.received_at",
+             ON CONFLICT (doc_id) DO UPDATE SET version = excluded.version, received_at = excluded.received_at
+             RETURNING heads",
         )
         .await?;
-    tx.execute(&upsert, &[&w.doc_id, &w.scope.community_id, &w.scope.grid, &version, &w.heads.join(";"), &received_at])
-        .await?;
+    let stored: String = tx
+        .query_one(
+            &upsert,
+            &[&w.doc_id, &w.scope.community_id, &w.scope.grid, &version, &w.heads.join(";"), &received_at],
+        )
+        .await?
+        .try_get(0)?;
     let before = last_seq(tx, &w.doc_id).await?;
-    super::check_only_after(w, before)?;
     let insert = tx
         .prepare_cached(
             "INSERT INTO change (doc_id, hash, bytes, received_at) VALUES ($1, $2, $3, $4)
@@ -380,11 +343,7 @@ async fn append_one(
             added.push(hash.as_str());
         }
     }
-    // A new document's heads are the writer's: nobody else had stored any of it.
-    let heads = match &stored_heads {
-        Some(stored) => merged_heads(stored, &added, deps),
-        None => w.heads.join(";"),
-    };
+    let heads = super::heads_after(w, before, &stored, &added)?;
     let update = tx.prepare_cached("UPDATE document SET pending = pending + $1, heads = $2 WHERE doc_id = $3").await?;
     tx.execute(&update, &[&to_i64(added.len() as u64), &heads, &w.doc_id]).await?;
     let blob_ref = tx
@@ -606,7 +565,6 @@ impl Storage for PgStorage {
         received_at: i64,
         quota: Option<&Quota>,
     ) -> Result<std::result::Result<Vec<(i64, i64)>, QuotaExceeded>> {
-        let deps: Vec<HashMap<&str, Vec<String>>> = writes.iter().map(dependencies).collect();
         self.write_unless(async |tx| {
             if let Some(q) = quota {
                 if let Some(exceeded) = spend_quota(tx, writes, q).await? {
@@ -615,8 +573,8 @@ impl Storage for PgStorage {
             }
             let versions = versions_for(tx, writes).await?;
             let mut seqs = Vec::with_capacity(writes.len());
-            for ((w, deps), version) in writes.iter().zip(&deps).zip(versions) {
-                seqs.push(append_one(tx, w, deps, version, received_at).await?);
+            for (w, version) in writes.iter().zip(versions) {
+                seqs.push(append_one(tx, w, version, received_at).await?);
             }
             announce(tx, &self.writer, writes).await?;
             put_states(tx, states).await?;

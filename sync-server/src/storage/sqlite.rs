@@ -287,27 +287,39 @@ impl SqliteStorage {
 fn append_one(tx: &Transaction<'_>, w: &DocumentWrite, received_at: i64) -> Result<(i64, i64)> {
     let before: i64 =
         tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM change WHERE doc_id = ?1", [&w.doc_id], |r| r.get(0))?;
-    super::check_only_after(w, before)?;
+    let stored: Option<String> = tx
+        .prepare_cached("SELECT heads FROM document WHERE doc_id = ?1")?
+        .query_row([&w.doc_id], |r| r.get(0))
+        .optional()?;
     let version: i64 =
         tx.query_row("UPDATE meta SET value = value + 1 WHERE key = 'catalogue_version' RETURNING value", [], |r| {
             r.get(0)
         })?;
-    let heads = w.heads.join(";");
-    tx.prepare_cached(
-        "INSERT INTO document (doc_id, community_id, grid, version, heads, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT (doc_id) DO UPDATE SET version = excluded.version, heads = excluded.heads,
-           received_at = excluded.received_at",
-    )?
-    .execute(params![w.doc_id, w.scope.community_id, w.scope.grid, version, heads, received_at])?;
     let mut insert =
         tx.prepare_cached("INSERT OR IGNORE INTO change (doc_id, hash, bytes, received_at) VALUES (?1, ?2, ?3, ?4)")?;
-    let mut inserted = 0i64;
+    let mut added = Vec::new();
     for (hash, bytes) in &w.changes {
-        inserted += insert.execute(params![w.doc_id, hash, bytes, received_at])? as i64;
+        if insert.execute(params![w.doc_id, hash, bytes, received_at])? > 0 {
+            added.push(hash.as_str());
+        }
     }
-    // Changes since the last snapshot, so compaction finds its candidates without scanning every change.
-    tx.prepare_cached("UPDATE document SET pending = pending + ?1 WHERE doc_id = ?2")?
-        .execute(params![inserted, w.doc_id])?;
+    let heads = super::heads_after(w, before, stored.as_deref().unwrap_or_default(), &added)?;
+    // `pending` counts changes since the last snapshot, so compaction finds its candidates without scanning.
+    tx.prepare_cached(
+        "INSERT INTO document (doc_id, community_id, grid, version, heads, received_at, pending)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (doc_id) DO UPDATE SET version = excluded.version, heads = excluded.heads,
+           received_at = excluded.received_at, pending = pending + excluded.pending",
+    )?
+    .execute(params![
+        w.doc_id,
+        w.scope.community_id,
+        w.scope.grid,
+        version,
+        heads,
+        received_at,
+        added.len() as i64
+    ])?;
     let mut blob_ref = tx.prepare_cached(
         "INSERT OR IGNORE INTO blob_ref (sha256, doc_id, community_id, grid) VALUES (?1, ?2, ?3, ?4)",
     )?;
