@@ -649,3 +649,29 @@ fn two_writers_creating_one_document_at_once_leave_both_heads() {
         race(&open(&db), &open(&db));
     }
 }
+
+/// The sign-in throttle counts in the database: five wrong passwords spread over two instances lock the
+/// account on both (a guesser gains nothing from the load balancer), and the right password is refused too
+/// until the window ends.
+#[test]
+fn wrong_passwords_spread_over_instances_lock_the_account_on_every_instance() {
+    let Some(db) = TestDatabase::create_for("wrong_passwords_spread_over_instances_lock_the_account_on_every_instance")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let options = ServerOptions { database_url: Some(db.url.clone()), ..ServerOptions::default() };
+    let servers =
+        [Server::start_with(&dir.path().join("a"), &options), Server::start_with(&dir.path().join("b"), &options)];
+    let community = servers[0].community("North Gate");
+    servers[1].staff(&community, "zhao", "committee", "the right password");
+    let mut clients = [servers[0].console_client(), servers[1].console_client()];
+    for attempt in 0..gridline_server::console::session::THROTTLE_FAILURES as usize {
+        let res = clients[attempt % 2].sign_in("zhao", "a wrong guess");
+        assert_eq!(res.status().as_u16(), 401, "attempt {attempt}: refused as wrong");
+    }
+    for client in &mut clients {
+        let res = client.sign_in("zhao", "the right password");
+        assert_eq!(res.status().as_u16(), 429, "locked on every instance");
+    }
+}

@@ -1,7 +1,6 @@
 //! Sign-in, sign-out, the first-admin setup link and the language toggle.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -11,7 +10,7 @@ use axum::Form;
 use serde::Deserialize;
 
 use super::page::{render, Chrome};
-use super::session::{self, lang_of, set_cookie, Staffer, LANG_COOKIE, SESSION_COOKIE};
+use super::session::{self, lang_of, set_cookie, Staffer, Throttle, LANG_COOKIE, SESSION_COOKIE};
 use super::Console;
 use crate::access::hash_secret;
 use crate::error::{Result, ServerError};
@@ -105,7 +104,8 @@ pub async fn submit(
     };
     let outcome = console
         .blocking(move |c| {
-            if c.throttle.blocked(&u, &a, Instant::now()) {
+            let (storage, now) = (c.app.engine.storage(), c.app.clock.now().timestamp());
+            if Throttle::blocked(storage, &u, &a, now)? {
                 c.app.engine.storage().append_audit(&audit_entry("", &u, "sign_in_throttled", &a))?;
                 return Ok(SignIn::Throttled);
             }
@@ -117,12 +117,12 @@ pub async fn submit(
             let valid = crate::staff::verify_password(&f.password, hash);
             match staff.filter(|s| valid && !s.disabled) {
                 Some(s) => {
-                    c.throttle.succeeded(&u);
+                    Throttle::succeeded(storage, &u)?;
                     c.app.engine.storage().append_audit(&audit_entry(&s.community_id, &u, "sign_in", &a))?;
                     Ok(SignIn::Ok(s.clone()))
                 }
                 None => {
-                    c.throttle.failed(&u, &a, Instant::now());
+                    Throttle::failed(storage, &u, &a, now)?;
                     let community = staff.map(|s| s.community_id.as_str()).unwrap_or_default();
                     c.app.engine.storage().append_audit(&audit_entry(community, &u, "sign_in_failed", &a))?;
                     Ok(SignIn::Wrong)

@@ -49,8 +49,6 @@ pub struct Console {
     pub replicas: replica::Replicas,
     /// Documents merged into a replica, for the pages' live updates.
     pub changed: broadcast::Sender<Changed>,
-    /// Failed sign-ins per account and per address.
-    pub throttle: session::Throttle,
     /// Dashboards computed, kept while the replica is unchanged.
     pub dashboards: dashboard::DashboardCache,
     /// Password checks run one at a time (see `login::submit`).
@@ -69,7 +67,6 @@ impl Console {
             replicas: replica::Replicas::open(dir, app.clock.clone())?,
             app,
             changed,
-            throttle: session::Throttle::default(),
             password_checks: tokio::sync::Semaphore::new(1),
             dashboards: dashboard::DashboardCache::default(),
             secure_cookies,

@@ -3,10 +3,9 @@
 //! state-changing request must carry; sign-in throttling per account and per address; and the audit log
 //! every sign-in and action is written to.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
@@ -17,7 +16,7 @@ use super::i18n::{Lang, Tr};
 use super::Console;
 use crate::access::{hash_secret, new_token};
 use crate::error::{Result, ServerError};
-use crate::storage::{AuditEntry, Device, Session, Staff};
+use crate::storage::{AuditEntry, ConsoleStorage, Device, Session, Staff};
 
 /// The session cookie.
 pub const SESSION_COOKIE: &str = "gl_session";
@@ -33,8 +32,6 @@ pub const THROTTLE_FAILURES: u32 = 5;
 pub const THROTTLE_ADDRESS_FAILURES: u32 = 20;
 /// The window failed sign-ins are counted in; a throttled account or address waits until it has passed.
 pub const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
-/// Keys the throttle remembers at most (older ones are forgotten first): a flood of names cannot grow it.
-const THROTTLE_KEYS: usize = 10_000;
 
 /// A cookie's value from the request's `Cookie` headers.
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -239,50 +236,32 @@ pub fn start(console: &Console, staff: &Staff) -> Result<String> {
     Ok(token)
 }
 
-/// Failed sign-ins per account name and per address, in memory (a restart forgets them; the argon2 cost of
-/// each attempt still bounds guessing).
-#[derive(Default)]
-pub struct Throttle {
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
-}
+/// Failed sign-ins per account name and per address, counted in storage: every instance on a database (and
+/// every restart) sees the same counts, so a guesser spreading attempts over instances gains nothing.
+pub struct Throttle;
 
 impl Throttle {
     fn keys(user: &str, address: &str) -> [String; 2] {
         [format!("user:{}", user.to_lowercase()), format!("addr:{}", network_of(address))]
     }
 
-    /// Whether a sign-in for `user` from `address` is refused now.
-    pub fn blocked(&self, user: &str, address: &str, now: Instant) -> bool {
-        let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+    /// Whether a sign-in for `user` from `address` is refused now (`now`: Unix seconds).
+    pub fn blocked(storage: &dyn ConsoleStorage, user: &str, address: &str, now: i64) -> Result<bool> {
         let [account, network] = Throttle::keys(user, address);
-        let over = |key: &str, limit: u32| {
-            failures.get(key).is_some_and(|(n, since)| *n >= limit && now.duration_since(*since) < THROTTLE_WINDOW)
-        };
-        over(&account, THROTTLE_FAILURES) || over(&network, THROTTLE_ADDRESS_FAILURES)
+        let window = THROTTLE_WINDOW.as_secs() as i64;
+        Ok(storage.throttle_failures(&account, now, window)? >= THROTTLE_FAILURES
+            || storage.throttle_failures(&network, now, window)? >= THROTTLE_ADDRESS_FAILURES)
     }
 
     /// Counts a failed sign-in.
-    pub fn failed(&self, user: &str, address: &str, now: Instant) {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if failures.len() >= THROTTLE_KEYS {
-            failures.retain(|_, (_, since)| now.duration_since(*since) < THROTTLE_WINDOW);
-            if failures.len() >= THROTTLE_KEYS {
-                failures.clear();
-            }
-        }
-        for k in Throttle::keys(user, address) {
-            let entry = failures.entry(k).or_insert((0, now));
-            if now.duration_since(entry.1) >= THROTTLE_WINDOW {
-                *entry = (0, now);
-            }
-            entry.0 += 1;
-        }
+    pub fn failed(storage: &dyn ConsoleStorage, user: &str, address: &str, now: i64) -> Result<()> {
+        let [account, network] = Throttle::keys(user, address);
+        storage.throttle_failed(&[&account, &network], now, THROTTLE_WINDOW.as_secs() as i64)
     }
 
     /// Forgets an account's failures after it signed in.
-    pub fn succeeded(&self, user: &str) {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        failures.remove(&format!("user:{}", user.to_lowercase()));
+    pub fn succeeded(storage: &dyn ConsoleStorage, user: &str) -> Result<()> {
+        storage.throttle_clear(&format!("user:{}", user.to_lowercase()))
     }
 }
 
@@ -303,20 +282,31 @@ mod tests {
 
     #[test]
     fn failures_block_the_account_from_any_address_and_then_the_address_for_any_account() {
-        let t = Throttle::default();
-        let now = Instant::now();
-        for _ in 0..THROTTLE_FAILURES {
-            assert!(!t.blocked("wang", "10.0.0.1", now));
-            t.failed("wang", "10.0.0.1", now);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let first = crate::storage::sqlite::SqliteStorage::open(dir.path()).expect("storage");
+        // A second process on the same store (another instance) counts with the first.
+        let second = crate::storage::sqlite::SqliteStorage::open(dir.path()).expect("storage");
+        let now = 1_800_000_000;
+        for i in 0..THROTTLE_FAILURES {
+            let s: &dyn ConsoleStorage = if i % 2 == 0 { &first } else { &second };
+            assert!(!Throttle::blocked(s, "wang", "10.0.0.1", now).expect("read"));
+            Throttle::failed(s, "wang", "10.0.0.1", now).expect("count");
         }
-        assert!(t.blocked("wang", "10.0.0.9", now));
-        assert!(!t.blocked("li", "10.0.0.1", now), "colleagues at the same address still sign in");
+        assert!(Throttle::blocked(&first, "Wang", "10.0.0.9", now).expect("read"));
+        assert!(Throttle::blocked(&second, "wang", "10.0.0.9", now).expect("read"), "every instance refuses");
+        assert!(!Throttle::blocked(&first, "li", "10.0.0.1", now).expect("read"), "colleagues at the same address");
         for i in THROTTLE_FAILURES..THROTTLE_ADDRESS_FAILURES {
-            t.failed(&format!("guess{i}"), "10.0.0.1", now);
+            Throttle::failed(&second, &format!("guess{i}"), "10.0.0.1", now).expect("count");
         }
-        assert!(t.blocked("li", "10.0.0.1", now), "a guessing address is stopped for every account");
-        assert!(!t.blocked("li", "10.0.0.2", now));
-        assert!(!t.blocked("wang", "10.0.0.9", now + THROTTLE_WINDOW));
+        assert!(Throttle::blocked(&first, "li", "10.0.0.1", now).expect("read"), "a guessing address is stopped");
+        assert!(!Throttle::blocked(&first, "li", "10.0.0.2", now).expect("read"));
+        let later = now + THROTTLE_WINDOW.as_secs() as i64;
+        assert!(!Throttle::blocked(&first, "wang", "10.0.0.9", later).expect("read"), "the window ended");
+        // A failure after the window starts a new count, and forgets the keys whose window ended.
+        Throttle::failed(&first, "wang", "10.0.0.9", later).expect("count");
+        assert!(!Throttle::blocked(&first, "wang", "10.0.0.9", later).expect("read"));
+        Throttle::succeeded(&second, "WANG").expect("clear");
+        assert_eq!(first.throttle_failures("user:wang", later, 900).expect("read"), 0);
     }
 
     #[test]

@@ -131,6 +131,15 @@ pub trait ConsoleStorage: Send + Sync {
     /// The newest audit entries of a community (server-wide ones included), older than `before` when given.
     fn audit(&self, community_id: &str, before: Option<i64>, limit: usize) -> Result<Vec<AuditEntry>>;
 
+    /// Counts a failed sign-in against each of `keys` (an account, an address): a key's count starts again
+    /// once `window` seconds passed since its first failure. Keys whose window ended are forgotten, so the
+    /// table holds only the last window's keys. Shared by every instance on the storage.
+    fn throttle_failed(&self, keys: &[&str], now: i64, window: i64) -> Result<()>;
+    /// The failures counted against `key` in its current window (0 once the window ended).
+    fn throttle_failures(&self, key: &str, now: i64, window: i64) -> Result<u32>;
+    /// Forgets a key's failures (an account that signed in).
+    fn throttle_clear(&self, key: &str) -> Result<()>;
+
     /// Saves a queue view.
     fn put_view(&self, view: &SavedView) -> Result<()>;
     /// A community's saved views, by name.

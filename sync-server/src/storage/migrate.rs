@@ -317,6 +317,15 @@ const TABLES: &[Table] = &[
         fetch: 1024,
     },
     Table {
+        name: "sign_in_throttle",
+        label: "sign_in_throttles",
+        sqlite: "SELECT key, failures, since FROM sign_in_throttle ORDER BY key",
+        columns: "key, failures, since",
+        order: r#"key COLLATE "C""#,
+        kinds: &[Text, Int, Int],
+        fetch: 1024,
+    },
+    Table {
         name: "saved_view",
         label: "saved_views",
         sqlite: "SELECT view_id, community_id, name, query, created_by FROM saved_view ORDER BY view_id",

@@ -81,7 +81,7 @@ CREATE TABLE document_usage (
 ";
 
 /// The schema, version by version; a database at version N runs the scripts after N, in one transaction.
-const MIGRATIONS: &[(i32, &str)] = &[(1, SCHEMA_1), (2, console::SCHEMA_2)];
+const MIGRATIONS: &[(i32, &str)] = &[(1, SCHEMA_1), (2, console::SCHEMA_2), (3, console::SCHEMA_3)];
 
 /// PostgreSQL storage: a connection pool and the runtime that drives it.
 pub struct PgStorage {

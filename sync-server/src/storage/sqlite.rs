@@ -21,7 +21,7 @@ pub const DB_FILE: &str = "gridline-server.sqlite";
 
 /// The schema version this build reads and writes (`PRAGMA user_version`); older files are upgraded by
 /// [`SqliteStorage::open`].
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 mod console;
 
@@ -162,6 +162,10 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     }
     if version < 3 {
         tx.execute_batch(console::SCHEMA_3)?;
+        tx.pragma_update(None, "user_version", 3)?;
+    }
+    if version < 4 {
+        tx.execute_batch(console::SCHEMA_4)?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     }
     tx.commit()?;

@@ -2,6 +2,12 @@
 
 use tokio_postgres::Row;
 
+/// Schema 3: failed sign-ins per account and address, counted for every instance on the database.
+pub(super) const SCHEMA_3: &str = "
+CREATE TABLE sign_in_throttle (key TEXT PRIMARY KEY, failures BIGINT NOT NULL, since BIGINT NOT NULL);
+CREATE INDEX sign_in_throttle_by_since ON sign_in_throttle (since);
+";
+
 use super::{insert_device, role_of, to_i64, to_u64, PgStorage};
 use crate::error::Result;
 use crate::storage::{AuditEntry, Community, ConsoleStorage, Device, ResponseTemplate, SavedView, Session, Staff};
@@ -256,6 +262,42 @@ impl ConsoleStorage for PgStorage {
                 .iter()
                 .map(audit_row)
                 .collect()
+        })
+    }
+
+    fn throttle_failed(&self, keys: &[&str], now: i64, window: i64) -> Result<()> {
+        self.write(async |tx| {
+            tx.execute("DELETE FROM sign_in_throttle WHERE since <= $1", &[&(now - window)]).await?;
+            let count = tx
+                .prepare_cached(
+                    "INSERT INTO sign_in_throttle (key, failures, since) VALUES ($1, 1, $2)
+                     ON CONFLICT (key) DO UPDATE SET failures = sign_in_throttle.failures + 1",
+                )
+                .await?;
+            for key in keys {
+                tx.execute(&count, &[key, &now]).await?;
+            }
+            Ok(())
+        })
+    }
+
+    fn throttle_failures(&self, key: &str, now: i64, window: i64) -> Result<u32> {
+        self.read(async |client| {
+            let row = client
+                .query_opt(
+                    "SELECT failures FROM sign_in_throttle WHERE key = $1 AND since > $2",
+                    &[&key, &(now - window)],
+                )
+                .await?;
+            let n: i64 = row.map(|r| r.try_get(0)).transpose()?.unwrap_or(0);
+            Ok(u32::try_from(n).unwrap_or(u32::MAX))
+        })
+    }
+
+    fn throttle_clear(&self, key: &str) -> Result<()> {
+        self.write(async |tx| {
+            tx.execute("DELETE FROM sign_in_throttle WHERE key = $1", &[&key]).await?;
+            Ok(())
         })
     }
 

@@ -30,6 +30,12 @@ CREATE TABLE response_template (
     text TEXT NOT NULL);
 ";
 
+/// Schema 4: failed sign-ins per account and address, counted for every process on the file.
+pub(super) const SCHEMA_4: &str = "
+CREATE TABLE sign_in_throttle (key TEXT PRIMARY KEY, failures INTEGER NOT NULL, since INTEGER NOT NULL);
+CREATE INDEX sign_in_throttle_by_since ON sign_in_throttle (since);
+";
+
 const STAFF_COLUMNS: &str = "staff_id, community_id, user, role, disabled, created_at";
 
 fn staff_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Staff> {
@@ -230,6 +236,37 @@ impl ConsoleStorage for SqliteStorage {
             )?;
             let rows = stmt.query_map(params![community_id, before.unwrap_or(i64::MAX), limit as i64], audit_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    fn throttle_failed(&self, keys: &[&str], now: i64, window: i64) -> Result<()> {
+        self.write(|tx| {
+            tx.prepare_cached("DELETE FROM sign_in_throttle WHERE since <= ?1")?.execute([now - window])?;
+            let mut count = tx.prepare_cached(
+                "INSERT INTO sign_in_throttle (key, failures, since) VALUES (?1, 1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET failures = failures + 1",
+            )?;
+            for key in keys {
+                count.execute(params![key, now])?;
+            }
+            Ok(())
+        })
+    }
+
+    fn throttle_failures(&self, key: &str, now: i64, window: i64) -> Result<u32> {
+        self.read(|conn| {
+            let n: Option<i64> = conn
+                .prepare_cached("SELECT failures FROM sign_in_throttle WHERE key = ?1 AND since > ?2")?
+                .query_row(params![key, now - window], |r| r.get(0))
+                .optional()?;
+            Ok(u32::try_from(n.unwrap_or(0)).unwrap_or(u32::MAX))
+        })
+    }
+
+    fn throttle_clear(&self, key: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute("DELETE FROM sign_in_throttle WHERE key = ?1", [key])?;
+            Ok(())
         })
     }
 
