@@ -602,6 +602,28 @@ fn a_page_on_one_instance_hears_a_phone_syncing_through_another() {
     leader.sync().expect("sync through B");
     let events = incident::read_events(&leader.docs[&id.to_string()]).expect("events");
     assert!(events.iter().any(|e| e.action == "dispatch"), "A's action reached the phone through B");
+
+    // The database drops the instances' listening connections: they listen again, and the next sync through
+    // B still reaches the page on A within seconds.
+    let cut = gridline_testkit::postgres::query(
+        &db.url,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid()",
+    );
+    assert!(cut.len() >= 2, "both instances' listeners were cut: {cut:?}");
+    std::thread::sleep(Duration::from_secs(3));
+    let again = leader.report_incident("G02", "Lift stuck", Severity::Normal);
+    let again_id = again.key.clone().expect("incident id");
+    leader.sync().expect("sync through B");
+    let synced = Instant::now();
+    loop {
+        let (_, ids) = rx
+            .recv_timeout((synced + Duration::from_secs(10)).saturating_duration_since(Instant::now()))
+            .expect("after its listener was cut, instance A hears of the next incident");
+        if ids.split(',').any(|i| i == again_id) {
+            assert!(synced.elapsed() < Duration::from_secs(5), "heard after {:?}", synced.elapsed());
+            break;
+        }
+    }
 }
 
 /// Two writers (instances, or `serve` and an admin command on SQLite) store the first changes of one new
