@@ -16,7 +16,6 @@
 //!
 //! Times are measured by the client on loopback: the server's time plus a fraction of a millisecond.
 
-use std::io::{BufRead, BufReader};
 use std::time::{Duration, Instant};
 
 use gridline_core::model::Severity;
@@ -189,17 +188,7 @@ fn main() {
     println!("  targets: the queue's first page ≤ 300 ms, the dashboard ≤ 500 ms");
 
     // A phone's sync to the event on an open page.
-    let res = staff.get("/console/events");
-    assert_eq!(res.status().as_u16(), 200);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(res).lines() {
-            let Ok(line) = line else { return };
-            if let Some(ids) = line.strip_prefix("data:") {
-                let _ = tx.send((Instant::now(), ids.trim().to_string()));
-            }
-        }
-    });
+    let rx = staff.live_updates();
     let mut latencies = Vec::new();
     for t in 0..SSE_TRIALS {
         let id = leaders[t % GRIDS].report_incident(&grids[t % GRIDS], "电梯困人", Severity::Urgent);

@@ -264,18 +264,7 @@ fn a_synced_incident_reaches_an_open_page_within_a_second() {
     let community = server.community_with_roster();
     let committee = server.signed_in_staff(&community, "zheng", "committee");
     let mut leader = server.enroll(&community, "A", "grid_leader", &["G02"]);
-    let res = committee.get("/console/events");
-    assert_eq!(res.status().as_u16(), 200);
-    assert!(res.headers()["content-type"].to_str().unwrap_or_default().starts_with("text/event-stream"));
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(res).lines() {
-            let Ok(line) = line else { return };
-            if let Some(ids) = line.strip_prefix("data:") {
-                let _ = tx.send((Instant::now(), ids.trim().to_string()));
-            }
-        }
-    });
+    let rx = committee.live_updates();
     let id = leader.report_incident("G02", "Gas smell", Severity::Urgent);
     leader.sync().expect("sync");
     let synced = Instant::now();

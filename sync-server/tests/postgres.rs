@@ -555,7 +555,6 @@ fn the_console_works_on_postgres() {
 /// its feed's 30-second safety poll.
 #[test]
 fn a_page_on_one_instance_hears_a_phone_syncing_through_another() {
-    use std::io::{BufRead, BufReader};
     use std::time::{Duration, Instant};
     let Some(db) = TestDatabase::create_for("a_page_on_one_instance_hears_a_phone_syncing_through_another") else {
         return;
@@ -569,17 +568,7 @@ fn a_page_on_one_instance_hears_a_phone_syncing_through_another() {
     let mut leader = b.enroll(&community, "A", "grid_leader", &["G02"]);
     // Both instances have fed their replicas once (the community exists in each).
     std::thread::sleep(Duration::from_secs(2));
-    let res = committee.get("/console/events");
-    assert_eq!(res.status().as_u16(), 200);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(res).lines() {
-            let Ok(line) = line else { return };
-            if let Some(ids) = line.strip_prefix("data:") {
-                let _ = tx.send((Instant::now(), ids.trim().to_string()));
-            }
-        }
-    });
+    let rx = committee.live_updates();
     let id = leader.report_incident("G02", "Stairwell light out", Severity::Normal);
     let incident_id = id.key.clone().expect("incident id");
     leader.sync().expect("sync through B");

@@ -85,6 +85,28 @@ impl StaffClient {
         self.http.get(format!("{}{path}", self.base)).header(COOKIE, &self.cookie).send().expect("send")
     }
 
+    /// Opens the console's live updates (`/console/events`): the incident ids of each event arrive on the
+    /// receiver with the moment they came, until the stream ends.
+    pub fn live_updates(&self) -> std::sync::mpsc::Receiver<(std::time::Instant, String)> {
+        use std::io::{BufRead, BufReader};
+        let res = self.get("/console/events");
+        assert_eq!(res.status().as_u16(), 200, "GET /console/events");
+        let content_type = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        assert!(content_type.starts_with("text/event-stream"), "{content_type}");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(res).lines() {
+                let Ok(line) = line else { return };
+                if let Some(ids) = line.strip_prefix("data:") {
+                    if tx.send((std::time::Instant::now(), ids.trim().to_string())).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        rx
+    }
+
     /// GET that must answer 200; returns the page.
     pub fn page(&self, path: &str) -> String {
         let res = self.get(path);
