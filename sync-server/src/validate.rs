@@ -775,7 +775,7 @@ mod tests {
 
     use automerge::sync::{self, Message, SyncDoc};
     use automerge::transaction::Transactable;
-    use automerge::{ActorId, AutoCommit, ROOT};
+    use automerge::{ActorId, AutoCommit, Change, SaveOptions, ROOT};
     use proptest::prelude::*;
 
     use super::*;
@@ -1071,22 +1071,55 @@ mod tests {
         }
     }
 
+    /// The changes `sender` holds but cannot apply (a dependency is missing), as Automerge's `save()` appends
+    /// them, one change chunk each, after the document chunk.
+    fn orphans(sender: &mut AutoCommit) -> Vec<Change> {
+        let saved = sender.save();
+        let document = sender.save_with_options(SaveOptions { retain_orphans: false, ..SaveOptions::default() });
+        let mut rest = saved.strip_prefix(document.as_slice()).expect("save() is the document, then the orphans");
+        let mut out = Vec::new();
+        while !rest.is_empty() {
+            // Magic bytes, checksum and chunk type (9 bytes), then the LEB128 length of the data.
+            let mut after_len = &rest[9..];
+            let len = leb128::read::unsigned(&mut after_len).expect("a chunk length") as usize;
+            let end = rest.len() - after_len.len() + len;
+            out.push(Change::try_from(&rest[..end]).expect("an orphan is a change chunk"));
+            rest = &rest[end..];
+        }
+        out
+    }
+
     /// Validates a message a peer sent and checks it reports the changes the sender recorded as sent (new ones, and
-    /// ones sent before and sent again).
+    /// ones sent before and sent again); returns how many orphans a whole document carried.
     fn check_message(
         m: &Message,
         sent: &BTreeSet<ChangeHash>,
         sent_before: &BTreeSet<ChangeHash>,
         sender: &mut AutoCommit,
-    ) {
+    ) -> usize {
         let bytes = m.clone().encode();
         let ok = sync_message(&bytes, &MessageLimits::default())
             .unwrap_or_else(|e| panic!("an honest message was refused: {}: {}", e.code, e.message));
         let reported: BTreeSet<String> = ok.changes.iter().map(|c| c.hash.clone()).collect();
         assert_eq!(reported.len(), ok.changes.len(), "no change reported twice");
+        let mut orphans = Vec::new();
         if ok.whole_document {
+            // Automerge sends `save()` as the one entry: the document chunk, holding every change the sender
+            // applied, then the change chunks of its orphans (changes it received without a dependency, as
+            // after a Bloom false positive). `get_changes` leaves the orphans out; the message carries them, so
+            // the validator reports them, as plain changes after the document's.
+            let entries: Vec<&[u8]> = m.changes.iter().collect();
+            assert_eq!(entries, [sender.save().as_slice()], "a whole document is the sender's save()");
+            orphans = self::orphans(sender);
+            assert_eq!(orphans.is_empty(), sender.get_missing_deps(&[]).is_empty());
             let all: BTreeSet<String> = sender.get_changes(&[]).iter().map(|c| c.hash().to_string()).collect();
-            assert_eq!(reported, all);
+            let (document, trailing) = ok.changes.split_at(all.len().min(ok.changes.len()));
+            assert!(document.iter().all(|c| c.kind == ChunkKind::Document), "the document's changes come first");
+            assert_eq!(document.iter().map(|c| c.hash.clone()).collect::<BTreeSet<_>>(), all);
+            assert!(trailing.iter().all(|c| c.kind == ChunkKind::Change), "orphans travel as plain changes");
+            let trailing: Vec<&str> = trailing.iter().map(|c| c.hash.as_str()).collect();
+            let expected: Vec<String> = orphans.iter().map(|c| c.hash().to_string()).collect();
+            assert_eq!(trailing, expected, "exactly the sender's orphans follow the document");
         } else {
             // The changes Automerge newly recorded as sent, and any it sends again (a peer that lost them asks
             // anew; `sent_hashes` only grows by the new ones): none the sender had not sent before.
@@ -1097,10 +1130,14 @@ mod tests {
         }
         for c in &ok.changes {
             let hash: ChangeHash = c.hash.parse().expect("hex hash");
-            let change = sender.get_change_by_hash(&hash).expect("a change of the sender");
+            let change = sender
+                .get_change_by_hash(&hash)
+                .or_else(|| orphans.iter().find(|o| o.hash() == hash).cloned())
+                .expect("a change the sender holds");
             assert_eq!((c.actor.as_slice(), c.seq), (change.actor_id().to_bytes(), change.seq()));
             assert_eq!(c.deps, change.deps().iter().map(|h| h.to_string()).collect::<Vec<_>>());
         }
+        orphans.len()
     }
 
     /// The same changes as chunks compressed the way `Change::bytes()` compresses them (over 256 bytes).
@@ -1129,12 +1166,19 @@ mod tests {
             .expect("apply");
     }
 
-    /// One round: `from` sends its next message to `to`, if it has one; the message is checked first.
-    fn step(from: &mut AutoCommit, fs: &mut sync::State, to: &mut AutoCommit, ts: &mut sync::State) -> bool {
+    /// One round: `from` sends its next message to `to`, if it has one; the message is checked first. Adds the
+    /// orphans a whole document carried to `orphans`.
+    fn step(
+        from: &mut AutoCommit,
+        fs: &mut sync::State,
+        to: &mut AutoCommit,
+        ts: &mut sync::State,
+        orphans: &mut usize,
+    ) -> bool {
         let before = fs.sent_hashes.clone();
         let Some(m) = from.sync().generate_sync_message(fs) else { return false };
         let sent: BTreeSet<ChangeHash> = fs.sent_hashes.difference(&before).copied().collect();
-        check_message(&m, &sent, &before, from);
+        *orphans += check_message(&m, &sent, &before, from);
         check_compressed(&sent, from);
         to.sync().receive_sync_message(ts, m).expect("receive");
         true
@@ -1162,44 +1206,90 @@ mod tests {
         /// changes it carries, and so do the same changes sent compressed.
         #[test]
         fn every_message_automerge_sends_validates(peers in 2..4usize, edits in proptest::collection::vec(edit(), 1..24)) {
-            let mut docs: Vec<AutoCommit> = (0..peers).map(|i| doc(i as u8 + 1)).collect();
-            let mut states = vec![vec![sync::State::new(); peers]; peers];
-            for e in edits {
-                match e {
-                    Edit::Put { peer, key, value } => {
-                        let d = &mut docs[peer % peers];
-                        d.put(ROOT, format!("k{key}"), value).expect("put");
-                        d.commit();
+            play(peers, edits);
+        }
+    }
+
+    /// Plays `edits` between `peers` documents, checking every message Automerge sends on the way; returns how
+    /// many orphans whole documents carried.
+    fn play(peers: usize, edits: Vec<Edit>) -> usize {
+        let mut docs: Vec<AutoCommit> = (0..peers).map(|i| doc(i as u8 + 1)).collect();
+        let mut states = vec![vec![sync::State::new(); peers]; peers];
+        let mut orphans = 0;
+        for e in edits {
+            match e {
+                Edit::Put { peer, key, value } => {
+                    let d = &mut docs[peer % peers];
+                    d.put(ROOT, format!("k{key}"), value).expect("put");
+                    d.commit();
+                }
+                Edit::Text { peer, key, len } => {
+                    let d = &mut docs[peer % peers];
+                    let text: String = (0..len).map(|i| char::from(b'a' + (i * 7 % 26) as u8)).collect();
+                    d.put(ROOT, format!("t{key}"), text).expect("put");
+                    d.commit();
+                }
+                Edit::Sync { a, b, rounds } => {
+                    let (a, b) = (a % peers, b % peers);
+                    if a == b {
+                        continue;
                     }
-                    Edit::Text { peer, key, len } => {
-                        let d = &mut docs[peer % peers];
-                        let text: String = (0..len).map(|i| char::from(b'a' + (i * 7 % 26) as u8)).collect();
-                        d.put(ROOT, format!("t{key}"), text).expect("put");
-                        d.commit();
-                    }
-                    Edit::Sync { a, b, rounds } => {
-                        let (a, b) = (a % peers, b % peers);
-                        if a == b {
-                            continue;
-                        }
-                        for _ in 0..rounds {
-                            let (lo, hi) = (a.min(b), a.max(b));
-                            let (left, right) = docs.split_at_mut(hi);
-                            let (dl, dr) = (&mut left[lo], &mut right[0]);
-                            let mut s_lo = std::mem::take(&mut states[lo][hi]);
-                            let mut s_hi = std::mem::take(&mut states[hi][lo]);
-                            let x = step(dl, &mut s_lo, dr, &mut s_hi);
-                            let y = step(dr, &mut s_hi, dl, &mut s_lo);
-                            states[lo][hi] = s_lo;
-                            states[hi][lo] = s_hi;
-                            if !x && !y {
-                                break;
-                            }
+                    for _ in 0..rounds {
+                        let (lo, hi) = (a.min(b), a.max(b));
+                        let (left, right) = docs.split_at_mut(hi);
+                        let (dl, dr) = (&mut left[lo], &mut right[0]);
+                        let mut s_lo = std::mem::take(&mut states[lo][hi]);
+                        let mut s_hi = std::mem::take(&mut states[hi][lo]);
+                        let x = step(dl, &mut s_lo, dr, &mut s_hi, &mut orphans);
+                        let y = step(dr, &mut s_hi, dl, &mut s_lo, &mut orphans);
+                        states[lo][hi] = s_lo;
+                        states[hi][lo] = s_hi;
+                        if !x && !y {
+                            break;
                         }
                     }
                 }
             }
         }
+        orphans
+    }
+
+    /// Peer 3's Bloom filter (its one change) claims peer 1's first change, so peer 1 sends only its second:
+    /// peer 3 keeps it as an orphan. Syncing with the empty peer 2, peer 3 sends its whole document, and
+    /// `save()` appends the orphan after the document chunk (proptest seed 6ec30bee…).
+    #[test]
+    fn a_whole_document_carries_the_orphan_a_bloom_false_positive_left_its_sender() {
+        let edits = vec![
+            Edit::Put { peer: 0, key: 3, value: -5835109067285293024 },
+            Edit::Put { peer: 2, key: 5, value: 3400968610283510825 },
+            Edit::Put { peer: 0, key: 0, value: 804898 },
+            Edit::Sync { a: 2, b: 0, rounds: 2 },
+            Edit::Sync { a: 1, b: 2, rounds: 4 },
+        ];
+        assert_eq!(play(3, edits), 1, "one whole document carried one orphan");
+    }
+
+    /// Peer 1's Bloom filter claims a change of peer 3, which then sends only the change after it; peer 1,
+    /// asked for more than a third of its document, sends it whole with that orphan appended
+    /// (proptest seed 273f20e6…).
+    #[test]
+    fn a_whole_document_sent_for_a_third_of_the_changes_carries_the_senders_orphan() {
+        let edits = vec![
+            Edit::Text { peer: 2, key: 1, len: 1124 },
+            Edit::Text { peer: 2, key: 1, len: 509 },
+            Edit::Put { peer: 0, key: 5, value: 4952003580249846962 },
+            Edit::Text { peer: 1, key: 1, len: 81 },
+            Edit::Text { peer: 2, key: 4, len: 673 },
+            Edit::Sync { a: 2, b: 1, rounds: 2 },
+            Edit::Put { peer: 1, key: 2, value: 5876007879838098744 },
+            Edit::Put { peer: 2, key: 3, value: -6833168263868894965 },
+            Edit::Put { peer: 1, key: 2, value: 2369297000013844267 },
+            Edit::Put { peer: 0, key: 4, value: 6068755211715816491 },
+            Edit::Put { peer: 2, key: 1, value: 3449268416766840610 },
+            Edit::Sync { a: 1, b: 0, rounds: 5 },
+            Edit::Sync { a: 0, b: 2, rounds: 3 },
+        ];
+        assert_eq!(play(3, edits), 1, "one whole document carried one orphan");
     }
 
     #[test]
