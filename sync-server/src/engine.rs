@@ -644,7 +644,12 @@ impl Engine {
                 let checked = crate::validate::sync_message(&m.message, &self.message_limits)
                     .map_err(|e| e.with_document(&m.doc_id, None))?;
                 operations = operations.saturating_add(checked.operations);
-                hashes = checked.changes.iter().filter_map(|c| c.hash.parse::<ChangeHash>().ok()).collect();
+                // A whole document's own changes are not listed (MessageLimits::list_document_changes): only
+                // the orphan chunks Automerge appends after it are. Holding those says nothing about the
+                // document, so such a message is always applied.
+                if !(checked.whole_document && !self.message_limits.list_document_changes) {
+                    hashes = checked.changes.iter().filter_map(|c| c.hash.parse::<ChangeHash>().ok()).collect();
+                }
                 Some(Message::decode(&m.message).map_err(malformed)?)
             };
             parsed.push(Incoming { id, m, msg, held: hashes });
