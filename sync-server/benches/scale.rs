@@ -14,7 +14,8 @@
 //! the SQLite run is made. `--instances N` (`GRIDLINE_BENCH_INSTANCES`, default 2); `--devices N`
 //! (`GRIDLINE_BENCH_DEVICES`, default 10,000); `--communities N` (`GRIDLINE_BENCH_COMMUNITIES`, default 5);
 //! `--clients N` (`GRIDLINE_BENCH_CLIENTS`, default 48: devices syncing at once); `--no-compare`
-//! (`GRIDLINE_BENCH_COMPARE=0`): no SQLite run after the PostgreSQL one.
+//! (`GRIDLINE_BENCH_COMPARE=0`): no SQLite run after the PostgreSQL one; `--serve-args "ARGS"`
+//! (`GRIDLINE_BENCH_SERVE_ARGS`): more `serve` flags for every instance, e.g. `--max-in-flight 8`.
 //!
 //! The district: communities of equal size (2,000 devices each by default), two grid leaders per grid,
 //! [`HOUSEHOLDS`] households per grid. Setup, not timed: communities and rosters through `admin`; enrollment
@@ -91,7 +92,7 @@ const NOTES: [&str; 4] = [
 ];
 
 const USAGE: &str = "usage: scale [--database-url URL] [--instances N] [--devices N] [--communities N] \
-                     [--clients N] [--no-compare]";
+                     [--clients N] [--no-compare] [--serve-args \"ARGS\"]";
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -102,6 +103,7 @@ struct Options {
     communities: usize,
     clients: usize,
     compare: bool,
+    serve_args: Vec<String>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -123,6 +125,8 @@ impl Options {
             communities: from_env("GRIDLINE_BENCH_COMMUNITIES", "--communities", 5)?,
             clients: from_env("GRIDLINE_BENCH_CLIENTS", "--clients", 48)?,
             compare: env("GRIDLINE_BENCH_COMPARE").is_none_or(|v| v != "0"),
+            serve_args: env("GRIDLINE_BENCH_SERVE_ARGS")
+                .map_or(vec![], |v| v.split_whitespace().map(String::from).collect()),
             database_url,
         };
         let mut args = std::env::args().skip(1);
@@ -140,6 +144,7 @@ impl Options {
                 "--clients" => o.clients = number(&flag, &value()?)?,
                 "--compare" => o.compare = true,
                 "--no-compare" => o.compare = false,
+                "--serve-args" => o.serve_args = value()?.split_whitespace().map(String::from).collect(),
                 // `cargo bench` passes `--bench` to every bench binary.
                 "--bench" => {}
                 other => return Err(format!("unknown argument {other:?}")),
@@ -337,7 +342,13 @@ fn write_day(d: &mut Device, grid: &str, n: usize, leader: usize) {
     };
     let event = |action: &str, note: &str, minutes: i64| IncidentEvent {
         note: note.into(),
-        ..IncidentEvent::new(action, &user, &device_id, "grid_leader", (at + chrono::Duration::minutes(minutes)).to_rfc3339())
+        ..IncidentEvent::new(
+            action,
+            &user,
+            &device_id,
+            "grid_leader",
+            (at + chrono::Duration::minutes(minutes)).to_rfc3339(),
+        )
     };
     let doc = d.doc(&id);
     incident::create(doc, &fields, &event("report", "", 0)).expect("incident");
@@ -385,6 +396,23 @@ fn cpu_of(pid: &str, children: bool) -> Duration {
     Duration::from_millis(ticks * 10)
 }
 
+/// CPU time of process `pid`'s live threads, by thread name: the request and engine threads (tokio's), the
+/// console's feed, the PostgreSQL driver.
+fn thread_cpu(pid: u32) -> BTreeMap<String, Duration> {
+    let mut out = BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return out };
+    for t in tasks.flatten() {
+        let stat = std::fs::read_to_string(t.path().join("stat")).unwrap_or_default();
+        let Some((head, _)) = stat.rsplit_once(')') else { continue };
+        let name = head.split_once('(').map_or("", |(_, n)| n);
+        // Tokio's workers and blocking threads: the requests and the engine's work.
+        let name = if name.starts_with("tokio") { "tokio (requests)" } else { name };
+        let task = format!("{pid}/task/{}", t.file_name().to_string_lossy());
+        *out.entry(name.to_string()).or_default() += cpu_of(&task, false);
+    }
+    out
+}
+
 /// CPU time of a PostgreSQL cluster: its postmaster (with the backends that exited) and its live children.
 fn cluster_cpu(postmaster: u32) -> Duration {
     let mut total = cpu_of(&postmaster.to_string(), true);
@@ -422,7 +450,10 @@ fn dir_size(dir: &Path) -> u64 {
 }
 
 /// Runs `f` with a connection to the database at `url`; `None` (and a line on standard error) on failure.
-fn with_database<T>(url: &str, f: impl AsyncFnOnce(&tokio_postgres::Client) -> Result<T, tokio_postgres::Error>) -> Option<T> {
+fn with_database<T>(
+    url: &str,
+    f: impl AsyncFnOnce(&tokio_postgres::Client) -> Result<T, tokio_postgres::Error>,
+) -> Option<T> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
     let out = runtime.block_on(async {
         let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
@@ -482,6 +513,8 @@ struct Figures {
     rounds_mean: f64,
     requests: u64,
     limited: u64,
+    /// 429s the instances count as shed for being busy (`gridline_shed_total`).
+    shed: u64,
     unavailable: u64,
     waited: Duration,
     server_errors: u64,
@@ -491,6 +524,8 @@ struct Figures {
     rss: Vec<f64>,
     rss_final: Vec<f64>,
     cpu_servers: Vec<Duration>,
+    /// Each instance's CPU time by thread name.
+    cpu_threads: Vec<BTreeMap<String, Duration>>,
     cpu_database: Option<Duration>,
     cpu_bench: Duration,
     /// Storage growth over the day, and what was measured.
@@ -512,18 +547,20 @@ fn run(o: &Options, backend: &Backend, instances: usize) -> Figures {
         .iter()
         .zip(&metrics)
         .map(|(dir, addr)| {
+            let mut args = vec!["--metrics-listen", addr.as_str()];
+            args.extend(o.serve_args.iter().map(String::as_str));
             let options = ServerOptions {
                 database_url: match backend {
                     Backend::Postgres(url) => Some(url.clone()),
                     Backend::Sqlite => None,
                 },
-                ..ServerOptions::args(&["--metrics-listen", addr])
+                ..ServerOptions::args(&args)
             };
             Server::start_with(dir.path(), &options)
         })
         .collect();
     let bases: Vec<String> = servers.iter().map(|s| s.url("")).collect();
-    println!("server binary: {}", servers[0].bin.path().display());
+    println!("server binary: {} {}", servers[0].bin.path().display(), o.serve_args.join(" "));
 
     // Communities and rosters (admin commands), then codes issued in-process by `admin enroll`'s function.
     let per_community = o.devices.div_ceil(o.communities);
@@ -588,6 +625,9 @@ fn run(o: &Options, backend: &Backend, instances: usize) -> Figures {
         Backend::Sqlite => None,
     };
     let cpu0: Vec<Duration> = servers.iter().map(Server::cpu_time).collect();
+    let threads0: Vec<BTreeMap<String, Duration>> = servers.iter().map(|s| thread_cpu(s.child.id())).collect();
+    let shed = || -> u64 { metrics.iter().filter_map(|addr| metric(&http, addr, "gridline_shed_total")).sum() };
+    let shed0 = shed();
     let db_cpu0 = postmaster.map(cluster_cpu);
     let bench_cpu0 = cpu_of("self", false);
     let tally = Tally::default();
@@ -612,9 +652,27 @@ fn run(o: &Options, backend: &Backend, instances: usize) -> Figures {
     let wall = start.elapsed();
     let load_during = load_average();
     let cpu_servers: Vec<Duration> = servers.iter().zip(&cpu0).map(|(s, c)| s.cpu_time().saturating_sub(*c)).collect();
+    let cpu_threads = servers
+        .iter()
+        .zip(&threads0)
+        .zip(&cpu_servers)
+        .map(|((s, before), total)| {
+            let mut by_name: BTreeMap<String, Duration> = thread_cpu(s.child.id())
+                .into_iter()
+                .map(|(name, t)| {
+                    let spent = t.saturating_sub(before.get(&name).copied().unwrap_or_default());
+                    (name, spent)
+                })
+                .collect();
+            let live: Duration = by_name.values().sum();
+            by_name.insert("threads that exited".into(), total.saturating_sub(live));
+            by_name
+        })
+        .collect();
     let cpu_database = postmaster.zip(db_cpu0).map(|(p, c)| cluster_cpu(p).saturating_sub(c));
     let cpu_bench = cpu_of("self", false).saturating_sub(bench_cpu0);
     let rss: Vec<f64> = servers.iter().map(|s| s.peak_rss_kib() as f64 / 1024.0).collect();
+    let shed = shed().saturating_sub(shed0);
     let size_after = storage_size(backend, &servers);
 
     let outcomes = outcomes.into_inner().expect("outcomes");
@@ -644,6 +702,7 @@ fn run(o: &Options, backend: &Backend, instances: usize) -> Figures {
         rounds_mean,
         requests: tally.requests.load(Ordering::Relaxed),
         limited: tally.limited.load(Ordering::Relaxed),
+        shed,
         unavailable: tally.unavailable.load(Ordering::Relaxed),
         waited: Duration::from_millis(tally.waited_ms.load(Ordering::Relaxed)),
         server_errors: tally.server_errors(),
@@ -652,6 +711,7 @@ fn run(o: &Options, backend: &Backend, instances: usize) -> Figures {
         rss,
         rss_final,
         cpu_servers,
+        cpu_threads,
         cpu_database,
         cpu_bench,
         growth: size_before.zip(size_after).map(|(b, a)| a.saturating_sub(b)),
@@ -740,10 +800,7 @@ fn print_run(f: &Figures) {
         TARGET_P99.as_millis(),
         verdict(f.p(0.99) <= TARGET_P99)
     );
-    println!(
-        "round trips per device: mean {:.2}, max {}; {} requests in all",
-        f.rounds_mean, f.rounds_max, f.requests
-    );
+    println!("round trips per device: mean {:.2}, max {}; {} requests in all", f.rounds_mean, f.rounds_max, f.requests);
     println!(
         "peak RSS (VmHWM) per instance: {} MB after the day, {} MB after the replicas caught up [target ≤ {TARGET_RSS_MB:.0} MB: {}]",
         list(&f.rss),
@@ -759,6 +816,14 @@ fn print_run(f: &Figures) {
         f.wall.as_secs_f64(),
         2.0 * f.wall.as_secs_f64()
     );
+    for (i, threads) in f.cpu_threads.iter().enumerate() {
+        let parts: Vec<String> = threads
+            .iter()
+            .filter(|(_, t)| t.as_millis() >= 100)
+            .map(|(name, t)| format!("{name} {:.1} s", t.as_secs_f64()))
+            .collect();
+        println!("  instance {} by thread: {}", i + 1, parts.join(", "));
+    }
     match (f.growth, f.per_10k()) {
         (Some(g), Some(p)) => println!(
             "storage growth ({}): {:.1} MB, {:.1} KB per device-day, {:.0} MB per 10,000 device-days",
@@ -780,8 +845,9 @@ fn print_run(f: &Figures) {
         mb(f.replica_bytes)
     );
     println!(
-        "429s served: {}; 503s: {}; time spent waiting out Retry-After: {:.1} s",
+        "429s served: {} ({} shed for load by the instances' count); 503s: {}; time spent waiting out Retry-After: {:.1} s",
         f.limited,
+        f.shed,
         f.unavailable,
         f.waited.as_secs_f64()
     );
@@ -824,7 +890,12 @@ fn print_comparison(runs: &[Figures]) {
         row("storage per 10,000 device-days", a / 1e6, b / 1e6, " MB");
     }
     row("429s served", first.limited as f64, base.limited as f64, "");
-    row("failed devices + 5xx", (first.failed as u64 + first.server_errors) as f64, (base.failed as u64 + base.server_errors) as f64, "");
+    row(
+        "failed devices + 5xx",
+        (first.failed as u64 + first.server_errors) as f64,
+        (base.failed as u64 + base.server_errors) as f64,
+        "",
+    );
 }
 
 fn main() {
@@ -848,7 +919,11 @@ fn main() {
         1 + COMMENTS,
         o.clients
     );
-    println!("load average before: {} ({} cores)", load_average(), std::thread::available_parallelism().map_or(0, |n| n.get()));
+    println!(
+        "load average before: {} ({} cores)",
+        load_average(),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
     let mut runs = Vec::new();
     if let Some(url) = &o.database_url {
         runs.push(run(&o, &Backend::Postgres(url.clone()), o.instances));
