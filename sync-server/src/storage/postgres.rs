@@ -318,18 +318,19 @@ async fn last_seq(tx: &Transaction<'_>, doc_id: &str) -> Result<i64> {
     Ok(tx.query_one(&sql, &[&doc_id]).await?.try_get(0)?)
 }
 
-async fn append_one(tx: &Transaction<'_>, w: &DocumentWrite, version: i64, received_at: i64) -> Result<(i64, i64)> {
+/// Stores one document's changes, heads and blob references; returns the last sequence number before and
+/// after, and how many changes were new. Its catalogue version is set last, by [`set_versions`].
+async fn append_one(tx: &Transaction<'_>, w: &DocumentWrite, received_at: i64) -> Result<(i64, i64, i64)> {
     // The document row is locked first: the change sequence numbers of one document are then taken and
-    // committed in the same order, so a reader that saw sequence n never later finds a smaller one appear.
+    // committed in the same order, so a reader that saw sequence n never later finds a smaller one appear. A new
+    // row's version 0 is never seen: the version is set before the commit.
     let upsert = tx
         .prepare_cached(
-            "INSERT INTO document (doc_id, community_id, grid, version, heads, received_at) VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (doc_id) DO UPDATE SET version = excluded.version, heads = excluded.heads,
-               received_at = excluded.received_at",
+            "INSERT INTO document (doc_id, community_id, grid, version, heads, received_at) VALUES ($1, $2, $3, 0, $4, $5)
+             ON CONFLICT (doc_id) DO UPDATE SET heads = excluded.heads, received_at = excluded.received_at",
         )
         .await?;
-    tx.execute(&upsert, &[&w.doc_id, &w.scope.community_id, &w.scope.grid, &version, &w.heads.join(";"), &received_at])
-        .await?;
+    tx.execute(&upsert, &[&w.doc_id, &w.scope.community_id, &w.scope.grid, &w.heads.join(";"), &received_at]).await?;
     let before = last_seq(tx, &w.doc_id).await?;
     // All the changes in one statement (a day's check-ins are dozens of changes), in the order given. Under the
     // row lock nobody else adds to the document, so the last sequence number after is the largest one taken.
@@ -348,8 +349,6 @@ async fn append_one(tx: &Transaction<'_>, w: &DocumentWrite, version: i64, recei
     for row in &added {
         after = after.max(row.try_get(0)?);
     }
-    let pending = tx.prepare_cached("UPDATE document SET pending = pending + $1 WHERE doc_id = $2").await?;
-    tx.execute(&pending, &[&to_i64(added.len() as u64), &w.doc_id]).await?;
     if !w.blobs.is_empty() {
         let blob_ref = tx
             .prepare_cached(
@@ -359,7 +358,24 @@ async fn append_one(tx: &Transaction<'_>, w: &DocumentWrite, version: i64, recei
             .await?;
         tx.execute(&blob_ref, &[&w.blobs, &w.doc_id, &w.scope.community_id, &w.scope.grid]).await?;
     }
-    Ok((before, after))
+    Ok((before, after, to_i64(added.len() as u64)))
+}
+
+/// Sets the catalogue version of each written document (by id) and counts its new changes toward its next
+/// compaction, in one statement.
+async fn set_versions(tx: &Transaction<'_>, rows: &BTreeMap<&str, (i64, i64)>) -> Result<()> {
+    let sql = tx
+        .prepare_cached(
+            "UPDATE document AS d SET version = v.version, pending = d.pending + v.added
+             FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS v(doc_id, version, added)
+             WHERE d.doc_id = v.doc_id",
+        )
+        .await?;
+    let ids: Vec<&str> = rows.keys().copied().collect();
+    let versions: Vec<i64> = rows.values().map(|(version, _)| *version).collect();
+    let added: Vec<i64> = rows.values().map(|(_, added)| *added).collect();
+    tx.execute(&sql, &[&ids, &versions, &added]).await?;
+    Ok(())
 }
 
 /// Counts a write against the device's day; `Some` when a limit would be passed (the caller rolls back).
@@ -589,13 +605,28 @@ impl Storage for PgStorage {
                     return Ok(Err(exceeded));
                 }
             }
-            let versions = versions_for(tx, writes).await?;
-            let mut seqs = Vec::with_capacity(writes.len());
-            for (w, version) in writes.iter().zip(versions) {
-                seqs.push(append_one(tx, w, version, received_at).await?);
+            // Documents in id order (two writes of the same documents lock them in the same order), then the
+            // sync states, and the communities' version rows last: every writer of a community waits on its
+            // row from there to the commit, so nothing else is done while it is held.
+            let mut order: Vec<usize> = (0..writes.len()).collect();
+            order.sort_by(|a, b| writes[*a].doc_id.cmp(&writes[*b].doc_id));
+            let mut seqs = vec![(0, 0); writes.len()];
+            let mut added = vec![0; writes.len()];
+            for i in order {
+                let (before, after, new) = append_one(tx, &writes[i], received_at).await?;
+                seqs[i] = (before, after);
+                added[i] = new;
             }
             announce(tx, &self.writer, writes).await?;
             put_states(tx, states).await?;
+            let versions = versions_for(tx, writes).await?;
+            // One row per document; a document written twice keeps its later version.
+            let mut rows: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+            for ((w, version), new) in writes.iter().zip(versions).zip(added) {
+                let row = rows.entry(w.doc_id.as_str()).or_default();
+                *row = (version.max(row.0), row.1 + new);
+            }
+            set_versions(tx, &rows).await?;
             Ok(Ok(seqs))
         })
     }
