@@ -42,7 +42,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -483,6 +483,28 @@ fn largest_tables(url: &str) -> Vec<(String, u64)> {
     .unwrap_or_default()
 }
 
+/// What the database's sessions do, sampled every 200 ms until `stop`: (samples taken, state and wait event →
+/// sessions seen so). `idle in transaction / Client:ClientRead` is a transaction waiting for its instance.
+fn sample_sessions(url: &str, stop: &AtomicBool) -> (u64, BTreeMap<String, u64>) {
+    let sql = "SELECT state, COALESCE(wait_event_type || ':' || wait_event, 'on CPU') FROM pg_stat_activity
+               WHERE datname = current_database() AND backend_type = 'client backend'
+               AND pid <> pg_backend_pid() AND state <> 'idle'";
+    with_database(url, async |c| {
+        let statement = c.prepare(sql).await?;
+        let (mut samples, mut seen) = (0u64, BTreeMap::new());
+        while !stop.load(Ordering::Relaxed) {
+            for r in c.query(&statement, &[]).await? {
+                let (state, wait): (Option<String>, Option<String>) = (r.try_get(0)?, r.try_get(1)?);
+                *seen.entry(format!("{} / {}", state.unwrap_or_default(), wait.unwrap_or_default())).or_default() += 1;
+            }
+            samples += 1;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        Ok((samples, seen))
+    })
+    .unwrap_or_default()
+}
+
 /// The postmaster's process id, when the cluster runs on this machine and says where its data is.
 fn postmaster_pid(url: &str) -> Option<u32> {
     let dir: String = with_database(url, async |c| {
@@ -497,6 +519,8 @@ struct Outcome {
     time: Duration,
     rounds: u32,
     ok: bool,
+    /// Answered 429 (or 503) at least once.
+    told_to_wait: bool,
 }
 
 /// The figures of one backend's run.
@@ -509,6 +533,9 @@ struct Figures {
     /// Per-device sync times, ascending (failed devices included, as long as they took).
     times: Vec<Duration>,
     failed: usize,
+    /// Devices answered 429 (or 503) at least once, and the sync times of the others (ascending).
+    told_to_wait: usize,
+    unwaited: Vec<Duration>,
     rounds_max: u32,
     rounds_mean: f64,
     requests: u64,
@@ -535,6 +562,38 @@ struct Figures {
     replica_bytes: u64,
     replica_catch_up: Vec<Option<Duration>>,
     load_during: String,
+    /// PostgreSQL's sessions during the day (see [`sample_sessions`]).
+    sessions: Option<(u64, BTreeMap<String, u64>)>,
+}
+
+/// The timed day: every device writes its day and syncs it, `clients` at a time.
+fn day(
+    devices: Vec<(usize, Device)>,
+    clients: usize,
+    grids: &[String],
+    per_community: usize,
+    bases: &[String],
+    tally: &Tally,
+    outcomes: &Mutex<Vec<Outcome>>,
+) {
+    parallel(devices, clients, |(n, mut d)| {
+        let grid = grids[n % per_community / LEADERS].clone();
+        write_day(&mut d, &grid, n, n % LEADERS);
+        let mut rng = Rng::new((n as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        d.round_trips = 0;
+        let t = Instant::now();
+        let result = sync_day(&mut d, bases, &mut rng, tally);
+        let time = t.elapsed();
+        let (ok, rounds) = match result {
+            Ok(rounds) => (true, rounds),
+            Err((status, what)) => {
+                tally.fail(status, &what);
+                (false, 0)
+            }
+        };
+        let told_to_wait = ok && d.round_trips > rounds;
+        outcomes.lock().expect("outcomes").push(Outcome { time, rounds, ok, told_to_wait });
+    });
 }
 
 /// Sets up `instances` instances on `backend`, enrolls the devices, runs the day and measures it.
@@ -633,21 +692,15 @@ fn run(o: &Options, backend: &Backend, instances: usize) -> Figures {
     let tally = Tally::default();
     let outcomes: Mutex<Vec<Outcome>> = Mutex::new(Vec::with_capacity(devices.len()));
     let start = Instant::now();
-    parallel(devices, o.clients, |(n, mut d)| {
-        let grid = grids[n % per_community / LEADERS].clone();
-        write_day(&mut d, &grid, n, n % LEADERS);
-        let mut rng = Rng::new((n as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
-        let t = Instant::now();
-        let result = sync_day(&mut d, &bases, &mut rng, &tally);
-        let time = t.elapsed();
-        let (ok, rounds) = match result {
-            Ok(rounds) => (true, rounds),
-            Err((status, what)) => {
-                tally.fail(status, &what);
-                (false, 0)
-            }
+    let stop = AtomicBool::new(false);
+    let sampler = std::thread::scope(|scope| {
+        let sampler = match backend {
+            Backend::Postgres(url) => Some(scope.spawn(|| sample_sessions(url, &stop))),
+            Backend::Sqlite => None,
         };
-        outcomes.lock().expect("outcomes").push(Outcome { time, rounds, ok });
+        day(devices, o.clients, &grids, per_community, &bases, &tally, &outcomes);
+        stop.store(true, Ordering::Relaxed);
+        sampler.and_then(|s| s.join().ok())
     });
     let wall = start.elapsed();
     let load_during = load_average();
@@ -678,6 +731,8 @@ fn run(o: &Options, backend: &Backend, instances: usize) -> Figures {
     let outcomes = outcomes.into_inner().expect("outcomes");
     let mut times: Vec<Duration> = outcomes.iter().map(|o| o.time).collect();
     times.sort();
+    let mut unwaited: Vec<Duration> = outcomes.iter().filter(|o| o.ok && !o.told_to_wait).map(|o| o.time).collect();
+    unwaited.sort();
     let done: Vec<&Outcome> = outcomes.iter().filter(|o| o.ok).collect();
     let rounds_mean = done.iter().map(|o| f64::from(o.rounds)).sum::<f64>() / done.len().max(1) as f64;
     println!("day done in {:.1} s; waiting for the console replicas …", wall.as_secs_f64());
@@ -698,6 +753,8 @@ fn run(o: &Options, backend: &Backend, instances: usize) -> Figures {
         wall,
         times,
         failed: outcomes.len() - done.len(),
+        told_to_wait: outcomes.iter().filter(|o| o.told_to_wait).count(),
+        unwaited,
         rounds_max: done.iter().map(|o| o.rounds).max().unwrap_or(0),
         rounds_mean,
         requests: tally.requests.load(Ordering::Relaxed),
@@ -722,6 +779,7 @@ fn run(o: &Options, backend: &Backend, instances: usize) -> Figures {
         replica_bytes,
         replica_catch_up,
         load_during,
+        sessions: sampler,
     };
     print_run(&figures);
     figures
@@ -800,6 +858,14 @@ fn print_run(f: &Figures) {
         TARGET_P99.as_millis(),
         verdict(f.p(0.99) <= TARGET_P99)
     );
+    println!(
+        "  of the {} devices never told to wait: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms ({} were told to wait)",
+        f.unwaited.len(),
+        ms(percentile(&f.unwaited, 0.5)),
+        ms(percentile(&f.unwaited, 0.99)),
+        ms(percentile(&f.unwaited, 1.0)),
+        f.told_to_wait
+    );
     println!("round trips per device: mean {:.2}, max {}; {} requests in all", f.rounds_mean, f.rounds_max, f.requests);
     println!(
         "peak RSS (VmHWM) per instance: {} MB after the day, {} MB after the replicas caught up [target ≤ {TARGET_RSS_MB:.0} MB: {}]",
@@ -823,6 +889,21 @@ fn print_run(f: &Figures) {
             .map(|(name, t)| format!("{name} {:.1} s", t.as_secs_f64()))
             .collect();
         println!("  instance {} by thread: {}", i + 1, parts.join(", "));
+    }
+    if let Some((samples, seen)) = &f.sessions {
+        let mut seen: Vec<(&String, &u64)> = seen.iter().collect();
+        seen.sort_by(|a, b| b.1.cmp(a.1));
+        let busy: u64 = seen.iter().map(|(_, n)| **n).sum();
+        let parts: Vec<String> = seen
+            .iter()
+            .take(6)
+            .map(|(what, n)| format!("{what} {:.2}", **n as f64 / (*samples).max(1) as f64))
+            .collect();
+        println!(
+            "PostgreSQL sessions not idle, mean over {samples} samples: {:.2} — {}",
+            busy as f64 / (*samples).max(1) as f64,
+            parts.join(", ")
+        );
     }
     match (f.growth, f.per_10k()) {
         (Some(g), Some(p)) => println!(
