@@ -596,10 +596,27 @@ fn day(
     });
 }
 
-/// Sets up `instances` instances on `backend`, enrolls the devices, runs the day and measures it.
-fn run(o: &Options, backend: &Backend, instances: usize) -> Figures {
-    println!("\n== {}: {instances} instance(s), {} devices ==", backend.name(), o.devices);
-    let setup_start = Instant::now();
+/// Instances started, communities and rosters imported, devices enrolled: ready for the day.
+struct District {
+    /// The instances' data directories (deleted on drop, after the instances).
+    dirs: Vec<tempfile::TempDir>,
+    servers: Vec<Server>,
+    /// Each instance's `/metrics` address.
+    metrics: Vec<String>,
+    /// Each instance's base URL.
+    bases: Vec<String>,
+    /// Grid codes of a community (every community has the same).
+    grids: Vec<String>,
+    per_community: usize,
+    /// (device number, device), shuffled.
+    devices: Vec<(usize, Device)>,
+    http: reqwest::blocking::Client,
+    setup: Duration,
+}
+
+/// Starts `instances` instances on `backend` and sets up the district (see the module doc).
+fn set_up(o: &Options, backend: &Backend, instances: usize) -> District {
+    let start = Instant::now();
     let dirs: Vec<tempfile::TempDir> = (0..instances).map(|_| tempfile::tempdir().expect("tempdir")).collect();
     let metrics: Vec<String> = (0..instances).map(|_| format!("127.0.0.1:{}", gridline_testkit::free_port())).collect();
     let servers: Vec<Server> = dirs
@@ -636,7 +653,7 @@ fn run(o: &Options, backend: &Backend, instances: usize) -> Figures {
     println!(
         "{} communities of {grids_per_community} grids × {HOUSEHOLDS} households imported in {:.1} s",
         communities.len(),
-        setup_start.elapsed().as_secs_f64()
+        start.elapsed().as_secs_f64()
     );
     let storage: Box<dyn Storage> = match backend {
         Backend::Postgres(url) => Box::new(PgStorage::open(url).expect("open the database")),
@@ -668,32 +685,78 @@ fn run(o: &Options, backend: &Backend, instances: usize) -> Figures {
         d.states = Default::default();
         enrolled.lock().expect("devices").push((n, d));
     });
-    drop(storage);
     let mut devices = enrolled.into_inner().expect("devices");
     println!("{} devices enrolled and synced once in {:.1} s", devices.len(), t.elapsed().as_secs_f64());
-    let setup = setup_start.elapsed();
-
-    // The day, in a shuffled order.
     let mut rng = Rng::new(0x5ca1e);
     for i in (1..devices.len()).rev() {
         devices.swap(i, rng.below(i as u64 + 1) as usize);
     }
-    let size_before = storage_size(backend, &servers);
+    District { dirs, servers, metrics, bases, grids, per_community, devices, http, setup: start.elapsed() }
+}
+
+/// CPU time so far: of each instance (in all, and by thread), of PostgreSQL's cluster, of this process.
+struct CpuSnapshot {
+    servers: Vec<Duration>,
+    threads: Vec<BTreeMap<String, Duration>>,
+    database: Option<Duration>,
+    bench: Duration,
+}
+
+impl CpuSnapshot {
+    fn take(servers: &[Server], postmaster: Option<u32>) -> CpuSnapshot {
+        CpuSnapshot {
+            servers: servers.iter().map(Server::cpu_time).collect(),
+            threads: servers.iter().map(|s| thread_cpu(s.child.id())).collect(),
+            database: postmaster.map(cluster_cpu),
+            bench: cpu_of("self", false),
+        }
+    }
+
+    /// The time spent since `before`; threads that exited meanwhile are counted under their own name.
+    fn since(&self, before: &CpuSnapshot) -> CpuSnapshot {
+        let servers: Vec<Duration> =
+            self.servers.iter().zip(&before.servers).map(|(now, then)| now.saturating_sub(*then)).collect();
+        let threads = self
+            .threads
+            .iter()
+            .zip(&before.threads)
+            .zip(&servers)
+            .map(|((now, then), total)| {
+                let mut spent: BTreeMap<String, Duration> = now
+                    .iter()
+                    .map(|(name, t)| (name.clone(), t.saturating_sub(then.get(name).copied().unwrap_or_default())))
+                    .collect();
+                let live: Duration = spent.values().sum();
+                spent.insert("threads that exited".into(), total.saturating_sub(live));
+                spent
+            })
+            .collect();
+        CpuSnapshot {
+            servers,
+            threads,
+            database: self.database.zip(before.database).map(|(now, then)| now.saturating_sub(then)),
+            bench: self.bench.saturating_sub(before.bench),
+        }
+    }
+}
+
+/// Sets up `instances` instances on `backend`, enrolls the devices, runs the day and measures it.
+fn run(o: &Options, backend: &Backend, instances: usize) -> Figures {
+    println!("\n== {}: {instances} instance(s), {} devices ==", backend.name(), o.devices);
+    let District { dirs, servers, metrics, bases, grids, per_community, devices, http, setup } =
+        set_up(o, backend, instances);
     let postmaster = match backend {
         Backend::Postgres(url) => postmaster_pid(url),
         Backend::Sqlite => None,
     };
-    let cpu0: Vec<Duration> = servers.iter().map(Server::cpu_time).collect();
-    let threads0: Vec<BTreeMap<String, Duration>> = servers.iter().map(|s| thread_cpu(s.child.id())).collect();
     let shed = || -> u64 { metrics.iter().filter_map(|addr| metric(&http, addr, "gridline_shed_total")).sum() };
-    let shed0 = shed();
-    let db_cpu0 = postmaster.map(cluster_cpu);
-    let bench_cpu0 = cpu_of("self", false);
+    let (size_before, shed_before) = (storage_size(backend, &servers), shed());
+    let cpu_before = CpuSnapshot::take(&servers, postmaster);
     let tally = Tally::default();
     let outcomes: Mutex<Vec<Outcome>> = Mutex::new(Vec::with_capacity(devices.len()));
     let start = Instant::now();
     let stop = AtomicBool::new(false);
-    let sampler = std::thread::scope(|scope| {
+    let sessions = std::thread::scope(|scope| {
         let sampler = match backend {
             Backend::Postgres(url) => Some(scope.spawn(|| sample_sessions(url, &stop))),
             Backend::Sqlite => None,
@@ -704,37 +767,10 @@ fn run(o: &Options, backend: &Backend, instances: usize) -> Figures {
     });
     let wall = start.elapsed();
     let load_during = load_average();
-    let cpu_servers: Vec<Duration> = servers.iter().zip(&cpu0).map(|(s, c)| s.cpu_time().saturating_sub(*c)).collect();
-    let cpu_threads = servers
-        .iter()
-        .zip(&threads0)
-        .zip(&cpu_servers)
-        .map(|((s, before), total)| {
-            let mut by_name: BTreeMap<String, Duration> = thread_cpu(s.child.id())
-                .into_iter()
-                .map(|(name, t)| {
-                    let spent = t.saturating_sub(before.get(&name).copied().unwrap_or_default());
-                    (name, spent)
-                })
-                .collect();
-            let live: Duration = by_name.values().sum();
-            by_name.insert("threads that exited".into(), total.saturating_sub(live));
-            by_name
-        })
-        .collect();
-    let cpu_database = postmaster.zip(db_cpu0).map(|(p, c)| cluster_cpu(p).saturating_sub(c));
-    let cpu_bench = cpu_of("self", false).saturating_sub(bench_cpu0);
+    let cpu = CpuSnapshot::take(&servers, postmaster).since(&cpu_before);
     let rss: Vec<f64> = servers.iter().map(|s| s.peak_rss_kib() as f64 / 1024.0).collect();
-    let shed = shed().saturating_sub(shed0);
+    let shed = shed().saturating_sub(shed_before);
     let size_after = storage_size(backend, &servers);
-
-    let outcomes = outcomes.into_inner().expect("outcomes");
-    let mut times: Vec<Duration> = outcomes.iter().map(|o| o.time).collect();
-    times.sort();
-    let mut unwaited: Vec<Duration> = outcomes.iter().filter(|o| o.ok && !o.told_to_wait).map(|o| o.time).collect();
-    unwaited.sort();
-    let done: Vec<&Outcome> = outcomes.iter().filter(|o| o.ok).collect();
-    let rounds_mean = done.iter().map(|o| f64::from(o.rounds)).sum::<f64>() / done.len().max(1) as f64;
     println!("day done in {:.1} s; waiting for the console replicas …", wall.as_secs_f64());
 
     let replica_catch_up = servers.iter().zip(&metrics).map(|(s, addr)| replica_catch_up(s, addr)).collect();
@@ -745,18 +781,25 @@ fn run(o: &Options, backend: &Backend, instances: usize) -> Figures {
             largest_tables(url).iter().map(|(t, b)| format!("{t} {:.0} MB", *b as f64 / 1e6)).collect();
         println!("largest tables: {}", tables.join(", "));
     }
+    let outcomes = outcomes.into_inner().expect("outcomes");
+    let sorted = |keep: &dyn Fn(&Outcome) -> bool| {
+        let mut times: Vec<Duration> = outcomes.iter().filter(|o| keep(o)).map(|o| o.time).collect();
+        times.sort();
+        times
+    };
+    let done: Vec<&Outcome> = outcomes.iter().filter(|o| o.ok).collect();
     let figures = Figures {
         backend: backend.name(),
         instances,
         devices: outcomes.len(),
         setup,
         wall,
-        times,
+        times: sorted(&|_| true),
         failed: outcomes.len() - done.len(),
         told_to_wait: outcomes.iter().filter(|o| o.told_to_wait).count(),
-        unwaited,
+        unwaited: sorted(&|o| o.ok && !o.told_to_wait),
         rounds_max: done.iter().map(|o| o.rounds).max().unwrap_or(0),
-        rounds_mean,
+        rounds_mean: done.iter().map(|o| f64::from(o.rounds)).sum::<f64>() / done.len().max(1) as f64,
         requests: tally.requests.load(Ordering::Relaxed),
         limited: tally.limited.load(Ordering::Relaxed),
         shed,
@@ -767,10 +810,10 @@ fn run(o: &Options, backend: &Backend, instances: usize) -> Figures {
         examples: tally.examples.lock().expect("examples").clone(),
         rss,
         rss_final,
-        cpu_servers,
-        cpu_threads,
-        cpu_database,
-        cpu_bench,
+        cpu_servers: cpu.servers,
+        cpu_threads: cpu.threads,
+        cpu_database: cpu.database,
+        cpu_bench: cpu.bench,
         growth: size_before.zip(size_after).map(|(b, a)| a.saturating_sub(b)),
         storage_what: match backend {
             Backend::Postgres(_) => "pg_database_size",
@@ -779,7 +822,7 @@ fn run(o: &Options, backend: &Backend, instances: usize) -> Figures {
         replica_bytes,
         replica_catch_up,
         load_during,
-        sessions: sampler,
+        sessions,
     };
     print_run(&figures);
     figures
