@@ -179,13 +179,19 @@ const WRITES_CHANNEL: &str = "gridline_writes";
 /// How long the listener waits before connecting again after losing its connection.
 const LISTEN_RETRY: Duration = Duration::from_secs(1);
 
-/// Announces a write to every process listening, once per community written: `NOTIFY` is delivered when the
-/// transaction commits (never for one rolled back), in commit order. The payload is `"<writer> <community>"`.
-async fn announce(tx: &Transaction<'_>, writer: &str, writes: &[DocumentWrite]) -> Result<()> {
+/// Announces a committed write to every process listening, once per community written. The payload is
+/// `"<writer> <community>"`.
+///
+/// It is sent after the write's commit, in a statement of its own, never inside the writing transaction:
+/// PostgreSQL serialises the commits of all transactions that notify (a database-wide lock, taken before the
+/// commit and held until its WAL record is flushed), so writes of different communities, and the flush of
+/// each, would wait for one another. A notification-only statement writes no WAL and holds that lock for
+/// moments. An announcement lost to a crash between the two is made up by the console feed's poll.
+async fn announce(client: &Client, writer: &str, writes: &[DocumentWrite]) -> Result<()> {
     let communities: std::collections::BTreeSet<&str> = writes.iter().map(|w| w.scope.community_id.as_str()).collect();
-    let notify = tx.prepare_cached("SELECT pg_notify($1, $2)").await?;
+    let notify = client.prepare_cached("SELECT pg_notify($1, $2)").await?;
     for community in communities {
-        tx.execute(&notify, &[&WRITES_CHANNEL, &format!("{writer} {community}")]).await?;
+        client.execute(&notify, &[&WRITES_CHANNEL, &format!("{writer} {community}")]).await?;
     }
     Ok(())
 }
@@ -599,7 +605,7 @@ impl Storage for PgStorage {
         received_at: i64,
         quota: Option<&Quota>,
     ) -> Result<std::result::Result<Vec<(i64, i64)>, QuotaExceeded>> {
-        self.write_unless(async |tx| {
+        let stored = self.write_unless(async |tx| {
             if let Some(q) = quota {
                 if let Some(exceeded) = spend_quota(tx, writes, q).await? {
                     return Ok(Err(exceeded));
@@ -617,7 +623,6 @@ impl Storage for PgStorage {
                 seqs[i] = (before, after);
                 added[i] = new;
             }
-            announce(tx, &self.writer, writes).await?;
             put_states(tx, states).await?;
             let versions = versions_for(tx, writes).await?;
             // One row per document; a document written twice keeps its later version.
@@ -628,7 +633,14 @@ impl Storage for PgStorage {
             }
             set_versions(tx, &rows).await?;
             Ok(Ok(seqs))
-        })
+        })?;
+        if stored.is_ok() {
+            // The write is stored whatever becomes of its announcement.
+            if let Err(e) = self.read(async |client| announce(client, &self.writer, writes).await) {
+                tracing::warn!(error = %e, "a write could not be announced to the other instances");
+            }
+        }
+        Ok(stored)
     }
 
     fn put_sync_states(&self, states: &[(String, String, Vec<u8>)]) -> Result<()> {
