@@ -20,6 +20,8 @@
 //! then skipped (such a server is not expected to survive it), the second day is synced undisturbed.
 //! `GRIDLINE_BENCH_HOSTILE=0` skips the hostile devices for any binary.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -31,6 +33,8 @@ use gridline_core::model::{CheckIn, IncidentEvent, IncidentFields, Severity, Vis
 use gridline_core::sync::protocol::{encode_body, DocMessage, SyncRequest, MAX_BODY_BYTES, PROTOCOL_VERSION};
 use gridline_server::validate::{self, MessageLimits};
 use gridline_testkit::{log_id, Device, Roster, Server, ServerOptions, Tags};
+
+use common::{metric, ms, parallel, percentile};
 
 const CHECK_INS: usize = 20;
 const INCIDENTS: usize = 4;
@@ -111,25 +115,6 @@ fn day_of_work(device: &mut Device, grid: &str, n: usize, day: i64) {
     doc.commit();
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn parallel<T: Send>(items: Vec<T>, threads: usize, f: impl Fn(T) + Sync) {
-    let queue = Mutex::new(items);
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| loop {
-                let Some(item) = queue.lock().expect("queue").pop() else { break };
-                f(item);
-            });
-        }
-    });
-}
-
 /// Syncs every device once, 32 at a time; returns the devices, each device's sync time, the most round
 /// trips one took, and the wall time of the whole. A failed sync is printed and timed as it failed.
 fn sync_all(devices: Vec<(usize, Device)>) -> (Vec<(usize, Device)>, Vec<Duration>, u32, Duration) {
@@ -156,34 +141,24 @@ fn sync_all(devices: Vec<(usize, Device)>) -> (Vec<(usize, Device)>, Vec<Duratio
     (done.into_inner().expect("devices"), times, round_trips.into_inner().expect("rts"), total)
 }
 
-/// A gauge or counter of the server's `/metrics`.
-fn metric(server: &Server, addr: &str, name: &str) -> Option<u64> {
-    let text = server.http.get(format!("http://{addr}/metrics")).send().ok()?.text().ok()?;
-    text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
-}
-
 /// How long the console's replica (fed at a lower priority than the syncs) takes to hold everything the
 /// devices wrote, from the end of the load; and how much it merged.
 fn replica_catch_up(server: &Server, addr: &str) {
     let t = Instant::now();
-    let backlog = metric(server, addr, "gridline_console_replica_behind").unwrap_or(0);
-    while metric(server, addr, "gridline_console_replica_behind").is_none_or(|b| b > 0) {
+    let backlog = metric(&server.http, addr, "gridline_console_replica_behind").unwrap_or(0);
+    while metric(&server.http, addr, "gridline_console_replica_behind").is_none_or(|b| b > 0) {
         if t.elapsed() > Duration::from_secs(600) {
             println!("console replica: still behind after 600 s");
             return;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    let merged = metric(server, addr, "gridline_console_replica_merged_total").unwrap_or(0);
+    let merged = metric(&server.http, addr, "gridline_console_replica_merged_total").unwrap_or(0);
     println!(
         "console replica: {backlog} catalogue versions behind when the devices finished, caught up {:.1} s later \
          ({merged} documents merged so far)",
         t.elapsed().as_secs_f64()
     );
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
 }
 
 /// The worst-case requests of one hostile device, as whole `POST /v1/sync` bodies.

@@ -80,8 +80,15 @@ CREATE TABLE document_usage (
     PRIMARY KEY (device_id, doc_id, day));
 ";
 
+/// Schema 3: a grid device's catalogue read goes straight to its grids' documents. With only
+/// `document_catalogue`, each read walked every document of the community written since the device's cursor
+/// (thousands by the end of a busy day, 3–10 ms a read) to keep the few of its grids.
+const SCHEMA_3: &str = "
+CREATE INDEX document_grid_catalogue ON document (community_id, grid, version);
+";
+
 /// The schema, version by version; a database at version N runs the scripts after N, in one transaction.
-const MIGRATIONS: &[(i32, &str)] = &[(1, SCHEMA_1), (2, console::SCHEMA_2), (3, console::SCHEMA_3)];
+const MIGRATIONS: &[(i32, &str)] = &[(1, SCHEMA_1), (2, console::SCHEMA_2), (3, SCHEMA_3), (4, console::SCHEMA_4)];
 
 /// PostgreSQL storage: a connection pool and the runtime that drives it.
 pub struct PgStorage {
@@ -172,13 +179,19 @@ const WRITES_CHANNEL: &str = "gridline_writes";
 /// How long the listener waits before connecting again after losing its connection.
 const LISTEN_RETRY: Duration = Duration::from_secs(1);
 
-/// Announces a write to every process listening, once per community written: `NOTIFY` is delivered when the
-/// transaction commits (never for one rolled back), in commit order. The payload is `"<writer> <community>"`.
-async fn announce(tx: &Transaction<'_>, writer: &str, writes: &[DocumentWrite]) -> Result<()> {
+/// Announces a committed write to every process listening, once per community written. The payload is
+/// `"<writer> <community>"`.
+///
+/// It is sent after the write's commit, in a statement of its own, never inside the writing transaction:
+/// PostgreSQL serialises the commits of all transactions that notify (a database-wide lock, taken before the
+/// commit and held until its WAL record is flushed), so writes of different communities, and the flush of
+/// each, would wait for one another. A notification-only statement writes no WAL and holds that lock for
+/// moments. An announcement lost to a crash between the two is made up by the console feed's poll.
+async fn announce(client: &Client, writer: &str, writes: &[DocumentWrite]) -> Result<()> {
     let communities: std::collections::BTreeSet<&str> = writes.iter().map(|w| w.scope.community_id.as_str()).collect();
-    let notify = tx.prepare_cached("SELECT pg_notify($1, $2)").await?;
+    let notify = client.prepare_cached("SELECT pg_notify($1, $2)").await?;
     for community in communities {
-        tx.execute(&notify, &[&WRITES_CHANNEL, &format!("{writer} {community}")]).await?;
+        client.execute(&notify, &[&WRITES_CHANNEL, &format!("{writer} {community}")]).await?;
     }
     Ok(())
 }
@@ -311,51 +324,75 @@ async fn last_seq(tx: &Transaction<'_>, doc_id: &str) -> Result<i64> {
     Ok(tx.query_one(&sql, &[&doc_id]).await?.try_get(0)?)
 }
 
-async fn append_one(tx: &Transaction<'_>, w: &DocumentWrite, version: i64, received_at: i64) -> Result<(i64, i64)> {
-    // The upsert locks the document row first: the change sequence numbers of one document are then taken
-    // and committed in the same order, so a reader that saw sequence n never later finds a smaller one
-    // appear. It returns the stored heads (on a conflict, those of the latest committed row; on an insert,
-    // the writer's, which are then exact).
+/// Stores one document's changes and blob references and works out its heads; returns the last sequence
+/// number before and after, how many changes were new, and the heads. Its catalogue version (and the heads) are
+/// set last, by [`set_versions`]. A write names each document once (the engine refuses a round that names one
+/// twice).
+async fn append_one(tx: &Transaction<'_>, w: &DocumentWrite, received_at: i64) -> Result<(i64, i64, i64, String)> {
+    // The document row is locked first: the change sequence numbers of one document are then taken and
+    // committed in the same order, so a reader that saw sequence n never later finds a smaller one appear. A new
+    // row's version 0 is never seen: the version is set before the commit. The upsert returns the stored heads
+    // (on a conflict those of the latest committed row; on an insert the writer's, which are then exact).
     let upsert = tx
         .prepare_cached(
-            "INSERT INTO document (doc_id, community_id, grid, version, heads, received_at) VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (doc_id) DO UPDATE SET version = excluded.version, received_at = excluded.received_at
+            "INSERT INTO document (doc_id, community_id, grid, version, heads, received_at) VALUES ($1, $2, $3, 0, $4, $5)
+             ON CONFLICT (doc_id) DO UPDATE SET received_at = excluded.received_at
              RETURNING heads",
         )
         .await?;
     let stored: String = tx
-        .query_one(
-            &upsert,
-            &[&w.doc_id, &w.scope.community_id, &w.scope.grid, &version, &w.heads.join(";"), &received_at],
-        )
+        .query_one(&upsert, &[&w.doc_id, &w.scope.community_id, &w.scope.grid, &w.heads.join(";"), &received_at])
         .await?
         .try_get(0)?;
     let before = last_seq(tx, &w.doc_id).await?;
+    // All the changes in one statement (a day's check-ins are dozens of changes), in the order given. Under the
+    // row lock nobody else adds to the document, so the last sequence number after is the largest one taken.
     let insert = tx
         .prepare_cached(
-            "INSERT INTO change (doc_id, hash, bytes, received_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (doc_id, hash) DO NOTHING",
+            "INSERT INTO change (doc_id, hash, bytes, received_at)
+             SELECT $1, c.hash, c.bytes, $4 FROM unnest($2::text[], $3::bytea[]) WITH ORDINALITY AS c(hash, bytes, n)
+             ORDER BY c.n
+             ON CONFLICT (doc_id, hash) DO NOTHING RETURNING seq, hash",
         )
         .await?;
-    let mut added = Vec::new();
-    for (hash, bytes) in &w.changes {
-        if tx.execute(&insert, &[&w.doc_id, hash, bytes, &received_at]).await? > 0 {
-            added.push(hash.as_str());
-        }
+    let hashes: Vec<&str> = w.changes.iter().map(|(h, _)| h.as_str()).collect();
+    let bytes: Vec<&[u8]> = w.changes.iter().map(|(_, b)| b.as_slice()).collect();
+    let rows = tx.query(&insert, &[&w.doc_id, &hashes, &bytes, &received_at]).await?;
+    let mut after = before;
+    let mut added = Vec::with_capacity(rows.len());
+    for row in &rows {
+        after = after.max(row.try_get(0)?);
+        added.push(row.try_get::<_, &str>(1)?);
     }
     let heads = super::heads_after(w, before, &stored, &added)?;
-    let update = tx.prepare_cached("UPDATE document SET pending = pending + $1, heads = $2 WHERE doc_id = $3").await?;
-    tx.execute(&update, &[&to_i64(added.len() as u64), &heads, &w.doc_id]).await?;
-    let blob_ref = tx
+    if !w.blobs.is_empty() {
+        let blob_ref = tx
+            .prepare_cached(
+                "INSERT INTO blob_ref (sha256, doc_id, community_id, grid)
+                 SELECT b, $2, $3, $4 FROM unnest($1::text[]) AS b ON CONFLICT DO NOTHING",
+            )
+            .await?;
+        tx.execute(&blob_ref, &[&w.blobs, &w.doc_id, &w.scope.community_id, &w.scope.grid]).await?;
+    }
+    Ok((before, after, to_i64(added.len() as u64), heads))
+}
+
+/// Sets the catalogue version and heads of each written document (by id) and counts its new changes toward
+/// its next compaction, in one statement.
+async fn set_versions(tx: &Transaction<'_>, rows: &BTreeMap<&str, (i64, i64, String)>) -> Result<()> {
+    let sql = tx
         .prepare_cached(
-            "INSERT INTO blob_ref (sha256, doc_id, community_id, grid) VALUES ($1, $2, $3, $4)
-             ON CONFLICT DO NOTHING",
+            "UPDATE document AS d SET version = v.version, pending = d.pending + v.added, heads = v.heads
+             FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[]) AS v(doc_id, version, added, heads)
+             WHERE d.doc_id = v.doc_id",
         )
         .await?;
-    for b in &w.blobs {
-        tx.execute(&blob_ref, &[b, &w.doc_id, &w.scope.community_id, &w.scope.grid]).await?;
-    }
-    Ok((before, last_seq(tx, &w.doc_id).await?))
+    let ids: Vec<&str> = rows.keys().copied().collect();
+    let versions: Vec<i64> = rows.values().map(|(version, _, _)| *version).collect();
+    let added: Vec<i64> = rows.values().map(|(_, added, _)| *added).collect();
+    let heads: Vec<&str> = rows.values().map(|(_, _, heads)| heads.as_str()).collect();
+    tx.execute(&sql, &[&ids, &versions, &added, &heads]).await?;
+    Ok(())
 }
 
 /// Counts a write against the device's day; `Some` when a limit would be passed (the caller rolls back).
@@ -382,17 +419,23 @@ async fn spend_quota(tx: &Transaction<'_>, writes: &[DocumentWrite], q: &Quota) 
             return Ok(Some(QuotaExceeded::NewDocuments));
         }
     }
+    // One statement for every document, one row each (an upsert may not touch a row twice).
+    let mut added: BTreeMap<&str, i64> = BTreeMap::new();
+    for w in writes {
+        *added.entry(w.doc_id.as_str()).or_default() += to_i64(w.changes.iter().map(|(_, b)| b.len() as u64).sum());
+    }
     let doc_bytes = tx
         .prepare_cached(
-            "INSERT INTO document_usage (device_id, doc_id, day, bytes) VALUES ($1, $2, $3, $4)
+            "INSERT INTO document_usage (device_id, doc_id, day, bytes)
+             SELECT $1, u.doc_id, $2, u.bytes FROM unnest($3::text[], $4::bigint[]) AS u(doc_id, bytes)
              ON CONFLICT (device_id, doc_id, day) DO UPDATE SET bytes = document_usage.bytes + excluded.bytes
              RETURNING bytes",
         )
         .await?;
-    for w in writes {
-        let added = to_i64(w.changes.iter().map(|(_, b)| b.len() as u64).sum());
-        let used: i64 = tx.query_one(&doc_bytes, &[&q.device_id, &w.doc_id, &q.day, &added]).await?.try_get(0)?;
-        if to_u64(used) > q.doc_bytes_per_day {
+    let ids: Vec<&str> = added.keys().copied().collect();
+    let bytes: Vec<i64> = added.values().copied().collect();
+    for row in tx.query(&doc_bytes, &[&q.device_id, &q.day, &ids, &bytes]).await? {
+        if to_u64(row.try_get(0)?) > q.doc_bytes_per_day {
             return Ok(Some(QuotaExceeded::DocumentBytes));
         }
     }
@@ -400,18 +443,26 @@ async fn spend_quota(tx: &Transaction<'_>, writes: &[DocumentWrite], q: &Quota) 
 }
 
 async fn put_states(tx: &Transaction<'_>, states: &[(String, String, Vec<u8>)]) -> Result<()> {
-    if states.is_empty() {
+    // One statement, one row per (device, document): the last state given wins, as one upsert after another
+    // would have it (a single upsert may not touch a row twice).
+    let mut rows: BTreeMap<(&str, &str), &[u8]> = BTreeMap::new();
+    for (device, doc, state) in states {
+        rows.insert((device.as_str(), doc.as_str()), state.as_slice());
+    }
+    if rows.is_empty() {
         return Ok(());
     }
     let stmt = tx
         .prepare_cached(
-            "INSERT INTO sync_state (device_id, doc_id, state) VALUES ($1, $2, $3)
+            "INSERT INTO sync_state (device_id, doc_id, state)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[])
              ON CONFLICT (device_id, doc_id) DO UPDATE SET state = excluded.state",
         )
         .await?;
-    for (device, doc, state) in states {
-        tx.execute(&stmt, &[device, doc, state]).await?;
-    }
+    let devices: Vec<&str> = rows.keys().map(|(device, _)| *device).collect();
+    let docs: Vec<&str> = rows.keys().map(|(_, doc)| *doc).collect();
+    let states: Vec<&[u8]> = rows.values().copied().collect();
+    tx.execute(&stmt, &[&devices, &docs, &states]).await?;
     Ok(())
 }
 
@@ -565,21 +616,40 @@ impl Storage for PgStorage {
         received_at: i64,
         quota: Option<&Quota>,
     ) -> Result<std::result::Result<Vec<(i64, i64)>, QuotaExceeded>> {
-        self.write_unless(async |tx| {
+        let stored = self.write_unless(async |tx| {
             if let Some(q) = quota {
                 if let Some(exceeded) = spend_quota(tx, writes, q).await? {
                     return Ok(Err(exceeded));
                 }
             }
-            let versions = versions_for(tx, writes).await?;
-            let mut seqs = Vec::with_capacity(writes.len());
-            for (w, version) in writes.iter().zip(versions) {
-                seqs.push(append_one(tx, w, version, received_at).await?);
+            // Documents in id order (two writes of the same documents lock them in the same order), then the
+            // sync states, and the communities' version rows last: every writer of a community waits on its
+            // row from there to the commit, so nothing else is done while it is held.
+            let mut order: Vec<usize> = (0..writes.len()).collect();
+            order.sort_by(|a, b| writes[*a].doc_id.cmp(&writes[*b].doc_id));
+            let mut seqs = vec![(0, 0); writes.len()];
+            let mut added = vec![(0, String::new()); writes.len()];
+            for i in order {
+                let (before, after, new, heads) = append_one(tx, &writes[i], received_at).await?;
+                seqs[i] = (before, after);
+                added[i] = (new, heads);
             }
-            announce(tx, &self.writer, writes).await?;
             put_states(tx, states).await?;
+            let versions = versions_for(tx, writes).await?;
+            let mut rows: BTreeMap<&str, (i64, i64, String)> = BTreeMap::new();
+            for ((w, version), (new, heads)) in writes.iter().zip(versions).zip(added) {
+                rows.insert(w.doc_id.as_str(), (version, new, heads));
+            }
+            set_versions(tx, &rows).await?;
             Ok(Ok(seqs))
-        })
+        })?;
+        if stored.is_ok() {
+            // The write is stored whatever becomes of its announcement.
+            if let Err(e) = self.read(async |client| announce(client, &self.writer, writes).await) {
+                tracing::warn!(error = %e, "a write could not be announced to the other instances");
+            }
+        }
+        Ok(stored)
     }
 
     fn put_sync_states(&self, states: &[(String, String, Vec<u8>)]) -> Result<()> {
@@ -613,11 +683,17 @@ impl Storage for PgStorage {
                     client.query(&sql, &[&scope.community_id, &since, &limit]).await?
                 }
                 Some(grids) => {
+                    // The community's own documents and the grids' documents, each read in version order from
+                    // `document_grid_catalogue` (an OR of the two would scan the whole community's range).
                     let sql = client
                         .prepare_cached(
-                            "SELECT doc_id, heads, version, received_at FROM document
-                             WHERE community_id = $1 AND version > $2 AND (grid IS NULL OR grid = ANY($4))
-                             ORDER BY version LIMIT $3",
+                            "SELECT doc_id, heads, version, received_at FROM (
+                               (SELECT doc_id, heads, version, received_at FROM document
+                                WHERE community_id = $1 AND grid IS NULL AND version > $2 ORDER BY version LIMIT $3)
+                               UNION ALL
+                               (SELECT doc_id, heads, version, received_at FROM document
+                                WHERE community_id = $1 AND grid = ANY($4) AND version > $2 ORDER BY version LIMIT $3)
+                             ) AS d ORDER BY version LIMIT $3",
                         )
                         .await?;
                     client.query(&sql, &[&scope.community_id, &since, &limit, grids]).await?

@@ -2,8 +2,8 @@
 
 use tokio_postgres::Row;
 
-/// Schema 3: failed sign-ins per account and address, counted for every instance on the database.
-pub(super) const SCHEMA_3: &str = "
+/// Schema 4: failed sign-ins per account and address, counted for every instance on the database.
+pub(super) const SCHEMA_4: &str = "
 CREATE TABLE sign_in_throttle (key TEXT PRIMARY KEY, failures BIGINT NOT NULL, since BIGINT NOT NULL);
 CREATE INDEX sign_in_throttle_by_since ON sign_in_throttle (since);
 ";
