@@ -647,7 +647,7 @@ impl Engine {
                 // A whole document's own changes are not listed (MessageLimits::list_document_changes): only
                 // the orphan chunks Automerge appends after it are. Holding those says nothing about the
                 // document, so such a message is always applied.
-                if !(checked.whole_document && !self.message_limits.list_document_changes) {
+                if !checked.whole_document || self.message_limits.list_document_changes {
                     hashes = checked.changes.iter().filter_map(|c| c.hash.parse::<ChangeHash>().ok()).collect();
                 }
                 Some(Message::decode(&m.message).map_err(malformed)?)
