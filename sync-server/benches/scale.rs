@@ -431,6 +431,16 @@ fn cluster_cpu(postmaster: u32) -> Duration {
     total
 }
 
+/// CPU time the whole machine has spent busy so far (all cores; `/proc/stat`), zero where it does not say.
+fn machine_busy() -> Duration {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let Some(cpu) = stat.lines().find(|l| l.starts_with("cpu ")) else { return Duration::ZERO };
+    // user nice system idle iowait irq softirq steal: everything but idle and iowait.
+    let ticks: Vec<u64> = cpu.split_whitespace().skip(1).take(8).filter_map(|t| t.parse().ok()).collect();
+    let busy: u64 = ticks.iter().enumerate().filter(|(i, _)| *i != 3 && *i != 4).map(|(_, t)| t).sum();
+    Duration::from_millis(busy * 10)
+}
+
 fn load_average() -> String {
     let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     text.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
@@ -555,6 +565,8 @@ struct Figures {
     cpu_threads: Vec<BTreeMap<String, Duration>>,
     cpu_database: Option<Duration>,
     cpu_bench: Duration,
+    /// The whole machine's busy time during the day (the rest is other processes' work).
+    cpu_machine: Duration,
     /// Storage growth over the day, and what was measured.
     growth: Option<u64>,
     storage_what: &'static str,
@@ -696,6 +708,8 @@ fn set_up(o: &Options, backend: &Backend, instances: usize) -> District {
 
 /// CPU time so far: of each instance (in all, and by thread), of PostgreSQL's cluster, of this process.
 struct CpuSnapshot {
+    /// The whole machine's busy time.
+    machine: Duration,
     servers: Vec<Duration>,
     threads: Vec<BTreeMap<String, Duration>>,
     database: Option<Duration>,
@@ -705,6 +719,7 @@ struct CpuSnapshot {
 impl CpuSnapshot {
     fn take(servers: &[Server], postmaster: Option<u32>) -> CpuSnapshot {
         CpuSnapshot {
+            machine: machine_busy(),
             servers: servers.iter().map(Server::cpu_time).collect(),
             threads: servers.iter().map(|s| thread_cpu(s.child.id())).collect(),
             database: postmaster.map(cluster_cpu),
@@ -732,6 +747,7 @@ impl CpuSnapshot {
             })
             .collect();
         CpuSnapshot {
+            machine: self.machine.saturating_sub(before.machine),
             servers,
             threads,
             database: self.database.zip(before.database).map(|(now, then)| now.saturating_sub(then)),
@@ -814,6 +830,7 @@ fn run(o: &Options, backend: &Backend, instances: usize) -> Figures {
         cpu_threads: cpu.threads,
         cpu_database: cpu.database,
         cpu_bench: cpu.bench,
+        cpu_machine: cpu.machine,
         growth: size_before.zip(size_after).map(|(b, a)| a.saturating_sub(b)),
         storage_what: match backend {
             Backend::Postgres(_) => "pg_database_size",
@@ -924,6 +941,12 @@ fn print_run(f: &Figures) {
         f.cpu_bench.as_secs_f64(),
         f.wall.as_secs_f64(),
         2.0 * f.wall.as_secs_f64()
+    );
+    let ours = f.cpu_servers.iter().sum::<Duration>() + f.cpu_database.unwrap_or_default() + f.cpu_bench;
+    println!(
+        "  the machine was busy {:.1} s in all: {:.1} s of it other processes' (builds, other tests)",
+        f.cpu_machine.as_secs_f64(),
+        f.cpu_machine.saturating_sub(ours).as_secs_f64()
     );
     for (i, threads) in f.cpu_threads.iter().enumerate() {
         let parts: Vec<String> = threads
