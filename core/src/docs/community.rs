@@ -7,7 +7,7 @@ use automerge::{AutoCommit, ReadDoc, ROOT};
 
 use super::{entities, get_entity, i, put_entity, s, Entity};
 use crate::error::{Error, Result};
-use crate::model::community::CatalogueEntry;
+use crate::model::community::{CatalogueEntry, ServiceOffer, ShopItem};
 use crate::model::{CarePlanContact, CommunitySettings, ContactKind, DeadlinePolicy, SpecialCareCategory};
 
 /// Root key of the community's name.
@@ -24,6 +24,12 @@ pub const CATEGORY_PREFIX: &str = "category/";
 pub const INCIDENT_CATEGORY_PREFIX: &str = "incident_category/";
 /// Root-key prefix of the visit service catalogue.
 pub const VISIT_SERVICE_PREFIX: &str = "visit_service/";
+/// Root-key prefix of the service catalogue: `service/<code>`.
+pub const SERVICE_PREFIX: &str = "service/";
+/// Root-key prefix of the love supermarket's items: `shop_item/<code>`.
+pub const SHOP_ITEM_PREFIX: &str = "shop_item/";
+/// Root key of the days a service order is due in by default.
+pub const ORDER_DUE_DAYS_KEY: &str = "order_due_days";
 /// Root key of the deadline policy.
 pub const DEADLINES_KEY: &str = "deadlines";
 
@@ -87,6 +93,33 @@ pub fn write_settings(doc: &mut AutoCommit, settings: &CommunitySettings) -> Res
     }
     put_catalogue(doc, INCIDENT_CATEGORY_PREFIX, &settings.incident_categories)?;
     put_catalogue(doc, VISIT_SERVICE_PREFIX, &settings.visit_services)?;
+    doc.put(ROOT, ORDER_DUE_DAYS_KEY, i64::from(settings.order_due_days)).map_err(err)?;
+    for (n, o) in settings.service_catalogue.iter().enumerate() {
+        put_entity(
+            doc,
+            &format!("{SERVICE_PREFIX}{}", o.code),
+            &vec![
+                ("name_zh", s(&o.name_zh)),
+                ("name_en", s(&o.name_en)),
+                ("points", i(o.points.into())),
+                ("minutes", i(o.minutes.into())),
+                ("order", i(n as i64)),
+            ],
+        )?;
+    }
+    for (n, item) in settings.shop_items.iter().enumerate() {
+        put_entity(
+            doc,
+            &format!("{SHOP_ITEM_PREFIX}{}", item.code),
+            &vec![
+                ("name_zh", s(&item.name_zh)),
+                ("name_en", s(&item.name_en)),
+                ("price_points", i(item.price_points.into())),
+                ("stock", i(item.stock.into())),
+                ("order", i(n as i64)),
+            ],
+        )?;
+    }
     let d = &settings.deadlines;
     put_entity(
         doc,
@@ -130,6 +163,36 @@ pub fn read_settings(doc: &AutoCommit) -> CommunitySettings {
     if !visit_services.is_empty() {
         out.visit_services = visit_services;
     }
+    let count = |e: &Entity, k: &str| e.opt_i64(k).and_then(|v| u32::try_from(v).ok()).unwrap_or(0);
+    let services: Vec<ServiceOffer> = ordered(SERVICE_PREFIX, doc)
+        .into_iter()
+        .map(|(code, e)| ServiceOffer {
+            code,
+            name_zh: e.str("name_zh"),
+            name_en: e.str("name_en"),
+            points: count(&e, "points"),
+            minutes: count(&e, "minutes"),
+        })
+        .collect();
+    if !services.is_empty() {
+        out.service_catalogue = services;
+    }
+    let items: Vec<ShopItem> = ordered(SHOP_ITEM_PREFIX, doc)
+        .into_iter()
+        .map(|(code, e)| ShopItem {
+            code,
+            name_zh: e.str("name_zh"),
+            name_en: e.str("name_en"),
+            price_points: count(&e, "price_points"),
+            stock: count(&e, "stock"),
+        })
+        .collect();
+    if !items.is_empty() {
+        out.shop_items = items;
+    }
+    if let Some(days) = root.opt_i64(ORDER_DUE_DAYS_KEY).and_then(|v| u32::try_from(v).ok()).filter(|v| *v > 0) {
+        out.order_due_days = days;
+    }
     if let Some(d) = get_entity(doc, DEADLINES_KEY) {
         let get = |k: &str, dflt: u32| d.opt_i64(k).and_then(|v| u32::try_from(v).ok()).unwrap_or(dflt);
         let base = DeadlinePolicy::default();
@@ -171,6 +234,9 @@ mod tests {
         let mut settings = CommunitySettings::defaults("c1", "幸福社区", "Asia/Shanghai");
         settings.categories[0].plan[0].period_days = 2;
         settings.rotation_days = 45;
+        settings.service_catalogue[0].points = 25;
+        settings.shop_items[1].stock = 7;
+        settings.order_due_days = 5;
         let mut doc = new_document(&DocId::community("c1"), &automerge::ActorId::random()).expect("doc");
         write_settings(&mut doc, &settings).expect("write");
         put_grid(&mut doc, "G01", "一网格").expect("grid");

@@ -8,8 +8,10 @@
 pub mod checkin_log;
 pub mod community;
 pub mod incident;
+pub mod points;
 pub mod roster;
 pub mod scope;
+pub mod service_order;
 pub mod visit_log;
 
 use std::collections::HashMap;
@@ -39,12 +41,17 @@ coded_enum! {
         VisitLog = "visits",
         /// One per incident.
         Incident = "incident",
+        /// One per service order (服务订单): the request, its volunteer and its workflow events.
+        ServiceOrder = "order",
+        /// One per community: the points ledger of its volunteers (credits, redemptions, the server's decisions).
+        Points = "points",
     }
 }
 
 /// A document id. Its text form carries the scope — `roster:<community>:<grid>`,
 /// `checkins:<community>:<grid>:<YYYY-MM-DD>`, `visits:<community>:<grid>:<YYYY-MM>`,
-/// `incident:<community>:<grid>:<uuid>`, `community:<community>` — so the server can check a device's scope
+/// `incident:<community>:<grid>:<uuid>`, `order:<community>:<grid>:<uuid>`, `community:<community>`,
+/// `points:<community>` — so the server can check a device's scope
 /// from the id alone, and the document's own root fields must agree with it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DocId {
@@ -95,6 +102,20 @@ impl DocId {
         }
     }
 
+    /// A service order's document; its grid is the household's.
+    pub fn service_order(community: &str, grid: &str, order_id: &str) -> DocId {
+        DocId {
+            kind: DocKind::ServiceOrder,
+            community: community.into(),
+            grid: Some(grid.into()),
+            key: Some(order_id.into()),
+        }
+    }
+    /// The community's points ledger.
+    pub fn points(community: &str) -> DocId {
+        DocId { kind: DocKind::Points, community: community.into(), grid: None, key: None }
+    }
+
     /// Parses and validates the text form.
     pub fn parse(s: &str) -> Result<DocId> {
         let bad = |why: &str| Error::invalid("doc_id", format!("{s:?}: {why}"));
@@ -104,7 +125,7 @@ impl DocId {
         let parts: Vec<&str> = s.split(':').collect();
         let kind = parts[0].parse::<DocKind>().map_err(|_| bad("unknown document kind"))?;
         let expected = match kind {
-            DocKind::Community => 2,
+            DocKind::Community | DocKind::Points => 2,
             DocKind::Roster => 3,
             _ => 4,
         };
@@ -124,7 +145,7 @@ impl DocId {
             (DocKind::VisitLog, Some(k)) => {
                 chrono::NaiveDate::parse_from_str(&format!("{k}-01"), crate::model::DAY_FORMAT).is_ok() && k.len() == 7
             }
-            (DocKind::Incident, Some(k)) => uuid::Uuid::parse_str(k).is_ok(),
+            (DocKind::Incident | DocKind::ServiceOrder, Some(k)) => uuid::Uuid::parse_str(k).is_ok(),
             (_, None) => true,
             _ => false,
         };
@@ -332,6 +353,14 @@ pub enum RecordKind {
     IncidentFields,
     /// One event of an incident's workflow event list.
     WorkflowEvent,
+    /// The fields a service order's requester wrote.
+    OrderFields,
+    /// One event of a service order's workflow event list.
+    OrderEvent,
+    /// A redemption a committee or station recorded in the points ledger.
+    Redemption,
+    /// A credit or a decision the server wrote in the points ledger.
+    PointsEntry,
 }
 
 impl RecordKind {
@@ -386,6 +415,8 @@ pub fn records(kind: DocKind, doc: &AutoCommit) -> Vec<Record> {
         DocKind::CheckInLog => checkin_log::records(doc),
         DocKind::VisitLog => visit_log::records(doc),
         DocKind::Incident => incident::records(doc),
+        DocKind::ServiceOrder => service_order::records(doc),
+        DocKind::Points => points::records(doc),
     }
 }
 
@@ -496,6 +527,8 @@ mod tests {
             DocId::check_in_log("c1", "G01", day),
             DocId::visit_log("c1", "G01", "2026-11"),
             DocId::incident("c1", "G01", "0190f5a4-2b3c-7d4e-8f00-112233445566"),
+            DocId::service_order("c1", "G01", "0190f5a4-2b3c-7d4e-8f00-112233445566"),
+            DocId::points("c1"),
         ] {
             assert_eq!(DocId::parse(&id.to_string()).expect("parses"), id);
         }
@@ -508,6 +541,8 @@ mod tests {
             "nope:c1",
             "incident:c1:G1:x",
             "community:c/1",
+            "order:c1:G1:x",
+            "points:c1:G1",
         ] {
             assert!(DocId::parse(bad).is_err(), "{bad} should be refused");
         }

@@ -1,5 +1,8 @@
 //! Which documents a device may read and write: the one scope rule the device store, hand-off bundles and
-//! the server share. A document's id carries its community and grid, so the rule needs only the id.
+//! the server share. A document's id carries its community and grid, so the rule needs only the id — except
+//! for a volunteer (志愿者), who reaches a service order only while it is dispatched to them: that is a fact
+//! the server keeps for each order (its current volunteer), checked on every read and write beside this rule
+//! (`reaches_by_assignment`). A volunteer's own store trusts the server for it.
 
 use super::{DocId, DocKind};
 use crate::model::Role;
@@ -14,6 +17,9 @@ pub struct DeviceScope<'a> {
     /// The grids the device covers: `None` for every grid of the community, `Some` for only these (none
     /// when the list is empty).
     pub grids: Option<&'a [String]>,
+    /// True in a device's own store: the service orders a volunteer holds are the ones the server sent it.
+    /// False on the server, which checks the order's current volunteer instead.
+    pub trusts_assignments: bool,
 }
 
 impl<'a> DeviceScope<'a> {
@@ -21,13 +27,21 @@ impl<'a> DeviceScope<'a> {
     /// (enrollment names at least one; a record without any covers no grid rather than all of them), a
     /// community-wide role every grid.
     pub fn enrolled(community_id: &'a str, role: Role, grids: &'a [String]) -> DeviceScope<'a> {
-        DeviceScope { community_id, role, grids: role.is_grid_scoped().then_some(grids) }
+        let grids = match role {
+            Role::Volunteer => Some(&[][..]),
+            _ => role.is_grid_scoped().then_some(grids),
+        };
+        DeviceScope { community_id, role, grids, trusts_assignments: false }
     }
 
     /// A device as its own store holds it: the grids named at enrollment or `init`, or every grid when none
     /// were named (a standalone store).
     pub fn held(community_id: &'a str, role: Role, grids: &'a [String]) -> DeviceScope<'a> {
-        DeviceScope { community_id, role, grids: (!grids.is_empty()).then_some(grids) }
+        let grids = match role {
+            Role::Volunteer => Some(&[][..]),
+            _ => (!grids.is_empty()).then_some(grids),
+        };
+        DeviceScope { community_id, role, grids, trusts_assignments: true }
     }
 
     /// True when `grid` lies inside the scope.
@@ -40,15 +54,38 @@ impl<'a> DeviceScope<'a> {
         self.grids
     }
 
-    /// True when the device may hold the document: its community document, and the documents of its grids.
+    /// True when the device may hold the document: its community document, the points ledger, and the
+    /// documents of its grids. A volunteer holds the community document and the points ledger (as public in
+    /// the community as the honour roll 荣誉墙), and the service orders dispatched to it.
     pub fn may_read(&self, id: &DocId) -> bool {
-        id.community == self.community_id && id.grid.as_deref().is_none_or(|g| self.covers_grid(g))
+        if id.community != self.community_id {
+            return false;
+        }
+        if self.role == Role::Volunteer {
+            return matches!(id.kind, DocKind::Community | DocKind::Points)
+                || (id.kind == DocKind::ServiceOrder && self.trusts_assignments);
+        }
+        id.grid.as_deref().is_none_or(|g| self.covers_grid(g))
     }
 
     /// True when the device may change the document: as reading, except that only community-wide roles write
-    /// the community document (its configuration).
+    /// the community document (its configuration), only the committee and the station record redemptions in
+    /// the points ledger, and a volunteer writes only the service orders dispatched to it.
     pub fn may_write(&self, id: &DocId) -> bool {
-        self.may_read(id) && (id.kind != DocKind::Community || !self.role.is_grid_scoped())
+        if !self.may_read(id) {
+            return false;
+        }
+        match id.kind {
+            DocKind::Community => self.role.is_community_wide(),
+            DocKind::Points => matches!(self.role, Role::Committee | Role::Station),
+            _ => self.role != Role::Volunteer || self.trusts_assignments,
+        }
+    }
+
+    /// True when reading and writing `id` turns on whether it is dispatched to this device's user: a
+    /// volunteer and a service order of its community. The server then checks the order's current volunteer.
+    pub fn reaches_by_assignment(&self, id: &DocId) -> bool {
+        self.role == Role::Volunteer && id.kind == DocKind::ServiceOrder && id.community == self.community_id
     }
 }
 
@@ -81,6 +118,29 @@ mod tests {
         assert!(committee.may_write(&DocId::community("c1")));
         assert!(!committee.may_read(&DocId::community("c2")));
         assert_eq!(committee.grid_filter(), None);
+        assert!(committee.may_write(&DocId::points("c1")));
+        let named = grids(&["A"]);
+        let leader = DeviceScope::enrolled("c1", Role::GridLeader, &named);
+        assert!(leader.may_read(&DocId::points("c1")) && !leader.may_write(&DocId::points("c1")));
+    }
+
+    #[test]
+    fn a_volunteer_reaches_the_community_document_the_points_ledger_and_by_assignment_its_orders() {
+        let named = grids(&["A"]);
+        let order = DocId::service_order("c1", "A", "0190f5a4-2b3c-7d4e-8f00-112233445566");
+        let on_server = DeviceScope::enrolled("c1", Role::Volunteer, &named);
+        assert_eq!(on_server.grid_filter(), Some(&[][..]), "no grid's documents by id");
+        assert!(on_server.may_read(&DocId::community("c1")) && on_server.may_read(&DocId::points("c1")));
+        assert!(!on_server.may_write(&DocId::community("c1")) && !on_server.may_write(&DocId::points("c1")));
+        for id in [DocId::roster("c1", "A"), DocId::incident("c1", "A", "0190f5a4-2b3c-7d4e-8f00-112233445566")] {
+            assert!(!on_server.may_read(&id) && !on_server.may_write(&id), "{id}");
+            assert!(!on_server.reaches_by_assignment(&id));
+        }
+        assert!(!on_server.may_read(&order) && on_server.reaches_by_assignment(&order));
+        let own_store = DeviceScope::held("c1", Role::Volunteer, &[]);
+        assert!(own_store.may_read(&order) && own_store.may_write(&order));
+        assert!(!own_store.may_read(&DocId::roster("c1", "A")));
+        assert!(!own_store.may_read(&DocId::points("c2")));
     }
 
     /// A grid-scoped record without grids (never enrolled so, but a tampered or half-migrated row) covers no

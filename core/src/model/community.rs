@@ -72,6 +72,41 @@ pub struct CatalogueEntry {
     pub name_en: String,
 }
 
+/// A service volunteers offer (服务目录): what a resident may order, and the points and hours an evaluated
+/// order of it credits its volunteer with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct ServiceOffer {
+    /// Stable code, e.g. `meal_delivery`.
+    pub code: String,
+    /// Chinese name.
+    pub name_zh: String,
+    /// English name.
+    pub name_en: String,
+    /// Points (积分) an evaluated order credits.
+    pub points: u32,
+    /// Service time an evaluated order counts for on the honour roll (荣誉墙), in minutes.
+    pub minutes: u32,
+}
+
+/// An item of the love supermarket (爱心超市): its point price and stock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct ShopItem {
+    /// Stable code, e.g. `rice_5kg`.
+    pub code: String,
+    /// Chinese name.
+    pub name_zh: String,
+    /// English name.
+    pub name_en: String,
+    /// Points one unit costs.
+    pub price_points: u32,
+    /// Units the supermarket has taken in so far (raise it when restocking). What is left is this less the
+    /// units of confirmed redemptions (`points::stock_left`), so a restock and a redemption made at the same
+    /// time both count.
+    pub stock: u32,
+}
+
 /// Everything the community document configures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
@@ -92,6 +127,21 @@ pub struct CommunitySettings {
     pub deadlines: DeadlinePolicy,
     /// Days without a check-in or visit after which a household is due for rotation.
     pub rotation_days: u32,
+    /// The services volunteers offer, with their points.
+    pub service_catalogue: Vec<ServiceOffer>,
+    /// The love supermarket's items.
+    pub shop_items: Vec<ShopItem>,
+    /// Days a service order is due in after it is requested, when neither the request nor the dispatch names
+    /// a due date.
+    pub order_due_days: u32,
+}
+
+fn offer(code: &str, name_zh: &str, name_en: &str, points: u32, minutes: u32) -> ServiceOffer {
+    ServiceOffer { code: code.into(), name_zh: name_zh.into(), name_en: name_en.into(), points, minutes }
+}
+
+fn item(code: &str, name_zh: &str, name_en: &str, price_points: u32, stock: u32) -> ShopItem {
+    ShopItem { code: code.into(), name_zh: name_zh.into(), name_en: name_en.into(), price_points, stock }
 }
 
 fn plan(contacts: &[(ContactKind, u32)]) -> Vec<CarePlanContact> {
@@ -153,12 +203,39 @@ impl CommunitySettings {
             ],
             deadlines: DeadlinePolicy::default(),
             rotation_days: 30,
+            service_catalogue: vec![
+                offer("meal_delivery", "上门送餐", "Meal delivery", 10, 60),
+                offer("errands", "代购配送", "Shopping and errands", 8, 60),
+                offer("companionship", "陪伴聊天", "Companionship", 6, 60),
+                offer("cleaning", "家政保洁", "Cleaning", 12, 120),
+                offer("repair", "家电维修", "Small repairs", 12, 90),
+                offer("escort", "陪同就医", "Escort to the doctor", 15, 180),
+                offer("haircut", "义务理发", "Haircut", 6, 30),
+            ],
+            shop_items: vec![
+                item("rice_5kg", "大米（5公斤）", "Rice (5 kg)", 100, 20),
+                item("cooking_oil", "食用油（1.8升）", "Cooking oil (1.8 l)", 80, 20),
+                item("eggs", "鸡蛋（一盒）", "Eggs (a box)", 30, 40),
+                item("detergent", "洗衣液", "Laundry detergent", 40, 30),
+                item("towel", "毛巾", "Towel", 20, 50),
+            ],
+            order_due_days: 3,
         }
     }
 
     /// The category with this tag code, if configured.
     pub fn category(&self, code: &str) -> Option<&SpecialCareCategory> {
         self.categories.iter().find(|c| c.code == code)
+    }
+
+    /// The service with this code, if offered.
+    pub fn service(&self, code: &str) -> Option<&ServiceOffer> {
+        self.service_catalogue.iter().find(|s| s.code == code)
+    }
+
+    /// The love-supermarket item with this code, if listed.
+    pub fn shop_item(&self, code: &str) -> Option<&ShopItem> {
+        self.shop_items.iter().find(|i| i.code == code)
     }
 
     /// The parsed time zone (falls back to [`DEFAULT_TIME_ZONE`] if the configured name is unknown).

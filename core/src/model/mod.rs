@@ -10,7 +10,9 @@ pub mod visit;
 use serde::{Deserialize, Serialize};
 
 pub use checkin::{CheckIn, CheckInKind, CheckInOutcome, Location, NewCheckIn};
-pub use community::{CarePlanContact, CommunitySettings, DeadlinePolicy, SpecialCareCategory, DEFAULT_TIME_ZONE};
+pub use community::{
+    CarePlanContact, CommunitySettings, DeadlinePolicy, ServiceOffer, ShopItem, SpecialCareCategory, DEFAULT_TIME_ZONE,
+};
 pub use incident::{IncidentEvent, IncidentFields, NewIncident, Severity};
 pub use roster::{Household, Resident};
 pub use visit::{NewVisit, Visit, VisitKind, SATISFACTION_RANGE};
@@ -48,6 +50,8 @@ coded_enum! {
         Street = "street",
         /// 管理员: sets up the community, rosters, accounts.
         Admin = "admin",
+        /// 志愿者: a resident who takes service orders and earns points; sees only the orders dispatched to them.
+        Volunteer = "volunteer",
     }
 }
 
@@ -55,6 +59,12 @@ impl Role {
     /// True for roles whose scope is one or more grids rather than the whole community.
     pub fn is_grid_scoped(&self) -> bool {
         matches!(self, Role::GridLeader | Role::GridWorker | Role::SocialWorker)
+    }
+
+    /// True for roles whose scope is the whole community (every grid). A volunteer is neither grid-scoped nor
+    /// community-wide: it reaches only the service orders dispatched to it (`docs::scope`).
+    pub fn is_community_wide(&self) -> bool {
+        !self.is_grid_scoped() && *self != Role::Volunteer
     }
 }
 

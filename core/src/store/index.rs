@@ -38,7 +38,7 @@ pub fn reindex(tx: &Transaction<'_>, changed: &[(DocId, AutoCommit)]) -> Result<
                 }
                 super::incidents::index_incident(tx, id, doc, policy.as_ref().unwrap_or(&Default::default()))?
             }
-            DocKind::Community => {}
+            DocKind::Community | DocKind::ServiceOrder | DocKind::Points => {}
         }
     }
     Ok(())

@@ -251,6 +251,7 @@ impl Tr {
             Role::Station => ("社区工作站", "Work station"),
             Role::Street => ("街道", "Street office"),
             Role::Admin => ("管理员", "Administrator"),
+            Role::Volunteer => ("志愿者", "Volunteer"),
         };
         pick(self.lang, zh, en)
     }
