@@ -7,11 +7,15 @@ use chrono::NaiveDate;
 use gridline_core::docs::roster::ImportSummary;
 use gridline_core::ledger::export::Lang;
 use gridline_core::ledger::LedgerSummary;
-use gridline_core::model::{CheckIn, CommunitySettings, IncidentFields, NewCheckIn, NewIncident, NewVisit, Visit};
+use gridline_core::model::{
+    CheckIn, CommunitySettings, IncidentFields, NewCheckIn, NewIncident, NewServiceOrder, NewVisit, ServiceOrderFields,
+    Visit,
+};
+use gridline_core::points::{HonourRow, PointsBalance};
 use gridline_core::schedule::Month;
 use gridline_core::store::{
-    DeviceInfo, HouseholdDetail, IncidentAct, IncidentDetail, IncidentFilter, IncidentList, InitOptions, Rounds,
-    VisitsDue, KEY_LEN,
+    DeviceInfo, HouseholdDetail, IncidentAct, IncidentDetail, IncidentFilter, IncidentList, InitOptions, OrderAct,
+    OrderDetail, OrderFilter, OrderList, PointsEntry, Redemption, Rounds, VisitsDue, KEY_LEN,
 };
 use gridline_core::{Store, SystemClock};
 
@@ -166,6 +170,60 @@ impl GridlineStore {
     /// The full monthly ledger as an XLSX workbook, headers in `lang`. I/O.
     pub fn ledger_xlsx(&self, month: String, grid: Option<String>, lang: Lang) -> Result<Vec<u8>> {
         self.with(|s| s.ledger(&Month::parse(&month)?, grid.as_deref())?.to_xlsx(lang))
+    }
+
+    /// Orders a volunteer service (点单) for a household in scope: the resident's name, address and phone are
+    /// copied from the roster into the order, durably. I/O.
+    pub fn request_service(&self, order: NewServiceOrder) -> Result<ServiceOrderFields> {
+        self.with(|s| s.request_service(order))
+    }
+
+    /// Takes an action on a service order (dispatch, accept, decline, done, evaluate, cancel, comment) as this
+    /// device's user and role, durably; returns the order after it. An action not in the order's
+    /// `allowed_actions` fails with `action_not_allowed` and writes nothing. I/O.
+    pub fn order_act(&self, order_id: String, act: OrderAct) -> Result<OrderDetail> {
+        self.with(|s| s.order_act(&order_id, act))
+    }
+
+    /// Service orders on this device matching `filter` (a volunteer's device holds only those dispatched to
+    /// it), with counts per stage and overdue flags. I/O.
+    pub fn order_list(&self, filter: OrderFilter) -> Result<OrderList> {
+        self.with(|s| s.order_list(&filter))
+    }
+
+    /// One service order: resident, address, phone, service, stage, volunteer, due date, history, and
+    /// `allowed_actions` — the actions this device's user may take now (shells show exactly these). I/O.
+    pub fn order_detail(&self, order_id: String) -> Result<OrderDetail> {
+        self.with(|s| s.order_detail(&order_id))
+    }
+
+    /// A volunteer's points (积分): balance, earned, redeemed, and pending redemptions; `volunteer` null: this
+    /// device's user. I/O.
+    pub fn points_balance(&self, volunteer: Option<String>) -> Result<PointsBalance> {
+        self.with(|s| s.points_balance(volunteer.as_deref()))
+    }
+
+    /// A volunteer's credits and redemptions, oldest first; `volunteer` null: this device's user. I/O.
+    pub fn points_history(&self, volunteer: Option<String>) -> Result<Vec<PointsEntry>> {
+        self.with(|s| s.points_history(volunteer.as_deref()))
+    }
+
+    /// Records a redemption at the love supermarket (committee, station), durably. Refused at once with
+    /// `points_insufficient` or `out_of_stock` when this device's view already says so; otherwise `pending`
+    /// until the server's decision syncs back. I/O.
+    pub fn redeem_points(&self, volunteer: String, item: String, quantity: u32) -> Result<Redemption> {
+        self.with(|s| s.redeem_points(&volunteer, &item, quantity))
+    }
+
+    /// One redemption with its status as this device knows it (pending until the server's decision arrives).
+    /// I/O.
+    pub fn redemption(&self, redemption_id: String) -> Result<Redemption> {
+        self.with(|s| s.redemption(&redemption_id))
+    }
+
+    /// The honour roll (荣誉墙) of `month` (`YYYY-MM`): evaluated orders, hours and points per volunteer. I/O.
+    pub fn honour_roll(&self, month: String) -> Result<Vec<HonourRow>> {
+        self.with(|s| s.honour_roll(&Month::parse(&month)?))
     }
 
     /// Syncs with the server: batched document rounds, then photos, with retries. Progress goes to `observer`

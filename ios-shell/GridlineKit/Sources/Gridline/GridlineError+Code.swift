@@ -81,6 +81,8 @@ public extension ErrorCode {
         case .usage: return "error_usage"
         case .storeTooOld: return "error_store_too_old"
         case .migrationMismatch: return "error_migration_mismatch"
+        case .pointsInsufficient: return "error_points_insufficient"
+        case .outOfStock: return "error_out_of_stock"
         }
     }
 }

@@ -96,6 +96,8 @@ object ErrorMessages {
         ErrorCode.USAGE -> "error_usage"
         ErrorCode.STORE_TOO_OLD -> "error_store_too_old"
         ErrorCode.MIGRATION_MISMATCH -> "error_migration_mismatch"
+        ErrorCode.POINTS_INSUFFICIENT -> "error_points_insufficient"
+        ErrorCode.OUT_OF_STOCK -> "error_out_of_stock"
     }
 
     /** The screen's view of a binding error. */

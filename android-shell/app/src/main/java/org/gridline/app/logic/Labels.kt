@@ -6,6 +6,9 @@ import org.gridline.core.Action
 import org.gridline.core.CheckInKind
 import org.gridline.core.CheckInOutcome
 import org.gridline.core.DueContact
+import org.gridline.core.OrderAction
+import org.gridline.core.OrderStage
+import org.gridline.core.RedemptionStatus
 import org.gridline.core.Severity
 import org.gridline.core.Stage
 
@@ -66,5 +69,36 @@ object Labels {
         Action.EVALUATE -> "action_evaluate"
         Action.REJECT -> "action_reject"
         Action.COMMENT -> "action_comment"
+    }
+
+    /** `order_stage_<code>`: a service order's stage. */
+    fun key(s: OrderStage): String = when (s) {
+        OrderStage.REQUESTED -> "order_stage_requested"
+        OrderStage.DISPATCHED -> "order_stage_dispatched"
+        OrderStage.ACCEPTED -> "order_stage_accepted"
+        OrderStage.DONE -> "order_stage_done"
+        OrderStage.EVALUATED -> "order_stage_evaluated"
+        OrderStage.CANCELLED -> "order_stage_cancelled"
+    }
+
+    /** `order_action_<code>`: a service order action's button and history line. */
+    fun key(a: OrderAction): String = when (a) {
+        OrderAction.REQUEST -> "order_action_request"
+        OrderAction.DISPATCH -> "order_action_dispatch"
+        OrderAction.ACCEPT -> "order_action_accept"
+        OrderAction.DECLINE -> "order_action_decline"
+        OrderAction.DONE -> "order_action_done"
+        OrderAction.EVALUATE -> "order_action_evaluate"
+        OrderAction.CANCEL -> "order_action_cancel"
+        OrderAction.COMMENT -> "order_action_comment"
+    }
+
+    /** `redemption_<code>`: where a love-supermarket redemption stands. */
+    fun key(s: RedemptionStatus): String = when (s) {
+        RedemptionStatus.PENDING -> "redemption_pending"
+        RedemptionStatus.CONFIRMED -> "redemption_confirmed"
+        RedemptionStatus.POINTS_INSUFFICIENT -> "redemption_points_insufficient"
+        RedemptionStatus.OUT_OF_STOCK -> "redemption_out_of_stock"
+        RedemptionStatus.UNKNOWN_ITEM -> "redemption_unknown_item"
     }
 }
