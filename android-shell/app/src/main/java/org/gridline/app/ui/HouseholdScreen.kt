@@ -1,4 +1,4 @@
-// Household detail and the check-in form (camera photo, location).
+// Household detail, the check-in form (camera photo, location), and the way to order a service for it.
 package org.gridline.app.ui
 
 import android.annotation.SuppressLint
@@ -13,6 +13,7 @@ import androidx.compose.foundation.verticalScroll
 import androidx.compose.material3.Button
 import androidx.compose.material3.FilterChip
 import androidx.compose.material3.MaterialTheme
+import androidx.compose.material3.OutlinedButton
 import androidx.compose.material3.OutlinedTextField
 import androidx.compose.material3.Text
 import androidx.compose.runtime.Composable
@@ -34,7 +35,7 @@ import org.gridline.core.CheckInOutcome
 import org.gridline.core.Location
 
 @Composable
-fun HouseholdScreen(vm: HouseholdViewModel, onStartIncident: (String) -> Unit) {
+fun HouseholdScreen(vm: HouseholdViewModel, onStartIncident: (String) -> Unit, onOrderService: (String) -> Unit) {
     val state by vm.state.collectAsState()
     val form by vm.form.collectAsState()
     val result by vm.result.collectAsState()
@@ -49,6 +50,7 @@ fun HouseholdScreen(vm: HouseholdViewModel, onStartIncident: (String) -> Unit) {
             }
             Text(stringResource(R.string.household_due), style = MaterialTheme.typography.titleMedium)
             d.due.forEach { Text("${textByKey(Labels.key(it.contact))} ${it.dueDate}") }
+            OutlinedButton(onClick = { onOrderService(d.householdCode) }) { Text(stringResource(R.string.order_request)) }
             CheckInForm(vm)
             when (val r = result) {
                 is CheckInResult.Saved -> {

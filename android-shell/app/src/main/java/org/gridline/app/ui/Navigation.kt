@@ -13,13 +13,13 @@ import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.remember
 import androidx.compose.runtime.setValue
 import androidx.compose.ui.Modifier
-import androidx.compose.ui.res.stringResource
 import androidx.lifecycle.viewmodel.compose.viewModel
 import androidx.navigation.compose.NavHost
 import androidx.navigation.compose.composable
 import androidx.navigation.compose.rememberNavController
 import org.gridline.app.GridlineApp
-import org.gridline.app.R
+import org.gridline.app.logic.Home
+import org.gridline.app.logic.Tab
 import org.gridline.ffi.GridlineStore
 
 @Composable
@@ -38,23 +38,28 @@ fun GridlineNavHost(app: GridlineApp) {
 @Composable
 private fun Tabs(app: GridlineApp, store: GridlineStore) {
     val nav = rememberNavController()
-    val tabs = listOf("rounds" to R.string.tab_rounds, "incidents" to R.string.tab_incidents, "visits" to R.string.tab_visits, "sync" to R.string.tab_sync)
+    // By role (memory only): a volunteer's device has no rounds, incidents or visits and opens on its orders.
+    val tabs = remember(store) { Home.tabs(store.device().role) }
     Scaffold(bottomBar = {
         NavigationBar {
-            tabs.forEach { (route, label) ->
-                NavigationBarItem(selected = false, onClick = { nav.navigate(route) }, icon = {}, label = { Text(stringResource(label)) })
+            tabs.forEach { tab ->
+                NavigationBarItem(selected = false, onClick = { nav.navigate(tab.route) }, icon = {}, label = { Text(textByKey(tab.labelKey)) })
             }
         }
     }) { padding ->
-        NavHost(nav, startDestination = "rounds", modifier = Modifier.padding(padding)) {
-            composable("rounds") {
+        NavHost(nav, startDestination = tabs.first().route, modifier = Modifier.padding(padding)) {
+            composable(Tab.ROUNDS.route) {
                 RoundsScreen(viewModel { RoundsViewModel(store) }) { nav.navigate("household/$it") }
             }
             composable("household/{code}") { entry ->
                 val code = entry.arguments?.getString("code").orEmpty()
-                HouseholdScreen(viewModel { HouseholdViewModel(store, code) }) { nav.navigate("incident/new?household=$it") }
+                HouseholdScreen(
+                    viewModel { HouseholdViewModel(store, code) },
+                    onStartIncident = { nav.navigate("incident/new?household=$it") },
+                    onOrderService = { nav.navigate("order/new/$it") },
+                )
             }
-            composable("incidents") {
+            composable(Tab.INCIDENTS.route) {
                 val vm = viewModel { IncidentViewModel(store) }
                 LaunchedEffect(Unit) { vm.refresh() }
                 IncidentListScreen(vm, { nav.navigate("incident/$it") }, { nav.navigate("incident/new") })
@@ -70,8 +75,24 @@ private fun Tabs(app: GridlineApp, store: GridlineStore) {
                 LaunchedEffect(id) { vm.open(id) }
                 IncidentDetailScreen(vm, id)
             }
-            composable("visits") { VisitsScreen(viewModel { VisitsViewModel(store) }) }
-            composable("sync") { SyncScreen(viewModel { SyncViewModel(app, store) }) }
+            composable(Tab.VISITS.route) { VisitsScreen(viewModel { VisitsViewModel(store) }) }
+            composable(Tab.ORDERS.route) {
+                OrderListScreen(viewModel { OrdersViewModel(store, mine = false) }) { nav.navigate("order/$it") }
+            }
+            composable(Tab.MY_ORDERS.route) {
+                OrderListScreen(viewModel { OrdersViewModel(store, mine = true) }) { nav.navigate("order/$it") }
+            }
+            composable("order/new/{household}") { entry ->
+                val household = entry.arguments?.getString("household").orEmpty()
+                OrderRequestScreen(viewModel { OrdersViewModel(store, mine = false) }, household) {
+                    nav.navigate("order/$it") { popUpTo("household/$household") }
+                }
+            }
+            composable("order/{id}") { entry ->
+                val id = entry.arguments?.getString("id").orEmpty()
+                OrderDetailScreen(viewModel { OrdersViewModel(store, mine = false) }, id)
+            }
+            composable(Tab.SYNC.route) { SyncScreen(viewModel { SyncViewModel(app, store) }) }
         }
     }
 }

@@ -32,4 +32,10 @@ g1,3,2,1,101,H-101,赵强,M,1985,,,,
         store.importRoster(ROSTER.toByteArray())
         return store
     }
+
+    /** A standalone volunteer's store: no roster (a volunteer never holds one), no orders yet. */
+    fun volunteer(user: String): GridlineStore {
+        val dir = Files.createTempDirectory("gridline-jvm").resolve("store").toString()
+        return GridlineStore.init(dir, key(), InitOptions(user, Role.VOLUNTEER, "Asia/Shanghai", "幸福里社区", null, listOf()))
+    }
 }
