@@ -146,3 +146,86 @@ def test_enrolling_with_a_bad_code_is_refused(tmp_path, server):
     with pytest.raises(ffi.GridlineError) as e:
         ffi.GridlineStore.enroll(str(tmp_path / "x"), secrets.token_bytes(32), url, "not-a-code")
     assert e.value.code in (core.ErrorCode.ENROLL_CODE_INVALID, core.ErrorCode.SERVER_REFUSED)
+
+
+def order_act(store, order_id, action, **kw):
+    return store.order_act(order_id, core.OrderAct(
+        action=action, note=kw.get("note", ""), volunteer=kw.get("volunteer"), due=kw.get("due"),
+        rating=kw.get("rating"), photos=kw.get("photos", [])))
+
+
+def mine(store):
+    return store.order_list(core.OrderFilter(stage=None, mine=True, grid=None, overdue=False)).items
+
+
+def test_a_service_order_from_request_to_points_across_five_phones(tmp_path, server):
+    """居民点单—社区派单—志愿者接单—居民评单—积分: the grid leader orders meal delivery for 王秀英, the committee
+    dispatches it to A, A declines and stops holding it, B accepts and marks it done with a photo, the grid leader
+    records the rating, B's points rise by the catalogue's amount, and a station asking more than B has is told
+    `points_insufficient` at once."""
+    leader = enroll(tmp_path, server, "leader", "王芳", "grid_leader", "g1")
+    committee = enroll(tmp_path, server, "committee", "李主任", "committee")
+    a = enroll(tmp_path, server, "a", "志愿者甲", "volunteer")
+    b = enroll(tmp_path, server, "b", "志愿者乙", "volunteer")
+    station = enroll(tmp_path, server, "station", "张站长", "station")
+    sync(leader)
+    meal = next(s for s in leader.settings().service_catalogue if s.code == "meal_delivery")
+
+    order = leader.request_service(core.NewServiceOrder(
+        household_code="H-201", resident="王秀英", service=meal.code, note="每天中午送一份饭", due=None,
+        from_visit=None))
+    sync(leader)
+    sync(committee)
+    assert order_act(committee, order.order_id, core.OrderAction.DISPATCH, volunteer="志愿者甲").volunteer == "志愿者甲"
+    sync(committee)
+
+    sync(a)
+    [item] = mine(a)
+    assert item.order_id == order.order_id and item.stage == core.OrderStage.DISPATCHED
+    seen = a.order_detail(order.order_id)
+    assert (seen.resident, seen.address, seen.phone) == ("王秀英", order.address, "13800000001")
+    assert {core.OrderAction.ACCEPT, core.OrderAction.DECLINE} <= set(seen.allowed_actions)
+    with pytest.raises(ffi.GridlineError.Rejected):
+        a.household_detail("H-201")  # a volunteer's device holds no roster
+    assert order_act(a, order.order_id, core.OrderAction.DECLINE, note="这周不在").stage == core.OrderStage.REQUESTED
+    sync(a)
+
+    sync(committee)
+    order_act(committee, order.order_id, core.OrderAction.DISPATCH, volunteer="志愿者乙")
+    sync(committee)
+    sync(a)
+    assert mine(a) == []
+    with pytest.raises(ffi.GridlineError.Rejected) as e:
+        a.order_detail(order.order_id)
+    assert e.value.code == core.ErrorCode.NOT_FOUND
+
+    sync(b)
+    order_act(b, order.order_id, core.OrderAction.ACCEPT)
+    photo = b.add_photo(PNG)
+    done = order_act(b, order.order_id, core.OrderAction.DONE, note="已送到", photos=[photo])
+    assert done.stage == core.OrderStage.DONE and done.photos == [photo]
+    up = sync(b)
+    assert up.blobs_up == 1
+
+    sync(leader)
+    assert leader.order_detail(order.order_id).stage == core.OrderStage.DONE
+    with pytest.raises(ffi.GridlineError.Rejected):
+        order_act(leader, order.order_id, core.OrderAction.EVALUATE)  # a rating 1–5 is required
+    rated = order_act(leader, order.order_id, core.OrderAction.EVALUATE, rating=5)
+    assert (rated.stage, rated.rating) == (core.OrderStage.EVALUATED, 5)
+    sync(leader)
+
+    for phone in (b, station, leader):
+        sync(phone)
+        balance = phone.points_balance("志愿者乙")
+        assert (balance.balance, balance.earned, balance.redeemed) == (meal.points, meal.points, 0)
+    assert b.points_balance(None).balance == meal.points
+    assert a.points_balance(None).balance == 0
+    assert b.order_detail(order.order_id).stage == core.OrderStage.EVALUATED
+
+    towel = next(i for i in station.settings().shop_items if i.code == "towel")
+    assert towel.price_points > meal.points
+    with pytest.raises(ffi.GridlineError.Rejected) as e:
+        station.redeem_points("志愿者乙", towel.code, 1)
+    assert e.value.code == core.ErrorCode.POINTS_INSUFFICIENT
+    assert station.points_balance("志愿者乙").balance == meal.points, "a refused redemption takes nothing"
