@@ -20,14 +20,23 @@ struct GridlineApp: App {
 
     private var tabs: some View {
         Group {
-            TabView {
-                NavigationStack { RoundsView() }.tabItem { Label(t("tab_rounds"), systemImage: "figure.walk") }
-                NavigationStack { IncidentListView() }.tabItem { Label(t("tab_incidents"), systemImage: "exclamationmark.bubble") }
-                NavigationStack { VisitsDueView() }.tabItem { Label(t("tab_visits"), systemImage: "house") }
-                NavigationStack { SyncStatusView() }.tabItem { Label(t("tab_sync"), systemImage: "arrow.triangle.2.circlepath") }
+            // A volunteer's device has no rounds, incidents or visits (its store holds none) and opens on its orders.
+            if model.store?.device().role == .volunteer {
+                TabView {
+                    NavigationStack { OrderListView(mine: true) }.tabItem { Label(t("tab_my_orders"), systemImage: "hand.raised") }
+                    NavigationStack { SyncStatusView() }.tabItem { Label(t("tab_sync"), systemImage: "arrow.triangle.2.circlepath") }
+                }
+            } else {
+                TabView {
+                    NavigationStack { RoundsView() }.tabItem { Label(t("tab_rounds"), systemImage: "figure.walk") }
+                    NavigationStack { IncidentListView() }.tabItem { Label(t("tab_incidents"), systemImage: "exclamationmark.bubble") }
+                    NavigationStack { VisitsDueView() }.tabItem { Label(t("tab_visits"), systemImage: "house") }
+                    NavigationStack { OrderListView(mine: false) }.tabItem { Label(t("tab_orders"), systemImage: "hand.raised") }
+                    NavigationStack { SyncStatusView() }.tabItem { Label(t("tab_sync"), systemImage: "arrow.triangle.2.circlepath") }
+                }
             }
-            .environmentObject(model)
         }
+        .environmentObject(model)
     }
 }
 

@@ -83,3 +83,46 @@ extension Action {
         }
     }
 }
+
+extension OrderStage {
+    /// `order_stage_<code>`.
+    var labelKey: String {
+        switch self {
+        case .requested: return "order_stage_requested"
+        case .dispatched: return "order_stage_dispatched"
+        case .accepted: return "order_stage_accepted"
+        case .done: return "order_stage_done"
+        case .evaluated: return "order_stage_evaluated"
+        case .cancelled: return "order_stage_cancelled"
+        }
+    }
+}
+
+extension OrderAction {
+    /// `order_action_<code>`: a button and a history line.
+    var labelKey: String {
+        switch self {
+        case .request: return "order_action_request"
+        case .dispatch: return "order_action_dispatch"
+        case .accept: return "order_action_accept"
+        case .decline: return "order_action_decline"
+        case .done: return "order_action_done"
+        case .evaluate: return "order_action_evaluate"
+        case .cancel: return "order_action_cancel"
+        case .comment: return "order_action_comment"
+        }
+    }
+}
+
+extension RedemptionStatus {
+    /// `redemption_<code>`: where a love-supermarket redemption stands.
+    var labelKey: String {
+        switch self {
+        case .pending: return "redemption_pending"
+        case .confirmed: return "redemption_confirmed"
+        case .pointsInsufficient: return "redemption_points_insufficient"
+        case .outOfStock: return "redemption_out_of_stock"
+        case .unknownItem: return "redemption_unknown_item"
+        }
+    }
+}

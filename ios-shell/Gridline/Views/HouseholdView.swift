@@ -1,4 +1,4 @@
-// Household detail and the check-in form: kind, outcome, note, camera photo, location.
+// Household detail, the check-in form (kind, outcome, note, camera photo, location), and ordering a service.
 import CoreLocation
 import SwiftUI
 import Gridline
@@ -28,6 +28,7 @@ struct HouseholdView: View {
                 Section(t("household_due")) {
                     ForEach(d.due, id: \.contact) { Text("\(t($0.contact.labelKey)) \($0.dueDate)") }
                 }
+                NavigationLink(t("order_request")) { OrderRequestView(householdCode: code) }
             }
             Section(t("checkin_title")) {
                 Picker(t("checkin_kind"), selection: $kind) {
