@@ -11,11 +11,11 @@ use gridline_core::model::{
     CheckIn, CommunitySettings, IncidentFields, NewCheckIn, NewIncident, NewServiceOrder, NewVisit, ServiceOrderFields,
     Visit,
 };
-use gridline_core::points::{HonourRow, PointsBalance};
+use gridline_core::points::{HonourRow, PointsBalance, PointsEntry};
 use gridline_core::schedule::Month;
 use gridline_core::store::{
     DeviceInfo, HouseholdDetail, IncidentAct, IncidentDetail, IncidentFilter, IncidentList, InitOptions, OrderAct,
-    OrderDetail, OrderFilter, OrderList, PointsEntry, Redemption, Rounds, VisitsDue, KEY_LEN,
+    OrderDetail, OrderFilter, OrderList, Redemption, Rounds, VisitsDue, KEY_LEN,
 };
 use gridline_core::{Store, SystemClock};
 
@@ -198,19 +198,19 @@ impl GridlineStore {
     }
 
     /// A volunteer's points (积分): balance, earned, redeemed, and pending redemptions; `volunteer` null: this
-    /// device's user. I/O.
+    /// device's user on a volunteer's device (elsewhere `invalid_input`). I/O.
     pub fn points_balance(&self, volunteer: Option<String>) -> Result<PointsBalance> {
         self.with(|s| s.points_balance(volunteer.as_deref()))
     }
 
-    /// A volunteer's credits and redemptions, oldest first; `volunteer` null: this device's user. I/O.
+    /// A volunteer's credits and redemptions, newest first; `volunteer` null: this device's user. I/O.
     pub fn points_history(&self, volunteer: Option<String>) -> Result<Vec<PointsEntry>> {
         self.with(|s| s.points_history(volunteer.as_deref()))
     }
 
     /// Records a redemption at the love supermarket (committee, station), durably. Refused at once with
-    /// `points_insufficient` or `out_of_stock` when this device's view already says so; otherwise `pending`
-    /// until the server's decision syncs back. I/O.
+    /// `points_insufficient`, `out_of_stock` or `unknown_item` when this device's view already says so;
+    /// otherwise `pending` until the server's decision syncs back (`SyncReport.redemptions_decided`). I/O.
     pub fn redeem_points(&self, volunteer: String, item: String, quantity: u32) -> Result<Redemption> {
         self.with(|s| s.redeem_points(&volunteer, &item, quantity))
     }

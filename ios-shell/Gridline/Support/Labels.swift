@@ -126,3 +126,13 @@ extension RedemptionStatus {
         }
     }
 }
+
+extension PointsEntryKind {
+    /// `points_<kind>`: a row of a volunteer's points history.
+    var labelKey: String {
+        switch self {
+        case .credit: return "points_credit"
+        case .redemption: return "points_redemption"
+        }
+    }
+}

@@ -15,6 +15,7 @@ struct OrderListView: View {
     @EnvironmentObject var model: AppModel
     @State private var list: OrderList?
     @State private var points: PointsBalance?
+    @State private var history: [PointsEntry] = []
     @State private var error: String?
 
     var body: some View {
@@ -39,6 +40,15 @@ struct OrderListView: View {
                     }
                 }
             }
+            if !history.isEmpty {
+                Section(t("points_history")) {
+                    ForEach(history, id: \.entryId) { e in
+                        let sign = e.kind == .credit ? "+" : "−"
+                        let status = e.status.map { " · " + t($0.labelKey) } ?? ""
+                        Text("\(e.at.prefix(10)) \(t(e.kind.labelKey)) \(entryName(e)) ×\(e.quantity) \(sign)\(e.points)\(status)")
+                    }
+                }
+            }
         }
         .navigationTitle(t(mine ? "tab_my_orders" : "tab_orders"))
         .navigationDestination(for: String.self) { OrderDetailView(orderId: $0) }
@@ -54,6 +64,14 @@ struct OrderListView: View {
         }
         guard model.store?.device().role == .volunteer else { return }
         if case let .success(p) = await model.run({ try $0.pointsBalance(volunteer: nil) }) { points = p }
+        if case let .success(h) = await model.run({ try $0.pointsHistory(volunteer: nil) }) { history = h }
+    }
+
+    /// The service's or the shop item's name in the user's language.
+    private func entryName(_ e: PointsEntry) -> String {
+        if e.kind == .credit { return serviceName(model.store?.settings(), e.code) }
+        guard let item = model.store?.settings().shopItems.first(where: { $0.code == e.code }) else { return e.code }
+        return Locale.current.language.languageCode?.identifier == "zh" ? item.nameZh : item.nameEn
     }
 }
 

@@ -83,6 +83,7 @@ public extension ErrorCode {
         case .migrationMismatch: return "error_migration_mismatch"
         case .pointsInsufficient: return "error_points_insufficient"
         case .outOfStock: return "error_out_of_stock"
+        case .unknownItem: return "error_unknown_item"
         }
     }
 }

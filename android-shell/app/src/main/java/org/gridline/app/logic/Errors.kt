@@ -98,6 +98,7 @@ object ErrorMessages {
         ErrorCode.MIGRATION_MISMATCH -> "error_migration_mismatch"
         ErrorCode.POINTS_INSUFFICIENT -> "error_points_insufficient"
         ErrorCode.OUT_OF_STOCK -> "error_out_of_stock"
+        ErrorCode.UNKNOWN_ITEM -> "error_unknown_item"
     }
 
     /** The screen's view of a binding error. */

@@ -8,6 +8,7 @@ import org.gridline.core.CheckInOutcome
 import org.gridline.core.DueContact
 import org.gridline.core.OrderAction
 import org.gridline.core.OrderStage
+import org.gridline.core.PointsEntryKind
 import org.gridline.core.RedemptionStatus
 import org.gridline.core.Severity
 import org.gridline.core.Stage
@@ -100,5 +101,11 @@ object Labels {
         RedemptionStatus.POINTS_INSUFFICIENT -> "redemption_points_insufficient"
         RedemptionStatus.OUT_OF_STOCK -> "redemption_out_of_stock"
         RedemptionStatus.UNKNOWN_ITEM -> "redemption_unknown_item"
+    }
+
+    /** `points_<kind>`: a row of a volunteer's points history. */
+    fun key(k: PointsEntryKind): String = when (k) {
+        PointsEntryKind.CREDIT -> "points_credit"
+        PointsEntryKind.REDEMPTION -> "points_redemption"
     }
 }

@@ -11,6 +11,9 @@ import org.gridline.core.OrderDetail
 import org.gridline.core.OrderFilter
 import org.gridline.core.OrderListItem
 import org.gridline.core.PointsBalance
+import org.gridline.core.PointsEntry
+import org.gridline.core.PointsEntryKind
+import org.gridline.core.Role
 import org.gridline.core.ServiceOrderFields
 import org.gridline.ffi.GridlineException
 import org.gridline.ffi.GridlineStore
@@ -38,8 +41,28 @@ data class OrderRow(
     val overdueDays: UInt,
 )
 
-/** The orders screen: the volunteer's points (null on other roles' devices) and the rows in the core's order. */
-data class OrdersScreen(val points: PointsBalance?, val rows: List<OrderRow>) {
+/** One row of a volunteer's points history: a credit for a service, or a redemption and where it stands. */
+data class PointsRow(
+    /** `points_credit` or `points_redemption` (see [Labels]). */
+    val kindKey: String,
+    /** The service's or the shop item's name. */
+    val name: String,
+    val quantity: UInt,
+    /** Points credited, or a redemption's points (charged once confirmed, quoted while pending or refused). */
+    val points: ULong,
+    /** True for a credit (+), false for a redemption (−). */
+    val credit: Boolean,
+    /** `redemption_<status>` for a redemption, null for a credit. */
+    val statusKey: String?,
+    /** RFC 3339. */
+    val at: String,
+)
+
+/**
+ * The orders screen: on a volunteer's device their points and points history (null and empty elsewhere), and
+ * the rows in the core's order.
+ */
+data class OrdersScreen(val points: PointsBalance?, val rows: List<OrderRow>, val history: List<PointsRow> = emptyList()) {
     /** Orders past their due date and not yet done. */
     val overdue: Int get() = rows.count { it.overdueDays > 0u }
 }
@@ -159,8 +182,10 @@ class OrdersPresenter(private val store: GridlineStore, private val chinese: Boo
      */
     fun list(mine: Boolean = false, overdueOnly: Boolean = false): ScreenState<OrdersScreen> = load {
         val list = store.orderList(OrderFilter(stage = null, mine = mine, grid = null, overdue = overdueOnly))
-        val points = if (isVolunteer()) store.pointsBalance(null) else null
-        OrdersScreen(points, list.items.map(::row))
+        val volunteer = isVolunteer()
+        val points = if (volunteer) store.pointsBalance(null) else null
+        val history = if (volunteer) store.pointsHistory(null).map(::pointsRow) else emptyList()
+        OrdersScreen(points, list.items.map(::row), history)
     }
 
     /** One order with its history and buttons. */
@@ -200,7 +225,17 @@ class OrdersPresenter(private val store: GridlineStore, private val chinese: Boo
     fun services(): List<Pair<String, String>> =
         settings.serviceCatalogue.map { it.code to if (chinese) it.nameZh else it.nameEn }
 
-    private fun isVolunteer() = store.device().role == org.gridline.core.Role.VOLUNTEER
+    private fun isVolunteer() = store.device().role == Role.VOLUNTEER
+
+    private fun pointsRow(e: PointsEntry): PointsRow {
+        val credit = e.kind == PointsEntryKind.CREDIT
+        val name = if (credit) {
+            serviceName(settings, e.code, chinese)
+        } else {
+            settings.shopItems.firstOrNull { it.code == e.code }?.let { if (chinese) it.nameZh else it.nameEn } ?: e.code
+        }
+        return PointsRow(Labels.key(e.kind), name, e.quantity, e.points, credit, e.status?.let(Labels::key), e.at)
+    }
 
     private fun row(item: OrderListItem) = OrderRow(
         orderId = item.orderId,

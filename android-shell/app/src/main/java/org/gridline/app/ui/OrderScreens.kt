@@ -129,6 +129,14 @@ fun OrderListScreen(vm: OrdersViewModel, onOpen: (String) -> Unit) {
                         }
                     }
                 }
+                if (screen.history.isNotEmpty()) {
+                    item { Text(stringResource(R.string.points_history), Modifier.padding(16.dp, 8.dp), style = MaterialTheme.typography.titleMedium) }
+                    items(screen.history) { p ->
+                        val sign = if (p.credit) "+" else "−"
+                        val status = p.statusKey?.let { " · " + textByKey(it) } ?: ""
+                        Text("${p.at.take(10)} ${textByKey(p.kindKey)} ${p.name} ×${p.quantity} $sign${p.points}$status", Modifier.padding(16.dp, 4.dp))
+                    }
+                }
             }
         }
     }

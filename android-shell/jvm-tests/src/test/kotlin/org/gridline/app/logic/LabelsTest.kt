@@ -8,6 +8,7 @@ import org.gridline.core.CheckInOutcome
 import org.gridline.core.DueContact
 import org.gridline.core.OrderAction
 import org.gridline.core.OrderStage
+import org.gridline.core.PointsEntryKind
 import org.gridline.core.RedemptionStatus
 import org.gridline.core.Severity
 import org.gridline.core.Stage
@@ -20,7 +21,8 @@ class LabelsTest {
             CheckInOutcome.entries.map(Labels::key) + Stage.entries.map(Labels::key) +
             Severity.entries.map(Labels::key) + Action.entries.map(Labels::key) +
             OrderStage.entries.map(Labels::key) + OrderAction.entries.map(Labels::key) +
-            RedemptionStatus.entries.map(Labels::key) + Tab.entries.map { it.labelKey }
+            RedemptionStatus.entries.map(Labels::key) + PointsEntryKind.entries.map(Labels::key) +
+            Tab.entries.map { it.labelKey }
         for (dir in listOf("values", "values-en")) {
             val missing = keys.toSet() - Fixtures.stringNames(dir)
             assertTrue(missing.isEmpty(), "$dir/strings.xml lacks $missing")
