@@ -97,6 +97,9 @@ def test_a_redemption_beyond_the_balance_is_refused_at_once(tmp_path, key):
     assert e.value.code == core.ErrorCode.POINTS_INSUFFICIENT
     with pytest.raises(ffi.GridlineError.Rejected) as e:
         station.redeem_points("志愿者乙", "no_such_item", 1)
-    assert e.value.code in (core.ErrorCode.UNKNOWN_CODE, core.ErrorCode.NOT_FOUND)
+    assert e.value.code == core.ErrorCode.UNKNOWN_ITEM
+    with pytest.raises(ffi.GridlineError.Rejected) as e:
+        station.points_balance(None)  # a station's user is not a volunteer: name one
+    assert e.value.code == core.ErrorCode.INVALID_INPUT
     assert station.points_history("志愿者乙") == []
     assert station.honour_roll("2025-05") == []

@@ -220,6 +220,12 @@ def test_a_service_order_from_request_to_points_across_five_phones(tmp_path, ser
         balance = phone.points_balance("志愿者乙")
         assert (balance.balance, balance.earned, balance.redeemed) == (meal.points, meal.points, 0)
     assert b.points_balance(None).balance == meal.points
+    [credit] = b.points_history(None)
+    assert (credit.kind, credit.entry_id, credit.code, credit.points) == (
+        core.PointsEntryKind.CREDIT, order.order_id, meal.code, meal.points)
+    month = credit.at[:7]
+    assert [(r.volunteer, r.orders, r.minutes, r.points) for r in leader.honour_roll(month)] == [
+        ("志愿者乙", 1, meal.minutes, meal.points)]
     assert a.points_balance(None).balance == 0
     assert b.order_detail(order.order_id).stage == core.OrderStage.EVALUATED
 
