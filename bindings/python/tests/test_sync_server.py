@@ -11,6 +11,8 @@ import socket
 import subprocess
 import time
 import urllib.request
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import PNG, ROSTER
@@ -223,7 +225,7 @@ def test_a_service_order_from_request_to_points_across_five_phones(tmp_path, ser
     [credit] = b.points_history(None)
     assert (credit.kind, credit.entry_id, credit.code, credit.points) == (
         core.PointsEntryKind.CREDIT, order.order_id, meal.code, meal.points)
-    month = credit.at[:7]
+    month = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")  # the community's month, as the roll reads it
     assert [(r.volunteer, r.orders, r.minutes, r.points) for r in leader.honour_roll(month)] == [
         ("志愿者乙", 1, meal.minutes, meal.points)]
     assert a.points_balance(None).balance == 0
