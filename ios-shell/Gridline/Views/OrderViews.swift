@@ -16,6 +16,9 @@ struct OrderListView: View {
     @State private var list: OrderList?
     @State private var points: PointsBalance?
     @State private var history: [PointsEntry] = []
+    /// Each order's detail (resident, address, phone), on a volunteer's device only: it has no roster and holds
+    /// only the few orders dispatched to it.
+    @State private var contacts: [String: OrderDetail] = [:]
     @State private var error: String?
 
     var body: some View {
@@ -33,8 +36,12 @@ struct OrderListView: View {
                 NavigationLink(value: item.orderId) {
                     VStack(alignment: .leading) {
                         Text("\(serviceName(model.store?.settings(), item.service)) · \(t(item.stage.labelKey))").font(.headline)
-                        Text([item.resident, item.address].compactMap { $0 }.joined(separator: " · "))
-                        if let phone = item.phone { Text(t("order_phone", phone)) }
+                        if let c = contacts[item.orderId] {
+                            Text([c.resident, c.address].compactMap { $0 }.joined(separator: " · "))
+                            if let phone = c.phone { Text(t("order_phone", phone)) }
+                        } else {
+                            Text(item.householdCode)
+                        }
                         if let due = item.due { Text(t("order_due", due)).font(.caption) }
                         if item.overdueDays > 0 { Text(t("overdue_days", Int(item.overdueDays))).foregroundStyle(.red) }
                     }
@@ -65,6 +72,10 @@ struct OrderListView: View {
         guard model.store?.device().role == .volunteer else { return }
         if case let .success(p) = await model.run({ try $0.pointsBalance(volunteer: nil) }) { points = p }
         if case let .success(h) = await model.run({ try $0.pointsHistory(volunteer: nil) }) { history = h }
+        let ids = list?.items.map(\.orderId) ?? []
+        if case let .success(details) = await model.run({ store in try ids.map { try store.orderDetail(orderId: $0) } }) {
+            contacts = Dictionary(uniqueKeysWithValues: details.map { ($0.orderId, $0) })
+        }
     }
 
     /// The service's or the shop item's name in the user's language.

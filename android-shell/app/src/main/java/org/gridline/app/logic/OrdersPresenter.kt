@@ -22,6 +22,9 @@ import org.gridline.ffi.GridlineStore
 fun serviceName(settings: CommunitySettings, code: String, chinese: Boolean): String =
     settings.serviceCatalogue.firstOrNull { it.code == code }?.let { if (chinese) it.nameZh else it.nameEn } ?: code
 
+/** Who an order serves and how to reach them, as the order carries them. */
+data class OrderContact(val resident: String?, val address: String, val phone: String?)
+
 /** One row of an order list. */
 data class OrderRow(
     val orderId: String,
@@ -29,11 +32,11 @@ data class OrderRow(
     val stageKey: String,
     val service: String,
     val householdCode: String,
-    /** The resident the order serves, as copied from the roster when it was requested (null: the household). */
-    val resident: String?,
-    /** Building-unit-room, as copied from the roster. */
-    val address: String,
-    val phone: String?,
+    /**
+     * The resident, address (building-unit-room) and phone copied from the roster into the order: on a volunteer's
+     * device, which has no roster to look them up in; null elsewhere (the list shows the household code).
+     */
+    val contact: OrderContact?,
     /** The volunteer it is dispatched to, or null. */
     val volunteer: String?,
     /** `YYYY-MM-DD`, or null. */
@@ -183,9 +186,16 @@ class OrdersPresenter(private val store: GridlineStore, private val chinese: Boo
     fun list(mine: Boolean = false, overdueOnly: Boolean = false): ScreenState<OrdersScreen> = load {
         val list = store.orderList(OrderFilter(stage = null, mine = mine, grid = null, overdue = overdueOnly))
         val volunteer = isVolunteer()
+        // The list items carry no contact; a volunteer's device holds only the orders dispatched to it (a few), so
+        // each row reads its order's detail.
+        val contact: (OrderListItem) -> OrderContact? = if (volunteer) {
+            { item -> store.orderDetail(item.orderId).let { OrderContact(it.resident, it.address, it.phone) } }
+        } else {
+            { null }
+        }
         val points = if (volunteer) store.pointsBalance(null) else null
         val history = if (volunteer) store.pointsHistory(null).map(::pointsRow) else emptyList()
-        OrdersScreen(points, list.items.map(::row), history)
+        OrdersScreen(points, list.items.map { row(it, contact(it)) }, history)
     }
 
     /** One order with its history and buttons. */
@@ -237,14 +247,12 @@ class OrdersPresenter(private val store: GridlineStore, private val chinese: Boo
         return PointsRow(Labels.key(e.kind), name, e.quantity, e.points, credit, e.status?.let(Labels::key), e.at)
     }
 
-    private fun row(item: OrderListItem) = OrderRow(
+    private fun row(item: OrderListItem, contact: OrderContact?) = OrderRow(
         orderId = item.orderId,
         stageKey = Labels.key(item.stage),
         service = serviceName(settings, item.service, chinese),
         householdCode = item.householdCode,
-        resident = item.resident,
-        address = item.address,
-        phone = item.phone,
+        contact = contact,
         volunteer = item.volunteer,
         due = item.due,
         overdueDays = item.overdueDays,

@@ -121,8 +121,13 @@ fun OrderListScreen(vm: OrdersViewModel, onOpen: (String) -> Unit) {
                 items(screen.rows) { row ->
                     Column(Modifier.clickable { onOpen(row.orderId) }.padding(16.dp, 8.dp)) {
                         Text("${row.service} · ${textByKey(row.stageKey)}", style = MaterialTheme.typography.titleSmall)
-                        Text(listOfNotNull(row.resident, row.address).joinToString(" · "))
-                        row.phone?.let { Text(stringResource(R.string.order_phone, it)) }
+                        val c = row.contact
+                        if (c == null) {
+                            Text(row.householdCode)
+                        } else {
+                            Text(listOfNotNull(c.resident, c.address).joinToString(" · "))
+                            c.phone?.let { Text(stringResource(R.string.order_phone, it)) }
+                        }
                         row.due?.let { Text(stringResource(R.string.order_due, it)) }
                         if (row.overdueDays > 0u) {
                             Text(stringResource(R.string.overdue_days, row.overdueDays.toInt()), color = MaterialTheme.colorScheme.error)

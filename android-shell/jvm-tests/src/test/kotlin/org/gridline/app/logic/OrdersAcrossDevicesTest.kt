@@ -54,9 +54,7 @@ class OrdersAcrossDevicesTest {
             aStore.syncNow()
             val row = mine(a).rows.single()
             assertEquals(order.orderId, row.orderId)
-            assertEquals("王秀英", row.resident)
-            assertEquals("13800000001", row.phone)
-            assertEquals(order.address, row.address)
+            assertEquals(OrderContact("王秀英", order.address, "13800000001"), row.contact, "what A needs, without a roster")
             val offered = show(a, order.orderId).second.map { it.action }
             assertTrue(OrderAction.ACCEPT in offered && OrderAction.DECLINE in offered, "A may accept or decline: $offered")
             assertEquals(OrderStage.REQUESTED, act(a, order.orderId, OrderAction.DECLINE) { it.withNote("这周不在") }.stage)
