@@ -74,26 +74,40 @@ fn base() -> DateTime<FixedOffset> {
     DateTime::parse_from_rfc3339("2026-11-24T09:00:00+08:00").expect("fixed time")
 }
 
+/// One entry of the server's sequence: a credit (+), a confirmed redemption (− and units handed out) or a
+/// refused one (0).
+struct SeqEvent<'a> {
+    seq: u64,
+    volunteer: &'a str,
+    delta: i128,
+    handed_out: Option<(&'a str, u32)>,
+}
+
 /// Balances and stock never below zero at any point of the server's sequence, and sequence numbers unique.
 fn check_never_negative(ledger: &Ledger, settings: &CommunitySettings) {
-    let mut events: Vec<(u64, &str, i128, Option<(&str, u32)>)> =
-        ledger.credits.iter().map(|c| (c.seq, c.volunteer.as_str(), i128::from(c.points), None)).collect();
+    let mut events: Vec<SeqEvent<'_>> = ledger
+        .credits
+        .iter()
+        .map(|c| SeqEvent { seq: c.seq, volunteer: &c.volunteer, delta: i128::from(c.points), handed_out: None })
+        .collect();
     for d in ledger.decisions.values() {
         let r = ledger.request(&d.redemption_id).expect("every decision decides a request");
+        let mut event = SeqEvent { seq: d.seq, volunteer: &r.volunteer, delta: 0, handed_out: None };
         if d.status == RedemptionStatus::Confirmed {
-            events.push((d.seq, r.volunteer.as_str(), -i128::from(d.points), Some((r.item.as_str(), r.quantity))));
+            event.delta = -i128::from(d.points);
+            event.handed_out = Some((r.item.as_str(), r.quantity));
         } else {
             assert_eq!(d.points, 0, "a refused request charges nothing");
-            events.push((d.seq, r.volunteer.as_str(), 0, None));
         }
+        events.push(event);
     }
-    events.sort_by_key(|e| e.0);
-    let seqs: BTreeSet<u64> = events.iter().map(|e| e.0).collect();
+    events.sort_by_key(|e| e.seq);
+    let seqs: BTreeSet<u64> = events.iter().map(|e| e.seq).collect();
     assert_eq!(seqs.len(), events.len(), "sequence numbers are unique");
     let mut balances: BTreeMap<&str, i128> = BTreeMap::new();
     let mut stock: BTreeMap<&str, i128> =
         settings.shop_items.iter().map(|i| (i.code.as_str(), i128::from(i.stock))).collect();
-    for (seq, volunteer, delta, handed_out) in events {
+    for SeqEvent { seq, volunteer, delta, handed_out } in events {
         let b = balances.entry(volunteer).or_default();
         *b += delta;
         assert!(*b >= 0, "{volunteer}'s balance below zero at seq {seq}");
