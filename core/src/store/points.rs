@@ -6,7 +6,7 @@
 use automerge::AutoCommit;
 use serde::Serialize;
 
-use super::{actor_of, DeviceInfo, Store, MAX_NOTE_CHARS};
+use super::{actor_of, DeviceInfo, Store};
 use crate::docs::points::{record_redemption, Ledger, RedemptionRequest};
 use crate::docs::{self, DocId};
 use crate::error::{Error, Result};
@@ -185,7 +185,9 @@ impl Store {
         if !(MIN_QUANTITY..=MAX_QUANTITY).contains(&quantity) {
             return Err(Error::invalid("quantity", format!("from {MIN_QUANTITY} to {MAX_QUANTITY}")));
         }
-        super::too_long("item", item, MAX_NOTE_CHARS)?;
+        if !docs::valid_code(item) {
+            return Err(Error::invalid("item", "not an item code"));
+        }
         let now = self.now_local();
         let ledger = Ledger::read(doc);
         let mut request = RedemptionRequest {
@@ -270,6 +272,8 @@ mod tests {
         assert_eq!(refused, Err(ErrorCode::ActionNotAllowed), "a volunteer records no redemption");
         let r = station.redeem_points("zhang", "haircut_voucher", 1).map_err(|e| e.code());
         assert_eq!(r, Err(ErrorCode::UnknownItem));
+        let r = station.redeem_points("zhang", "towel; rice", 1).map_err(|e| e.code());
+        assert_eq!(r, Err(ErrorCode::InvalidInput));
         for bad in [0, 100] {
             assert_eq!(
                 station.redeem_points("zhang", "towel", bad).map_err(|e| e.code()),
