@@ -64,7 +64,7 @@ fn event(n: usize, action: &str, actor: &str, role: &str, volunteer: usize, rati
         event_id: format!("e{n}"),
         note: format!("note {n}"),
         volunteer: (action == "dispatch").then(|| ["a", "b"].get(volunteer).map(|v| v.to_string())).flatten(),
-        due: (action == "dispatch" && minute % 2 == 0).then(|| format!("2026-11-{}", 25 + minute % 5)),
+        due: (action == "dispatch" && minute.is_multiple_of(2)).then(|| format!("2026-11-{}", 25 + minute % 5)),
         rating: (action == "evaluate" && rating > 0).then_some(rating),
         photos: if action == "done" { vec![format!("photo{n}")] } else { Vec::new() },
         ..OrderEvent::new(action, actor, &format!("device-{actor}"), role, at.to_rfc3339())
