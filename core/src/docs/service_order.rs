@@ -1,28 +1,31 @@
-//! The service-order document (服务订单), one per order, laid out like the incident document: the request's
-//! fields as one JSON scalar at root key `order`, and the workflow event list at `events`, one JSON scalar
-//! per event. The requester creates both in the document's first change, so no two devices ever create the
-//! list concurrently; every later action (dispatch, accept, done with photos, the rating …) appends one record,
-//! and concurrent appends from several devices all survive a merge in one order every replica agrees on.
+//! The service-order document (服务订单), one per order, laid out like the incident document (`event_list.rs`):
+//! the request's fields as one JSON scalar at root key `order`, and the workflow event list at `events`, one
+//! JSON scalar per event. The requester creates both in the document's first change, so no two devices ever
+//! create the list concurrently; every later action (dispatch, accept, done with photos, the rating …)
+//! appends one record, and concurrent appends from several devices all survive a merge in one order every
+//! replica agrees on.
 //!
 //! The fields carry what a volunteer needs to do the work — the resident's name, address and phone, copied
 //! from the roster — because a volunteer's device never receives the roster.
 
-use automerge::transaction::Transactable;
-use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValueRef, Value, ROOT};
+use automerge::{AutoCommit, ObjId};
 use chrono::{DateTime, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use super::{label, value_ops, Claims, Record, RecordKind};
+use super::event_list::Layout;
+use super::{Claims, Record, RecordKind};
 use crate::error::{Error, Result};
 use crate::model::{OrderEvent, ServiceOrderFields, DAY_FORMAT};
 
 /// Root key of the order's fields.
 pub const FIELDS_KEY: &str = "order";
 /// Root key of the event list.
-pub const EVENTS_KEY: &str = "events";
+pub const EVENTS_KEY: &str = super::event_list::EVENTS_KEY;
 /// Most events one order document may hold (a bound on what any peer can make a device replay). An order's
 /// whole life is a handful of events; the rest is room for comments and re-dispatches.
 pub const MAX_EVENTS: usize = 500;
+
+const LAYOUT: Layout = Layout { fields_key: FIELDS_KEY, noun: "a service order", max_events: MAX_EVENTS };
 
 /// A service order as read from its document.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,10 +34,6 @@ pub struct ServiceOrder {
     pub fields: ServiceOrderFields,
     /// The workflow events, in document order.
     pub events: Vec<OrderEvent>,
-}
-
-fn err(e: automerge::AutomergeError) -> Error {
-    Error::document(FIELDS_KEY, e)
 }
 
 /// The order's fields as stored (document format: short keys, empty values left out).
@@ -168,47 +167,15 @@ impl From<EventRecord> for OrderEvent {
     }
 }
 
-fn to_json<T: Serialize>(record: &T) -> Result<String> {
-    serde_json::to_string(record).map_err(|e| Error::document(FIELDS_KEY, e))
-}
-
 /// Writes a new order: its fields and the event list opened by the requester's `request` event. Call once, on
 /// a new document, in its first change.
 pub fn create(doc: &mut AutoCommit, fields: &ServiceOrderFields, request: &OrderEvent) -> Result<()> {
-    if doc.get(ROOT, EVENTS_KEY).map_err(err)?.is_some() {
-        return Err(Error::document(FIELDS_KEY, "the order already exists"));
-    }
-    doc.put(ROOT, FIELDS_KEY, to_json(&FieldsRecord::from(fields))?).map_err(err)?;
-    doc.put_object(ROOT, EVENTS_KEY, ObjType::List).map_err(err)?;
-    append_event(doc, request)
-}
-
-fn events_list(doc: &AutoCommit) -> Result<ObjId> {
-    match doc.get(ROOT, EVENTS_KEY).map_err(err)? {
-        Some((Value::Object(ObjType::List), id)) => Ok(id),
-        _ => Err(Error::document(FIELDS_KEY, "no event list")),
-    }
+    LAYOUT.create(doc, &FieldsRecord::from(fields), &EventRecord::from(request))
 }
 
 /// Appends one event to the end of the event list; refused once the list holds [`MAX_EVENTS`].
 pub fn append_event(doc: &mut AutoCommit, e: &OrderEvent) -> Result<()> {
-    let events = events_list(doc)?;
-    let len = doc.length(&events);
-    if len >= MAX_EVENTS {
-        return Err(Error::invalid("events", format!("a service order holds at most {MAX_EVENTS} events")));
-    }
-    doc.insert(&events, len, to_json(&EventRecord::from(e))?).map_err(err)?;
-    Ok(())
-}
-
-/// Reads one list item: an event record, or — for anything else a faulty peer put there — an event with no
-/// action, which replay marks superseded: it is shown, never silently dropped.
-fn event_from(value: &automerge::ValueRef<'_>) -> OrderEvent {
-    let record = match value {
-        automerge::ValueRef::Scalar(ScalarValueRef::Str(text)) => serde_json::from_str(text).unwrap_or_default(),
-        _ => EventRecord::default(),
-    };
-    OrderEvent::from(record)
+    LAYOUT.append(doc, &EventRecord::from(e))
 }
 
 /// One stored event with what identifies its list item.
@@ -222,89 +189,66 @@ pub struct EventItem {
     pub event: OrderEvent,
 }
 
-/// The event list in document order, with the identity of each item (the server's checks).
+/// The event list in document order, with the identity of each item (the server's checks). An item that is
+/// no event record reads as an event with no action, which replay marks superseded.
 pub fn event_items(doc: &AutoCommit) -> Result<Vec<EventItem>> {
-    let events = events_list(doc)?;
-    Ok(doc
-        .list_range(&events, ..)
-        .map(|item| EventItem { id: item.id(), conflict: item.conflict, event: event_from(&item.value) })
+    Ok(LAYOUT
+        .items::<EventRecord>(doc)?
+        .into_iter()
+        .map(|(id, conflict, record)| EventItem { id, conflict, event: record.into() })
         .collect())
 }
 
 /// The event list in document order.
 pub fn read_events(doc: &AutoCommit) -> Result<Vec<OrderEvent>> {
-    let events = events_list(doc)?;
-    Ok(doc.list_range(&events, ..).map(|item| event_from(&item.value)).collect())
+    Ok(LAYOUT.events::<EventRecord>(doc)?.into_iter().map(OrderEvent::from).collect())
 }
 
 /// The order's fields and every event as records, well-formed or not, with what each claims (the server's
 /// checks): the fields claim the grid, the household, the requester and their device and the time; each
-/// event its actor, device, role and time. An event item is keyed by the operation that wrote it, so an
-/// overwrite is a new record.
+/// event its actor, device, role and time.
 pub fn records(doc: &AutoCommit) -> Vec<Record> {
-    let mut out = Vec::new();
-    if let Ok(Some((value, id))) = doc.get(ROOT, FIELDS_KEY) {
-        let conflict = doc.get_all(ROOT, FIELDS_KEY).map(|v| v.len() > 1).unwrap_or(false);
-        let record: FieldsRecord = match &value {
-            Value::Scalar(v) => v.as_str().and_then(|t| serde_json::from_str(t).ok()).unwrap_or_default(),
-            Value::Object(_) => FieldsRecord::default(),
-        };
+    let fields = |f: FieldsRecord| {
         let claims = Claims {
-            grid: Some(record.grid),
-            household: Some(record.household),
-            user: Some(record.requester),
-            device: Some(record.device),
+            grid: Some(f.grid),
+            household: Some(f.household),
+            user: Some(f.requester),
+            device: Some(f.device),
             role: None,
-            at: Some(record.at),
+            at: Some(f.at),
         };
-        out.push(Record {
-            kind: RecordKind::OrderFields,
-            key: FIELDS_KEY.into(),
-            label: "the service order's fields".into(),
-            ops: value_ops(doc, &ROOT, FIELDS_KEY, conflict, id),
-            claims,
-        });
-    }
-    let Ok(events) = events_list(doc) else { return out };
-    for item in doc.list_range(&events, ..) {
-        let id = item.id();
-        let event = event_from(&item.value);
+        ("the service order's fields".to_string(), claims)
+    };
+    let event = |e: EventRecord| {
         let claims = Claims {
             grid: None,
             household: None,
-            user: Some(event.actor),
-            device: Some(event.device),
-            role: Some(event.role),
-            at: Some(event.at),
+            user: Some(e.actor),
+            device: Some(e.device),
+            role: Some(e.role),
+            at: Some(e.at),
         };
-        out.push(Record {
-            kind: RecordKind::OrderEvent,
-            key: format!("{EVENTS_KEY}/{id}"),
-            label: label("order event", &event.event_id),
-            ops: value_ops(doc, &events, item.index, item.conflict, id),
-            claims,
-        });
-    }
-    out
+        (e.id, claims)
+    };
+    LAYOUT.records(doc, (RecordKind::OrderFields, RecordKind::OrderEvent), fields, event)
 }
 
 /// Reads the order's fields and events.
 pub fn read(doc: &AutoCommit) -> Result<ServiceOrder> {
-    let record: FieldsRecord = match doc.get(ROOT, FIELDS_KEY).map_err(err)? {
-        Some((Value::Scalar(v), _)) => match v.as_ref() {
-            automerge::ScalarValue::Str(text) => {
-                serde_json::from_str(text).map_err(|_| Error::document(FIELDS_KEY, "bad order fields"))?
-            }
-            _ => return Err(Error::document(FIELDS_KEY, "no order fields")),
-        },
-        _ => return Err(Error::document(FIELDS_KEY, "no order fields")),
-    };
+    let record: FieldsRecord = LAYOUT.fields(doc)?;
     Ok(ServiceOrder { fields: record.try_into()?, events: read_events(doc)? })
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use automerge::transaction::Transactable;
+    use automerge::{ObjType, ROOT};
+
     use super::*;
+
+    fn events_list(doc: &AutoCommit) -> Result<ObjId> {
+        LAYOUT.list(doc)
+    }
     use crate::docs::{new_document, DocId, DocKind};
     use crate::service_workflow::{self, OrderStage};
 
