@@ -2,6 +2,9 @@
 (the resident's contact copied from the roster), the committee dispatches it, actions outside `allowed_actions`
 are refused with stable codes, and a volunteer's and a station's points calls answer on a fresh ledger."""
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 from conftest import ROSTER, init_options
 from gridline import gridline_core as core
@@ -16,6 +19,11 @@ def new_order(service="meal_delivery", household="H-201", resident="王秀英", 
 
 def act(action, note="", volunteer=None, due=None, rating=None, photos=()):
     return core.OrderAct(action=action, note=note, volunteer=volunteer, due=due, rating=rating, photos=list(photos))
+
+
+def in_days(n):
+    """The day `n` days from today in the community's time zone, as the core reads a due day."""
+    return (datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(days=n)).strftime("%Y-%m-%d")
 
 
 def no_filter(mine=False):
@@ -63,8 +71,9 @@ def test_requests_outside_the_catalogue_roster_or_calendar_are_refused(store):
     with pytest.raises(ffi.GridlineError.Rejected) as e:
         store.request_service(new_order(household="nope"))
     assert e.value.code == core.ErrorCode.HOUSEHOLD_NOT_FOUND
-    with pytest.raises(ffi.GridlineError.Rejected):
-        store.request_service(new_order(due="2024-02-30"))
+    with pytest.raises(ffi.GridlineError.Rejected) as e:
+        store.request_service(new_order(due="2020-01-01"))  # a due day already past
+    assert e.value.code == core.ErrorCode.INVALID_INPUT
     assert store.order_list(no_filter()).items == []
 
 
@@ -72,8 +81,9 @@ def test_the_committee_dispatches_with_a_due_date_and_only_the_volunteer_accepts
     order_id = committee.request_service(new_order(household="H-502", resident="李建国")).order_id
     with pytest.raises(ffi.GridlineError.Rejected):
         committee.order_act(order_id, act(core.OrderAction.DISPATCH))  # names no volunteer
-    detail = committee.order_act(order_id, act(core.OrderAction.DISPATCH, volunteer="志愿者甲", due="2099-01-31"))
-    assert (detail.stage, detail.volunteer, detail.due) == (core.OrderStage.DISPATCHED, "志愿者甲", "2099-01-31")
+    due = in_days(7)
+    detail = committee.order_act(order_id, act(core.OrderAction.DISPATCH, volunteer="志愿者甲", due=due))
+    assert (detail.stage, detail.volunteer, detail.due) == (core.OrderStage.DISPATCHED, "志愿者甲", due)
     assert not detail.overdue and detail.overdue_days == 0
     assert core.OrderAction.ACCEPT not in detail.allowed_actions
     listed = committee.order_list(core.OrderFilter(stage=core.OrderStage.DISPATCHED, mine=False, grid=None, overdue=False))
