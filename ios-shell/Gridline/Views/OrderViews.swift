@@ -9,6 +9,31 @@ func serviceName(_ settings: CommunitySettings?, _ code: String) -> String {
     return Locale.current.language.languageCode?.identifier == "zh" ? offer.nameZh : offer.nameEn
 }
 
+/// A picked day as the core reads it, `YYYY-MM-DD` in the phone's calendar. Due days come from a picker, never
+/// typed: text that is not a date fails in the bindings' argument conversion (an internal error, not a
+/// `GridlineError`). Whether the day is allowed (today to a year ahead) is the core's to say.
+func dayText(_ date: Date) -> String {
+    let f = DateFormatter()
+    f.calendar = Calendar(identifier: .gregorian)
+    f.locale = Locale(identifier: "en_US_POSIX")
+    f.timeZone = .current
+    f.dateFormat = "yyyy-MM-dd"
+    return f.string(from: date)
+}
+
+/// An optional due day: off by default (the core's default applies), a date picker when switched on.
+struct DueDayPicker: View {
+    @Binding var day: Date?
+
+    var body: some View {
+        Toggle(t("order_due_input"), isOn: Binding(get: { day != nil }, set: { day = $0 ? Date() : nil }))
+        if let picked = day {
+            DatePicker(t("order_due", dayText(picked)), selection: Binding(get: { picked }, set: { day = $0 }),
+                       in: Date()..., displayedComponents: .date)
+        }
+    }
+}
+
 struct OrderListView: View {
     /// Only the user's own: on a volunteer's device the orders dispatched to them (我的服务单).
     let mine: Bool
@@ -96,7 +121,7 @@ struct OrderDetailView: View {
     @State private var photos: [String] = []
     @State private var rating: UInt8?
     @State private var volunteer = ""
-    @State private var due = ""
+    @State private var due: Date?
     @State private var showCamera = false
     @State private var error: String?
 
@@ -149,7 +174,7 @@ struct OrderDetailView: View {
             }
             if action == .dispatch {
                 TextField(t("order_volunteer_input"), text: $volunteer)
-                TextField(t("order_due_input"), text: $due)
+                DueDayPicker(day: $due)
             }
             TextField(t("order_act_note"), text: $note, axis: .vertical)
             if action == .done || action == .comment {
@@ -161,7 +186,7 @@ struct OrderDetailView: View {
     }
 
     private func start(_ action: OrderAction) {
-        acting = action; note = ""; photos = []; rating = nil; volunteer = ""; due = ""; error = nil
+        acting = action; note = ""; photos = []; rating = nil; volunteer = ""; due = nil; error = nil
     }
 
     private func load() async {
@@ -180,10 +205,10 @@ struct OrderDetailView: View {
 
     /// Sends only what the action takes; the core checks the values (rating range, due date, note length).
     private func act(_ action: OrderAction) async {
-        let v = volunteer.trimmingCharacters(in: .whitespaces), d = due.trimmingCharacters(in: .whitespaces)
+        let v = volunteer.trimmingCharacters(in: .whitespaces)
         let input = OrderAct(action: action, note: note.trimmingCharacters(in: .whitespacesAndNewlines),
                              volunteer: action == .dispatch && !v.isEmpty ? v : nil,
-                             due: action == .dispatch && !d.isEmpty ? d : nil,
+                             due: action == .dispatch ? due.map(dayText) : nil,
                              rating: action == .evaluate ? rating : nil,
                              photos: action == .done || action == .comment ? photos : [])
         switch await model.run({ [orderId] in try $0.orderAct(orderId: orderId, act: input) }) {
@@ -202,7 +227,7 @@ struct OrderRequestView: View {
     /// The resident served, or nil: the household as a whole.
     @State private var resident: String?
     @State private var note = ""
-    @State private var due = ""
+    @State private var due: Date?
     @State private var requested: String?
     @State private var showRequested = false
     @State private var status: String?
@@ -219,7 +244,7 @@ struct OrderRequestView: View {
                 Text(t("order_whole_household")).tag(String?.none)
             }
             TextField(t("order_note"), text: $note, axis: .vertical)
-            TextField(t("order_due_input"), text: $due)
+            DueDayPicker(day: $due)
             Button(t("order_action_request")) { Task { await request() } }.disabled(service == nil)
             if let status { Text(status) }
         }
@@ -239,10 +264,9 @@ struct OrderRequestView: View {
 
     private func request() async {
         guard let service else { return }
-        let d = due.trimmingCharacters(in: .whitespaces)
         let input = NewServiceOrder(householdCode: householdCode, resident: resident, service: service,
                                     note: note.trimmingCharacters(in: .whitespacesAndNewlines),
-                                    due: d.isEmpty ? nil : d, fromVisit: nil)
+                                    due: due.map(dayText), fromVisit: nil)
         switch await model.run({ try $0.requestService(order: input) }) {
         case let .success(fields): status = t("saved"); requested = fields.orderId; showRequested = true
         case let .failure(e): status = message(for: e)

@@ -18,6 +18,15 @@ import org.gridline.core.ServiceOrderFields
 import org.gridline.ffi.GridlineException
 import org.gridline.ffi.GridlineStore
 
+/**
+ * The day a Material date picker's selection stands for, as `YYYY-MM-DD`: the picker gives UTC midnight of the
+ * chosen day, whatever the phone's zone. Due days come from a picker, never typed: a text that is not a date
+ * fails in the bindings' argument conversion (an internal error, not a [ScreenError]). Whether the day is
+ * allowed (today to a year ahead) is the core's to say.
+ */
+fun pickedDay(utcMillis: Long): String =
+    java.time.Instant.ofEpochMilli(utcMillis).atZone(java.time.ZoneOffset.UTC).toLocalDate().toString()
+
 /** A service's display name from the community's catalogue, in Chinese or English; the code when unknown. */
 fun serviceName(settings: CommunitySettings, code: String, chinese: Boolean): String =
     settings.serviceCatalogue.firstOrNull { it.code == code }?.let { if (chinese) it.nameZh else it.nameEn } ?: code
@@ -95,7 +104,7 @@ object OrderActions {
 
 /**
  * What the user entered for one action. Immutable: every edit returns a new state. Values (note length, photo
- * count, the rating's range, the due date's format) are checked by the core; the form only knows what is
+ * count, the rating's range, the due day's window) are checked by the core; the form only knows what is
  * still missing.
  */
 data class OrderActForm(
@@ -106,8 +115,8 @@ data class OrderActForm(
     /** 1–5 stars (评单), or null while none is picked. */
     val rating: UByte? = null,
     val volunteer: String = "",
-    /** `YYYY-MM-DD`, or blank: the core's default. */
-    val due: String = "",
+    /** `YYYY-MM-DD` from the date picker ([pickedDay]), or null: the request's due day or the community's default. */
+    val due: String? = null,
 ) {
     /** A rating is picked when the action asks for one; a volunteer is named when it asks for one. */
     val canSubmit: Boolean
@@ -121,7 +130,7 @@ data class OrderActForm(
     /** Stars 1–5; any other value clears the rating (the screen only offers 1–5). */
     fun withRating(stars: Int) = copy(rating = stars.takeIf { it in 1..5 }?.toUByte())
     fun withVolunteer(v: String) = copy(volunteer = v)
-    fun withDue(d: String) = copy(due = d)
+    fun withDue(day: String?) = copy(due = day)
 
     /** The act to send, or null while [canSubmit] is false. Inputs the action does not ask for are left out. */
     fun toAct(): OrderAct? {
@@ -131,7 +140,7 @@ data class OrderActForm(
             action = button.action,
             note = note.trim(),
             volunteer = volunteer.trim().takeIf { OrderInput.VOLUNTEER in asks && it.isNotEmpty() },
-            due = due.trim().takeIf { OrderInput.DUE in asks && it.isNotEmpty() },
+            due = due.takeIf { OrderInput.DUE in asks },
             rating = rating.takeIf { OrderInput.RATING in asks },
             photos = if (OrderInput.PHOTOS in asks) photos else emptyList(),
         )
@@ -148,8 +157,8 @@ data class OrderRequestForm(
     /** The resident served, or null: the household as a whole. */
     val resident: String? = residents.firstOrNull(),
     val note: String = "",
-    /** `YYYY-MM-DD`, or blank: the community's default due days. */
-    val due: String = "",
+    /** `YYYY-MM-DD` from the date picker ([pickedDay]), or null: the community's default due days. */
+    val due: String? = null,
     /** The visit the need was found on, when the request starts from a visit. */
     val fromVisit: String? = null,
 ) {
@@ -159,7 +168,7 @@ data class OrderRequestForm(
     fun withService(code: String) = copy(service = code)
     fun withResident(name: String?) = copy(resident = name)
     fun withNote(n: String) = copy(note = n)
-    fun withDue(d: String) = copy(due = d)
+    fun withDue(day: String?) = copy(due = day)
 
     /** The request to save, or null while [canSubmit] is false. */
     fun toNewServiceOrder(): NewServiceOrder? {
@@ -169,7 +178,7 @@ data class OrderRequestForm(
             resident = resident,
             service = code,
             note = note.trim(),
-            due = due.trim().ifEmpty { null },
+            due = due,
             fromVisit = fromVisit,
         )
     }

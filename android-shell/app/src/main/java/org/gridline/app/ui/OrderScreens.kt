@@ -15,16 +15,23 @@ import androidx.compose.foundation.lazy.items
 import androidx.compose.foundation.rememberScrollState
 import androidx.compose.foundation.verticalScroll
 import androidx.compose.material3.Button
+import androidx.compose.material3.DatePicker
+import androidx.compose.material3.DatePickerDialog
+import androidx.compose.material3.ExperimentalMaterial3Api
 import androidx.compose.material3.FilterChip
 import androidx.compose.material3.MaterialTheme
 import androidx.compose.material3.OutlinedButton
 import androidx.compose.material3.OutlinedTextField
 import androidx.compose.material3.Text
+import androidx.compose.material3.TextButton
+import androidx.compose.material3.rememberDatePickerState
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.LaunchedEffect
 import androidx.compose.runtime.collectAsState
 import androidx.compose.runtime.getValue
+import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.remember
+import androidx.compose.runtime.setValue
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.platform.LocalContext
 import androidx.compose.ui.res.stringResource
@@ -47,6 +54,7 @@ import org.gridline.app.logic.OrdersPresenter
 import org.gridline.app.logic.OrdersScreen
 import org.gridline.app.logic.ScreenError
 import org.gridline.app.logic.ScreenState
+import org.gridline.app.logic.pickedDay
 import org.gridline.core.OrderDetail
 import org.gridline.core.ServiceOrderFields
 import org.gridline.ffi.GridlineStore
@@ -201,9 +209,7 @@ private fun OrderActInputs(vm: OrdersViewModel, form: OrderActForm, onSubmit: ()
     if (OrderInput.VOLUNTEER in asks) {
         OutlinedTextField(form.volunteer, { v -> vm.edit { it.withVolunteer(v) } }, label = { Text(stringResource(R.string.order_volunteer_input)) })
     }
-    if (OrderInput.DUE in asks) {
-        OutlinedTextField(form.due, { v -> vm.edit { it.withDue(v) } }, label = { Text(stringResource(R.string.order_due_input)) })
-    }
+    if (OrderInput.DUE in asks) DueDayField(form.due) { d -> vm.edit { it.withDue(d) } }
     OutlinedTextField(form.note, { n -> vm.edit { it.withNote(n) } }, label = { Text(stringResource(R.string.order_act_note)) })
     if (OrderInput.PHOTOS in asks) OrderPhotoButton(form.photos.size, vm::addPhoto)
     photoError?.let { ErrorText(it) }
@@ -225,6 +231,26 @@ private fun OrderPhotoButton(count: Int, onPhoto: (ByteArray) -> Unit) {
         }
     }
     Button(onClick = { camera.launch(uri) }) { Text(stringResource(R.string.take_photo) + " ($count)") }
+}
+
+/** The due day: a date picker (never typed text), cleared back to the default with the same button. */
+@OptIn(ExperimentalMaterial3Api::class)
+@Composable
+private fun DueDayField(day: String?, onPick: (String?) -> Unit) {
+    var open by remember { mutableStateOf(false) }
+    val picker = rememberDatePickerState()
+    Row {
+        OutlinedButton(onClick = { open = true }) { Text(day?.let { stringResource(R.string.order_due, it) } ?: stringResource(R.string.order_due_input)) }
+        if (day != null) TextButton(onClick = { onPick(null) }) { Text("✕") }
+    }
+    if (open) {
+        DatePickerDialog(
+            onDismissRequest = { open = false },
+            confirmButton = {
+                TextButton(onClick = { picker.selectedDateMillis?.let { onPick(pickedDay(it)) }; open = false }) { Text(stringResource(R.string.save)) }
+            },
+        ) { DatePicker(picker) }
+    }
 }
 
 /** "Order a service for this household" (为该户点单): service, resident, note, due. */
@@ -249,7 +275,7 @@ fun OrderRequestScreen(vm: OrdersViewModel, householdCode: String, onDone: (Stri
                 FilterChip(form.resident == null, { vm.editRequest { it.withResident(null) } }, { Text(stringResource(R.string.order_whole_household)) })
             }
             OutlinedTextField(form.note, { n -> vm.editRequest { it.withNote(n) } }, label = { Text(stringResource(R.string.order_note)) })
-            OutlinedTextField(form.due, { d -> vm.editRequest { it.withDue(d) } }, label = { Text(stringResource(R.string.order_due_input)) })
+            DueDayField(form.due) { d -> vm.editRequest { it.withDue(d) } }
             Button(onClick = vm::submitRequest, enabled = form.canSubmit) { Text(stringResource(R.string.order_action_request)) }
             when (val r = requested) {
                 is ScreenState.Loaded -> LaunchedEffect(r) { onDone(r.content.orderId) }
