@@ -3,6 +3,8 @@
 // exactly what each action needs.
 package org.gridline.app.logic
 
+import java.time.LocalDate
+import java.time.ZoneId
 import kotlin.test.assertEquals
 import kotlin.test.assertFalse
 import kotlin.test.assertIs
@@ -17,7 +19,10 @@ import org.gridline.core.ServiceOrderFields
 import org.junit.jupiter.api.Test
 
 class OrdersTest {
-    private fun request(orders: OrdersPresenter, household: String = "H-201", due: String = ""): ServiceOrderFields {
+    /** `n` days from today in the community's time zone, as the core reads a due day. */
+    private fun inDays(n: Long) = LocalDate.now(ZoneId.of("Asia/Shanghai")).plusDays(n).toString()
+
+    private fun request(orders: OrdersPresenter, household: String = "H-201", due: String? = null): ServiceOrderFields {
         val form = assertIs<ScreenState.Loaded<OrderRequestForm>>(orders.requestForm(household)).content
         assertFalse(form.canSubmit, "no service picked yet")
         assertNull(orders.request(form))
@@ -88,12 +93,13 @@ class OrdersTest {
         val form = orders.form(dispatch)
         assertFalse(form.canSubmit, "a dispatch names a volunteer")
         assertNull(orders.act(id, form))
+        val due = inDays(7)
         val (after, buttons) = assertIs<ScreenState.Loaded<Pair<OrderDetail, List<OrderButton>>>>(
-            orders.act(id, form.withVolunteer(" 志愿者甲 ").withDue("2099-01-31")),
+            orders.act(id, form.withVolunteer(" 志愿者甲 ").withDue(due)),
         ).content
         assertEquals(OrderStage.DISPATCHED, after.stage)
         assertEquals("志愿者甲", after.volunteer)
-        assertEquals("2099-01-31", after.due)
+        assertEquals(due, after.due)
         assertEquals(0u, after.overdueDays)
         assertFalse(buttons.any { it.action == OrderAction.ACCEPT }, "only the volunteer it is dispatched to accepts")
         val row = assertIs<ScreenState.Loaded<OrdersScreen>>(orders.list()).content.rows.single()
@@ -102,11 +108,16 @@ class OrdersTest {
     }
 
     @Test
-    fun `a due date that is not a date is refused by the core`() {
+    fun `a picked due day outside the core's window is refused and one inside is kept`() {
+        assertEquals("2026-03-01", pickedDay(java.time.Instant.parse("2026-03-01T00:00:00Z").toEpochMilli()))
         val orders = OrdersPresenter(Fixtures.store())
-        val form = assertIs<ScreenState.Loaded<OrderRequestForm>>(orders.requestForm("H-502")).content
-            .withService("errands").withDue("next tuesday")
-        assertEquals(ErrorCode.INVALID_INPUT, assertIs<ScreenState.Failed>(orders.request(form)).error.code)
+        val form = assertIs<ScreenState.Loaded<OrderRequestForm>>(orders.requestForm("H-502")).content.withService("errands")
+        val past = assertIs<ScreenState.Failed>(orders.request(form.withDue("2020-01-01")))
+        assertEquals(ErrorCode.INVALID_INPUT, past.error.code)
+        val due = inDays(2)
+        val kept = assertIs<ScreenState.Loaded<ServiceOrderFields>>(orders.request(form.withDue(due))).content
+        assertEquals(due, kept.due)
+        assertNull(OrderRequestForm("H-502", emptyList()).withService("errands").withDue(due).withDue(null).toNewServiceOrder()?.due)
     }
 
     @Test
