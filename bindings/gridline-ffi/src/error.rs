@@ -104,4 +104,14 @@ mod tests {
         let problem = RosterProblem { line: 3, reason: "household_code: empty".into() };
         assert!(matches!(&roster, GridlineError::Rejected { roster: Some(p), .. } if *p == problem));
     }
+
+    #[test]
+    fn a_redemption_the_points_or_the_shelf_cannot_cover_is_shown_to_the_user() {
+        let short = GridlineError::from(Error::PointsInsufficient { volunteer: "乙".into(), balance: 10, needed: 20 });
+        assert!(matches!(&short, GridlineError::Rejected { code, .. } if *code == ErrorCode::PointsInsufficient));
+        let gone = GridlineError::from(Error::OutOfStock { item: "towel".into(), left: 0, wanted: 1 });
+        assert!(matches!(&gone, GridlineError::Rejected { code, .. } if *code == ErrorCode::OutOfStock));
+        let unknown = GridlineError::from(Error::UnknownItem("caviar".into()));
+        assert!(matches!(&unknown, GridlineError::Rejected { code, .. } if *code == ErrorCode::UnknownItem));
+    }
 }
