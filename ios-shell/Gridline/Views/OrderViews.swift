@@ -182,6 +182,7 @@ struct OrderDetailView: View {
             }
             Button(t(action.labelKey)) { Task { await act(action) } }
                 .disabled((action == .evaluate && rating == nil) || (action == .dispatch && volunteer.trimmingCharacters(in: .whitespaces).isEmpty))
+            Button(t("back")) { acting = nil; error = nil }
         }
     }
 

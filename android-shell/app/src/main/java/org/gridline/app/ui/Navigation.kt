@@ -85,7 +85,9 @@ private fun Tabs(app: GridlineApp, store: GridlineStore) {
             composable("order/new/{household}") { entry ->
                 val household = entry.arguments?.getString("household").orEmpty()
                 OrderRequestScreen(viewModel { OrdersViewModel(store, mine = false) }, household) {
-                    nav.navigate("order/$it") { popUpTo("household/$household") }
+                    // The saved request replaces its form: back from the order returns to the household.
+                    nav.popBackStack()
+                    nav.navigate("order/$it")
                 }
             }
             composable("order/{id}") { entry ->

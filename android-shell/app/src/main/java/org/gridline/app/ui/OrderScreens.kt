@@ -67,8 +67,9 @@ class OrdersViewModel(store: GridlineStore, private val mine: Boolean) : ViewMod
     val detail: StateFlow<ScreenState<Pair<OrderDetail, List<OrderButton>>>> = _detail
     private val _form = MutableStateFlow<OrderActForm?>(null)
     val form: StateFlow<OrderActForm?> = _form
-    private val _photoError = MutableStateFlow<ScreenError?>(null)
-    val photoError: StateFlow<ScreenError?> = _photoError
+    /** Why the photo or the action just tried was refused (the order stays on screen). */
+    private val _actError = MutableStateFlow<ScreenError?>(null)
+    val actError: StateFlow<ScreenError?> = _actError
     private val _request = MutableStateFlow<ScreenState<OrderRequestForm>>(ScreenState.Loading)
     val request: StateFlow<ScreenState<OrderRequestForm>> = _request
     private val _requested = MutableStateFlow<ScreenState<ServiceOrderFields>?>(null)
@@ -81,22 +82,25 @@ class OrdersViewModel(store: GridlineStore, private val mine: Boolean) : ViewMod
     fun open(id: String) { _form.value = null; io(_detail) { presenter.show(id) } }
 
     /** Opens the inputs of `button`; the action is taken when the user confirms them ([act]). */
-    fun start(button: OrderButton) { _form.value = presenter.form(button); _photoError.value = null }
+    fun start(button: OrderButton) { _form.value = presenter.form(button); _actError.value = null }
     fun edit(change: (OrderActForm) -> OrderActForm) { _form.value = _form.value?.let(change) }
+    fun close() { _form.value = null; _actError.value = null }
 
     fun addPhoto(bytes: ByteArray) = viewModelScope.launch {
         val form = _form.value ?: return@launch
         val (next, error) = withContext(Dispatchers.IO) { presenter.addPhoto(form, bytes) }
         _form.value = next
-        _photoError.value = error
+        _actError.value = error
     }
 
     fun act(orderId: String) {
         val form = _form.value ?: return
         viewModelScope.launch {
-            val after = withContext(Dispatchers.IO) { presenter.act(orderId, form) } ?: return@launch
-            _detail.value = after
-            if (after is ScreenState.Loaded) _form.value = null
+            when (val after = withContext(Dispatchers.IO) { presenter.act(orderId, form) }) {
+                is ScreenState.Loaded -> { _detail.value = after; close() }
+                is ScreenState.Failed -> _actError.value = after.error
+                else -> {}
+            }
         }
     }
 
@@ -195,7 +199,7 @@ fun OrderDetailScreen(vm: OrdersViewModel, orderId: String) {
 
 @Composable
 private fun OrderActInputs(vm: OrdersViewModel, form: OrderActForm, onSubmit: () -> Unit) {
-    val photoError by vm.photoError.collectAsState()
+    val actError by vm.actError.collectAsState()
     val asks = form.button.inputs
     Text(textByKey(form.button.labelKey), style = MaterialTheme.typography.titleMedium)
     if (OrderInput.RATING in asks) {
@@ -212,8 +216,11 @@ private fun OrderActInputs(vm: OrdersViewModel, form: OrderActForm, onSubmit: ()
     if (OrderInput.DUE in asks) DueDayField(form.due) { d -> vm.edit { it.withDue(d) } }
     OutlinedTextField(form.note, { n -> vm.edit { it.withNote(n) } }, label = { Text(stringResource(R.string.order_act_note)) })
     if (OrderInput.PHOTOS in asks) OrderPhotoButton(form.photos.size, vm::addPhoto)
-    photoError?.let { ErrorText(it) }
-    Button(onClick = onSubmit, enabled = form.canSubmit) { Text(textByKey(form.button.labelKey)) }
+    actError?.let { ErrorText(it) }
+    Row {
+        Button(onClick = onSubmit, enabled = form.canSubmit) { Text(textByKey(form.button.labelKey)) }
+        TextButton(onClick = vm::close) { Text(stringResource(R.string.back)) }
+    }
 }
 
 /** The camera button: the photo goes straight into the encrypted store (see HouseholdScreen's readAndDelete). */
