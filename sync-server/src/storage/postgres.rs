@@ -671,6 +671,34 @@ impl Storage for PgStorage {
         self.write(async |tx| put_states(tx, states).await)
     }
 
+    fn withdrawable(&self, device_id: &str, prefix: &str, audience: &str, limit: usize) -> Result<Vec<String>> {
+        self.read(async |client| {
+            // A device's sync states are few (a volunteer holds the orders dispatched to it): the key's device
+            // part bounds the scan.
+            let sql = client
+                .prepare_cached(
+                    "SELECT s.doc_id FROM sync_state AS s LEFT JOIN document AS d ON d.doc_id = s.doc_id
+                     WHERE s.device_id = $1 AND starts_with(s.doc_id, $2)
+                       AND (d.audience IS NULL OR d.audience <> $3)
+                     ORDER BY s.doc_id COLLATE \"C\" LIMIT $4",
+                )
+                .await?;
+            let rows = client.query(&sql, &[&device_id, &prefix, &audience, &to_i64(limit as u64)]).await?;
+            Ok(rows.iter().map(|r| r.try_get(0)).collect::<std::result::Result<_, _>>()?)
+        })
+    }
+
+    fn forget_sync_states(&self, device_id: &str, doc_ids: &[String]) -> Result<()> {
+        if doc_ids.is_empty() {
+            return Ok(());
+        }
+        self.write(async |tx| {
+            tx.execute("DELETE FROM sync_state WHERE device_id = $1 AND doc_id = ANY($2)", &[&device_id, &doc_ids])
+                .await?;
+            Ok(())
+        })
+    }
+
     fn sync_state(&self, device_id: &str, doc_id: &str) -> Result<Option<Vec<u8>>> {
         self.read(async |client| {
             let sql =
