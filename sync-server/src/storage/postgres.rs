@@ -500,6 +500,21 @@ async fn versions_for(tx: &Transaction<'_>, writes: &[DocumentWrite]) -> Result<
     Ok(versions)
 }
 
+/// A catalogue page of the community's own documents (without a grid) and those `condition` (on `$4`) selects:
+/// each part read in version order from its own index, then merged (an OR of the two would scan the whole
+/// community's range).
+fn own_documents_and(condition: &str) -> String {
+    format!(
+        "SELECT doc_id, heads, version, received_at FROM (
+           (SELECT doc_id, heads, version, received_at FROM document
+            WHERE community_id = $1 AND grid IS NULL AND version > $2 ORDER BY version LIMIT $3)
+           UNION ALL
+           (SELECT doc_id, heads, version, received_at FROM document
+            WHERE community_id = $1 AND {condition} AND version > $2 ORDER BY version LIMIT $3)
+         ) AS d ORDER BY version LIMIT $3"
+    )
+}
+
 impl Storage for PgStorage {
     fn create_community(&self, c: &Community) -> Result<()> {
         self.write(async |tx| {
@@ -716,17 +731,7 @@ impl Storage for PgStorage {
                 (_, true) => {
                     // The community's own documents and the orders dispatched to the user, the latter read in
                     // version order from `document_audience`.
-                    let sql = client
-                        .prepare_cached(
-                            "SELECT doc_id, heads, version, received_at FROM (
-                               (SELECT doc_id, heads, version, received_at FROM document
-                                WHERE community_id = $1 AND grid IS NULL AND version > $2 ORDER BY version LIMIT $3)
-                               UNION ALL
-                               (SELECT doc_id, heads, version, received_at FROM document
-                                WHERE community_id = $1 AND audience = $4 AND version > $2 ORDER BY version LIMIT $3)
-                             ) AS d ORDER BY version LIMIT $3",
-                        )
-                        .await?;
+                    let sql = client.prepare_cached(&own_documents_and("audience = $4")).await?;
                     client.query(&sql, &[&scope.community_id, &since, &limit, &scope.user]).await?
                 }
                 (None, false) => {
@@ -741,17 +746,7 @@ impl Storage for PgStorage {
                 (Some(grids), false) => {
                     // The community's own documents and the grids' documents, each read in version order from
                     // `document_grid_catalogue` (an OR of the two would scan the whole community's range).
-                    let sql = client
-                        .prepare_cached(
-                            "SELECT doc_id, heads, version, received_at FROM (
-                               (SELECT doc_id, heads, version, received_at FROM document
-                                WHERE community_id = $1 AND grid IS NULL AND version > $2 ORDER BY version LIMIT $3)
-                               UNION ALL
-                               (SELECT doc_id, heads, version, received_at FROM document
-                                WHERE community_id = $1 AND grid = ANY($4) AND version > $2 ORDER BY version LIMIT $3)
-                             ) AS d ORDER BY version LIMIT $3",
-                        )
-                        .await?;
+                    let sql = client.prepare_cached(&own_documents_and("grid = ANY($4)")).await?;
                     client.query(&sql, &[&scope.community_id, &since, &limit, grids]).await?
                 }
             };
