@@ -3,7 +3,8 @@
 
 use automerge::{ActorId, AutoCommit, Change};
 use gridline_core::docs::scope::DeviceScope;
-use gridline_core::docs::{DocId, DocKind};
+use gridline_core::docs::{service_order, DocId, DocKind};
+use gridline_core::service_workflow::{self, OrderStage};
 use gridline_core::sync::protocol::ChangeSignature;
 use gridline_core::sync::signing;
 use sha2::{Digest, Sha256};
@@ -63,8 +64,8 @@ impl Device {
 /// cleared by a decline, kept after done, evaluation and cancellation. `None` for a document that is no
 /// readable order.
 pub fn order_volunteer(doc: &AutoCommit) -> Option<String> {
-    let _ = doc;
-    None
+    let events = service_order::read_events(doc).ok()?;
+    service_workflow::replay(&events).volunteer
 }
 
 /// True when service order `doc` is dispatched to `user` now ([`order_volunteer`]).
@@ -87,8 +88,17 @@ pub struct EvaluatedOrder {
 
 /// The order in `doc` when its replay is `evaluated` and names a volunteer.
 pub fn evaluated_order(doc: &AutoCommit) -> Option<EvaluatedOrder> {
-    let _ = doc;
-    None
+    let order = service_order::read(doc).ok()?;
+    let d = service_workflow::replay(&order.events);
+    if d.stage != Some(OrderStage::Evaluated) {
+        return None;
+    }
+    Some(EvaluatedOrder {
+        order_id: order.fields.order_id,
+        volunteer: d.volunteer?,
+        service: order.fields.service,
+        evaluated_at: d.evaluated_at?,
+    })
 }
 
 /// Checks a relayed change's signature: by `author` (whose actor id must be the change's), over the 32 raw

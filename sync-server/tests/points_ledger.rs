@@ -127,3 +127,128 @@ fn only_the_server_decides_and_credits_and_redemptions_are_bound_to_their_record
     doc.commit();
     assert_eq!(refused(&mut station, "a rewritten request"), held);
 }
+
+/// Writes a service order for household `G01-H0`'s meal delivery on `leader`'s phone, has `committee` dispatch
+/// it to `volunteer`, the volunteer accept and finish it and the leader rate it, syncing each step: the server
+/// then credits the volunteer. Returns nothing; the credit is in the ledger.
+fn earn(leader: &mut Device, committee: &mut Device, volunteer: &mut Device) {
+    use gridline_core::docs::service_order;
+    use gridline_core::model::{OrderEvent, ServiceOrderFields};
+    let event = |d: &Device, action: &str| {
+        OrderEvent::new(action, &d.info.user, &d.info.device_id, &d.info.role, chrono::Utc::now().to_rfc3339())
+    };
+    let append = |d: &mut Device, id: &DocId, e: OrderEvent| {
+        let doc = d.doc(id);
+        service_order::append_event(doc, &e).expect("append");
+        doc.commit();
+        d.sync().expect("sync");
+    };
+    let order_id = uuid::Uuid::now_v7().to_string();
+    let id = DocId::service_order(leader.community(), "G01", &order_id);
+    let fields = ServiceOrderFields {
+        order_id,
+        grid: "G01".into(),
+        household_code: "G01-H0".into(),
+        resident: None,
+        address: "1-1-101".into(),
+        phone: None,
+        service: "meal_delivery".into(),
+        note: String::new(),
+        due: None,
+        from_visit: None,
+        requester: leader.info.user.clone(),
+        requester_device: leader.info.device_id.clone(),
+        at: now(),
+    };
+    let request = event(leader, "request");
+    let doc = leader.doc(&id);
+    service_order::create(doc, &fields, &request).expect("create");
+    doc.commit();
+    leader.sync().expect("request");
+    committee.sync().expect("committee receives it");
+    let mut dispatch = event(committee, "dispatch");
+    dispatch.volunteer = Some(volunteer.info.user.clone());
+    append(committee, &id, dispatch);
+    volunteer.sync().expect("volunteer receives it");
+    let accept = event(volunteer, "accept");
+    append(volunteer, &id, accept);
+    let done = event(volunteer, "done");
+    append(volunteer, &id, done);
+    leader.sync().expect("leader receives it");
+    let mut rating = event(leader, "evaluate");
+    rating.rating = Some(4);
+    append(leader, &id, rating);
+}
+
+/// Two stations record, each offline, a redemption for the same volunteer that together overdraw the balance,
+/// and upload them at the same moment (through one instance, or through two instances on one PostgreSQL
+/// database when a test cluster is configured): exactly one is confirmed, the other is `points_insufficient`,
+/// both requests and both decisions are in the ledger, and every phone reads the same.
+#[test]
+fn two_redemptions_that_together_overdraw_are_decided_one_after_the_other() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path());
+    overdraw(&server, &server);
+    if let Some(db) = gridline_testkit::TestDatabase::create_for("two_redemptions_that_together_overdraw") {
+        let options = gridline_testkit::ServerOptions { database_url: Some(db.url.clone()), ..Default::default() };
+        let one = Server::start_with(&dir.path().join("instance-a"), &options);
+        let two = Server::start_with(&dir.path().join("instance-b"), &options);
+        overdraw(&one, &two);
+    }
+}
+
+fn overdraw(one: &Server, two: &Server) {
+    let community = one.community_with_roster();
+    // A towel costs 6 points: two of them (12) overdraw the 10 one meal delivery earns.
+    let mut config = one.admin_ok(&["config", "show", "--community", &community]);
+    let towel = config["shop_items"].as_array_mut().expect("items").iter_mut().find(|i| i["code"] == "towel");
+    towel.expect("towel")["price_points"] = 6.into();
+    let file = one.data.join("config.json");
+    std::fs::write(&file, serde_json::to_vec(&config).expect("json")).expect("write");
+    one.admin_ok(&["config", "set", "--community", &community, file.to_str().expect("path")]);
+
+    let mut leader = one.enroll(&community, "陈网格长", "grid_leader", &["G01"]);
+    let mut committee = one.enroll(&community, "社居委", "committee", &[]);
+    let mut volunteer = one.enroll(&community, "志愿者乙", "volunteer", &[]);
+    let mut first = one.enroll(&community, "站长", "station", &[]);
+    let mut second = Device::enroll(two, &two.enrollment_code(&community, "副站长", "station", &[])).expect("enroll");
+    for d in [&mut leader, &mut committee, &mut volunteer, &mut first, &mut second] {
+        d.sync().expect("first sync");
+    }
+    earn(&mut leader, &mut committee, &mut volunteer);
+    first.sync().expect("first station sees the credit");
+    second.sync().expect("second station sees the credit");
+    assert_eq!(gridline_core::points::balance(&ledger(&first), "志愿者乙").balance, 10);
+
+    // Offline, each station records a towel for the volunteer: each alone is within the balance.
+    let (r1, r2) = (redemption(&first, "志愿者乙", "towel", 1), redemption(&second, "志愿者乙", "towel", 1));
+    record(&mut first, &r1);
+    record(&mut second, &r2);
+    let points = DocId::points(&community);
+    let barrier = std::sync::Barrier::new(2);
+    std::thread::scope(|s| {
+        for station in [&mut first, &mut second] {
+            let (barrier, points) = (&barrier, &points);
+            s.spawn(move || {
+                barrier.wait();
+                station.push(std::slice::from_ref(points)).expect("the upload is stored");
+            });
+        }
+    });
+    first.sync().expect("first station syncs");
+    second.sync().expect("second station syncs");
+    volunteer.sync().expect("the volunteer syncs");
+    let held = ledger(&first);
+    assert_eq!(held, ledger(&second), "every phone reads the same ledger");
+    assert_eq!(held, ledger(&volunteer));
+    assert_eq!(held.requests.len(), 2, "both requests kept");
+    let statuses: Vec<RedemptionStatus> =
+        [&r1, &r2].iter().map(|r| held.decision(&r.redemption_id).expect("decided").status).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == RedemptionStatus::Confirmed).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == RedemptionStatus::PointsInsufficient).count(), 1, "{statuses:?}");
+    let mut seqs: Vec<u64> = held.decisions.values().map(|d| d.seq).collect();
+    seqs.sort();
+    assert_eq!(seqs, vec![2, 3], "after the credit (1), one decision after the other");
+    let balance = gridline_core::points::balance(&held, "志愿者乙");
+    assert_eq!((balance.balance, balance.earned, balance.redeemed), (4, 10, 6));
+}
