@@ -4,6 +4,7 @@
 package org.gridline.app.logic
 
 import org.gridline.core.CommunitySettings
+import org.gridline.core.ErrorCode
 import org.gridline.core.NewServiceOrder
 import org.gridline.core.OrderAct
 import org.gridline.core.OrderAction
@@ -195,16 +196,16 @@ class OrdersPresenter(private val store: GridlineStore, private val chinese: Boo
     fun list(mine: Boolean = false, overdueOnly: Boolean = false): ScreenState<OrdersScreen> = load {
         val list = store.orderList(OrderFilter(stage = null, mine = mine, grid = null, overdue = overdueOnly))
         val volunteer = isVolunteer()
-        // The list items carry no contact; a volunteer's device holds only the orders dispatched to it (a few), so
-        // each row reads its order's detail.
-        val contact: (OrderListItem) -> OrderContact? = if (volunteer) {
-            { item -> store.orderDetail(item.orderId).let { OrderContact(it.resident, it.address, it.phone) } }
-        } else {
-            { null }
-        }
         val points = if (volunteer) store.pointsBalance(null) else null
         val history = if (volunteer) store.pointsHistory(null).map(::pointsRow) else emptyList()
-        OrdersScreen(points, list.items.map { row(it, contact(it)) }, history)
+        // The list items carry no contact; a volunteer's device holds only the orders dispatched to it (a few), so
+        // each row reads its order's detail. An order a sync withdrew in between is gone: its row is left out.
+        val rows = if (volunteer) {
+            list.items.mapNotNull { item -> contactOf(item.orderId)?.let { row(item, it) } }
+        } else {
+            list.items.map { row(it, null) }
+        }
+        OrdersScreen(points, rows, history)
     }
 
     /** One order with its history and buttons. */
@@ -245,6 +246,14 @@ class OrdersPresenter(private val store: GridlineStore, private val chinese: Boo
         settings.serviceCatalogue.map { it.code to if (chinese) it.nameZh else it.nameEn }
 
     private fun isVolunteer() = store.device().role == Role.VOLUNTEER
+
+    /** The contact the order carries, or null when the order is no longer on this device. */
+    private fun contactOf(orderId: String): OrderContact? =
+        try {
+            store.orderDetail(orderId).let { OrderContact(it.resident, it.address, it.phone) }
+        } catch (e: GridlineException.Rejected) {
+            if (e.code == ErrorCode.NOT_FOUND) null else throw e
+        }
 
     private fun pointsRow(e: PointsEntry): PointsRow {
         val credit = e.kind == PointsEntryKind.CREDIT
