@@ -225,10 +225,7 @@ pub fn take_action(console: &Console, staffer: &Staffer, incident_id: &str, act:
         console.replicas.with(&community, |store| Ok(store.incident_act_change(&identity, incident_id, act)?))?;
     console.app.engine.submit(&staffer.device(), &doc_id, &change, console.app.clock.now())?;
     console.app.engine.storage().append_audit(&staffer.audit("incident_act", incident_id, detail.trim()))?;
-    let incidents = super::replica::feed(console, &community)?;
-    if !incidents.is_empty() {
-        let _ = console.changed.send(super::Changed { community_id: community, incidents });
-    }
+    super::replica::announce(console, super::replica::feed(console, &community)?);
     Ok(())
 }
 

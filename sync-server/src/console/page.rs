@@ -27,6 +27,8 @@ pub struct Chrome {
     pub nav: &'static str,
     /// Whether the admin entries show.
     pub admin: bool,
+    /// Whether the community's configuration entry shows (admin and station staff).
+    pub configures: bool,
     /// The page's own path and query (the language toggle comes back to it).
     pub here: String,
 }
@@ -42,6 +44,7 @@ impl Chrome {
             csrf: s.session.csrf.clone(),
             nav,
             admin: s.staff.role == Role::Admin,
+            configures: may_administer(s.staff.role),
             here: here.into(),
         }
     }
@@ -55,6 +58,7 @@ impl Chrome {
             csrf: String::new(),
             nav: "",
             admin: false,
+            configures: false,
             here: here.into(),
         }
     }
