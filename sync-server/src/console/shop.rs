@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use gridline_core::docs::DocId;
 use gridline_core::model::{CommunitySettings, Role};
-use gridline_core::points::{self, Ledger, RedemptionStatus};
+use gridline_core::points::{self, Ledger, RedemptionStatus, MAX_QUANTITY, MIN_QUANTITY};
 use gridline_core::schedule::Month;
 use gridline_core::store::{Redemption, Store};
 use gridline_core::ErrorCode;
@@ -36,8 +36,6 @@ pub fn routes() -> super::Routes {
         .route("/shop/figures", get(figures))
 }
 
-/// Most units one redemption takes.
-pub const MAX_QUANTITY: u32 = 99;
 /// Recent redemptions listed.
 pub const RECENT: usize = 30;
 const BODY_LIMIT: usize = 8 * 1024;
@@ -171,10 +169,7 @@ fn hours(minutes: u64) -> String {
 /// The community's points ledger as the replica holds it (empty before the first redemption or credit).
 fn ledger(store: &Store) -> Result<Ledger> {
     let id = DocId::points(&store.device().community_id);
-    Ok(match store.load_doc(&id)? {
-        Some(doc) => Ledger::read(&doc)?,
-        None => Ledger::default(),
-    })
+    Ok(store.load_doc(&id)?.map(|doc| Ledger::read(&doc)).unwrap_or_default())
 }
 
 /// Reads the counter's figures from the replica of `community_id` for `month` (`YYYY-MM`, or the current).
@@ -206,21 +201,24 @@ pub fn load(console: &Console, community_id: &str, tr: Tr, month: &str) -> Resul
                 balance: b.balance,
             })
             .collect();
-        let recent = ledger
-            .redemptions()
+        let mut requests: Vec<&gridline_core::points::RedemptionRequest> = ledger.requests.iter().collect();
+        requests.sort_by(|a, b| (b.at, &b.redemption_id).cmp(&(a.at, &a.redemption_id)));
+        let recent = requests
             .into_iter()
-            .rev()
             .take(RECENT)
-            .map(|r| RedemptionRow {
-                at: local_time(&r.at, &tz),
-                item: item_name(&tr, &settings, &r.item),
-                status: status_words(&tr, &r.status).to_string(),
-                status_code: r.status.code(),
-                redemption_id: r.redemption_id,
-                volunteer: r.volunteer,
-                quantity: r.quantity,
-                points: r.points,
-                actor: r.actor,
+            .map(|r| {
+                let (status, points) = points::status_of(&ledger, r);
+                RedemptionRow {
+                    redemption_id: r.redemption_id.clone(),
+                    at: local_time(&r.at, &tz),
+                    volunteer: r.volunteer.clone(),
+                    item: item_name(&tr, &settings, &r.item),
+                    quantity: r.quantity,
+                    points,
+                    status: status_words(&tr, &status).to_string(),
+                    status_code: status.code(),
+                    actor: r.actor.clone(),
+                }
             })
             .collect();
         let honour = store
@@ -363,7 +361,7 @@ fn read_redeem(f: &RedeemForm) -> std::result::Result<(String, String, u32), Ref
     if item.is_empty() || item.len() > 64 {
         return Err("shop.bad_item");
     }
-    let quantity = f.quantity.trim().parse::<u32>().ok().filter(|q| (1..=MAX_QUANTITY).contains(q));
+    let quantity = f.quantity.trim().parse::<u32>().ok().filter(|q| (MIN_QUANTITY..=MAX_QUANTITY).contains(q));
     let quantity = quantity.ok_or("shop.bad_quantity")?;
     Ok((volunteer.to_string(), item.to_string(), quantity))
 }
