@@ -81,6 +81,11 @@ pub const WORDS: Words = &[
     ("shop.confirmed", "兑换成功：{volunteer} 兑换 {item} × {quantity}，扣除 {points} 积分，剩余 {balance} 积分。", "Redeemed: {volunteer} took {item} × {quantity} for {points} points; {balance} points left."),
     ("shop.pending_outcome", "兑换已登记，等待服务器确认。", "The redemption is recorded and waits for the server's decision."),
     ("shop.refused", "未兑换：{reason}（{volunteer}，{item} × {quantity}）。兑换记录已保留。", "Not redeemed: {reason} ({volunteer}, {item} × {quantity}). The request is kept."),
+    (
+        "shop.refused_now",
+        "未兑换：{reason}（{volunteer}，{item} × {quantity}），未登记任何兑换。",
+        "Not redeemed: {reason} ({volunteer}, {item} × {quantity}); nothing was recorded.",
+    ),
     ("shop.bad_quantity", "数量须为 1 到 99。", "The quantity must be 1 to 99."),
     ("shop.bad_volunteer", "请选择志愿者。", "Choose a volunteer."),
     ("shop.bad_item", "请选择本社区的兑换商品。", "Choose one of the community's items."),
@@ -190,9 +195,16 @@ pub fn load(console: &Console, community_id: &str, tr: Tr, month: &str) -> Resul
                 left: points::stock_left(&ledger, &settings, &i.code),
             })
             .collect();
-        let balances: Vec<BalanceRow> = store
-            .points_balance(None)?
-            .into_iter()
+        // Every volunteer the ledger names or the community enrolled, each with the core's balance.
+        let named: BTreeSet<String> = ledger
+            .credits
+            .iter()
+            .map(|c| c.volunteer.clone())
+            .chain(ledger.requests.iter().map(|r| r.volunteer.clone()))
+            .collect();
+        let balances: Vec<BalanceRow> = named
+            .iter()
+            .map(|v| points::balance(&ledger, v))
             .map(|b| BalanceRow {
                 volunteer: b.volunteer,
                 earned: b.earned,
@@ -226,8 +238,7 @@ pub fn load(console: &Console, community_id: &str, tr: Tr, month: &str) -> Resul
             .into_iter()
             .map(|h| HonourRow { volunteer: h.volunteer, orders: h.orders, hours: hours(h.minutes), points: h.points })
             .collect();
-        let volunteers: BTreeSet<String> =
-            balances.iter().map(|b| b.volunteer.clone()).chain(enrolled.iter().cloned()).collect();
+        let volunteers: BTreeSet<String> = named.into_iter().chain(enrolled).collect();
         Ok(Figures { items, balances, recent, honour, month: month.code(), volunteers: volunteers.into_iter().collect() })
     })
 }
@@ -302,7 +313,8 @@ async fn view(
             let outcome = match redemption {
                 Some(id) => c.replicas.with(&community, |store| {
                     let settings = store.settings().clone();
-                    Ok(store.redemption(&id)?.map(|r| (outcome(&tr, &settings, &r), r.status.code())))
+                    // An id the ledger does not hold (a link from elsewhere) shows no outcome.
+                    Ok(store.redemption(&id).ok().map(|r| (outcome(&tr, &settings, &r), r.status.code())))
                 })?,
                 None => None,
             };
@@ -403,19 +415,52 @@ pub async fn redeem(State(console): State<Arc<Console>>, staffer: Staffer, Form(
     };
     let staffer = Arc::new(staffer);
     let s = staffer.clone();
-    let done = console.blocking(move |c| record(c, &s, &volunteer, &item, quantity)).await;
+    let done = console
+        .blocking(move |c| match record(c, &s, &volunteer, &item, quantity) {
+            Ok(id) => Ok(Recorded::Id(id)),
+            Err(e) => Ok(Recorded::Refused(refusal_words(c, &s, &e, &volunteer, &item, quantity)?, e)),
+        })
+        .await;
     match done {
-        Ok(id) => Redirect::to(&format!("/console/shop?redemption={id}")).into_response(),
-        Err(e) if e.code == ErrorCode::UnknownCode => {
-            view(&console, &staffer, String::new(), None, StatusCode::BAD_REQUEST, Some(tr.t("shop.bad_item").into()))
-                .await
-        }
-        Err(e) => {
-            // Refused at once (the replica's own view already says so): nothing was recorded.
-            let words = format!("{} ({})", tr.error(e.code), e.code.code());
-            view(&console, &staffer, String::new(), None, e.status, Some(words)).await
-        }
+        Ok(Recorded::Id(id)) => Redirect::to(&format!("/console/shop?redemption={id}")).into_response(),
+        Ok(Recorded::Refused(words, e)) => view(&console, &staffer, String::new(), None, e.status, Some(words)).await,
+        Err(e) => error_page(Chrome::of(&staffer, "shop", "/console/shop"), &e),
     }
+}
+
+/// What recording a redemption came to.
+enum Recorded {
+    /// Recorded (and decided): its id.
+    Id(String),
+    /// Refused before anything was recorded: the words, and the error (its status).
+    Refused(String, ServerError),
+}
+
+/// The words of a redemption refused at once: the core's refusal (`points_insufficient`, `out_of_stock`,
+/// `unknown_item`) as the counter says it, else the error's words and code.
+fn refusal_words(
+    console: &Console,
+    staffer: &Staffer,
+    e: &ServerError,
+    volunteer: &str,
+    item: &str,
+    quantity: u32,
+) -> Result<String> {
+    let tr = staffer.tr();
+    if e.code == ErrorCode::UnknownCode {
+        return Ok(tr.t("shop.bad_item").to_string());
+    }
+    let Some(status) = e.code.code().parse::<RedemptionStatus>().ok().filter(|s| *s != RedemptionStatus::Pending)
+    else {
+        return Ok(format!("{} ({})", tr.error(e.code), e.code.code()));
+    };
+    let name = console.replicas.with(&staffer.staff.community_id, |store| Ok(item_name(&tr, store.settings(), item)))?;
+    Ok(tr
+        .t("shop.refused_now")
+        .replace("{reason}", status_words(&tr, &status))
+        .replace("{volunteer}", volunteer)
+        .replace("{item}", &name)
+        .replace("{quantity}", &quantity.to_string()))
 }
 
 #[cfg(test)]
