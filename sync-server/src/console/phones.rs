@@ -95,20 +95,13 @@ pub fn routes() -> super::Routes {
 }
 
 /// The roles `by` may issue codes for: admin staff any phone or console role but admin; station staff the
-/// field roles, volunteers (志愿者, who receive only the service orders dispatched to them) and the station's
-/// own.
+/// field roles and the station's own.
 pub fn issuable_roles(by: Role) -> &'static [Role] {
     match by {
-        Role::Admin => &[
-            Role::GridLeader,
-            Role::GridWorker,
-            Role::SocialWorker,
-            Role::Volunteer,
-            Role::Committee,
-            Role::Station,
-            Role::Street,
-        ],
-        Role::Station => &[Role::GridLeader, Role::GridWorker, Role::SocialWorker, Role::Volunteer, Role::Station],
+        Role::Admin => {
+            &[Role::GridLeader, Role::GridWorker, Role::SocialWorker, Role::Committee, Role::Station, Role::Street]
+        }
+        Role::Station => &[Role::GridLeader, Role::GridWorker, Role::SocialWorker, Role::Station],
         _ => &[],
     }
 }
@@ -445,9 +438,6 @@ mod tests {
         );
         let wide = read_issue_form(Role::Admin, pairs(&[("user", "李"), ("role", "committee"), ("grid", "G01")]));
         assert!(wide.is_ok_and(|f| f.grids.is_empty()), "a community-wide role holds no grids");
-        // A volunteer needs no grid and holds none: it reaches only the orders dispatched to it.
-        let volunteer = read_issue_form(Role::Station, pairs(&[("user", "李志愿"), ("role", "volunteer"), ("grid", "G01")]));
-        assert!(volunteer.is_ok_and(|f| f.role == Role::Volunteer && f.grids.is_empty()));
     }
 
     #[test]
