@@ -170,20 +170,25 @@ fn the_counter_shows_the_servers_decision_and_the_roles_that_may_redeem_and_conf
     let res = station.post("/console/config", &borrowed);
     assert_eq!(res.status().as_u16(), 409);
     assert!(res.text().expect("page").contains("已被他人修改"));
-    // A bad number: nothing saved, the field named.
+    // A price that is not a number, and one the shared validation refuses: nothing saved, the field named.
     let page = station.page("/console/config");
-    let mut bad: Vec<(String, String)> = fields(&page);
     let revision = between(&page, "name=\"revision\" value=\"", "\"").expect("revision").to_string();
-    bad.push(("revision".into(), revision));
-    for (k, v) in bad.iter_mut() {
-        if k.ends_with("-price") && *v == "4" {
-            *v = "四".into();
+    for (price, words) in [("四", "“所需积分”须为不小于 0 的整数：四"), ("0", "爱心超市商品「soap」price_points")] {
+        let mut bad: Vec<(String, String)> = fields(&page);
+        bad.push(("revision".into(), revision.clone()));
+        for (k, v) in bad.iter_mut() {
+            if k.ends_with("-price") && *v == "4" {
+                *v = price.into();
+            }
         }
+        let borrowed: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let res = station.post("/console/config", &borrowed);
+        assert_eq!(res.status().as_u16(), 400, "{price}");
+        let body = res.text().expect("page");
+        assert!(body.contains(words), "{price}: {body}");
     }
-    let borrowed: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let res = station.post("/console/config", &borrowed);
-    assert_eq!(res.status().as_u16(), 400);
-    assert!(res.text().expect("page").contains("所需积分"));
+    let page = station.page("/console/config");
+    assert_eq!(between(&page, "name=\"revision\" value=\"", "\""), Some(revision.as_str()), "nothing saved");
 
     // An order done and rated: the server credits the volunteer 10 points (meal delivery).
     let (order_id, doc_id) = request(&mut leader);

@@ -180,11 +180,15 @@ test('the configuration page saves a new stock and an item; a bad value and a st
   assert.equal(stale.status(), 409, 'a page opened before the save is refused');
   assert.match(await stale.text(), /已被他人修改/);
 
-  // A bad value: nothing saved, the words name the field.
+  // A bad value (a price of 0 points, which the shared validation refuses): nothing saved, the words name
+  // the item and the field.
   await station.goto('/console/config');
-  await station.locator('input[name$="-price"][aria-label$=" soap"]').fill('四');
+  await station.locator('input[name$="-price"][aria-label$=" soap"]').fill('0');
   await station.getByRole('button', { name: '保存配置' }).click();
-  await station.locator('p.error[role=alert]', { hasText: '所需积分' }).waitFor({ timeout: WAIT_MS });
+  const refusal = station.locator('p.error[role=alert]', { hasText: '配置有误' });
+  await refusal.waitFor({ timeout: WAIT_MS });
+  assert.match(await refusal.textContent(), /爱心超市商品「soap」price_points/);
+  await checked(t, station, 'config-refused');
   await station.goto('/console/config');
   assert.equal(await station.locator('input[name$="-price"][aria-label$=" soap"]').inputValue(), '4');
   await other.close();

@@ -240,6 +240,24 @@ impl Filled {
     }
 }
 
+/// The validation's problems (`shop_items[5].price_points: 1 to 100000`) with each row named by its table's
+/// words and its code, as the page shows them (`爱心超市商品「soap」price_points: 1 to 100000`).
+fn rows_named(problems: &str, settings: &CommunitySettings, tr: super::i18n::Tr) -> String {
+    let mut text = problems.to_string();
+    let tables = [
+        ("service_catalogue", "config.services", settings.service_catalogue.iter().map(|s| s.code.as_str()).collect::<Vec<_>>()),
+        ("shop_items", "config.items", settings.shop_items.iter().map(|i| i.code.as_str()).collect()),
+    ];
+    for (field, key, codes) in tables {
+        for (n, code) in codes.iter().enumerate().rev() {
+            let code = if code.is_empty() { "—" } else { code };
+            text = text.replace(&format!("{field}[{n}]."), &format!("{}「{code}」", tr.t(key)));
+            text = text.replace(&format!("{field}[{n}]"), &format!("{}「{code}」", tr.t(key)));
+        }
+    }
+    text
+}
+
 #[derive(Template)]
 #[template(path = "console/config.html")]
 struct ConfigPage {
@@ -251,7 +269,8 @@ struct ConfigPage {
 
 /// The configuration as stored and its revision.
 fn current(console: &Console, community_id: &str) -> Result<(CommunitySettings, u64)> {
-    crate::config::show(&console.app.engine, community_id)
+    let shown = crate::config::show(&console.app.engine, community_id)?;
+    Ok((shown.settings, shown.revision))
 }
 
 async fn view(
@@ -329,17 +348,21 @@ pub async fn save(
             let Ok(revision) = form.revision.parse::<u64>() else {
                 return Ok(Saved::Refused(tr.t("config.stale").to_string(), StatusCode::CONFLICT));
             };
-            match crate::config::set(&c.app.engine, &community, &settings, revision, c.app.clock.now()) {
+            let config = crate::config::ConfigDocument { revision, settings };
+            match crate::config::set(&c.app.engine, &community, &config) {
                 Ok(_) => {}
-                Err(e) if e.code == ErrorCode::StaleRevision => {
+                // The revision the page was read at is no longer the stored one.
+                Err(e) if e.code == ErrorCode::ActionNotAllowed => {
                     return Ok(Saved::Refused(tr.t("config.stale").to_string(), StatusCode::CONFLICT));
                 }
-                Err(e) if e.status == StatusCode::BAD_REQUEST => {
-                    let words = tr.t("config.invalid").replace("{reason}", &e.message);
+                Err(e) if e.code == ErrorCode::InvalidInput => {
+                    let reason = rows_named(&e.message, &config.settings, tr);
+                    let words = tr.t("config.invalid").replace("{reason}", &reason);
                     return Ok(Saved::Refused(words, StatusCode::BAD_REQUEST));
                 }
                 Err(e) => return Err(e),
             }
+            let settings = &config.settings;
             let detail = format!(
                 "services {} items {} due_days {}",
                 settings.service_catalogue.len(),
@@ -409,6 +432,14 @@ mod tests {
         let mut removed = bad.clone();
         removed.items[0].remove = true;
         assert!(removed.apply(&base).is_ok());
+    }
+
+    #[test]
+    fn the_validations_rows_are_named_by_their_codes() {
+        let settings = CommunitySettings::defaults("c1", "幸福社区", "Asia/Shanghai");
+        let zh = super::super::i18n::Tr::new(super::super::i18n::Lang::Zh);
+        let named = rows_named("shop_items[1].price_points: 1 to 100000; service_catalogue[0].points: 1 to 100000", &settings, zh);
+        assert_eq!(named, "爱心超市商品「cooking_oil」price_points: 1 to 100000; 服务目录「meal_delivery」points: 1 to 100000");
     }
 
     #[test]
