@@ -3,7 +3,7 @@
 
 use automerge::{ActorId, Change};
 use gridline_core::docs::scope::DeviceScope;
-use gridline_core::docs::DocId;
+use gridline_core::docs::{DocId, DocKind};
 use gridline_core::sync::protocol::ChangeSignature;
 use gridline_core::sync::signing;
 use sha2::{Digest, Sha256};
@@ -28,10 +28,19 @@ impl Device {
         DeviceScope::enrolled(&self.community_id, self.role, &self.grids)
     }
 
-    /// What the device may read, as the storage's catalogue query takes it.
+    /// What the device may read, as the storage's catalogue query takes it: a volunteer's is the documents
+    /// without a grid and the orders whose audience is its user.
     pub fn read_scope(&self) -> ReadScope {
-        let grids = self.scope().grid_filter().map(<[String]>::to_vec);
-        ReadScope { community_id: self.community_id.clone(), grids }
+        let scope = self.scope();
+        // Any service order of the community: whether the device reaches orders by assignment at all.
+        let any_order =
+            DocId { kind: DocKind::ServiceOrder, community: self.community_id.clone(), grid: None, key: None };
+        ReadScope {
+            community_id: self.community_id.clone(),
+            grids: scope.grid_filter().map(<[String]>::to_vec),
+            user: self.user.clone(),
+            by_assignment: scope.reaches_by_assignment(&any_order),
+        }
     }
 
     /// True when the device may receive the document (`DeviceScope::may_read`).

@@ -295,6 +295,12 @@ fn collect_hashes(doc: &AutoCommit, obj: &ObjId, depth: usize, out: &mut BTreeSe
     }
 }
 
+/// Who a document is addressed to beyond its grid ([`DocumentWrite::audience`]): a service order's current
+/// volunteer. No document has one yet.
+fn audience(_id: &DocId, _doc: &AutoCommit) -> Option<String> {
+    None
+}
+
 /// The document without changes that wait for missing dependencies (what `save` would otherwise keep).
 fn without_orphans(doc: &mut AutoCommit) -> std::result::Result<AutoCommit, automerge::AutomergeError> {
     let bytes = doc.save_with_options(SaveOptions { retain_orphans: false, ..SaveOptions::default() });
@@ -510,6 +516,34 @@ impl Engine {
     /// written), and what it wrote is stored in one transaction. The documents' writers are locked from the
     /// copy to the store, so no edit of the same document in this process interleaves.
     pub fn edit<T>(&self, ids: &[DocId], f: impl FnOnce(&mut [AutoCommit]) -> Result<T>) -> Result<(T, RoundStats)> {
+        self.edit_with(ids, false, f)
+    }
+
+    /// [`Engine::edit`] whose writes go only onto the stored forms its copies were taken from
+    /// ([`DocumentWrite::once`]): what `f` decides from the copies (a revision, a balance) holds for what is
+    /// stored, also when other processes write the same documents. When another process stored a change to one
+    /// of them meanwhile, `f` runs again on fresh copies; after [`STALE_RETRIES`] tries the refusal is returned
+    /// (`server_unavailable`, try again).
+    pub fn edit_once<T>(
+        &self,
+        ids: &[DocId],
+        mut f: impl FnMut(&mut [AutoCommit]) -> Result<T>,
+    ) -> Result<(T, RoundStats)> {
+        let mut attempt = 1;
+        loop {
+            match self.edit_with(ids, true, &mut f) {
+                Err(e) if e.code == ErrorCode::ServerUnavailable && attempt < STALE_RETRIES => attempt += 1,
+                done => return done,
+            }
+        }
+    }
+
+    fn edit_with<T>(
+        &self,
+        ids: &[DocId],
+        once: bool,
+        f: impl FnOnce(&mut [AutoCommit]) -> Result<T>,
+    ) -> Result<(T, RoundStats)> {
         let names: Vec<String> = ids.iter().map(DocId::to_string).collect();
         let _writers = self.writers.lock(names.iter().map(String::as_str));
         let mut docs = Vec::with_capacity(ids.len());
@@ -534,7 +568,7 @@ impl Engine {
             .map(|((id, mut doc), (before, base, bytes))| {
                 doc.commit();
                 let new_changes = doc.get_changes(&before);
-                let written = Written::new(doc, new_changes, base, bytes);
+                let written = Written::new(doc, new_changes, base, bytes).map(|w| Written { once, ..w });
                 Received { id: id.clone(), state: State::new(), reply: None, written }
             })
             .collect();
@@ -566,6 +600,7 @@ impl Engine {
                 blobs: blob_hashes(&doc),
                 base_seq: base,
                 once,
+                audience: audience(&r.id, &doc),
             });
             docs.push((doc_id, doc, base_bytes + added, base));
         }
@@ -973,7 +1008,7 @@ mod tests {
         assert_eq!(after.get_heads(), before.get_heads());
         assert_eq!(gridline_core::docs::entities(&after, roster::HOUSEHOLD_PREFIX).count(), 80);
         // Storing the same changes again changes nothing (keyed by hash), but bumps the catalogue.
-        let scope = ReadScope { community_id: "c1".into(), grids: Some(vec!["G01".into()]) };
+        let scope = ReadScope::grids("c1", vec!["G01".into()]);
         let v = fresh.storage().catalogue_version("c1").expect("version");
         let changes = after.get_changes(&[]);
         let write = DocumentWrite {
@@ -984,13 +1019,14 @@ mod tests {
             blobs: vec![],
             base_seq: 0,
             once: false,
+            audience: None,
         };
         fresh.storage().append(&[write], &[], 0, None).expect("append again").expect("no quota");
         let again = engine(dir.path(), 1 << 20);
         assert_eq!(again.document(&id.to_string()).expect("load").expect("doc").get_changes(&[]).len(), 80);
         let rows = again.storage().catalogue(&scope, v, 10).expect("catalogue");
         assert_eq!(rows.len(), 1);
-        let other = ReadScope { community_id: "c1".into(), grids: Some(vec!["G02".into()]) };
+        let other = ReadScope::grids("c1", vec!["G02".into()]);
         assert!(again.storage().catalogue(&other, 0, 10).expect("catalogue").is_empty());
     }
 

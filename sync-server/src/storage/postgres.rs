@@ -87,8 +87,16 @@ const SCHEMA_3: &str = "
 CREATE INDEX document_grid_catalogue ON document (community_id, grid, version);
 ";
 
+/// Schema 5: each document's audience, the user name of a service order's current volunteer (NULL for every
+/// other document), and the index a volunteer's catalogue read goes straight to.
+const SCHEMA_5: &str = "
+ALTER TABLE document ADD COLUMN audience TEXT;
+CREATE INDEX document_audience ON document (community_id, audience, version) WHERE audience IS NOT NULL;
+";
+
 /// The schema, version by version; a database at version N runs the scripts after N, in one transaction.
-const MIGRATIONS: &[(i32, &str)] = &[(1, SCHEMA_1), (2, console::SCHEMA_2), (3, SCHEMA_3), (4, console::SCHEMA_4)];
+const MIGRATIONS: &[(i32, &str)] =
+    &[(1, SCHEMA_1), (2, console::SCHEMA_2), (3, SCHEMA_3), (4, console::SCHEMA_4), (5, SCHEMA_5)];
 
 /// PostgreSQL storage: a connection pool and the runtime that drives it.
 pub struct PgStorage {
@@ -335,13 +343,17 @@ async fn append_one(tx: &Transaction<'_>, w: &DocumentWrite, received_at: i64) -
     // (on a conflict those of the latest committed row; on an insert the writer's, which are then exact).
     let upsert = tx
         .prepare_cached(
-            "INSERT INTO document (doc_id, community_id, grid, version, heads, received_at) VALUES ($1, $2, $3, 0, $4, $5)
-             ON CONFLICT (doc_id) DO UPDATE SET received_at = excluded.received_at
+            "INSERT INTO document (doc_id, community_id, grid, version, heads, received_at, audience)
+             VALUES ($1, $2, $3, 0, $4, $5, $6)
+             ON CONFLICT (doc_id) DO UPDATE SET received_at = excluded.received_at, audience = excluded.audience
              RETURNING heads",
         )
         .await?;
     let stored: String = tx
-        .query_one(&upsert, &[&w.doc_id, &w.scope.community_id, &w.scope.grid, &w.heads.join(";"), &received_at])
+        .query_one(
+            &upsert,
+            &[&w.doc_id, &w.scope.community_id, &w.scope.grid, &w.heads.join(";"), &received_at, &w.audience],
+        )
         .await?
         .try_get(0)?;
     let before = last_seq(tx, &w.doc_id).await?;
@@ -672,8 +684,24 @@ impl Storage for PgStorage {
         let since = to_i64(since);
         let limit = to_i64(limit as u64);
         self.read(async |client| {
-            let rows = match &scope.grids {
-                None => {
+            let rows = match (&scope.grids, scope.by_assignment) {
+                (_, true) => {
+                    // The community's own documents and the orders dispatched to the user, the latter read in
+                    // version order from `document_audience`.
+                    let sql = client
+                        .prepare_cached(
+                            "SELECT doc_id, heads, version, received_at FROM (
+                               (SELECT doc_id, heads, version, received_at FROM document
+                                WHERE community_id = $1 AND grid IS NULL AND version > $2 ORDER BY version LIMIT $3)
+                               UNION ALL
+                               (SELECT doc_id, heads, version, received_at FROM document
+                                WHERE community_id = $1 AND audience = $4 AND version > $2 ORDER BY version LIMIT $3)
+                             ) AS d ORDER BY version LIMIT $3",
+                        )
+                        .await?;
+                    client.query(&sql, &[&scope.community_id, &since, &limit, &scope.user]).await?
+                }
+                (None, false) => {
                     let sql = client
                         .prepare_cached(
                             "SELECT doc_id, heads, version, received_at FROM document
@@ -682,7 +710,7 @@ impl Storage for PgStorage {
                         .await?;
                     client.query(&sql, &[&scope.community_id, &since, &limit]).await?
                 }
-                Some(grids) => {
+                (Some(grids), false) => {
                     // The community's own documents and the grids' documents, each read in version order from
                     // `document_grid_catalogue` (an OR of the two would scan the whole community's range).
                     let sql = client
@@ -709,6 +737,14 @@ impl Storage for PgStorage {
                     })
                 })
                 .collect()
+        })
+    }
+
+    fn audience(&self, doc_id: &str) -> Result<Option<String>> {
+        self.read(async |client| {
+            let sql = client.prepare_cached("SELECT audience FROM document WHERE doc_id = $1").await?;
+            let row = client.query_opt(&sql, &[&doc_id]).await?;
+            Ok(row.map(|r| r.try_get::<_, Option<String>>(0)).transpose()?.flatten())
         })
     }
 
