@@ -236,7 +236,7 @@ pub fn load(console: &Console, community_id: &str, tr: Tr, month: &str) -> Resul
         let honour = store
             .honour_roll(&month)?
             .into_iter()
-            .map(|h| HonourRow { volunteer: h.volunteer, orders: h.orders, hours: hours(h.minutes), points: h.points })
+            .map(|h| HonourRow { volunteer: h.volunteer, orders: h.orders, hours: hours(u64::from(h.minutes)), points: h.points })
             .collect();
         let volunteers: BTreeSet<String> = named.into_iter().chain(enrolled).collect();
         Ok(Figures { items, balances, recent, honour, month: month.code(), volunteers: volunteers.into_iter().collect() })
