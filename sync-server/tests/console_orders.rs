@@ -129,13 +129,14 @@ fn a_dispatch_names_an_enrolled_volunteer_and_reaches_only_that_phone() {
         assert_eq!(res.status().as_u16(), 400, "{name}");
         assert!(res.text().expect("page").contains("请选择本社区已登记的志愿者。"));
     }
-    let res = committee.post(&format!("{path}/act"), &[("action", "dispatch"), ("volunteer", "李志愿"), ("due", "2099-01-02")]);
-    assert_eq!(res.status().as_u16(), 303, "dispatched");
+    let due = (now() + chrono::Duration::days(2)).date_naive().to_string();
+    let res = committee.post(&format!("{path}/act"), &[("action", "dispatch"), ("volunteer", "李志愿"), ("due", &due)]);
+    assert_eq!(res.status().as_u16(), 303, "dispatched: {}", res.text().unwrap_or_default());
     assert_eq!(StaffClient::location(&res), format!("{path}?done=1"));
     let page = committee.page(&path);
     assert!(page.contains("<span class=\"stage stage-dispatched\">已派单</span>"), "{page}");
     assert!(page.contains("<dd class=\"volunteer\">李志愿</dd>"));
-    assert!(page.contains("2099-01-02"));
+    assert!(page.contains(&format!("<time datetime=\"{due}\">{due}</time>")), "{page}");
 
     // The volunteer's phone receives the order.
     volunteer.sync().expect("sync");

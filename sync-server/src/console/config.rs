@@ -356,7 +356,8 @@ pub async fn save(
                     return Ok(Saved::Refused(tr.t("config.stale").to_string(), StatusCode::CONFLICT));
                 }
                 Err(e) if e.code == ErrorCode::InvalidInput => {
-                    let reason = rows_named(&e.message, &config.settings, tr);
+                    let problems = e.message.strip_prefix("configuration: ").unwrap_or(&e.message);
+                    let reason = rows_named(problems, &config.settings, tr);
                     let words = tr.t("config.invalid").replace("{reason}", &reason);
                     return Ok(Saved::Refused(words, StatusCode::BAD_REQUEST));
                 }
