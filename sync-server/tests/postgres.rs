@@ -219,7 +219,26 @@ fn a_volunteers_catalogue_follows_the_audience_of_each_write() {
         assert_eq!(ids(&volunteer("Zhao"), cursor), vec![o1.clone()]);
         // A page is bounded and in version order.
         let page = s.catalogue(&volunteer("Zhao"), 0, 2).expect("page");
-        assert_eq!(page.iter().map(|r| r.doc_id.as_str()).collect::<Vec<_>>(), vec![community_doc, points]);
+        assert_eq!(page.iter().map(|r| r.doc_id.as_str()).collect::<Vec<_>>(), vec![community_doc.clone(), points]);
+
+        // What Li's phone synced and may no longer hold: o1 (now Zhao's) and o3 (nobody's), never its community
+        // document, nor an order of another community's prefix.
+        let o3 = format!("order:{c}:G01:o3");
+        let states: Vec<(String, String, Vec<u8>)> = [&community_doc, &o1, &o2, &o3, &"order:elsewhere:G01:o9".into()]
+            .into_iter()
+            .map(|doc| ("li-phone".to_string(), doc.to_string(), vec![1]))
+            .collect();
+        s.put_sync_states(&states).expect("states");
+        let prefix = format!("order:{c}:");
+        let mut expected = vec![o1.clone(), o2.clone(), o3.clone()];
+        expected.sort();
+        assert_eq!(s.withdrawable("li-phone", &prefix, "Li", 10).expect("withdrawable"), expected);
+        assert_eq!(s.withdrawable("li-phone", &prefix, "Zhao", 10).expect("withdrawable"), vec![o3.clone()]);
+        assert_eq!(s.withdrawable("li-phone", &prefix, "Li", 1).expect("bounded").len(), 1);
+        s.forget_sync_states("li-phone", &[o1.clone(), o3.clone()]).expect("forget");
+        assert_eq!(s.withdrawable("li-phone", &prefix, "Li", 10).expect("withdrawable"), vec![o2.clone()]);
+        assert_eq!(s.sync_state("li-phone", &o1).expect("state"), None);
+        assert_eq!(s.sync_state("li-phone", &community_doc).expect("state"), Some(vec![1]), "the rest is kept");
     });
 }
 

@@ -1,12 +1,13 @@
 //! Volunteers (志愿者) through a real server: enrolled with no grid, a volunteer's phone receives the community
-//! document and the points ledger and nothing of rosters, check-ins or incidents, checked on the wire (every
-//! document id a sync response names); asking for one of those is refused, and so is writing the
-//! configuration or the ledger.
+//! document, the points ledger and the service orders dispatched to it now, and nothing of rosters, check-ins
+//! or incidents, checked on the wire (every document id a sync response names); asking for a grid's document
+//! is refused, and so is writing the configuration or the ledger; an order not (or no longer) dispatched to it
+//! is withdrawn.
 
 use std::collections::BTreeSet;
 
-use gridline_core::docs::DocId;
-use gridline_core::model::Severity;
+use gridline_core::docs::{points, service_order, DocId};
+use gridline_core::model::{OrderEvent, ServiceOrderFields, Severity};
 use gridline_core::sync::protocol::DocMessage;
 use gridline_testkit::{log_id, Device, Server};
 
@@ -26,6 +27,12 @@ fn sync_on_the_wire(device: &mut Device) -> BTreeSet<String> {
         }
     }
     panic!("{} did not finish syncing", device.info.user);
+}
+
+/// Every document id a sync of `device` from catalogue cursor 0 names on the wire.
+fn named_from_the_start(device: &mut Device) -> BTreeSet<String> {
+    device.cursor = 0;
+    sync_on_the_wire(device)
 }
 
 /// A first sync message for a document the device does not hold: it asks the server for all of it.
@@ -79,4 +86,154 @@ fn a_volunteer_receives_the_community_document_and_the_points_ledger_and_nothing
     volunteer.cursor = 0;
     assert_eq!(sync_on_the_wire(&mut volunteer), expected, "still only these, as stored");
     assert!(volunteer.notes(&DocId::community(&community).to_string()).is_empty(), "nothing of the refused write");
+}
+
+/// Writes a new service order on `requester`'s phone (a grid leader's): meal delivery for household `G01-H0`.
+fn request_order(requester: &mut Device) -> DocId {
+    let order_id = uuid::Uuid::now_v7().to_string();
+    let id = DocId::service_order(requester.community(), "G01", &order_id);
+    let at = chrono::Utc::now().fixed_offset();
+    let fields = ServiceOrderFields {
+        order_id,
+        grid: "G01".into(),
+        household_code: "G01-H0".into(),
+        resident: Some("张奶奶".into()),
+        address: "1-1-101".into(),
+        phone: Some("13800000000".into()),
+        service: "meal_delivery".into(),
+        note: "午饭送到家".into(),
+        due: None,
+        from_visit: None,
+        requester: requester.info.user.clone(),
+        requester_device: requester.info.device_id.clone(),
+        at,
+    };
+    let request = event(requester, "request");
+    let doc = requester.doc(&id);
+    service_order::create(doc, &fields, &request).expect("create the order");
+    doc.commit();
+    id
+}
+
+/// An event of `device`'s user, in its role, dated now.
+fn event(device: &Device, action: &str) -> OrderEvent {
+    let at = chrono::Utc::now().to_rfc3339();
+    OrderEvent::new(action, &device.info.user, &device.info.device_id, &device.info.role, at)
+}
+
+/// Appends `e` to `device`'s copy of order `id` (not yet synced).
+fn append(device: &mut Device, id: &DocId, e: &OrderEvent) {
+    let doc = device.doc(id);
+    service_order::append_event(doc, e).expect("append");
+    doc.commit();
+}
+
+/// The order's events as `device` holds them.
+fn events(device: &Device, id: &DocId) -> Vec<OrderEvent> {
+    device.docs.get(&id.to_string()).map(|d| service_order::read_events(d).expect("events")).unwrap_or_default()
+}
+
+/// A volunteer holds an order only while it is dispatched to it: before the dispatch, to another volunteer and
+/// after a decline it is withdrawn (never refused for the whole round, never answered), writing into it is
+/// kept nowhere, and the catalogue follows the re-dispatch; the volunteer it is dispatched to reads it and
+/// works it, and the evaluation credits it in the points ledger.
+#[test]
+fn a_volunteer_reaches_an_order_only_while_it_is_dispatched_to_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path());
+    let community = server.community_with_roster();
+    let mut leader = server.enroll(&community, "陈网格长", "grid_leader", &["G01"]);
+    let mut committee = server.enroll(&community, "社居委", "committee", &[]);
+    let mut a = server.enroll(&community, "志愿者甲", "volunteer", &[]);
+    let mut b = server.enroll(&community, "志愿者乙", "volunteer", &[]);
+    for d in [&mut leader, &mut committee, &mut a, &mut b] {
+        d.sync().expect("first sync");
+    }
+    let own: BTreeSet<String> =
+        [DocId::community(&community).to_string(), DocId::points(&community).to_string()].into_iter().collect();
+    let order = request_order(&mut leader);
+    leader.sync().expect("the request goes up");
+
+    // Dispatched to nobody yet: not listed, and asking for it withdraws it with nothing of it answered.
+    assert_eq!(named_from_the_start(&mut a), own);
+    let res = a.round(vec![ask_for(&order)]).expect("not a refusal of the round");
+    assert_eq!(res.withdrawn, vec![order.to_string()]);
+    assert!(res.docs.is_empty() && res.catalogue.iter().all(|e| e.doc_id != order.to_string()), "{res:?}");
+
+    // Dispatched to A: A's catalogue lists it and A reads it, resident's address and phone included.
+    committee.sync().expect("committee receives the order");
+    let mut dispatch = event(&committee, "dispatch");
+    dispatch.volunteer = Some("志愿者甲".into());
+    append(&mut committee, &order, &dispatch);
+    committee.sync().expect("the dispatch goes up");
+    let mut with_order = own.clone();
+    with_order.insert(order.to_string());
+    assert_eq!(named_from_the_start(&mut a), with_order);
+    let held = service_order::read(a.docs.get(&order.to_string()).expect("held")).expect("readable");
+    assert_eq!((held.fields.address.as_str(), held.fields.phone.as_deref()), ("1-1-101", Some("13800000000")));
+
+    // B: not listed; asking withdraws it; an accept written into it by B is kept nowhere.
+    assert_eq!(named_from_the_start(&mut b), own);
+    let res = b.round(vec![ask_for(&order)]).expect("withdrawn, not refused");
+    assert_eq!((res.withdrawn.clone(), res.docs.len()), (vec![order.to_string()], 0));
+    let forged = {
+        let mut copy = a.docs.get(&order.to_string()).expect("A's copy").clone().with_actor(b.actor());
+        service_order::append_event(&mut copy, &event(&b, "accept")).expect("append");
+        copy.commit();
+        copy
+    };
+    b.docs.insert(order.to_string(), forged);
+    let res = b.push(std::slice::from_ref(&order)).expect("withdrawn, not refused");
+    assert_eq!(res.withdrawn, vec![order.to_string()]);
+    b.docs.remove(&order.to_string());
+    b.states.remove(&order.to_string());
+    committee.sync().expect("committee syncs");
+    assert_eq!(events(&committee, &order).len(), 2, "request and dispatch, nothing of B's");
+
+    // A declines: the round that carries the decline withdraws the order from A (it is no longer A's).
+    let e = event(&a, "decline");
+    append(&mut a, &order, &e);
+    let res = a.push(std::slice::from_ref(&order)).expect("the decline is stored");
+    assert_eq!(res.withdrawn, vec![order.to_string()], "withdrawn as soon as it is declined");
+    a.docs.remove(&order.to_string());
+    a.states.remove(&order.to_string());
+    committee.sync().expect("committee syncs");
+    assert_eq!(events(&committee, &order).last().map(|e| e.action.as_str()), Some("decline"));
+
+    // Re-dispatched to B: B's catalogue lists it, A's does not, A asking gets it withdrawn.
+    let mut again = event(&committee, "dispatch");
+    again.volunteer = Some("志愿者乙".into());
+    append(&mut committee, &order, &again);
+    committee.sync().expect("the re-dispatch goes up");
+    assert_eq!(named_from_the_start(&mut b), with_order);
+    assert_eq!(named_from_the_start(&mut a), own, "A's catalogue no longer lists it");
+    assert_eq!(a.round(vec![ask_for(&order)]).expect("withdrawn").withdrawn, vec![order.to_string()]);
+
+    // B works it; the grid leader records the rating; the server credits B in the ledger with the round.
+    let e = event(&b, "accept");
+    append(&mut b, &order, &e);
+    let e = event(&b, "done");
+    append(&mut b, &order, &e);
+    b.sync().expect("B's work goes up");
+    leader.sync().expect("leader receives it");
+    let mut rating = event(&leader, "evaluate");
+    rating.rating = Some(5);
+    append(&mut leader, &order, &rating);
+    leader.sync().expect("the rating goes up");
+    b.sync().expect("B syncs");
+    let ledger = points::Ledger::read(b.docs.get(&DocId::points(&community).to_string()).expect("ledger"));
+    let credit = ledger.credits.first().expect("credited");
+    assert_eq!(
+        (credit.volunteer.as_str(), credit.points, credit.minutes, ledger.credits.len()),
+        ("志愿者乙", 10, 60, 1)
+    );
+    assert_eq!(gridline_core::points::balance(&ledger, "志愿者乙").balance, 10);
+    assert_eq!(gridline_core::points::balance(&ledger, "志愿者甲").balance, 0);
+    // A comment after the evaluation credits nothing more.
+    let e = event(&leader, "comment");
+    append(&mut leader, &order, &e);
+    leader.sync().expect("comment");
+    b.sync().expect("B syncs");
+    let ledger = points::Ledger::read(b.docs.get(&DocId::points(&community).to_string()).expect("ledger"));
+    assert_eq!(ledger.credits.len(), 1, "an order is credited once");
 }

@@ -308,6 +308,12 @@ pub trait Storage: ConsoleStorage + Send + Sync {
     ) -> Result<std::result::Result<Vec<(i64, i64)>, QuotaExceeded>>;
     /// Saves per-device sync states `(device_id, doc_id, state)` only.
     fn put_sync_states(&self, sync_states: &[(String, String, Vec<u8>)]) -> Result<()>;
+    /// The documents under `prefix` that `device_id` holds a sync state for whose audience is not `audience`
+    /// (none, or another user's), at most `limit`, in id order: the service orders a volunteer's phone synced
+    /// and that are no longer dispatched to it.
+    fn withdrawable(&self, device_id: &str, prefix: &str, audience: &str, limit: usize) -> Result<Vec<String>>;
+    /// Deletes `device_id`'s sync states of `doc_ids` (documents withdrawn from it).
+    fn forget_sync_states(&self, device_id: &str, doc_ids: &[String]) -> Result<()>;
     /// A device's stored sync state for a document.
     fn sync_state(&self, device_id: &str, doc_id: &str) -> Result<Option<Vec<u8>>>;
     /// The documents in `scope` written after catalogue version `since`, oldest first, at most `limit`.

@@ -500,6 +500,21 @@ async fn versions_for(tx: &Transaction<'_>, writes: &[DocumentWrite]) -> Result<
     Ok(versions)
 }
 
+/// A catalogue page of the community's own documents (without a grid) and those `condition` (on `$4`) selects:
+/// each part read in version order from its own index, then merged (an OR of the two would scan the whole
+/// community's range).
+fn own_documents_and(condition: &str) -> String {
+    format!(
+        "SELECT doc_id, heads, version, received_at FROM (
+           (SELECT doc_id, heads, version, received_at FROM document
+            WHERE community_id = $1 AND grid IS NULL AND version > $2 ORDER BY version LIMIT $3)
+           UNION ALL
+           (SELECT doc_id, heads, version, received_at FROM document
+            WHERE community_id = $1 AND {condition} AND version > $2 ORDER BY version LIMIT $3)
+         ) AS d ORDER BY version LIMIT $3"
+    )
+}
+
 impl Storage for PgStorage {
     fn create_community(&self, c: &Community) -> Result<()> {
         self.write(async |tx| {
@@ -671,6 +686,34 @@ impl Storage for PgStorage {
         self.write(async |tx| put_states(tx, states).await)
     }
 
+    fn withdrawable(&self, device_id: &str, prefix: &str, audience: &str, limit: usize) -> Result<Vec<String>> {
+        self.read(async |client| {
+            // A device's sync states are few (a volunteer holds the orders dispatched to it): the key's device
+            // part bounds the scan.
+            let sql = client
+                .prepare_cached(
+                    "SELECT s.doc_id FROM sync_state AS s LEFT JOIN document AS d ON d.doc_id = s.doc_id
+                     WHERE s.device_id = $1 AND starts_with(s.doc_id, $2)
+                       AND (d.audience IS NULL OR d.audience <> $3)
+                     ORDER BY s.doc_id COLLATE \"C\" LIMIT $4",
+                )
+                .await?;
+            let rows = client.query(&sql, &[&device_id, &prefix, &audience, &to_i64(limit as u64)]).await?;
+            Ok(rows.iter().map(|r| r.try_get(0)).collect::<std::result::Result<_, _>>()?)
+        })
+    }
+
+    fn forget_sync_states(&self, device_id: &str, doc_ids: &[String]) -> Result<()> {
+        if doc_ids.is_empty() {
+            return Ok(());
+        }
+        self.write(async |tx| {
+            tx.execute("DELETE FROM sync_state WHERE device_id = $1 AND doc_id = ANY($2)", &[&device_id, &doc_ids])
+                .await?;
+            Ok(())
+        })
+    }
+
     fn sync_state(&self, device_id: &str, doc_id: &str) -> Result<Option<Vec<u8>>> {
         self.read(async |client| {
             let sql =
@@ -688,17 +731,7 @@ impl Storage for PgStorage {
                 (_, true) => {
                     // The community's own documents and the orders dispatched to the user, the latter read in
                     // version order from `document_audience`.
-                    let sql = client
-                        .prepare_cached(
-                            "SELECT doc_id, heads, version, received_at FROM (
-                               (SELECT doc_id, heads, version, received_at FROM document
-                                WHERE community_id = $1 AND grid IS NULL AND version > $2 ORDER BY version LIMIT $3)
-                               UNION ALL
-                               (SELECT doc_id, heads, version, received_at FROM document
-                                WHERE community_id = $1 AND audience = $4 AND version > $2 ORDER BY version LIMIT $3)
-                             ) AS d ORDER BY version LIMIT $3",
-                        )
-                        .await?;
+                    let sql = client.prepare_cached(&own_documents_and("audience = $4")).await?;
                     client.query(&sql, &[&scope.community_id, &since, &limit, &scope.user]).await?
                 }
                 (None, false) => {
@@ -713,17 +746,7 @@ impl Storage for PgStorage {
                 (Some(grids), false) => {
                     // The community's own documents and the grids' documents, each read in version order from
                     // `document_grid_catalogue` (an OR of the two would scan the whole community's range).
-                    let sql = client
-                        .prepare_cached(
-                            "SELECT doc_id, heads, version, received_at FROM (
-                               (SELECT doc_id, heads, version, received_at FROM document
-                                WHERE community_id = $1 AND grid IS NULL AND version > $2 ORDER BY version LIMIT $3)
-                               UNION ALL
-                               (SELECT doc_id, heads, version, received_at FROM document
-                                WHERE community_id = $1 AND grid = ANY($4) AND version > $2 ORDER BY version LIMIT $3)
-                             ) AS d ORDER BY version LIMIT $3",
-                        )
-                        .await?;
+                    let sql = client.prepare_cached(&own_documents_and("grid = ANY($4)")).await?;
                     client.query(&sql, &[&scope.community_id, &since, &limit, grids]).await?
                 }
             };

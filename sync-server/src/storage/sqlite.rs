@@ -529,6 +529,34 @@ impl Storage for SqliteStorage {
         self.write(|tx| put_states(tx, states))
     }
 
+    fn withdrawable(&self, device_id: &str, prefix: &str, audience: &str, limit: usize) -> Result<Vec<String>> {
+        self.read(|conn| {
+            // A device's sync states are few (a volunteer holds the orders dispatched to it): the key's device
+            // part bounds the scan.
+            let mut stmt = conn.prepare_cached(
+                "SELECT s.doc_id FROM sync_state AS s LEFT JOIN document AS d ON d.doc_id = s.doc_id
+                 WHERE s.device_id = ?1 AND substr(s.doc_id, 1, length(?2)) = ?2
+                   AND (d.audience IS NULL OR d.audience <> ?3)
+                 ORDER BY s.doc_id LIMIT ?4",
+            )?;
+            let rows = stmt.query_map(params![device_id, prefix, audience, limit as i64], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
+        })
+    }
+
+    fn forget_sync_states(&self, device_id: &str, doc_ids: &[String]) -> Result<()> {
+        if doc_ids.is_empty() {
+            return Ok(());
+        }
+        self.write(|tx| {
+            let mut stmt = tx.prepare_cached("DELETE FROM sync_state WHERE device_id = ?1 AND doc_id = ?2")?;
+            for doc_id in doc_ids {
+                stmt.execute(params![device_id, doc_id])?;
+            }
+            Ok(())
+        })
+    }
+
     fn sync_state(&self, device_id: &str, doc_id: &str) -> Result<Option<Vec<u8>>> {
         self.read(|conn| {
             Ok(conn
