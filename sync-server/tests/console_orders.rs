@@ -161,7 +161,8 @@ fn the_counter_shows_the_servers_decision_and_the_roles_that_may_redeem_and_conf
     let n = page.matches("name=\"item-").count() / 6;
     assert!(n >= 1, "the form's rows");
     form.extend(fields(&page));
-    for (field, value) in [("code", "soap"), ("name_zh", "香皂"), ("name_en", "Soap"), ("price", "4"), ("stock", "10")] {
+    for (field, value) in [("code", "soap"), ("name_zh", "香皂"), ("name_en", "Soap"), ("price", "4"), ("stock", "10")]
+    {
         form.push((format!("item-{n}-{field}"), value.into()));
     }
     let borrowed: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -174,7 +175,8 @@ fn the_counter_shows_the_servers_decision_and_the_roles_that_may_redeem_and_conf
     // A price that is not a number, and one the shared validation refuses: nothing saved, the field named.
     let page = station.page("/console/config");
     let revision = between(&page, "name=\"revision\" value=\"", "\"").expect("revision").to_string();
-    for (price, words) in [("四", "“所需积分”须为不小于 0 的整数：四"), ("0", "爱心超市商品「soap」price_points")] {
+    for (price, words) in [("四", "“所需积分”须为不小于 0 的整数：四"), ("0", "爱心超市商品「soap」price_points")]
+    {
         let mut bad: Vec<(String, String)> = fields(&page);
         bad.push(("revision".into(), revision.clone()));
         for (k, v) in bad.iter_mut() {
@@ -194,7 +196,8 @@ fn the_counter_shows_the_servers_decision_and_the_roles_that_may_redeem_and_conf
     // An order done and rated: the server credits the volunteer 10 points (meal delivery).
     let (order_id, doc_id) = request(&mut leader);
     wait_for(&committee, &format!("/console/orders/{order_id}"), |b| b.contains("stage-requested"));
-    let res = committee.post(&format!("/console/orders/{order_id}/act"), &[("action", "dispatch"), ("volunteer", "李志愿")]);
+    let res =
+        committee.post(&format!("/console/orders/{order_id}/act"), &[("action", "dispatch"), ("volunteer", "李志愿")]);
     assert_eq!(res.status().as_u16(), 303);
     volunteer.sync().expect("sync");
     act(&mut volunteer, &doc_id, "accept", "volunteer", None);
@@ -217,7 +220,9 @@ fn the_counter_shows_the_servers_decision_and_the_roles_that_may_redeem_and_conf
     assert!(outcome.contains("data-outcome=\"confirmed\""), "{outcome}");
     assert!(outcome.contains("剩余 2 积分"));
     assert_eq!(balance(&outcome).as_deref(), Some("2"));
-    assert!(outcome.contains("<tr data-item=\"soap\"><th scope=\"row\">香皂</th><td>4</td><td class=\"left\">8</td></tr>"));
+    assert!(
+        outcome.contains("<tr data-item=\"soap\"><th scope=\"row\">香皂</th><td>4</td><td class=\"left\">8</td></tr>")
+    );
     // One more would overdraw: refused in words, nothing charged.
     let res = committee.post("/console/shop", &[("volunteer", "李志愿"), ("item", "soap"), ("quantity", "1")]);
     let status = res.status().as_u16();

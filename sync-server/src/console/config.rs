@@ -49,7 +49,11 @@ pub const WORDS: Words = &[
     ("config.minutes", "服务时长（分钟）", "Minutes"),
     ("config.price", "所需积分", "Price (points)"),
     ("config.stock", "累计入库", "Stock taken in"),
-    ("config.stock_hint", "补货时调高累计入库数量；剩余库存 = 累计入库 − 已兑换数量。", "Raise the stock taken in when restocking; what is left is that less the units redeemed."),
+    (
+        "config.stock_hint",
+        "补货时调高累计入库数量；剩余库存 = 累计入库 − 已兑换数量。",
+        "Raise the stock taken in when restocking; what is left is that less the units redeemed.",
+    ),
     ("config.remove", "删除", "Remove"),
     ("config.add_service", "新增服务", "Add a service"),
     ("config.add_item", "新增商品", "Add an item"),
@@ -57,13 +61,22 @@ pub const WORDS: Words = &[
     ("config.save", "保存配置", "Save the configuration"),
     ("config.saved", "配置已保存。", "Configuration saved."),
     ("config.revision", "版本", "Revision"),
-    ("config.read_only", "只有管理员和社区工作站可以修改配置。", "Only administrators and the work station change the configuration."),
+    (
+        "config.read_only",
+        "只有管理员和社区工作站可以修改配置。",
+        "Only administrators and the work station change the configuration.",
+    ),
     (
         "config.stale",
         "配置在您打开此页后已被他人修改，未保存。请重新打开此页后再修改。",
-        "Someone changed the configuration after you opened this page; nothing was saved. Open the page again and redo your change.",
+        "Someone changed the configuration after you opened this page; nothing was saved. Open the page again \
+         and redo your change.",
     ),
-    ("config.bad_number", "“{field}”须为不小于 0 的整数：{value}", "“{field}” must be a whole number, 0 or more: {value}"),
+    (
+        "config.bad_number",
+        "“{field}”须为不小于 0 的整数：{value}",
+        "“{field}” must be a whole number, 0 or more: {value}",
+    ),
     ("config.invalid", "配置有误，未保存：{reason}", "The configuration is not valid; nothing was saved: {reason}"),
     ("config.empty_row", "（留空则不新增）", "(leave empty to add nothing)"),
 ];
@@ -189,10 +202,18 @@ impl Filled {
             }
         }
         let blank_service = |r: &ServiceRow| {
-            r.code.is_empty() && r.name_zh.is_empty() && r.name_en.is_empty() && r.points.is_empty() && r.minutes.is_empty()
+            r.code.is_empty()
+                && r.name_zh.is_empty()
+                && r.name_en.is_empty()
+                && r.points.is_empty()
+                && r.minutes.is_empty()
         };
         let blank_item = |r: &ItemRow| {
-            r.code.is_empty() && r.name_zh.is_empty() && r.name_en.is_empty() && r.price.is_empty() && r.stock.is_empty()
+            r.code.is_empty()
+                && r.name_zh.is_empty()
+                && r.name_en.is_empty()
+                && r.price.is_empty()
+                && r.stock.is_empty()
         };
         f.services = services.into_values().filter(|r| !blank_service(r)).collect();
         f.items = items.into_values().filter(|r| !blank_item(r)).collect();
@@ -245,7 +266,11 @@ impl Filled {
 fn rows_named(problems: &str, settings: &CommunitySettings, tr: super::i18n::Tr) -> String {
     let mut text = problems.to_string();
     let tables = [
-        ("service_catalogue", "config.services", settings.service_catalogue.iter().map(|s| s.code.as_str()).collect::<Vec<_>>()),
+        (
+            "service_catalogue",
+            "config.services",
+            settings.service_catalogue.iter().map(|s| s.code.as_str()).collect::<Vec<_>>(),
+        ),
         ("shop_items", "config.items", settings.shop_items.iter().map(|i| i.code.as_str()).collect()),
     ];
     for (field, key, codes) in tables {
@@ -439,8 +464,15 @@ mod tests {
     fn the_validations_rows_are_named_by_their_codes() {
         let settings = CommunitySettings::defaults("c1", "幸福社区", "Asia/Shanghai");
         let zh = super::super::i18n::Tr::new(super::super::i18n::Lang::Zh);
-        let named = rows_named("shop_items[1].price_points: 1 to 100000; service_catalogue[0].points: 1 to 100000", &settings, zh);
-        assert_eq!(named, "爱心超市商品「cooking_oil」price_points: 1 to 100000; 服务目录「meal_delivery」points: 1 to 100000");
+        let named = rows_named(
+            "shop_items[1].price_points: 1 to 100000; service_catalogue[0].points: 1 to 100000",
+            &settings,
+            zh,
+        );
+        assert_eq!(
+            named,
+            "爱心超市商品「cooking_oil」price_points: 1 to 100000; 服务目录「meal_delivery」points: 1 to 100000"
+        );
     }
 
     #[test]

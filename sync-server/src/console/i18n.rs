@@ -415,7 +415,10 @@ mod tests {
         let staff = [OrderAction::Dispatch, OrderAction::Cancel, OrderAction::Comment];
         assert_eq!(staff.iter().map(|a| zh.order_action(a)).collect::<Vec<_>>(), ["派单", "取消", "备注"]);
         assert_eq!(staff.iter().map(|a| en.order_action(a)).collect::<Vec<_>>(), ["Dispatch", "Cancel", "Comment"]);
-        assert_eq!((zh.order_stage(&OrderStage::Dispatched), en.order_stage(&OrderStage::Dispatched)), ("已派单", "Dispatched"));
+        assert_eq!(
+            (zh.order_stage(&OrderStage::Dispatched), en.order_stage(&OrderStage::Dispatched)),
+            ("已派单", "Dispatched")
+        );
         assert_eq!(zh.order_action_code("dispatch"), "派单");
         assert_eq!(zh.order_action_code("teleport"), "teleport");
     }

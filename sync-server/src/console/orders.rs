@@ -58,13 +58,16 @@ pub const WORDS: Words = &[
     ("orders.overdue", "已逾期", "Overdue"),
     ("orders.overdue_days", "逾期天数", "Days overdue"),
     ("orders.requested", "点单时间", "Requested"),
-    ("orders.order", "订单", "Order"),
     ("orders.open", "进行中", "Open"),
     ("orders.fields", "订单信息", "Order"),
     ("orders.resident", "服务对象", "Resident"),
     ("orders.address", "地址", "Address"),
     ("orders.phone", "联系电话", "Phone"),
-    ("orders.phone_masked", "完整号码见户详情（需说明理由）。", "The full number is on the household page (a reason is asked)."),
+    (
+        "orders.phone_masked",
+        "完整号码见户详情（需说明理由）。",
+        "The full number is on the household page (a reason is asked).",
+    ),
     ("orders.request", "需求说明", "Request"),
     ("orders.requester", "点单人", "Requested by"),
     ("orders.from_visit", "来自走访", "From visit"),
@@ -77,7 +80,11 @@ pub const WORDS: Words = &[
     ("orders.note", "说明", "Note"),
     ("orders.dispatch_to", "派给志愿者", "Dispatch to volunteer"),
     ("orders.pick_volunteer", "选择志愿者…", "Choose a volunteer…"),
-    ("orders.no_volunteers", "本社区还没有登记志愿者的手机：请在“手机设备”页发放志愿者登记码。", "No volunteer's phone is enrolled in this community: issue a volunteer code on the Phones page."),
+    (
+        "orders.no_volunteers",
+        "本社区还没有登记志愿者的手机：请在“手机设备”页发放志愿者登记码。",
+        "No volunteer's phone is enrolled in this community: issue a volunteer code on the Phones page.",
+    ),
     ("orders.due_date", "完成期限（可不填）", "Due date (optional)"),
     ("orders.rating_pick", "评分（1–5）", "Rating (1–5)"),
     ("orders.back", "返回服务订单", "Back to the service orders"),
@@ -136,7 +143,7 @@ impl OrdersQuery {
     /// Whether the queue keeps an order the core listed: `open` (the default) leaves out the finished ones.
     fn keeps(&self, item: &OrderListItem) -> bool {
         let open = self.stage.is_empty() || self.stage == "open";
-        !(open && matches!(item.stage, OrderStage::Evaluated | OrderStage::Cancelled))
+        !(open && item.stage.is_final())
     }
 }
 
@@ -319,11 +326,7 @@ pub fn volunteers(console: &Console, community_id: &str) -> Result<Vec<String>> 
     Ok(names.into_iter().take(MAX_VOLUNTEERS).collect())
 }
 
-fn load_detail(
-    console: &Console,
-    identity: &gridline_core::store::DeviceInfo,
-    order_id: &str,
-) -> Result<Loaded> {
+fn load_detail(console: &Console, identity: &gridline_core::store::DeviceInfo, order_id: &str) -> Result<Loaded> {
     let (d, settings) = console.replicas.with(&identity.community_id, |store| {
         Ok((store.order_detail_as(identity, order_id)?, store.settings().clone()))
     })?;
@@ -511,7 +514,13 @@ pub async fn act(
 }
 
 /// The order page again, with the refusal in words and its status.
-async fn refused(console: &Arc<Console>, staffer: &Staffer, order_id: &str, status: StatusCode, words: String) -> Response {
+async fn refused(
+    console: &Arc<Console>,
+    staffer: &Staffer,
+    order_id: &str,
+    status: StatusCode,
+    words: String,
+) -> Response {
     let chrome = Chrome::of(staffer, "orders", format!("/console/orders/{order_id}"));
     let identity = staffer.identity();
     let id = order_id.to_string();
@@ -557,7 +566,9 @@ mod tests {
         let mut long = form("comment", "", "", "");
         long.note = "字".repeat(MAX_NOTE_CHARS + 1);
         assert_eq!(read_act(&long).err(), Some("orders.note_rule"));
-        for key in ["orders.bad_action", "orders.note_rule", "orders.bad_due", "orders.bad_rating", "orders.not_volunteer"] {
+        for key in
+            ["orders.bad_action", "orders.note_rule", "orders.bad_due", "orders.bad_rating", "orders.not_volunteer"]
+        {
             assert!(WORDS.iter().any(|(k, _, _)| *k == key), "{key}");
         }
     }

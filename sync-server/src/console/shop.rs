@@ -78,9 +78,21 @@ pub const WORDS: Words = &[
     ("shop.orders", "服务单数", "Orders"),
     ("shop.hours", "服务时长（小时）", "Hours"),
     ("shop.no_honour", "本月还没有完成评价的服务。", "No order was evaluated this month."),
-    ("shop.confirmed", "兑换成功：{volunteer} 兑换 {item} × {quantity}，扣除 {points} 积分，剩余 {balance} 积分。", "Redeemed: {volunteer} took {item} × {quantity} for {points} points; {balance} points left."),
-    ("shop.pending_outcome", "兑换已登记，等待服务器确认。", "The redemption is recorded and waits for the server's decision."),
-    ("shop.refused", "未兑换：{reason}（{volunteer}，{item} × {quantity}）。兑换记录已保留。", "Not redeemed: {reason} ({volunteer}, {item} × {quantity}). The request is kept."),
+    (
+        "shop.confirmed",
+        "兑换成功：{volunteer} 兑换 {item} × {quantity}，扣除 {points} 积分，剩余 {balance} 积分。",
+        "Redeemed: {volunteer} took {item} × {quantity} for {points} points; {balance} points left.",
+    ),
+    (
+        "shop.pending_outcome",
+        "兑换已登记，等待服务器确认。",
+        "The redemption is recorded and waits for the server's decision.",
+    ),
+    (
+        "shop.refused",
+        "未兑换：{reason}（{volunteer}，{item} × {quantity}）。兑换记录已保留。",
+        "Not redeemed: {reason} ({volunteer}, {item} × {quantity}). The request is kept.",
+    ),
     (
         "shop.refused_now",
         "未兑换：{reason}（{volunteer}，{item} × {quantity}），未登记任何兑换。",
@@ -236,10 +248,22 @@ pub fn load(console: &Console, community_id: &str, tr: Tr, month: &str) -> Resul
         let honour = store
             .honour_roll(&month)?
             .into_iter()
-            .map(|h| HonourRow { volunteer: h.volunteer, orders: h.orders, hours: hours(u64::from(h.minutes)), points: h.points })
+            .map(|h| HonourRow {
+                volunteer: h.volunteer,
+                orders: h.orders,
+                hours: hours(u64::from(h.minutes)),
+                points: h.points,
+            })
             .collect();
         let volunteers: BTreeSet<String> = named.into_iter().chain(enrolled).collect();
-        Ok(Figures { items, balances, recent, honour, month: month.code(), volunteers: volunteers.into_iter().collect() })
+        Ok(Figures {
+            items,
+            balances,
+            recent,
+            honour,
+            month: month.code(),
+            volunteers: volunteers.into_iter().collect(),
+        })
     })
 }
 
@@ -403,7 +427,8 @@ pub async fn redeem(State(console): State<Arc<Console>>, staffer: Staffer, Form(
         return error_page(chrome, &e);
     }
     if !may_redeem(staffer.staff.role) {
-        let e = ServerError::new(StatusCode::FORBIDDEN, ErrorCode::ForbiddenChange, "only committee and station redeem");
+        let e =
+            ServerError::new(StatusCode::FORBIDDEN, ErrorCode::ForbiddenChange, "only committee and station redeem");
         return error_page(chrome, &e);
     }
     let tr = staffer.tr();
@@ -454,7 +479,8 @@ fn refusal_words(
     else {
         return Ok(format!("{} ({})", tr.error(e.code), e.code.code()));
     };
-    let name = console.replicas.with(&staffer.staff.community_id, |store| Ok(item_name(&tr, store.settings(), item)))?;
+    let name =
+        console.replicas.with(&staffer.staff.community_id, |store| Ok(item_name(&tr, store.settings(), item)))?;
     Ok(tr
         .t("shop.refused_now")
         .replace("{reason}", status_words(&tr, &status))
