@@ -205,7 +205,13 @@ async function formOf(page) {
 }
 
 test('the volunteer is credited; the station records a redemption and sees the new balance; an overdraft is refused', async (t) => {
-  // The volunteer accepts and marks done; the grid leader rates it: the server credits the service's points.
+  // The counter is open while the volunteer accepts and marks done and the grid leader rates it: the server
+  // credits the service's points, and the page shows them without a reload.
+  await station.goto('/console/shop');
+  await waitLive(station);
+  await station.evaluate(() => {
+    window.__sameDocument = true;
+  });
   assert.equal((await volunteer.cli(['service', 'accept', ids.order])).stage, 'accepted');
   assert.equal((await volunteer.cli(['service', 'done', ids.order, '--note', '已送到。'])).stage, 'done');
   await volunteer.sync();
@@ -213,11 +219,10 @@ test('the volunteer is credited; the station records a redemption and sees the n
   assert.equal((await leader.cli(['service', 'evaluate', ids.order, '--rating', '5'])).stage, 'evaluated');
   await leader.sync();
 
-  await station.goto('/console/shop');
-  await waitLive(station);
   // meal_delivery credits 10 points.
   const balance = (who) => station.locator(`#shop-balances tr[data-volunteer="${who}"] td.balance`);
   await balance('李志愿').and(station.locator('td', { hasText: /^10$/ })).waitFor({ timeout: LIVE_WITHIN_MS });
+  assert.equal(await station.evaluate(() => window.__sameDocument), true, 'the counter reloaded');
   await station.locator('#shop-honour tr[data-volunteer="李志愿"]', { hasText: '10' }).waitFor({ timeout: WAIT_MS });
   await checked(t, station, 'shop');
 

@@ -91,8 +91,11 @@
     return reloadShop();
   }
 
+  // The supermarket's figures, for the month the page shows.
   function reloadShop() {
-    if (document.getElementById("shop-figures")) return swap("/console/shop/figures", "shop-figures");
+    var figures = document.getElementById("shop-figures");
+    if (!figures) return;
+    return swap("/console/shop/figures?month=" + encodeURIComponent(figures.dataset.month || ""), "shop-figures");
   }
 
   function live() {
