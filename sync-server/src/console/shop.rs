@@ -511,6 +511,33 @@ mod tests {
     }
 
     #[test]
+    fn an_outcome_says_the_servers_decision() {
+        let settings = CommunitySettings::defaults("c1", "幸福社区", "Asia/Shanghai");
+        let zh = Tr::new(super::super::i18n::Lang::Zh);
+        let mut r = Redemption {
+            redemption_id: "r1".into(),
+            volunteer: "李志愿".into(),
+            item: "towel".into(),
+            quantity: 2,
+            points: 40,
+            status: RedemptionStatus::Confirmed,
+            balance: 5,
+        };
+        let confirmed = outcome(&zh, &settings, &r);
+        assert!(confirmed.confirmed);
+        assert_eq!(confirmed.words, "兑换成功：李志愿 兑换 毛巾 × 2，扣除 40 积分，剩余 5 积分。");
+        // Recorded, then refused by the server (another counter's redemption was decided first).
+        r.status = RedemptionStatus::PointsInsufficient;
+        let refused = outcome(&zh, &settings, &r);
+        assert!(!refused.confirmed);
+        assert_eq!(refused.words, "未兑换：积分不足（李志愿，毛巾 × 2）。兑换记录已保留。");
+        r.status = RedemptionStatus::OutOfStock;
+        assert!(outcome(&zh, &settings, &r).words.contains("库存不足"));
+        r.status = RedemptionStatus::Pending;
+        assert_eq!(outcome(&zh, &settings, &r).words, "兑换已登记，等待服务器确认。");
+    }
+
+    #[test]
     fn hours_have_one_decimal() {
         assert_eq!(hours(0), "0.0");
         assert_eq!(hours(90), "1.5");
