@@ -23,7 +23,7 @@ use serde::Deserialize;
 
 use super::household::{mask, Secret};
 use super::i18n::{Tr, Words};
-use super::page::{error_page, local_time, render, url_encode, zone, Chrome};
+use super::page::{error_page, local_time, local_time_text, paged, render, url_encode, zone, Chrome};
 use super::session::Staffer;
 use super::Console;
 use crate::error::Result;
@@ -201,14 +201,8 @@ pub fn load(console: &Console, community_id: &str, tr: Tr, q: &OrdersQuery) -> R
         let list = store.order_list(&q.filter())?;
         let matching: Vec<OrderListItem> = list.items.into_iter().filter(|i| q.keeps(i)).collect();
         let total = matching.len();
-        let pages = total.div_ceil(PAGE_ROWS).max(1);
-        let page = q.page.unwrap_or(1).clamp(1, pages);
-        let rows = matching
-            .into_iter()
-            .skip((page - 1) * PAGE_ROWS)
-            .take(PAGE_ROWS)
-            .map(|i| row(&tr, i, &settings.service_catalogue, &tz))
-            .collect();
+        let (shown, page, pages) = paged(matching, q.page, PAGE_ROWS);
+        let rows = shown.into_iter().map(|i| row(&tr, i, &settings.service_catalogue, &tz)).collect();
         let counts: BTreeMap<String, u32> = list.counts;
         let counts = OrderStage::ALL
             .iter()
@@ -345,9 +339,7 @@ fn build(chrome: Chrome, loaded: Loaded) -> OrderPage {
             action: tr.order_action_code(&e.action),
             actor: e.actor.clone(),
             role: tr.role_code(&e.role),
-            at: chrono::DateTime::parse_from_rfc3339(&e.at)
-                .map(|t| local_time(&t, &tz))
-                .unwrap_or_else(|_| e.at.clone()),
+            at: local_time_text(&e.at, &tz),
             applied: e.applied,
             superseded_reason: e.superseded_reason.map(|r| tr.superseded(&r).to_string()).unwrap_or_default(),
             superseded_code: e.superseded_reason.map(|r| r.code().to_string()).unwrap_or_default(),
