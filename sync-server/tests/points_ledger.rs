@@ -132,52 +132,23 @@ fn only_the_server_decides_and_credits_and_redemptions_are_bound_to_their_record
 /// it to `volunteer`, the volunteer accept and finish it and the leader rate it, syncing each step: the server
 /// then credits the volunteer. Returns nothing; the credit is in the ledger.
 fn earn(leader: &mut Device, committee: &mut Device, volunteer: &mut Device) {
-    use gridline_core::docs::service_order;
-    use gridline_core::model::{OrderEvent, ServiceOrderFields};
-    let event = |d: &Device, action: &str| {
-        OrderEvent::new(action, &d.info.user, &d.info.device_id, &d.info.role, chrono::Utc::now().to_rfc3339())
-    };
-    let append = |d: &mut Device, id: &DocId, e: OrderEvent| {
-        let doc = d.doc(id);
-        service_order::append_event(doc, &e).expect("append");
-        doc.commit();
-        d.sync().expect("sync");
-    };
-    let order_id = uuid::Uuid::now_v7().to_string();
-    let id = DocId::service_order(leader.community(), "G01", &order_id);
-    let fields = ServiceOrderFields {
-        order_id,
-        grid: "G01".into(),
-        household_code: "G01-H0".into(),
-        resident: None,
-        address: "1-1-101".into(),
-        phone: None,
-        service: "meal_delivery".into(),
-        note: String::new(),
-        due: None,
-        from_visit: None,
-        requester: leader.info.user.clone(),
-        requester_device: leader.info.device_id.clone(),
-        at: now(),
-    };
-    let request = event(leader, "request");
-    let doc = leader.doc(&id);
-    service_order::create(doc, &fields, &request).expect("create");
-    doc.commit();
+    let id = leader.request_order("G01", "G01-H0", "meal_delivery");
     leader.sync().expect("request");
     committee.sync().expect("committee receives it");
-    let mut dispatch = event(committee, "dispatch");
+    let mut dispatch = committee.order_event("dispatch");
     dispatch.volunteer = Some(volunteer.info.user.clone());
-    append(committee, &id, dispatch);
+    committee.append_order_event(&id, &dispatch);
+    committee.sync().expect("dispatch");
     volunteer.sync().expect("volunteer receives it");
-    let accept = event(volunteer, "accept");
-    append(volunteer, &id, accept);
-    let done = event(volunteer, "done");
-    append(volunteer, &id, done);
+    for action in ["accept", "done"] {
+        volunteer.append_order_event(&id, &volunteer.order_event(action));
+    }
+    volunteer.sync().expect("accepted and done");
     leader.sync().expect("leader receives it");
-    let mut rating = event(leader, "evaluate");
+    let mut rating = leader.order_event("evaluate");
     rating.rating = Some(4);
-    append(leader, &id, rating);
+    leader.append_order_event(&id, &rating);
+    leader.sync().expect("rated");
 }
 
 /// Two stations record, each offline, a redemption for the same volunteer that together overdraw the balance,

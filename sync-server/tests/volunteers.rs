@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 
 use gridline_core::docs::{points, service_order, DocId};
-use gridline_core::model::{OrderEvent, ServiceOrderFields, Severity};
+use gridline_core::model::{OrderEvent, Severity};
 use gridline_core::sync::protocol::DocMessage;
 use gridline_testkit::{log_id, Device, Server};
 
@@ -88,46 +88,6 @@ fn a_volunteer_receives_the_community_document_and_the_points_ledger_and_nothing
     assert!(volunteer.notes(&DocId::community(&community).to_string()).is_empty(), "nothing of the refused write");
 }
 
-/// Writes a new service order on `requester`'s phone (a grid leader's): meal delivery for household `G01-H0`.
-fn request_order(requester: &mut Device) -> DocId {
-    let order_id = uuid::Uuid::now_v7().to_string();
-    let id = DocId::service_order(requester.community(), "G01", &order_id);
-    let at = chrono::Utc::now().fixed_offset();
-    let fields = ServiceOrderFields {
-        order_id,
-        grid: "G01".into(),
-        household_code: "G01-H0".into(),
-        resident: Some("张奶奶".into()),
-        address: "1-1-101".into(),
-        phone: Some("13800000000".into()),
-        service: "meal_delivery".into(),
-        note: "午饭送到家".into(),
-        due: None,
-        from_visit: None,
-        requester: requester.info.user.clone(),
-        requester_device: requester.info.device_id.clone(),
-        at,
-    };
-    let request = event(requester, "request");
-    let doc = requester.doc(&id);
-    service_order::create(doc, &fields, &request).expect("create the order");
-    doc.commit();
-    id
-}
-
-/// An event of `device`'s user, in its role, dated now.
-fn event(device: &Device, action: &str) -> OrderEvent {
-    let at = chrono::Utc::now().to_rfc3339();
-    OrderEvent::new(action, &device.info.user, &device.info.device_id, &device.info.role, at)
-}
-
-/// Appends `e` to `device`'s copy of order `id` (not yet synced).
-fn append(device: &mut Device, id: &DocId, e: &OrderEvent) {
-    let doc = device.doc(id);
-    service_order::append_event(doc, e).expect("append");
-    doc.commit();
-}
-
 /// The order's events as `device` holds them.
 fn events(device: &Device, id: &DocId) -> Vec<OrderEvent> {
     device.docs.get(&id.to_string()).map(|d| service_order::read_events(d).expect("events")).unwrap_or_default()
@@ -151,7 +111,7 @@ fn a_volunteer_reaches_an_order_only_while_it_is_dispatched_to_it() {
     }
     let own: BTreeSet<String> =
         [DocId::community(&community).to_string(), DocId::points(&community).to_string()].into_iter().collect();
-    let order = request_order(&mut leader);
+    let order = leader.request_order("G01", "G01-H0", "meal_delivery");
     leader.sync().expect("the request goes up");
 
     // Dispatched to nobody yet: not listed, and asking for it withdraws it with nothing of it answered.
@@ -162,9 +122,9 @@ fn a_volunteer_reaches_an_order_only_while_it_is_dispatched_to_it() {
 
     // Dispatched to A: A's catalogue lists it and A reads it, resident's address and phone included.
     committee.sync().expect("committee receives the order");
-    let mut dispatch = event(&committee, "dispatch");
+    let mut dispatch = committee.order_event("dispatch");
     dispatch.volunteer = Some("志愿者甲".into());
-    append(&mut committee, &order, &dispatch);
+    committee.append_order_event(&order, &dispatch);
     committee.sync().expect("the dispatch goes up");
     let mut with_order = own.clone();
     with_order.insert(order.to_string());
@@ -178,7 +138,7 @@ fn a_volunteer_reaches_an_order_only_while_it_is_dispatched_to_it() {
     assert_eq!((res.withdrawn.clone(), res.docs.len()), (vec![order.to_string()], 0));
     let forged = {
         let mut copy = a.docs.get(&order.to_string()).expect("A's copy").clone().with_actor(b.actor());
-        service_order::append_event(&mut copy, &event(&b, "accept")).expect("append");
+        service_order::append_event(&mut copy, &b.order_event("accept")).expect("append");
         copy.commit();
         copy
     };
@@ -191,8 +151,7 @@ fn a_volunteer_reaches_an_order_only_while_it_is_dispatched_to_it() {
     assert_eq!(events(&committee, &order).len(), 2, "request and dispatch, nothing of B's");
 
     // A declines: the round that carries the decline withdraws the order from A (it is no longer A's).
-    let e = event(&a, "decline");
-    append(&mut a, &order, &e);
+    a.append_order_event(&order, &a.order_event("decline"));
     let res = a.push(std::slice::from_ref(&order)).expect("the decline is stored");
     assert_eq!(res.withdrawn, vec![order.to_string()], "withdrawn as soon as it is declined");
     a.docs.remove(&order.to_string());
@@ -201,24 +160,22 @@ fn a_volunteer_reaches_an_order_only_while_it_is_dispatched_to_it() {
     assert_eq!(events(&committee, &order).last().map(|e| e.action.as_str()), Some("decline"));
 
     // Re-dispatched to B: B's catalogue lists it, A's does not, A asking gets it withdrawn.
-    let mut again = event(&committee, "dispatch");
+    let mut again = committee.order_event("dispatch");
     again.volunteer = Some("志愿者乙".into());
-    append(&mut committee, &order, &again);
+    committee.append_order_event(&order, &again);
     committee.sync().expect("the re-dispatch goes up");
     assert_eq!(named_from_the_start(&mut b), with_order);
     assert_eq!(named_from_the_start(&mut a), own, "A's catalogue no longer lists it");
     assert_eq!(a.round(vec![ask_for(&order)]).expect("withdrawn").withdrawn, vec![order.to_string()]);
 
     // B works it; the grid leader records the rating; the server credits B in the ledger with the round.
-    let e = event(&b, "accept");
-    append(&mut b, &order, &e);
-    let e = event(&b, "done");
-    append(&mut b, &order, &e);
+    b.append_order_event(&order, &b.order_event("accept"));
+    b.append_order_event(&order, &b.order_event("done"));
     b.sync().expect("B's work goes up");
     leader.sync().expect("leader receives it");
-    let mut rating = event(&leader, "evaluate");
+    let mut rating = leader.order_event("evaluate");
     rating.rating = Some(5);
-    append(&mut leader, &order, &rating);
+    leader.append_order_event(&order, &rating);
     leader.sync().expect("the rating goes up");
     b.sync().expect("B syncs");
     let ledger = points::Ledger::read(b.docs.get(&DocId::points(&community).to_string()).expect("ledger"));
@@ -230,10 +187,54 @@ fn a_volunteer_reaches_an_order_only_while_it_is_dispatched_to_it() {
     assert_eq!(gridline_core::points::balance(&ledger, "志愿者乙").balance, 10);
     assert_eq!(gridline_core::points::balance(&ledger, "志愿者甲").balance, 0);
     // A comment after the evaluation credits nothing more.
-    let e = event(&leader, "comment");
-    append(&mut leader, &order, &e);
+    leader.append_order_event(&order, &leader.order_event("comment"));
     leader.sync().expect("comment");
     b.sync().expect("B syncs");
     let ledger = points::Ledger::read(b.docs.get(&DocId::points(&community).to_string()).expect("ledger"));
     assert_eq!(ledger.credits.len(), 1, "an order is credited once");
+}
+
+/// A volunteer's own phone (the core's store and sync client): it holds the order dispatched to it, declines
+/// it, and the sync that carries the decline deletes the order from the store, resident's data and all.
+#[test]
+fn a_volunteers_store_deletes_an_order_withdrawn_from_it() {
+    use gridline_core::service_workflow::OrderAction;
+    use gridline_core::store::{OrderAct, OrderFilter};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path());
+    let community = server.community_with_roster();
+    let mut leader = server.enroll(&community, "陈网格长", "grid_leader", &["G01"]);
+    let mut committee = server.enroll(&community, "社居委", "committee", &[]);
+    leader.sync().expect("leader syncs");
+    let order = leader.request_order("G01", "G01-H0", "meal_delivery");
+    leader.sync().expect("the request goes up");
+    committee.sync().expect("committee receives it");
+    let mut dispatch = committee.order_event("dispatch");
+    dispatch.volunteer = Some("志愿者甲".into());
+    committee.append_order_event(&order, &dispatch);
+    committee.sync().expect("the dispatch goes up");
+
+    let code = server.enrollment_code(&community, "志愿者甲", "volunteer", &[]);
+    let clock: std::sync::Arc<dyn gridline_core::Clock> = std::sync::Arc::new(gridline_core::SystemClock);
+    let mut phone =
+        gridline_core::Store::enroll(&dir.path().join("phone"), &[5; 32], &server.url(""), &code, false, clock)
+            .expect("the volunteer's phone enrolls");
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    phone.sync(&gridline_core::sync::NoProgress, &cancel).expect("sync");
+    let held = |phone: &gridline_core::Store| -> BTreeSet<String> {
+        phone.documents().expect("documents").into_iter().map(|(id, _)| id).collect()
+    };
+    assert!(held(&phone).contains(&order.to_string()), "{:?}", held(&phone));
+    let mine = OrderFilter { mine: true, ..OrderFilter::default() };
+    assert_eq!(phone.order_list(&mine).expect("list").items.len(), 1);
+
+    let order_id = order.key.clone().expect("order id");
+    phone.order_act(&order_id, OrderAct::new(OrderAction::Decline, "这周没空")).expect("decline");
+    phone.sync(&gridline_core::sync::NoProgress, &cancel).expect("the decline goes up");
+    assert!(!held(&phone).contains(&order.to_string()), "deleted: {:?}", held(&phone));
+    assert!(phone.order_list(&OrderFilter::default()).expect("list").items.is_empty());
+    committee.sync().expect("committee syncs");
+    assert_eq!(events(&committee, &order).last().map(|e| e.action.as_str()), Some("decline"), "the decline is kept");
+    phone.sync(&gridline_core::sync::NoProgress, &cancel).expect("a later sync");
+    assert!(!held(&phone).contains(&order.to_string()), "not fetched again");
 }
