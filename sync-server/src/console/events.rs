@@ -1,5 +1,6 @@
 //! Live updates: a server-sent event stream per open page, carrying the ids of the staff member's
-//! community's incidents as soon as the replica merged them (within the feed's latency of the sync that
+//! community's incidents (`incidents`) and service orders (`orders`), and a mark when its points ledger
+//! changed (`points`), as soon as the replica merged them (within the feed's latency of the sync that
 //! brought them). The page fetches what it shows again; the stream itself carries no personal data.
 
 use std::convert::Infallible;
@@ -28,16 +29,19 @@ pub async fn stream(State(console): State<Arc<Console>>, staffer: Staffer) -> Re
             };
             match received {
                 Ok(c) if c.community_id == community => {
-                    let ids = c.incidents.join(",");
-                    if tx.send(Ok(Event::default().event("incidents").data(ids))).await.is_err() {
-                        return;
+                    for event in events_of(&c) {
+                        if tx.send(Ok(event)).await.is_err() {
+                            return;
+                        }
                     }
                 }
                 Ok(_) => {}
                 // Missed some: tell the page to reload what it shows.
                 Err(RecvError::Lagged(_)) => {
-                    if tx.send(Ok(Event::default().event("incidents").data("*"))).await.is_err() {
-                        return;
+                    for kind in ["incidents", "orders", "points"] {
+                        if tx.send(Ok(Event::default().event(kind).data("*"))).await.is_err() {
+                            return;
+                        }
                     }
                 }
                 Err(RecvError::Closed) => return,
@@ -45,6 +49,21 @@ pub async fn stream(State(console): State<Arc<Console>>, staffer: Staffer) -> Re
         }
     });
     Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response()
+}
+
+/// The events of one change: `incidents` and `orders` with the ids that changed, `points` when the ledger did.
+fn events_of(c: &super::Changed) -> Vec<Event> {
+    let mut out = Vec::new();
+    if !c.incidents.is_empty() {
+        out.push(Event::default().event("incidents").data(c.incidents.join(",")));
+    }
+    if !c.orders.is_empty() {
+        out.push(Event::default().event("orders").data(c.orders.join(",")));
+    }
+    if c.points {
+        out.push(Event::default().event("points").data("*"));
+    }
+    out
 }
 
 /// A stream fed by a task (the task ends when the page goes away and a send fails).

@@ -5,6 +5,7 @@
 
 use gridline_core::model::community::CatalogueEntry;
 use gridline_core::model::Role;
+use gridline_core::service_workflow::{OrderAction, OrderStage};
 use gridline_core::workflow::{Action, Stage, SupersededReason};
 use gridline_core::ErrorCode;
 
@@ -68,6 +69,9 @@ const SECTIONS: &[Words] = &[
     super::duplicates::WORDS,
     super::household::WORDS,
     super::admin::WORDS,
+    super::orders::WORDS,
+    super::shop::WORDS,
+    super::config::WORDS,
 ];
 
 /// Words every page shares (chrome, sign-in, queue, incident).
@@ -227,6 +231,49 @@ impl Tr {
         code.parse::<Action>().map(|a| self.action(&a).to_string()).unwrap_or_else(|_| code.to_string())
     }
 
+    /// A service order's stage.
+    pub fn order_stage(&self, s: &OrderStage) -> &'static str {
+        let (zh, en) = match s {
+            OrderStage::Requested => ("已点单", "Requested"),
+            OrderStage::Dispatched => ("已派单", "Dispatched"),
+            OrderStage::Accepted => ("已接单", "Accepted"),
+            OrderStage::Done => ("已完成", "Done"),
+            OrderStage::Evaluated => ("已评单", "Evaluated"),
+            OrderStage::Cancelled => ("已取消", "Cancelled"),
+        };
+        pick(self.lang, zh, en)
+    }
+
+    /// A service-order action's word: the zh-Hans action words (点单, 派单, 接单, 取消, 备注 …), the action
+    /// names in English.
+    pub fn order_action(&self, a: &OrderAction) -> &'static str {
+        let (zh, en) = match a {
+            OrderAction::Request => ("点单", "Request"),
+            OrderAction::Dispatch => ("派单", "Dispatch"),
+            OrderAction::Accept => ("接单", "Accept"),
+            OrderAction::Decline => ("拒单", "Decline"),
+            OrderAction::Done => ("完成", "Done"),
+            OrderAction::Evaluate => ("评单", "Evaluate"),
+            OrderAction::Cancel => ("取消", "Cancel"),
+            OrderAction::Comment => ("备注", "Comment"),
+        };
+        pick(self.lang, zh, en)
+    }
+
+    /// A service-order action's word from its code (a newer build's action shows as its code).
+    pub fn order_action_code(&self, code: &str) -> String {
+        code.parse::<OrderAction>().map(|a| self.order_action(&a).to_string()).unwrap_or_else(|_| code.to_string())
+    }
+
+    /// One of a configured name's two languages (a catalogue's service, a supermarket item).
+    pub fn name<'a>(&self, zh: &'a str, en: &'a str) -> &'a str {
+        match self.lang {
+            Lang::Zh => zh,
+            Lang::En if en.is_empty() => zh,
+            Lang::En => en,
+        }
+    }
+
     /// Why a superseded event no longer applies (the history shows the code only on hover).
     pub fn superseded(&self, r: &SupersededReason) -> &'static str {
         let (zh, en) = match r {
@@ -360,5 +407,19 @@ mod tests {
         .map(|a| zh.action(a))
         .collect();
         assert_eq!(words, ["分流", "就地办结", "退回补充", "核准并指派", "上报街道", "办结", "驳回", "评价", "评论"]);
+    }
+
+    #[test]
+    fn the_order_words_are_the_products() {
+        let (zh, en) = (Tr::new(Lang::Zh), Tr::new(Lang::En));
+        let staff = [OrderAction::Dispatch, OrderAction::Cancel, OrderAction::Comment];
+        assert_eq!(staff.iter().map(|a| zh.order_action(a)).collect::<Vec<_>>(), ["派单", "取消", "备注"]);
+        assert_eq!(staff.iter().map(|a| en.order_action(a)).collect::<Vec<_>>(), ["Dispatch", "Cancel", "Comment"]);
+        assert_eq!(
+            (zh.order_stage(&OrderStage::Dispatched), en.order_stage(&OrderStage::Dispatched)),
+            ("已派单", "Dispatched")
+        );
+        assert_eq!(zh.order_action_code("dispatch"), "派单");
+        assert_eq!(zh.order_action_code("teleport"), "teleport");
     }
 }

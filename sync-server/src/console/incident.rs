@@ -17,7 +17,7 @@ use gridline_core::workflow::Action;
 use gridline_core::ErrorCode;
 use serde::Deserialize;
 
-use super::page::{error_page, local_time, render, zone, Chrome};
+use super::page::{error_page, local_time, local_time_text, render, zone, Chrome};
 use super::session::Staffer;
 use super::Console;
 use crate::error::{Result, ServerError};
@@ -120,9 +120,7 @@ fn build(chrome: Chrome, loaded: Loaded, response: Option<&str>) -> IncidentPage
             action: tr.action_code(&e.action),
             actor: e.actor.clone(),
             role: tr.role_code(&e.role),
-            at: chrono::DateTime::parse_from_rfc3339(&e.at)
-                .map(|t| local_time(&t, &tz))
-                .unwrap_or_else(|_| e.at.clone()),
+            at: local_time_text(&e.at, &tz),
             applied: e.applied,
             superseded_reason: e.superseded_reason.map(|r| tr.superseded(&r).to_string()).unwrap_or_default(),
             superseded_code: e.superseded_reason.map(|r| r.code().to_string()).unwrap_or_default(),
@@ -225,10 +223,7 @@ pub fn take_action(console: &Console, staffer: &Staffer, incident_id: &str, act:
         console.replicas.with(&community, |store| Ok(store.incident_act_change(&identity, incident_id, act)?))?;
     console.app.engine.submit(&staffer.device(), &doc_id, &change, console.app.clock.now())?;
     console.app.engine.storage().append_audit(&staffer.audit("incident_act", incident_id, detail.trim()))?;
-    let incidents = super::replica::feed(console, &community)?;
-    if !incidents.is_empty() {
-        let _ = console.changed.send(super::Changed { community_id: community, incidents });
-    }
+    super::replica::announce(console, super::replica::feed(console, &community)?);
     Ok(())
 }
 

@@ -3,14 +3,15 @@
 //! beside them `session.rs` (sign-in, cookies, CSRF, throttling, the audit log), `i18n.rs` (zh-Hans first,
 //! English) and `replica.rs` (the community-wide device store every view reads).
 //!
-//! Nothing here derives a stage, a deadline or a rate: the views read the replica, which is the core's own
-//! store over the server's documents; an action is prepared by the core's store as a change by the staff
-//! account's actor and stored by the engine after the same checks as a phone's (see `replica.rs`).
+//! Nothing here derives a stage, a deadline, a rate or a balance: the views read the replica, which is the
+//! core's own store over the server's documents; an action is prepared by the core's store as a change by the
+//! staff account's actor and stored by the engine after the same checks as a phone's (see `replica.rs`).
 
 mod admin;
 mod assets;
 mod bulk;
 mod chart;
+mod config;
 mod dashboard;
 mod duplicates;
 mod events;
@@ -19,6 +20,7 @@ mod i18n;
 mod incident;
 mod ledger;
 mod login;
+mod orders;
 mod page;
 mod phones;
 mod queue;
@@ -26,6 +28,7 @@ pub mod replica;
 mod responses;
 mod roster;
 pub mod session;
+mod shop;
 mod views;
 
 use std::path::Path;
@@ -110,6 +113,9 @@ fn routes(console: Arc<Console>) -> Router {
         .merge(responses::routes())
         .merge(household::routes())
         .merge(admin::routes())
+        .merge(orders::routes())
+        .merge(shop::routes())
+        .merge(config::routes())
         .route("/events", get(events::stream))
         .route("/assets/{name}", get(assets::asset))
         .layer(axum::middleware::map_response(security_headers))

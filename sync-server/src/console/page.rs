@@ -27,6 +27,8 @@ pub struct Chrome {
     pub nav: &'static str,
     /// Whether the admin entries show.
     pub admin: bool,
+    /// Whether the community's configuration entry shows (admin and station staff).
+    pub configures: bool,
     /// The page's own path and query (the language toggle comes back to it).
     pub here: String,
 }
@@ -42,6 +44,7 @@ impl Chrome {
             csrf: s.session.csrf.clone(),
             nav,
             admin: s.staff.role == Role::Admin,
+            configures: may_administer(s.staff.role),
             here: here.into(),
         }
     }
@@ -55,6 +58,7 @@ impl Chrome {
             csrf: String::new(),
             nav: "",
             admin: false,
+            configures: false,
             here: here.into(),
         }
     }
@@ -85,6 +89,21 @@ pub fn render(t: &impl Template) -> Response {
 /// A time as the community's clock shows it (`YYYY-MM-DD HH:MM`).
 pub fn local_time(t: &DateTime<FixedOffset>, tz: &chrono_tz::Tz) -> String {
     t.with_timezone(tz).format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// A time as a document carries it (RFC 3339 text) in the community's clock; text that does not parse is
+/// shown as it is (a history keeps such an event, superseded as `invalid_time`).
+pub fn local_time_text(at: &str, tz: &chrono_tz::Tz) -> String {
+    DateTime::parse_from_rfc3339(at).map(|t| local_time(&t, tz)).unwrap_or_else(|_| at.to_string())
+}
+
+/// One page of `items`, `per_page` a page: the page's items, the page shown (`asked`, from 1, kept within the
+/// pages there are) and how many pages there are (at least one).
+pub fn paged<T>(items: Vec<T>, asked: Option<usize>, per_page: usize) -> (Vec<T>, usize, usize) {
+    let pages = items.len().div_ceil(per_page.max(1)).max(1);
+    let page = asked.unwrap_or(1).clamp(1, pages);
+    let shown = items.into_iter().skip((page - 1) * per_page).take(per_page).collect();
+    (shown, page, pages)
 }
 
 /// The community's time zone from its settings (the default when unknown).
@@ -155,4 +174,26 @@ pub fn error_page(chrome: Chrome, e: &ServerError) -> Response {
     };
     let page = ErrorPage { message, code: e.code.code().to_string(), chrome };
     (e.status, render(&page)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_is_kept_within_the_pages_there_are() {
+        let items: Vec<u32> = (1..=7).collect();
+        assert_eq!(paged(items.clone(), None, 3), (vec![1, 2, 3], 1, 3));
+        assert_eq!(paged(items.clone(), Some(3), 3), (vec![7], 3, 3));
+        assert_eq!(paged(items.clone(), Some(9), 3), (vec![7], 3, 3));
+        assert_eq!(paged(items, Some(0), 3), (vec![1, 2, 3], 1, 3));
+        assert_eq!(paged(Vec::<u32>::new(), Some(2), 3), (vec![], 1, 1));
+    }
+
+    #[test]
+    fn a_documents_time_shows_in_the_communitys_clock_or_as_written() {
+        let tz = zone("Asia/Shanghai");
+        assert_eq!(local_time_text("2026-11-24T01:30:00Z", &tz), "2026-11-24 09:30");
+        assert_eq!(local_time_text("yesterday", &tz), "yesterday");
+    }
 }

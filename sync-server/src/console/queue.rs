@@ -16,7 +16,7 @@ use gridline_core::workflow::Stage;
 use serde::Deserialize;
 
 use super::i18n::Tr;
-use super::page::{error_page, local_time, render, url_encode, zone, Chrome};
+use super::page::{error_page, local_time, paged, render, url_encode, zone, Chrome};
 use super::session::Staffer;
 use super::Console;
 use crate::error::Result;
@@ -161,14 +161,8 @@ pub fn load(console: &Console, community_id: &str, tr: Tr, q: &QueueQuery) -> Re
         let list = store.incident_list(&q.filter())?;
         let matching: Vec<IncidentListItem> = list.items.into_iter().filter(|i| q.keeps(i)).collect();
         let total = matching.len();
-        let pages = total.div_ceil(PAGE_ROWS).max(1);
-        let page = q.page.unwrap_or(1).clamp(1, pages);
-        let rows = matching
-            .into_iter()
-            .skip((page - 1) * PAGE_ROWS)
-            .take(PAGE_ROWS)
-            .map(|i| row(&tr, i, &settings.incident_categories, &tz))
-            .collect();
+        let (shown, page, pages) = paged(matching, q.page, PAGE_ROWS);
+        let rows = shown.into_iter().map(|i| row(&tr, i, &settings.incident_categories, &tz)).collect();
         let counts: BTreeMap<String, u32> = list.counts;
         let counts = Stage::ALL
             .iter()

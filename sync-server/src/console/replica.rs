@@ -1,7 +1,8 @@
 //! The community-wide replicas the console reads: one core device store per community (under
 //! `DATA/console/`), fed from the server's catalogue. A feed merges every document written since the
 //! replica's cursor (kept in the replica's own transaction, so a restart resumes where it stopped) and
-//! announces the incidents that changed to the pages' live updates. It runs on every write of this process
+//! announces the incidents and service orders that changed, and a change of the points ledger, to the pages'
+//! live updates. It runs on every write of this process
 //! (the engine's signal) and at least once a second for writes made elsewhere (an admin command, another
 //! instance on the same database).
 //!
@@ -38,13 +39,24 @@ const FEED_NICENESS: i32 = 10;
 /// The replicas' key file (the replicas hold residents' data like any device store: encrypted at rest).
 const KEY_FILE: &str = "replica.key";
 
-/// Incidents of a community that changed in its replica.
-#[derive(Debug, Clone)]
+/// What changed of a community in its replica.
+#[derive(Debug, Clone, Default)]
 pub struct Changed {
     /// Community.
     pub community_id: String,
     /// Incident ids.
     pub incidents: Vec<String>,
+    /// Service order ids.
+    pub orders: Vec<String>,
+    /// Whether the points ledger changed (a redemption, a decision, a credit).
+    pub points: bool,
+}
+
+impl Changed {
+    /// True when nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.incidents.is_empty() && self.orders.is_empty() && !self.points
+    }
 }
 
 /// One replica per community, opened on first use.
@@ -95,13 +107,13 @@ impl Replicas {
     }
 }
 
-/// Merges every document written since the replica's cursor into the replica of `community_id`; returns the
-/// incidents that changed.
-pub fn feed(console: &Console, community_id: &str) -> Result<Vec<String>> {
+/// Merges every document written since the replica's cursor into the replica of `community_id`; returns what
+/// changed.
+pub fn feed(console: &Console, community_id: &str) -> Result<Changed> {
     let replica = console.replicas.get(community_id)?;
     let storage = console.app.engine.storage();
     let scope = ReadScope::whole(community_id);
-    let mut incidents = Vec::new();
+    let mut fed = Changed { community_id: community_id.to_string(), ..Changed::default() };
     loop {
         let cursor = lock(&replica).replica_cursor()?;
         let rows = storage.catalogue(&scope, cursor, FEED_BATCH)?;
@@ -116,12 +128,27 @@ pub fn feed(console: &Console, community_id: &str) -> Result<Vec<String>> {
         }
         let changed = lock(&replica).merge_documents(docs, last)?;
         crate::metrics::Metrics::add(&console.app.metrics.replica_merged, changed.len() as u64);
-        incidents.extend(changed.into_iter().filter(|id| id.kind == DocKind::Incident).filter_map(|id| id.key));
+        for id in changed {
+            match id.kind {
+                DocKind::Incident => fed.incidents.extend(id.key),
+                DocKind::ServiceOrder => fed.orders.extend(id.key),
+                DocKind::Points => fed.points = true,
+                _ => {}
+            }
+        }
         if rows.len() < FEED_BATCH {
             break;
         }
     }
-    Ok(incidents)
+    Ok(fed)
+}
+
+/// Announces what a feed merged to the open pages (nobody listening is fine: the pages read the replica when
+/// they load).
+pub fn announce(console: &Console, changed: Changed) {
+    if !changed.is_empty() {
+        let _ = console.changed.send(changed);
+    }
 }
 
 /// Feeds every community's replica, announces what changed, and records how far the replicas are behind
@@ -132,11 +159,7 @@ pub fn feed_all(console: &Console) -> Result<()> {
     let gauge = &console.app.metrics.replica_behind;
     gauge.store(backlog(console, &communities)?, std::sync::atomic::Ordering::Relaxed);
     for community in &communities {
-        let incidents = feed(console, &community.community_id)?;
-        if !incidents.is_empty() {
-            // Nobody listening is fine: the pages read the replica when they load.
-            let _ = console.changed.send(Changed { community_id: community.community_id.clone(), incidents });
-        }
+        announce(console, feed(console, &community.community_id)?);
     }
     gauge.store(backlog(console, &communities)?, std::sync::atomic::Ordering::Relaxed);
     Ok(())

@@ -1,5 +1,6 @@
-// Gridline console: live updates (server-sent events), deadline countdowns, and partial reloads. The pages
-// work without it (plain links and forms); this only keeps them current.
+// Gridline console: live updates (server-sent events: incidents, service orders, the points ledger), deadline
+// countdowns, and partial reloads. The pages work without it (plain links and forms); this only keeps them
+// current.
 (function () {
   "use strict";
 
@@ -74,15 +75,42 @@
     }
   }
 
+  // The order queue's rows, an open order, or the supermarket's figures, when an order or the points
+  // ledger changed (an evaluated order credits its volunteer, so the counter follows orders too).
+  function reloadOrders(ids) {
+    var rows = document.getElementById("order-rows");
+    if (rows) {
+      var q = rows.dataset.query || "";
+      var page = rows.dataset.page || "1";
+      return swap("/console/orders/rows?" + q + (q ? "&" : "") + "page=" + page, "order-rows");
+    }
+    var order = document.getElementById("order");
+    if (order && (ids === "*" || ids.split(",").indexOf(order.dataset.order) >= 0)) {
+      return swap(window.location.pathname, "order");
+    }
+    return reloadShop();
+  }
+
+  // The supermarket's figures, for the month the page shows.
+  function reloadShop() {
+    var figures = document.getElementById("shop-figures");
+    if (!figures) return;
+    return swap("/console/shop/figures?month=" + encodeURIComponent(figures.dataset.month || ""), "shop-figures");
+  }
+
   function live() {
     if (!window.EventSource) return;
-    var needs = document.getElementById("queue-rows") || document.getElementById("incident") || document.querySelector("[data-live-reload]");
+    var needs = document.getElementById("queue-rows") || document.getElementById("incident")
+      || document.getElementById("order-rows") || document.getElementById("order")
+      || document.getElementById("shop-figures") || document.querySelector("[data-live-reload]");
     if (!needs) return;
     var es = new EventSource("/console/events");
     var badge = document.querySelector("[data-live]");
     es.addEventListener("open", function () { if (badge) badge.hidden = false; document.body.dataset.live = "on"; });
     es.addEventListener("error", function () { if (badge) badge.hidden = true; document.body.dataset.live = "off"; });
     es.addEventListener("incidents", function (ev) { reloadFor(ev.data); });
+    es.addEventListener("orders", function (ev) { reloadOrders(ev.data); });
+    es.addEventListener("points", function () { reloadShop(); });
   }
 
   // A response template chosen on an incident fills the note in place (without script, the button beside
