@@ -17,7 +17,7 @@ use crate::Ctx;
 pub enum PointsCommand {
     /// A volunteer's balance: earned, redeemed, pending.
     Balance(VolunteerArgs),
-    /// A volunteer's credits and redemptions, oldest first.
+    /// A volunteer's credits and redemptions, newest first.
     History(VolunteerArgs),
     /// Record a redemption at the love supermarket (committee and station).
     Redeem(RedeemArgs),
@@ -74,12 +74,24 @@ fn balance(ctx: &Ctx, args: VolunteerArgs) -> Result<Output> {
 }
 
 fn history(ctx: &Ctx, args: VolunteerArgs) -> Result<Output> {
-    let h = ctx.open()?.points_history(args.volunteer.as_deref())?;
-    let mut human = String::new();
-    for e in &h.entries {
-        let _ = writeln!(human, "{e}");
+    let store = ctx.open()?;
+    let b = store.points_balance(args.volunteer.as_deref())?;
+    let items = store.points_history(Some(&b.volunteer))?;
+    let mut human = format!("{}: {} points\n", b.volunteer, b.balance);
+    for e in &items {
+        let status = e.status.map(|s| format!(" ({})", s.code())).unwrap_or_default();
+        let _ = writeln!(
+            human,
+            "  {} {:<10} {:<14} ×{} {:>5} points{status}  {}",
+            e.at.to_rfc3339(),
+            e.kind.code(),
+            e.code,
+            e.quantity,
+            e.points,
+            e.recorded_by
+        );
     }
-    Ok(Output::new(h, human))
+    Ok(Output::new(json!({"volunteer": b.volunteer, "balance": b.balance, "items": items}), human))
 }
 
 fn redeem(ctx: &Ctx, args: RedeemArgs) -> Result<Output> {

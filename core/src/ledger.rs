@@ -2,7 +2,11 @@
 //! month and one grid or the whole community (the device's scope), the household check-in rate (入户率),
 //! special-care contacts done vs required per category, visits and services delivered, incidents by category
 //! and stage with median handling time and overdue counts, the evaluation satisfaction rate, and row-level
-//! sheets of every check-in, visit and incident event of the month. [`export`] writes it as CSV or XLSX.
+//! sheets of every check-in, visit and incident event of the month; the service orders requested in the
+//! month, the volunteers' points of the month and the honour roll (荣誉墙). [`export`] writes it as CSV or XLSX.
+//!
+//! Points are the community's, whatever the grid: the points ledger is one document per community, as
+//! public as the honour roll, and a volunteer serves every grid.
 
 pub mod export;
 
@@ -13,7 +17,9 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::model::{CheckInKind, CheckInOutcome, Severity};
+use crate::points::{self, HonourRow, VolunteerMonth};
 use crate::schedule::{self, ContactHistory, DatedContact, Month};
+use crate::service_workflow::OrderStage;
 use crate::store::{add_visit_contacts, day_text, db, rate, ContactsDone, Store, VisitRow};
 use crate::workflow::{Action, Stage, SupersededReason};
 
@@ -127,6 +133,12 @@ pub struct LedgerSummary {
     pub incidents: IncidentSummary,
     /// Evaluation satisfaction rate: satisfied / evaluations in the month (`None`: no evaluations).
     pub satisfaction_rate: Option<f64>,
+    /// Service orders requested in the month, by current stage code (every stage listed, zeros included).
+    pub orders: BTreeMap<String, u32>,
+    /// Points credited to volunteers for orders evaluated in the month (the whole community's).
+    pub points_credited: u64,
+    /// Points of the love supermarket's confirmed redemptions recorded in the month (the whole community's).
+    pub points_redeemed: u64,
 }
 
 /// A check-in row of the ledger.
@@ -185,6 +197,29 @@ pub struct IncidentEventLine {
     pub note: String,
 }
 
+/// A service order of the ledger: one requested in the month, as it stands at the cut-off.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OrderLine {
+    /// Order id.
+    pub order_id: String,
+    /// Grid.
+    pub grid: String,
+    /// Service code.
+    pub service: String,
+    /// Household.
+    pub household_code: String,
+    /// The volunteer it is (or was last) dispatched to.
+    pub volunteer: Option<String>,
+    /// Current stage.
+    pub stage: OrderStage,
+    /// When it was requested.
+    pub requested_at: DateTime<FixedOffset>,
+    /// When the volunteer marked it done.
+    pub done_at: Option<DateTime<FixedOffset>>,
+    /// The resident's rating, 1–5.
+    pub rating: Option<u8>,
+}
+
 /// The whole ledger of a month.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ledger {
@@ -204,6 +239,12 @@ pub struct Ledger {
     pub(crate) visits: Vec<VisitRow>,
     /// Every incident event of the month.
     pub incident_events: Vec<IncidentEventLine>,
+    /// The service orders requested in the month, by request time.
+    pub orders: Vec<OrderLine>,
+    /// Every volunteer's points of the month and balance at the cut-off.
+    pub volunteer_points: Vec<VolunteerMonth>,
+    /// The month's honour roll (荣誉墙): orders, minutes and points per volunteer, most points first.
+    pub honour_roll: Vec<HonourRow>,
 }
 
 /// The ledger's figures without its row sheets (`Store::ledger_figures`): every section a screen shows, the
@@ -324,6 +365,13 @@ pub(crate) fn build(store: &Store, month: &Month, grid: Option<&str>, rows: Rows
     let (special_care, total_care, residents_overdue) = ledger_special_care(store, &grids, month, until, &contacts)?;
     let services = ledger_services(store, &visits);
     let (incidents, stage_times, incident_events, incident_summary) = ledger_incidents(store, &grids, month, until)?;
+    let orders = ledger_orders(store, &grids, month)?;
+    let (volunteer_points, honour_roll) = ledger_points(store, month, until)?;
+    let mut orders_by_stage: BTreeMap<String, u32> =
+        OrderStage::ALL.iter().map(|s| (s.code().to_string(), 0)).collect();
+    for o in &orders {
+        *orders_by_stage.entry(o.stage.code().to_string()).or_default() += 1;
+    }
 
     let mut check_ins_by_kind: BTreeMap<String, u32> =
         CheckInKind::ALL.iter().map(|k| (k.code().to_string(), 0)).collect();
@@ -354,8 +402,42 @@ pub(crate) fn build(store: &Store, month: &Month, grid: Option<&str>, rows: Rows
         satisfaction_rate: (incident_summary.evaluations > 0)
             .then(|| rate(incident_summary.satisfied, incident_summary.evaluations)),
         incidents: incident_summary,
+        orders: orders_by_stage,
+        points_credited: volunteer_points.iter().map(|v| v.earned).sum(),
+        points_redeemed: volunteer_points.iter().map(|v| v.redeemed).sum(),
     };
-    Ok(Ledger { summary, special_care, services, incidents, stage_times, check_ins, visits, incident_events })
+    Ok(Ledger {
+        summary,
+        special_care,
+        services,
+        incidents,
+        stage_times,
+        check_ins,
+        visits,
+        incident_events,
+        orders,
+        volunteer_points,
+        honour_roll,
+    })
+}
+
+/// The service orders of `grids` requested in `month` (in the community's time zone), by request time.
+fn ledger_orders(store: &Store, grids: &Option<Vec<String>>, month: &Month) -> Result<Vec<OrderLine>> {
+    // A day's margin on either side covers every UTC offset the devices may have recorded.
+    let lo = day_text(month.first - chrono::Days::new(1));
+    let hi = day_text(month.next_first() + chrono::Days::new(2));
+    let mut orders = Store::per_grid(grids, |g| db::ledger::orders_requested_between(store.conn(), g, &lo, &hi))?;
+    orders.retain(|o| month.contains(store.day_of(&o.requested_at)));
+    orders.sort_by(|a, b| (a.requested_at, &a.order_id).cmp(&(b.requested_at, &b.order_id)));
+    Ok(orders)
+}
+
+/// The volunteers' points of `month` with their balances at the end of `until`, and the month's honour roll,
+/// from the community's points ledger as this device holds it.
+fn ledger_points(store: &Store, month: &Month, until: NaiveDate) -> Result<(Vec<VolunteerMonth>, Vec<HonourRow>)> {
+    let ledger = store.points_ledger()?;
+    let tz = store.settings().tz();
+    Ok((points::month_points(&ledger, month, until, tz), points::honour_roll(&ledger, month, tz)))
 }
 
 fn ledger_check_ins(
