@@ -52,6 +52,15 @@ pub enum Error {
     /// A code that is not in the community's catalogue (visit services, categories …).
     #[error("{field}: {code:?} is not in the community's catalogue")]
     UnknownCode { field: String, code: String },
+    /// A redemption that would take a volunteer's balance below zero (`needed` points, `balance` available).
+    #[error("volunteer {volunteer:?} has {balance} points available, the redemption needs {needed}")]
+    PointsInsufficient { volunteer: String, balance: u64, needed: u64 },
+    /// A redemption of more units than the love supermarket has left.
+    #[error("item {item:?} has {left} left, the redemption asks for {wanted}")]
+    OutOfStock { item: String, left: u32, wanted: u32 },
+    /// A redemption of an item that is not in the love supermarket.
+    #[error("item {0:?} is not in the love supermarket")]
+    UnknownItem(String),
     /// A record (incident, visit, blob …) that does not exist here.
     #[error("{kind} {id:?} not found")]
     NotFound { kind: String, id: String },
@@ -138,6 +147,9 @@ impl Error {
             Error::BundleOutOfScope(_) => ErrorCode::BundleOutOfScope,
             Error::SignatureInvalid(_) => ErrorCode::SignatureInvalid,
             Error::UnknownCode { .. } => ErrorCode::UnknownCode,
+            Error::PointsInsufficient { .. } => ErrorCode::PointsInsufficient,
+            Error::OutOfStock { .. } => ErrorCode::OutOfStock,
+            Error::UnknownItem(_) => ErrorCode::UnknownItem,
         }
     }
 
@@ -212,6 +224,12 @@ coded_enum! {
         ActionNotAllowed = "action_not_allowed",
         /// A code that is not in the community's catalogue.
         UnknownCode = "unknown_code",
+        /// A redemption the volunteer's points do not cover.
+        PointsInsufficient = "points_insufficient",
+        /// A redemption of more units than are left.
+        OutOfStock = "out_of_stock",
+        /// A redemption of an item not in the love supermarket.
+        UnknownItem = "unknown_item",
         /// A record that does not exist.
         NotFound = "not_found",
         /// The server could not be reached.
@@ -330,12 +348,12 @@ impl ErrorCode {
             | SyncMessageTooLarge
             | BodyTimeout => ErrorKind::Network,
             RosterInvalid | HouseholdNotFound | ResidentNotFound | InvalidInput | PhotoInvalid | DocumentInvalid
-            | ActionNotAllowed | UnknownCode | InsecureServerUrl | BundleInvalid | BundleOutOfScope
-            | SignatureInvalid | ForbiddenChange | ForbiddenDocument | EnrollCodeInvalid | EnrollCodeUsed
-            | EnrollCodeExpired | InvalidPublicKey | ProtocolUnsupported | BodyTooLarge | MalformedBody
-            | MalformedSyncMessage | TooManyDocuments | InvalidDocId | DuplicateDocument | BlobTooLarge
-            | BlobHashMismatch | InvalidBlobHash | NotFound | StorageError | InternalError | TlsCertInvalid
-            | TlsKeyInvalid | Usage | MigrationMismatch => ErrorKind::Rejected,
+            | ActionNotAllowed | UnknownCode | PointsInsufficient | OutOfStock | UnknownItem | InsecureServerUrl
+            | BundleInvalid | BundleOutOfScope | SignatureInvalid | ForbiddenChange | ForbiddenDocument
+            | EnrollCodeInvalid | EnrollCodeUsed | EnrollCodeExpired | InvalidPublicKey | ProtocolUnsupported
+            | BodyTooLarge | MalformedBody | MalformedSyncMessage | TooManyDocuments | InvalidDocId
+            | DuplicateDocument | BlobTooLarge | BlobHashMismatch | InvalidBlobHash | NotFound | StorageError
+            | InternalError | TlsCertInvalid | TlsKeyInvalid | Usage | MigrationMismatch => ErrorKind::Rejected,
         }
     }
 

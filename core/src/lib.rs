@@ -4,6 +4,7 @@
 //! - [`model`]: plain domain data (roles, roster, check-ins, the community's configuration).
 //! - [`schedule`]: what is due and when — the one place for the due-date rules.
 //! - [`workflow`]: the incident workflow — the one place that decides an incident's stage.
+//! - [`points`]: volunteer points — the one place for balances, stock and which redemption stands.
 //! - [`docs`]: the Automerge documents, their scoped ids and key names, the roster import and the scope rule
 //!   (`docs::scope`: which documents a device may read and write), shared by the device and the server.
 //! - [`roster_csv`]: the roster CSV format (PRODUCT.md §7).
@@ -20,6 +21,7 @@ pub mod error;
 #[cfg(feature = "ledger")]
 pub mod ledger;
 pub mod model;
+pub mod points;
 pub mod roster_csv;
 pub mod schedule;
 #[cfg(feature = "store")]

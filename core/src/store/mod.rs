@@ -5,6 +5,7 @@
 //!
 //! `Store` is the API; its methods are grouped by concern here: this file (open, documents, check-ins,
 //! roster import), `queries.rs` (rounds, households), `visits.rs` (visits, worker report), `incidents.rs`,
+//! `points.rs` (volunteer points, read from the ledger document),
 //! `blobs.rs` (photos), `ledger.rs`, `sync_status.rs` (server, refused documents, status). The exchange with
 //! the server and with bundles (`enroll`, `sync`, `bundle_*`) is in `sync::client` and `sync::bundle`. All
 //! SQL is in `db/`, one file per concern; the tables and their migrations are in `schema.rs`.
@@ -15,6 +16,7 @@ mod incidents;
 pub mod index;
 #[cfg(feature = "ledger")]
 mod ledger;
+pub(crate) mod points;
 mod queries;
 mod replica;
 pub mod schema;
@@ -36,6 +38,7 @@ pub use incidents::{
     IncidentAct, IncidentDetail, IncidentEventView, IncidentFilter, IncidentList, IncidentListItem,
     DUPLICATE_WINDOW_DAYS, MAX_ASSIGNEE_CHARS, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS,
 };
+pub use points::Redemption;
 pub use queries::{CheckInSummary, HouseholdDetail, ResidentSummary, Rounds, RoundsItem, RoundsReason};
 pub(crate) use visits::{add_visit_contacts, VisitRow};
 pub use visits::{average, rate, ContactsDone, VisitDueItem, VisitsDue, WorkerReport, MAX_VISIT_MINUTES};

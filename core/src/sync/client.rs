@@ -47,11 +47,11 @@ use crate::store::db::blobs;
 use crate::store::db::sync_state::{
     self as state, META_INSECURE_HTTP, META_KEYS_ETAG, META_SERVER_URL, META_SIGNING_KEY, META_TOKEN,
 };
-use crate::store::{index, DeviceInfo, KEY_LEN, STORE_FILE};
+use crate::store::{index, points, DeviceInfo, KEY_LEN, STORE_FILE};
 use crate::Store;
 
 /// What a sync did (the `gridline sync --json` document).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SyncReport {
     /// Requests answered by the server (`POST /v1/sync`).
@@ -75,6 +75,9 @@ pub struct SyncReport {
     /// Documents the server refused in this sync, now set aside until the user retries them
     /// (`Store::refused_documents` lists every one set aside).
     pub docs_set_aside: u32,
+    /// This device's redemptions whose server decision arrived in this sync: the person who recorded one that
+    /// did not stand is told why (`points_insufficient`, `out_of_stock`, `unknown_item`).
+    pub redemptions_decided: Vec<crate::store::Redemption>,
 }
 
 /// Where a sync is, for progress reporting.
@@ -482,6 +485,7 @@ impl Store {
     ) -> Result<()> {
         let mut changed = Vec::new();
         let mut settled = Vec::new();
+        let mut decided = Vec::new();
         for answer in answers {
             let Ok(id) = DocId::parse(&answer.doc_id) else {
                 report.docs_refused += 1;
@@ -503,6 +507,12 @@ impl Store {
                 std::collections::hash_map::Entry::Vacant(e) => e.insert(state::load_state(self.conn(), &text)?),
             };
             let before = doc.get_heads();
+            let awaited = match id.kind {
+                docs::DocKind::Points => {
+                    points::undecided_of(&docs::points::Ledger::read(&doc), &self.device().device_id)
+                }
+                _ => Vec::new(),
+            };
             let mut trial = state.clone();
             if doc.sync().receive_sync_message(&mut trial, message).is_err() || docs::check_scope(&id, &doc).is_err() {
                 // The document is dropped, not cached: it reloads from the store unchanged.
@@ -521,6 +531,9 @@ impl Store {
             let server_reached = state.their_heads.as_ref().is_some_and(|h| h.iter().all(|h| has_change(&mut doc, h)));
             settled.push((text, state.clone(), server_reached));
             if doc.get_heads() != before {
+                if !awaited.is_empty() {
+                    decided.extend(points::decided_among(&docs::points::Ledger::read(&doc), &awaited));
+                }
                 if session.received_docs.insert(id.clone()) {
                     report.docs_received += 1;
                 }
@@ -545,7 +558,9 @@ impl Store {
                 }
             }
             Ok(())
-        })
+        })?;
+        report.redemptions_decided.extend(decided);
+        Ok(())
     }
 
     /// Records the catalogue (documents to fetch) and the new cursor in one transaction.

@@ -97,6 +97,25 @@ impl LoopbackServer {
         inner.docs.get_mut(doc_id).map(|(doc, _)| doc.get_heads().iter().map(|h| h.to_string()).collect())
     }
 
+    /// The server's own writes (credits and decisions of the points ledger): runs `f` on the peer's copy of
+    /// `doc_id` — a new document when it holds none — and announces the change in the next catalogues.
+    pub fn edit(&self, doc_id: &DocId, f: impl FnOnce(&mut AutoCommit)) {
+        let mut inner = self.lock();
+        let text = doc_id.to_string();
+        let mut doc = match inner.docs.get(&text) {
+            Some((doc, _)) => doc.clone(),
+            None => crate::docs::new_document(doc_id, &automerge::ActorId::random()).expect("a valid id"),
+        };
+        let before = doc.get_heads();
+        f(&mut doc);
+        doc.commit();
+        if doc.get_heads() != before {
+            inner.version += 1;
+            let version = inner.version;
+            inner.docs.insert(text, (doc, version));
+        }
+    }
+
     /// Ids of the documents the peer holds.
     pub fn doc_ids(&self) -> Vec<String> {
         self.lock().docs.keys().cloned().collect()

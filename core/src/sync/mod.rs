@@ -8,7 +8,7 @@ pub mod bundle;
 #[cfg(feature = "client")]
 pub mod client;
 #[cfg(all(test, feature = "loopback"))]
-mod fixtures;
+pub(crate) mod fixtures;
 #[cfg(feature = "client")]
 pub mod http;
 #[cfg(feature = "loopback")]
