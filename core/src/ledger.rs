@@ -855,6 +855,103 @@ mod tests {
         }
     }
 
+    /// The month's service orders come from the materialised table (requested in the month, in the community's
+    /// time zone), the points from the community's ledger document: credits of orders evaluated in the month,
+    /// confirmed redemptions, balances at the cut-off and the honour roll, whatever the grid.
+    #[test]
+    fn service_orders_and_points_of_the_month() {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut store = store(dir.path());
+        // (order, grid, stage, requested_at, volunteer, done_at, rating)
+        let orders = [
+            ("o1", "G01", "evaluated", "2026-11-02T08:00:00+08:00", Some("张"), Some("2026-11-02T12:00:00+08:00"), Some(5)),
+            ("o2", "G01", "dispatched", "2026-11-30T23:30:00+08:00", Some("李"), None, None),
+            ("o3", "G02", "requested", "2026-11-10T08:00:00+08:00", None, None, None),
+            // October; and December, after the cut-off.
+            ("o0", "G01", "cancelled", "2026-10-31T23:30:00+08:00", None, None, None),
+            ("o4", "G01", "requested", "2026-12-01T00:30:00+08:00", None, None, None),
+        ];
+        store
+            .with_tx(|tx| {
+                for (id, grid, stage, requested_at, volunteer, done_at, rating) in &orders {
+                    tx.execute(
+                        "INSERT INTO service_order (order_id, doc_id, grid, household_code, resident, address, phone,
+                             service, note, from_visit, stage, stage_since, requester, requester_role, requested_at,
+                             volunteer, due, rating, done_at, evaluated_at, event_count, updated_at)
+                         VALUES (?1, '', ?2, 'H1', NULL, '1-1-101', NULL, 'meal_delivery', '', NULL, ?3, ?4, '王',
+                             'grid_leader', ?4, ?5, NULL, ?6, ?7, NULL, 1, ?4)",
+                        params![id, grid, stage, requested_at, volunteer, rating, done_at],
+                    )?;
+                }
+                Ok(())
+            })
+            .expect("insert orders");
+        let points_id = crate::docs::DocId::points(&store.device().community_id);
+        let mut doc = store.checkout(&points_id).expect("points ledger");
+        let settings = store.settings().clone();
+        let now = t("2026-12-01T09:00:00+08:00");
+        let ids: Vec<String> = (0..3).map(|n| format!("0190f5a4-2b3c-7d4e-8f00-1122334455{n:02}")).collect();
+        for (id, volunteer, service, at) in [
+            (&ids[0], "张", "meal_delivery", "2026-11-02T13:00:00+08:00"), // 10 points, 60 minutes
+            (&ids[1], "张", "cleaning", "2026-11-20T13:00:00+08:00"),      // 12 points, 120 minutes
+            (&ids[2], "李", "haircut", "2026-10-20T13:00:00+08:00"),       // 6 points in October
+        ] {
+            crate::points::credit_evaluated(&mut doc, id, volunteer, service, t(at), &settings, now).expect("credit");
+        }
+        let towel = crate::points::RedemptionRequest {
+            redemption_id: "0190f5a4-2b3c-7d4e-8f00-1122334455aa".into(),
+            volunteer: "张".into(),
+            item: "towel".into(),
+            quantity: 1,
+            points: 20,
+            actor: "站长".into(),
+            device: "d1".into(),
+            role: "station".into(),
+            at: t("2026-11-25T09:00:00+08:00"),
+            note: String::new(),
+        };
+        crate::docs::points::record_redemption(&mut doc, &towel).expect("towel");
+        crate::points::decide_pending(&mut doc, &settings, now).expect("decide");
+        store.persist(vec![(points_id, doc)], |_, _| Ok(())).expect("persist the points ledger");
+
+        let nov = Month::parse("2026-11").expect("month");
+        let all = store.ledger(&nov, None).expect("ledger");
+        let ids_of = |l: &Ledger| l.orders.iter().map(|o| o.order_id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids_of(&all), ["o1", "o3", "o2"], "requested in November, by request time");
+        let by_stage: Vec<(&str, u32)> = all.summary.orders.iter().map(|(k, n)| (k.as_str(), *n)).collect();
+        assert_eq!(
+            by_stage,
+            [("accepted", 0), ("cancelled", 0), ("dispatched", 1), ("done", 0), ("evaluated", 1), ("requested", 1)]
+        );
+        assert_eq!((all.summary.points_credited, all.summary.points_redeemed), (22, 20));
+        let points: Vec<(&str, u64, u64, u64)> =
+            all.volunteer_points.iter().map(|v| (v.volunteer.as_str(), v.earned, v.redeemed, v.balance)).collect();
+        assert_eq!(points, [("张", 22, 20, 2), ("李", 0, 0, 6)]);
+        let roll: Vec<(&str, u32, u32, u64)> =
+            all.honour_roll.iter().map(|r| (r.volunteer.as_str(), r.orders, r.minutes, r.points)).collect();
+        assert_eq!(roll, [("张", 2, 180, 22)]);
+        assert_eq!(store.ledger_figures(&nov, None).expect("figures"), LedgerFigures::from(all.clone()));
+
+        let g02 = store.ledger(&nov, Some("G02")).expect("G02");
+        assert_eq!(ids_of(&g02), ["o3"]);
+        assert_eq!(g02.summary.points_credited, 22, "points are the community's");
+
+        let zh = all.sheets(export::Lang::Zh);
+        let sheet = |name: &str| zh.iter().find(|s| s.name == name).unwrap_or_else(|| panic!("sheet {name}")).clone();
+        let orders = sheet("服务订单");
+        assert_eq!(orders.headers[..3], ["订单编号", "网格", "服务"]);
+        assert_eq!(orders.rows.len(), 3);
+        assert_eq!(orders.rows[0][8], export::Cell::Num(5.0), "o1's rating");
+        assert_eq!(orders.rows[0][7], export::Cell::Text("2026-11-02T12:00:00+08:00".into()), "done");
+        assert_eq!(orders.rows[1][7], export::Cell::Empty, "o3 is not done");
+        assert_eq!(sheet("志愿者积分").rows[0], vec!["张".into(), 22u32.into(), 20u32.into(), 2u32.into()]);
+        let honour = sheet("荣誉墙");
+        assert_eq!(honour.headers, ["排名", "志愿者", "服务单数", "服务时长(小时)", "积分"]);
+        assert_eq!(honour.rows[0], vec![1u32.into(), "张".into(), 2u32.into(), 3.0.into(), 22u32.into()]);
+        let en = all.sheets(export::Lang::En);
+        assert!(["Service orders", "Volunteer points", "Honour roll"].iter().all(|n| en.iter().any(|s| s.name == *n)));
+    }
+
     #[test]
     fn median_of_odd_even_and_empty() {
         assert_eq!(median(&mut []), None);
