@@ -64,6 +64,7 @@ pub(crate) fn unknown(field: &str, name: &str, code: &str, codes: &[&str]) -> cr
 mod tests {
     use crate::model::{CheckInKind, CheckInOutcome, ContactKind, Role, Severity, VisitKind};
     use crate::schedule::DueContact;
+    use crate::service_workflow::{OrderAction, OrderStage};
     use crate::workflow::{Action, Stage, SupersededReason};
 
     /// Serde's snake_case spelling of every value is its code, and every code parses back to the value.
@@ -91,6 +92,8 @@ mod tests {
         agree(&Stage::ALL);
         agree(&Action::ALL);
         agree(&SupersededReason::ALL);
+        agree(&OrderStage::ALL);
+        agree(&OrderAction::ALL);
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! - [`schedule`]: what is due and when — the one place for the due-date rules.
 //! - [`workflow`]: the incident workflow — the one place that decides an incident's stage.
 //! - [`points`]: volunteer points — the one place for balances, stock and which redemption stands.
+//! - [`service_workflow`]: the service-order workflow (点单—派单—接单—评单) — the one place that decides an
+//!   order's stage, volunteer and due day.
 //! - [`docs`]: the Automerge documents, their scoped ids and key names, the roster import and the scope rule
 //!   (`docs::scope`: which documents a device may read and write), shared by the device and the server.
 //! - [`roster_csv`]: the roster CSV format (PRODUCT.md §7).
@@ -24,6 +26,7 @@ pub mod model;
 pub mod points;
 pub mod roster_csv;
 pub mod schedule;
+pub mod service_workflow;
 #[cfg(feature = "store")]
 pub mod store;
 pub mod sync;

@@ -130,7 +130,12 @@ coded_enum! {
         RoleNotAllowed = "role_not_allowed",
         /// Only the reporter may take this action (resubmit).
         NotReporter = "not_reporter",
-        /// The action lacks what it needs (an evaluation without `satisfied`).
+        /// Only the volunteer a service order is dispatched to may take this action (accept, decline, done).
+        NotVolunteer = "not_volunteer",
+        /// A field role may cancel only a service order it requested itself.
+        NotRequester = "not_requester",
+        /// The action lacks what it needs (an evaluation without `satisfied` or a rating, a dispatch without a
+        /// volunteer).
         PayloadMissing = "payload_missing",
         /// The action code is unknown to this build.
         UnknownAction = "unknown_action",

@@ -51,7 +51,7 @@ pub(crate) struct Forward(pub Option<Arc<dyn SyncObserver>>);
 impl SyncProgress for Forward {
     fn on_progress(&self, stage: SyncStage, so_far: &SyncReport) {
         if let Some(observer) = &self.0 {
-            observer.on_progress(stage, *so_far);
+            observer.on_progress(stage, so_far.clone());
         }
     }
 }

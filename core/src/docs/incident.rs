@@ -1,21 +1,18 @@
 //! The incident document, one per incident: its fields at root key `incident`, and the workflow event list
-//! at `events`. Both are immutable records, so each is one Automerge scalar holding a compact JSON record
-//! (one operation per event instead of one per field — a report is 8 operations, not 30): the fields are
-//! written once by the reporter, and an event, once appended, is never edited. The reporter creates the
-//! list in the document's first change, so no two devices ever create it concurrently; every later action
-//! appends one record to it, and concurrent appends from several devices all survive a merge in one order
-//! every replica agrees on. Comments and extra photos are events too (`comment`, or photos on any event).
-//!
-//! A list item is identified by the operation that inserted it, whose actor is the author device: the
-//! server checks new items against their author's role and refuses any change that overwrites or deletes
-//! a stored item.
+//! at `events` (the layout of `event_list.rs`, shared with service orders). Both are immutable records, so
+//! each is one Automerge scalar holding a compact JSON record (one operation per event instead of one per
+//! field — a report is 8 operations, not 30): the fields are written once by the reporter, and an event,
+//! once appended, is never edited. The reporter creates the list in the document's first change, so no two
+//! devices ever create it concurrently; every later action appends one record to it, and concurrent appends
+//! from several devices all survive a merge in one order every replica agrees on. Comments and extra photos
+//! are events too (`comment`, or photos on any event).
 
-use automerge::transaction::Transactable;
-use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValueRef, Value, ROOT};
+use automerge::{AutoCommit, ObjId};
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
-use super::{label, value_ops, Claims, Record, RecordKind};
+use super::event_list::Layout;
+use super::{Claims, Record, RecordKind};
 use crate::error::{Error, Result};
 use crate::model::{IncidentEvent, IncidentFields, Location, Severity};
 use crate::workflow::{Action, SERVER_ROLE};
@@ -23,9 +20,11 @@ use crate::workflow::{Action, SERVER_ROLE};
 /// Root key of the incident's fields.
 pub const FIELDS_KEY: &str = "incident";
 /// Root key of the event list.
-pub const EVENTS_KEY: &str = "events";
+pub const EVENTS_KEY: &str = super::event_list::EVENTS_KEY;
 /// Most events one incident document may hold (a bound on what any peer can make a device replay).
 pub const MAX_EVENTS: usize = 2000;
+
+const LAYOUT: Layout = Layout { fields_key: FIELDS_KEY, noun: "an incident", max_events: MAX_EVENTS };
 
 /// An incident as read from its document.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,10 +33,6 @@ pub struct Incident {
     pub fields: IncidentFields,
     /// The workflow events, in document order.
     pub events: Vec<IncidentEvent>,
-}
-
-fn err(e: automerge::AutomergeError) -> Error {
-    Error::document(FIELDS_KEY, e)
 }
 
 /// The incident's fields as stored (document format: short keys, empty values left out).
@@ -177,37 +172,15 @@ impl From<EventRecord> for IncidentEvent {
     }
 }
 
-fn to_json<T: Serialize>(record: &T) -> Result<String> {
-    serde_json::to_string(record).map_err(|e| Error::document(FIELDS_KEY, e))
-}
-
 /// Writes a new incident: its fields and the event list opened by the reporter's `report` event. Call once,
 /// on a new document, in its first change.
 pub fn create(doc: &mut AutoCommit, fields: &IncidentFields, report: &IncidentEvent) -> Result<()> {
-    if doc.get(ROOT, EVENTS_KEY).map_err(err)?.is_some() {
-        return Err(Error::document(FIELDS_KEY, "the incident already exists"));
-    }
-    doc.put(ROOT, FIELDS_KEY, to_json(&FieldsRecord::from(fields))?).map_err(err)?;
-    doc.put_object(ROOT, EVENTS_KEY, ObjType::List).map_err(err)?;
-    append_event(doc, report)
-}
-
-fn events_list(doc: &AutoCommit) -> Result<ObjId> {
-    match doc.get(ROOT, EVENTS_KEY).map_err(err)? {
-        Some((Value::Object(ObjType::List), id)) => Ok(id),
-        _ => Err(Error::document(FIELDS_KEY, "no event list")),
-    }
+    LAYOUT.create(doc, &FieldsRecord::from(fields), &EventRecord::from(report))
 }
 
 /// Appends one event to the end of the event list.
 pub fn append_event(doc: &mut AutoCommit, e: &IncidentEvent) -> Result<()> {
-    let events = events_list(doc)?;
-    let len = doc.length(&events);
-    if len >= MAX_EVENTS {
-        return Err(Error::invalid("events", format!("an incident holds at most {MAX_EVENTS} events")));
-    }
-    doc.insert(&events, len, to_json(&EventRecord::from(e))?).map_err(err)?;
-    Ok(())
+    LAYOUT.append(doc, &EventRecord::from(e))
 }
 
 /// The server's receipt (已送达): appends a `receive` event by actor and role `server`, unless the list already
@@ -222,16 +195,6 @@ pub fn append_receipt(doc: &mut AutoCommit, at: DateTime<FixedOffset>) -> Result
     Ok(Some(receipt))
 }
 
-/// Reads one list item: an event record, or — for anything else a faulty peer put there — an event with no
-/// action, which replay marks superseded: it is shown, never silently dropped.
-fn event_from(value: &automerge::ValueRef<'_>) -> IncidentEvent {
-    let record = match value {
-        automerge::ValueRef::Scalar(ScalarValueRef::Str(text)) => serde_json::from_str(text).unwrap_or_default(),
-        _ => EventRecord::default(),
-    };
-    IncidentEvent::from(record)
-}
-
 /// One stored event with what identifies its list item.
 #[derive(Debug, Clone)]
 pub struct EventItem {
@@ -243,94 +206,72 @@ pub struct EventItem {
     pub event: IncidentEvent,
 }
 
-/// The event list in document order, with the identity of each item (the server's checks).
+/// The event list in document order, with the identity of each item (the server's checks). An item that is
+/// no event record reads as an event with no action, which replay marks superseded.
 pub fn event_items(doc: &AutoCommit) -> Result<Vec<EventItem>> {
-    let events = events_list(doc)?;
-    Ok(doc
-        .list_range(&events, ..)
-        .map(|item| EventItem { id: item.id(), conflict: item.conflict, event: event_from(&item.value) })
+    Ok(LAYOUT
+        .items::<EventRecord>(doc)?
+        .into_iter()
+        .map(|(id, conflict, record)| EventItem { id, conflict, event: record.into() })
         .collect())
 }
 
 /// The identities of the event list's items, in document order (no event is decoded).
 pub fn event_ids(doc: &AutoCommit) -> Result<Vec<ObjId>> {
-    let events = events_list(doc)?;
+    use automerge::ReadDoc;
+    let events = LAYOUT.list(doc)?;
     Ok(doc.list_range(&events, ..).map(|item| item.id()).collect())
 }
 
 /// The event list in document order.
 pub fn read_events(doc: &AutoCommit) -> Result<Vec<IncidentEvent>> {
-    let events = events_list(doc)?;
-    Ok(doc.list_range(&events, ..).map(|item| event_from(&item.value)).collect())
+    Ok(LAYOUT.events::<EventRecord>(doc)?.into_iter().map(IncidentEvent::from).collect())
 }
 
 /// The incident's fields and every event as records, well-formed or not, with what each claims (the
 /// server's checks). An event item is keyed by the operation that wrote it, so an overwrite is a new record.
 pub fn records(doc: &AutoCommit) -> Vec<Record> {
-    let mut out = Vec::new();
-    if let Ok(Some((value, id))) = doc.get(ROOT, FIELDS_KEY) {
-        let conflict = doc.get_all(ROOT, FIELDS_KEY).map(|v| v.len() > 1).unwrap_or(false);
-        let record: FieldsRecord = match &value {
-            Value::Scalar(v) => v.as_str().and_then(|t| serde_json::from_str(t).ok()).unwrap_or_default(),
-            Value::Object(_) => FieldsRecord::default(),
-        };
+    let fields = |f: FieldsRecord| {
         let claims = Claims {
-            grid: Some(record.grid),
-            household: record.household,
-            user: Some(record.reporter),
-            device: Some(record.device),
+            grid: Some(f.grid),
+            household: f.household,
+            user: Some(f.reporter),
+            device: Some(f.device),
             role: None,
-            at: Some(record.at),
+            at: Some(f.at),
         };
-        let ops = value_ops(doc, &ROOT, FIELDS_KEY, conflict, id);
-        out.push(Record {
-            kind: RecordKind::IncidentFields,
-            key: FIELDS_KEY.into(),
-            label: "the incident's fields".into(),
-            ops,
-            claims,
-        });
-    }
-    let Ok(events) = events_list(doc) else { return out };
-    for item in doc.list_range(&events, ..) {
-        let id = item.id();
-        let event = event_from(&item.value);
+        ("the incident's fields".to_string(), claims)
+    };
+    let event = |e: EventRecord| {
         let claims = Claims {
             grid: None,
             household: None,
-            user: Some(event.actor),
-            device: Some(event.device),
-            role: Some(event.role),
-            at: Some(event.at),
+            user: Some(e.actor),
+            device: Some(e.device),
+            role: Some(e.role),
+            at: Some(e.at),
         };
-        out.push(Record {
-            kind: RecordKind::WorkflowEvent,
-            key: format!("{EVENTS_KEY}/{id}"),
-            label: label("workflow event", &event.event_id),
-            ops: value_ops(doc, &events, item.index, item.conflict, id),
-            claims,
-        });
-    }
-    out
+        (e.id, claims)
+    };
+    LAYOUT.records(doc, (RecordKind::IncidentFields, RecordKind::WorkflowEvent), fields, event)
 }
 
 /// Reads the incident's fields and events.
 pub fn read(doc: &AutoCommit) -> Result<Incident> {
-    let record: FieldsRecord = match doc.get(ROOT, FIELDS_KEY).map_err(err)? {
-        Some((Value::Scalar(v), _)) => match v.as_ref() {
-            automerge::ScalarValue::Str(text) => {
-                serde_json::from_str(text).map_err(|e| Error::document(FIELDS_KEY, format!("bad fields: {e}")))?
-            }
-            _ => return Err(Error::document(FIELDS_KEY, "no incident fields")),
-        },
-        _ => return Err(Error::document(FIELDS_KEY, "no incident fields")),
-    };
+    let record: FieldsRecord = LAYOUT.fields(doc)?;
     Ok(Incident { fields: record.try_into()?, events: read_events(doc)? })
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use automerge::transaction::Transactable;
+    use automerge::{ObjType, ReadDoc, Value};
+
     use super::*;
+
+    fn events_list(doc: &AutoCommit) -> Result<ObjId> {
+        LAYOUT.list(doc)
+    }
     use crate::docs::{new_document, DocId};
     use crate::workflow::{self, Stage};
 

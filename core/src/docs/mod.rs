@@ -7,6 +7,7 @@
 
 pub mod checkin_log;
 pub mod community;
+mod event_list;
 pub mod incident;
 pub mod points;
 pub mod roster;

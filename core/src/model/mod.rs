@@ -1,9 +1,10 @@
-//! Plain domain data: roles, contacts, the community's configuration, the roster, check-ins, visits and
-//! incidents.
+//! Plain domain data: roles, contacts, the community's configuration, the roster, check-ins, visits,
+//! incidents and service orders.
 
 pub mod checkin;
 pub mod community;
 pub mod incident;
+pub mod order;
 pub mod roster;
 pub mod visit;
 
@@ -14,6 +15,7 @@ pub use community::{
     CarePlanContact, CommunitySettings, DeadlinePolicy, ServiceOffer, ShopItem, SpecialCareCategory, DEFAULT_TIME_ZONE,
 };
 pub use incident::{IncidentEvent, IncidentFields, NewIncident, Severity};
+pub use order::{NewServiceOrder, OrderEvent, ServiceOrderFields};
 pub use roster::{Household, Resident};
 pub use visit::{NewVisit, Visit, VisitKind, SATISFACTION_RANGE};
 

@@ -38,7 +38,8 @@ pub fn reindex(tx: &Transaction<'_>, changed: &[(DocId, AutoCommit)]) -> Result<
                 }
                 super::incidents::index_incident(tx, id, doc, policy.as_ref().unwrap_or(&Default::default()))?
             }
-            DocKind::Community | DocKind::ServiceOrder | DocKind::Points => {}
+            DocKind::ServiceOrder => super::orders::index_order(tx, id, doc)?,
+            DocKind::Community | DocKind::Points => {}
         }
     }
     Ok(())

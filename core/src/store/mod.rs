@@ -6,6 +6,7 @@
 //! `Store` is the API; its methods are grouped by concern here: this file (open, documents, check-ins,
 //! roster import), `queries.rs` (rounds, households), `visits.rs` (visits, worker report), `incidents.rs`,
 //! `points.rs` (volunteer points, read from the ledger document),
+//! `orders.rs` (service orders),
 //! `blobs.rs` (photos), `ledger.rs`, `sync_status.rs` (server, refused documents, status). The exchange with
 //! the server and with bundles (`enroll`, `sync`, `bundle_*`) is in `sync::client` and `sync::bundle`. All
 //! SQL is in `db/`, one file per concern; the tables and their migrations are in `schema.rs`.
@@ -16,6 +17,7 @@ mod incidents;
 pub mod index;
 #[cfg(feature = "ledger")]
 mod ledger;
+mod orders;
 pub(crate) mod points;
 mod queries;
 mod replica;
@@ -37,6 +39,10 @@ pub(crate) use db::columns::day_text;
 pub use incidents::{
     IncidentAct, IncidentDetail, IncidentEventView, IncidentFilter, IncidentList, IncidentListItem,
     DUPLICATE_WINDOW_DAYS, MAX_ASSIGNEE_CHARS, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS,
+};
+pub use orders::{
+    OrderAct, OrderDetail, OrderEventView, OrderFilter, OrderList, OrderListItem, MAX_ORDER_DUE_DAYS,
+    MAX_VOLUNTEER_CHARS,
 };
 pub use points::Redemption;
 pub use queries::{CheckInSummary, HouseholdDetail, ResidentSummary, Rounds, RoundsItem, RoundsReason};
@@ -503,6 +509,27 @@ impl Store {
         let out = f(&tx)?;
         tx.commit()?;
         Ok(out)
+    }
+
+    /// Drops a document this device no longer holds a right to (a service order the server withdrew when it
+    /// was dispatched to someone else): its chunks, its sync state and its materialised rows, in one
+    /// transaction. Only service orders and incidents, whose rows are the document's alone, are forgotten;
+    /// a document not held is no error. Photos stay in the blob store (they are content-addressed and may be
+    /// shared).
+    pub fn forget_document(&mut self, id: &DocId) -> Result<()> {
+        if !matches!(id.kind, DocKind::ServiceOrder | DocKind::Incident) {
+            return Err(Error::invalid("doc_id", "only a service order or an incident is forgotten"));
+        }
+        let tx = self.conn.transaction()?;
+        documents::delete(&tx, id)?;
+        db::sync_state::forget(&tx, &id.to_string())?;
+        match id.kind {
+            DocKind::ServiceOrder => db::orders::delete(&tx, id.key.as_deref().unwrap_or_default())?,
+            _ => db::incidents::delete(&tx, id)?,
+        }
+        tx.commit()?;
+        self.cache.remove(id);
+        Ok(())
     }
 
     /// Every document id held locally, with its heads (hex change hashes).

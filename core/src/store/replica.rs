@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use automerge::AutoCommit;
 
-use super::{index, meta_get, meta_set, DeviceInfo, IncidentAct, IncidentDetail, Store, KEY_LEN};
+use super::{
+    index, meta_get, meta_set, DeviceInfo, IncidentAct, IncidentDetail, OrderAct, OrderDetail, Store, KEY_LEN,
+};
 use crate::clock::Clock;
 use crate::docs::DocId;
 use crate::error::{Error, Result};
@@ -90,5 +92,23 @@ impl Store {
         let mut detail = self.incident_detail(incident_id)?;
         detail.allowed_actions = workflow::allowed_at(Some(detail.stage), Some(&detail.reporter), by.role, &by.user);
         Ok(detail)
+    }
+
+    /// Prepares `by`'s action on a service order as the change their actor would make, after the same checks
+    /// as [`Store::order_act`]; the store itself is left unchanged. Returns the document and the change (raw
+    /// bytes) for the server to check and store.
+    pub fn order_act_change(&mut self, by: &DeviceInfo, order_id: &str, act: OrderAct) -> Result<(DocId, Vec<u8>)> {
+        let (id, mut doc, _, event) = self.prepare_order_act(by, order_id, &act)?;
+        doc.set_actor(super::actor_of(&by.device_id)?);
+        crate::docs::service_order::append_event(&mut doc, &event)?;
+        doc.commit();
+        // The working copy is dropped, not given back: the store reloads the document as it was.
+        let change = doc.get_last_local_change().map(|c| c.raw_bytes().to_vec());
+        Ok((id, change.ok_or_else(|| Error::Store("the action wrote no change".into()))?))
+    }
+
+    /// One service order as `by` sees it: the actions offered are those `by` may take now.
+    pub fn order_detail_as(&self, by: &DeviceInfo, order_id: &str) -> Result<OrderDetail> {
+        self.order_detail_for(by, order_id)
     }
 }

@@ -306,6 +306,58 @@ const MIGRATIONS: &[&str] = &[
         refused_at TEXT NOT NULL
     );
     "#,
+    // 7: service orders (materialised from order documents: "my orders", the order queue, detail). Everything
+    //    here is derived by replaying the order's event list (`service_workflow::replay`) and rewritten whole
+    //    on every change; overdue is worked out when read (it moves with the day, not with the document). Like
+    //    incidents, no secondary index: a community's open orders scan in a few milliseconds.
+    r#"
+    CREATE TABLE service_order (
+        order_id TEXT PRIMARY KEY,
+        doc_id TEXT NOT NULL,
+        grid TEXT NOT NULL,
+        household_code TEXT NOT NULL,
+        resident TEXT,
+        address TEXT NOT NULL,
+        phone TEXT,
+        service TEXT NOT NULL,
+        note TEXT NOT NULL,
+        from_visit TEXT,
+        stage TEXT NOT NULL,
+        stage_since TEXT NOT NULL,
+        requester TEXT NOT NULL,
+        requester_role TEXT,
+        requested_at TEXT NOT NULL,
+        -- The volunteer it is dispatched to now (kept after done, evaluated and cancelled).
+        volunteer TEXT,
+        -- YYYY-MM-DD, so that text order is day order.
+        due TEXT,
+        rating INTEGER,
+        done_at TEXT,
+        evaluated_at TEXT,
+        event_count INTEGER NOT NULL,
+        updated_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    -- Every workflow event in document order; applied = 0 for superseded events.
+    CREATE TABLE service_order_event (
+        order_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        event_id TEXT NOT NULL,
+        action TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        device TEXT NOT NULL,
+        role TEXT NOT NULL,
+        at TEXT NOT NULL,
+        applied INTEGER NOT NULL,
+        stage_after TEXT,
+        superseded_reason TEXT,
+        note TEXT NOT NULL,
+        volunteer TEXT,
+        due TEXT,
+        rating INTEGER,
+        photos TEXT NOT NULL,
+        PRIMARY KEY (order_id, seq)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

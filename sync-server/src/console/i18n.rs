@@ -237,6 +237,10 @@ impl Tr {
             SupersededReason::UnknownAction => ("未知操作", "Unknown action"),
             SupersededReason::UnknownRole => ("未知角色", "Unknown role"),
             SupersededReason::InvalidTime => ("时间无效", "The time does not parse"),
+            SupersededReason::NotVolunteer => {
+                ("仅接单志愿者可执行", "Only the volunteer it is dispatched to may take this action")
+            }
+            SupersededReason::NotRequester => ("仅点单人可执行", "Only the requester may take this action"),
         };
         pick(self.lang, zh, en)
     }

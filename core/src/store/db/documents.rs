@@ -28,6 +28,13 @@ pub(crate) fn load_bytes(conn: &Connection, id: &DocId) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Deletes a document's row and chunks; false when it was not held.
+pub(crate) fn delete(tx: &Transaction<'_>, id: &DocId) -> Result<bool> {
+    let id_text = id.to_string();
+    tx.prepare_cached("DELETE FROM doc_chunk WHERE doc_id = ?1")?.execute([&id_text])?;
+    Ok(tx.prepare_cached("DELETE FROM doc WHERE doc_id = ?1")?.execute([&id_text])? > 0)
+}
+
 /// Every document id held, with its heads as stored (comma-separated hex), by id.
 pub(crate) fn list(conn: &Connection) -> Result<Vec<(String, String)>> {
     let mut stmt = conn.prepare("SELECT doc_id, heads FROM doc ORDER BY doc_id")?;

@@ -33,7 +33,13 @@ impl Conditions {
         self.args.extend(args.into_iter().map(rusqlite::types::Value::Text));
     }
 
-    fn clause(&self) -> String {
+    /// The parameters of the conditions, in order.
+    pub(crate) fn args(&self) -> &[rusqlite::types::Value] {
+        &self.args
+    }
+
+    /// `WHERE …` for the conditions in use (empty when none).
+    pub(crate) fn clause(&self) -> String {
         if self.sql.is_empty() {
             String::new()
         } else {

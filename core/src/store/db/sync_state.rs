@@ -55,6 +55,15 @@ pub(crate) fn save_state(conn: &Connection, doc_id: &str, state: &sync::State) -
     Ok(())
 }
 
+/// Forgets everything the device remembers about syncing one document: its sync state, the heads the
+/// catalogue announced, the signatures held for its changes and a refusal.
+pub(crate) fn forget(conn: &Connection, doc_id: &str) -> Result<()> {
+    for table in ["sync_doc", "sync_signature", "sync_refused"] {
+        conn.prepare_cached(&format!("DELETE FROM {table} WHERE doc_id = ?1"))?.execute([doc_id])?;
+    }
+    Ok(())
+}
+
 /// Records the heads the catalogue announced for a document; nothing is pending when they equal this
 /// device's heads.
 pub(crate) fn set_server_heads(conn: &Connection, doc_id: &str, heads: &str) -> Result<()> {

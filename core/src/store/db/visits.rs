@@ -2,7 +2,7 @@
 //! and history reads the visits-due list, the assessment and the ledger start from.
 
 use chrono::NaiveDate;
-use rusqlite::{params, Connection, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::columns::{day_text, parse_day};
 use super::roster::grid_filter;
@@ -19,6 +19,15 @@ pub(crate) type FollowUpRow = (String, String, i64, String, String);
 /// One latest-contact row of [`latest_contacts_until`]: source (`check_in` or `visit`), household, residents
 /// (`;`-joined, empty for a check-in), kind code and day (`YYYY-MM-DD`).
 pub(crate) type LatestContactRow = (String, String, String, String, String);
+
+/// The household and grid of a visit, when it is indexed.
+pub(crate) fn household_of(conn: &Connection, visit_id: &str) -> Result<Option<(String, String)>> {
+    Ok(conn
+        .query_row("SELECT household_code, grid FROM visit WHERE visit_id = ?1", [visit_id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?)
+}
 
 /// Inserts a visit's row; false when it was already there (indexing is idempotent).
 pub(crate) fn insert(tx: &Transaction<'_>, v: &Visit) -> Result<bool> {
