@@ -247,6 +247,11 @@ fn cli_json_of_a_field_day_is_unchanged() {
     day.run("leader", later, &["visit", "record", "--household", "H001", "--kind", "home", "--satisfaction", "6"]);
     day.run("leader", later, &["visits", "due"]);
     day.run("leader", later, &["visits", "due", "--date", "2026-11-29"]);
+    day.run("leader", later, &["report", "worker", "--month", "2026-11"]);
+    day.run("leader", later, &["ledger", "--month", "2026-11", "--format", "json"]);
+    day.run("station", later, &["ledger", "--month", "2026-11", "--format", "json", "--grid", "G01"]);
+    day.run("leader", later, &["ledger", "--month", "2026-13", "--format", "json"]);
+    day.run("leader", later, &["sync"]);
 
     // A service order for H001, dispatched by the station to a volunteer; points and the honour roll.
     let order = day.run(
@@ -267,11 +272,8 @@ fn cli_json_of_a_field_day_is_unchanged() {
     day.run("station", later, &["points", "balance", "--volunteer", "陈志愿"]);
     day.run("station", later, &["points", "redeem", "--volunteer", "陈志愿", "--item", "towel"]);
     day.run("station", later, &["points", "honour-roll", "--month", "2026-11"]);
-    day.run("leader", later, &["report", "worker", "--month", "2026-11"]);
-    day.run("leader", later, &["ledger", "--month", "2026-11", "--format", "json"]);
     day.run("station", later, &["ledger", "--month", "2026-11", "--format", "json", "--grid", "G01"]);
-    day.run("leader", later, &["ledger", "--month", "2026-13", "--format", "json"]);
-    day.run("leader", later, &["sync"]);
+
 
     let got = day.lines.join("\n") + "\n";
     let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/field_day.jsonl");

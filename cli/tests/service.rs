@@ -104,7 +104,7 @@ fn an_order_from_request_to_rating_across_devices() {
     let photo = photo.to_str().expect("path");
 
     // 点单: the resident's name, address and phone are copied from the roster.
-    assert_eq!(leader.refused(&["service", "request", "--household", "H001", "--service", "skydiving"]), "invalid_input");
+    assert_eq!(leader.refused(&["service", "request", "--household", "H001", "--service", "skydiving"]), "unknown_code");
     assert_eq!(leader.refused(&["service", "request", "--household", "H999", "--service", "meal_delivery"]), "household_not_found");
     assert_eq!(
         leader.refused(&["service", "request", "--household", "H001", "--service", "meal_delivery", "--due", "soon"]),
@@ -155,7 +155,8 @@ fn an_order_from_request_to_rating_across_devices() {
 
     // 评单 by the grid leader: a rating is required, from 1 to 5.
     hand_over(&volunteer, &leader, &id);
-    assert_eq!(leader.refused(&["service", "evaluate", &id]), "payload_missing");
+    assert_eq!(leader.refused(&["service", "evaluate", &id]), "invalid_input");
+    assert_eq!(leader.refused(&["service", "evaluate", &id, "--rating", "9"]), "invalid_input");
     assert_eq!(leader.refused(&["service", "evaluate", &id, "--rating", "abc"]), "usage");
     let rated = leader.run(&["service", "evaluate", &id, "--rating", "5", "--note", "老人很满意"]);
     assert_eq!((stage(&rated), rated["rating"].as_u64()), ("evaluated", Some(5)));
