@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
+use calamine::{open_workbook, Reader, Xlsx};
 use gridline_core::docs::DocId;
 use gridline_core::store::{index, read_key_file};
 use gridline_core::{Store, SystemClock};
@@ -181,6 +182,27 @@ fn an_order_from_request_to_rating_across_devices() {
     assert!(ok && human.contains("2 orders"), "{human}");
     let (ok, _, stderr) = leader.raw(NOW, false, &["service", "show", "no-such-order"]);
     assert!(!ok && stderr.starts_with("not_found:"), "{stderr}");
+
+    // The month's ledger: the orders by stage in the summary, a row per order in the orders sheet.
+    let summary = leader.run(&["ledger", "--month", "2026-11", "--format", "json"]);
+    assert_eq!((summary["orders"]["evaluated"].as_u64(), summary["orders"]["cancelled"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(summary["orders"]["requested"], 0);
+    let xlsx = root.path().join("ledger-en.xlsx");
+    let xlsx_arg = xlsx.to_str().expect("path");
+    leader.run(&["ledger", "--month", "2026-11", "--format", "xlsx", "--lang", "en", "--out", xlsx_arg]);
+    let mut book: Xlsx<_> = open_workbook(&xlsx).expect("open xlsx");
+    assert!(book.sheet_names().ends_with(&["Service orders".into(), "Volunteer points".into(), "Honour roll".into()]));
+    let orders = book.worksheet_range("Service orders").expect("orders sheet");
+    let row = |r: u32| (0..9).map(|c| orders.get_value((r, c)).map(|d| d.to_string()).unwrap_or_default()).collect();
+    let header: Vec<String> = row(0);
+    assert_eq!(header, ["Order", "Grid", "Service", "Household", "Volunteer", "Stage", "Requested", "Done", "Rating"]);
+    let first: Vec<String> = row(1);
+    assert_eq!(first[0], id);
+    assert_eq!(first[2..6], ["meal_delivery", "H001", "陈志愿", "evaluated"]);
+    assert_eq!((first[6].as_str(), first[8].as_str()), ("2026-11-24T09:00:00+08:00", "5"));
+    assert!(!first[7].is_empty(), "done at");
+    let second: Vec<String> = row(2);
+    assert_eq!((second[5].as_str(), second[7].as_str()), ("cancelled", ""), "{second:?}");
 }
 
 #[test]
