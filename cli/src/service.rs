@@ -233,7 +233,8 @@ fn show_output(d: OrderDetail) -> Output {
             Some(r) => format!("  (superseded: {})", r.code()),
             None => String::new(),
         };
-        let _ = writeln!(human, "  {} {:<8} {} ({}) {}{mark}", e.at, e.action, e.actor, e.role, e.note);
+        let line = format!("  {} {:<8} {} ({}) {}{mark}", e.at, e.action, e.actor, e.role, e.note);
+        let _ = writeln!(human, "{}", line.trim_end());
     }
     if !d.allowed_actions.is_empty() {
         let _ =
@@ -241,4 +242,3 @@ fn show_output(d: OrderDetail) -> Output {
     }
     Output::new(d, human)
 }
-

@@ -274,7 +274,6 @@ fn cli_json_of_a_field_day_is_unchanged() {
     day.run("station", later, &["points", "honour-roll", "--month", "2026-11"]);
     day.run("station", later, &["ledger", "--month", "2026-11", "--format", "json", "--grid", "G01"]);
 
-
     let got = day.lines.join("\n") + "\n";
     let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/field_day.jsonl");
     if std::env::var_os("GRIDLINE_BLESS").is_some() {

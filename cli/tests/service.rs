@@ -17,10 +17,8 @@ use gridline_core::{Store, SystemClock};
 use gridline_testkit::Server;
 use serde_json::Value;
 
-const ROSTER: &[&str] = &[
-    "G01,1,1,3,301,H001,王秀英,F,1942,13800000000,,elderly_alone,",
-    "G01,1,1,2,201,H002,李建国,M,1950,,,disabled,",
-];
+const ROSTER: &[&str] =
+    &["G01,1,1,3,301,H001,王秀英,F,1942,13800000000,,elderly_alone,", "G01,1,1,2,201,H002,李建国,M,1950,,,disabled,"];
 
 const NOW: &str = "2026-11-24T09:00:00+08:00";
 
@@ -105,13 +103,20 @@ fn an_order_from_request_to_rating_across_devices() {
     let photo = photo.to_str().expect("path");
 
     // 点单: the resident's name, address and phone are copied from the roster.
-    assert_eq!(leader.refused(&["service", "request", "--household", "H001", "--service", "skydiving"]), "unknown_code");
-    assert_eq!(leader.refused(&["service", "request", "--household", "H999", "--service", "meal_delivery"]), "household_not_found");
+    assert_eq!(
+        leader.refused(&["service", "request", "--household", "H001", "--service", "skydiving"]),
+        "unknown_code"
+    );
+    assert_eq!(
+        leader.refused(&["service", "request", "--household", "H999", "--service", "meal_delivery"]),
+        "household_not_found"
+    );
     assert_eq!(
         leader.refused(&["service", "request", "--household", "H001", "--service", "meal_delivery", "--due", "soon"]),
         "invalid_input"
     );
-    let requested = leader.run(&["service", "request", "--household", "H001", "--service", "meal_delivery", "--note", "午餐"]);
+    let requested =
+        leader.run(&["service", "request", "--household", "H001", "--service", "meal_delivery", "--note", "午餐"]);
     let id = requested["order_id"].as_str().expect("order id").to_string();
     let shown = leader.run(&["service", "show", &id]);
     assert_eq!(stage(&shown), "requested");
@@ -119,14 +124,18 @@ fn an_order_from_request_to_rating_across_devices() {
     assert_eq!(shown["phone"], "13800000000");
     assert_eq!(shown["due"], "2026-11-27", "today plus the community's three order days");
     assert_eq!(shown["points"], 10, "the catalogue's points for meal delivery");
-    for key in ["order_id", "stage", "service", "household_code", "resident", "volunteer", "points", "rating", "events"] {
+    for key in ["order_id", "stage", "service", "household_code", "resident", "volunteer", "points", "rating", "events"]
+    {
         assert!(shown.get(key).is_some(), "service show has {key}: {shown}");
     }
     assert_eq!(leader.refused(&["service", "dispatch", &id, "--volunteer", "陈志愿"]), "action_not_allowed");
 
     // 派单 by the station; the volunteer declines, and it is dispatched to them again.
     hand_over(&leader, &station, &id);
-    assert_eq!(station.refused(&["service", "dispatch", &id, "--volunteer", "陈志愿", "--due", "2026-13-01"]), "invalid_input");
+    assert_eq!(
+        station.refused(&["service", "dispatch", &id, "--volunteer", "陈志愿", "--due", "2026-13-01"]),
+        "invalid_input"
+    );
     let dispatched = station.run(&["service", "dispatch", &id, "--volunteer", "陈志愿", "--due", "2026-11-25"]);
     assert_eq!((stage(&dispatched), dispatched["volunteer"].as_str()), ("dispatched", Some("陈志愿")));
     assert_eq!(dispatched["due"], "2026-11-25", "the dispatch's due day");
@@ -144,7 +153,10 @@ fn an_order_from_request_to_rating_across_devices() {
     station.run(&["service", "dispatch", &id, "--volunteer", "陈志愿"]);
     let (ok, overdue) = station.run_at("2026-11-26T09:00:00+08:00", &["service", "list", "--overdue"]);
     assert!(ok);
-    assert_eq!((overdue["items"][0]["overdue"].as_bool(), overdue["items"][0]["due"].as_str()), (Some(true), Some("2026-11-25")));
+    assert_eq!(
+        (overdue["items"][0]["overdue"].as_bool(), overdue["items"][0]["due"].as_str()),
+        (Some(true), Some("2026-11-25"))
+    );
     hand_over(&station, &volunteer, &id);
 
     // 接单, done with a photo; the volunteer may not rate their own work.
@@ -225,9 +237,15 @@ fn points_are_credited_by_the_server_and_redemptions_decided_there() {
 
     let balance = station.run(&["points", "balance", "--volunteer", "陈志愿"]);
     assert_eq!((balance["balance"].as_u64(), balance["earned"].as_u64()), (Some(0), Some(0)), "{balance}");
-    assert_eq!(station.refused(&["points", "redeem", "--volunteer", "陈志愿", "--item", "towel"]), "points_insufficient");
+    assert_eq!(
+        station.refused(&["points", "redeem", "--volunteer", "陈志愿", "--item", "towel"]),
+        "points_insufficient"
+    );
     assert_eq!(station.refused(&["points", "redeem", "--volunteer", "陈志愿", "--item", "gold_bar"]), "unknown_item");
-    assert_eq!(volunteer.refused(&["points", "redeem", "--volunteer", "陈志愿", "--item", "towel"]), "action_not_allowed");
+    assert_eq!(
+        volunteer.refused(&["points", "redeem", "--volunteer", "陈志愿", "--item", "towel"]),
+        "action_not_allowed"
+    );
 
     // Three evaluated orders credit 3 × the catalogue's points.
     for n in 0..3 {
@@ -249,7 +267,10 @@ fn points_are_credited_by_the_server_and_redemptions_decided_there() {
         device.run(&["sync"]);
     }
     let own = volunteer.run(&["points", "balance"]);
-    assert_eq!((own["volunteer"].as_str(), own["earned"].as_u64(), own["balance"].as_u64()), (Some("陈志愿"), Some(30), Some(30)));
+    assert_eq!(
+        (own["volunteer"].as_str(), own["earned"].as_u64(), own["balance"].as_u64()),
+        (Some("陈志愿"), Some(30), Some(30))
+    );
     let history = station.run(&["points", "history", "--volunteer", "陈志愿"]);
     assert_eq!(history["items"].as_array().map(Vec::len), Some(3), "{history}");
     // The server credits at its own time: the honour roll of the month it is now in Beijing.
@@ -264,13 +285,23 @@ fn points_are_credited_by_the_server_and_redemptions_decided_there() {
         assert!(redeemed.get(key).is_some(), "points redeem has {key}: {redeemed}");
     }
     assert_eq!((redeemed["status"].as_str(), redeemed["points"].as_u64()), (Some("pending"), Some(20)));
-    assert_eq!(station.refused(&["points", "redeem", "--volunteer", "陈志愿", "--item", "towel"]), "points_insufficient", "10 left once the pending 20 are set aside");
+    assert_eq!(
+        station.refused(&["points", "redeem", "--volunteer", "陈志愿", "--item", "towel"]),
+        "points_insufficient",
+        "10 left once the pending 20 are set aside"
+    );
     let synced = station.run(&["sync"]);
     let decided = synced["redemptions_decided"].as_array().expect("redemptions_decided");
     assert_eq!(decided.len(), 1, "{synced}");
-    assert_eq!((decided[0]["redemption_id"].as_str(), decided[0]["status"].as_str()), (redeemed["redemption_id"].as_str(), Some("confirmed")));
+    assert_eq!(
+        (decided[0]["redemption_id"].as_str(), decided[0]["status"].as_str()),
+        (redeemed["redemption_id"].as_str(), Some("confirmed"))
+    );
     let after = station.run(&["points", "balance", "--volunteer", "陈志愿"]);
-    assert_eq!((after["balance"].as_u64(), after["redeemed"].as_u64(), after["pending"].as_u64()), (Some(10), Some(20), Some(0)));
+    assert_eq!(
+        (after["balance"].as_u64(), after["redeemed"].as_u64(), after["pending"].as_u64()),
+        (Some(10), Some(20), Some(0))
+    );
     let (ok, human, _) = station.raw(NOW, false, &["points", "balance", "--volunteer", "陈志愿"]);
     assert!(ok && human.contains("10"), "{human}");
 }

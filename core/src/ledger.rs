@@ -864,7 +864,15 @@ mod tests {
         let mut store = store(dir.path());
         // (order, grid, stage, requested_at, volunteer, done_at, rating)
         let orders = [
-            ("o1", "G01", "evaluated", "2026-11-02T08:00:00+08:00", Some("张"), Some("2026-11-02T12:00:00+08:00"), Some(5)),
+            (
+                "o1",
+                "G01",
+                "evaluated",
+                "2026-11-02T08:00:00+08:00",
+                Some("张"),
+                Some("2026-11-02T12:00:00+08:00"),
+                Some(5),
+            ),
             ("o2", "G01", "dispatched", "2026-11-30T23:30:00+08:00", Some("李"), None, None),
             ("o3", "G02", "requested", "2026-11-10T08:00:00+08:00", None, None, None),
             // October; and December, after the cut-off.

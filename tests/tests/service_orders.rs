@@ -20,7 +20,9 @@ use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 use gridline_core::docs::{DocId, DocKind};
-use gridline_core::model::{CheckInKind, CheckInOutcome, NewCheckIn, NewIncident, NewServiceOrder, NewVisit, VisitKind};
+use gridline_core::model::{
+    CheckInKind, CheckInOutcome, NewCheckIn, NewIncident, NewServiceOrder, NewVisit, VisitKind,
+};
 use gridline_core::points::RedemptionStatus;
 use gridline_core::service_workflow::{OrderAction, OrderStage};
 use gridline_core::store::OrderAct;
@@ -34,11 +36,13 @@ use gridline_testkit::{Rng, Server};
 /// The elderly resident's household (every third household of the scenario roster lives alone and elderly).
 const HOUSEHOLD: &str = "G01-H0000";
 
-/// What one sync response carried: the documents it sent messages for and the catalogue it listed.
+/// What one sync response carried: the documents it sent messages for, the catalogue it listed, and the
+/// documents it told the device to delete.
 #[derive(Debug, Clone, Default)]
 struct Answer {
     docs: Vec<String>,
     catalogue: Vec<String>,
+    withdrawn: Vec<String>,
 }
 
 impl Answer {
@@ -92,6 +96,7 @@ impl Transport for Wire {
         let answer = Answer {
             docs: res.docs.iter().map(|m| m.doc_id.clone()).collect(),
             catalogue: res.catalogue.iter().map(|e| e.doc_id.clone()).collect(),
+            withdrawn: res.withdrawn.clone(),
         };
         self.answers.lock().expect("answers").push(answer);
         Ok(bytes)
@@ -204,12 +209,18 @@ fn an_order_goes_from_request_to_points_and_two_offline_redemptions_settle_on_on
     let server = Server::start(&dir.path().join("server-data"));
     let community = server.community("幸福社区");
     server.import_roster(&community, "roster.csv", &roster(&["G01", "G02"], 6).csv());
-    let meal_points = u64::from(
-        gridline_core::model::CommunitySettings::defaults(&community, "", "Asia/Shanghai")
-            .service("meal_delivery")
-            .expect("meal delivery is in the default catalogue")
-            .points,
-    );
+    // The community's catalogue: one meal delivery pays for one towel at the love supermarket, not for two.
+    let (meal_points, towel) = (30, 20);
+    let mut config = server.admin_ok(&["config", "show", "--community", &community]);
+    let services = config["service_catalogue"].as_array_mut().expect("service catalogue");
+    let meal = services.iter_mut().find(|s| s["code"] == "meal_delivery").expect("meal delivery is offered");
+    meal["points"] = meal_points.into();
+    let items = config["shop_items"].as_array_mut().expect("shop items");
+    let item = items.iter_mut().find(|i| i["code"] == "towel").expect("towels are in the shop");
+    item["price_points"] = towel.into();
+    let file = dir.path().join("config.json");
+    std::fs::write(&file, config.to_string()).expect("write the configuration");
+    server.admin_ok(&["config", "set", "--community", &community, file.to_str().expect("utf-8 path")]);
 
     let mut story = Story {
         phones: vec![
@@ -329,6 +340,7 @@ fn an_order_goes_from_request_to_points_and_two_offline_redemptions_settle_on_on
     assert_eq!(b.act(&order_id, done), OrderStage::Done);
     story.some_sync();
     story.sync("volunteer_b");
+    assert_eq!(story.phone("volunteer_b").store.points_balance(None).expect("own").earned, 0, "not before 评单");
     story.sync("leader");
     let mut evaluate = act(OrderAction::Evaluate);
     evaluate.rating = Some(5);
@@ -343,7 +355,10 @@ fn an_order_goes_from_request_to_points_and_two_offline_redemptions_settle_on_on
         .into_iter()
         .map(|name| {
             let d = story.phone(name).store.order_detail(&order_id).unwrap_or_else(|e| panic!("{name}: {e}"));
-            assert_eq!((d.stage, d.rating, d.volunteer.as_deref()), (OrderStage::Evaluated, Some(5), Some("volunteer_b")));
+            assert_eq!(
+                (d.stage, d.rating, d.volunteer.as_deref()),
+                (OrderStage::Evaluated, Some(5), Some("volunteer_b"))
+            );
             (name, serde_json::to_value(&d.events).expect("events"))
         })
         .collect();
@@ -358,12 +373,10 @@ fn an_order_goes_from_request_to_points_and_two_offline_redemptions_settle_on_on
     assert_eq!(story.phone("volunteer_b").store.points_balance(None).expect("own").balance, meal_points);
     assert_eq!(story.phone("volunteer_a").store.points_balance(None).expect("own").earned, 0);
 
-    // Two stations, offline, each record a redemption B's balance covers alone but not together.
-    let item = cheapest_item_within(&story.phone("station_1").store, meal_points);
-    let (price, item) = item.expect("an item B can afford");
-    assert!(2 * price > meal_points, "two of {item} overdraw B");
-    let r1 = story.phone("station_1").store.redeem_points("volunteer_b", &item, 1).expect("station 1 records");
-    let r2 = story.phone("station_2").store.redeem_points("volunteer_b", &item, 1).expect("station 2 records");
+    // Two stations, offline, each record a towel for B: B's balance covers one, not two.
+    let price = towel;
+    let r1 = story.phone("station_1").store.redeem_points("volunteer_b", "towel", 1).expect("station 1 records");
+    let r2 = story.phone("station_2").store.redeem_points("volunteer_b", "towel", 1).expect("station 2 records");
     assert_eq!((r1.status, r2.status), (RedemptionStatus::Pending, RedemptionStatus::Pending));
     let mut reports: BTreeMap<&str, Vec<SyncReport>> = BTreeMap::new();
     let first = if story.rng.below(2) == 0 { ["station_1", "station_2"] } else { ["station_2", "station_1"] };
@@ -382,7 +395,8 @@ fn an_order_goes_from_request_to_points_and_two_offline_redemptions_settle_on_on
         statuses.contains(&RedemptionStatus::Confirmed) && statuses.contains(&RedemptionStatus::PointsInsufficient),
         "exactly one stands, the other is told points_insufficient: {statuses:?}"
     );
-    let (loser, lost) = if s1.status == RedemptionStatus::PointsInsufficient { ("station_1", &s1) } else { ("station_2", &s2) };
+    let (loser, lost) =
+        if s1.status == RedemptionStatus::PointsInsufficient { ("station_1", &s1) } else { ("station_2", &s2) };
     let told: Vec<_> = reports[loser].iter().flat_map(|r| r.redemptions_decided.iter()).collect();
     assert!(
         told.iter().any(|d| d.redemption_id == lost.redemption_id && d.status == RedemptionStatus::PointsInsufficient),
@@ -411,19 +425,14 @@ fn an_order_goes_from_request_to_points_and_two_offline_redemptions_settle_on_on
             }
         }
     }
-    let after = &story.phone("volunteer_a").wire.answers()[a_answers_before..];
+    let a_answers = story.phone("volunteer_a").wire.answers();
+    let told = a_answers[..a_answers_before].iter().any(|a| a.withdrawn.contains(&order_doc));
+    assert!(told, "A was told to delete the order once it went to B");
+    for a in &a_answers {
+        assert!(a.withdrawn.iter().all(|id| id == &order_doc), "A is withdrawn only its order: {a:?}");
+    }
+    let after = &a_answers[a_answers_before..];
     assert!(after.iter().flat_map(Answer::ids).all(|id| id != &order_doc), "A is sent nothing of B's order");
     let held: BTreeSet<String> = story.phone("volunteer_a").holds();
     assert!(held.iter().all(|id| DocId::parse(id).is_ok_and(|d| d.kind != DocKind::ServiceOrder)), "{held:?}");
-}
-
-/// The price and code of the cheapest love-supermarket item that costs at most `points`.
-fn cheapest_item_within(store: &Store, points: u64) -> Option<(u64, String)> {
-    store
-        .settings()
-        .shop_items
-        .iter()
-        .map(|i| (u64::from(i.price_points), i.code.clone()))
-        .filter(|(p, _)| *p <= points)
-        .min()
 }
