@@ -1,9 +1,10 @@
 //! Who may read and write what: a device's scope from its role and grids, token hashing, and the checks on
 //! every change a device sends (authored by the device itself, or signed by its author device).
 
-use automerge::{ActorId, Change};
+use automerge::{ActorId, AutoCommit, Change};
 use gridline_core::docs::scope::DeviceScope;
-use gridline_core::docs::DocId;
+use gridline_core::docs::{service_order, DocId, DocKind};
+use gridline_core::service_workflow::{self, OrderStage};
 use gridline_core::sync::protocol::ChangeSignature;
 use gridline_core::sync::signing;
 use sha2::{Digest, Sha256};
@@ -28,10 +29,19 @@ impl Device {
         DeviceScope::enrolled(&self.community_id, self.role, &self.grids)
     }
 
-    /// What the device may read, as the storage's catalogue query takes it.
+    /// What the device may read, as the storage's catalogue query takes it: a volunteer's is the documents
+    /// without a grid and the orders whose audience is its user.
     pub fn read_scope(&self) -> ReadScope {
-        let grids = self.scope().grid_filter().map(<[String]>::to_vec);
-        ReadScope { community_id: self.community_id.clone(), grids }
+        let scope = self.scope();
+        // Any service order of the community: whether the device reaches orders by assignment at all.
+        let any_order =
+            DocId { kind: DocKind::ServiceOrder, community: self.community_id.clone(), grid: None, key: None };
+        ReadScope {
+            community_id: self.community_id.clone(),
+            grids: scope.grid_filter().map(<[String]>::to_vec),
+            user: self.user.clone(),
+            by_assignment: scope.reaches_by_assignment(&any_order),
+        }
     }
 
     /// True when the device may receive the document (`DeviceScope::may_read`).
@@ -48,6 +58,47 @@ impl Device {
     pub fn is_actor(&self, actor: &ActorId) -> bool {
         signing::device_actor(&self.device_id).is_ok_and(|a| a == *actor)
     }
+}
+
+/// The volunteer a service order is dispatched to now, as the replay of its events says: set by a dispatch,
+/// cleared by a decline, kept after done, evaluation and cancellation. `None` for a document that is no
+/// readable order.
+pub fn order_volunteer(doc: &AutoCommit) -> Option<String> {
+    let events = service_order::read_events(doc).ok()?;
+    service_workflow::replay(&events).volunteer
+}
+
+/// True when service order `doc` is dispatched to `user` now ([`order_volunteer`]).
+pub fn assigned_to(doc: &AutoCommit, user: &str) -> bool {
+    order_volunteer(doc).is_some_and(|v| v == user)
+}
+
+/// A service order whose replay is `evaluated`: what its volunteer's credit needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvaluatedOrder {
+    /// Order id.
+    pub order_id: String,
+    /// The volunteer credited.
+    pub volunteer: String,
+    /// Service code.
+    pub service: String,
+    /// When the resident's rating was recorded.
+    pub evaluated_at: chrono::DateTime<chrono::FixedOffset>,
+}
+
+/// The order in `doc` when its replay is `evaluated` and names a volunteer.
+pub fn evaluated_order(doc: &AutoCommit) -> Option<EvaluatedOrder> {
+    let order = service_order::read(doc).ok()?;
+    let d = service_workflow::replay(&order.events);
+    if d.stage != Some(OrderStage::Evaluated) {
+        return None;
+    }
+    Some(EvaluatedOrder {
+        order_id: order.fields.order_id,
+        volunteer: d.volunteer?,
+        service: order.fields.service,
+        evaluated_at: d.evaluated_at?,
+    })
 }
 
 /// Checks a relayed change's signature: by `author` (whose actor id must be the change's), over the 32 raw

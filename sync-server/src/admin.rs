@@ -15,7 +15,8 @@ use crate::enrollment;
 use crate::error::{Result, ServerError};
 use crate::storage::Community;
 
-/// Creates a community and its community document with the default configuration.
+/// Creates a community, its community document with the default configuration, and its (empty) points
+/// ledger, so that every device of the community, a volunteer's too, holds the ledger from its first sync.
 pub fn create_community(engine: &Engine, name: &str, timezone: &str) -> Result<Value> {
     create_community_with_id(engine, &uuid::Uuid::now_v7().to_string(), name, timezone)
 }
@@ -43,7 +44,7 @@ pub fn create_community_with_id(engine: &Engine, community_id: &str, name: &str,
     }
     let community_id = community_id.to_string();
     let settings = CommunitySettings::defaults(&community_id, name, timezone);
-    engine.edit(&[DocId::community(&community_id)], |docs| {
+    engine.edit(&[DocId::community(&community_id), DocId::points(&community_id)], |docs| {
         docs::community::write_settings(&mut docs[0], &settings)?;
         Ok(())
     })?;

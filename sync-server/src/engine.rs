@@ -164,11 +164,31 @@ impl WriterLocks {
 /// One document's share of a sync round, validated and ready to store.
 struct Received {
     id: DocId,
-    state: State,
+    /// The device's sync state to save, if any (none for a document the server wrote on its own, or withdrew).
+    state: Option<State>,
     /// The server's answer (encoded sync message), if it has something to say.
     reply: Option<Vec<u8>>,
     /// What the round wrote, when it wrote anything.
     written: Option<Written>,
+    /// The device may no longer hold the document: nothing of its message was applied or answered.
+    withdrawn: bool,
+}
+
+impl Received {
+    /// A document of a device's round, with the sync state to save.
+    fn synced(id: DocId, state: State, reply: Option<Vec<u8>>, written: Option<Written>) -> Received {
+        Received { id, state: Some(state), reply, written, withdrawn: false }
+    }
+
+    /// A document the server writes on its own (an admin command, a console action, a credit).
+    fn by_server(id: DocId, written: Option<Written>) -> Received {
+        Received { id, state: None, reply: None, written, withdrawn: false }
+    }
+
+    /// A document withdrawn from the device.
+    fn withdrawn(id: DocId) -> Received {
+        Received { id, state: None, reply: None, written: None, withdrawn: true }
+    }
 }
 
 /// A copy of a document with new changes applied, ready to store.
@@ -190,6 +210,9 @@ impl Written {
     }
 }
 
+/// Most documents withdrawn from a device in one answer; the rest follow in the next.
+const MAX_WITHDRAWN: usize = 1000;
+
 /// Times a sync round is applied again when a write it made once (an incident's receipt) met a write of
 /// another instance to the same document; the last refusal is answered (503, `Retry-After`).
 const STALE_RETRIES: usize = 3;
@@ -201,6 +224,8 @@ struct Incoming<'a> {
     msg: Option<Message>,
     /// The changes the message carries, as the validator listed them.
     held: Vec<ChangeHash>,
+    /// The device reaches the document only while it is dispatched to its user (a volunteer and an order).
+    by_assignment: bool,
 }
 
 /// What the engine does with one document's message.
@@ -295,6 +320,12 @@ fn collect_hashes(doc: &AutoCommit, obj: &ObjId, depth: usize, out: &mut BTreeSe
     }
 }
 
+/// Who a document is addressed to beyond its grid ([`DocumentWrite::audience`]): a service order's current
+/// volunteer.
+fn audience(id: &DocId, doc: &AutoCommit) -> Option<String> {
+    (id.kind == DocKind::ServiceOrder).then(|| crate::access::order_volunteer(doc)).flatten()
+}
+
 /// The document without changes that wait for missing dependencies (what `save` would otherwise keep).
 fn without_orphans(doc: &mut AutoCommit) -> std::result::Result<AutoCommit, automerge::AutomergeError> {
     let bytes = doc.save_with_options(SaveOptions { retain_orphans: false, ..SaveOptions::default() });
@@ -332,6 +363,7 @@ fn admit(
     stored: Option<&Mutex<CachedDoc>>,
     msg: Option<Message>,
     held: &[ChangeHash],
+    by_assignment: bool,
 ) -> Result<Admitted> {
     let mut msg = match msg {
         Some(msg) if !msg.changes.is_empty() => msg,
@@ -346,7 +378,8 @@ fn admit(
         msg.changes = automerge::sync::ChunkList::empty();
         return Ok(Admitted::Answer(Some(msg)));
     }
-    if !device.may_write(id) {
+    // An order reached by assignment is checked on the copy the changes are applied to.
+    if !device.may_write(id) && !by_assignment {
         return Err(ServerError::forbidden_change(format!("{id}: this device may not write it")));
     }
     Ok(Admitted::Apply(msg))
@@ -510,6 +543,34 @@ impl Engine {
     /// written), and what it wrote is stored in one transaction. The documents' writers are locked from the
     /// copy to the store, so no edit of the same document in this process interleaves.
     pub fn edit<T>(&self, ids: &[DocId], f: impl FnOnce(&mut [AutoCommit]) -> Result<T>) -> Result<(T, RoundStats)> {
+        self.edit_with(ids, false, f)
+    }
+
+    /// [`Engine::edit`] whose writes go only onto the stored forms its copies were taken from
+    /// ([`DocumentWrite::once`]): what `f` decides from the copies (a revision, a balance) holds for what is
+    /// stored, also when other processes write the same documents. When another process stored a change to one
+    /// of them meanwhile, `f` runs again on fresh copies; after [`STALE_RETRIES`] tries the refusal is returned
+    /// (`server_unavailable`, try again).
+    pub fn edit_once<T>(
+        &self,
+        ids: &[DocId],
+        mut f: impl FnMut(&mut [AutoCommit]) -> Result<T>,
+    ) -> Result<(T, RoundStats)> {
+        let mut attempt = 1;
+        loop {
+            match self.edit_with(ids, true, &mut f) {
+                Err(e) if e.code == ErrorCode::ServerUnavailable && attempt < STALE_RETRIES => attempt += 1,
+                done => return done,
+            }
+        }
+    }
+
+    fn edit_with<T>(
+        &self,
+        ids: &[DocId],
+        once: bool,
+        f: impl FnOnce(&mut [AutoCommit]) -> Result<T>,
+    ) -> Result<(T, RoundStats)> {
         let names: Vec<String> = ids.iter().map(DocId::to_string).collect();
         let _writers = self.writers.lock(names.iter().map(String::as_str));
         let mut docs = Vec::with_capacity(ids.len());
@@ -534,8 +595,8 @@ impl Engine {
             .map(|((id, mut doc), (before, base, bytes))| {
                 doc.commit();
                 let new_changes = doc.get_changes(&before);
-                let written = Written::new(doc, new_changes, base, bytes);
-                Received { id: id.clone(), state: State::new(), reply: None, written }
+                let written = Written::new(doc, new_changes, base, bytes).map(|w| Written { once, ..w });
+                Received::by_server(id.clone(), written)
             })
             .collect();
         let stats = self.store(received, None, Utc::now())?;
@@ -549,8 +610,8 @@ impl Engine {
         let mut docs = Vec::new();
         for r in received {
             let doc_id = r.id.to_string();
-            if let Some(device) = device {
-                states.push((device.to_string(), doc_id.clone(), r.state.encode()));
+            if let (Some(device), Some(state)) = (device, &r.state) {
+                states.push((device.to_string(), doc_id.clone(), state.encode()));
             }
             let Some(Written { mut doc, changes: new_changes, base_seq: base, base_bytes, once }) = r.written else {
                 continue;
@@ -566,6 +627,7 @@ impl Engine {
                 blobs: blob_hashes(&doc),
                 base_seq: base,
                 once,
+                audience: audience(&r.id, &doc),
             });
             docs.push((doc_id, doc, base_bytes + added, base));
         }
@@ -629,7 +691,10 @@ impl Engine {
                     format!("{} appears twice", m.doc_id),
                 ));
             }
-            if !device.may_read(&id) {
+            // A volunteer's orders are checked one by one when applied: one no longer dispatched to it is
+            // withdrawn, not a refusal of the whole round.
+            let by_assignment = device.scope().reaches_by_assignment(&id);
+            if !by_assignment && !device.may_read(&id) {
                 return Err(ServerError::new(
                     axum::http::StatusCode::FORBIDDEN,
                     ErrorCode::ForbiddenDocument,
@@ -652,7 +717,7 @@ impl Engine {
                 }
                 Some(Message::decode(&m.message).map_err(malformed)?)
             };
-            parsed.push(Incoming { id, m, msg, held: hashes });
+            parsed.push(Incoming { id, m, msg, held: hashes, by_assignment });
         }
         let _heavy = if operations > HEAVY_OPERATIONS {
             match self.heavy.try_lock() {
@@ -673,14 +738,22 @@ impl Engine {
         if let Some(limiter) = &self.work {
             limiter.charge(&device.device_id, (operations / OPERATIONS_PER_TOKEN) as f64, std::time::Instant::now());
         }
-        let writing = parsed.iter().filter(|p| p.msg.as_ref().is_some_and(|m| !m.changes.is_empty()));
-        let _writers = self.writers.lock(writing.map(|p| p.m.doc_id.as_str()));
+        let writing: Vec<&Incoming<'_>> =
+            parsed.iter().filter(|p| p.msg.as_ref().is_some_and(|m| !m.changes.is_empty())).collect();
+        // A round that writes an order may credit its volunteer in the points ledger: its writers are locked too.
+        let ledger = DocId::points(&device.community_id).to_string();
+        let credits = writing.iter().any(|p| p.id.kind == DocKind::ServiceOrder);
+        let mut locked: Vec<&str> = writing.iter().map(|p| p.m.doc_id.as_str()).collect();
+        if credits {
+            locked.push(ledger.as_str());
+        }
+        let _writers = self.writers.lock(locked);
         // What a retry needs to apply the round again (the messages are decoded afresh from the request).
-        let again: Vec<(DocId, &DocMessage, Vec<ChangeHash>)> =
-            parsed.iter().map(|p| (p.id.clone(), p.m, p.held.clone())).collect();
+        let again: Vec<(DocId, &DocMessage, Vec<ChangeHash>, bool)> =
+            parsed.iter().map(|p| (p.id.clone(), p.m, p.held.clone(), p.by_assignment)).collect();
         let mut round = parsed;
         let mut attempt = 1;
-        let (replies, mut stats, dropped) = loop {
+        let (replies, mut stats, dropped, mut withdrawn) = loop {
             let mut received = Vec::with_capacity(round.len());
             let mut dropped = 0;
             for incoming in round {
@@ -690,6 +763,10 @@ impl Engine {
                 dropped += u64::from(orphans);
                 received.push(r);
             }
+            if credits {
+                self.credit_evaluated(&mut received, &device.community_id, now)?;
+            }
+            let withdrawn: Vec<String> = received.iter().filter(|r| r.withdrawn).map(|r| r.id.to_string()).collect();
             let replies: Vec<DocMessage> = received
                 .iter_mut()
                 .filter_map(|r| {
@@ -698,7 +775,7 @@ impl Engine {
                 })
                 .collect();
             match self.store(received, Some(&device.device_id), now) {
-                Ok(stats) => break (replies, stats, dropped),
+                Ok(stats) => break (replies, stats, dropped, withdrawn),
                 // Another instance stored the same new incident meanwhile: apply the round again onto what
                 // it stored, where the receipt is already (so it is written once).
                 Err(e) if e.code == ErrorCode::ServerUnavailable && attempt < STALE_RETRIES => {
@@ -706,11 +783,11 @@ impl Engine {
                     attempt += 1;
                     round = again
                         .iter()
-                        .map(|(id, m, held)| {
+                        .map(|(id, m, held, by_assignment)| {
                             let msg = (!m.message.is_empty())
                                 .then(|| Message::decode(&m.message).map_err(malformed))
                                 .transpose()?;
-                            Ok(Incoming { id: id.clone(), m, msg, held: held.clone() })
+                            Ok(Incoming { id: id.clone(), m, msg, held: held.clone(), by_assignment: *by_assignment })
                         })
                         .collect::<Result<_>>()?;
                 }
@@ -718,8 +795,12 @@ impl Engine {
             }
         };
         stats.missing_dependencies = dropped;
+        let scope = device.read_scope();
+        if scope.by_assignment {
+            self.withdraw(device, &mut withdrawn)?;
+        }
         let CataloguePage { rows, cursor, more } =
-            catalogue_page(self.storage.as_ref(), &device.read_scope(), req.cursor, CATALOGUE_LIMIT)?;
+            catalogue_page(self.storage.as_ref(), &scope, req.cursor, CATALOGUE_LIMIT)?;
         let catalogue = rows
             .into_iter()
             .map(|r| CatalogueEntry {
@@ -730,7 +811,79 @@ impl Engine {
                     .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
             })
             .collect();
-        Ok((SyncResponse { cursor, docs: replies, catalogue, more }, stats))
+        Ok((SyncResponse { cursor, docs: replies, catalogue, more, withdrawn }, stats))
+    }
+
+    /// Adds to `withdrawn` the orders `device` (a volunteer's) synced and that are no longer dispatched to its
+    /// user, and forgets its sync states of every withdrawn document: each is withdrawn once (a phone that
+    /// still holds one, having missed the answer, has it withdrawn when it next sends anything about it).
+    fn withdraw(&self, device: &crate::storage::Device, withdrawn: &mut Vec<String>) -> Result<()> {
+        let prefix = format!("{}:{}:", DocKind::ServiceOrder.code(), device.community_id);
+        let held = self.storage.withdrawable(&device.device_id, &prefix, &device.user, MAX_WITHDRAWN)?;
+        for doc_id in held {
+            if !withdrawn.contains(&doc_id) {
+                withdrawn.push(doc_id);
+            }
+        }
+        self.storage.forget_sync_states(&device.device_id, withdrawn)
+    }
+
+    /// Credits the volunteers of the orders this round stores evaluated (`points::credit_evaluated`, once per
+    /// order), in the points ledger of `community_id`, stored with the round (the ledger's writers are
+    /// locked). The ledger is taken as the round leaves it when the round writes it too, else as stored.
+    fn credit_evaluated(&self, received: &mut Vec<Received>, community_id: &str, now: DateTime<Utc>) -> Result<()> {
+        let evaluated: Vec<crate::access::EvaluatedOrder> = received
+            .iter()
+            .filter(|r| r.id.kind == DocKind::ServiceOrder)
+            .filter_map(|r| r.written.as_ref())
+            .filter_map(|w| crate::access::evaluated_order(&w.doc))
+            .collect();
+        if evaluated.is_empty() {
+            return Ok(());
+        }
+        let id = DocId::points(community_id);
+        let settings = self.settings(community_id)?;
+        let at = now.fixed_offset();
+        let credit = |doc: &mut AutoCommit| -> Result<()> {
+            for o in &evaluated {
+                gridline_core::points::credit_evaluated(
+                    doc,
+                    &o.order_id,
+                    &o.volunteer,
+                    &o.service,
+                    o.evaluated_at,
+                    &settings,
+                    at,
+                )?;
+            }
+            doc.commit();
+            Ok(())
+        };
+        match received.iter_mut().find(|r| r.id == id) {
+            Some(Received { written: Some(w), .. }) => {
+                let before = w.doc.get_heads();
+                credit(&mut w.doc)?;
+                w.changes.extend(w.doc.get_changes(&before));
+                w.once = true;
+            }
+            found => {
+                let (mut doc, before, base, bytes) = match self.copy(&id.to_string())? {
+                    Some((mut doc, base, bytes)) => {
+                        let heads = doc.get_heads();
+                        (doc, heads, base, bytes)
+                    }
+                    None => (gridline_core::docs::new_document(&id, &self.actor)?, Vec::new(), 0, 0),
+                };
+                credit(&mut doc)?;
+                let changes = doc.get_changes(&before);
+                let written = Written::new(doc, changes, base, bytes).map(|w| Written { once: true, ..w });
+                match found {
+                    Some(r) => r.written = written,
+                    None => received.push(Received::by_server(id, written)),
+                }
+            }
+        }
+        Ok(())
     }
 
     /// One document's share of a round. The flag is true when the message's changes were dropped because
@@ -742,22 +895,32 @@ impl Engine {
         now: DateTime<Utc>,
         round: &[Received],
     ) -> Result<(Received, bool)> {
-        let Incoming { id, m, msg, held } = incoming;
+        let Incoming { id, m, msg, held, by_assignment } = incoming;
         let doc_id = id.to_string();
         let mut state = match self.storage.sync_state(&device.device_id, &doc_id)? {
             Some(bytes) => State::decode(&bytes).unwrap_or_default(),
             None => State::new(),
         };
         let entry = self.entry(&doc_id)?;
-        let msg = match admit(device, &id, entry.as_deref(), msg, &held)? {
+        // A volunteer reaches an order only while the order's replay names it as the volunteer: checked on the
+        // very copy that is answered from or written to, before anything of the message is applied.
+        let reaches = |doc: &AutoCommit| !by_assignment || crate::access::assigned_to(doc, &device.user);
+        let msg = match admit(device, &id, entry.as_deref(), msg, &held, by_assignment)? {
             Admitted::Apply(msg) => msg,
             Admitted::Answer(quiet) => {
                 // Nothing to apply: answer from the cached document itself, no copy.
                 let reply = match &entry {
-                    Some(entry) => answer(&mut lock(entry).doc, &mut state, quiet, &doc_id)?,
+                    Some(entry) => {
+                        let mut e = lock(entry);
+                        if !reaches(&e.doc) {
+                            return Ok((Received::withdrawn(id), false));
+                        }
+                        answer(&mut e.doc, &mut state, quiet, &doc_id)?
+                    }
+                    None if by_assignment => return Ok((Received::withdrawn(id), false)),
                     None => answer(&mut AutoCommit::new().with_actor(self.actor.clone()), &mut state, quiet, &doc_id)?,
                 };
-                return Ok((Received { id, state, reply, written: None }, false));
+                return Ok((Received::synced(id, state, reply, None), false));
             }
         };
         let (mut doc, base, base_bytes) = match &entry {
@@ -767,6 +930,9 @@ impl Engine {
             }
             None => (AutoCommit::new().with_actor(self.actor.clone()), 0, 0),
         };
+        if !reaches(&doc) {
+            return Ok((Received::withdrawn(id), false));
+        }
         let before = doc.get_heads();
         let stored = crate::rules::stored(&id, &doc);
         let state_before = state.clone();
@@ -774,7 +940,7 @@ impl Engine {
         apply_message(&mut doc, &mut state, msg, &doc_id)?;
         if has_orphans(&mut doc) {
             let reply = self.ask_for_missing(&doc_id, &mut doc, state_before, m, &mut state)?;
-            return Ok((Received { id, state, reply, written: None }, true));
+            return Ok((Received::synced(id, state, reply, None), true));
         }
         let mut new_changes = doc.get_changes(&before);
         let mut once = false;
@@ -786,19 +952,12 @@ impl Engine {
             let mut lookup = RoundLookup { engine: self, round };
             let mut ctx = crate::rules::ContentContext { sender: device, lookup: &mut lookup };
             crate::rules::check_content(&mut ctx, &id, &stored, &doc, now)?;
-            if id.kind == DocKind::Incident && !stored.has_events() {
-                // The receipt (已送达) when the server first stores the incident; a document without an event
-                // list yet gets it with the change that brings the list.
-                if let Ok(Some(_)) = gridline_core::docs::incident::append_receipt(&mut doc, now.fixed_offset()) {
-                    doc.commit();
-                    new_changes = doc.get_changes(&before);
-                    once = true;
-                }
-            }
+            once = self.add_server_entries(&id, &mut doc, &stored, now)?;
+            new_changes = doc.get_changes(&before);
         }
         let reply = generate(&mut doc, &mut state, &doc_id)?;
         let written = Written::new(doc, new_changes, base, base_bytes).map(|w| Written { once, ..w });
-        Ok((Received { id, state, reply, written }, false))
+        Ok((Received::synced(id, state, reply, written), false))
     }
 
     /// A round whose changes wait for dependencies the server lacks keeps nothing (a device could otherwise
@@ -839,6 +998,55 @@ impl Engine {
         }))
     }
 
+    /// What the server adds to a document a device changed, once the device's changes passed every check; true
+    /// when the write must then be stored only onto the stored form it was taken from
+    /// ([`DocumentWrite::once`]):
+    ///
+    /// - an incident's receipt (已送达), when the server first stores its event list;
+    /// - the points ledger: a decision on every redemption request not yet decided (`points::decide_pending`,
+    ///   against the community's configuration), so that requests recorded offline on several devices are
+    ///   decided one after another, also across instances;
+    /// - a service order: nothing, but its audience (its current volunteer) is derived from what is stored.
+    fn add_server_entries(
+        &self,
+        id: &DocId,
+        doc: &mut AutoCommit,
+        stored: &crate::rules::Stored,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        match id.kind {
+            DocKind::Incident if !stored.has_events() => {
+                // A document without an event list yet gets the receipt with the change that brings the list.
+                let added = gridline_core::docs::incident::append_receipt(doc, now.fixed_offset());
+                let added = matches!(added, Ok(Some(_)));
+                doc.commit();
+                Ok(added)
+            }
+            DocKind::Points => {
+                let settings = self.settings(&id.community)?;
+                let decided = gridline_core::points::decide_pending(doc, &settings, now.fixed_offset())?;
+                doc.commit();
+                tracing::debug!(doc_id = %id, decided = decided.len(), "redemptions decided");
+                Ok(true)
+            }
+            DocKind::ServiceOrder => Ok(true),
+            _ => Ok(false),
+        }
+    }
+
+    /// The community's configuration as its community document holds it (the defaults when there is none).
+    fn settings(&self, community_id: &str) -> Result<gridline_core::model::CommunitySettings> {
+        let Some(entry) = self.entry(&DocId::community(community_id).to_string())? else {
+            return Ok(gridline_core::model::CommunitySettings::defaults(
+                community_id,
+                "",
+                gridline_core::model::DEFAULT_TIME_ZONE,
+            ));
+        };
+        let settings = gridline_core::docs::community::read_settings(&lock(&entry).doc);
+        Ok(settings)
+    }
+
     fn check_author(&self, device: &crate::storage::Device, id: &DocId, change: &Change, m: &DocMessage) -> Result<()> {
         if device.is_actor(change.actor_id()) {
             return Ok(());
@@ -873,6 +1081,25 @@ impl Engine {
         }
         let doc_id = id.to_string();
         let _writers = self.writers.lock([doc_id.as_str()]);
+        let mut attempt = 1;
+        loop {
+            match self.submit_once(device, id, change, now) {
+                // Another instance wrote the document meanwhile: apply the change again onto what it stored.
+                Err(e) if e.code == ErrorCode::ServerUnavailable && attempt < STALE_RETRIES => attempt += 1,
+                done => return done,
+            }
+        }
+    }
+
+    /// One try of [`Engine::submit`], under the document's writer lock.
+    fn submit_once(
+        &self,
+        device: &crate::storage::Device,
+        id: &DocId,
+        change: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let doc_id = id.to_string();
         let (mut doc, base, base_bytes) = self
             .copy(&doc_id)?
             .ok_or_else(|| ServerError::bad_request(ErrorCode::NotFound, format!("{doc_id} is not stored here")))?;
@@ -891,8 +1118,10 @@ impl Engine {
         let mut lookup = RoundLookup { engine: self, round: &[] };
         let mut ctx = crate::rules::ContentContext { sender: device, lookup: &mut lookup };
         crate::rules::check_content(&mut ctx, id, &stored, &doc, now)?;
-        let written = Written::new(doc, new_changes, base, base_bytes);
-        self.store(vec![Received { id: id.clone(), state: State::new(), reply: None, written }], None, now)?;
+        let once = self.add_server_entries(id, &mut doc, &stored, now)?;
+        let new_changes = doc.get_changes(&before);
+        let written = Written::new(doc, new_changes, base, base_bytes).map(|w| Written { once, ..w });
+        self.store(vec![Received::by_server(id.clone(), written)], None, now)?;
         Ok(())
     }
 
@@ -973,7 +1202,7 @@ mod tests {
         assert_eq!(after.get_heads(), before.get_heads());
         assert_eq!(gridline_core::docs::entities(&after, roster::HOUSEHOLD_PREFIX).count(), 80);
         // Storing the same changes again changes nothing (keyed by hash), but bumps the catalogue.
-        let scope = ReadScope { community_id: "c1".into(), grids: Some(vec!["G01".into()]) };
+        let scope = ReadScope::grids("c1", vec!["G01".into()]);
         let v = fresh.storage().catalogue_version("c1").expect("version");
         let changes = after.get_changes(&[]);
         let write = DocumentWrite {
@@ -984,13 +1213,14 @@ mod tests {
             blobs: vec![],
             base_seq: 0,
             once: false,
+            audience: None,
         };
         fresh.storage().append(&[write], &[], 0, None).expect("append again").expect("no quota");
         let again = engine(dir.path(), 1 << 20);
         assert_eq!(again.document(&id.to_string()).expect("load").expect("doc").get_changes(&[]).len(), 80);
         let rows = again.storage().catalogue(&scope, v, 10).expect("catalogue");
         assert_eq!(rows.len(), 1);
-        let other = ReadScope { community_id: "c1".into(), grids: Some(vec!["G02".into()]) };
+        let other = ReadScope::grids("c1", vec!["G02".into()]);
         assert!(again.storage().catalogue(&other, 0, 10).expect("catalogue").is_empty());
     }
 

@@ -50,7 +50,8 @@ pub struct IssuedCode {
 }
 
 /// Issues a code for `user` with `role` in `community_id`, scoped to `grids` (required for grid-scoped roles,
-/// refused for community-wide ones).
+/// ignored for community-wide ones, refused for a volunteer, who reaches no grid: only the service orders
+/// dispatched to it).
 pub fn issue(
     storage: &dyn Storage,
     community_id: &str,
@@ -73,6 +74,12 @@ pub fn issue(
         return Err(ServerError::bad_request(
             ErrorCode::InvalidInput,
             format!("grid: role {} needs --grid", role.code()),
+        ));
+    }
+    if role == Role::Volunteer && !grids.is_empty() {
+        return Err(ServerError::bad_request(
+            ErrorCode::InvalidInput,
+            "grid: a volunteer covers no grid (it receives only the service orders dispatched to it)",
         ));
     }
     let grids = if role.is_grid_scoped() { grids.to_vec() } else { Vec::new() };

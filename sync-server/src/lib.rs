@@ -4,6 +4,7 @@
 pub mod access;
 pub mod admin;
 pub mod api;
+pub mod config;
 pub mod console;
 pub mod engine;
 pub mod enrollment;

@@ -18,7 +18,7 @@ use gridline_server::storage::postgres::PgStorage;
 use gridline_server::storage::sqlite::SqliteStorage;
 use gridline_server::storage::Storage;
 use gridline_server::transport::{self, TransportConfig};
-use gridline_server::{admin, api, staff};
+use gridline_server::{admin, api, config, staff};
 use serde_json::Value;
 
 #[derive(Parser)]
@@ -218,6 +218,11 @@ enum AdminCommand {
         #[command(subcommand)]
         command: RosterCommand,
     },
+    /// The community's configuration as one JSON document (catalogues, love-supermarket items, deadlines).
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
     /// Issue a one-time enrollment code (valid 72 h).
     Enroll {
         /// Community id.
@@ -226,10 +231,10 @@ enum AdminCommand {
         /// User name.
         #[arg(long)]
         user: String,
-        /// Role code (grid_leader, grid_worker, social_worker, committee, station, street, admin).
+        /// Role code (grid_leader, grid_worker, social_worker, committee, station, street, admin, volunteer).
         #[arg(long)]
         role: String,
-        /// Grid code (repeat for several; required for grid roles).
+        /// Grid code (repeat for several; required for grid roles, refused for a volunteer).
         #[arg(long = "grid")]
         grids: Vec<String>,
     },
@@ -349,6 +354,25 @@ enum RosterCommand {
 }
 
 #[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the configuration and its revision (the file `set` takes, once edited).
+    Show {
+        /// Community id.
+        #[arg(long)]
+        community: String,
+    },
+    /// Replace the whole configuration with FILE's (what `show` printed, edited): checked as a whole, and
+    /// refused when the configuration changed since the revision FILE names.
+    Set {
+        /// Community id.
+        #[arg(long)]
+        community: String,
+        /// The JSON file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
 enum DeviceCommand {
     /// List enrolled devices.
     List,
@@ -357,6 +381,21 @@ enum DeviceCommand {
         /// Device id.
         device_id: String,
     },
+}
+
+/// The bytes of `file`, refused (`invalid_input`) past `limit` without reading more than one byte over it.
+fn read_bounded(file: &Path, limit: u64) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let io = |e: std::io::Error| ServerError::bad_request(ErrorCode::IoError, format!("{}: {e}", file.display()));
+    let mut bytes = Vec::new();
+    std::fs::File::open(file).map_err(io)?.take(limit + 1).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > limit {
+        return Err(ServerError::bad_request(
+            ErrorCode::InvalidInput,
+            format!("{}: larger than {limit} bytes", file.display()),
+        ));
+    }
+    Ok(bytes)
 }
 
 fn clock() -> Result<Arc<dyn Clock>> {
@@ -403,6 +442,13 @@ fn run_admin(data: &Path, database_url: Option<&str>, command: AdminCommand) -> 
             let bytes = std::fs::read(&file)
                 .map_err(|e| ServerError::bad_request(ErrorCode::IoError, format!("{}: {e}", file.display())))?;
             admin::import_roster(&engine, &community, &bytes, now)
+        }
+        AdminCommand::Config { command: ConfigCommand::Show { community } } => {
+            serde_json::to_value(config::show(&engine, &community)?).map_err(ServerError::internal)
+        }
+        AdminCommand::Config { command: ConfigCommand::Set { community, file } } => {
+            let document = config::parse(&read_bounded(&file, config::MAX_CONFIG_BYTES)?)?;
+            serde_json::to_value(config::set(&engine, &community, &document)?).map_err(ServerError::internal)
         }
         AdminCommand::Enroll { community, user, role, grids } => {
             admin::enroll(&engine, &community, &user, &role, &grids, now)

@@ -73,7 +73,7 @@ fn admin_flow_and_one_time_enrollment() {
     let metrics =
         server.http.get(format!("http://{metrics_addr}/metrics")).send().expect("metrics").text().expect("text");
     assert!(metrics.contains("gridline_sync_rounds_total"), "{metrics}");
-    assert!(metrics.contains("gridline_documents 3"), "{metrics}");
+    assert!(metrics.contains("gridline_documents 4"), "{metrics}");
 }
 
 #[test]

@@ -270,6 +270,26 @@ fn phones_enroll_with_a_console_code_and_revoked_phones_are_refused() {
     phone.sync().expect("an enrolled phone syncs");
     assert!(Device::enroll(&server, &code).is_err(), "a code works once");
 
+    // A volunteer's code names no grid (a grid ticked by habit is left out): the phone reaches only the
+    // service orders dispatched to it, and the page and the list say so.
+    let (status, page) = station.post_form(
+        "/console/phones/enroll",
+        &[("csrf", &csrf), ("user", "刘志愿者"), ("role", "volunteer"), ("grid", "G01")],
+    );
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("派给本人的服务单"), "{page}");
+    let code = attr(&page, "data-code=\"").expect("the volunteer's code");
+    let mut volunteer = Device::enroll(&server, &code).expect("the volunteer enrolls");
+    assert_eq!((volunteer.info.role.as_str(), volunteer.info.grids.len()), ("volunteer", 0));
+    volunteer.sync().expect("a volunteer syncs");
+    assert_eq!(
+        volunteer.ids(),
+        [format!("community:{community}"), format!("points:{community}")].into_iter().collect(),
+        "a volunteer holds no grid's documents"
+    );
+    let list = station.page("/console/phones");
+    assert!(list.contains("刘志愿者") && list.contains("派给本人的服务单"), "{list}");
+
     // A grid role without a grid is refused in words; so is a forged token.
     let (status, page) =
         station.post_form("/console/phones/enroll", &[("csrf", &csrf), ("user", "X"), ("role", "grid_worker")]);

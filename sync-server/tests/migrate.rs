@@ -136,6 +136,15 @@ fn the_migration_from_sqlite_keeps_every_device_syncing() {
     station.sync().expect("station syncs");
     act(&mut station, &incident_id, "verify", "station");
     sync_all(&mut [&mut station, &mut a, &mut b, &mut committee]);
+    // A service order dispatched to a volunteer: the order's audience moves with it.
+    let mut volunteer = server.enroll(&community, "V", "volunteer", &[]);
+    let order = a.request_order("G01", "G01-H0", "meal_delivery");
+    a.sync().expect("the order goes up");
+    committee.sync().expect("committee receives it");
+    let mut dispatch = committee.order_event("dispatch");
+    dispatch.volunteer = Some("V".into());
+    committee.append_order_event(&order, &dispatch);
+    committee.sync().expect("dispatched");
 
     // A console account, signed in once (a session and audit entries to move).
     server.staff(&community, "li", "committee", PASSWORD);
@@ -161,8 +170,8 @@ fn the_migration_from_sqlite_keeps_every_device_syncing() {
     assert_eq!(summary["verified"], true, "{summary}");
     let counts = &summary["counts"];
     assert_eq!(counts["communities"], 2, "{summary}");
-    // Five phones and the staff account's actor.
-    assert_eq!(counts["devices"], 6, "{summary}");
+    // Six phones and the staff account's actor.
+    assert_eq!(counts["devices"], 7, "{summary}");
     assert_eq!(counts["staff"], 1, "{summary}");
     assert_eq!(counts["blobs"], 1, "{summary}");
     assert_eq!(counts["community_versions"], 2, "{summary}");
@@ -180,6 +189,12 @@ fn the_migration_from_sqlite_keeps_every_device_syncing() {
     for d in [&mut a, &mut b, &mut committee, &mut station, &mut revoked] {
         d.base = server.url("");
     }
+    // The volunteer's catalogue, read from the audience the move kept, lists the order dispatched to it.
+    let audience = PgStorage::open(&db.url).expect("open").audience(&order.to_string()).expect("audience");
+    assert_eq!(audience, Some("V".to_string()));
+    volunteer.base = server.url("");
+    volunteer.sync().expect("the volunteer syncs with the moved server");
+    assert!(volunteer.ids().contains(&order.to_string()), "{:?}", volunteer.ids());
     // Nothing new: nothing is listed again, and the cursor stays where it was.
     let res = a.round(vec![]).expect("a syncs with the moved server");
     assert!(res.catalogue.is_empty(), "listed again: {:?}", res.catalogue);

@@ -60,6 +60,7 @@ fn write(doc_id: &str, community_id: &str, grid: Option<&str>, changes: &[&str])
         blobs: vec![],
         base_seq: 0,
         once: false,
+        audience: None,
     }
 }
 
@@ -68,7 +69,7 @@ fn append(s: &dyn Storage, writes: &[DocumentWrite]) -> Vec<(i64, i64)> {
 }
 
 fn whole(community_id: &str) -> ReadScope {
-    ReadScope { community_id: community_id.into(), grids: None }
+    ReadScope::whole(community_id)
 }
 
 #[test]
@@ -128,7 +129,7 @@ fn documents_append_catalogue_and_load() {
         assert_eq!(rows[0].received_at, 1_000);
         assert_eq!(s.catalogue_version(&c).expect("version"), rows[1].version);
         // Scoped: another grid's device sees the community document only.
-        let g02 = ReadScope { community_id: c.clone(), grids: Some(vec!["G02".into()]) };
+        let g02 = ReadScope::grids(&c, vec!["G02".into()]);
         let ids: Vec<String> = s.catalogue(&g02, 0, 10).expect("catalogue").into_iter().map(|r| r.doc_id).collect();
         assert_eq!(ids, vec!["doc-b"]);
         assert_eq!(s.catalogue(&whole(&c), rows[0].version, 10).expect("after a").len(), 1);
@@ -166,6 +167,78 @@ fn documents_append_catalogue_and_load() {
         s.put_sync_states(&[("dev-1".into(), "doc-a".into(), b"state-2".to_vec())]).expect("states");
         assert_eq!(s.sync_state("dev-1", "doc-a").expect("state"), Some(b"state-2".to_vec()));
         assert_eq!(s.sync_state("dev-2", "doc-a").expect("state"), None);
+    });
+}
+
+/// A volunteer's catalogue: the documents without a grid and the orders whose audience is its user, as the
+/// latest write of each order set it (a re-dispatch moves the order from one volunteer's catalogue to the
+/// other's); a grid device's catalogue is not changed by audiences.
+#[test]
+fn a_volunteers_catalogue_follows_the_audience_of_each_write() {
+    on_both_backends("a_volunteers_catalogue_follows_the_audience_of_each_write", |s| {
+        let c = community(s, "North Gate");
+        let order = |key: &str, audience: Option<&str>, changes: &[&str]| DocumentWrite {
+            audience: audience.map(String::from),
+            ..write(&format!("order:{c}:G01:{key}"), &c, Some("G01"), changes)
+        };
+        append(
+            s,
+            &[
+                write(&format!("community:{c}"), &c, None, &["c1"]),
+                write(&format!("points:{c}"), &c, None, &["p1"]),
+                write(&format!("roster:{c}:G01"), &c, Some("G01"), &["r1"]),
+                order("o1", Some("Li"), &["o1a"]),
+                order("o2", Some("Zhao"), &["o2a"]),
+                order("o3", None, &["o3a"]),
+            ],
+        );
+        let volunteer = |user: &str| ReadScope {
+            community_id: c.clone(),
+            grids: Some(vec![]),
+            user: user.into(),
+            by_assignment: true,
+        };
+        let ids = |scope: &ReadScope, since: u64| -> Vec<String> {
+            s.catalogue(scope, since, 100).expect("catalogue").into_iter().map(|r| r.doc_id).collect()
+        };
+        let (community_doc, points) = (format!("community:{c}"), format!("points:{c}"));
+        let (o1, o2) = (format!("order:{c}:G01:o1"), format!("order:{c}:G01:o2"));
+        assert_eq!(ids(&volunteer("Li"), 0), vec![community_doc.clone(), points.clone(), o1.clone()]);
+        assert_eq!(ids(&volunteer("Zhao"), 0), vec![community_doc.clone(), points.clone(), o2.clone()]);
+        assert_eq!(ids(&volunteer("Nobody"), 0), vec![community_doc.clone(), points.clone()]);
+        assert_eq!(s.audience(&o1).expect("audience"), Some("Li".into()));
+        assert_eq!(s.audience(&format!("order:{c}:G01:o3")).expect("audience"), None);
+        assert_eq!(s.audience("order:nowhere").expect("audience"), None);
+        assert_eq!(ids(&ReadScope::grids(&c, vec!["G01".into()]), 0).len(), 6, "a grid device reads every order");
+
+        // Re-dispatched from Li to Zhao: Li's catalogue no longer lists it, Zhao's does, after Zhao's cursor.
+        let cursor = s.catalogue_version(&c).expect("version");
+        append(s, &[order("o1", Some("Zhao"), &["o1b"])]);
+        assert_eq!(s.audience(&o1).expect("audience"), Some("Zhao".into()));
+        assert_eq!(ids(&volunteer("Li"), 0), vec![community_doc.clone(), points.clone()]);
+        assert_eq!(ids(&volunteer("Zhao"), cursor), vec![o1.clone()]);
+        // A page is bounded and in version order.
+        let page = s.catalogue(&volunteer("Zhao"), 0, 2).expect("page");
+        assert_eq!(page.iter().map(|r| r.doc_id.as_str()).collect::<Vec<_>>(), vec![community_doc.clone(), points]);
+
+        // What Li's phone synced and may no longer hold: o1 (now Zhao's) and o3 (nobody's), never its community
+        // document, nor an order of another community's prefix.
+        let o3 = format!("order:{c}:G01:o3");
+        let states: Vec<(String, String, Vec<u8>)> = [&community_doc, &o1, &o2, &o3, &"order:elsewhere:G01:o9".into()]
+            .into_iter()
+            .map(|doc| ("li-phone".to_string(), doc.to_string(), vec![1]))
+            .collect();
+        s.put_sync_states(&states).expect("states");
+        let prefix = format!("order:{c}:");
+        let mut expected = vec![o1.clone(), o2.clone(), o3.clone()];
+        expected.sort();
+        assert_eq!(s.withdrawable("li-phone", &prefix, "Li", 10).expect("withdrawable"), expected);
+        assert_eq!(s.withdrawable("li-phone", &prefix, "Zhao", 10).expect("withdrawable"), vec![o3.clone()]);
+        assert_eq!(s.withdrawable("li-phone", &prefix, "Li", 1).expect("bounded").len(), 1);
+        s.forget_sync_states("li-phone", &[o1.clone(), o3.clone()]).expect("forget");
+        assert_eq!(s.withdrawable("li-phone", &prefix, "Li", 10).expect("withdrawable"), vec![o2.clone()]);
+        assert_eq!(s.sync_state("li-phone", &o1).expect("state"), None);
+        assert_eq!(s.sync_state("li-phone", &community_doc).expect("state"), Some(vec![1]), "the rest is kept");
     });
 }
 
@@ -414,6 +487,7 @@ fn write_since(doc: &mut automerge::AutoCommit, community_id: &str, since: &[aut
         blobs: vec![],
         base_seq: 0,
         once: false,
+        audience: None,
     }
 }
 

@@ -32,6 +32,9 @@ pub const SHOP_ITEM_PREFIX: &str = "shop_item/";
 pub const ORDER_DUE_DAYS_KEY: &str = "order_due_days";
 /// Root key of the deadline policy.
 pub const DEADLINES_KEY: &str = "deadlines";
+/// Root key of the configuration's revision: raised by every whole-configuration write of an administrator
+/// (`gridline-server admin config set`), so that a write made from a stale copy is refused.
+pub const SETTINGS_REVISION_KEY: &str = "settings_revision";
 
 fn plan_text(plan: &[CarePlanContact]) -> String {
     plan.iter().map(|p| format!("{}:{}", p.contact.code(), p.period_days)).collect::<Vec<_>>().join(";")
@@ -60,6 +63,20 @@ fn put_catalogue(doc: &mut AutoCommit, prefix: &str, entries: &[CatalogueEntry])
     Ok(())
 }
 
+/// Deletes the entries under `prefix` whose code is not in `keep`: a code removed from a catalogue leaves the
+/// document too, or reading the configuration back would bring it back.
+fn remove_absent<'a>(doc: &mut AutoCommit, prefix: &str, keep: impl IntoIterator<Item = &'a str>) -> Result<()> {
+    let keep: std::collections::HashSet<&str> = keep.into_iter().collect();
+    let gone: Vec<String> = entities(doc, prefix)
+        .filter(|(code, _)| !keep.contains(code.as_str()))
+        .map(|(code, _)| format!("{prefix}{code}"))
+        .collect();
+    for key in gone {
+        doc.delete(ROOT, key.as_str()).map_err(|e| Error::document("community", e))?;
+    }
+    Ok(())
+}
+
 fn ordered(prefix: &str, doc: &AutoCommit) -> Vec<(String, Entity)> {
     let mut items: Vec<(String, Entity)> = entities(doc, prefix).collect();
     items.sort_by_key(|(code, e)| (e.opt_i64("order").unwrap_or(i64::MAX), code.clone()));
@@ -73,9 +90,15 @@ fn read_catalogue(doc: &AutoCommit, prefix: &str) -> Vec<CatalogueEntry> {
         .collect()
 }
 
-/// Writes the whole configuration into the community document (only differences become operations).
+/// Writes the whole configuration into the community document (only differences become operations); the
+/// entries of a catalogue that `settings` no longer lists are deleted.
 pub fn write_settings(doc: &mut AutoCommit, settings: &CommunitySettings) -> Result<()> {
     let err = |e: automerge::AutomergeError| Error::document("community", e);
+    remove_absent(doc, CATEGORY_PREFIX, settings.categories.iter().map(|c| c.code.as_str()))?;
+    remove_absent(doc, INCIDENT_CATEGORY_PREFIX, settings.incident_categories.iter().map(|e| e.code.as_str()))?;
+    remove_absent(doc, VISIT_SERVICE_PREFIX, settings.visit_services.iter().map(|e| e.code.as_str()))?;
+    remove_absent(doc, SERVICE_PREFIX, settings.service_catalogue.iter().map(|o| o.code.as_str()))?;
+    remove_absent(doc, SHOP_ITEM_PREFIX, settings.shop_items.iter().map(|i| i.code.as_str()))?;
     doc.put(ROOT, NAME_KEY, settings.name.as_str()).map_err(err)?;
     doc.put(ROOT, TIMEZONE_KEY, settings.timezone.as_str()).map_err(err)?;
     doc.put(ROOT, ROTATION_DAYS_KEY, i64::from(settings.rotation_days)).map_err(err)?;
@@ -209,6 +232,17 @@ pub fn read_settings(doc: &AutoCommit) -> CommunitySettings {
     out
 }
 
+/// The configuration's revision ([`SETTINGS_REVISION_KEY`]); 0 when it was never written so.
+pub fn settings_revision(doc: &AutoCommit) -> u64 {
+    Entity::read(doc, &ROOT).opt_i64(SETTINGS_REVISION_KEY).and_then(|r| u64::try_from(r).ok()).unwrap_or(0)
+}
+
+/// Sets the configuration's revision.
+pub fn put_settings_revision(doc: &mut AutoCommit, revision: u64) -> Result<()> {
+    let revision = i64::try_from(revision).map_err(|_| Error::invalid("revision", "too large"))?;
+    doc.put(ROOT, SETTINGS_REVISION_KEY, revision).map_err(|e| Error::document("community", e))
+}
+
 /// Registers a grid in the community document.
 pub fn put_grid(doc: &mut AutoCommit, code: &str, name: &str) -> Result<bool> {
     put_entity(doc, &format!("{GRID_PREFIX}{code}"), &vec![("name", s(name))])
@@ -243,5 +277,31 @@ mod tests {
         let back = read_settings(&doc);
         assert_eq!(back, settings);
         assert_eq!(grids(&doc), vec!["G01"]);
+    }
+
+    /// Entries removed from a catalogue leave the document; the rest, the grids and the revision stay.
+    #[test]
+    fn entries_removed_from_a_catalogue_leave_the_document() {
+        let settings = CommunitySettings::defaults("c1", "幸福社区", "Asia/Shanghai");
+        let mut doc = new_document(&DocId::community("c1"), &automerge::ActorId::random()).expect("doc");
+        write_settings(&mut doc, &settings).expect("write");
+        put_grid(&mut doc, "G01", "一网格").expect("grid");
+        put_settings_revision(&mut doc, 3).expect("revision");
+        let mut fewer = settings.clone();
+        fewer.categories.retain(|c| c.code != "disabled");
+        fewer.incident_categories.truncate(2);
+        fewer.visit_services.remove(0);
+        fewer.service_catalogue.retain(|o| o.code != "haircut");
+        fewer.shop_items = vec![fewer.shop_items[2].clone()];
+        write_settings(&mut doc, &fewer).expect("write fewer");
+        assert_eq!(read_settings(&doc), fewer);
+        assert!(get_entity(&doc, &format!("{SERVICE_PREFIX}haircut")).is_none());
+        assert!(get_entity(&doc, &format!("{SHOP_ITEM_PREFIX}rice_5kg")).is_none());
+        assert!(get_entity(&doc, &format!("{CATEGORY_PREFIX}disabled")).is_none());
+        assert_eq!(grids(&doc), vec!["G01"]);
+        assert_eq!(settings_revision(&doc), 3);
+        // Written again, an entry comes back.
+        write_settings(&mut doc, &settings).expect("write all");
+        assert_eq!(read_settings(&doc), settings);
     }
 }

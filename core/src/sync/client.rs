@@ -40,7 +40,7 @@ use super::transport::with_retry;
 pub use super::transport::{SyncOptions, Transport};
 use super::{refused, signing};
 use crate::clock::Clock;
-use crate::docs::{self, DocId};
+use crate::docs::{self, DocId, DocKind};
 use crate::error::{Error, Result};
 use crate::model::{CommunitySettings, Role};
 use crate::store::db::blobs;
@@ -355,6 +355,7 @@ impl Store {
             let answer: SyncResponse =
                 protocol::decode_body(&answer).map_err(|e| Error::SyncProtocol(format!("answer: {e}")))?;
             self.apply_answer(&mut session, sent, answer.docs, &mut run.report)?;
+            self.forget_withdrawn(&mut session, &answer.withdrawn)?;
             self.record_catalogue(&answer.catalogue, answer.cursor)?;
             more = answer.more;
             let pending = (session.follow_ups.len() + state::candidates(self.conn())?.len()) as u32;
@@ -560,6 +561,22 @@ impl Store {
             Ok(())
         })?;
         report.redemptions_decided.extend(decided);
+        Ok(())
+    }
+
+    /// Deletes the service orders the server withdrew from this device (no longer dispatched to its volunteer)
+    /// and drops them from this sync. Anything else the server names is ignored: only an order is held by
+    /// assignment.
+    fn forget_withdrawn(&mut self, session: &mut Session, withdrawn: &[String]) -> Result<()> {
+        for text in withdrawn {
+            let Ok(id) = DocId::parse(text) else { continue };
+            if id.kind != DocKind::ServiceOrder {
+                continue;
+            }
+            self.forget_document(&id)?;
+            session.states.remove(&id);
+            session.follow_ups.remove(&id);
+        }
         Ok(())
     }
 

@@ -296,7 +296,7 @@ impl Transport for LoopbackTransport {
                 });
             }
         }
-        let answer = protocol::encode_body(&SyncResponse { cursor, docs, catalogue, more })?;
+        let answer = protocol::encode_body(&SyncResponse { cursor, docs, catalogue, more, withdrawn: Vec::new() })?;
         if inner.failures_to_inject > 0 {
             inner.failures_to_inject -= 1;
             return Err(Error::Network("injected: connection reset after the server applied the request".into()));

@@ -108,6 +108,11 @@ pub struct SyncResponse {
     pub catalogue: Vec<CatalogueEntry>,
     /// True when the catalogue was cut short: sync again with the new cursor.
     pub more: bool,
+    /// Documents this device may no longer hold (a service order no longer dispatched to this volunteer): the
+    /// device deletes its copy. The server sends no message for them and keeps nothing of what the device
+    /// sent about them. Absent from servers without service orders.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub withdrawn: Vec<String>,
 }
 
 /// The JSON error body of every 4xx/5xx answer.

@@ -37,8 +37,9 @@ pub const WORDS: super::i18n::Words = &[
     ("phones.more_grids", "其他网格编号（用逗号或空格分隔）", "Other grid codes (separated by commas or spaces)"),
     (
         "phones.grids_rule",
-        "网格长、网格员和社工须至少选择一个网格。",
-        "Grid leaders, grid workers and social workers need at least one grid.",
+        "网格长、网格员和社工须至少选择一个网格；志愿者不选网格，只收到派给本人的服务单。",
+        "Grid leaders, grid workers and social workers need at least one grid; a volunteer takes none and \
+         receives only the service orders dispatched to them.",
     ),
     ("phones.issue_submit", "生成登记码", "Issue code"),
     (
@@ -68,6 +69,7 @@ pub const WORDS: super::i18n::Words = &[
     ),
     ("phones.none", "还没有登记的手机。", "No phone is enrolled yet."),
     ("phones.all_grids", "全社区", "Whole community"),
+    ("phones.assigned_orders", "派给本人的服务单", "Service orders dispatched to them"),
     ("phones.back", "返回手机列表", "Back to the phones"),
     ("phones.bad_user", "请填写使用人（1 至 100 个字符）。", "Enter the user (1 to 100 characters)."),
     ("phones.bad_role", "该角色不能由您发放。", "You may not issue codes for this role."),
@@ -95,14 +97,30 @@ pub fn routes() -> super::Routes {
 }
 
 /// The roles `by` may issue codes for: admin staff any phone or console role but admin; station staff the
-/// field roles and the station's own.
+/// field roles, volunteers (the station runs the volunteer service) and the station's own.
 pub fn issuable_roles(by: Role) -> &'static [Role] {
     match by {
-        Role::Admin => {
-            &[Role::GridLeader, Role::GridWorker, Role::SocialWorker, Role::Committee, Role::Station, Role::Street]
-        }
-        Role::Station => &[Role::GridLeader, Role::GridWorker, Role::SocialWorker, Role::Station],
+        Role::Admin => &[
+            Role::GridLeader,
+            Role::GridWorker,
+            Role::SocialWorker,
+            Role::Committee,
+            Role::Station,
+            Role::Street,
+            Role::Volunteer,
+        ],
+        Role::Station => &[Role::GridLeader, Role::GridWorker, Role::SocialWorker, Role::Station, Role::Volunteer],
         _ => &[],
+    }
+}
+
+/// What a phone of `role` enrolled for `grids` reaches, in words: its grids, the whole community, or (a
+/// volunteer) the service orders dispatched to it.
+fn reach(tr: &super::i18n::Tr, role: Role, grids: &[String]) -> String {
+    match (role, grids.is_empty()) {
+        (Role::Volunteer, _) => tr.t("phones.assigned_orders").to_string(),
+        (_, true) => tr.t("phones.all_grids").to_string(),
+        (_, false) => grids.join("、"),
     }
 }
 
@@ -162,14 +180,13 @@ async fn phones_page(console: &Arc<Console>, staffer: &Staffer, error: Option<St
         })
         .await?;
     let tr = staffer.tr();
-    let all = tr.t("phones.all_grids");
     let rows = devices
         .into_iter()
         .map(|d| PhoneRow {
             short_id: d.device_id.chars().rev().take(8).collect::<Vec<_>>().into_iter().rev().collect(),
+            grids: reach(&tr, d.role, &d.grids),
             user: d.user,
             role: tr.role(&d.role).to_string(),
-            grids: if d.grids.is_empty() { all.to_string() } else { d.grids.join("、") },
             revoked: d.revoked,
             device_id: d.device_id,
         })
@@ -342,14 +359,13 @@ pub async fn issue(
         Ok(svg) => svg,
         Err(e) => return error_page(chrome, &e),
     };
-    let all = tr.t("phones.all_grids");
     render(&CodePage {
         chrome,
         code: issued.code,
         expires,
+        grids: reach(&tr, form.role, &form.grids),
         user: form.user,
         role: tr.role(&form.role).to_string(),
-        grids: if form.grids.is_empty() { all.to_string() } else { form.grids.join("、") },
         server: server.unwrap_or_default(),
         qr,
     })

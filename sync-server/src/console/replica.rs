@@ -100,7 +100,7 @@ impl Replicas {
 pub fn feed(console: &Console, community_id: &str) -> Result<Vec<String>> {
     let replica = console.replicas.get(community_id)?;
     let storage = console.app.engine.storage();
-    let scope = ReadScope { community_id: community_id.to_string(), grids: None };
+    let scope = ReadScope::whole(community_id);
     let mut incidents = Vec::new();
     loop {
         let cursor = lock(&replica).replica_cursor()?;
@@ -148,7 +148,7 @@ fn backlog(console: &Console, communities: &[crate::storage::Community]) -> Resu
     let mut behind = 0;
     for community in communities {
         let cursor = console.replicas.with(&community.community_id, |store| Ok(store.replica_cursor()?))?;
-        let scope = ReadScope { community_id: community.community_id.clone(), grids: None };
+        let scope = ReadScope::whole(&community.community_id);
         if !storage.catalogue(&scope, cursor, 1)?.is_empty() {
             behind = behind.max(storage.catalogue_version(&community.community_id)?.saturating_sub(cursor));
         }

@@ -209,11 +209,11 @@ const TABLES: &[Table] = &[
     Table {
         name: "document",
         label: "documents",
-        sqlite: "SELECT doc_id, community_id, grid, version, heads, snapshot, snapshot_seq, pending, received_at
-                 FROM document ORDER BY doc_id",
-        columns: "doc_id, community_id, grid, version, heads, snapshot, snapshot_seq, pending, received_at",
+        sqlite: "SELECT doc_id, community_id, grid, version, heads, snapshot, snapshot_seq, pending, received_at,
+                 audience FROM document ORDER BY doc_id",
+        columns: "doc_id, community_id, grid, version, heads, snapshot, snapshot_seq, pending, received_at, audience",
         order: r#"doc_id COLLATE "C""#,
-        kinds: &[Text, Text, OptText, Int, Text, OptBytes, Int, Int, Int],
+        kinds: &[Text, Text, OptText, Int, Text, OptBytes, Int, Int, Int, OptText],
         fetch: 16,
     },
     Table {

@@ -108,6 +108,10 @@ pub struct DocumentWrite {
     /// stored form ending at `base_seq`, and is otherwise refused with [`stale_write`], nothing stored; the
     /// writer reloads and tries again.
     pub once: bool,
+    /// Who the document is addressed to beyond its grid: a service order's current volunteer (the user name
+    /// its replay names), `None` for every other document. Written with every write of the document, so a
+    /// volunteer's catalogue lists exactly the orders dispatched to it now.
+    pub audience: Option<String>,
 }
 
 /// The refusal of a write whose [`DocumentWrite::once`] cannot hold.
@@ -201,13 +205,32 @@ pub struct CatalogueRow {
     pub received_at: i64,
 }
 
-/// What a device may read: a community, and either all of it or some grids.
+/// What a device may read: a community, and either all of it, some grids, or (a volunteer) the documents
+/// without a grid and the orders dispatched to its user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadScope {
     /// Community id.
     pub community_id: String,
-    /// `None`: the whole community; `Some(grids)`: the community document and these grids.
+    /// `None`: the whole community; `Some(grids)`: the documents without a grid (the community document, the
+    /// points ledger) and these grids'.
     pub grids: Option<Vec<String>>,
+    /// The device's user.
+    pub user: String,
+    /// True for a volunteer: besides the documents without a grid, it reads the documents whose audience is
+    /// [`ReadScope::user`] (the service orders dispatched to it), and no grid's.
+    pub by_assignment: bool,
+}
+
+impl ReadScope {
+    /// The whole community (a community-wide role, the console's replica).
+    pub fn whole(community_id: &str) -> ReadScope {
+        ReadScope { community_id: community_id.to_string(), grids: None, user: String::new(), by_assignment: false }
+    }
+
+    /// The documents without a grid and these grids'.
+    pub fn grids(community_id: &str, grids: Vec<String>) -> ReadScope {
+        ReadScope { grids: Some(grids), ..ReadScope::whole(community_id) }
+    }
 }
 
 /// One page of a device's catalogue and the cursor to send it.
@@ -285,10 +308,18 @@ pub trait Storage: ConsoleStorage + Send + Sync {
     ) -> Result<std::result::Result<Vec<(i64, i64)>, QuotaExceeded>>;
     /// Saves per-device sync states `(device_id, doc_id, state)` only.
     fn put_sync_states(&self, sync_states: &[(String, String, Vec<u8>)]) -> Result<()>;
+    /// The documents under `prefix` that `device_id` holds a sync state for whose audience is not `audience`
+    /// (none, or another user's), at most `limit`, in id order: the service orders a volunteer's phone synced
+    /// and that are no longer dispatched to it.
+    fn withdrawable(&self, device_id: &str, prefix: &str, audience: &str, limit: usize) -> Result<Vec<String>>;
+    /// Deletes `device_id`'s sync states of `doc_ids` (documents withdrawn from it).
+    fn forget_sync_states(&self, device_id: &str, doc_ids: &[String]) -> Result<()>;
     /// A device's stored sync state for a document.
     fn sync_state(&self, device_id: &str, doc_id: &str) -> Result<Option<Vec<u8>>>;
     /// The documents in `scope` written after catalogue version `since`, oldest first, at most `limit`.
     fn catalogue(&self, scope: &ReadScope, since: u64, limit: usize) -> Result<Vec<CatalogueRow>>;
+    /// A stored document's audience ([`DocumentWrite::audience`]); `None` when it has none or is not stored.
+    fn audience(&self, doc_id: &str) -> Result<Option<String>>;
     /// The highest catalogue version a document of `community_id` may have; every version up to it is
     /// committed. (SQLite keeps one counter for the whole server and returns it; PostgreSQL one per
     /// community.)

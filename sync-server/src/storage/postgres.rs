@@ -87,8 +87,16 @@ const SCHEMA_3: &str = "
 CREATE INDEX document_grid_catalogue ON document (community_id, grid, version);
 ";
 
+/// Schema 5: each document's audience, the user name of a service order's current volunteer (NULL for every
+/// other document), and the index a volunteer's catalogue read goes straight to.
+const SCHEMA_5: &str = "
+ALTER TABLE document ADD COLUMN audience TEXT;
+CREATE INDEX document_audience ON document (community_id, audience, version) WHERE audience IS NOT NULL;
+";
+
 /// The schema, version by version; a database at version N runs the scripts after N, in one transaction.
-const MIGRATIONS: &[(i32, &str)] = &[(1, SCHEMA_1), (2, console::SCHEMA_2), (3, SCHEMA_3), (4, console::SCHEMA_4)];
+const MIGRATIONS: &[(i32, &str)] =
+    &[(1, SCHEMA_1), (2, console::SCHEMA_2), (3, SCHEMA_3), (4, console::SCHEMA_4), (5, SCHEMA_5)];
 
 /// PostgreSQL storage: a connection pool and the runtime that drives it.
 pub struct PgStorage {
@@ -335,13 +343,17 @@ async fn append_one(tx: &Transaction<'_>, w: &DocumentWrite, received_at: i64) -
     // (on a conflict those of the latest committed row; on an insert the writer's, which are then exact).
     let upsert = tx
         .prepare_cached(
-            "INSERT INTO document (doc_id, community_id, grid, version, heads, received_at) VALUES ($1, $2, $3, 0, $4, $5)
-             ON CONFLICT (doc_id) DO UPDATE SET received_at = excluded.received_at
+            "INSERT INTO document (doc_id, community_id, grid, version, heads, received_at, audience)
+             VALUES ($1, $2, $3, 0, $4, $5, $6)
+             ON CONFLICT (doc_id) DO UPDATE SET received_at = excluded.received_at, audience = excluded.audience
              RETURNING heads",
         )
         .await?;
     let stored: String = tx
-        .query_one(&upsert, &[&w.doc_id, &w.scope.community_id, &w.scope.grid, &w.heads.join(";"), &received_at])
+        .query_one(
+            &upsert,
+            &[&w.doc_id, &w.scope.community_id, &w.scope.grid, &w.heads.join(";"), &received_at, &w.audience],
+        )
         .await?
         .try_get(0)?;
     let before = last_seq(tx, &w.doc_id).await?;
@@ -486,6 +498,21 @@ async fn versions_for(tx: &Transaction<'_>, writes: &[DocumentWrite]) -> Result<
         *slot += 1;
     }
     Ok(versions)
+}
+
+/// A catalogue page of the community's own documents (without a grid) and those `condition` (on `$4`) selects:
+/// each part read in version order from its own index, then merged (an OR of the two would scan the whole
+/// community's range).
+fn own_documents_and(condition: &str) -> String {
+    format!(
+        "SELECT doc_id, heads, version, received_at FROM (
+           (SELECT doc_id, heads, version, received_at FROM document
+            WHERE community_id = $1 AND grid IS NULL AND version > $2 ORDER BY version LIMIT $3)
+           UNION ALL
+           (SELECT doc_id, heads, version, received_at FROM document
+            WHERE community_id = $1 AND {condition} AND version > $2 ORDER BY version LIMIT $3)
+         ) AS d ORDER BY version LIMIT $3"
+    )
 }
 
 impl Storage for PgStorage {
@@ -659,6 +686,34 @@ impl Storage for PgStorage {
         self.write(async |tx| put_states(tx, states).await)
     }
 
+    fn withdrawable(&self, device_id: &str, prefix: &str, audience: &str, limit: usize) -> Result<Vec<String>> {
+        self.read(async |client| {
+            // A device's sync states are few (a volunteer holds the orders dispatched to it): the key's device
+            // part bounds the scan.
+            let sql = client
+                .prepare_cached(
+                    "SELECT s.doc_id FROM sync_state AS s LEFT JOIN document AS d ON d.doc_id = s.doc_id
+                     WHERE s.device_id = $1 AND starts_with(s.doc_id, $2)
+                       AND (d.audience IS NULL OR d.audience <> $3)
+                     ORDER BY s.doc_id COLLATE \"C\" LIMIT $4",
+                )
+                .await?;
+            let rows = client.query(&sql, &[&device_id, &prefix, &audience, &to_i64(limit as u64)]).await?;
+            Ok(rows.iter().map(|r| r.try_get(0)).collect::<std::result::Result<_, _>>()?)
+        })
+    }
+
+    fn forget_sync_states(&self, device_id: &str, doc_ids: &[String]) -> Result<()> {
+        if doc_ids.is_empty() {
+            return Ok(());
+        }
+        self.write(async |tx| {
+            tx.execute("DELETE FROM sync_state WHERE device_id = $1 AND doc_id = ANY($2)", &[&device_id, &doc_ids])
+                .await?;
+            Ok(())
+        })
+    }
+
     fn sync_state(&self, device_id: &str, doc_id: &str) -> Result<Option<Vec<u8>>> {
         self.read(async |client| {
             let sql =
@@ -672,8 +727,14 @@ impl Storage for PgStorage {
         let since = to_i64(since);
         let limit = to_i64(limit as u64);
         self.read(async |client| {
-            let rows = match &scope.grids {
-                None => {
+            let rows = match (&scope.grids, scope.by_assignment) {
+                (_, true) => {
+                    // The community's own documents and the orders dispatched to the user, the latter read in
+                    // version order from `document_audience`.
+                    let sql = client.prepare_cached(&own_documents_and("audience = $4")).await?;
+                    client.query(&sql, &[&scope.community_id, &since, &limit, &scope.user]).await?
+                }
+                (None, false) => {
                     let sql = client
                         .prepare_cached(
                             "SELECT doc_id, heads, version, received_at FROM document
@@ -682,20 +743,10 @@ impl Storage for PgStorage {
                         .await?;
                     client.query(&sql, &[&scope.community_id, &since, &limit]).await?
                 }
-                Some(grids) => {
+                (Some(grids), false) => {
                     // The community's own documents and the grids' documents, each read in version order from
                     // `document_grid_catalogue` (an OR of the two would scan the whole community's range).
-                    let sql = client
-                        .prepare_cached(
-                            "SELECT doc_id, heads, version, received_at FROM (
-                               (SELECT doc_id, heads, version, received_at FROM document
-                                WHERE community_id = $1 AND grid IS NULL AND version > $2 ORDER BY version LIMIT $3)
-                               UNION ALL
-                               (SELECT doc_id, heads, version, received_at FROM document
-                                WHERE community_id = $1 AND grid = ANY($4) AND version > $2 ORDER BY version LIMIT $3)
-                             ) AS d ORDER BY version LIMIT $3",
-                        )
-                        .await?;
+                    let sql = client.prepare_cached(&own_documents_and("grid = ANY($4)")).await?;
                     client.query(&sql, &[&scope.community_id, &since, &limit, grids]).await?
                 }
             };
@@ -709,6 +760,14 @@ impl Storage for PgStorage {
                     })
                 })
                 .collect()
+        })
+    }
+
+    fn audience(&self, doc_id: &str) -> Result<Option<String>> {
+        self.read(async |client| {
+            let sql = client.prepare_cached("SELECT audience FROM document WHERE doc_id = $1").await?;
+            let row = client.query_opt(&sql, &[&doc_id]).await?;
+            Ok(row.map(|r| r.try_get::<_, Option<String>>(0)).transpose()?.flatten())
         })
     }
 

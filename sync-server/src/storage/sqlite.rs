@@ -21,7 +21,7 @@ pub const DB_FILE: &str = "gridline-server.sqlite";
 
 /// The schema version this build reads and writes (`PRAGMA user_version`); older files are upgraded by
 /// [`SqliteStorage::open`].
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 mod console;
 
@@ -72,6 +72,14 @@ CREATE TABLE IF NOT EXISTS device_usage (
 CREATE TABLE IF NOT EXISTS document_usage (
     device_id TEXT NOT NULL, doc_id TEXT NOT NULL, day INTEGER NOT NULL, bytes INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (device_id, doc_id, day)) WITHOUT ROWID;
+";
+
+/// Schema 5: each document's audience, the user name of a service order's current volunteer (NULL for every
+/// other document and for an order dispatched to nobody), so that a volunteer's catalogue lists exactly the
+/// orders dispatched to it, read straight from its own index.
+const SCHEMA_5: &str = "
+ALTER TABLE document ADD COLUMN audience TEXT;
+CREATE INDEX IF NOT EXISTS document_audience ON document (community_id, audience, version) WHERE audience IS NOT NULL;
 ";
 
 /// Reader connections kept open for reuse; more are opened under load and closed when returned to a full
@@ -166,6 +174,10 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     }
     if version < 4 {
         tx.execute_batch(console::SCHEMA_4)?;
+        tx.pragma_update(None, "user_version", 4)?;
+    }
+    if version < 5 {
+        tx.execute_batch(SCHEMA_5)?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     }
     tx.commit()?;
@@ -310,10 +322,10 @@ fn append_one(tx: &Transaction<'_>, w: &DocumentWrite, received_at: i64) -> Resu
     let heads = super::heads_after(w, before, stored.as_deref().unwrap_or_default(), &added)?;
     // `pending` counts changes since the last snapshot, so compaction finds its candidates without scanning.
     tx.prepare_cached(
-        "INSERT INTO document (doc_id, community_id, grid, version, heads, received_at, pending)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+        "INSERT INTO document (doc_id, community_id, grid, version, heads, received_at, pending, audience)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
          ON CONFLICT (doc_id) DO UPDATE SET version = excluded.version, heads = excluded.heads,
-           received_at = excluded.received_at, pending = pending + excluded.pending",
+           received_at = excluded.received_at, pending = pending + excluded.pending, audience = excluded.audience",
     )?
     .execute(params![
         w.doc_id,
@@ -322,7 +334,8 @@ fn append_one(tx: &Transaction<'_>, w: &DocumentWrite, received_at: i64) -> Resu
         version,
         heads,
         received_at,
-        added.len() as i64
+        added.len() as i64,
+        w.audience
     ])?;
     let mut blob_ref = tx.prepare_cached(
         "INSERT OR IGNORE INTO blob_ref (sha256, doc_id, community_id, grid) VALUES (?1, ?2, ?3, ?4)",
@@ -516,6 +529,34 @@ impl Storage for SqliteStorage {
         self.write(|tx| put_states(tx, states))
     }
 
+    fn withdrawable(&self, device_id: &str, prefix: &str, audience: &str, limit: usize) -> Result<Vec<String>> {
+        self.read(|conn| {
+            // A device's sync states are few (a volunteer holds the orders dispatched to it): the key's device
+            // part bounds the scan.
+            let mut stmt = conn.prepare_cached(
+                "SELECT s.doc_id FROM sync_state AS s LEFT JOIN document AS d ON d.doc_id = s.doc_id
+                 WHERE s.device_id = ?1 AND substr(s.doc_id, 1, length(?2)) = ?2
+                   AND (d.audience IS NULL OR d.audience <> ?3)
+                 ORDER BY s.doc_id LIMIT ?4",
+            )?;
+            let rows = stmt.query_map(params![device_id, prefix, audience, limit as i64], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
+        })
+    }
+
+    fn forget_sync_states(&self, device_id: &str, doc_ids: &[String]) -> Result<()> {
+        if doc_ids.is_empty() {
+            return Ok(());
+        }
+        self.write(|tx| {
+            let mut stmt = tx.prepare_cached("DELETE FROM sync_state WHERE device_id = ?1 AND doc_id = ?2")?;
+            for doc_id in doc_ids {
+                stmt.execute(params![device_id, doc_id])?;
+            }
+            Ok(())
+        })
+    }
+
     fn sync_state(&self, device_id: &str, doc_id: &str) -> Result<Option<Vec<u8>>> {
         self.read(|conn| {
             Ok(conn
@@ -537,15 +578,29 @@ impl Storage for SqliteStorage {
             })
         };
         self.read(|conn| {
-            let rows = match &scope.grids {
-                None => conn
+            let rows = match (&scope.grids, scope.by_assignment) {
+                (_, true) => conn
+                    .prepare_cached(
+                        // The community's own documents, and the orders dispatched to the user read from
+                        // `document_audience`, rather than every document of the community written since.
+                        "SELECT doc_id, heads, version, received_at FROM (
+                           SELECT * FROM (SELECT doc_id, heads, version, received_at FROM document
+                             WHERE community_id = ?1 AND grid IS NULL AND version > ?2 ORDER BY version LIMIT ?3)
+                           UNION ALL
+                           SELECT * FROM (SELECT doc_id, heads, version, received_at FROM document
+                             WHERE community_id = ?1 AND audience = ?4 AND version > ?2 ORDER BY version LIMIT ?3)
+                         ) ORDER BY version LIMIT ?3",
+                    )?
+                    .query_map(params![scope.community_id, since, limit, scope.user], row)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?,
+                (None, false) => conn
                     .prepare_cached(
                         "SELECT doc_id, heads, version, received_at FROM document
                          WHERE community_id = ?1 AND version > ?2 ORDER BY version LIMIT ?3",
                     )?
                     .query_map(params![scope.community_id, since, limit], row)?
                     .collect::<rusqlite::Result<Vec<_>>>()?,
-                Some(grids) => {
+                (Some(grids), false) => {
                     // Grid lists are short (a person walks one or a few grids): an IN list is bounded.
                     let marks = (0..grids.len()).map(|i| format!("?{}", i + 4)).collect::<Vec<_>>().join(",");
                     let sql = format!(
@@ -562,6 +617,16 @@ impl Storage for SqliteStorage {
                 }
             };
             Ok(rows)
+        })
+    }
+
+    fn audience(&self, doc_id: &str) -> Result<Option<String>> {
+        self.read(|conn| {
+            Ok(conn
+                .prepare_cached("SELECT audience FROM document WHERE doc_id = ?1")?
+                .query_row([doc_id], |r| r.get::<_, Option<String>>(0))
+                .optional()?
+                .flatten())
         })
     }
 

@@ -8,7 +8,9 @@ use automerge::sync::{Message, State, SyncDoc};
 use automerge::{ActorId, AutoCommit};
 use ed25519_dalek::{Signer, SigningKey};
 use gridline_core::docs::{self, DocId, DocKind};
-use gridline_core::model::{CheckIn, CheckInKind, CheckInOutcome, IncidentEvent, IncidentFields, Severity};
+use gridline_core::model::{
+    CheckIn, CheckInKind, CheckInOutcome, IncidentEvent, IncidentFields, OrderEvent, ServiceOrderFields, Severity,
+};
 use gridline_core::sync::protocol::{
     decode_body, encode_body, ApiError, ChangeSignature, DocMessage, EnrollRequest, EnrollResponse, SyncRequest,
     SyncResponse, PROTOCOL_VERSION,
@@ -126,6 +128,47 @@ impl Device {
         docs::incident::create(doc, &fields, &report).expect("create the incident");
         doc.commit();
         id
+    }
+
+    /// Writes a new service order of this device's user (a grid leader's, say) for `household` of `grid`,
+    /// dated now (not yet synced); returns its document id. The resident's name, address and phone are copied
+    /// in as a requesting phone copies them from its roster.
+    pub fn request_order(&mut self, grid: &str, household: &str, service: &str) -> DocId {
+        let order_id = uuid::Uuid::now_v7().to_string();
+        let id = DocId::service_order(self.community(), grid, &order_id);
+        let fields = ServiceOrderFields {
+            order_id,
+            grid: grid.into(),
+            household_code: household.into(),
+            resident: Some("张奶奶".into()),
+            address: "1-1-101".into(),
+            phone: Some("13800000000".into()),
+            service: service.into(),
+            note: "午饭送到家".into(),
+            due: None,
+            from_visit: None,
+            requester: self.info.user.clone(),
+            requester_device: self.info.device_id.clone(),
+            at: chrono::Utc::now().fixed_offset(),
+        };
+        let request = self.order_event("request");
+        let doc = self.doc(&id);
+        docs::service_order::create(doc, &fields, &request).expect("create the order");
+        doc.commit();
+        id
+    }
+
+    /// A service-order event of this device's user in its role, dated now.
+    pub fn order_event(&self, action: &str) -> OrderEvent {
+        let at = chrono::Utc::now().to_rfc3339();
+        OrderEvent::new(action, &self.info.user, &self.info.device_id, &self.info.role, at)
+    }
+
+    /// Appends `event` to this device's copy of order `id` (not yet synced).
+    pub fn append_order_event(&mut self, id: &DocId, event: &OrderEvent) {
+        let doc = self.doc(id);
+        docs::service_order::append_event(doc, event).expect("append the event");
+        doc.commit();
     }
 
     /// An honest check-in of this device in `log` (see [`check_in_by`]).
