@@ -273,9 +273,9 @@ fn points_are_credited_by_the_server_and_redemptions_decided_there() {
     );
     let history = station.run(&["points", "history", "--volunteer", "陈志愿"]);
     assert_eq!(history["items"].as_array().map(Vec::len), Some(3), "{history}");
-    // The server credits at its own time: the honour roll of the month it is now in Beijing.
-    let month = (chrono::Utc::now() + chrono::Duration::hours(8)).format("%Y-%m").to_string();
-    let roll = committee.run(&["points", "honour-roll", "--month", &month]);
+    // The honour roll of this month (the devices' clock): the month the ratings were recorded in.
+    let roll = committee.run(&["points", "honour-roll"]);
+    assert_eq!(roll["month"], "2026-11");
     assert_eq!(roll["items"][0]["volunteer"], "陈志愿", "{roll}");
     assert_eq!((roll["items"][0]["orders"].as_u64(), roll["items"][0]["points"].as_u64()), (Some(3), Some(30)));
 
@@ -304,4 +304,14 @@ fn points_are_credited_by_the_server_and_redemptions_decided_there() {
     );
     let (ok, human, _) = station.raw(NOW, false, &["points", "balance", "--volunteer", "陈志愿"]);
     assert!(ok && human.contains("10"), "{human}");
+
+    // The month's ledger: the points credited and redeemed, the volunteers' points and the honour roll.
+    let summary = station.run(&["ledger", "--month", "2026-11", "--format", "json"]);
+    assert_eq!((summary["points_credited"].as_u64(), summary["points_redeemed"].as_u64()), (Some(30), Some(20)));
+    assert_eq!(summary["orders"]["evaluated"], 3, "{summary}");
+    let csv = dir.path().join("ledger.csv");
+    station.run(&["ledger", "--month", "2026-11", "--format", "csv", "--out", csv.to_str().expect("path")]);
+    let text = String::from_utf8(std::fs::read(&csv).expect("csv")).expect("utf-8");
+    assert!(text.contains("\n志愿者积分\n志愿者,本月获得,本月兑换,积分余额\n陈志愿,30,20,10\n"), "{text}");
+    assert!(text.contains("\n荣誉墙\n排名,志愿者,服务单数,服务时长(小时),积分\n1,陈志愿,3,3,30\n"), "{text}");
 }

@@ -25,7 +25,7 @@ use gridline_core::model::{
 };
 use gridline_core::points::RedemptionStatus;
 use gridline_core::service_workflow::{OrderAction, OrderStage};
-use gridline_core::store::OrderAct;
+use gridline_core::store::{OrderAct, Redemption};
 use gridline_core::sync::http::HttpTransport;
 use gridline_core::sync::protocol::{decode_body, DeviceKey, EnrollRequest, EnrollResponse, SyncResponse};
 use gridline_core::sync::{NoProgress, SyncOptions, SyncReport, Transport};
@@ -120,6 +120,8 @@ struct Phone {
     name: &'static str,
     store: Store,
     wire: Wire,
+    /// Every sync report, in order.
+    reports: Vec<SyncReport>,
 }
 
 impl Phone {
@@ -128,13 +130,16 @@ impl Phone {
         let wire = Wire::new(&server.url(""));
         let store = Store::enroll_with(&dir.join(name), &[5; 32], &wire, &server.url(""), &code, clock())
             .unwrap_or_else(|e| panic!("{name} enrolls: {e}"));
-        Phone { name, store, wire }
+        Phone { name, store, wire, reports: Vec::new() }
     }
 
     fn sync(&mut self) -> SyncReport {
-        self.store
+        let report = self
+            .store
             .sync_with(&self.wire, &SyncOptions::default(), &NoProgress, &AtomicBool::new(false))
-            .unwrap_or_else(|e| panic!("{} syncs: {e}", self.name))
+            .unwrap_or_else(|e| panic!("{} syncs: {e}", self.name));
+        self.reports.push(report.clone());
+        report
     }
 
     /// Document ids the phone holds.
@@ -340,7 +345,9 @@ fn an_order_goes_from_request_to_points_and_two_offline_redemptions_settle_on_on
     assert_eq!(b.act(&order_id, done), OrderStage::Done);
     story.some_sync();
     story.sync("volunteer_b");
-    assert_eq!(story.phone("volunteer_b").store.points_balance(None).expect("own").earned, 0, "not before 评单");
+    let b = story.phone("volunteer_b");
+    assert_eq!(b.reports.iter().map(|r| r.blobs_up).sum::<u32>(), 1, "B's photo went up");
+    assert_eq!(b.store.points_balance(None).expect("own").earned, 0, "not before 评单");
     story.sync("leader");
     let mut evaluate = act(OrderAction::Evaluate);
     evaluate.rating = Some(5);
@@ -365,7 +372,8 @@ fn an_order_goes_from_request_to_points_and_two_offline_redemptions_settle_on_on
     assert!(histories.iter().all(|(_, h)| h == &histories[0].1), "one order history everywhere: {histories:?}");
     let declined = histories[0].1.as_array().expect("events").iter().filter(|e| e["action"] == "decline").count();
     assert_eq!(declined, 1, "A's decline stays in the history");
-    assert!(story.phone("leader").store.blob(&photo).is_ok(), "B's photo reached the grid leader");
+    let leader_sync = story.sync("leader");
+    assert!(story.phone("leader").store.blob(&photo).is_ok(), "B's photo reached the grid leader: {leader_sync:?}");
     for name in ["volunteer_b", "committee", "station_1", "station_2", "leader", "volunteer_a"] {
         let balance = story.phone(name).store.points_balance(Some("volunteer_b")).expect("balance");
         assert_eq!((balance.earned, balance.balance, balance.redeemed), (meal_points, meal_points, 0), "{name}");
@@ -378,14 +386,12 @@ fn an_order_goes_from_request_to_points_and_two_offline_redemptions_settle_on_on
     let r1 = story.phone("station_1").store.redeem_points("volunteer_b", "towel", 1).expect("station 1 records");
     let r2 = story.phone("station_2").store.redeem_points("volunteer_b", "towel", 1).expect("station 2 records");
     assert_eq!((r1.status, r2.status), (RedemptionStatus::Pending, RedemptionStatus::Pending));
-    let mut reports: BTreeMap<&str, Vec<SyncReport>> = BTreeMap::new();
+    let reported_before: BTreeMap<&str, usize> =
+        ["station_1", "station_2"].into_iter().map(|name| (name, story.phone(name).reports.len())).collect();
     let first = if story.rng.below(2) == 0 { ["station_1", "station_2"] } else { ["station_2", "station_1"] };
     for name in first {
         story.some_sync();
-        reports.entry(name).or_default().push(story.sync(name));
-    }
-    for name in ["station_1", "station_2"] {
-        reports.entry(name).or_default().push(story.sync(name));
+        story.sync(name);
     }
     story.everyone_syncs();
     let s1 = story.phone("station_1").store.redemption(&r1.redemption_id).expect("r1");
@@ -395,13 +401,14 @@ fn an_order_goes_from_request_to_points_and_two_offline_redemptions_settle_on_on
         statuses.contains(&RedemptionStatus::Confirmed) && statuses.contains(&RedemptionStatus::PointsInsufficient),
         "exactly one stands, the other is told points_insufficient: {statuses:?}"
     );
-    let (loser, lost) =
-        if s1.status == RedemptionStatus::PointsInsufficient { ("station_1", &s1) } else { ("station_2", &s2) };
-    let told: Vec<_> = reports[loser].iter().flat_map(|r| r.redemptions_decided.iter()).collect();
-    assert!(
-        told.iter().any(|d| d.redemption_id == lost.redemption_id && d.status == RedemptionStatus::PointsInsufficient),
-        "{loser}'s sync report tells it: {told:?}"
-    );
+    // Each station's sync reports told it its own decision, once.
+    for (name, mine) in [("station_1", &s1), ("station_2", &s2)] {
+        let phone = story.phone(name);
+        let told: Vec<&Redemption> =
+            phone.reports[reported_before[name]..].iter().flat_map(|r| &r.redemptions_decided).collect();
+        assert_eq!(told.len(), 1, "{name} is told once: {told:?}");
+        assert_eq!((&told[0].redemption_id, told[0].status), (&mine.redemption_id, mine.status), "{name}");
+    }
     for name in ["committee", "station_1", "station_2", "volunteer_b"] {
         let phone = story.phone(name);
         let balance = phone.store.points_balance(Some("volunteer_b")).expect("balance");
