@@ -298,6 +298,18 @@ fn an_order_goes_from_request_to_points_and_two_offline_redemptions_settle_on_on
         })
         .expect("request");
     assert_eq!(order.household_code, HOUSEHOLD, "the household comes from the visit");
+    // Another order, never dispatched: no volunteer may receive it.
+    leader
+        .store
+        .request_service(NewServiceOrder {
+            household_code: "G01-H0003".into(),
+            resident: None,
+            service: "companionship".into(),
+            note: String::new(),
+            due: None,
+            from_visit: None,
+        })
+        .expect("second request");
     let order_id = order.order_id.clone();
     let order_doc = DocId::service_order(&community, &order.grid, &order_id).to_string();
     story.some_sync();
@@ -373,7 +385,7 @@ fn an_order_goes_from_request_to_points_and_two_offline_redemptions_settle_on_on
     let declined = histories[0].1.as_array().expect("events").iter().filter(|e| e["action"] == "decline").count();
     assert_eq!(declined, 1, "A's decline stays in the history");
     let leader_sync = story.sync("leader");
-    assert!(story.phone("leader").store.blob(&photo).is_ok(), "B's photo reached the grid leader: {leader_sync:?}");
+    let photo_reached_the_leader = story.phone("leader").store.blob(&photo).is_ok();
     for name in ["volunteer_b", "committee", "station_1", "station_2", "leader", "volunteer_a"] {
         let balance = story.phone(name).store.points_balance(Some("volunteer_b")).expect("balance");
         assert_eq!((balance.earned, balance.balance, balance.redeemed), (meal_points, meal_points, 0), "{name}");
@@ -424,7 +436,7 @@ fn an_order_goes_from_request_to_points_and_two_offline_redemptions_settle_on_on
     for name in ["volunteer_a", "volunteer_b"] {
         let answers = story.phone(name).wire.answers();
         assert!(!answers.is_empty());
-        for id in answers.iter().flat_map(Answer::ids) {
+        for id in answers.iter().flat_map(|a| a.ids().chain(&a.withdrawn)) {
             let parsed = DocId::parse(id).expect("doc id");
             assert!(volunteer_may_receive(&parsed), "{name} was sent {id}");
             if parsed.kind == DocKind::ServiceOrder {
@@ -442,4 +454,7 @@ fn an_order_goes_from_request_to_points_and_two_offline_redemptions_settle_on_on
     assert!(after.iter().flat_map(Answer::ids).all(|id| id != &order_doc), "A is sent nothing of B's order");
     let held: BTreeSet<String> = story.phone("volunteer_a").holds();
     assert!(held.iter().all(|id| DocId::parse(id).is_ok_and(|d| d.kind != DocKind::ServiceOrder)), "{held:?}");
+
+    // The proof of the work: B's photo, uploaded with the done event, reached the grid leader.
+    assert!(photo_reached_the_leader, "B's photo reached the grid leader: {leader_sync:?}");
 }
