@@ -48,7 +48,8 @@ pub fn ledger(ctx: &Ctx, args: LedgerArgs) -> Result<Output> {
     let ledger = store.ledger(&month, args.grid.as_deref())?;
     let s = &ledger.summary;
     let human_summary = format!(
-        "ledger {} {}: {} of {} households contacted ({:.1}%), {} check-ins, {} visits, {} incidents",
+        "ledger {} {}: {} of {} households contacted ({:.1}%), {} check-ins, {} visits, {} incidents, {} service \
+         orders; points credited {}, redeemed {}",
         s.month,
         s.grid.as_deref().unwrap_or("(all grids)"),
         s.households_contacted,
@@ -56,7 +57,10 @@ pub fn ledger(ctx: &Ctx, args: LedgerArgs) -> Result<Output> {
         s.checkin_rate * 100.0,
         s.check_ins,
         s.visits,
-        s.incidents.reported
+        s.incidents.reported,
+        s.orders.values().sum::<u32>(),
+        s.points_credited,
+        s.points_redeemed
     );
     if format == "json" {
         return Ok(Output::new(s, human_summary));

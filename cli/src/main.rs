@@ -7,7 +7,9 @@ mod field;
 mod incident;
 mod ledger;
 mod output;
+mod points;
 mod roster;
+mod service;
 mod sync;
 mod visits;
 
@@ -20,7 +22,8 @@ use gridline_core::{Clock, Error, FixedClock, Result, Store, SystemClock};
 
 use output::Output;
 
-/// Gridline field client: rounds, check-ins, incidents, visits and sync from the command line.
+/// Gridline field client: rounds, check-ins, incidents, visits, service orders, points and sync from the
+/// command line.
 #[derive(Parser)]
 #[command(name = "gridline", version)]
 struct Cli {
@@ -72,6 +75,12 @@ enum Command {
     /// Incidents: report, list, show, act on the workflow.
     #[command(subcommand)]
     Incident(incident::IncidentCommand),
+    /// Service orders: request, dispatch, accept, decline, done, evaluate, cancel, list, show.
+    #[command(subcommand)]
+    Service(service::ServiceCommand),
+    /// Volunteers' points: balance, history, redeem at the love supermarket, honour roll.
+    #[command(subcommand)]
+    Points(points::PointsCommand),
 }
 
 /// What every command gets: where the store is and how to open it.
@@ -140,6 +149,8 @@ fn run(cli: Cli) -> Result<Output> {
         Command::Ledger(args) => ledger::ledger(&ctx, args),
         Command::Report(cmd) => ledger::report(&ctx, cmd),
         Command::Incident(cmd) => incident::run(&ctx, cmd),
+        Command::Service(cmd) => service::run(&ctx, cmd),
+        Command::Points(cmd) => points::run(&ctx, cmd),
     }
 }
 

@@ -77,7 +77,8 @@ impl SyncProgress for Quiet {
 }
 
 /// Syncs with the server. A revoked device's store is wiped (the key file too when it lives in the store).
-/// Documents the server refused are listed (`refused`) and left out until `--retry-refused`.
+/// Documents the server refused are listed (`refused`) and left out until `--retry-refused`; the server's
+/// decisions on this device's redemptions that arrived are listed too (`redemptions_decided`).
 pub fn sync(ctx: &Ctx, args: SyncArgs, json_output: bool) -> Result<Output> {
     let mut store = ctx.open()?;
     if args.retry_refused {
@@ -114,6 +115,16 @@ pub fn sync(ctx: &Ctx, args: SyncArgs, json_output: bool) -> Result<Output> {
             let change = r.change_hash.as_deref().map(|h| format!(" (change {h})")).unwrap_or_default();
             human.push_str(&format!("\n  {}{change}: {}: {}", r.doc_id, r.code, r.message));
         }
+    }
+    for r in &report.redemptions_decided {
+        human.push_str(&format!(
+            "\nredemption {}: {} × {} for {} — {}",
+            r.redemption_id,
+            r.quantity,
+            r.item,
+            r.volunteer,
+            r.status.code()
+        ));
     }
     let mut doc = serde_json::to_value(report).map_err(|e| Error::Io(e.to_string()))?;
     doc["refused"] = json!(refused

@@ -253,6 +253,27 @@ fn cli_json_of_a_field_day_is_unchanged() {
     day.run("leader", later, &["ledger", "--month", "2026-13", "--format", "json"]);
     day.run("leader", later, &["sync"]);
 
+    // A service order for H001, dispatched by the station to a volunteer; points and the honour roll.
+    let order = day.run(
+        "leader",
+        later,
+        &["service", "request", "--household", "H001", "--service", "meal_delivery", "--note", "午餐送到家"],
+    );
+    let order_id = id(&order, "order_id");
+    day.run("leader", later, &["service", "request", "--household", "H001", "--service", "skydiving"]);
+    day.run("leader", later, &["service", "list"]);
+    day.run("leader", later, &["service", "show", &order_id]);
+    let orders_to_station = day.path("orders-to-station.bundle");
+    day.run("leader", later, &["bundle", "export", "--out", &orders_to_station]);
+    day.run("station", later, &["bundle", "import", &orders_to_station]);
+    day.run("station", later, &["service", "dispatch", &order_id, "--volunteer", "陈志愿", "--due", "2026-11-27"]);
+    day.run("station", later, &["service", "accept", &order_id]);
+    day.run("station", later, &["service", "list", "--stage", "dispatched"]);
+    day.run("station", later, &["points", "balance", "--volunteer", "陈志愿"]);
+    day.run("station", later, &["points", "redeem", "--volunteer", "陈志愿", "--item", "towel"]);
+    day.run("station", later, &["points", "honour-roll", "--month", "2026-11"]);
+    day.run("station", later, &["ledger", "--month", "2026-11", "--format", "json", "--grid", "G01"]);
+
     let got = day.lines.join("\n") + "\n";
     let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/field_day.jsonl");
     if std::env::var_os("GRIDLINE_BLESS").is_some() {

@@ -221,7 +221,19 @@ fn social_worker_month_and_ledger() {
     let mut book: Xlsx<_> = open_workbook(&xlsx).expect("open xlsx");
     assert_eq!(
         book.sheet_names(),
-        vec!["概况", "特殊人群联系", "服务项目", "事件统计", "办理时长", "入户记录", "访视记录", "事件流转"]
+        vec![
+            "概况",
+            "特殊人群联系",
+            "服务项目",
+            "事件统计",
+            "办理时长",
+            "入户记录",
+            "访视记录",
+            "事件流转",
+            "服务订单",
+            "志愿者积分",
+            "荣誉墙"
+        ]
     );
     let summary_sheet = book.worksheet_range("概况").expect("summary sheet");
     assert_eq!((cell(&summary_sheet, 0, 0), cell(&summary_sheet, 0, 1)), ("项目".into(), "数值".into()));

@@ -2,7 +2,11 @@
 //! month and one grid or the whole community (the device's scope), the household check-in rate (入户率),
 //! special-care contacts done vs required per category, visits and services delivered, incidents by category
 //! and stage with median handling time and overdue counts, the evaluation satisfaction rate, and row-level
-//! sheets of every check-in, visit and incident event of the month. [`export`] writes it as CSV or XLSX.
+//! sheets of every check-in, visit and incident event of the month; the service orders requested in the
+//! month, the volunteers' points of the month and the honour roll (荣誉墙). [`export`] writes it as CSV or XLSX.
+//!
+//! Points are the community's, whatever the grid: the points ledger is one document per community, as
+//! public as the honour roll, and a volunteer serves every grid.
 
 pub mod export;
 
@@ -13,7 +17,9 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::model::{CheckInKind, CheckInOutcome, Severity};
+use crate::points::{self, HonourRow, VolunteerMonth};
 use crate::schedule::{self, ContactHistory, DatedContact, Month};
+use crate::service_workflow::OrderStage;
 use crate::store::{add_visit_contacts, day_text, db, rate, ContactsDone, Store, VisitRow};
 use crate::workflow::{Action, Stage, SupersededReason};
 
@@ -127,6 +133,12 @@ pub struct LedgerSummary {
     pub incidents: IncidentSummary,
     /// Evaluation satisfaction rate: satisfied / evaluations in the month (`None`: no evaluations).
     pub satisfaction_rate: Option<f64>,
+    /// Service orders requested in the month, by current stage code (every stage listed, zeros included).
+    pub orders: BTreeMap<String, u32>,
+    /// Points credited to volunteers for orders evaluated in the month (the whole community's).
+    pub points_credited: u64,
+    /// Points of the love supermarket's confirmed redemptions recorded in the month (the whole community's).
+    pub points_redeemed: u64,
 }
 
 /// A check-in row of the ledger.
@@ -185,6 +197,29 @@ pub struct IncidentEventLine {
     pub note: String,
 }
 
+/// A service order of the ledger: one requested in the month, as it stands at the cut-off.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OrderLine {
+    /// Order id.
+    pub order_id: String,
+    /// Grid.
+    pub grid: String,
+    /// Service code.
+    pub service: String,
+    /// Household.
+    pub household_code: String,
+    /// The volunteer it is (or was last) dispatched to.
+    pub volunteer: Option<String>,
+    /// Current stage.
+    pub stage: OrderStage,
+    /// When it was requested.
+    pub requested_at: DateTime<FixedOffset>,
+    /// When the volunteer marked it done.
+    pub done_at: Option<DateTime<FixedOffset>>,
+    /// The resident's rating, 1–5.
+    pub rating: Option<u8>,
+}
+
 /// The whole ledger of a month.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ledger {
@@ -204,6 +239,12 @@ pub struct Ledger {
     pub(crate) visits: Vec<VisitRow>,
     /// Every incident event of the month.
     pub incident_events: Vec<IncidentEventLine>,
+    /// The service orders requested in the month, by request time.
+    pub orders: Vec<OrderLine>,
+    /// Every volunteer's points of the month and balance at the cut-off.
+    pub volunteer_points: Vec<VolunteerMonth>,
+    /// The month's honour roll (荣誉墙): orders, minutes and points per volunteer, most points first.
+    pub honour_roll: Vec<HonourRow>,
 }
 
 /// The ledger's figures without its row sheets (`Store::ledger_figures`): every section a screen shows, the
@@ -324,6 +365,13 @@ pub(crate) fn build(store: &Store, month: &Month, grid: Option<&str>, rows: Rows
     let (special_care, total_care, residents_overdue) = ledger_special_care(store, &grids, month, until, &contacts)?;
     let services = ledger_services(store, &visits);
     let (incidents, stage_times, incident_events, incident_summary) = ledger_incidents(store, &grids, month, until)?;
+    let orders = ledger_orders(store, &grids, month)?;
+    let (volunteer_points, honour_roll) = ledger_points(store, month, until)?;
+    let mut orders_by_stage: BTreeMap<String, u32> =
+        OrderStage::ALL.iter().map(|s| (s.code().to_string(), 0)).collect();
+    for o in &orders {
+        *orders_by_stage.entry(o.stage.code().to_string()).or_default() += 1;
+    }
 
     let mut check_ins_by_kind: BTreeMap<String, u32> =
         CheckInKind::ALL.iter().map(|k| (k.code().to_string(), 0)).collect();
@@ -354,8 +402,42 @@ pub(crate) fn build(store: &Store, month: &Month, grid: Option<&str>, rows: Rows
         satisfaction_rate: (incident_summary.evaluations > 0)
             .then(|| rate(incident_summary.satisfied, incident_summary.evaluations)),
         incidents: incident_summary,
+        orders: orders_by_stage,
+        points_credited: volunteer_points.iter().map(|v| v.earned).sum(),
+        points_redeemed: volunteer_points.iter().map(|v| v.redeemed).sum(),
     };
-    Ok(Ledger { summary, special_care, services, incidents, stage_times, check_ins, visits, incident_events })
+    Ok(Ledger {
+        summary,
+        special_care,
+        services,
+        incidents,
+        stage_times,
+        check_ins,
+        visits,
+        incident_events,
+        orders,
+        volunteer_points,
+        honour_roll,
+    })
+}
+
+/// The service orders of `grids` requested in `month` (in the community's time zone), by request time.
+fn ledger_orders(store: &Store, grids: &Option<Vec<String>>, month: &Month) -> Result<Vec<OrderLine>> {
+    // A day's margin on either side covers every UTC offset the devices may have recorded.
+    let lo = day_text(month.first - chrono::Days::new(1));
+    let hi = day_text(month.next_first() + chrono::Days::new(2));
+    let mut orders = Store::per_grid(grids, |g| db::ledger::orders_requested_between(store.conn(), g, &lo, &hi))?;
+    orders.retain(|o| month.contains(store.day_of(&o.requested_at)));
+    orders.sort_by(|a, b| (a.requested_at, &a.order_id).cmp(&(b.requested_at, &b.order_id)));
+    Ok(orders)
+}
+
+/// The volunteers' points of `month` with their balances at the end of `until`, and the month's honour roll,
+/// from the community's points ledger as this device holds it.
+fn ledger_points(store: &Store, month: &Month, until: NaiveDate) -> Result<(Vec<VolunteerMonth>, Vec<HonourRow>)> {
+    let ledger = store.points_ledger()?;
+    let tz = store.settings().tz();
+    Ok((points::month_points(&ledger, month, until, tz), points::honour_roll(&ledger, month, tz)))
 }
 
 fn ledger_check_ins(
@@ -771,6 +853,111 @@ mod tests {
             let whole = store.ledger(&nov, grid).expect("ledger");
             assert_eq!(store.ledger_figures(&nov, grid).expect("figures"), LedgerFigures::from(whole), "{grid:?}");
         }
+    }
+
+    /// The month's service orders come from the materialised table (requested in the month, in the community's
+    /// time zone), the points from the community's ledger document: credits of orders evaluated in the month,
+    /// confirmed redemptions, balances at the cut-off and the honour roll, whatever the grid.
+    #[test]
+    fn service_orders_and_points_of_the_month() {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut store = store(dir.path());
+        // (order, grid, stage, requested_at, volunteer, done_at, rating)
+        let orders = [
+            (
+                "o1",
+                "G01",
+                "evaluated",
+                "2026-11-02T08:00:00+08:00",
+                Some("张"),
+                Some("2026-11-02T12:00:00+08:00"),
+                Some(5),
+            ),
+            ("o2", "G01", "dispatched", "2026-11-30T23:30:00+08:00", Some("李"), None, None),
+            ("o3", "G02", "requested", "2026-11-10T08:00:00+08:00", None, None, None),
+            // October; and December, after the cut-off.
+            ("o0", "G01", "cancelled", "2026-10-31T23:30:00+08:00", None, None, None),
+            ("o4", "G01", "requested", "2026-12-01T00:30:00+08:00", None, None, None),
+        ];
+        store
+            .with_tx(|tx| {
+                for (id, grid, stage, requested_at, volunteer, done_at, rating) in &orders {
+                    tx.execute(
+                        "INSERT INTO service_order (order_id, doc_id, grid, household_code, resident, address, phone,
+                             service, note, from_visit, stage, stage_since, requester, requester_role, requested_at,
+                             volunteer, due, rating, done_at, evaluated_at, event_count, updated_at)
+                         VALUES (?1, '', ?2, 'H1', NULL, '1-1-101', NULL, 'meal_delivery', '', NULL, ?3, ?4, '王',
+                             'grid_leader', ?4, ?5, NULL, ?6, ?7, NULL, 1, ?4)",
+                        params![id, grid, stage, requested_at, volunteer, rating, done_at],
+                    )?;
+                }
+                Ok(())
+            })
+            .expect("insert orders");
+        let points_id = crate::docs::DocId::points(&store.device().community_id);
+        let mut doc = store.checkout(&points_id).expect("points ledger");
+        let settings = store.settings().clone();
+        let now = t("2026-12-01T09:00:00+08:00");
+        let ids: Vec<String> = (0..3).map(|n| format!("0190f5a4-2b3c-7d4e-8f00-1122334455{n:02}")).collect();
+        for (id, volunteer, service, at) in [
+            (&ids[0], "张", "meal_delivery", "2026-11-02T13:00:00+08:00"), // 10 points, 60 minutes
+            (&ids[1], "张", "cleaning", "2026-11-20T13:00:00+08:00"),      // 12 points, 120 minutes
+            (&ids[2], "李", "haircut", "2026-10-20T13:00:00+08:00"),       // 6 points in October
+        ] {
+            crate::points::credit_evaluated(&mut doc, id, volunteer, service, t(at), &settings, now).expect("credit");
+        }
+        let towel = crate::points::RedemptionRequest {
+            redemption_id: "0190f5a4-2b3c-7d4e-8f00-1122334455aa".into(),
+            volunteer: "张".into(),
+            item: "towel".into(),
+            quantity: 1,
+            points: 20,
+            actor: "站长".into(),
+            device: "d1".into(),
+            role: "station".into(),
+            at: t("2026-11-25T09:00:00+08:00"),
+            note: String::new(),
+        };
+        crate::docs::points::record_redemption(&mut doc, &towel).expect("towel");
+        crate::points::decide_pending(&mut doc, &settings, now).expect("decide");
+        store.persist(vec![(points_id, doc)], |_, _| Ok(())).expect("persist the points ledger");
+
+        let nov = Month::parse("2026-11").expect("month");
+        let all = store.ledger(&nov, None).expect("ledger");
+        let ids_of = |l: &Ledger| l.orders.iter().map(|o| o.order_id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids_of(&all), ["o1", "o3", "o2"], "requested in November, by request time");
+        let by_stage: Vec<(&str, u32)> = all.summary.orders.iter().map(|(k, n)| (k.as_str(), *n)).collect();
+        assert_eq!(
+            by_stage,
+            [("accepted", 0), ("cancelled", 0), ("dispatched", 1), ("done", 0), ("evaluated", 1), ("requested", 1)]
+        );
+        assert_eq!((all.summary.points_credited, all.summary.points_redeemed), (22, 20));
+        let points: Vec<(&str, u64, u64, u64)> =
+            all.volunteer_points.iter().map(|v| (v.volunteer.as_str(), v.earned, v.redeemed, v.balance)).collect();
+        assert_eq!(points, [("张", 22, 20, 2), ("李", 0, 0, 6)]);
+        let roll: Vec<(&str, u32, u32, u64)> =
+            all.honour_roll.iter().map(|r| (r.volunteer.as_str(), r.orders, r.minutes, r.points)).collect();
+        assert_eq!(roll, [("张", 2, 180, 22)]);
+        assert_eq!(store.ledger_figures(&nov, None).expect("figures"), LedgerFigures::from(all.clone()));
+
+        let g02 = store.ledger(&nov, Some("G02")).expect("G02");
+        assert_eq!(ids_of(&g02), ["o3"]);
+        assert_eq!(g02.summary.points_credited, 22, "points are the community's");
+
+        let zh = all.sheets(export::Lang::Zh);
+        let sheet = |name: &str| zh.iter().find(|s| s.name == name).unwrap_or_else(|| panic!("sheet {name}")).clone();
+        let orders = sheet("服务订单");
+        assert_eq!(orders.headers[..3], ["订单编号", "网格", "服务"]);
+        assert_eq!(orders.rows.len(), 3);
+        assert_eq!(orders.rows[0][8], export::Cell::Num(5.0), "o1's rating");
+        assert_eq!(orders.rows[0][7], export::Cell::Text("2026-11-02T12:00:00+08:00".into()), "done");
+        assert_eq!(orders.rows[1][7], export::Cell::Empty, "o3 is not done");
+        assert_eq!(sheet("志愿者积分").rows[0], vec!["张".into(), 22u32.into(), 20u32.into(), 2u32.into()]);
+        let honour = sheet("荣誉墙");
+        assert_eq!(honour.headers, ["排名", "志愿者", "服务单数", "服务时长(小时)", "积分"]);
+        assert_eq!(honour.rows[0], vec![1u32.into(), "张".into(), 2u32.into(), 3.0.into(), 22u32.into()]);
+        let en = all.sheets(export::Lang::En);
+        assert!(["Service orders", "Volunteer points", "Honour roll"].iter().all(|n| en.iter().any(|s| s.name == *n)));
     }
 
     #[test]

@@ -19,7 +19,7 @@
 use std::collections::BTreeMap;
 
 use automerge::AutoCommit;
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::Serialize;
 
 use crate::codes::coded_enum;
@@ -346,6 +346,55 @@ pub fn honour_roll(ledger: &Ledger, month: &Month, tz: chrono_tz::Tz) -> Vec<Hon
     rows
 }
 
+/// One volunteer's points in the monthly ledger (电子台账).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VolunteerMonth {
+    /// The volunteer.
+    pub volunteer: String,
+    /// Points credited for orders evaluated in the month.
+    pub earned: u64,
+    /// Points of confirmed redemptions recorded in the month.
+    pub redeemed: u64,
+    /// The balance at the end of the cut-off day: credits less confirmed redemptions up to then.
+    pub balance: u64,
+}
+
+/// Every volunteer's points of `month` in the ledger (the days in the community's time zone `tz`), with the
+/// balance at the end of `until` — the credits of orders evaluated and the confirmed redemptions recorded up
+/// to then —, by name; volunteers with nothing in the month and nothing left are not listed.
+pub fn month_points(ledger: &Ledger, month: &Month, until: NaiveDate, tz: chrono_tz::Tz) -> Vec<VolunteerMonth> {
+    let day = |at: &DateTime<FixedOffset>| at.with_timezone(&tz).date_naive();
+    // Per volunteer: (earned in month, redeemed in month, credited to date, redeemed to date).
+    let mut sums: BTreeMap<&str, (u64, u64, u64, u64)> = BTreeMap::new();
+    for c in ledger.credits.iter().filter(|c| day(&c.evaluated_at) <= until) {
+        let s = sums.entry(c.volunteer.as_str()).or_default();
+        s.2 = s.2.saturating_add(c.points);
+        if month.contains(day(&c.evaluated_at)) {
+            s.0 = s.0.saturating_add(c.points);
+        }
+    }
+    for r in ledger.requests.iter().filter(|r| day(&r.at) <= until) {
+        let (status, points) = status_of(ledger, r);
+        if status != RedemptionStatus::Confirmed {
+            continue;
+        }
+        let s = sums.entry(r.volunteer.as_str()).or_default();
+        s.3 = s.3.saturating_add(points);
+        if month.contains(day(&r.at)) {
+            s.1 = s.1.saturating_add(points);
+        }
+    }
+    sums.into_iter()
+        .map(|(volunteer, (earned, redeemed, credited, spent))| VolunteerMonth {
+            volunteer: volunteer.to_string(),
+            earned,
+            redeemed,
+            balance: credited.saturating_sub(spent),
+        })
+        .filter(|v| v.earned > 0 || v.redeemed > 0 || v.balance > 0)
+        .collect()
+}
+
 /// A volunteer's credits and redemptions (with their status), newest first.
 pub fn history(ledger: &Ledger, volunteer: &str) -> Vec<PointsEntry> {
     let credits = ledger.credits.iter().filter(|c| c.volunteer == volunteer).map(|c| PointsEntry {
@@ -556,5 +605,42 @@ mod tests {
         let rows: Vec<(&str, u32, u32, u64)> =
             roll.iter().map(|r| (r.volunteer.as_str(), r.orders, r.minutes, r.points)).collect();
         assert_eq!(rows, [("wang", 1, 120, 12), ("an", 1, 90, 12), ("zhang", 1, 90, 12), ("li", 1, 30, 6)]);
+    }
+
+    #[test]
+    fn a_months_points_count_its_credits_and_confirmed_redemptions_and_the_balance_up_to_the_cut_off() {
+        let mut doc = credited(); // zhang: 22 points on 20 November
+        let s = settings();
+        let october = "0190f5a4-2b3c-7d4e-8f00-112233445599";
+        credit_evaluated(&mut doc, october, "wang", "repair", at("2026-10-15T10:00:00+08:00"), &s, now())
+            .expect("credit");
+        let nov = |id: &str, item: &str, t: &str| RedemptionRequest {
+            at: at(t),
+            points: 20,
+            ..request(id, "zhang", item, 1)
+        };
+        record_redemption(&mut doc, &nov("towel", "towel", "2026-11-24T09:00:00+08:00")).expect("towel");
+        // Refused: 2 points left after the towel.
+        record_redemption(&mut doc, &nov("eggs", "eggs", "2026-11-24T09:30:00+08:00")).expect("eggs");
+        decide_pending(&mut doc, &s, now()).expect("decide");
+        let ledger = Ledger::read(&doc);
+        let tz = s.tz();
+        let month = |m: &str| Month::parse(m).expect("month");
+        let day = |d: &str| NaiveDate::parse_from_str(d, "%Y-%m-%d").expect("day");
+        let rows = |m: &str, until: &str| -> Vec<(String, u64, u64, u64)> {
+            month_points(&ledger, &month(m), day(until), tz)
+                .into_iter()
+                .map(|v| (v.volunteer, v.earned, v.redeemed, v.balance))
+                .collect()
+        };
+        assert_eq!(
+            rows("2026-11", "2026-11-30"),
+            [("wang".to_string(), 0, 0, 12), ("zhang".to_string(), 22, 20, 2)],
+            "wang earned in October and keeps his balance; zhang's refused eggs cost nothing"
+        );
+        assert_eq!(rows("2026-11", "2026-11-21"), [("wang".to_string(), 0, 0, 12), ("zhang".to_string(), 22, 0, 22)]);
+        assert_eq!(rows("2026-10", "2026-10-31"), [("wang".to_string(), 12, 0, 12)], "zhang had nothing yet");
+        let sum: u64 = month_points(&ledger, &month("2026-11"), day("2026-11-30"), tz).iter().map(|v| v.earned).sum();
+        assert_eq!(sum, balance(&ledger, "zhang").earned, "the month's credits are zhang's");
     }
 }

@@ -70,6 +70,11 @@ impl From<i64> for Cell {
         Cell::Num(n as f64)
     }
 }
+impl From<u64> for Cell {
+    fn from(n: u64) -> Cell {
+        Cell::Num(n as f64)
+    }
+}
 impl From<f64> for Cell {
     fn from(n: f64) -> Cell {
         Cell::Num(n)
@@ -106,7 +111,7 @@ fn pair(label: &str, value: impl Into<Cell>) -> Vec<Cell> {
 
 impl Ledger {
     /// The ledger's sections as sheets: summary, special care, services, incidents, stage times, check-ins,
-    /// visits, incident events.
+    /// visits, incident events, service orders, volunteer points, honour roll.
     pub fn sheets(&self, lang: Lang) -> Vec<Sheet> {
         let s = &self.summary;
         let l = |zh: &'static str, en: &'static str| lang.pick(zh, en);
@@ -131,6 +136,10 @@ impl Ledger {
             pair(l("评单满意率", "Evaluation satisfaction rate"), s.satisfaction_rate),
         ];
         summary.extend(s.visits_by_kind.iter().map(|(k, n)| pair(&format!("{} {k}", l("访视", "visits")), *n)));
+        summary.push(pair(l("服务订单数", "Service orders"), s.orders.values().sum::<u32>()));
+        summary.extend(s.orders.iter().map(|(k, n)| pair(&format!("{} {k}", l("服务订单", "orders")), *n)));
+        summary.push(pair(l("本月发放积分", "Points credited"), s.points_credited));
+        summary.push(pair(l("本月兑换积分", "Points redeemed"), s.points_redeemed));
         let care = self
             .special_care
             .iter()
@@ -216,6 +225,42 @@ impl Ledger {
                     e.stage_after.map(|s| s.code()).into(),
                     e.superseded_reason.map(|r| r.code()).into(),
                     (&e.note).into(),
+                ]
+            })
+            .collect();
+        let orders = self
+            .orders
+            .iter()
+            .map(|o| {
+                vec![
+                    (&o.order_id).into(),
+                    (&o.grid).into(),
+                    (&o.service).into(),
+                    (&o.household_code).into(),
+                    o.volunteer.clone().into(),
+                    o.stage.code().into(),
+                    o.requested_at.to_rfc3339().into(),
+                    o.done_at.map(|t| t.to_rfc3339()).into(),
+                    o.rating.map(u32::from).into(),
+                ]
+            })
+            .collect();
+        let volunteer_points = self
+            .volunteer_points
+            .iter()
+            .map(|v| vec![(&v.volunteer).into(), v.earned.into(), v.redeemed.into(), v.balance.into()])
+            .collect();
+        let honour_roll = self
+            .honour_roll
+            .iter()
+            .enumerate()
+            .map(|(n, r)| {
+                vec![
+                    (n as u32 + 1).into(),
+                    (&r.volunteer).into(),
+                    r.orders.into(),
+                    ((f64::from(r.minutes) / 6.0).round() / 10.0).into(),
+                    r.points.into(),
                 ]
             })
             .collect();
@@ -313,6 +358,40 @@ impl Ledger {
                     ("说明", "Note"),
                 ],
                 events,
+            ),
+            sheet(
+                lang,
+                ("服务订单", "Service orders"),
+                &[
+                    ("订单编号", "Order"),
+                    ("网格", "Grid"),
+                    ("服务", "Service"),
+                    ("户号", "Household"),
+                    ("志愿者", "Volunteer"),
+                    ("阶段", "Stage"),
+                    ("点单时间", "Requested"),
+                    ("完成时间", "Done"),
+                    ("评分", "Rating"),
+                ],
+                orders,
+            ),
+            sheet(
+                lang,
+                ("志愿者积分", "Volunteer points"),
+                &[("志愿者", "Volunteer"), ("本月获得", "Earned"), ("本月兑换", "Redeemed"), ("积分余额", "Balance")],
+                volunteer_points,
+            ),
+            sheet(
+                lang,
+                ("荣誉墙", "Honour roll"),
+                &[
+                    ("排名", "Rank"),
+                    ("志愿者", "Volunteer"),
+                    ("服务单数", "Orders"),
+                    ("服务时长(小时)", "Hours"),
+                    ("积分", "Points"),
+                ],
+                honour_roll,
             ),
         ]
     }

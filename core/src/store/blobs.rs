@@ -62,8 +62,8 @@ impl Store {
         db::blobs::get(self.conn(), hash)?.ok_or_else(|| Error::NotFound { kind: "blob".into(), id: hash.into() })
     }
 
-    /// Every blob hash the materialised tables reference (photos of check-ins, visits, incident reports and
-    /// incident events), stored here or not.
+    /// Every blob hash the materialised tables reference (photos of check-ins, visits, incident reports,
+    /// incident events and service-order events), stored here or not.
     pub(crate) fn referenced_blobs(&self) -> Result<std::collections::BTreeSet<String>> {
         db::blobs::referenced(self.conn())
     }

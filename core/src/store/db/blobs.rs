@@ -38,14 +38,15 @@ pub(crate) fn stored(conn: &Connection) -> Result<HashSet<String>> {
     Ok(stored)
 }
 
-/// Every blob hash the materialised tables reference (photos of check-ins, visits, incident reports and
-/// incident events), stored or not.
+/// Every blob hash the materialised tables reference (photos of check-ins, visits, incident reports,
+/// incident events and service-order events), stored or not.
 pub(crate) fn referenced(conn: &Connection) -> Result<BTreeSet<String>> {
     let mut stmt = conn.prepare(
         "SELECT photos FROM check_in WHERE photos != ''
          UNION ALL SELECT photos FROM visit WHERE photos != ''
          UNION ALL SELECT photos FROM incident WHERE photos != ''
-         UNION ALL SELECT photos FROM incident_event WHERE photos != ''",
+         UNION ALL SELECT photos FROM incident_event WHERE photos != ''
+         UNION ALL SELECT photos FROM service_order_event WHERE photos != ''",
     )?;
     let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
     let mut hashes = BTreeSet::new();

@@ -1,12 +1,12 @@
 //! SQL of the ledger's month queries: the check-ins of a month, the incidents of the grids and the events of
-//! incidents near a month. What they add up to is built in `crate::ledger`.
+//! incidents near a month, the service orders requested near a month. What they add up to is built in `crate::ledger`.
 
 use rusqlite::{params, Connection};
 
-use super::columns::{code_column, day_column, day_text, optional_code_column, time_column};
+use super::columns::{code_column, day_column, day_text, optional_code_column, optional_time_column, time_column};
 use super::roster::grid_filter;
 use crate::error::Result;
-use crate::ledger::CheckInLine;
+use crate::ledger::{CheckInLine, OrderLine};
 use crate::model::Severity;
 use crate::schedule::Month;
 use crate::workflow::{Stage, SupersededReason};
@@ -115,6 +115,35 @@ pub(crate) fn events_of_incidents_active_between(
             superseded_reason: optional_code_column(r, 8)?,
             note: r.get(9)?,
             satisfied: r.get(10)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Service orders of one grid (`None`: every grid) requested in `[from, to)` (RFC 3339 text, compared as
+/// stored: the caller widens the range by a day and keeps the orders of its month), unordered.
+pub(crate) fn orders_requested_between(
+    conn: &Connection,
+    grid: Option<&str>,
+    from: &str,
+    to: &str,
+) -> Result<Vec<OrderLine>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT order_id, grid, service, household_code, volunteer, stage, requested_at, done_at, rating
+         FROM service_order WHERE requested_at >= ?2 AND requested_at < ?3 AND {}",
+        grid_filter("grid", grid)
+    ))?;
+    let rows = stmt.query_map(params![grid, from, to], |r| {
+        Ok(OrderLine {
+            order_id: r.get(0)?,
+            grid: r.get(1)?,
+            service: r.get(2)?,
+            household_code: r.get(3)?,
+            volunteer: r.get(4)?,
+            stage: code_column(r, 5)?,
+            requested_at: time_column(r, 6)?,
+            done_at: optional_time_column(r, 7)?,
+            rating: r.get(8)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
