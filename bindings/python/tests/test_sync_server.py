@@ -238,8 +238,6 @@ def test_a_service_order_from_request_to_points_across_five_phones(tmp_path, ser
     assert station.points_balance("志愿者乙").balance == meal.points, "a refused redemption takes nothing"
 
 
-@pytest.mark.xfail(strict=True, reason="the device store's list of referenced photos (core/src/store/db/blobs.rs "
-                   "`referenced`) leaves out service-order event photos, so they are never uploaded or fetched")
 def test_a_volunteers_done_photo_goes_up_and_comes_down(tmp_path, server):
     leader = enroll(tmp_path, server, "leader", "王芳", "grid_leader", "g1")
     committee = enroll(tmp_path, server, "committee", "李主任", "committee")

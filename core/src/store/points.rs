@@ -49,6 +49,7 @@ pub(crate) fn redemption_of(ledger: &Ledger, request: &RedemptionRequest) -> Red
 }
 
 /// The ids of `device`'s requests in `ledger` that the server has not decided yet.
+#[cfg(feature = "client")]
 pub(crate) fn undecided_of(ledger: &Ledger, device: &str) -> Vec<String> {
     ledger
         .requests
@@ -59,6 +60,7 @@ pub(crate) fn undecided_of(ledger: &Ledger, device: &str) -> Vec<String> {
 }
 
 /// The redemptions among `ids` that `ledger` holds a decision on.
+#[cfg(feature = "client")]
 pub(crate) fn decided_among(ledger: &Ledger, ids: &[String]) -> Vec<Redemption> {
     ids.iter()
         .filter(|id| ledger.decision(id).is_some())

@@ -38,7 +38,19 @@ pub fn blob_readable(engine: &Engine, device: &Device, sha256: &str) -> Result<b
     if uploaders.contains(&device.device_id) {
         return Ok(true);
     }
-    named_by_its_uploaders(engine, sha256, &uploaders, |d| device.may_read(d))
+    let storage = engine.storage();
+    named_by_its_uploaders(engine, sha256, &uploaders, |d| {
+        device.may_read(d) || dispatched_to(storage, device, d).unwrap_or(false)
+    })
+}
+
+/// True when `d` is a service order dispatched now to `device`'s user (a volunteer reaches it only so): the
+/// order's audience as stored with its last write.
+fn dispatched_to(storage: &dyn crate::storage::Storage, device: &Device, d: &DocId) -> Result<bool> {
+    if !device.scope().reaches_by_assignment(d) {
+        return Ok(false);
+    }
+    Ok(storage.audience(&d.to_string())?.is_some_and(|volunteer| volunteer == device.user))
 }
 
 /// True when a document the reader may read (`may_read`) names the blob and one of the blob's uploaders may
@@ -65,8 +77,11 @@ fn named_by_its_uploaders(
         return Ok(false);
     }
     for uploader in uploaders {
-        if storage.device(uploader)?.is_some_and(|u| readable.iter().any(|d| u.may_write(d))) {
-            return Ok(true);
+        let Some(u) = storage.device(uploader)? else { continue };
+        for d in &readable {
+            if u.may_write(d) || dispatched_to(storage, &u, d)? {
+                return Ok(true);
+            }
         }
     }
     Ok(false)
