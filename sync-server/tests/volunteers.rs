@@ -238,3 +238,58 @@ fn a_volunteers_store_deletes_an_order_withdrawn_from_it() {
     phone.sync(&gridline_core::sync::NoProgress, &cancel).expect("a later sync");
     assert!(!held(&phone).contains(&order.to_string()), "not fetched again");
 }
+
+/// Photos of an order follow the order's reach: a volunteer's proof photo on `done` is served to the grid leader
+/// and the station (the volunteer writes the order by assignment, not by id), the volunteer it is dispatched to
+/// reads the grid leader's photo on the order, and another volunteer reads neither.
+#[test]
+fn an_orders_photos_reach_those_who_reach_the_order_and_no_other_volunteer() {
+    use sha2::{Digest, Sha256};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path());
+    let community = server.community_with_roster();
+    let mut leader = server.enroll(&community, "陈网格长", "grid_leader", &["G01"]);
+    let mut committee = server.enroll(&community, "社居委", "committee", &[]);
+    let station = server.enroll(&community, "工作站", "station", &[]);
+    let mut a = server.enroll(&community, "志愿者甲", "volunteer", &[]);
+    let mut b = server.enroll(&community, "志愿者乙", "volunteer", &[]);
+    for d in [&mut leader, &mut committee, &mut a, &mut b] {
+        d.sync().expect("first sync");
+    }
+    let url = |hash: &str| server.url(&format!("/v1/blobs/{hash}"));
+    let put = |token: &str, bytes: &[u8]| {
+        let hash = hex::encode(Sha256::digest(bytes));
+        let res = server.http.put(url(&hash)).bearer_auth(token).body(bytes.to_vec()).send().expect("put");
+        assert_eq!(res.status().as_u16(), 201, "uploaded");
+        hash
+    };
+    let get =
+        |token: &str, hash: &str| server.http.get(url(hash)).bearer_auth(token).send().expect("get").status().as_u16();
+
+    let order = leader.request_order("G01", "G01-H0", "meal_delivery");
+    let door = put(&leader.info.token, b"the resident's door, so the volunteer finds it");
+    let mut note = leader.order_event("comment");
+    note.photos = vec![door.clone()];
+    leader.append_order_event(&order, &note);
+    leader.sync().expect("the request goes up");
+    committee.sync().expect("committee receives it");
+    let mut dispatch = committee.order_event("dispatch");
+    dispatch.volunteer = Some("志愿者乙".into());
+    committee.append_order_event(&order, &dispatch);
+    committee.sync().expect("the dispatch goes up");
+
+    b.sync().expect("B receives the order");
+    let proof = put(&b.info.token, b"the meal on the resident's table");
+    b.append_order_event(&order, &b.order_event("accept"));
+    let mut done = b.order_event("done");
+    done.photos = vec![proof.clone()];
+    b.append_order_event(&order, &done);
+    b.sync().expect("B's work goes up");
+    leader.sync().expect("leader receives it");
+
+    assert_eq!(get(&leader.info.token, &proof), 200, "the grid leader sees the volunteer's proof");
+    assert_eq!(get(&station.info.token, &proof), 200, "so does the station");
+    assert_eq!(get(&b.info.token, &door), 200, "the volunteer sees the grid leader's photo of its order");
+    assert_eq!(get(&a.info.token, &proof), 404, "another volunteer sees neither");
+    assert_eq!(get(&a.info.token, &door), 404);
+}

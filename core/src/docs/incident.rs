@@ -242,17 +242,7 @@ pub fn records(doc: &AutoCommit) -> Vec<Record> {
         };
         ("the incident's fields".to_string(), claims)
     };
-    let event = |e: EventRecord| {
-        let claims = Claims {
-            grid: None,
-            household: None,
-            user: Some(e.actor),
-            device: Some(e.device),
-            role: Some(e.role),
-            at: Some(e.at),
-        };
-        (e.id, claims)
-    };
+    let event = |e: EventRecord| (e.id, Claims::of_act(e.actor, e.device, e.role, e.at));
     LAYOUT.records(doc, (RecordKind::IncidentFields, RecordKind::WorkflowEvent), fields, event)
 }
 

@@ -390,6 +390,14 @@ pub struct Claims {
     pub at: Option<String>,
 }
 
+impl Claims {
+    /// What an act claims (a workflow event, a redemption): who took it, on which device, in which role and
+    /// when — no grid or household of its own.
+    pub fn of_act(user: String, device: String, role: String, at: String) -> Claims {
+        Claims { grid: None, household: None, user: Some(user), device: Some(device), role: Some(role), at: Some(at) }
+    }
+}
+
 /// One record of a document as its writers left it: what the server binds to its author device and to the
 /// document. A record's writers are the actors of the operations behind its current value.
 #[derive(Debug, Clone)]

@@ -269,14 +269,7 @@ impl Ledger {
 /// server itself may write one.
 pub fn records(doc: &AutoCommit) -> Vec<Record> {
     let mut out = entity_records(doc, REDEEM_PREFIX, RecordKind::Redemption, |id, e| {
-        let claims = Claims {
-            grid: None,
-            household: None,
-            user: Some(e.str("actor")),
-            device: Some(e.str("device")),
-            role: Some(e.str("role")),
-            at: Some(e.str("at")),
-        };
+        let claims = Claims::of_act(e.str("actor"), e.str("device"), e.str("role"), e.str("at"));
         (label("redemption", id), claims)
     });
     let server = |e: &Entity| Claims {
