@@ -70,6 +70,9 @@ fn one_server_survives_every_attack_and_honest_devices_go_on() {
     let community = server.community_with_roster();
     let mut honest_a = server.enroll(&community, "A", "grid_leader", &["G01"]);
     let mut honest_b = server.enroll(&community, "B", "grid_leader", &["G02"]);
+    // A phone has its own connections: B must not be handed a pooled connection the attacker's refused
+    // messages left for the server to close (the kit's devices share one client by default).
+    honest_b.http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
     let mut attacker = server.enroll(&community, "X", "grid_leader", &["G01"]);
     let mut insider = server.enroll(&community, "Y", "grid_leader", &["G01"]);
     let log_a = log_id(&community, "G01");
