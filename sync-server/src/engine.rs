@@ -832,16 +832,24 @@ impl Engine {
     /// order), in the points ledger of `community_id`, stored with the round (the ledger's writers are
     /// locked). The ledger is taken as the round leaves it when the round writes it too, else as stored.
     fn credit_evaluated(&self, received: &mut Vec<Received>, community_id: &str, now: DateTime<Utc>) -> Result<()> {
-        let evaluated: Vec<crate::access::EvaluatedOrder> = received
+        let mut evaluated: Vec<crate::access::EvaluatedOrder> = received
             .iter()
             .filter(|r| r.id.kind == DocKind::ServiceOrder)
             .filter_map(|r| r.written.as_ref())
             .filter_map(|w| crate::access::evaluated_order(&w.doc))
             .collect();
+        let id = DocId::points(community_id);
+        // Every later write of an evaluated order (a comment) lands here too: the orders the stored ledger
+        // already credits are dropped on the cached ledger, before any copy of it or read of the configuration.
+        if !evaluated.is_empty() && !received.iter().any(|r| r.id == id && r.written.is_some()) {
+            if let Some(entry) = self.entry(&id.to_string())? {
+                let stored = &lock(&entry).doc;
+                evaluated.retain(|o| !gridline_core::docs::points::is_credited(stored, &o.order_id));
+            }
+        }
         if evaluated.is_empty() {
             return Ok(());
         }
-        let id = DocId::points(community_id);
         let settings = self.settings(community_id)?;
         let at = now.fixed_offset();
         let credit = |doc: &mut AutoCommit| -> Result<()> {

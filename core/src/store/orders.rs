@@ -21,8 +21,8 @@ use crate::model::{Household, NewServiceOrder, OrderEvent, Resident, Role, Servi
 use crate::service_workflow::{self, OrderAction, OrderStage, RATING_RANGE};
 use crate::workflow::SupersededReason;
 
-/// Longest volunteer user name a dispatch may name, in characters (user names are 1–64 characters).
-pub const MAX_VOLUNTEER_CHARS: usize = 64;
+/// Longest volunteer name an order names: the points ledger's bound, one rule for both.
+pub use crate::points::MAX_VOLUNTEER_CHARS;
 /// Furthest ahead a due day may be set, in days.
 pub const MAX_ORDER_DUE_DAYS: u64 = 366;
 

@@ -76,7 +76,7 @@ impl Store {
     }
 
     /// The points ledger as this device holds it (empty before the first sync that brings it).
-    pub(crate) fn points_ledger(&self) -> Result<Ledger> {
+    pub fn points_ledger(&self) -> Result<Ledger> {
         let id = self.ledger_id();
         if let Some(doc) = self.cache.get(&id) {
             return Ok(Ledger::read(doc));

@@ -14,7 +14,7 @@ use gridline_core::ErrorCode;
 use serde::Deserialize;
 
 use super::i18n::{Tr, Words};
-use super::page::{error_page, render, zone, Chrome};
+use super::page::{error_page, render, Chrome};
 use super::session::{CsrfForm, Staffer};
 use super::Console;
 use crate::error::{Result, ServerError};
@@ -111,7 +111,7 @@ pub struct StaffQuery {
 
 /// The community's time zone (for the times shown).
 fn community_zone(console: &Console, community_id: &str) -> Result<chrono_tz::Tz> {
-    console.replicas.with(community_id, |store| Ok(zone(&store.settings().timezone)))
+    console.replicas.with(community_id, |store| Ok(store.settings().tz()))
 }
 
 fn at_local(unix: i64, tz: &chrono_tz::Tz) -> String {

@@ -20,7 +20,7 @@ use gridline_core::ErrorCode;
 use serde::Deserialize;
 
 use super::i18n::{Lang, Tr, Words};
-use super::page::{error_page, local_time, render, zone, Chrome};
+use super::page::{error_page, local_time, render, Chrome};
 use super::session::Staffer;
 use super::Console;
 use crate::error::{Result, ServerError};
@@ -228,7 +228,7 @@ fn build(
     revealed: bool,
 ) -> HouseholdPage {
     let tr = chrome.tr;
-    let tz = zone(&settings.timezone);
+    let tz = settings.tz();
     let tag = |t: &Option<String>| match (revealed, t) {
         (true, Some(code)) => tag_name(&settings.categories, code, tr.lang).to_string(),
         _ => String::new(),

@@ -17,7 +17,7 @@ use gridline_core::workflow::Action;
 use gridline_core::ErrorCode;
 use serde::Deserialize;
 
-use super::page::{error_page, local_time, local_time_text, render, zone, Chrome};
+use super::page::{error_page, local_time, local_time_text, render, Chrome};
 use super::session::Staffer;
 use super::Console;
 use crate::error::{Result, ServerError};
@@ -100,7 +100,7 @@ fn load(
     let (d, settings, related) = console.replicas.with(&staffer_identity.community_id, |store| {
         let d = store.incident_detail_as(staffer_identity, incident_id)?;
         let settings = store.settings().clone();
-        let related = super::duplicates::related(store, &d, tr, &zone(&settings.timezone))?;
+        let related = super::duplicates::related(store, &d, tr, &settings.tz())?;
         Ok((d, settings, related))
     })?;
     let templates = super::responses::load(console, &staffer_identity.community_id)?;
@@ -110,7 +110,7 @@ fn load(
 fn build(chrome: Chrome, loaded: Loaded, response: Option<&str>) -> IncidentPage {
     let Loaded { d, settings, related, templates } = loaded;
     let tr = chrome.tr;
-    let tz = zone(&settings.timezone);
+    let tz = settings.tz();
     let responses = super::responses::offered(&templates, &d, tr);
     let note = responses.iter().find(|r| Some(r.template_id.as_str()) == response).map(|r| r.text.clone());
     let events = d

@@ -23,7 +23,7 @@ use serde::Deserialize;
 
 use super::household::{mask, Secret};
 use super::i18n::{Tr, Words};
-use super::page::{error_page, local_time, local_time_text, paged, render, url_encode, zone, Chrome};
+use super::page::{error_page, local_time, local_time_text, paged, render, url_encode, Chrome};
 use super::session::Staffer;
 use super::Console;
 use crate::error::Result;
@@ -197,7 +197,7 @@ fn row(tr: &Tr, item: OrderListItem, catalogue: &[ServiceOffer], tz: &chrono_tz:
 pub fn load(console: &Console, community_id: &str, tr: Tr, q: &OrdersQuery) -> Result<Orders> {
     console.replicas.with(community_id, |store| {
         let settings = store.settings().clone();
-        let tz = zone(&settings.timezone);
+        let tz = settings.tz();
         let list = store.order_list(&q.filter())?;
         let matching: Vec<OrderListItem> = list.items.into_iter().filter(|i| q.keeps(i)).collect();
         let total = matching.len();
@@ -331,7 +331,7 @@ fn load_detail(console: &Console, identity: &gridline_core::store::DeviceInfo, o
 fn build(chrome: Chrome, loaded: Loaded) -> OrderPage {
     let Loaded { d, settings, volunteers } = loaded;
     let tr = chrome.tr;
-    let tz = zone(&settings.timezone);
+    let tz = settings.tz();
     let events = d
         .events
         .iter()

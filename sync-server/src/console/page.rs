@@ -106,11 +106,6 @@ pub fn paged<T>(items: Vec<T>, asked: Option<usize>, per_page: usize) -> (Vec<T>
     (shown, page, pages)
 }
 
-/// The community's time zone from its settings (the default when unknown).
-pub fn zone(name: &str) -> chrono_tz::Tz {
-    name.parse().unwrap_or(chrono_tz::Asia::Shanghai)
-}
-
 /// The month a page asks for (`YYYY-MM`, as `<input type="month">` sends it), or `current` when it asks for
 /// none; anything else is refused with `invalid_input`.
 pub fn month_or(text: &str, current: Month) -> crate::error::Result<Month> {
@@ -192,7 +187,7 @@ mod tests {
 
     #[test]
     fn a_documents_time_shows_in_the_communitys_clock_or_as_written() {
-        let tz = zone("Asia/Shanghai");
+        let tz = chrono_tz::Asia::Shanghai;
         assert_eq!(local_time_text("2026-11-24T01:30:00Z", &tz), "2026-11-24 09:30");
         assert_eq!(local_time_text("yesterday", &tz), "yesterday");
     }

@@ -21,7 +21,7 @@ use gridline_core::ErrorCode;
 use serde::Deserialize;
 
 use super::chart::accessible;
-use super::page::{error_page, local_time, may_administer, render, url_encode, zone, Chrome};
+use super::page::{error_page, local_time, may_administer, render, url_encode, Chrome};
 use super::session::Staffer;
 use super::Console;
 use crate::error::{Result, ServerError};
@@ -344,7 +344,7 @@ pub async fn issue(
             let issued = crate::enrollment::issue(storage, &s.staff.community_id, &user, role, &grids, now)?;
             let detail = format!("{} {}", role.code(), grids.join(","));
             storage.append_audit(&s.audit("enroll_issue", &user, detail.trim()))?;
-            let tz = c.replicas.with(&s.staff.community_id, |store| Ok(zone(&store.settings().timezone)))?;
+            let tz = c.replicas.with(&s.staff.community_id, |store| Ok(store.settings().tz()))?;
             Ok((issued, tz))
         })
         .await;

@@ -16,7 +16,7 @@ use gridline_core::workflow::Stage;
 use serde::Deserialize;
 
 use super::i18n::Tr;
-use super::page::{error_page, local_time, paged, render, url_encode, zone, Chrome};
+use super::page::{error_page, local_time, paged, render, url_encode, Chrome};
 use super::session::Staffer;
 use super::Console;
 use crate::error::Result;
@@ -157,7 +157,7 @@ fn row(tr: &Tr, item: IncidentListItem, categories: &[CatalogueEntry], tz: &chro
 pub fn load(console: &Console, community_id: &str, tr: Tr, q: &QueueQuery) -> Result<Queue> {
     console.replicas.with(community_id, |store| {
         let settings = store.settings().clone();
-        let tz = zone(&settings.timezone);
+        let tz = settings.tz();
         let list = store.incident_list(&q.filter())?;
         let matching: Vec<IncidentListItem> = list.items.into_iter().filter(|i| q.keeps(i)).collect();
         let total = matching.len();

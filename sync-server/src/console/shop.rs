@@ -14,16 +14,15 @@ use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use gridline_core::docs::DocId;
 use gridline_core::model::{CommunitySettings, Role};
-use gridline_core::points::{self, Ledger, RedemptionStatus, MAX_QUANTITY, MIN_QUANTITY};
+use gridline_core::points::{self, RedemptionStatus, MAX_QUANTITY, MIN_QUANTITY};
 use gridline_core::schedule::Month;
-use gridline_core::store::{Redemption, Store};
+use gridline_core::store::Redemption;
 use gridline_core::ErrorCode;
 use serde::Deserialize;
 
 use super::i18n::{Tr, Words};
-use super::page::{error_page, local_time, month_or, render, zone, Chrome};
+use super::page::{error_page, local_time, month_or, render, Chrome};
 use super::session::Staffer;
 use super::Console;
 use crate::error::{Result, ServerError};
@@ -183,20 +182,14 @@ fn hours(minutes: u64) -> String {
     format!("{}.{}", minutes / 60, (minutes % 60) * 10 / 60)
 }
 
-/// The community's points ledger as the replica holds it (empty before the first redemption or credit).
-fn ledger(store: &Store) -> Result<Ledger> {
-    let id = DocId::points(&store.device().community_id);
-    Ok(store.load_doc(&id)?.map(|doc| Ledger::read(&doc)).unwrap_or_default())
-}
-
 /// Reads the counter's figures from the replica of `community_id` for `month` (`YYYY-MM`, or the current).
 pub fn load(console: &Console, community_id: &str, tr: Tr, month: &str) -> Result<Figures> {
     let enrolled = super::orders::volunteers(console, community_id)?;
     console.replicas.with(community_id, |store| {
         let settings = store.settings().clone();
-        let tz = zone(&settings.timezone);
+        let tz = settings.tz();
         let month = month_or(month, Month::of(store.today()))?;
-        let ledger = ledger(store)?;
+        let ledger = store.points_ledger()?;
         let items = settings
             .shop_items
             .iter()
@@ -245,8 +238,7 @@ pub fn load(console: &Console, community_id: &str, tr: Tr, month: &str) -> Resul
                 }
             })
             .collect();
-        let honour = store
-            .honour_roll(&month)?
+        let honour = points::honour_roll(&ledger, &month, tz)
             .into_iter()
             .map(|h| HonourRow {
                 volunteer: h.volunteer,
