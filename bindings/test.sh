@@ -29,7 +29,7 @@ fi
 echo "== bindings: Kotlin on the JVM (mvn test) =="
 log="$target_dir/jvm-tests.log"
 rc=0
-(cd android-shell/jvm-tests && mvn -B test -Dgridline.lib.dir="$lib_dir") >"$log" 2>&1 || rc=$?
+(cd android-shell && mvn -B test -Dgridline.lib.dir="$lib_dir") >"$log" 2>&1 || rc=$?
 grep -E "Tests run:.*Fail|BUILD|ERROR\]" "$log" | grep -v "^\[INFO\] *$" | tail -n 15 || true
 if [[ $rc -ne 0 ]]; then
   echo "mvn test failed (exit $rc); full log: $log"
