@@ -12,6 +12,7 @@ import androidx.compose.material.icons.filled.ShoppingCart
 import androidx.compose.material.icons.filled.Warning
 import androidx.compose.material3.ExperimentalMaterial3Api
 import androidx.compose.material3.IconButton
+import androidx.compose.material3.LocalMinimumInteractiveComponentSize
 import androidx.compose.material3.MaterialTheme
 import androidx.compose.material3.NavigationBar
 import androidx.compose.material3.NavigationBarItem
@@ -32,6 +33,7 @@ import androidx.compose.ui.semantics.isTraversalGroup
 import androidx.compose.ui.semantics.semantics
 import androidx.compose.ui.semantics.traversalIndex
 import androidx.compose.ui.text.style.TextOverflow
+import androidx.compose.ui.unit.dp
 import org.gridline.app.logic.Home
 import org.gridline.app.logic.Strings
 import org.gridline.app.logic.Tab
@@ -111,10 +113,32 @@ private fun Tab.icon(): ImageVector = when (this) {
     Tab.SYNC -> Icons.Filled.Refresh
 }
 
-/** Colours and type: Material 3 defaults, with the platform's fonts (Noto CJK for Chinese). */
+/** Colours and type: Material 3 defaults, in the platform's font family when it names one. */
 @Composable
 fun GridlineTheme(content: @Composable () -> Unit) {
-    MaterialTheme(colorScheme = lightColorScheme(), content = content)
+    val family = LocalPlatform.current.fontFamily
+    val type = MaterialTheme.typography
+    val typography = if (family == null) type else type.copy(
+        displayLarge = type.displayLarge.copy(fontFamily = family),
+        displayMedium = type.displayMedium.copy(fontFamily = family),
+        displaySmall = type.displaySmall.copy(fontFamily = family),
+        headlineLarge = type.headlineLarge.copy(fontFamily = family),
+        headlineMedium = type.headlineMedium.copy(fontFamily = family),
+        headlineSmall = type.headlineSmall.copy(fontFamily = family),
+        titleLarge = type.titleLarge.copy(fontFamily = family),
+        titleMedium = type.titleMedium.copy(fontFamily = family),
+        titleSmall = type.titleSmall.copy(fontFamily = family),
+        bodyLarge = type.bodyLarge.copy(fontFamily = family),
+        bodyMedium = type.bodyMedium.copy(fontFamily = family),
+        bodySmall = type.bodySmall.copy(fontFamily = family),
+        labelLarge = type.labelLarge.copy(fontFamily = family),
+        labelMedium = type.labelMedium.copy(fontFamily = family),
+        labelSmall = type.labelSmall.copy(fontFamily = family),
+    )
+    MaterialTheme(colorScheme = lightColorScheme(), typography = typography) {
+        // 48 dp touch targets everywhere, as on a phone (Compose's desktop default for a mouse is smaller).
+        CompositionLocalProvider(LocalMinimumInteractiveComponentSize provides 48.dp, content = content)
+    }
 }
 
 /** The whole app over an opened store: tabs by the device's role, the screens, the way back. */
@@ -123,25 +147,35 @@ fun GridlineTheme(content: @Composable () -> Unit) {
 fun GridlineShell(store: GridlineStore, strings: Strings, navigator: Navigator) {
     // By role (memory only): a volunteer's device has no rounds, incidents or visits and opens on its orders.
     val tabs = remember(store) { Home.tabs(store.device().role) }
+    // Sync is an action in the top bar, not a bottom tab: with five tabs the labels did not fit a small phone at
+    // a large font (seen in the desktop screenshots), and a tab bar of one tab (a volunteer's) is no choice.
+    val (topBarTabs, bottomTabs) = tabs.partition { it == Tab.SYNC }
     CompositionLocalProvider(LocalStrings provides strings) {
         GridlineTheme {
             val current = navigator.current
             Scaffold(
                 topBar = {
+                    // Read first: where one is and the way back.
                     TopAppBar(
+                        modifier = Modifier.semantics { isTraversalGroup = true; traversalIndex = -1f },
                         title = { Text(str(current.titleKey), maxLines = 1, overflow = TextOverflow.Ellipsis) },
                         navigationIcon = {
                             if (navigator.stack.size > 1) {
-                                IconButton(onClick = { navigator.back() }) { AppIcon(Icons.AutoMirrored.Filled.ArrowBack, str("back")) }
+                                IconButton(onClick = { navigator.back() }, modifier = MinTouchTarget) { AppIcon(Icons.AutoMirrored.Filled.ArrowBack, str("back")) }
+                            }
+                        },
+                        actions = {
+                            topBarTabs.forEach { tab ->
+                                IconButton(onClick = { navigator.tab(tab) }, modifier = MinTouchTarget) { AppIcon(tab.icon(), str(tab.labelKey)) }
                             }
                         },
                     )
                 },
                 bottomBar = {
                     // Read after the screen's content: the tabs are where one goes next, not what one reads first.
-                    NavigationBar(Modifier.semantics { isTraversalGroup = true; traversalIndex = 1f }) {
+                    if (bottomTabs.size > 1) NavigationBar(Modifier.semantics { isTraversalGroup = true; traversalIndex = 1f }) {
                         val root = (navigator.stack.first() as? Destination.Root)?.tab
-                        tabs.forEach { tab ->
+                        bottomTabs.forEach { tab ->
                             NavigationBarItem(
                                 selected = root == tab,
                                 onClick = { navigator.tab(tab) },

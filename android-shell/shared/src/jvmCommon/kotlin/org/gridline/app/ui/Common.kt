@@ -5,6 +5,7 @@ package org.gridline.app.ui
 import androidx.compose.foundation.BorderStroke
 import androidx.compose.foundation.layout.Column
 import androidx.compose.foundation.layout.padding
+import androidx.compose.foundation.layout.sizeIn
 import androidx.compose.material3.Button
 import androidx.compose.material3.CircularProgressIndicator
 import androidx.compose.material3.Icon
@@ -19,6 +20,7 @@ import androidx.compose.ui.graphics.vector.ImageVector
 import androidx.compose.ui.semantics.heading
 import androidx.compose.ui.semantics.semantics
 import androidx.compose.ui.text.TextStyle
+import androidx.compose.ui.text.font.FontFamily
 import androidx.compose.ui.unit.dp
 import kotlinx.coroutines.CoroutineDispatcher
 import kotlinx.coroutines.CoroutineScope
@@ -38,6 +40,9 @@ import org.gridline.core.Location
 interface Platform {
     /** Where binding calls run (they do disk I/O): `Dispatchers.IO` on a phone. */
     val io: CoroutineDispatcher
+
+    /** The font family of every text style, or null: the platform's default (on a phone, its CJK fonts). */
+    val fontFamily: FontFamily? get() = null
 
     /** A launcher that takes one photo and hands over its bytes (the only copy then lives in the encrypted store). */
     @Composable
@@ -87,6 +92,12 @@ fun AppIcon(icon: ImageVector, description: String, modifier: Modifier = Modifie
     Icon(icon, contentDescription = description, modifier = modifier)
 }
 
+/**
+ * The least a control takes up: 48 dp each way, so that a finger hits it. Material draws buttons 40 dp and chips
+ * 32 dp high and counts on an invisible margin; the desktop build has none, so every control asks for 48 dp itself.
+ */
+val MinTouchTarget: Modifier = Modifier.sizeIn(minWidth = 48.dp, minHeight = 48.dp)
+
 /** A section heading: screen readers can jump between headings. */
 @Composable
 fun Heading(text: String, style: TextStyle = MaterialTheme.typography.titleMedium, modifier: Modifier = Modifier) {
@@ -112,7 +123,7 @@ fun ErrorText(error: ScreenError, onRetry: (() -> Unit)? = null) {
         error.rosterLine?.takeIf { it > 0u }?.let {
             Text(str("error_roster_line", it.toInt()), color = MaterialTheme.colorScheme.error)
         }
-        if (onRetry != null) Button(onClick = onRetry) { Text(str("retry")) }
+        if (onRetry != null) Button(onClick = onRetry, modifier = MinTouchTarget) { Text(str("retry")) }
     }
 }
 

@@ -88,8 +88,8 @@ fun HouseholdView(d: HouseholdDetail, onCheckIn: () -> Unit, onOrderService: () 
     Column(modifier.verticalScroll(rememberScrollState()).padding(16.dp)) {
         Text(str("address_format", d.building, d.unit, d.floor, d.room), style = MaterialTheme.typography.titleLarge)
         Text(d.householdCode, style = MaterialTheme.typography.bodySmall)
-        Button(onClick = onCheckIn, modifier = Modifier.fillMaxWidth().padding(top = 8.dp)) { Text(str("checkin_start")) }
-        OutlinedButton(onClick = onOrderService, modifier = Modifier.fillMaxWidth()) { Text(str("order_request")) }
+        Button(onClick = onCheckIn, modifier = Modifier.padding(top = 8.dp).then(MinTouchTarget).fillMaxWidth()) { Text(str("checkin_start")) }
+        OutlinedButton(onClick = onOrderService, modifier = MinTouchTarget.fillMaxWidth()) { Text(str("order_request")) }
         Heading(str("household_residents"))
         d.residents.forEach { r ->
             val tags = r.tags.joinToString(" · ") { strings["tag_$it"] }
@@ -137,13 +137,13 @@ fun CheckInForm(
         Heading(str("checkin_kind"))
         FlowRow(Modifier.selectableGroup(), horizontalArrangement = Arrangement.spacedBy(8.dp)) {
             CheckInKind.entries.forEach { k ->
-                FilterChip(form.kind == k, { edit { it.withKind(k) } }, { Text(str(Labels.key(k))) })
+                FilterChip(form.kind == k, { edit { it.withKind(k) } }, { Text(str(Labels.key(k))) }, MinTouchTarget)
             }
         }
         Heading(str("checkin_outcome"))
         FlowRow(Modifier.selectableGroup(), horizontalArrangement = Arrangement.spacedBy(8.dp)) {
             CheckInOutcome.entries.forEach { o ->
-                FilterChip(form.outcome == o, { edit { it.withOutcome(o) } }, { Text(str(Labels.key(o))) })
+                FilterChip(form.outcome == o, { edit { it.withOutcome(o) } }, { Text(str(Labels.key(o))) }, MinTouchTarget)
             }
         }
         OutlinedTextField(
@@ -152,13 +152,13 @@ fun CheckInForm(
             modifier = Modifier.fillMaxWidth().padding(top = 8.dp),
         )
         FlowRow(horizontalArrangement = Arrangement.spacedBy(8.dp)) {
-            OutlinedButton(onClick = onPhoto) { Text(str("take_photo_count", form.photos.size)) }
-            OutlinedButton(onClick = onLocation) {
+            OutlinedButton(onClick = onPhoto, modifier = MinTouchTarget) { Text(str("take_photo_count", form.photos.size)) }
+            OutlinedButton(onClick = onLocation, modifier = MinTouchTarget) {
                 Text(if (form.location != null) str("location_added") else str("add_location"))
             }
         }
         if (form.leadsToIncident) Text(str("checkin_leads_to_incident"), color = MaterialTheme.colorScheme.error)
-        Button(onClick = onSave, enabled = form.canSubmit, modifier = Modifier.fillMaxWidth().padding(top = 8.dp)) {
+        Button(onClick = onSave, enabled = form.canSubmit, modifier = Modifier.padding(top = 8.dp).then(MinTouchTarget).fillMaxWidth()) {
             Text(str("save"))
         }
         (result as? CheckInResult.Failed)?.let { ErrorText(it.error) }

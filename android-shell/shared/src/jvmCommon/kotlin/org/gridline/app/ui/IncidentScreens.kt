@@ -75,7 +75,7 @@ fun IncidentListRoute(store: GridlineStore, modifier: Modifier, onOpen: (String)
     LaunchedEffect(model) { model.refresh() }
     val state by model.list.collectAsState()
     Column(modifier) {
-        Button(onClick = onReport, modifier = Modifier.padding(16.dp)) { Text(str("incident_report")) }
+        Button(onClick = onReport, modifier = Modifier.padding(16.dp).then(MinTouchTarget)) { Text(str("incident_report")) }
         StateView(state, model::refresh) { list ->
             LazyColumn {
                 if (list.items.isEmpty()) item { Text(str("incidents_empty"), Modifier.padding(16.dp)) }
@@ -140,12 +140,12 @@ fun IncidentDetailView(
             FlowRow(horizontalArrangement = Arrangement.spacedBy(8.dp)) {
                 buttons.forEach { b ->
                     if (ActInput.SATISFACTION in b.inputs) {
-                        Button(onClick = { onAct(b, note, null, true) }) { Text(str("satisfied")) }
-                        OutlinedButton(onClick = { onAct(b, note, null, false) }) { Text(str("not_satisfied")) }
+                        Button(onClick = { onAct(b, note, null, true) }, modifier = MinTouchTarget) { Text(str("satisfied")) }
+                        OutlinedButton(onClick = { onAct(b, note, null, false) }, modifier = MinTouchTarget) { Text(str("not_satisfied")) }
                     } else if (b.primary) {
-                        Button(onClick = { onAct(b, note, assignee.ifBlank { null }, null) }) { Text(str(b.labelKey)) }
+                        Button(onClick = { onAct(b, note, assignee.ifBlank { null }, null) }, modifier = MinTouchTarget) { Text(str(b.labelKey)) }
                     } else {
-                        OutlinedButton(onClick = { onAct(b, note, assignee.ifBlank { null }, null) }) { Text(str(b.labelKey)) }
+                        OutlinedButton(onClick = { onAct(b, note, assignee.ifBlank { null }, null) }, modifier = MinTouchTarget) { Text(str(b.labelKey)) }
                     }
                 }
             }
@@ -169,13 +169,13 @@ fun IncidentCaptureRoute(store: GridlineStore, householdCode: String?, checkInId
         Heading(str("incident_category"))
         FlowRow(Modifier.selectableGroup(), horizontalArrangement = Arrangement.spacedBy(8.dp)) {
             model.categories.forEach { c ->
-                FilterChip(category == c.code, { category = c.code }, { Text(if (chinese) c.nameZh else c.nameEn) })
+                FilterChip(category == c.code, { category = c.code }, { Text(if (chinese) c.nameZh else c.nameEn) }, MinTouchTarget)
             }
         }
         Heading(str("incident_severity"))
         FlowRow(Modifier.selectableGroup(), horizontalArrangement = Arrangement.spacedBy(8.dp)) {
             Severity.entries.forEach { s ->
-                FilterChip(severity == s, { severity = s }, { Text(str(Labels.key(s))) })
+                FilterChip(severity == s, { severity = s }, { Text(str(Labels.key(s))) }, MinTouchTarget)
             }
         }
         OutlinedTextField(title, { title = it }, label = { Text(str("incident_title")) }, modifier = Modifier.fillMaxWidth())

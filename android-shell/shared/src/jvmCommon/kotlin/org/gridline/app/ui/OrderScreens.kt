@@ -236,8 +236,8 @@ private fun OrderDetailView(
         if (form == null) {
             FlowRow(horizontalArrangement = Arrangement.spacedBy(8.dp)) {
                 buttons.forEach { b ->
-                    if (b.primary) Button(onClick = { model.start(b) }) { Text(str(b.labelKey)) }
-                    else OutlinedButton(onClick = { model.start(b) }) { Text(str(b.labelKey)) }
+                    if (b.primary) Button(onClick = { model.start(b) }, modifier = MinTouchTarget) { Text(str(b.labelKey)) }
+                    else OutlinedButton(onClick = { model.start(b) }, modifier = MinTouchTarget) { Text(str(b.labelKey)) }
                 }
             }
         } else {
@@ -255,7 +255,7 @@ private fun OrderActInputs(model: OrdersModel, form: OrderActForm, actError: Scr
         Text(str("order_rate"))
         FlowRow(Modifier.selectableGroup(), horizontalArrangement = Arrangement.spacedBy(8.dp)) {
             (1..5).forEach { stars ->
-                FilterChip(form.rating?.toInt() == stars, { model.edit { it.withRating(stars) } }, { Text(str("order_stars", stars)) })
+                FilterChip(form.rating?.toInt() == stars, { model.edit { it.withRating(stars) } }, { Text(str("order_stars", stars)) }, MinTouchTarget)
             }
         }
     }
@@ -270,11 +270,11 @@ private fun OrderActInputs(model: OrdersModel, form: OrderActForm, actError: Scr
         form.note, { n -> model.edit { it.withNote(n) } },
         label = { Text(str("order_act_note")) }, modifier = Modifier.fillMaxWidth(),
     )
-    if (OrderInput.PHOTOS in asks) OutlinedButton(onClick = onPhoto) { Text(str("take_photo_count", form.photos.size)) }
+    if (OrderInput.PHOTOS in asks) OutlinedButton(onClick = onPhoto, modifier = MinTouchTarget) { Text(str("take_photo_count", form.photos.size)) }
     actError?.let { ErrorText(it) }
     FlowRow(horizontalArrangement = Arrangement.spacedBy(8.dp)) {
-        Button(onClick = onSubmit, enabled = form.canSubmit) { Text(str(form.button.labelKey)) }
-        TextButton(onClick = model::close) { Text(str("back")) }
+        Button(onClick = onSubmit, enabled = form.canSubmit, modifier = MinTouchTarget) { Text(str(form.button.labelKey)) }
+        TextButton(onClick = model::close, modifier = MinTouchTarget) { Text(str("back")) }
     }
 }
 
@@ -285,14 +285,14 @@ private fun DueDayField(day: String?, onPick: (String?) -> Unit) {
     var open by remember { mutableStateOf(false) }
     val picker = rememberDatePickerState()
     Row(verticalAlignment = Alignment.CenterVertically) {
-        OutlinedButton(onClick = { open = true }) { Text(day?.let { str("order_due", it) } ?: str("order_due_input")) }
-        if (day != null) IconButton(onClick = { onPick(null) }) { AppIcon(Icons.Filled.Clear, str("order_due_clear")) }
+        OutlinedButton(onClick = { open = true }, modifier = MinTouchTarget) { Text(day?.let { str("order_due", it) } ?: str("order_due_input")) }
+        if (day != null) IconButton(onClick = { onPick(null) }, modifier = MinTouchTarget) { AppIcon(Icons.Filled.Clear, str("order_due_clear")) }
     }
     if (open) {
         DatePickerDialog(
             onDismissRequest = { open = false },
             confirmButton = {
-                TextButton(onClick = { picker.selectedDateMillis?.let { onPick(pickedDay(it)) }; open = false }) { Text(str("save")) }
+                TextButton(onClick = { picker.selectedDateMillis?.let { onPick(pickedDay(it)) }; open = false }, modifier = MinTouchTarget) { Text(str("save")) }
             },
         ) { DatePicker(picker) }
     }
@@ -313,22 +313,22 @@ fun OrderRequestRoute(store: GridlineStore, householdCode: String, modifier: Mod
             Heading(str("order_service"))
             FlowRow(Modifier.selectableGroup(), horizontalArrangement = Arrangement.spacedBy(8.dp)) {
                 model.services.forEach { (code, name) ->
-                    FilterChip(form.service == code, { model.editRequest { it.withService(code) } }, { Text(name) })
+                    FilterChip(form.service == code, { model.editRequest { it.withService(code) } }, { Text(name) }, MinTouchTarget)
                 }
             }
             Heading(str("order_resident"))
             FlowRow(Modifier.selectableGroup(), horizontalArrangement = Arrangement.spacedBy(8.dp)) {
                 form.residents.forEach { r ->
-                    FilterChip(form.resident == r, { model.editRequest { it.withResident(r) } }, { Text(r) })
+                    FilterChip(form.resident == r, { model.editRequest { it.withResident(r) } }, { Text(r) }, MinTouchTarget)
                 }
-                FilterChip(form.resident == null, { model.editRequest { it.withResident(null) } }, { Text(str("order_whole_household")) })
+                FilterChip(form.resident == null, { model.editRequest { it.withResident(null) } }, { Text(str("order_whole_household")) }, MinTouchTarget)
             }
             OutlinedTextField(
                 form.note, { n -> model.editRequest { it.withNote(n) } },
                 label = { Text(str("order_note")) }, minLines = 2, modifier = Modifier.fillMaxWidth(),
             )
             DueDayField(form.due) { d -> model.editRequest { it.withDue(d) } }
-            Button(onClick = model::submitRequest, enabled = form.canSubmit, modifier = Modifier.fillMaxWidth().padding(top = 8.dp)) {
+            Button(onClick = model::submitRequest, enabled = form.canSubmit, modifier = Modifier.padding(top = 8.dp).then(MinTouchTarget).fillMaxWidth()) {
                 Text(str("order_action_request"))
             }
             (requested as? ScreenState.Failed)?.let { ErrorText(it.error) }

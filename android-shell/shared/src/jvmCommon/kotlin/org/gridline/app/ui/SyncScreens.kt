@@ -80,17 +80,17 @@ fun SyncView(s: SyncScreen, onSync: () -> Unit, onCancel: () -> Unit, modifier: 
                 } else {
                     LinearProgressIndicator(Modifier.fillMaxWidth())
                 }
-                OutlinedButton(onClick = onCancel) { Text(str("sync_cancel")) }
+                OutlinedButton(onClick = onCancel, modifier = MinTouchTarget) { Text(str("sync_cancel")) }
             }
             is SyncPhase.Failed -> {
                 ErrorText(p.error)
-                Button(onClick = onSync) { Text(str("retry")) }
+                Button(onClick = onSync, modifier = MinTouchTarget) { Text(str("retry")) }
             }
             is SyncPhase.Done -> {
                 Text(str("sync_done"))
-                Button(onClick = onSync, modifier = Modifier.fillMaxWidth()) { Text(str("sync_now")) }
+                Button(onClick = onSync, modifier = MinTouchTarget.fillMaxWidth()) { Text(str("sync_now")) }
             }
-            else -> Button(onClick = onSync, modifier = Modifier.fillMaxWidth()) { Text(str("sync_now")) }
+            else -> Button(onClick = onSync, modifier = MinTouchTarget.fillMaxWidth()) { Text(str("sync_now")) }
         }
     }
 }

@@ -120,7 +120,7 @@ private fun VisitForm(f: VisitFormState, model: VisitsModel, saved: ScreenState<
         Heading(str("visit_services"))
         FlowRow(horizontalArrangement = Arrangement.spacedBy(8.dp)) {
             model.services.forEach { s ->
-                FilterChip(s.code in f.services, { model.edit { it.toggleService(s.code) } }, { Text(if (chinese) s.nameZh else s.nameEn) })
+                FilterChip(s.code in f.services, { model.edit { it.toggleService(s.code) } }, { Text(if (chinese) s.nameZh else s.nameEn) }, MinTouchTarget)
             }
         }
         OutlinedTextField(
@@ -137,7 +137,7 @@ private fun VisitForm(f: VisitFormState, model: VisitsModel, saved: ScreenState<
             valueRange = 1f..5f, steps = 3,
             modifier = Modifier.semantics { contentDescription = label },
         )
-        Button(onClick = model::save, modifier = Modifier.fillMaxWidth().padding(top = 8.dp)) { Text(str("save")) }
+        Button(onClick = model::save, modifier = Modifier.padding(top = 8.dp).then(MinTouchTarget).fillMaxWidth()) { Text(str("save")) }
         (saved as? ScreenState.Failed)?.let { ErrorText(it.error) }
     }
 }
