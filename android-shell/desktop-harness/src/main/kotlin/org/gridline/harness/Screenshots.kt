@@ -4,12 +4,18 @@ package org.gridline.harness
 
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.CompositionLocalProvider
+import androidx.compose.runtime.getValue
+import androidx.compose.runtime.key
+import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.remember
+import androidx.compose.runtime.setValue
 import androidx.compose.ui.graphics.asSkiaBitmap
 import androidx.compose.ui.test.ExperimentalTestApi
 import androidx.compose.ui.test.SkikoComposeUiTest
+import androidx.compose.ui.geometry.Offset
 import androidx.compose.ui.test.hasSetTextAction
-import androidx.compose.ui.test.onAllNodesWithText
+import androidx.compose.ui.test.onRoot
+import androidx.compose.ui.test.performMouseInput
 import androidx.compose.ui.test.onNodeWithText
 import androidx.compose.ui.test.performClick
 import androidx.compose.ui.test.performTextInput
@@ -103,26 +109,34 @@ fun SkikoComposeUiTest.savePng(file: File) {
     file.writeBytes(png.bytes)
 }
 
-/** Renders every screen in both languages on every phone into `dir`; returns the files written. */
+/**
+ * Renders every screen in both languages on every phone into `dir`; returns the files written. One scene per
+ * phone and language shows the screens one after the other (a new scene per picture took seconds each).
+ */
 @OptIn(ExperimentalTestApi::class)
 fun renderAll(day: FieldDay, dir: File, check: SkikoComposeUiTest.(AppScreen, Lang, Phone) -> Unit = { _, _, _ -> }): List<File> {
     val files = mutableListOf<File>()
-    for ((index, screen) in SCREENS.withIndex()) {
-        for (lang in Lang.entries) {
-            val strings = Strings(lang)
-            for (phone in Phone.ALL) {
-                val file = File(dir, "%02d-%s-%s-%s.png".format(index + 1, screen.name, lang.name.lowercase(), phone.label))
-                onPhone(phone) {
-                    setContent { PhoneApp(screen.store(day), strings, screen.at(day)) }
+    for (lang in Lang.entries) {
+        val strings = Strings(lang)
+        for (phone in Phone.ALL) {
+            onPhone(phone) {
+                var shown by mutableStateOf<AppScreen?>(null)
+                setContent { shown?.let { screen -> key(screen) { PhoneApp(screen.store(day), strings, screen.at(day)) } } }
+                for ((index, screen) in SCREENS.withIndex()) {
+                    val file = File(dir, "%02d-%s-%s-%s.png".format(index + 1, screen.name, lang.name.lowercase(), phone.label))
+                    shown = screen
                     waitForIdle()
                     screen.prepare(this, strings)
+                    // The pointer rests on the top bar's title, as a finger lifted: left on the last control
+                    // tapped, it drew a hover highlight on the next screen (seen in the screenshots).
+                    onRoot().performMouseInput { moveTo(Offset(centerX, 1f)) }
                     waitForIdle()
                     check(screen, lang, phone)
                     savePng(file)
+                    files += file
                 }
-                files += file
             }
         }
     }
-    return files
+    return files.sortedBy { it.name }
 }

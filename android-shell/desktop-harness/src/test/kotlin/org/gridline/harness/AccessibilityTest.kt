@@ -56,7 +56,8 @@ class AccessibilityTest {
 
     /** The title first, then the screen's text top to bottom (left to right on one line), the tabs last. */
     private fun SkikoComposeUiTest.assertReadingOrder(where: String) {
-        val texts = Layout.readingOrder(this)
+        // What is on screen now (a node scrolled out has empty bounds).
+        val texts = Layout.readingOrder(this).filter { it.boundsInRoot.width > 0f && it.boundsInRoot.height > 0f }
         val tabsTop = texts.filter { it.isTabLabel() }.minOfOrNull { it.boundsInRoot.top } ?: Float.MAX_VALUE
         val content = texts.filter { it.boundsInRoot.top < tabsTop }
         assertTrue(content.first().boundsInRoot.top <= content.minOf { it.boundsInRoot.top } + 0.5f, "$where: the title is read first, above ${content.minBy { it.boundsInRoot.top }.let { it.label() to it.boundsInRoot }}")

@@ -263,4 +263,5 @@ private val MESSAGES: Map<String, Message> = mapOf(
     "order_due_clear" to Message("清除期限", "Clear the due date"),
     "sync_background" to Message("联网时会自动在后台同步", "Syncs in the background whenever there is a network"),
     "sync_done" to Message("同步完成", "Sync finished"),
+    "order_request_title" to Message("为该户点单", "Order a service"),
 )

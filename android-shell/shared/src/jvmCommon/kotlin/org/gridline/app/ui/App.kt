@@ -73,7 +73,7 @@ sealed interface Destination {
 
     /** "Order a service for this household" (为该户点单). */
     data class RequestOrder(val household: String) : Destination {
-        override val titleKey get() = "order_request"
+        override val titleKey get() = "order_request_title"
     }
 
     data class Order(val id: String) : Destination {
@@ -150,7 +150,8 @@ fun GridlineShell(store: GridlineStore, strings: Strings, navigator: Navigator) 
     // Sync is an action in the top bar, not a bottom tab: with five tabs the labels did not fit a small phone at
     // a large font (seen in the desktop screenshots), and a tab bar of one tab (a volunteer's) is no choice.
     val (topBarTabs, bottomTabs) = tabs.partition { it == Tab.SYNC }
-    CompositionLocalProvider(LocalStrings provides strings) {
+    val zone = remember(store) { store.settings().timezone }
+    CompositionLocalProvider(LocalStrings provides strings, LocalZone provides zone) {
         GridlineTheme {
             val current = navigator.current
             Scaffold(

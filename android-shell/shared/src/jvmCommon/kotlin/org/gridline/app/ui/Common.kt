@@ -31,6 +31,7 @@ import org.gridline.app.logic.Lang
 import org.gridline.app.logic.ScreenError
 import org.gridline.app.logic.ScreenState
 import org.gridline.app.logic.Strings
+import org.gridline.app.logic.shownTime
 import org.gridline.core.Location
 
 /**
@@ -62,6 +63,13 @@ val LocalPlatform: ProvidableCompositionLocal<Platform> = staticCompositionLocal
 
 /** The strings of the device's language. */
 val LocalStrings: ProvidableCompositionLocal<Strings> = staticCompositionLocalOf { Strings(Lang.ZH) }
+
+/** The community's time zone (IANA name), in which times are shown. */
+val LocalZone: ProvidableCompositionLocal<String> = staticCompositionLocalOf { "Asia/Shanghai" }
+
+/** An RFC 3339 time on the community's clock, to the minute. */
+@Composable
+fun time(rfc3339: String): String = shownTime(rfc3339, LocalZone.current)
 
 /** The message `key` in the current language (`error_<code>`, `contact_<code>`, `tag_<code>` …). */
 @Composable

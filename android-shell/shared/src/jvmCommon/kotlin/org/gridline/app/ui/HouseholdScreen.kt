@@ -102,7 +102,7 @@ fun HouseholdView(d: HouseholdDetail, onCheckIn: () -> Unit, onOrderService: () 
         Heading(str("household_checkins"))
         if (d.checkIns.isEmpty()) Text(str("never_contacted"))
         d.checkIns.forEach {
-            val line = "${it.at.take(16).replace('T', ' ')} ${str(Labels.key(it.kind))} · ${str(Labels.key(it.outcome))}"
+            val line = "${time(it.at)} ${str(Labels.key(it.kind))} · ${str(Labels.key(it.outcome))}"
             Text(line + if (it.note.isEmpty()) "" else "\n${it.note}", Modifier.padding(vertical = 4.dp))
         }
     }

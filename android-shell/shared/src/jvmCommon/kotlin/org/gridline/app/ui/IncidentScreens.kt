@@ -121,12 +121,12 @@ fun IncidentDetailView(
             TagLabel(str(Labels.key(d.stage)))
             TagLabel(str(Labels.key(d.severity)))
         }
-        d.deadline?.let { Text(str("incident_deadline", it)) }
+        d.deadline?.let { Text(str("incident_deadline", time(it))) }
         if (d.overdue) Text(str("incident_overdue"), color = MaterialTheme.colorScheme.error)
         Text(d.description, Modifier.padding(vertical = 8.dp))
         Heading(str("incident_history"))
         d.events.forEach { e ->
-            val line = "${e.at.take(16).replace('T', ' ')} ${str("action_${e.action}")} · ${e.actor}" +
+            val line = "${time(e.at)} ${str("action_${e.action}")} · ${e.actor}" +
                 (if (e.applied) "" else " " + str("incident_event_superseded")) +
                 (if (e.note.isEmpty()) "" else "\n${e.note}")
             Text(line, Modifier.padding(vertical = 4.dp))

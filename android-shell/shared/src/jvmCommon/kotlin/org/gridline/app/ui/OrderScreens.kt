@@ -228,7 +228,7 @@ private fun OrderDetailView(
         Text(str("order_points", d.points.toLong()))
         Heading(str("order_history"))
         d.events.forEach { e ->
-            val line = "${e.at.take(16).replace('T', ' ')} ${str("order_action_${e.action}")} · ${e.actor}" +
+            val line = "${time(e.at)} ${str("order_action_${e.action}")} · ${e.actor}" +
                 (if (e.applied) "" else " " + str("incident_event_superseded")) +
                 (if (e.note.isEmpty()) "" else "\n${e.note}")
             Text(line, Modifier.padding(vertical = 4.dp))

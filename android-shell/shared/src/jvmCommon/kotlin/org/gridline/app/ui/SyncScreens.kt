@@ -66,7 +66,7 @@ fun SyncRoute(store: GridlineStore, modifier: Modifier) {
 fun SyncView(s: SyncScreen, onSync: () -> Unit, onCancel: () -> Unit, modifier: Modifier = Modifier) {
     Column(modifier.padding(16.dp)) {
         Heading(
-            s.lastSyncAt?.let { str("sync_last", it.take(16).replace('T', ' ')) } ?: str("sync_never"),
+            s.lastSyncAt?.let { str("sync_last", time(it)) } ?: str("sync_never"),
             MaterialTheme.typography.titleMedium,
         )
         Text(str("sync_pending", s.pendingDocuments.toInt(), s.pendingPhotos.toInt()))
