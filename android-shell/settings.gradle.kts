@@ -1,4 +1,5 @@
-// Gridline Android shell: one app module over the generated Kotlin bindings and the Rust library.
+// Gridline Android shell: the shared screens and presenters (Kotlin Multiplatform: Android and desktop JVM) and
+// the Android app over them.
 pluginManagement {
     repositories {
         google()
@@ -14,4 +15,4 @@ dependencyResolutionManagement {
     }
 }
 rootProject.name = "gridline-android"
-include(":app")
+include(":shared", ":app")

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Tests of the bindings: builds gridline-ffi (dev profile), generates Kotlin/Swift/Python, then runs
 #  - pytest over the generated Python (a field day through the bindings), in a venv under target/;
-#  - the Maven JUnit tests (android-shell/jvm-tests): generated Kotlin + the Android shell's pure-Kotlin layer
-#    on a desktop JVM against the host-built library.
+#  - one Maven reactor in android-shell/ (pom.xml): the JUnit tests of the presenters (jvm-tests), then the
+#    desktop harness (desktop-harness): a field day through a real server rendered screen by screen to
+#    target/app-screenshots/*.png (zh-Hans and English, two phone sizes, font scale 1.0 and 1.3; Noto CJK from
+#    fonts-noto-cjk, which tests/run installs), and the Compose UI tests of the shared screens. Rendering is
+#    Skia's CPU raster in the JVM: no display, no Xvfb.
 # Installs what it needs idempotently. Exits non-zero on any failure; prints each runner's summary line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,11 +29,13 @@ if [[ ! -x "$venv/bin/pytest" ]]; then
 fi
 "$venv/bin/pytest" -q -p no:cacheprovider bindings/python/tests
 
-echo "== bindings: Kotlin on the JVM (mvn test) =="
+echo "== bindings: Kotlin on the JVM, app screens and UI tests (mvn test) =="
 log="$target_dir/jvm-tests.log"
 rc=0
-(cd android-shell/jvm-tests && mvn -B test -Dgridline.lib.dir="$lib_dir") >"$log" 2>&1 || rc=$?
-grep -E "Tests run:.*Fail|BUILD|ERROR\]" "$log" | grep -v "^\[INFO\] *$" | tail -n 15 || true
+start=$SECONDS
+(cd android-shell && mvn -B test -Dgridline.lib.dir="$lib_dir") >"$log" 2>&1 || rc=$?
+grep -E "Tests run:.*Fail|BUILD|ERROR\]|^screenshots:" "$log" | grep -v "^\[INFO\] *$" | tail -n 20 || true
+echo "mvn test took $((SECONDS - start)) s; screenshots in target/app-screenshots/"
 if [[ $rc -ne 0 ]]; then
   echo "mvn test failed (exit $rc); full log: $log"
   exit "$rc"

@@ -8,16 +8,13 @@ import kotlin.test.assertTrue
 import org.gridline.core.ErrorCode
 import org.gridline.ffi.GridlineException
 import org.gridline.ffi.GridlineStore
+import org.gridline.testkit.Fixtures
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.assertThrows
 
+private val errorKeys = ErrorCode.entries.map { ErrorMessages.messageKey(it) }.toSet() + "error_unknown" + "error_roster_line"
+
 class ErrorsTest {
-    private val res = File("../app/src/main/res")
-
-    private fun stringNames(dir: String): Set<String> =
-        Regex("""<string name="([a-z0-9_]+)"""").findAll(File(res, "$dir/strings.xml").readText())
-            .map { it.groupValues[1] }.toSet()
-
     @Test
     fun `an unknown household is shown to the user with its code`() {
         val state = HouseholdPresenter(Fixtures.store(), "nope").load()
@@ -58,22 +55,21 @@ class ErrorsTest {
 
     @Test
     fun `every error code has a message in Chinese and English`() {
-        for (dir in listOf("values", "values-en")) {
-            val names = stringNames(dir)
-            val missing = (ErrorCode.entries.map { ErrorMessages.messageKey(it) } + "error_unknown" + "error_roster_line")
-                .filterNot { it in names }
-            assertTrue(missing.isEmpty(), "$dir/strings.xml lacks $missing")
+        val missing = errorKeys.filterNot { it in Strings.keys }
+        assertTrue(missing.isEmpty(), "the message table lacks $missing")
+        for (lang in Lang.entries) {
+            assertTrue(errorKeys.none { Strings(lang)[it].isBlank() }, "a blank $lang error message")
         }
-        assertEquals(stringNames("values"), stringNames("values-en"), "both locales define the same strings")
     }
 
     @Test
-    fun `the iOS shell defines the same strings in both languages`() {
+    fun `the iOS shell has every error message and enum label in both languages`() {
         val ios = File("../../ios-shell/Gridline/Resources")
         for (lang in listOf("zh-Hans", "en")) {
             val keys = Regex("""^"([a-z0-9_]+)" =""", RegexOption.MULTILINE)
                 .findAll(File(ios, "$lang.lproj/Localizable.strings").readText()).map { it.groupValues[1] }.toSet()
-            assertEquals(stringNames("values"), keys, "$lang.lproj matches the Android strings")
+            val missing = (errorKeys + enumKeys) - keys
+            assertTrue(missing.isEmpty(), "$lang.lproj lacks $missing")
         }
     }
 }

@@ -8,6 +8,7 @@ import kotlin.test.assertTrue
 import org.gridline.core.Action
 import org.gridline.core.ErrorCode
 import org.gridline.core.Severity
+import org.gridline.testkit.Fixtures
 import org.junit.jupiter.api.Test
 
 class IncidentActionsTest {

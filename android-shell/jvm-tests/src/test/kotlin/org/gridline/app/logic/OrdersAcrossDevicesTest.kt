@@ -12,6 +12,9 @@ import org.gridline.core.OrderAction
 import org.gridline.core.OrderDetail
 import org.gridline.core.OrderStage
 import org.gridline.core.ServiceOrderFields
+import org.gridline.testkit.Fixtures
+import org.gridline.testkit.ServerFixture
+import org.gridline.testkit.syncNow
 import org.junit.jupiter.api.Assumptions.assumeTrue
 import org.junit.jupiter.api.Test
 

@@ -16,6 +16,7 @@ import org.gridline.core.OrderDetail
 import org.gridline.core.OrderStage
 import org.gridline.core.Role
 import org.gridline.core.ServiceOrderFields
+import org.gridline.testkit.Fixtures
 import org.junit.jupiter.api.Test
 
 class OrdersTest {

@@ -9,6 +9,7 @@ import kotlin.test.assertTrue
 import org.gridline.core.CheckInKind
 import org.gridline.core.CheckInOutcome
 import org.gridline.core.Location
+import org.gridline.testkit.Fixtures
 import org.junit.jupiter.api.Test
 
 class RoundsAndCheckInTest {

@@ -8,6 +8,7 @@ import org.gridline.core.DueContact
 import org.gridline.core.ErrorCode
 import org.gridline.core.Role
 import org.gridline.core.VisitsDue
+import org.gridline.testkit.Fixtures
 import org.junit.jupiter.api.Test
 
 class VisitsTest {

@@ -1,8 +1,6 @@
-// Shared test fixtures: a fresh encrypted store in a temp directory with a small roster imported, and the
-// shell's string resource names.
-package org.gridline.app.logic
+// Shared test fixtures: a fresh encrypted store in a temp directory with a small roster imported.
+package org.gridline.testkit
 
-import java.io.File
 import java.nio.file.Files
 import java.security.SecureRandom
 import org.gridline.core.InitOptions
@@ -19,17 +17,12 @@ g1,3,2,1,101,H-101,赵强,M,1985,,,,
     /** Smallest byte string the core accepts as a PNG (it checks the magic number). */
     val PNG: ByteArray = byteArrayOf(0x89.toByte(), 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A) + ByteArray(64)
 
-    /** The string resource names of the Android shell's `res/<dir>/strings.xml` (`values`, `values-en`). */
-    fun stringNames(dir: String): Set<String> =
-        Regex("""<string name="([a-z0-9_]+)"""").findAll(File("../app/src/main/res/$dir/strings.xml").readText())
-            .map { it.groupValues[1] }.toSet()
-
     fun key(): ByteArray = ByteArray(32).also { SecureRandom().nextBytes(it) }
 
-    fun store(role: Role = Role.GRID_LEADER, user: String = "王芳"): GridlineStore {
+    fun store(role: Role = Role.GRID_LEADER, user: String = "王芳", roster: String = ROSTER): GridlineStore {
         val dir = Files.createTempDirectory("gridline-jvm").resolve("store").toString()
         val store = GridlineStore.init(dir, key(), InitOptions(user, role, "Asia/Shanghai", "幸福里社区", null, listOf("g1")))
-        store.importRoster(ROSTER.toByteArray())
+        store.importRoster(roster.toByteArray())
         return store
     }
 

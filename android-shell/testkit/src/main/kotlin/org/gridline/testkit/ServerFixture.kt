@@ -1,6 +1,6 @@
-// A real gridline-server on loopback for the cross-device tests: a community with the test roster, phones
+// A real gridline-server on loopback for the cross-device tests: a community with a roster, phones
 // enrolled through the admin command. The binary is GRIDLINE_SERVER_BIN (bindings/test.sh builds it and sets it).
-package org.gridline.app.logic
+package org.gridline.testkit
 
 import java.io.File
 import java.net.HttpURLConnection
@@ -12,7 +12,7 @@ import java.util.concurrent.TimeUnit
 import org.gridline.ffi.GridlineStore
 import org.gridline.ffi.SyncCancel
 
-class ServerFixture private constructor(private val bin: String, private val root: Path) : AutoCloseable {
+class ServerFixture private constructor(private val bin: String, private val root: Path, roster: String) : AutoCloseable {
     private val data = root.resolve("server").toString()
     val community: String
     val url: String
@@ -20,7 +20,7 @@ class ServerFixture private constructor(private val bin: String, private val roo
 
     init {
         community = field(admin("community", "create", "--name", "幸福里社区"), "community_id")
-        val roster = root.resolve("roster.csv").toFile().apply { writeText(Fixtures.ROSTER) }
+        val roster = root.resolve("roster.csv").toFile().apply { writeText(roster) }
         admin("roster", "import", "--community", community, roster.path)
         val port = ServerSocket(0).use { it.localPort }
         url = "http://127.0.0.1:$port"
@@ -71,7 +71,9 @@ class ServerFixture private constructor(private val bin: String, private val roo
         /** The server binary, or null when GRIDLINE_SERVER_BIN is not set (a hand-run `mvn test`). */
         val bin: String? = System.getenv("GRIDLINE_SERVER_BIN")?.takeIf { File(it).canExecute() }
 
-        fun start(): ServerFixture = ServerFixture(bin ?: error("GRIDLINE_SERVER_BIN"), Files.createTempDirectory("gridline-server"))
+        /** Starts a server whose community holds `roster`. */
+        fun start(roster: String = Fixtures.ROSTER): ServerFixture =
+            ServerFixture(bin ?: error("GRIDLINE_SERVER_BIN"), Files.createTempDirectory("gridline-server"), roster)
 
         /** One string field of the admin command's JSON answer (its shapes are flat: `{"code": "…", …}`). */
         private fun field(json: String, name: String): String =
