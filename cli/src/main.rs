@@ -6,8 +6,10 @@
 mod field;
 mod incident;
 mod ledger;
+mod needs;
 mod output;
 mod points;
+mod project;
 mod roster;
 mod service;
 mod sync;
@@ -81,6 +83,12 @@ enum Command {
     /// Volunteers' points: balance, history, redeem at the love supermarket, honour roll.
     #[command(subcommand)]
     Points(points::PointsCommand),
+    /// The needs list (问题清单): needs found on visits and service requests, per building and month.
+    #[command(subcommand)]
+    Needs(needs::NeedsCommand),
+    /// Service projects (项目化): create, update status, list, show, residents' ratings (民事民评).
+    #[command(subcommand)]
+    Project(project::ProjectCommand),
 }
 
 /// What every command gets: where the store is and how to open it.
@@ -151,6 +159,8 @@ fn run(cli: Cli) -> Result<Output> {
         Command::Incident(cmd) => incident::run(&ctx, cmd),
         Command::Service(cmd) => service::run(&ctx, cmd),
         Command::Points(cmd) => points::run(&ctx, cmd),
+        Command::Needs(cmd) => needs::run(&ctx, cmd),
+        Command::Project(cmd) => project::run(&ctx, cmd),
     }
 }
 

@@ -7,6 +7,9 @@
 //! - [`points`]: volunteer points — the one place for balances, stock and which redemption stands.
 //! - [`service_workflow`]: the service-order workflow (点单—派单—接单—评单) — the one place that decides an
 //!   order's stage, volunteer and due day.
+//! - [`needs`]: the needs list (问题清单) — what counts as a need and how needs are counted.
+//! - [`project`]: service projects (项目化) and residents' ratings (民事民评) — the one place for a project's
+//!   status and which ratings stand.
 //! - [`docs`]: the Automerge documents, their scoped ids and key names, the roster import and the scope rule
 //!   (`docs::scope`: which documents a device may read and write), shared by the device and the server.
 //! - [`roster_csv`]: the roster CSV format (PRODUCT.md §7).
@@ -23,7 +26,9 @@ pub mod error;
 #[cfg(feature = "ledger")]
 pub mod ledger;
 pub mod model;
+pub mod needs;
 pub mod points;
+pub mod project;
 pub mod roster_csv;
 pub mod schedule;
 pub mod service_workflow;

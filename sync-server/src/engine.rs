@@ -801,8 +801,14 @@ impl Engine {
         }
         let CataloguePage { rows, cursor, more } =
             catalogue_page(self.storage.as_ref(), &scope, req.cursor, CATALOGUE_LIMIT)?;
+        // The storage lists every document without a grid to every device; a volunteer's scope leaves some out
+        // (projects), so the catalogue names only what the device may read or reaches by assignment.
         let catalogue = rows
             .into_iter()
+            .filter(|r| {
+                DocId::parse(&r.doc_id)
+                    .is_ok_and(|id| device.may_read(&id) || scope.by_assignment && id.kind == DocKind::ServiceOrder)
+            })
             .map(|r| CatalogueEntry {
                 doc_id: r.doc_id,
                 heads: r.heads,
@@ -1108,9 +1114,12 @@ impl Engine {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let doc_id = id.to_string();
-        let (mut doc, base, base_bytes) = self
-            .copy(&doc_id)?
-            .ok_or_else(|| ServerError::bad_request(ErrorCode::NotFound, format!("{doc_id} is not stored here")))?;
+        let (mut doc, base, base_bytes) = match self.copy(&doc_id)? {
+            Some(stored) => stored,
+            // A staff member creates a project from the console: its document starts with this change.
+            None if id.kind == DocKind::Project => (AutoCommit::new().with_actor(self.actor.clone()), 0, 0),
+            None => return Err(ServerError::bad_request(ErrorCode::NotFound, format!("{doc_id} is not stored here"))),
+        };
         let before = doc.get_heads();
         let stored = crate::rules::stored(id, &doc);
         doc.load_incremental(change).map_err(malformed)?;

@@ -151,7 +151,12 @@ fn false_claim(
     latest: DateTime<Utc>,
 ) -> Result<Option<String>> {
     let c = &record.claims;
-    let grid = id.grid.as_deref().unwrap_or_default();
+    // A project is community-level: a rating names its household's grid, which `project_claim` checks against
+    // its author's scope; every other record names its document's grid.
+    let grid = match id.kind {
+        DocKind::Project => c.grid.as_deref().unwrap_or_default(),
+        _ => id.grid.as_deref().unwrap_or_default(),
+    };
     if c.grid.as_ref().is_some_and(|g| g != grid) {
         return Ok(Some(format!("names another grid than the document's ({grid})")));
     }
@@ -183,7 +188,29 @@ fn false_claim(
             return Ok(Some(format!("names a household that is not in grid {grid}'s roster")));
         }
     }
+    if id.kind == DocKind::Project {
+        return Ok(project_claim(doc, record, author));
+    }
     Ok(None)
+}
+
+/// What a project's record claims beyond its author (PROTOCOL.md, projects): its fields and status events are
+/// the committee's or the station's; a resident's rating is for a household its author may rate (the grid it
+/// names among the author's grids, for a grid role).
+fn project_claim(doc: &AutoCommit, record: &Record, author: &Device) -> Option<String> {
+    let scope = author.scope();
+    match record.kind {
+        RecordKind::ProjectFields | RecordKind::ProjectStatus if !scope.may_run_projects() => {
+            Some(format!("is written by role {:?}, which does not run projects", author.role.code()))
+        }
+        RecordKind::ProjectRating => {
+            let grid = record.claims.grid.as_deref().unwrap_or_default();
+            let building = docs::get_entity(doc, &record.key).map(|e| e.str("building")).unwrap_or_default();
+            (!scope.may_rate_household(grid, &building))
+                .then(|| format!("rates a household of grid {grid}, outside its author's scope"))
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]

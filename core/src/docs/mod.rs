@@ -10,6 +10,7 @@ pub mod community;
 mod event_list;
 pub mod incident;
 pub mod points;
+pub mod project;
 pub mod roster;
 pub mod scope;
 pub mod service_order;
@@ -46,13 +47,15 @@ coded_enum! {
         ServiceOrder = "order",
         /// One per community: the points ledger of its volunteers (credits, redemptions, the server's decisions).
         Points = "points",
+        /// One per service project (项目化): its fields, status events and residents' ratings (community-level).
+        Project = "project",
     }
 }
 
 /// A document id. Its text form carries the scope — `roster:<community>:<grid>`,
 /// `checkins:<community>:<grid>:<YYYY-MM-DD>`, `visits:<community>:<grid>:<YYYY-MM>`,
 /// `incident:<community>:<grid>:<uuid>`, `order:<community>:<grid>:<uuid>`, `community:<community>`,
-/// `points:<community>` — so the server can check a device's scope
+/// `points:<community>`, `project:<community>:<uuid>` — so the server can check a device's scope
 /// from the id alone, and the document's own root fields must agree with it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DocId {
@@ -117,6 +120,11 @@ impl DocId {
         DocId { kind: DocKind::Points, community: community.into(), grid: None, key: None }
     }
 
+    /// A service project's document (community-level: no grid).
+    pub fn project(community: &str, project_id: &str) -> DocId {
+        DocId { kind: DocKind::Project, community: community.into(), grid: None, key: Some(project_id.into()) }
+    }
+
     /// Parses and validates the text form.
     pub fn parse(s: &str) -> Result<DocId> {
         let bad = |why: &str| Error::invalid("doc_id", format!("{s:?}: {why}"));
@@ -127,7 +135,7 @@ impl DocId {
         let kind = parts[0].parse::<DocKind>().map_err(|_| bad("unknown document kind"))?;
         let expected = match kind {
             DocKind::Community | DocKind::Points => 2,
-            DocKind::Roster => 3,
+            DocKind::Roster | DocKind::Project => 3,
             _ => 4,
         };
         if parts.len() != expected {
@@ -136,17 +144,21 @@ impl DocId {
         if !valid_community(parts[1]) {
             return Err(bad("bad community id"));
         }
-        let grid = parts.get(2).map(|g| g.to_string());
+        // A project's third part is its key: it has no grid.
+        let (grid, key) = match kind {
+            DocKind::Project => (None, parts.get(2).map(|k| k.to_string())),
+            _ => (parts.get(2).map(|g| g.to_string()), parts.get(3).map(|k| k.to_string())),
+        };
         if grid.as_deref().is_some_and(|g| !valid_code(g)) {
             return Err(bad("bad grid code"));
         }
-        let key = parts.get(3).map(|k| k.to_string());
         let key_ok = match (kind, key.as_deref()) {
             (DocKind::CheckInLog, Some(k)) => chrono::NaiveDate::parse_from_str(k, crate::model::DAY_FORMAT).is_ok(),
             (DocKind::VisitLog, Some(k)) => {
                 chrono::NaiveDate::parse_from_str(&format!("{k}-01"), crate::model::DAY_FORMAT).is_ok() && k.len() == 7
             }
-            (DocKind::Incident | DocKind::ServiceOrder, Some(k)) => uuid::Uuid::parse_str(k).is_ok(),
+            (DocKind::Incident | DocKind::ServiceOrder | DocKind::Project, Some(k)) => uuid::Uuid::parse_str(k).is_ok(),
+            (DocKind::Project, None) => false,
             (_, None) => true,
             _ => false,
         };
@@ -362,6 +374,12 @@ pub enum RecordKind {
     Redemption,
     /// A credit or a decision the server wrote in the points ledger.
     PointsEntry,
+    /// The fields a project's creator wrote.
+    ProjectFields,
+    /// A status event of a project.
+    ProjectStatus,
+    /// A resident's rating of a project.
+    ProjectRating,
 }
 
 impl RecordKind {
@@ -426,6 +444,7 @@ pub fn records(kind: DocKind, doc: &AutoCommit) -> Vec<Record> {
         DocKind::Incident => incident::records(doc),
         DocKind::ServiceOrder => service_order::records(doc),
         DocKind::Points => points::records(doc),
+        DocKind::Project => project::records(doc),
     }
 }
 
@@ -538,6 +557,7 @@ mod tests {
             DocId::incident("c1", "G01", "0190f5a4-2b3c-7d4e-8f00-112233445566"),
             DocId::service_order("c1", "G01", "0190f5a4-2b3c-7d4e-8f00-112233445566"),
             DocId::points("c1"),
+            DocId::project("c1", "0190f5a4-2b3c-7d4e-8f00-112233445566"),
         ] {
             assert_eq!(DocId::parse(&id.to_string()).expect("parses"), id);
         }
@@ -552,6 +572,9 @@ mod tests {
             "community:c/1",
             "order:c1:G1:x",
             "points:c1:G1",
+            "project:c1",
+            "project:c1:G1",
+            "project:c1:G1:0190f5a4-2b3c-7d4e-8f00-112233445566",
         ] {
             assert!(DocId::parse(bad).is_err(), "{bad} should be refused");
         }

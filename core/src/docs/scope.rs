@@ -6,6 +6,7 @@
 
 use super::{DocId, DocKind};
 use crate::model::Role;
+use crate::project;
 
 /// A device's scope: its community, its role and the grids it covers.
 #[derive(Debug, Clone, Copy)]
@@ -70,7 +71,9 @@ impl<'a> DeviceScope<'a> {
 
     /// True when the device may change the document: as reading, except that only community-wide roles write
     /// the community document (its configuration), only the committee and the station record redemptions in
-    /// the points ledger, and a volunteer writes only the service orders dispatched to it.
+    /// the points ledger, a volunteer writes only the service orders dispatched to it, and a project is written
+    /// by those who run it or rate it (which entries each may write: [`DeviceScope::may_run_projects`],
+    /// [`DeviceScope::may_rate_household`]).
     pub fn may_write(&self, id: &DocId) -> bool {
         if !self.may_read(id) {
             return false;
@@ -78,7 +81,27 @@ impl<'a> DeviceScope<'a> {
         match id.kind {
             DocKind::Community => self.role.is_community_wide(),
             DocKind::Points => matches!(self.role, Role::Committee | Role::Station),
+            DocKind::Project => project::may_run(self.role) || project::may_rate(self.role),
             _ => self.role != Role::Volunteer || self.trusts_assignments,
+        }
+    }
+
+    /// True when the device may create a project and write its fields and status events (committee, station).
+    pub fn may_run_projects(&self) -> bool {
+        project::may_run(self.role)
+    }
+
+    /// True when the device may record a resident's rating of a project for a household of `grid` living in
+    /// `building`: the committee and the station for any household, a grid role for the households of its
+    /// grids. (A role scoped to buildings checks `building` here too.)
+    pub fn may_rate_household(&self, grid: &str, building: &str) -> bool {
+        let _ = building;
+        if !project::may_rate(self.role) {
+            return false;
+        }
+        match self.role {
+            Role::Committee | Role::Station => true,
+            _ => self.covers_grid(grid),
         }
     }
 
@@ -141,6 +164,34 @@ mod tests {
         assert!(own_store.may_read(&order) && own_store.may_write(&order));
         assert!(!own_store.may_read(&DocId::roster("c1", "A")));
         assert!(!own_store.may_read(&DocId::points("c2")));
+    }
+
+    #[test]
+    fn projects_are_read_by_all_but_volunteers_run_by_committee_and_station_rated_within_grids() {
+        let id = DocId::project("c1", "0190f5a4-2b3c-7d4e-8f00-112233445566");
+        let named = grids(&["A"]);
+        let leader = DeviceScope::enrolled("c1", Role::GridLeader, &named);
+        let worker = DeviceScope::enrolled("c1", Role::SocialWorker, &named);
+        let committee = DeviceScope::enrolled("c1", Role::Committee, &[]);
+        let station = DeviceScope::enrolled("c1", Role::Station, &[]);
+        let street = DeviceScope::enrolled("c1", Role::Street, &[]);
+        let volunteer = DeviceScope::enrolled("c1", Role::Volunteer, &[]);
+        for s in [leader, worker, committee, station, street] {
+            assert!(s.may_read(&id), "{:?}", s.role);
+        }
+        assert!(!volunteer.may_read(&id) && !volunteer.may_write(&id));
+        assert!(!DeviceScope::held("c1", Role::Volunteer, &[]).may_read(&id));
+        assert!(!leader.may_read(&DocId::project("c2", "0190f5a4-2b3c-7d4e-8f00-112233445566")));
+        for s in [leader, worker, committee, station] {
+            assert!(s.may_write(&id), "{:?}", s.role);
+        }
+        assert!(!street.may_write(&id));
+        assert!(committee.may_run_projects() && station.may_run_projects());
+        assert!(!leader.may_run_projects() && !worker.may_run_projects() && !street.may_run_projects());
+        assert!(leader.may_rate_household("A", "1") && !leader.may_rate_household("B", "1"));
+        assert!(worker.may_rate_household("A", "2") && !worker.may_rate_household("B", "2"));
+        assert!(committee.may_rate_household("B", "9") && station.may_rate_household("B", "9"));
+        assert!(!street.may_rate_household("A", "1") && !volunteer.may_rate_household("A", "1"));
     }
 
     /// A grid-scoped record without grids (never enrolled so, but a tampered or half-migrated row) covers no

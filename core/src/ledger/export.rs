@@ -140,6 +140,10 @@ impl Ledger {
         summary.extend(s.orders.iter().map(|(k, n)| pair(&format!("{} {k}", l("服务订单", "orders")), *n)));
         summary.push(pair(l("本月发放积分", "Points credited"), s.points_credited));
         summary.push(pair(l("本月兑换积分", "Points redeemed"), s.points_redeemed));
+        summary.push(pair(l("问题清单需求数", "Needs on the needs list"), s.needs));
+        summary.push(pair(l("服务项目数", "Service projects"), s.projects));
+        summary.push(pair(l("已结项项目数", "Projects done"), s.projects_done));
+        summary.push(pair(l("本月项目评价数", "Project ratings this month"), s.project_ratings));
         let care = self
             .special_care
             .iter()
@@ -264,6 +268,7 @@ impl Ledger {
                 ]
             })
             .collect();
+        let (needs, projects, project_ratings) = self.project_sheets(lang);
         vec![
             sheet(lang, ("概况", "Summary"), &[("项目", "Item"), ("数值", "Value")], summary),
             sheet(
@@ -393,7 +398,133 @@ impl Ledger {
                 ],
                 honour_roll,
             ),
+            needs,
+            projects,
+            project_ratings,
         ]
+    }
+
+    /// The needs list (问题清单), the service projects (项目化) and their residents' ratings (民事民评) as sheets.
+    /// The projects' sheet is named 项目化服务 because 服务项目 already names the visit services' sheet.
+    fn project_sheets(&self, lang: Lang) -> (Sheet, Sheet, Sheet) {
+        let needs = self
+            .needs
+            .iter()
+            .flat_map(|n| {
+                n.by_building.iter().map(move |b| {
+                    vec![
+                        (&n.need).into(),
+                        lang.pick(&n.name_zh, &n.name_en).into(),
+                        (&b.grid).into(),
+                        (&b.building).into(),
+                        b.households.into(),
+                        b.visits.into(),
+                        b.requests.into(),
+                        n.households.into(),
+                        n.first_seen.to_string().into(),
+                        n.last_seen.to_string().into(),
+                        n.project_id.clone().into(),
+                    ]
+                })
+            })
+            .collect();
+        let projects = self
+            .projects
+            .iter()
+            .map(|p| {
+                vec![
+                    (&p.project_id).into(),
+                    (&p.title).into(),
+                    (&p.category).into(),
+                    (&p.organisation).into(),
+                    p.budget_yuan.into(),
+                    p.needs.join(";").into(),
+                    p.from.map(|d| d.to_string()).into(),
+                    p.to.map(|d| d.to_string()).into(),
+                    p.status.code().into(),
+                    p.created_at.to_rfc3339().into(),
+                    p.done_at.map(|t| t.to_rfc3339()).into(),
+                    p.rating_count.into(),
+                    p.rating_average.into(),
+                ]
+            })
+            .collect();
+        let title = |id: &str| self.projects.iter().find(|p| p.project_id == id).map(|p| p.title.clone());
+        let ratings = self
+            .project_ratings
+            .iter()
+            .map(|r| {
+                vec![
+                    (&r.project_id).into(),
+                    title(&r.project_id).into(),
+                    (&r.grid).into(),
+                    (&r.building).into(),
+                    (&r.household_code).into(),
+                    r.rating.into(),
+                    (&r.note).into(),
+                    (&r.actor).into(),
+                    (&r.at).into(),
+                    state_name(lang, r.state).into(),
+                ]
+            })
+            .collect();
+        (
+            sheet(
+                lang,
+                ("问题清单", "Needs list"),
+                &[
+                    ("需求代码", "Need"),
+                    ("需求", "Name"),
+                    ("网格", "Grid"),
+                    ("楼栋", "Building"),
+                    ("户数", "Households"),
+                    ("访视发现", "Visits"),
+                    ("点单次数", "Requests"),
+                    ("全社区户数", "Households in all"),
+                    ("首次发现", "First seen"),
+                    ("最近发现", "Last seen"),
+                    ("对应项目", "Project"),
+                ],
+                needs,
+            ),
+            sheet(
+                lang,
+                ("项目化服务", "Service projects"),
+                &[
+                    ("项目编号", "Project"),
+                    ("项目名称", "Title"),
+                    ("类别", "Category"),
+                    ("承接机构", "Organisation"),
+                    ("预算(元)", "Budget (yuan)"),
+                    ("对应需求", "Needs"),
+                    ("开始日期", "From"),
+                    ("结束日期", "To"),
+                    ("状态", "Status"),
+                    ("创建时间", "Created"),
+                    ("结项时间", "Done"),
+                    ("评价户数", "Households rating"),
+                    ("平均评分", "Average rating"),
+                ],
+                projects,
+            ),
+            sheet(
+                lang,
+                ("项目评价", "Project ratings"),
+                &[
+                    ("项目编号", "Project"),
+                    ("项目名称", "Title"),
+                    ("网格", "Grid"),
+                    ("楼栋", "Building"),
+                    ("户号", "Household"),
+                    ("评分", "Rating"),
+                    ("评价意见", "Note"),
+                    ("记录人", "Recorded by"),
+                    ("时间", "Time"),
+                    ("计入", "Counts"),
+                ],
+                ratings,
+            ),
+        )
     }
 
     /// The ledger as one CSV file (UTF-8 with BOM; every section in turn, see the module docs).
@@ -404,6 +535,17 @@ impl Ledger {
     /// The ledger as an XLSX workbook, one worksheet per section.
     pub fn to_xlsx(&self, lang: Lang) -> Result<Vec<u8>> {
         write_xlsx(&self.sheets(lang))
+    }
+}
+
+/// What became of a rating, in the ledger's language.
+fn state_name(lang: Lang, state: crate::project::RatingState) -> &'static str {
+    use crate::project::RatingState;
+    match state {
+        RatingState::Stands => lang.pick("有效", "stands"),
+        RatingState::Replaced => lang.pick("已被替换", "replaced"),
+        RatingState::ProjectNotDone => lang.pick("项目未结项", "project not done"),
+        RatingState::Invalid => lang.pick("无效", "invalid"),
     }
 }
 

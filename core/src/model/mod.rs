@@ -5,6 +5,7 @@ pub mod checkin;
 pub mod community;
 pub mod incident;
 pub mod order;
+pub mod project;
 pub mod roster;
 pub mod visit;
 
@@ -16,6 +17,7 @@ pub use community::{
 };
 pub use incident::{IncidentEvent, IncidentFields, NewIncident, Severity};
 pub use order::{NewServiceOrder, OrderEvent, ServiceOrderFields};
+pub use project::{NewProject, NewProjectRating, ProjectFields, ProjectRatingEntry, ProjectStatusEvent};
 pub use roster::{Household, Resident};
 pub use visit::{NewVisit, Visit, VisitKind, SATISFACTION_RANGE};
 

@@ -39,6 +39,7 @@ pub fn reindex(tx: &Transaction<'_>, changed: &[(DocId, AutoCommit)]) -> Result<
                 super::incidents::index_incident(tx, id, doc, policy.as_ref().unwrap_or(&Default::default()))?
             }
             DocKind::ServiceOrder => super::orders::index_order(tx, id, doc)?,
+            DocKind::Project => super::projects::index_project(tx, id, doc)?,
             DocKind::Community | DocKind::Points => {}
         }
     }

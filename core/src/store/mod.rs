@@ -6,7 +6,7 @@
 //! `Store` is the API; its methods are grouped by concern here: this file (open, documents, check-ins,
 //! roster import), `queries.rs` (rounds, households), `visits.rs` (visits, worker report), `incidents.rs`,
 //! `points.rs` (volunteer points, read from the ledger document),
-//! `orders.rs` (service orders),
+//! `orders.rs` (service orders), `projects.rs` (service projects, residents' ratings and the needs list),
 //! `blobs.rs` (photos), `ledger.rs`, `sync_status.rs` (server, refused documents, status). The exchange with
 //! the server and with bundles (`enroll`, `sync`, `bundle_*`) is in `sync::client` and `sync::bundle`. All
 //! SQL is in `db/`, one file per concern; the tables and their migrations are in `schema.rs`.
@@ -19,6 +19,7 @@ pub mod index;
 mod ledger;
 mod orders;
 pub(crate) mod points;
+mod projects;
 mod queries;
 mod replica;
 pub mod schema;
@@ -45,6 +46,11 @@ pub use orders::{
     MAX_VOLUNTEER_CHARS,
 };
 pub use points::Redemption;
+pub use projects::{
+    NeedsFilter, NeedsList, ProjectDetail, ProjectEventView, ProjectFilter, ProjectList, ProjectListItem,
+    ProjectRatingView, ProjectRatings, MAX_PROJECT_BUDGET_YUAN, MAX_PROJECT_CATEGORY_CHARS, MAX_PROJECT_NEEDS,
+    MAX_PROJECT_ORGANISATION_CHARS, MAX_PROJECT_TITLE_CHARS,
+};
 pub use queries::{CheckInSummary, HouseholdDetail, ResidentSummary, Rounds, RoundsItem, RoundsReason};
 pub(crate) use visits::{add_visit_contacts, VisitRow};
 pub use visits::{average, rate, ContactsDone, VisitDueItem, VisitsDue, WorkerReport, MAX_VISIT_MINUTES};

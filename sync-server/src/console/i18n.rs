@@ -72,6 +72,8 @@ const SECTIONS: &[Words] = &[
     super::orders::WORDS,
     super::shop::WORDS,
     super::config::WORDS,
+    super::needs::WORDS,
+    super::projects::WORDS,
 ];
 
 /// Words every page shares (chrome, sign-in, queue, incident).
@@ -331,6 +333,7 @@ impl Tr {
                 ("您的角色在当前阶段不能执行此操作。", "Your role may not take this action at this stage.")
             }
             ErrorCode::NotFound => ("找不到该记录。", "Not found."),
+            ErrorCode::ProjectNotDone => ("项目结项后才能评价。", "A project is rated once it is done."),
             ErrorCode::InvalidInput => ("输入有误。", "The input is not valid."),
             ErrorCode::RosterInvalid => {
                 ("名册文件有误，未导入任何内容。", "The roster file has an error; nothing was imported.")

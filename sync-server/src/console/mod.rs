@@ -20,9 +20,11 @@ mod i18n;
 mod incident;
 mod ledger;
 mod login;
+mod needs;
 mod orders;
 mod page;
 mod phones;
+mod projects;
 mod queue;
 pub mod replica;
 mod responses;
@@ -116,6 +118,8 @@ fn routes(console: Arc<Console>) -> Router {
         .merge(orders::routes())
         .merge(shop::routes())
         .merge(config::routes())
+        .merge(needs::routes())
+        .merge(projects::routes())
         .route("/events", get(events::stream))
         .route("/assets/{name}", get(assets::asset))
         .layer(axum::middleware::map_response(security_headers))

@@ -13,6 +13,7 @@ pub(crate) mod incidents;
 pub(crate) mod ledger;
 pub(crate) mod meta;
 pub(crate) mod orders;
+pub(crate) mod projects;
 pub(crate) mod roster;
 pub(crate) mod sync_state;
 pub(crate) mod visits;
