@@ -61,6 +61,9 @@ pub enum Error {
     /// A redemption of an item that is not in the love supermarket.
     #[error("item {0:?} is not in the love supermarket")]
     UnknownItem(String),
+    /// A household already surveyed that year (双评议: one survey per household per year).
+    #[error("household {household:?} was already surveyed in {year}")]
+    AlreadySurveyed { household: String, year: u32 },
     /// A record (incident, visit, blob …) that does not exist here.
     #[error("{kind} {id:?} not found")]
     NotFound { kind: String, id: String },
@@ -150,6 +153,7 @@ impl Error {
             Error::PointsInsufficient { .. } => ErrorCode::PointsInsufficient,
             Error::OutOfStock { .. } => ErrorCode::OutOfStock,
             Error::UnknownItem(_) => ErrorCode::UnknownItem,
+            Error::AlreadySurveyed { .. } => ErrorCode::AlreadySurveyed,
         }
     }
 
@@ -230,6 +234,8 @@ coded_enum! {
         OutOfStock = "out_of_stock",
         /// A redemption of an item not in the love supermarket.
         UnknownItem = "unknown_item",
+        /// A household already surveyed that year.
+        AlreadySurveyed = "already_surveyed",
         /// A record that does not exist.
         NotFound = "not_found",
         /// The server could not be reached.
@@ -348,7 +354,8 @@ impl ErrorCode {
             | SyncMessageTooLarge
             | BodyTimeout => ErrorKind::Network,
             RosterInvalid | HouseholdNotFound | ResidentNotFound | InvalidInput | PhotoInvalid | DocumentInvalid
-            | ActionNotAllowed | UnknownCode | PointsInsufficient | OutOfStock | UnknownItem | InsecureServerUrl
+            | ActionNotAllowed | UnknownCode | PointsInsufficient | OutOfStock | UnknownItem | AlreadySurveyed
+            | InsecureServerUrl
             | BundleInvalid | BundleOutOfScope | SignatureInvalid | ForbiddenChange | ForbiddenDocument
             | EnrollCodeInvalid | EnrollCodeUsed | EnrollCodeExpired | InvalidPublicKey | ProtocolUnsupported
             | BodyTooLarge | MalformedBody | MalformedSyncMessage | TooManyDocuments | InvalidDocId
