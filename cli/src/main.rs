@@ -3,6 +3,7 @@
 //! Every command prints one JSON document on stdout with `--json`; on failure the exit code is 1 and the
 //! document is `{"error": {"code", "message"}}` (without `--json`: `code: message` on stderr).
 
+mod evaluation;
 mod field;
 mod incident;
 mod ledger;
@@ -81,6 +82,12 @@ enum Command {
     /// Volunteers' points: balance, history, redeem at the love supermarket, honour roll.
     #[command(subcommand)]
     Points(points::PointsCommand),
+    /// Residents' yearly survey of the community (双评议): record, report.
+    #[command(subcommand)]
+    Survey(evaluation::SurveyCommand),
+    /// The community's yearly rating of departments (双评议): rate, report.
+    #[command(subcommand)]
+    Department(evaluation::DepartmentCommand),
 }
 
 /// What every command gets: where the store is and how to open it.
@@ -151,6 +158,8 @@ fn run(cli: Cli) -> Result<Output> {
         Command::Incident(cmd) => incident::run(&ctx, cmd),
         Command::Service(cmd) => service::run(&ctx, cmd),
         Command::Points(cmd) => points::run(&ctx, cmd),
+        Command::Survey(cmd) => evaluation::survey(&ctx, cmd),
+        Command::Department(cmd) => evaluation::department(&ctx, cmd),
     }
 }
 
