@@ -29,6 +29,7 @@ mod responses;
 mod roster;
 pub mod session;
 mod shop;
+mod surveys;
 mod views;
 
 use std::path::Path;
@@ -116,6 +117,7 @@ fn routes(console: Arc<Console>) -> Router {
         .merge(orders::routes())
         .merge(shop::routes())
         .merge(config::routes())
+        .merge(surveys::routes())
         .route("/events", get(events::stream))
         .route("/assets/{name}", get(assets::asset))
         .layer(axum::middleware::map_response(security_headers))
