@@ -3,6 +3,7 @@
 //! Every command prints one JSON document on stdout with `--json`; on failure the exit code is 1 and the
 //! document is `{"error": {"code", "message"}}` (without `--json`: `code: message` on stderr).
 
+mod evaluation;
 mod field;
 mod incident;
 mod ledger;
@@ -89,6 +90,12 @@ enum Command {
     /// Service projects (项目化): create, update status, list, show, residents' ratings (民事民评).
     #[command(subcommand)]
     Project(project::ProjectCommand),
+    /// Residents' yearly survey of the community (双评议): record, report.
+    #[command(subcommand)]
+    Survey(evaluation::SurveyCommand),
+    /// The community's yearly rating of departments (双评议): rate, report.
+    #[command(subcommand)]
+    Department(evaluation::DepartmentCommand),
 }
 
 /// What every command gets: where the store is and how to open it.
@@ -161,6 +168,8 @@ fn run(cli: Cli) -> Result<Output> {
         Command::Points(cmd) => points::run(&ctx, cmd),
         Command::Needs(cmd) => needs::run(&ctx, cmd),
         Command::Project(cmd) => project::run(&ctx, cmd),
+        Command::Survey(cmd) => evaluation::survey(&ctx, cmd),
+        Command::Department(cmd) => evaluation::department(&ctx, cmd),
     }
 }
 

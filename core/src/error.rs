@@ -67,6 +67,9 @@ pub enum Error {
         /// The project's status code.
         status: String,
     },
+    /// A household already surveyed that year (双评议: one survey per household per year).
+    #[error("household {household:?} was already surveyed in {year}")]
+    AlreadySurveyed { household: String, year: u32 },
     /// A record (incident, visit, blob …) that does not exist here.
     #[error("{kind} {id:?} not found")]
     NotFound { kind: String, id: String },
@@ -157,6 +160,7 @@ impl Error {
             Error::OutOfStock { .. } => ErrorCode::OutOfStock,
             Error::UnknownItem(_) => ErrorCode::UnknownItem,
             Error::ProjectNotDone { .. } => ErrorCode::ProjectNotDone,
+            Error::AlreadySurveyed { .. } => ErrorCode::AlreadySurveyed,
         }
     }
 
@@ -237,6 +241,8 @@ coded_enum! {
         OutOfStock = "out_of_stock",
         /// A redemption of an item not in the love supermarket.
         UnknownItem = "unknown_item",
+        /// A household already surveyed that year.
+        AlreadySurveyed = "already_surveyed",
         /// A record that does not exist.
         NotFound = "not_found",
         /// A resident's rating of a project that is not done yet.
@@ -358,7 +364,7 @@ impl ErrorCode {
             | BodyTimeout => ErrorKind::Network,
             RosterInvalid | HouseholdNotFound | ResidentNotFound | InvalidInput | PhotoInvalid | DocumentInvalid
             | ActionNotAllowed | UnknownCode | PointsInsufficient | OutOfStock | UnknownItem | ProjectNotDone
-            | InsecureServerUrl | BundleInvalid | BundleOutOfScope | SignatureInvalid | ForbiddenChange
+            | AlreadySurveyed | InsecureServerUrl | BundleInvalid | BundleOutOfScope | SignatureInvalid | ForbiddenChange
             | ForbiddenDocument | EnrollCodeInvalid | EnrollCodeUsed | EnrollCodeExpired | InvalidPublicKey
             | ProtocolUnsupported | BodyTooLarge | MalformedBody | MalformedSyncMessage | TooManyDocuments
             | InvalidDocId | DuplicateDocument | BlobTooLarge | BlobHashMismatch | InvalidBlobHash | NotFound

@@ -7,6 +7,9 @@
 //! the community's service projects (项目化) and the residents' ratings of them recorded in the month (民事民评).
 //! [`export`] writes it as CSV or XLSX.
 //!
+//! The two-way evaluation (双评议) of the year the month falls in: the residents' survey per grid and item
+//! (居民满意度测评) and the community's department ratings (部门评议).
+//!
 //! Points are the community's, whatever the grid: the points ledger is one document per community, as
 //! public as the honour roll, and a volunteer serves every grid.
 
@@ -18,8 +21,8 @@ use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::model::{CheckInKind, CheckInOutcome, Severity};
 use crate::needs::NeedItem;
+use crate::model::{CheckInKind, CheckInOutcome, DepartmentReport, Severity, SurveyReport};
 use crate::points::{self, HonourRow, VolunteerMonth};
 use crate::schedule::{self, ContactHistory, DatedContact, Month};
 use crate::service_workflow::OrderStage;
@@ -153,6 +156,12 @@ pub struct LedgerSummary {
     pub projects_done: u32,
     /// Residents' ratings of projects recorded in the month (replaced ones included).
     pub project_ratings: u32,
+    /// Households whose residents' survey of the month's year stands (双评议), in the ledger's grids.
+    pub households_surveyed: u32,
+    /// The average answer of those surveys, two decimals (`None`: no survey).
+    pub survey_average: Option<f64>,
+    /// Departments the community rated for the month's year (部门评议).
+    pub departments_rated: u32,
 }
 
 /// A check-in row of the ledger.
@@ -265,6 +274,10 @@ pub struct Ledger {
     pub projects: Vec<ProjectListItem>,
     /// The residents' ratings of projects recorded in the month, per project in replay order.
     pub project_ratings: Vec<ProjectRatingView>,
+    /// The residents' survey of the month's year (居民满意度测评), per grid and in total.
+    pub survey: SurveyReport,
+    /// The community's department ratings of the month's year (部门评议).
+    pub departments: DepartmentReport,
 }
 
 /// The ledger's figures without its row sheets (`Store::ledger_figures`): every section a screen shows, the
@@ -388,6 +401,7 @@ pub(crate) fn build(store: &Store, month: &Month, grid: Option<&str>, rows: Rows
     let orders = ledger_orders(store, &grids, month)?;
     let (volunteer_points, honour_roll) = ledger_points(store, month, until)?;
     let (needs, projects, project_ratings) = ledger_projects(store, grid, month, until)?;
+    let (survey, departments) = ledger_evaluation(store, month, grid)?;
     let mut orders_by_stage: BTreeMap<String, u32> =
         OrderStage::ALL.iter().map(|s| (s.code().to_string(), 0)).collect();
     for o in &orders {
@@ -430,6 +444,9 @@ pub(crate) fn build(store: &Store, month: &Month, grid: Option<&str>, rows: Rows
         projects: projects.len() as u32,
         projects_done: projects.iter().filter(|p| p.status == crate::project::ProjectStatus::Done).count() as u32,
         project_ratings: project_ratings.len() as u32,
+        households_surveyed: survey.total.households_surveyed,
+        survey_average: survey.total.average,
+        departments_rated: departments.departments.len() as u32,
     };
     Ok(Ledger {
         summary,
@@ -446,6 +463,8 @@ pub(crate) fn build(store: &Store, month: &Month, grid: Option<&str>, rows: Rows
         needs,
         projects,
         project_ratings,
+        survey,
+        departments,
     })
 }
 
@@ -469,6 +488,21 @@ fn ledger_projects(
     ratings
         .retain(|r| grid.is_none_or(|g| r.grid == g) && local_day(store, &r.at).is_some_and(|day| month.contains(day)));
     Ok((needs, projects, ratings))
+}
+
+/// The residents' survey and the department ratings of the year `month` falls in: the survey of `grid` or
+/// the device's scope, the department ratings when the device may read them.
+fn ledger_evaluation(store: &Store, month: &Month, grid: Option<&str>) -> Result<(SurveyReport, DepartmentReport)> {
+    use chrono::Datelike;
+    let year = u32::try_from(month.first.year()).unwrap_or_default();
+    let survey = store.survey_report(year, grid)?;
+    let readable = store.device().scope().may_read(&crate::docs::DocId::departments(&store.device().community_id, year));
+    let departments = if readable {
+        store.department_report(year)?
+    } else {
+        DepartmentReport { year, departments: Vec::new() }
+    };
+    Ok((survey, departments))
 }
 
 /// The service orders of `grids` requested in `month` (in the community's time zone), by request time.

@@ -4,6 +4,8 @@
 //! - [`model`]: plain domain data (roles, roster, check-ins, the community's configuration).
 //! - [`schedule`]: what is due and when — the one place for the due-date rules.
 //! - [`workflow`]: the incident workflow — the one place that decides an incident's stage.
+//! - [`evaluation`]: the two-way evaluation (双评议) — which residents' survey and which department rating
+//!   stand, and what they average to.
 //! - [`points`]: volunteer points — the one place for balances, stock and which redemption stands.
 //! - [`service_workflow`]: the service-order workflow (点单—派单—接单—评单) — the one place that decides an
 //!   order's stage, volunteer and due day.
@@ -23,6 +25,7 @@ pub mod clock;
 mod codes;
 pub mod docs;
 pub mod error;
+pub mod evaluation;
 #[cfg(feature = "ledger")]
 pub mod ledger;
 pub mod model;

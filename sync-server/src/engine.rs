@@ -801,14 +801,15 @@ impl Engine {
         }
         let CataloguePage { rows, cursor, more } =
             catalogue_page(self.storage.as_ref(), &scope, req.cursor, CATALOGUE_LIMIT)?;
-        // The storage lists every document without a grid to every device; a volunteer's scope leaves some out
-        // (projects), so the catalogue names only what the device may read or reaches by assignment.
+        // The storage lists by community and grid; a document without a grid that the role may not read (a
+        // volunteer and projects or the department ratings) is left out here, so its id and heads are not told either.
+        let device_scope = device.scope();
+        let readable = |doc_id: &str| {
+            DocId::parse(doc_id).is_ok_and(|id| device_scope.may_read(&id) || device_scope.reaches_by_assignment(&id))
+        };
         let catalogue = rows
             .into_iter()
-            .filter(|r| {
-                DocId::parse(&r.doc_id)
-                    .is_ok_and(|id| device.may_read(&id) || scope.by_assignment && id.kind == DocKind::ServiceOrder)
-            })
+            .filter(|r| readable(&r.doc_id))
             .map(|r| CatalogueEntry {
                 doc_id: r.doc_id,
                 heads: r.heads,

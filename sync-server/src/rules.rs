@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 use automerge::{ActorId, AutoCommit, ObjId};
 use chrono::{DateTime, TimeDelta, Utc};
 use gridline_core::docs::{self, roster, DocId, DocKind, Record, RecordKind};
-use gridline_core::model::MAX_TIME_AHEAD;
+use gridline_core::model::{Role, MAX_TIME_AHEAD};
 use gridline_core::sync::signing;
 
 use crate::error::{Result, ServerError};
@@ -179,6 +179,9 @@ fn false_claim(
             Ok(_) => {}
         }
     }
+    if let Some(why) = evaluation_problem(id, doc, record, author) {
+        return Ok(Some(why.into()));
+    }
     if let Some(code) = &c.household {
         let known = match id.kind {
             DocKind::Roster => roster::has_household(doc, code),
@@ -213,14 +216,35 @@ fn project_claim(doc: &AutoCommit, record: &Record, author: &Device) -> Option<S
     }
 }
 
+/// What is wrong with a record of the two-way evaluation (双评议) beyond its claims, if anything: a survey's
+/// key must name its household, its answers be 1–5 and its time fall in the document's year; a department
+/// rating is the committee's or the station's, under its department's key, with scores 1–5.
+fn evaluation_problem(id: &DocId, doc: &AutoCommit, record: &Record, author: &Device) -> Option<&'static str> {
+    let entity = || docs::get_entity(doc, &record.key).unwrap_or_default();
+    match record.kind {
+        RecordKind::Survey => {
+            let rest = record.key.strip_prefix(docs::survey::SURVEY_PREFIX)?;
+            docs::survey::entry_problem(rest, &entity(), id.year())
+        }
+        RecordKind::DepartmentRating => {
+            if !matches!(author.role, Role::Committee | Role::Station) {
+                return Some("is written by a role that rates no department");
+            }
+            let rest = record.key.strip_prefix(docs::department::RATING_PREFIX)?;
+            docs::department::entry_problem(rest, &entity())
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use automerge::transaction::Transactable;
     use gridline_core::docs::{checkin_log, incident, visit_log};
     use gridline_core::model::{
-        CheckIn, CheckInKind, CheckInOutcome, Household, IncidentEvent, IncidentFields, Resident, Role, Severity,
-        Visit, VisitKind,
+        CheckIn, CheckInKind, CheckInOutcome, Household, IncidentEvent, IncidentFields, Resident, Severity, Visit,
+        VisitKind,
     };
 
     const LEADER: &str = "0190f5a4-2b3c-7d4e-8f00-000000000001";

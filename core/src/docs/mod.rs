@@ -7,6 +7,7 @@
 
 pub mod checkin_log;
 pub mod community;
+pub mod department;
 mod event_list;
 pub mod incident;
 pub mod points;
@@ -14,6 +15,7 @@ pub mod project;
 pub mod roster;
 pub mod scope;
 pub mod service_order;
+pub mod survey;
 pub mod visit_log;
 
 use std::collections::HashMap;
@@ -49,13 +51,18 @@ coded_enum! {
         Points = "points",
         /// One per service project (项目化): its fields, status events and residents' ratings (community-level).
         Project = "project",
+        /// One per grid and year: the residents' survey of the community (双评议, 居民满意度测评).
+        Survey = "survey",
+        /// One per community and year: the community's ratings of departments (双评议, 部门评议).
+        DepartmentRating = "departments",
     }
 }
 
 /// A document id. Its text form carries the scope — `roster:<community>:<grid>`,
 /// `checkins:<community>:<grid>:<YYYY-MM-DD>`, `visits:<community>:<grid>:<YYYY-MM>`,
 /// `incident:<community>:<grid>:<uuid>`, `order:<community>:<grid>:<uuid>`, `community:<community>`,
-/// `points:<community>`, `project:<community>:<uuid>` — so the server can check a device's scope
+/// `points:<community>`, `project:<community>:<uuid>`, `survey:<community>:<grid>:<YYYY>`,
+/// `departments:<community>:<YYYY>` — so the server can check a device's scope
 /// from the id alone, and the document's own root fields must agree with it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DocId {
@@ -63,7 +70,7 @@ pub struct DocId {
     pub kind: DocKind,
     /// Community id.
     pub community: String,
-    /// Grid code (absent only for the community document).
+    /// Grid code (absent for the community's own documents: configuration, points, department ratings).
     pub grid: Option<String>,
     /// Day, month or incident id, for kinds that have one.
     pub key: Option<String>,
@@ -125,6 +132,28 @@ impl DocId {
         DocId { kind: DocKind::Project, community: community.into(), grid: None, key: Some(project_id.into()) }
     }
 
+    /// A grid's residents' survey of one year.
+    pub fn survey(community: &str, grid: &str, year: u32) -> DocId {
+        DocId {
+            kind: DocKind::Survey,
+            community: community.into(),
+            grid: Some(grid.into()),
+            key: Some(year.to_string()),
+        }
+    }
+    /// The community's department ratings of one year.
+    pub fn departments(community: &str, year: u32) -> DocId {
+        DocId { kind: DocKind::DepartmentRating, community: community.into(), grid: None, key: Some(year.to_string()) }
+    }
+
+    /// The year of a survey or department-ratings document.
+    pub fn year(&self) -> Option<u32> {
+        match self.kind {
+            DocKind::Survey | DocKind::DepartmentRating => self.key.as_deref().and_then(parse_year),
+            _ => None,
+        }
+    }
+
     /// Parses and validates the text form.
     pub fn parse(s: &str) -> Result<DocId> {
         let bad = |why: &str| Error::invalid("doc_id", format!("{s:?}: {why}"));
@@ -133,32 +162,25 @@ impl DocId {
         }
         let parts: Vec<&str> = s.split(':').collect();
         let kind = parts[0].parse::<DocKind>().map_err(|_| bad("unknown document kind"))?;
-        let expected = match kind {
-            DocKind::Community | DocKind::Points => 2,
-            DocKind::Roster | DocKind::Project => 3,
-            _ => 4,
-        };
-        if parts.len() != expected {
+        let (has_grid, has_key) = kind.layout();
+        if parts.len() != 2 + usize::from(has_grid) + usize::from(has_key) {
             return Err(bad("wrong number of parts"));
         }
         if !valid_community(parts[1]) {
             return Err(bad("bad community id"));
         }
-        // A project's third part is its key: it has no grid.
-        let (grid, key) = match kind {
-            DocKind::Project => (None, parts.get(2).map(|k| k.to_string())),
-            _ => (parts.get(2).map(|g| g.to_string()), parts.get(3).map(|k| k.to_string())),
-        };
+        let grid = has_grid.then(|| parts[2].to_string());
         if grid.as_deref().is_some_and(|g| !valid_code(g)) {
             return Err(bad("bad grid code"));
         }
+        let key = has_key.then(|| parts[parts.len() - 1].to_string());
         let key_ok = match (kind, key.as_deref()) {
             (DocKind::CheckInLog, Some(k)) => chrono::NaiveDate::parse_from_str(k, crate::model::DAY_FORMAT).is_ok(),
             (DocKind::VisitLog, Some(k)) => {
                 chrono::NaiveDate::parse_from_str(&format!("{k}-01"), crate::model::DAY_FORMAT).is_ok() && k.len() == 7
             }
             (DocKind::Incident | DocKind::ServiceOrder | DocKind::Project, Some(k)) => uuid::Uuid::parse_str(k).is_ok(),
-            (DocKind::Project, None) => false,
+            (DocKind::Survey | DocKind::DepartmentRating, Some(k)) => parse_year(k).is_some(),
             (_, None) => true,
             _ => false,
         };
@@ -167,6 +189,26 @@ impl DocId {
         }
         Ok(DocId { kind, community: parts[1].into(), grid, key })
     }
+}
+
+impl DocKind {
+    /// Which parts an id of this kind has after its community: (a grid, a key).
+    fn layout(&self) -> (bool, bool) {
+        match self {
+            DocKind::Community | DocKind::Points => (false, false),
+            DocKind::Roster => (true, false),
+            DocKind::DepartmentRating | DocKind::Project => (false, true),
+            DocKind::CheckInLog | DocKind::VisitLog | DocKind::Incident | DocKind::ServiceOrder | DocKind::Survey => {
+                (true, true)
+            }
+        }
+    }
+}
+
+/// A year as ids write it: four digits, within `evaluation`'s bounds.
+fn parse_year(text: &str) -> Option<u32> {
+    let year = text.parse::<u32>().ok().filter(|_| text.len() == 4 && text.bytes().all(|b| b.is_ascii_digit()))?;
+    crate::evaluation::check_year(year).is_ok().then_some(year)
 }
 
 impl fmt::Display for DocId {
@@ -380,6 +422,10 @@ pub enum RecordKind {
     ProjectStatus,
     /// A resident's rating of a project.
     ProjectRating,
+    /// A household's answers to the residents' survey.
+    Survey,
+    /// The community's rating of a department.
+    DepartmentRating,
 }
 
 impl RecordKind {
@@ -445,6 +491,8 @@ pub fn records(kind: DocKind, doc: &AutoCommit) -> Vec<Record> {
         DocKind::ServiceOrder => service_order::records(doc),
         DocKind::Points => points::records(doc),
         DocKind::Project => project::records(doc),
+        DocKind::Survey => survey::records(doc),
+        DocKind::DepartmentRating => department::records(doc),
     }
 }
 
@@ -558,9 +606,14 @@ mod tests {
             DocId::service_order("c1", "G01", "0190f5a4-2b3c-7d4e-8f00-112233445566"),
             DocId::points("c1"),
             DocId::project("c1", "0190f5a4-2b3c-7d4e-8f00-112233445566"),
+            DocId::survey("c1", "G01", 2026),
+            DocId::departments("c1", 2026),
         ] {
             assert_eq!(DocId::parse(&id.to_string()).expect("parses"), id);
         }
+        assert_eq!(DocId::departments("c1", 2026).to_string(), "departments:c1:2026");
+        assert_eq!(DocId::parse("survey:c1:G01:2026").expect("survey").year(), Some(2026));
+        assert_eq!(DocId::roster("c1", "G01").year(), None);
         for bad in [
             "",
             "roster:c1",
@@ -575,6 +628,13 @@ mod tests {
             "project:c1",
             "project:c1:G1",
             "project:c1:G1:0190f5a4-2b3c-7d4e-8f00-112233445566",
+            "survey:c1:G1",
+            "survey:c1:G1:26",
+            "survey:c1:G1:1999",
+            "survey:c1:2026",
+            "departments:c1:G1:2026",
+            "departments:c1:+202",
+            "departments:c1",
         ] {
             assert!(DocId::parse(bad).is_err(), "{bad} should be refused");
         }

@@ -55,8 +55,8 @@ impl<'a> DeviceScope<'a> {
         self.grids
     }
 
-    /// True when the device may hold the document: its community document, the points ledger, and the
-    /// documents of its grids. A volunteer holds the community document and the points ledger (as public in
+    /// True when the device may hold the document: its community document, the points ledger, the department
+    /// ratings, and the documents of its grids (a grid's residents' survey among them). A volunteer holds the community document and the points ledger (as public in
     /// the community as the honour roll 荣誉墙), and the service orders dispatched to it.
     pub fn may_read(&self, id: &DocId) -> bool {
         if id.community != self.community_id {
@@ -71,8 +71,9 @@ impl<'a> DeviceScope<'a> {
 
     /// True when the device may change the document: as reading, except that only community-wide roles write
     /// the community document (its configuration), only the committee and the station record redemptions in
-    /// the points ledger, a volunteer writes only the service orders dispatched to it, and a project is written
-    /// by those who run it or rate it (which entries each may write: [`DeviceScope::may_run_projects`],
+    /// the points ledger and rate departments (部门评议), the street office and the admin record no residents'
+    /// survey, a volunteer writes only the service orders dispatched to it, and a project is written by those
+    /// who run it or rate it (which entries each may write: [`DeviceScope::may_run_projects`],
     /// [`DeviceScope::may_rate_household`]).
     pub fn may_write(&self, id: &DocId) -> bool {
         if !self.may_read(id) {
@@ -80,8 +81,9 @@ impl<'a> DeviceScope<'a> {
         }
         match id.kind {
             DocKind::Community => self.role.is_community_wide(),
-            DocKind::Points => matches!(self.role, Role::Committee | Role::Station),
             DocKind::Project => project::may_run(self.role) || project::may_rate(self.role),
+            DocKind::Points | DocKind::DepartmentRating => matches!(self.role, Role::Committee | Role::Station),
+            DocKind::Survey => !matches!(self.role, Role::Street | Role::Admin | Role::Volunteer),
             _ => self.role != Role::Volunteer || self.trusts_assignments,
         }
     }
@@ -192,6 +194,31 @@ mod tests {
         assert!(worker.may_rate_household("A", "2") && !worker.may_rate_household("B", "2"));
         assert!(committee.may_rate_household("B", "9") && station.may_rate_household("B", "9"));
         assert!(!street.may_rate_household("A", "1") && !volunteer.may_rate_household("A", "1"));
+    }
+
+    /// The two-way evaluation: a grid's survey is read like its check-ins and written by the roles that walk or
+    /// run the grid; department ratings are read by every role but volunteers and written by the committee and
+    /// the station only.
+    #[test]
+    fn surveys_follow_the_grid_and_department_ratings_the_committee_and_station() {
+        let named = grids(&["A"]);
+        let survey = DocId::survey("c1", "A", 2026);
+        let departments = DocId::departments("c1", 2026);
+        let leader = DeviceScope::enrolled("c1", Role::GridLeader, &named);
+        assert!(leader.may_write(&survey) && !leader.may_read(&DocId::survey("c1", "B", 2026)));
+        assert!(leader.may_read(&departments) && !leader.may_write(&departments));
+        for role in [Role::Committee, Role::Station] {
+            let staff = DeviceScope::enrolled("c1", role, &[]);
+            assert!(staff.may_write(&departments) && staff.may_write(&survey), "{role:?}");
+            assert!(!staff.may_read(&DocId::departments("c2", 2026)));
+        }
+        let street = DeviceScope::enrolled("c1", Role::Street, &[]);
+        assert!(street.may_read(&survey) && !street.may_write(&survey) && !street.may_write(&departments));
+        for volunteer in [DeviceScope::enrolled("c1", Role::Volunteer, &named), DeviceScope::held("c1", Role::Volunteer, &[])]
+        {
+            assert!(!volunteer.may_read(&survey) && !volunteer.may_read(&departments));
+            assert!(!volunteer.may_write(&survey) && !volunteer.may_write(&departments));
+        }
     }
 
     /// A grid-scoped record without grids (never enrolled so, but a tampered or half-migrated row) covers no

@@ -111,7 +111,8 @@ fn pair(label: &str, value: impl Into<Cell>) -> Vec<Cell> {
 
 impl Ledger {
     /// The ledger's sections as sheets: summary, special care, services, incidents, stage times, check-ins,
-    /// visits, incident events, service orders, volunteer points, honour roll.
+    /// visits, incident events, service orders, volunteer points, honour roll, residents' survey, department
+    /// ratings.
     pub fn sheets(&self, lang: Lang) -> Vec<Sheet> {
         let s = &self.summary;
         let l = |zh: &'static str, en: &'static str| lang.pick(zh, en);
@@ -144,6 +145,9 @@ impl Ledger {
         summary.push(pair(l("服务项目数", "Service projects"), s.projects));
         summary.push(pair(l("已结项项目数", "Projects done"), s.projects_done));
         summary.push(pair(l("本月项目评价数", "Project ratings this month"), s.project_ratings));
+        summary.push(pair(l("本年度满意度测评户数", "Households surveyed this year"), s.households_surveyed));
+        summary.push(pair(l("本年度满意度平均分", "Survey average this year"), s.survey_average));
+        summary.push(pair(l("本年度评议部门数", "Departments rated this year"), s.departments_rated));
         let care = self
             .special_care
             .iter()
@@ -269,7 +273,7 @@ impl Ledger {
             })
             .collect();
         let (needs, projects, project_ratings) = self.project_sheets(lang);
-        vec![
+        let mut sheets = vec![
             sheet(lang, ("概况", "Summary"), &[("项目", "Item"), ("数值", "Value")], summary),
             sheet(
                 lang,
@@ -401,7 +405,81 @@ impl Ledger {
             needs,
             projects,
             project_ratings,
+        ];
+        sheets.push(self.survey_sheet(lang));
+        sheets.push(self.departments_sheet(lang));
+        sheets
+    }
+
+    /// 居民满意度测评: the residents' survey of the month's year, one row per grid and one for all of them —
+    /// households surveyed, duplicates left out, the overall average and one column per survey item.
+    fn survey_sheet(&self, lang: Lang) -> Sheet {
+        let r = &self.survey;
+        let mut headers: Vec<String> = [
+            ("年度", "Year"),
+            ("网格", "Grid"),
+            ("测评户数", "Households surveyed"),
+            ("重复测评", "Duplicates"),
+            ("总平均分", "Average"),
         ]
+        .iter()
+        .map(|(zh, en)| lang.pick(zh, en).to_string())
+        .collect();
+        headers.extend(r.total.items.iter().map(|i| lang.pick(&i.name_zh, &i.name_en).to_string()));
+        let all = lang.pick("全部", "All").to_string();
+        let rows = r
+            .grids
+            .iter()
+            .chain(std::iter::once(&r.total))
+            .map(|g| {
+                let mut row: Vec<Cell> = vec![
+                    r.year.into(),
+                    g.grid.clone().unwrap_or_else(|| all.clone()).into(),
+                    g.households_surveyed.into(),
+                    g.duplicates.into(),
+                    g.average.into(),
+                ];
+                row.extend(g.items.iter().map(|i| Cell::from(i.average)));
+                row
+            })
+            .collect();
+        Sheet { name: lang.pick("居民满意度测评", "Residents' survey").to_string(), headers, rows }
+    }
+
+    /// 部门评议: the community's ratings of departments for the month's year, one row per department — its
+    /// average, ratings it replaced, who rated it, and one column per aspect.
+    fn departments_sheet(&self, lang: Lang) -> Sheet {
+        let r = &self.departments;
+        let mut headers: Vec<String> = [
+            ("年度", "Year"),
+            ("部门", "Department"),
+            ("平均分", "Average"),
+            ("被替换的评议", "Replaced ratings"),
+            ("评议人", "Rated by"),
+            ("评议时间", "Rated at"),
+        ]
+        .iter()
+        .map(|(zh, en)| lang.pick(zh, en).to_string())
+        .collect();
+        let names = r.departments.first().map(|d| d.aspects.as_slice()).unwrap_or_default();
+        headers.extend(names.iter().map(|a| lang.pick(&a.name_zh, &a.name_en).to_string()));
+        let rows = r
+            .departments
+            .iter()
+            .map(|d| {
+                let mut row: Vec<Cell> = vec![
+                    r.year.into(),
+                    (&d.department).into(),
+                    d.average.into(),
+                    d.replaced.into(),
+                    (&d.actor).into(),
+                    d.at.to_rfc3339().into(),
+                ];
+                row.extend(d.aspects.iter().map(|a| Cell::from(a.score.map(u32::from))));
+                row
+            })
+            .collect();
+        Sheet { name: lang.pick("部门评议", "Department ratings").to_string(), headers, rows }
     }
 
     /// The needs list (问题清单), the service projects (项目化) and their residents' ratings (民事民评) as sheets.

@@ -3,6 +3,7 @@
 
 pub mod checkin;
 pub mod community;
+pub mod evaluation;
 pub mod incident;
 pub mod order;
 pub mod project;
@@ -14,6 +15,10 @@ use serde::{Deserialize, Serialize};
 pub use checkin::{CheckIn, CheckInKind, CheckInOutcome, Location, NewCheckIn};
 pub use community::{
     CarePlanContact, CommunitySettings, DeadlinePolicy, ServiceOffer, ShopItem, SpecialCareCategory, DEFAULT_TIME_ZONE,
+};
+pub use evaluation::{
+    AspectScore, DepartmentRating, DepartmentReport, DepartmentResult, ItemAverage, NewSurvey, Survey, SurveyReport,
+    SurveySummary,
 };
 pub use incident::{IncidentEvent, IncidentFields, NewIncident, Severity};
 pub use order::{NewServiceOrder, OrderEvent, ServiceOrderFields};

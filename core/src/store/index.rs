@@ -7,7 +7,7 @@ use automerge::AutoCommit;
 use chrono::NaiveDate;
 use rusqlite::Transaction;
 
-use super::db::{checkins, roster, visits};
+use super::db::{checkins, evaluations, roster, visits};
 use crate::docs::{self, DocId, DocKind};
 use crate::error::Result;
 use crate::model::{CheckIn, Visit};
@@ -40,6 +40,16 @@ pub fn reindex(tx: &Transaction<'_>, changed: &[(DocId, AutoCommit)]) -> Result<
             }
             DocKind::ServiceOrder => super::orders::index_order(tx, id, doc)?,
             DocKind::Project => super::projects::index_project(tx, id, doc)?,
+            DocKind::Survey => {
+                for s in docs::survey::surveys(doc, id.year().unwrap_or_default()) {
+                    evaluations::insert_survey(tx, &s)?;
+                }
+            }
+            DocKind::DepartmentRating => {
+                for r in docs::department::ratings(doc, id.year().unwrap_or_default()) {
+                    evaluations::insert_rating(tx, &r)?;
+                }
+            }
             DocKind::Community | DocKind::Points => {}
         }
     }

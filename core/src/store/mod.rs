@@ -7,12 +7,14 @@
 //! roster import), `queries.rs` (rounds, households), `visits.rs` (visits, worker report), `incidents.rs`,
 //! `points.rs` (volunteer points, read from the ledger document),
 //! `orders.rs` (service orders), `projects.rs` (service projects, residents' ratings and the needs list),
+//! `evaluations.rs` (the residents' survey and department ratings, 双评议),
 //! `blobs.rs` (photos), `ledger.rs`, `sync_status.rs` (server, refused documents, status). The exchange with
 //! the server and with bundles (`enroll`, `sync`, `bundle_*`) is in `sync::client` and `sync::bundle`. All
 //! SQL is in `db/`, one file per concern; the tables and their migrations are in `schema.rs`.
 
 pub mod blobs;
 pub(crate) mod db;
+mod evaluations;
 mod incidents;
 pub mod index;
 #[cfg(feature = "ledger")]

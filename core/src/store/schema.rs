@@ -415,6 +415,36 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (project_id, seq)
     ) WITHOUT ROWID;
     "#,
+    // 9: the two-way evaluation (双评议): every residents' survey and department rating as recorded (entries are
+    //    append-only, so rows are only ever added). Which one of a household or a department stands, and the
+    //    averages, are `evaluation`'s, worked out when read.
+    r#"
+    CREATE TABLE survey (
+        survey_id TEXT PRIMARY KEY,
+        year INTEGER NOT NULL,
+        grid TEXT NOT NULL,
+        household_code TEXT NOT NULL,
+        building TEXT NOT NULL,
+        answers TEXT NOT NULL,
+        visit_id TEXT,
+        actor TEXT NOT NULL,
+        device TEXT NOT NULL,
+        role TEXT NOT NULL,
+        at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX survey_by_year ON survey(year, grid, household_code);
+    CREATE TABLE department_rating (
+        rating_id TEXT PRIMARY KEY,
+        year INTEGER NOT NULL,
+        department TEXT NOT NULL,
+        scores TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        device TEXT NOT NULL,
+        role TEXT NOT NULL,
+        at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX department_rating_by_year ON department_rating(year, department);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -31,6 +31,7 @@ mod responses;
 mod roster;
 pub mod session;
 mod shop;
+mod surveys;
 mod views;
 
 use std::path::Path;
@@ -120,6 +121,7 @@ fn routes(console: Arc<Console>) -> Router {
         .merge(config::routes())
         .merge(needs::routes())
         .merge(projects::routes())
+        .merge(surveys::routes())
         .route("/events", get(events::stream))
         .route("/assets/{name}", get(assets::asset))
         .layer(axum::middleware::map_response(security_headers))

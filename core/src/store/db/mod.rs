@@ -8,6 +8,7 @@ pub(crate) mod checkins;
 pub(crate) mod columns;
 pub(crate) mod connection;
 pub(crate) mod documents;
+pub(crate) mod evaluations;
 pub(crate) mod incidents;
 #[cfg(feature = "ledger")]
 pub(crate) mod ledger;
