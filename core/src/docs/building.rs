@@ -251,4 +251,63 @@ mod tests {
         assert_eq!(check_in_window(today).0, NaiveDate::from_ymd_opt(2025, 11, 15).expect("day"));
         assert_eq!(visit_months(today), vec!["2025-11", "2025-12", "2026-01"]);
     }
+
+    /// A building lead of two buildings of one grid: each projection replaces its own building's households
+    /// in the store, never the other's, and its check-ins go to the household's building's log.
+    #[cfg(feature = "store")]
+    #[test]
+    fn two_buildings_of_one_grid_live_side_by_side_in_a_building_leads_store() {
+        use crate::docs::{building_key, DocId};
+        use crate::model::{NewCheckIn, Role};
+        use crate::store::{InitOptions, Store};
+        let dir = tempfile::tempdir().expect("dir");
+        let mut opts = InitOptions::new("赵楼栋长", Role::BuildingLead);
+        opts.grids = vec!["G01".into()];
+        opts.buildings = vec!["1号楼".into(), "2号楼".into()];
+        let clock = std::sync::Arc::new(crate::clock::SystemClock);
+        let mut store = Store::init(dir.path(), &[4u8; 32], opts.clone(), clock.clone()).expect("init");
+        let roster = roster();
+        let project_one = |name: &str| {
+            let id = DocId::building(&store.device().community_id, "G01", &building_key(name));
+            let mut doc = crate::docs::new_document(&id, &automerge::ActorId::from(&[1u8; 16][..])).expect("doc");
+            let sources = Sources { roster: &roster, check_in_logs: vec![], visit_logs: vec![] };
+            project(&mut doc, name, &sources, 1).expect("project");
+            doc.commit();
+            (id, doc)
+        };
+        let (one, two) = (project_one("1号楼"), project_one("2号楼"));
+        store.merge_documents(vec![one], 1).expect("merge building 1");
+        store.merge_documents(vec![two], 2).expect("merge building 2");
+        let mut codes: Vec<String> =
+            store.households_in_scope().expect("households").into_iter().map(|h| h.household_code).collect();
+        codes.sort();
+        assert_eq!(codes, ["H1", "H2", "H3"], "both buildings' households are kept");
+        let c = store
+            .check_in(NewCheckIn {
+                household_code: "H3".into(),
+                kind: crate::model::CheckInKind::Door,
+                outcome: crate::model::CheckInOutcome::Well,
+                note: String::new(),
+                photos: vec![],
+                location: None,
+                at: None,
+            })
+            .expect("check-in");
+        let log =
+            DocId::building_check_in_log(&store.device().community_id, "G01", store.today(), &building_key("2号楼"));
+        let held: Vec<String> = store.documents().expect("documents").into_iter().map(|(id, _)| id).collect();
+        assert!(held.contains(&log.to_string()), "{held:?}");
+        assert_eq!(
+            store.check_in_record(&c.check_in_id).expect("read back").map(|r| r.household_code),
+            Some("H3".into())
+        );
+        // A building lead names its buildings, and other roles none.
+        let other = tempfile::tempdir().expect("dir");
+        let mut bad = opts.clone();
+        bad.buildings.clear();
+        assert!(Store::init(other.path(), &[4u8; 32], bad, clock.clone()).is_err());
+        let mut bad = InitOptions::new("王", Role::GridLeader);
+        bad.buildings = vec!["1号楼".into()];
+        assert!(Store::init(other.path(), &[4u8; 32], bad, clock).is_err());
+    }
 }
