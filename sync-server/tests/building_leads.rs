@@ -82,6 +82,13 @@ fn report(device: &mut Device, household: Option<&str>, photos: Vec<String>) -> 
     id
 }
 
+/// A building lead of [`MINE`] in [`GRID`], enrolled.
+fn enroll_lead(server: &Server, community: &str) -> Device {
+    let args = ["enroll", "--community", community, "--user", "赵楼栋长", "--role", "building_lead", "--grid", GRID];
+    let out = server.admin_ok(&args.iter().copied().chain(["--building", MINE]).collect::<Vec<_>>());
+    Device::enroll(server, out["code"].as_str().expect("code")).expect("enroll")
+}
+
 /// Syncs `device` to the end; every document id the answers named (messages and catalogues).
 fn sync_on_the_wire(device: &mut Device) -> BTreeSet<String> {
     let mut named = BTreeSet::new();
@@ -222,23 +229,7 @@ fn a_building_lead_receives_and_writes_only_what_concerns_its_buildings_househol
     let their_order = leader.request_order(GRID, THEIR_HOUSEHOLDS[1], "meal_delivery");
     leader.sync().expect("leader uploads");
 
-    let code = server.admin_ok(&[
-        "enroll",
-        "--community",
-        &community,
-        "--user",
-        "赵楼栋长",
-        "--role",
-        "building_lead",
-        "--grid",
-        GRID,
-        "--building",
-        MINE,
-    ])["code"]
-        .as_str()
-        .expect("code")
-        .to_string();
-    let mut lead = Device::enroll(&server, &code).expect("enroll");
+    let mut lead = enroll_lead(&server, &community);
 
     // On the wire: the community's own documents, its building's projection, and its building's incident and
     // order; nothing else.
@@ -294,14 +285,14 @@ fn a_building_lead_receives_and_writes_only_what_concerns_its_buildings_househol
     let my_log = DocId::building_check_in_log(&community, GRID, day, &mine);
     let c = check_in(&lead, MY_HOUSEHOLDS[1], "lead-1");
     lead.append_check_in(&my_log, &c);
-    lead.push(&[my_log.clone()]).expect("a check-in at my building's household is stored");
+    lead.push(std::slice::from_ref(&my_log)).expect("a check-in at my building's household is stored");
     // … but not one at the other building's household, even in its own building's log.
     let c = check_in(&lead, THEIR_HOUSEHOLDS[1], "lead-2");
     let mut forged = lead.docs.get(&my_log.to_string()).expect("log").clone();
     docs::checkin_log::append(&mut forged, &c).expect("append");
     forged.commit();
     lead.docs.insert(my_log.to_string(), forged);
-    let (status, err) = lead.push(&[my_log.clone()]).expect_err("refused");
+    let (status, err) = lead.push(std::slice::from_ref(&my_log)).expect_err("refused");
     assert_eq!((status, err.code.as_str()), (403, "forbidden_change"));
     lead.docs.remove(&my_log.to_string());
     lead.states.remove(&my_log.to_string());
@@ -311,45 +302,26 @@ fn a_building_lead_receives_and_writes_only_what_concerns_its_buildings_househol
         (log.clone(), "forbidden_document"),
         (projection.clone(), "forbidden_change"),
     ] {
-        let mut lead2 = Device::enroll(
-            &server,
-            &server.admin_ok(&[
-                "enroll",
-                "--community",
-                &community,
-                "--user",
-                "赵楼栋长",
-                "--role",
-                "building_lead",
-                "--grid",
-                GRID,
-                "--building",
-                MINE,
-            ])["code"]
-                .as_str()
-                .expect("code")
-                .to_string(),
-        )
-        .expect("enroll");
+        let mut lead2 = enroll_lead(&server, &community);
         lead2.write(&id, "checkin/x", "mine now");
         if id.kind == DocKind::Building {
             lead2.write(&id, "household/G01-A1", "rewritten");
         }
-        let (status, err) = lead2.push(&[id.clone()]).expect_err("refused");
+        let (status, err) = lead2.push(std::slice::from_ref(&id)).expect_err("refused");
         assert_eq!((status, err.code.as_str()), (403, code), "{id}");
     }
     // An incident: about its building's household, yes; about another building's, or about none, no.
     let mine_reported = report(&mut lead, Some(MY_HOUSEHOLDS[0]), vec![]);
-    lead.push(&[mine_reported.clone()]).expect("an incident at my building's household is stored");
+    lead.push(std::slice::from_ref(&mine_reported)).expect("an incident at my building's household is stored");
     for household in [Some(THEIR_HOUSEHOLDS[0]), None] {
         let id = report(&mut lead, household, vec![]);
-        let (status, err) = lead.push(&[id.clone()]).expect_err("refused");
+        let (status, err) = lead.push(std::slice::from_ref(&id)).expect_err("refused");
         assert_eq!((status, err.code.as_str()), (403, "forbidden_change"), "{household:?}");
         lead.docs.remove(&id.to_string());
     }
     // An order for the other building's household: refused too.
     let order = lead.request_order(GRID, THEIR_HOUSEHOLDS[0], "meal_delivery");
-    let (status, err) = lead.push(&[order.clone()]).expect_err("refused");
+    let (status, err) = lead.push(std::slice::from_ref(&order)).expect_err("refused");
     assert_eq!((status, err.code.as_str()), (403, "forbidden_change"));
     lead.docs.remove(&order.to_string());
 
