@@ -70,7 +70,10 @@ pub fn may_run(role: Role) -> bool {
 /// committee and the station (a rating handed in at the office). Which households a field role may rate is
 /// the scope's rule (`docs::scope::DeviceScope::may_rate_household`).
 pub fn may_rate(role: Role) -> bool {
-    matches!(role, Role::GridLeader | Role::GridWorker | Role::SocialWorker | Role::Committee | Role::Station)
+    matches!(
+        role,
+        Role::GridLeader | Role::GridWorker | Role::BuildingLead | Role::SocialWorker | Role::Committee | Role::Station
+    )
 }
 
 /// Whether `role` may move a project from `from` to `to`.

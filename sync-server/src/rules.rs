@@ -30,6 +30,8 @@ pub trait ContentLookup {
     fn device(&mut self, device_id: &str) -> Result<Option<Device>>;
     /// True when roster document `roster` holds household `code`, as stored plus this round's writes.
     fn has_household(&mut self, roster: &DocId, code: &str) -> Result<bool>;
+    /// The building household `code` has in roster document `roster`, as stored plus this round's writes.
+    fn household_building(&mut self, roster: &DocId, code: &str) -> Result<Option<String>>;
 }
 
 /// Who sent the round, and where to look up what the checks need.
@@ -190,6 +192,14 @@ fn false_claim(
         if !known {
             return Ok(Some(format!("names a household that is not in grid {grid}'s roster")));
         }
+        // A building-level check-in log holds its building's households alone: what a building lead may
+        // read and write is decided by the log's id, so its content must agree with it.
+        if let Some(key) = id.building_key() {
+            let building = ctx.lookup.household_building(&DocId::roster(&id.community, grid), code)?;
+            if building.as_deref().map(docs::building_key).as_deref() != Some(key) {
+                return Ok(Some("names a household of another building than its log's".into()));
+            }
+        }
     }
     if id.kind == DocKind::Project {
         return Ok(project_claim(doc, record, author));
@@ -258,6 +268,7 @@ mod tests {
             user: user.into(),
             role,
             grids: vec!["G01".into()],
+            buildings: vec![],
             public_key: String::new(),
             revoked: false,
         }
@@ -276,6 +287,11 @@ mod tests {
     impl ContentLookup for Lookup {
         fn device(&mut self, device_id: &str) -> Result<Option<Device>> {
             Ok(self.devices.iter().find(|d| d.device_id == device_id).cloned())
+        }
+        fn household_building(&mut self, roster: &DocId, code: &str) -> Result<Option<String>> {
+            let found = (*roster == DocId::roster("c1", "G01"))
+                .then(|| docs::get_entity(&self.roster, &roster::household_key(code)).map(|h| h.str("building")));
+            Ok(found.flatten())
         }
         fn has_household(&mut self, roster: &DocId, code: &str) -> Result<bool> {
             Ok(*roster == DocId::roster("c1", "G01") && roster::has_household(&self.roster, code))

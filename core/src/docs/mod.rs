@@ -5,6 +5,7 @@
 //! under a shared container created at start-up: two phones that create the same day's check-in log offline
 //! would otherwise each create their own container and one would hide the other after a merge.
 
+pub mod building;
 pub mod checkin_log;
 pub mod community;
 pub mod department;
@@ -55,6 +56,9 @@ coded_enum! {
         Survey = "survey",
         /// One per community and year: the community's ratings of departments (双评议, 部门评议).
         DepartmentRating = "departments",
+        /// One per building of a grid: the server's projection of its households, residents and their recent
+        /// check-ins and visits, the only view of the grid a building lead (楼栋长) receives.
+        Building = "building",
     }
 }
 
@@ -74,6 +78,19 @@ pub struct DocId {
     pub grid: Option<String>,
     /// Day, month or incident id, for kinds that have one.
     pub key: Option<String>,
+}
+
+/// The key of a building inside ids: `b` and the first 16 hex characters of SHA-256 of the building's name
+/// (names may be Chinese; ids are ASCII).
+pub fn building_key(building: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(building.as_bytes());
+    format!("b{}", &hex::encode(digest)[..16])
+}
+
+/// True when `s` has the form of a [`building_key`].
+pub fn valid_building_key(s: &str) -> bool {
+    s.len() == 17 && s.starts_with('b') && s[1..].bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// Checks a code used inside ids (grid and household codes): 1–32 of `[A-Za-z0-9_-]`.
@@ -98,6 +115,38 @@ impl DocId {
     pub fn check_in_log(community: &str, grid: &str, day: chrono::NaiveDate) -> DocId {
         let key = Some(day.to_string());
         DocId { kind: DocKind::CheckInLog, community: community.into(), grid: Some(grid.into()), key }
+    }
+    /// The check-in log of one building of a grid and one day (`checkins:<community>:<grid>:<day>:<building
+    /// key>`), where a building lead records its check-ins; every device of the grid reads it.
+    pub fn building_check_in_log(community: &str, grid: &str, day: chrono::NaiveDate, building_key: &str) -> DocId {
+        let key = Some(format!("{day}:{building_key}"));
+        DocId { kind: DocKind::CheckInLog, community: community.into(), grid: Some(grid.into()), key }
+    }
+    /// The server's projection of one building of a grid (`building:<community>:<grid>:<building key>`).
+    pub fn building(community: &str, grid: &str, building_key: &str) -> DocId {
+        DocId {
+            kind: DocKind::Building,
+            community: community.into(),
+            grid: Some(grid.into()),
+            key: Some(building_key.into()),
+        }
+    }
+    /// The building key the id carries: a building's projection or a building-level check-in log.
+    pub fn building_key(&self) -> Option<&str> {
+        match self.kind {
+            DocKind::Building => self.key.as_deref(),
+            DocKind::CheckInLog => self.key.as_deref().and_then(|k| k.split_once(':')).map(|(_, b)| b),
+            _ => None,
+        }
+    }
+    /// The day of a check-in log (grid-level or building-level).
+    pub fn day(&self) -> Option<chrono::NaiveDate> {
+        if self.kind != DocKind::CheckInLog {
+            return None;
+        }
+        let key = self.key.as_deref()?;
+        let day = key.split_once(':').map_or(key, |(d, _)| d);
+        chrono::NaiveDate::parse_from_str(day, crate::model::DAY_FORMAT).ok()
     }
     /// A grid's visit log of one month (`YYYY-MM`).
     pub fn visit_log(community: &str, grid: &str, month: &str) -> DocId {
@@ -163,7 +212,9 @@ impl DocId {
         let parts: Vec<&str> = s.split(':').collect();
         let kind = parts[0].parse::<DocKind>().map_err(|_| bad("unknown document kind"))?;
         let (has_grid, has_key) = kind.layout();
-        if parts.len() != 2 + usize::from(has_grid) + usize::from(has_key) {
+        // A building-level check-in log carries the building key after its day.
+        let building_log = kind == DocKind::CheckInLog && parts.len() == 5;
+        if parts.len() != 2 + usize::from(has_grid) + usize::from(has_key) && !building_log {
             return Err(bad("wrong number of parts"));
         }
         if !valid_community(parts[1]) {
@@ -173,9 +224,18 @@ impl DocId {
         if grid.as_deref().is_some_and(|g| !valid_code(g)) {
             return Err(bad("bad grid code"));
         }
-        let key = has_key.then(|| parts[parts.len() - 1].to_string());
+        let key = if building_log {
+            Some(parts[3..].join(":"))
+        } else {
+            has_key.then(|| parts[parts.len() - 1].to_string())
+        };
         let key_ok = match (kind, key.as_deref()) {
-            (DocKind::CheckInLog, Some(k)) => chrono::NaiveDate::parse_from_str(k, crate::model::DAY_FORMAT).is_ok(),
+            (DocKind::CheckInLog, Some(k)) => {
+                let (day, building) = k.split_once(':').map_or((k, None), |(d, b)| (d, Some(b)));
+                chrono::NaiveDate::parse_from_str(day, crate::model::DAY_FORMAT).is_ok()
+                    && building.is_none_or(valid_building_key)
+            }
+            (DocKind::Building, Some(k)) => valid_building_key(k),
             (DocKind::VisitLog, Some(k)) => {
                 chrono::NaiveDate::parse_from_str(&format!("{k}-01"), crate::model::DAY_FORMAT).is_ok() && k.len() == 7
             }
@@ -198,7 +258,12 @@ impl DocKind {
             DocKind::Community | DocKind::Points => (false, false),
             DocKind::Roster => (true, false),
             DocKind::DepartmentRating | DocKind::Project => (false, true),
-            DocKind::CheckInLog | DocKind::VisitLog | DocKind::Incident | DocKind::ServiceOrder | DocKind::Survey => {
+            DocKind::CheckInLog
+            | DocKind::VisitLog
+            | DocKind::Incident
+            | DocKind::ServiceOrder
+            | DocKind::Survey
+            | DocKind::Building => {
                 (true, true)
             }
         }
@@ -493,6 +558,8 @@ pub fn records(kind: DocKind, doc: &AutoCommit) -> Vec<Record> {
         DocKind::Project => project::records(doc),
         DocKind::Survey => survey::records(doc),
         DocKind::DepartmentRating => department::records(doc),
+        // Written by the server alone (`scope`): no device's records to check.
+        DocKind::Building => Vec::new(),
     }
 }
 
@@ -635,9 +702,33 @@ mod tests {
             "departments:c1:G1:2026",
             "departments:c1:+202",
             "departments:c1",
+            "building:c1:G1",
+            "building:c1:G1:b12",
+            "building:c1:G1:B0123456789abcdef",
+            "checkins:c1:G1:2026-11-24:bzz23456789abcdef",
+            "checkins:c1:G1:2026-11-24:b0123456789abcdef:x",
+            "visits:c1:G1:2026-11:b0123456789abcdef",
         ] {
             assert!(DocId::parse(bad).is_err(), "{bad} should be refused");
         }
+    }
+
+    #[test]
+    fn building_ids_carry_the_building_key_and_logs_their_day() {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 24).expect("date");
+        let key = building_key("1号楼");
+        assert!(valid_building_key(&key) && key != building_key("2号楼"));
+        let log = DocId::building_check_in_log("c1", "G01", day, &key);
+        assert_eq!(log.to_string(), format!("checkins:c1:G01:2026-11-24:{key}"));
+        let projection = DocId::building("c1", "G01", &key);
+        for id in [&log, &projection] {
+            assert_eq!(DocId::parse(&id.to_string()).expect("parses"), *id);
+            assert_eq!(id.building_key(), Some(key.as_str()));
+        }
+        assert_eq!(log.day(), Some(day));
+        assert_eq!(DocId::check_in_log("c1", "G01", day).day(), Some(day));
+        assert_eq!(DocId::check_in_log("c1", "G01", day).building_key(), None);
+        assert_eq!(DocId::roster("c1", "G01").building_key(), None);
     }
 
     #[test]

@@ -61,13 +61,16 @@ coded_enum! {
         Admin = "admin",
         /// 志愿者: a resident who takes service orders and earns points; sees only the orders dispatched to them.
         Volunteer = "volunteer",
+        /// 楼栋长: a resident who looks after one or a few buildings of a grid; sees only their households.
+        BuildingLead = "building_lead",
     }
 }
 
 impl Role {
-    /// True for roles whose scope is one or more grids rather than the whole community.
+    /// True for roles whose scope is one or more grids rather than the whole community (a building lead's
+    /// is further narrowed to its buildings, `docs::scope`).
     pub fn is_grid_scoped(&self) -> bool {
-        matches!(self, Role::GridLeader | Role::GridWorker | Role::SocialWorker)
+        matches!(self, Role::GridLeader | Role::GridWorker | Role::SocialWorker | Role::BuildingLead)
     }
 
     /// True for roles whose scope is the whole community (every grid). A volunteer is neither grid-scoped nor

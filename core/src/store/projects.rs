@@ -537,6 +537,7 @@ mod tests {
             community_name: "幸福社区".into(),
             community_id: Some(COMMUNITY.into()),
             grids: grids.iter().map(|g| g.to_string()).collect(),
+            buildings: vec![],
         };
         let mut s = Store::init(&dir.path().join(user), &[7u8; 32], opts, clock).expect("init");
         let rows: Vec<&str> = std::iter::once(crate::roster_csv::ROSTER_HEADER)
@@ -701,6 +702,7 @@ mod tests {
             role: Role::Committee,
             community_id: COMMUNITY.into(),
             grids: vec![],
+            buildings: vec![],
         };
         let (id, bytes) = replica.project_create_change(&staff, meals()).expect("create");
         assert!(replica.project_list(&ProjectFilter::default()).expect("list").items.is_empty(), "unchanged");

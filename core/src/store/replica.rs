@@ -35,6 +35,7 @@ impl Store {
             role: Role::Station,
             community_id: community_id.to_string(),
             grids: vec![],
+            buildings: vec![],
         };
         let settings = CommunitySettings::defaults(community_id, "", crate::model::DEFAULT_TIME_ZONE);
         Store::create(dir, key, device, settings, &[(META_REPLICA_CURSOR, "0")], clock)

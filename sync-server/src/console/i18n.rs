@@ -306,6 +306,7 @@ impl Tr {
             Role::Street => ("街道", "Street office"),
             Role::Admin => ("管理员", "Administrator"),
             Role::Volunteer => ("志愿者", "Volunteer"),
+            Role::BuildingLead => ("楼栋长", "Building lead"),
         };
         pick(self.lang, zh, en)
     }
