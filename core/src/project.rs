@@ -120,7 +120,7 @@ pub struct ProjectDerivation {
 }
 
 /// The order entries are replayed in: by time, then by id; a time that does not parse sorts last.
-fn replay_order<'a, T>(items: &'a [T], at: impl Fn(&T) -> &str, id: impl Fn(&T) -> &str) -> Vec<(usize, &'a T)> {
+fn replay_order<T>(items: &[T], at: impl Fn(&T) -> &str, id: impl Fn(&T) -> &str) -> Vec<(usize, &T)> {
     let mut ordered: Vec<(usize, &T)> = items.iter().enumerate().collect();
     ordered.sort_by(|(_, a), (_, b)| {
         let key = |x: &T| DateTime::parse_from_rfc3339(at(x)).ok().map_or(i64::MAX, |t| t.timestamp_micros());
