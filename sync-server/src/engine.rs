@@ -1115,9 +1115,12 @@ impl Engine {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let doc_id = id.to_string();
-        let (mut doc, base, base_bytes) = self
-            .copy(&doc_id)?
-            .ok_or_else(|| ServerError::bad_request(ErrorCode::NotFound, format!("{doc_id} is not stored here")))?;
+        let (mut doc, base, base_bytes) = match self.copy(&doc_id)? {
+            Some(stored) => stored,
+            // A year's department ratings may first be written from the console: the change starts the document.
+            None if id.kind == DocKind::DepartmentRating => (AutoCommit::new().with_actor(self.actor.clone()), 0, 0),
+            None => return Err(ServerError::bad_request(ErrorCode::NotFound, format!("{doc_id} is not stored here"))),
+        };
         let before = doc.get_heads();
         let stored = crate::rules::stored(id, &doc);
         doc.load_incremental(change).map_err(malformed)?;
