@@ -107,7 +107,8 @@ fn this_year(store: &gridline_core::Store) -> u32 {
 
 fn record(ctx: &Ctx, args: RecordArgs) -> Result<Output> {
     let mut store = ctx.open()?;
-    let input = NewSurvey { household_code: args.household, answers: scores("answers", &args.answers)?, visit_id: args.visit };
+    let input =
+        NewSurvey { household_code: args.household, answers: scores("answers", &args.answers)?, visit_id: args.visit };
     let s = store.survey_record(input)?;
     let human = format!("survey {} of household {} for {} recorded", s.survey_id, s.household_code, s.year);
     Ok(Output::new(json!({"survey_id": s.survey_id, "year": s.year, "household_code": s.household_code}), human))

@@ -70,13 +70,20 @@ fn surveys_and_department_ratings_from_the_command_line() {
     leader.run(&["roster", "import", root.path().join("roster.csv").to_str().expect("path")]);
 
     let recorded = leader.run(&["survey", "record", "--household", "H001", "--answers", "5,5,5,5,5,5,5,5,5,5"]);
-    assert!(recorded["survey_id"].as_str().is_some_and(|id| id.len() == 36 && id.matches('-').count() == 4), "{recorded}");
+    assert!(
+        recorded["survey_id"].as_str().is_some_and(|id| id.len() == 36 && id.matches('-').count() == 4),
+        "{recorded}"
+    );
     assert_eq!(recorded["year"], 2026);
     leader.run(&["survey", "record", "--household", "H002", "--answers", "3, 4,4,4,4,4,4,4,4,4"]);
     let again = ["survey", "record", "--household", "H001", "--answers", "1,1,1,1,1,1,1,1,1,1"];
     assert_eq!(leader.refused(&again), "already_surveyed");
     for bad in ["5,5,5", "5,5,5,5,5,5,5,5,5,6", "a,b", ""] {
-        assert_eq!(leader.refused(&["survey", "record", "--household", "H003", "--answers", bad]), "invalid_input", "{bad}");
+        assert_eq!(
+            leader.refused(&["survey", "record", "--household", "H003", "--answers", bad]),
+            "invalid_input",
+            "{bad}"
+        );
     }
     assert_eq!(
         leader.refused(&["survey", "record", "--household", "H404", "--answers", "5,5,5,5,5,5,5,5,5,5"]),
@@ -101,22 +108,39 @@ fn surveys_and_department_ratings_from_the_command_line() {
     assert!(human.contains("环境卫生") && human.contains("4.00"), "{human}");
 
     // Department ratings: the committee and the station only; the later rating stands.
-    let rate = |scores: &'static str| ["department", "rate", "--department", "区民政局", "--year", "2026", "--scores", scores];
+    let rate =
+        |scores: &'static str| ["department", "rate", "--department", "区民政局", "--year", "2026", "--scores", scores];
     assert_eq!(leader.refused(&rate("4,4,4,4,4,4,4,4,4,4")), "action_not_allowed");
     assert_eq!(station.refused(&rate("4,4,4")), "invalid_input");
     let first = station.run(&rate("3,3,3,3,3,3,3,3,3,3"));
-    assert_eq!((first["department"].as_str(), first["year"].as_u64(), first["average"].as_f64()), (Some("区民政局"), Some(2026), Some(3.0)));
+    assert_eq!(
+        (first["department"].as_str(), first["year"].as_u64(), first["average"].as_f64()),
+        (Some("区民政局"), Some(2026), Some(3.0))
+    );
     let later = station.run_at(LATER, &rate("5,5,5,5,5,5,5,5,5,4"));
     assert_eq!(later["average"], 4.9);
     let report = station.run(&["department", "report", "--year", "2026"]);
     let departments = report["departments"].as_array().expect("departments");
     assert_eq!(departments.len(), 1);
-    assert_eq!((departments[0]["department"].as_str(), departments[0]["average"].as_f64()), (Some("区民政局"), Some(4.9)));
+    assert_eq!(
+        (departments[0]["department"].as_str(), departments[0]["average"].as_f64()),
+        (Some("区民政局"), Some(4.9))
+    );
     assert_eq!(departments[0]["replaced"], 1);
     let aspects = departments[0]["aspects"].as_array().expect("aspects");
-    assert_eq!((aspects.len(), aspects[9]["score"].as_u64(), aspects[0]["name"].as_str()), (10, Some(4), Some("派单合理")));
+    assert_eq!(
+        (aspects.len(), aspects[9]["score"].as_u64(), aspects[0]["name"].as_str()),
+        (10, Some(4), Some("派单合理"))
+    );
     let (_, human, _) = station.raw(NOW, false, &["department", "report", "--year", "2026"]);
-    assert!(human.contains("部门评议 2026: 1 departments") && human.contains("区民政局") && human.contains("4.90"), "{human}");
-    let (ok, _, stderr) = station.raw(NOW, false, &["department", "rate", "--department", " ", "--year", "2026", "--scores", "1,1,1,1,1,1,1,1,1,1"]);
+    assert!(
+        human.contains("部门评议 2026: 1 departments") && human.contains("区民政局") && human.contains("4.90"),
+        "{human}"
+    );
+    let (ok, _, stderr) = station.raw(
+        NOW,
+        false,
+        &["department", "rate", "--department", " ", "--year", "2026", "--scores", "1,1,1,1,1,1,1,1,1,1"],
+    );
     assert!(!ok && stderr.starts_with("invalid_input: department"), "{stderr}");
 }

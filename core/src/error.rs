@@ -364,13 +364,12 @@ impl ErrorCode {
             | BodyTimeout => ErrorKind::Network,
             RosterInvalid | HouseholdNotFound | ResidentNotFound | InvalidInput | PhotoInvalid | DocumentInvalid
             | ActionNotAllowed | UnknownCode | PointsInsufficient | OutOfStock | UnknownItem | ProjectNotDone
-            | AlreadySurveyed | InsecureServerUrl | BundleInvalid | BundleOutOfScope | SignatureInvalid | ForbiddenChange
-            | ForbiddenDocument | EnrollCodeInvalid | EnrollCodeUsed | EnrollCodeExpired | InvalidPublicKey
-            | ProtocolUnsupported | BodyTooLarge | MalformedBody | MalformedSyncMessage | TooManyDocuments
-            | InvalidDocId | DuplicateDocument | BlobTooLarge | BlobHashMismatch | InvalidBlobHash | NotFound
-            | StorageError | InternalError | TlsCertInvalid | TlsKeyInvalid | Usage | MigrationMismatch => {
-                ErrorKind::Rejected
-            }
+            | AlreadySurveyed | InsecureServerUrl | BundleInvalid | BundleOutOfScope | SignatureInvalid
+            | ForbiddenChange | ForbiddenDocument | EnrollCodeInvalid | EnrollCodeUsed | EnrollCodeExpired
+            | InvalidPublicKey | ProtocolUnsupported | BodyTooLarge | MalformedBody | MalformedSyncMessage
+            | TooManyDocuments | InvalidDocId | DuplicateDocument | BlobTooLarge | BlobHashMismatch
+            | InvalidBlobHash | NotFound | StorageError | InternalError | TlsCertInvalid | TlsKeyInvalid | Usage
+            | MigrationMismatch => ErrorKind::Rejected,
         }
     }
 

@@ -17,8 +17,7 @@ use std::collections::BTreeMap;
 use crate::error::{Error, Result};
 use crate::model::community::CatalogueEntry;
 use crate::model::{
-    AspectScore, DepartmentRating, DepartmentReport, DepartmentResult, ItemAverage, Survey, SurveyReport,
-    SurveySummary,
+    AspectScore, DepartmentRating, DepartmentReport, DepartmentResult, ItemAverage, Survey, SurveyReport, SurveySummary,
 };
 
 /// Lowest answer or score.

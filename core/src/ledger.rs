@@ -21,8 +21,8 @@ use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::needs::NeedItem;
 use crate::model::{CheckInKind, CheckInOutcome, DepartmentReport, Severity, SurveyReport};
+use crate::needs::NeedItem;
 use crate::points::{self, HonourRow, VolunteerMonth};
 use crate::schedule::{self, ContactHistory, DatedContact, Month};
 use crate::service_workflow::OrderStage;
@@ -496,12 +496,10 @@ fn ledger_evaluation(store: &Store, month: &Month, grid: Option<&str>) -> Result
     use chrono::Datelike;
     let year = u32::try_from(month.first.year()).unwrap_or_default();
     let survey = store.survey_report(year, grid)?;
-    let readable = store.device().scope().may_read(&crate::docs::DocId::departments(&store.device().community_id, year));
-    let departments = if readable {
-        store.department_report(year)?
-    } else {
-        DepartmentReport { year, departments: Vec::new() }
-    };
+    let readable =
+        store.device().scope().may_read(&crate::docs::DocId::departments(&store.device().community_id, year));
+    let departments =
+        if readable { store.department_report(year)? } else { DepartmentReport { year, departments: Vec::new() } };
     Ok((survey, departments))
 }
 

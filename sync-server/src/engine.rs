@@ -1256,8 +1256,11 @@ impl Engine {
         let doc_id = id.to_string();
         let (mut doc, base, base_bytes) = match self.copy(&doc_id)? {
             Some(stored) => stored,
-            // A staff member creates a project from the console: its document starts with this change.
-            None if id.kind == DocKind::Project => (AutoCommit::new().with_actor(self.actor.clone()), 0, 0),
+            // A staff member creates a project, or the year's first department rating, from the console: the
+            // change starts the document.
+            None if matches!(id.kind, DocKind::Project | DocKind::DepartmentRating) => {
+                (AutoCommit::new().with_actor(self.actor.clone()), 0, 0)
+            }
             None => return Err(ServerError::bad_request(ErrorCode::NotFound, format!("{doc_id} is not stored here"))),
         };
         let before = doc.get_heads();

@@ -178,7 +178,8 @@ fn departments_are_rated_by_the_committee_and_station_only_and_volunteers_never_
     let ok = rating_by(&station, "区城管局");
     refused(
         attempt(&mut station, &id, |d| {
-            let key = format!("{}{}/{}", department::RATING_PREFIX, department::department_key("区民政局"), ok.rating_id);
+            let key =
+                format!("{}{}/{}", department::RATING_PREFIX, department::department_key("区民政局"), ok.rating_id);
             let at = ok.at.to_rfc3339();
             let fields = vec![
                 ("department", s("区城管局")),
@@ -205,7 +206,10 @@ fn departments_are_rated_by_the_committee_and_station_only_and_volunteers_never_
     let held = leader.docs.get(&id.to_string()).map(|d| department::ratings(d, year())).unwrap_or_default();
     assert_eq!(held, vec![honest.clone()], "the grid leader reads the ratings");
     let by_leader = rating_by(&leader, "区城管局");
-    refused(attempt(&mut leader, &id, |d| department::append(d, &by_leader).expect("append")), "a grid leader's rating");
+    refused(
+        attempt(&mut leader, &id, |d| department::append(d, &by_leader).expect("append")),
+        "a grid leader's rating",
+    );
 
     // A survey in G01 exists too; a volunteer is told of neither document, and asking for them is refused.
     let survey_id = DocId::survey(&community, "G01", year());
@@ -223,12 +227,17 @@ fn departments_are_rated_by_the_committee_and_station_only_and_volunteers_never_
         empty.sync().generate_sync_message(&mut automerge::sync::State::new()).expect("a first message").encode()
     };
     for doc in [&id, &survey_id] {
-        let ask = gridline_core::sync::protocol::DocMessage { doc_id: doc.to_string(), message: first.clone(), signatures: vec![] };
+        let ask = gridline_core::sync::protocol::DocMessage {
+            doc_id: doc.to_string(),
+            message: first.clone(),
+            signatures: vec![],
+        };
         let (status, err) = volunteer.round(vec![ask]).expect_err("refused");
         assert_eq!((status, err.code.as_str()), (403, "forbidden_document"), "{doc}");
     }
     // The station's catalogue lists both.
     station.cursor = 0;
-    let listed: Vec<String> = station.round(vec![]).expect("catalogue").catalogue.into_iter().map(|e| e.doc_id).collect();
+    let listed: Vec<String> =
+        station.round(vec![]).expect("catalogue").catalogue.into_iter().map(|e| e.doc_id).collect();
     assert!(listed.contains(&id.to_string()) && listed.contains(&survey_id.to_string()), "{listed:?}");
 }

@@ -131,11 +131,7 @@ mod tests {
     fn an_entry_under_another_departments_key_is_skipped() {
         let mut doc = new_document(&DocId::departments("c1", 2026), &automerge::ActorId::random()).expect("doc");
         let key = format!("{RATING_PREFIX}{}/{ID}", department_key("区城管局"));
-        let fields = vec![
-            ("department", s("区民政局")),
-            ("scores", s("5,5")),
-            ("at", s("2026-12-01T09:00:00+08:00")),
-        ];
+        let fields = vec![("department", s("区民政局")), ("scores", s("5,5")), ("at", s("2026-12-01T09:00:00+08:00"))];
         put_entity(&mut doc, &key, &fields).expect("put");
         assert!(ratings(&doc, 2026).is_empty());
         let e = crate::docs::get_entity(&doc, &key).expect("entity");

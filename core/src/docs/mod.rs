@@ -224,11 +224,8 @@ impl DocId {
         if grid.as_deref().is_some_and(|g| !valid_code(g)) {
             return Err(bad("bad grid code"));
         }
-        let key = if building_log {
-            Some(parts[3..].join(":"))
-        } else {
-            has_key.then(|| parts[parts.len() - 1].to_string())
-        };
+        let key =
+            if building_log { Some(parts[3..].join(":")) } else { has_key.then(|| parts[parts.len() - 1].to_string()) };
         let key_ok = match (kind, key.as_deref()) {
             (DocKind::CheckInLog, Some(k)) => {
                 let (day, building) = k.split_once(':').map_or((k, None), |(d, b)| (d, Some(b)));
@@ -263,9 +260,7 @@ impl DocKind {
             | DocKind::Incident
             | DocKind::ServiceOrder
             | DocKind::Survey
-            | DocKind::Building => {
-                (true, true)
-            }
+            | DocKind::Building => (true, true),
         }
     }
 }

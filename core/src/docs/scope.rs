@@ -269,7 +269,8 @@ mod tests {
         }
         let street = DeviceScope::enrolled("c1", Role::Street, &[]);
         assert!(street.may_read(&survey) && !street.may_write(&survey) && !street.may_write(&departments));
-        for volunteer in [DeviceScope::enrolled("c1", Role::Volunteer, &named), DeviceScope::held("c1", Role::Volunteer, &[])]
+        for volunteer in
+            [DeviceScope::enrolled("c1", Role::Volunteer, &named), DeviceScope::held("c1", Role::Volunteer, &[])]
         {
             assert!(!volunteer.may_read(&survey) && !volunteer.may_read(&departments));
             assert!(!volunteer.may_write(&survey) && !volunteer.may_write(&departments));

@@ -153,8 +153,12 @@ mod tests {
         append(&mut doc, &good).expect("good");
         // Key and field disagree on the household.
         let key = survey_key("H2", "0190f5a4-2b3c-7d4e-8f00-112233445577");
-        put_entity(&mut doc, &key, &vec![("household", s("H1")), ("answers", s("5")), ("at", s("2026-01-01T00:00:00Z"))])
-            .expect("put");
+        put_entity(
+            &mut doc,
+            &key,
+            &vec![("household", s("H1")), ("answers", s("5")), ("at", s("2026-01-01T00:00:00Z"))],
+        )
+        .expect("put");
         assert_eq!(surveys(&doc, 2026).len(), 1);
         let lying = records(&doc).into_iter().find(|r| r.key == key).expect("record");
         assert_eq!(lying.claims.household.as_deref(), Some(""));

@@ -155,7 +155,10 @@ impl Store {
     pub fn department_report(&self, year: u32) -> Result<DepartmentReport> {
         check_year(year)?;
         if !self.device.scope().may_read(&DocId::departments(&self.device.community_id, year)) {
-            return Err(Error::ActionNotAllowed(format!("role {} reads no department rating", self.device.role.code())));
+            return Err(Error::ActionNotAllowed(format!(
+                "role {} reads no department rating",
+                self.device.role.code()
+            )));
         }
         let ratings = evaluations::ratings(self.conn(), year)?;
         Ok(evaluation::department_report(year, &self.settings.department_aspects, &ratings))
@@ -253,7 +256,10 @@ mod tests {
         assert_eq!(r.total.average, Some(4.4));
         assert_eq!(leader.survey_report(2025, None).expect("empty year").total.households_surveyed, 0);
         assert_eq!(leader.household_survey("H001", 2026).expect("read").map(|v| v.survey_id), Some(s.survey_id));
-        let visit = leader.survey_record(NewSurvey { visit_id: Some(uuid::Uuid::now_v7().to_string()), ..new_survey("H001", &[5; 10]) });
+        let visit = leader.survey_record(NewSurvey {
+            visit_id: Some(uuid::Uuid::now_v7().to_string()),
+            ..new_survey("H001", &[5; 10])
+        });
         assert_eq!(visit.map_err(|e| e.code()), Err(ErrorCode::NotFound), "a visit this device does not hold");
     }
 
@@ -274,7 +280,10 @@ mod tests {
         for s in [&leader, &worker] {
             let r = s.survey_report(2026, Some("G01")).expect("report");
             assert_eq!((r.total.households_surveyed, r.total.duplicates, r.total.average), (1, 1, Some(5.0)));
-            assert_eq!(s.household_survey("H001", 2026).expect("read").map(|v| v.survey_id), Some(first.survey_id.clone()));
+            assert_eq!(
+                s.household_survey("H001", 2026).expect("read").map(|v| v.survey_id),
+                Some(first.survey_id.clone())
+            );
             assert_eq!(s.surveys(2026, None).expect("all").len(), 2, "both kept");
         }
     }
@@ -287,9 +296,12 @@ mod tests {
         let mut leader = store(&dir, "王网格长", Role::GridLeader, &["G01"], c.clone());
         let refused = leader.department_rate("区民政局", 2026, &[4; 10]).map_err(|e| e.code());
         assert_eq!(refused, Err(ErrorCode::ActionNotAllowed));
-        for (name, year, scores) in
-            [("", 2026, &[4u8; 10][..]), ("区民政局", 1999, &[4; 10]), ("区民政局", 2026, &[4; 9]), ("区民政局", 2026, &[9; 10])]
-        {
+        for (name, year, scores) in [
+            ("", 2026, &[4u8; 10][..]),
+            ("区民政局", 1999, &[4; 10]),
+            ("区民政局", 2026, &[4; 9]),
+            ("区民政局", 2026, &[9; 10]),
+        ] {
             let r = station.department_rate(name, year, scores).map_err(|e| e.code());
             assert_eq!(r, Err(ErrorCode::InvalidInput), "{name:?} {year} {scores:?}");
         }
@@ -302,7 +314,8 @@ mod tests {
         assert_eq!((later.average, later.replaced), (Some(4.9), 1));
         station.department_rate("区城管局", 2026, &[2; 10]).expect("another");
         let report = station.department_report(2026).expect("report");
-        let got: Vec<(&str, Option<f64>)> = report.departments.iter().map(|d| (d.department.as_str(), d.average)).collect();
+        let got: Vec<(&str, Option<f64>)> =
+            report.departments.iter().map(|d| (d.department.as_str(), d.average)).collect();
         assert_eq!(got, [("区城管局", Some(2.0)), ("区民政局", Some(4.9))]);
         assert_eq!(report.departments[1].aspects[9].score, Some(4));
         let id = DocId::departments(COMMUNITY, 2026);

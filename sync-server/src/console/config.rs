@@ -509,11 +509,17 @@ mod tests {
         let f = Filled::read(pairs(&list));
         let settings = f.apply(&base).expect("applies");
         assert_eq!(settings.survey_items.len(), 1);
-        assert_eq!((settings.survey_items[0].code.as_str(), settings.survey_items[0].name_zh.as_str()), ("environment", "环境整治"));
+        assert_eq!(
+            (settings.survey_items[0].code.as_str(), settings.survey_items[0].name_zh.as_str()),
+            ("environment", "环境整治")
+        );
         assert_eq!(settings.department_aspects.iter().map(|a| a.code.as_str()).collect::<Vec<_>>(), ["overall"]);
         let without = Filled::read(pairs(&[("order_due_days", "3")]));
         let kept = without.apply(&base).expect("applies");
-        assert_eq!((kept.survey_items.clone(), kept.department_aspects.clone()), (base.survey_items.clone(), base.department_aspects.clone()));
+        assert_eq!(
+            (kept.survey_items.clone(), kept.department_aspects.clone()),
+            (base.survey_items.clone(), base.department_aspects.clone())
+        );
         assert_eq!(Filled::of(&base, 1).survey_items.len(), 10);
     }
 

@@ -343,7 +343,9 @@ impl Tr {
             ErrorCode::ForbiddenChange | ErrorCode::ForbiddenDocument => ("无权修改。", "Not allowed."),
             ErrorCode::RateLimited => ("请求过于频繁，请稍后再试。", "Too many requests; try again shortly."),
             ErrorCode::Unauthorized => ("请先登录。", "Sign in first."),
-            ErrorCode::AlreadySurveyed => ("该户本年度已完成满意度测评。", "The household was already surveyed this year."),
+            ErrorCode::AlreadySurveyed => {
+                ("该户本年度已完成满意度测评。", "The household was already surveyed this year.")
+            }
             _ => ("操作失败。", "The operation failed."),
         };
         pick(self.lang, zh, en)

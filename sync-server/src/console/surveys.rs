@@ -254,8 +254,8 @@ impl RateForm {
     /// The department, the year and one score per aspect (`aspects` of them), or the key of the words of what
     /// is wrong.
     pub fn values(&self, aspects: usize) -> std::result::Result<(String, u32, Vec<u8>), &'static str> {
-        let department = gridline_core::evaluation::check_department(&self.department)
-            .map_err(|_| "surveys.bad_department")?;
+        let department =
+            gridline_core::evaluation::check_department(&self.department).map_err(|_| "surveys.bad_department")?;
         let year = self.year.trim().parse::<u32>().ok().filter(|y| check_year(*y).is_ok()).ok_or("surveys.bad_year")?;
         let scores: Vec<u8> = self
             .scores
@@ -275,9 +275,8 @@ impl RateForm {
 pub fn record(console: &Console, staffer: &Staffer, department: &str, year: u32, scores: &[u8]) -> Result<String> {
     let by = staffer.identity();
     let community = by.community_id.clone();
-    let (doc_id, change, rating_id) = console
-        .replicas
-        .with(&community, |store| Ok(store.department_rate_change(&by, department, year, scores)?))?;
+    let (doc_id, change, rating_id) =
+        console.replicas.with(&community, |store| Ok(store.department_rate_change(&by, department, year, scores)?))?;
     console.app.engine.submit(&staffer.device(), &doc_id, &change, console.app.clock.now())?;
     let detail = format!("{department} {year} {}", gridline_core::evaluation::scores_text(scores));
     console.app.engine.storage().append_audit(&staffer.audit("department_rate", &rating_id, &detail))?;
@@ -302,7 +301,10 @@ pub async fn rate(
     }
     let tr = staffer.tr();
     let community = staffer.staff.community_id.clone();
-    let aspects = match console.blocking(move |c| c.replicas.with(&community, |s| Ok(s.settings().department_aspects.len()))).await {
+    let aspects = match console
+        .blocking(move |c| c.replicas.with(&community, |s| Ok(s.settings().department_aspects.len())))
+        .await
+    {
         Ok(n) => n,
         Err(e) => return error_page(chrome, &e),
     };
@@ -317,11 +319,8 @@ pub async fn rate(
     let s = staffer.clone();
     let name = department.clone();
     match console.blocking(move |c| record(c, &s, &name, year, &scores)).await {
-        Ok(_) => Redirect::to(&format!(
-            "/console/surveys?year={year}&rated={}",
-            super::page::url_encode(&department)
-        ))
-        .into_response(),
+        Ok(_) => Redirect::to(&format!("/console/surveys?year={year}&rated={}", super::page::url_encode(&department)))
+            .into_response(),
         Err(e) => {
             let words = format!("{} ({})", tr.error(e.code), e.code.code());
             view(&console, &staffer, year.to_string(), None, e.status, Some(words)).await

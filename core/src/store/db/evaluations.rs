@@ -60,7 +60,12 @@ fn scores_column(r: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Vec<u8>>
 }
 
 /// The surveys of `year` in `grid` (`None`: every grid), optionally of one household.
-pub(crate) fn surveys(conn: &Connection, year: u32, grid: Option<&str>, household: Option<&str>) -> Result<Vec<Survey>> {
+pub(crate) fn surveys(
+    conn: &Connection,
+    year: u32,
+    grid: Option<&str>,
+    household: Option<&str>,
+) -> Result<Vec<Survey>> {
     let mut stmt = conn.prepare_cached(
         "SELECT survey_id, year, grid, household_code, building, answers, visit_id, actor, device, role, at
          FROM survey WHERE year = ?1 AND (?2 IS NULL OR grid = ?2) AND (?3 IS NULL OR household_code = ?3)
