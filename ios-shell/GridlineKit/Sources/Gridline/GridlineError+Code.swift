@@ -85,6 +85,7 @@ public extension ErrorCode {
         case .outOfStock: return "error_out_of_stock"
         case .unknownItem: return "error_unknown_item"
         case .projectNotDone: return "error_project_not_done"
+        case .alreadySurveyed: return "error_already_surveyed"
         }
     }
 }

@@ -18,7 +18,8 @@ object Home {
     /** The tabs of a device of `role`, in order; the first is where the app opens. */
     fun tabs(role: Role): List<Tab> = when (role) {
         Role.VOLUNTEER -> listOf(Tab.MY_ORDERS, Tab.SYNC)
-        Role.GRID_LEADER, Role.GRID_WORKER, Role.SOCIAL_WORKER, Role.COMMITTEE, Role.STATION, Role.STREET, Role.ADMIN ->
+        Role.GRID_LEADER, Role.GRID_WORKER, Role.BUILDING_LEAD, Role.SOCIAL_WORKER, Role.COMMITTEE, Role.STATION,
+        Role.STREET, Role.ADMIN ->
             listOf(Tab.ROUNDS, Tab.INCIDENTS, Tab.VISITS, Tab.ORDERS, Tab.SYNC)
     }
 

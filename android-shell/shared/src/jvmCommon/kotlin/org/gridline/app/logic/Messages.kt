@@ -240,6 +240,8 @@ private val MESSAGES: Map<String, Message> = mapOf(
     "error_points_insufficient" to Message("积分不足，不能兑换", "Not enough points for this redemption"),
     "error_out_of_stock" to Message("库存不足，不能兑换", "Not enough stock left for this redemption"),
     "error_unknown_item" to Message("超市没有该商品，不能兑换", "The love supermarket does not offer this item"),
+    "error_project_not_done" to Message("项目结项后才能评价", "A project can be rated once it is done"),
+    "error_already_surveyed" to Message("该户本年度已完成满意度测评", "This household was already surveyed this year"),
     "error_unknown" to Message("出错了", "Something went wrong"),
     "household_title" to Message("住户详情", "Household"),
     "incident_title_screen" to Message("事件详情", "Incident"),
