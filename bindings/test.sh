@@ -33,7 +33,9 @@ echo "== bindings: Kotlin on the JVM, app screens and UI tests (mvn test) =="
 log="$target_dir/jvm-tests.log"
 rc=0
 start=$SECONDS
-(cd android-shell && mvn -B test -Dgridline.lib.dir="$lib_dir") >"$log" 2>&1 || rc=$?
+# `clean`: the generated bindings live outside the Maven modules, and the Kotlin compiler's incremental cache
+# does not see them change (a record gaining a field left classes that no longer matched the library).
+(cd android-shell && mvn -B clean test -Dgridline.lib.dir="$lib_dir") >"$log" 2>&1 || rc=$?
 grep -E "Tests run:.*Fail|BUILD|ERROR\]|^screenshots:" "$log" | grep -v "^\[INFO\] *$" | tail -n 20 || true
 echo "mvn test took $((SECONDS - start)) s; screenshots in target/app-screenshots/"
 if [[ $rc -ne 0 ]]; then
