@@ -163,7 +163,11 @@ fn a_yearly_survey_and_a_department_rating_reach_every_phone_and_the_ledger() {
     let head = |row: &Vec<String>| row[..5].to_vec();
     assert_eq!(
         survey.iter().map(head).collect::<Vec<_>>(),
-        [[y.as_str(), "G01", "3", "1", "4.5"], [y.as_str(), "G02", "2", "0", "3.65"], [y.as_str(), "全部", "5", "1", "4.16"]]
+        [
+            [y.as_str(), "G01", "3", "1", "4.5"],
+            [y.as_str(), "G02", "2", "0", "3.65"],
+            [y.as_str(), "全部", "5", "1", "4.16"]
+        ]
     );
     assert_eq!(survey[2][5], "3.6", "the first item's average in the community");
     let departments = section(&csv, "部门评议");
