@@ -8,8 +8,9 @@ use gridline_core::docs::roster::ImportSummary;
 use gridline_core::ledger::export::Lang;
 use gridline_core::ledger::LedgerSummary;
 use gridline_core::model::{
-    CheckIn, CommunitySettings, IncidentFields, NewCheckIn, NewIncident, NewProject, NewProjectRating, NewServiceOrder,
-    NewVisit, ProjectFields, ServiceOrderFields, Visit,
+    CheckIn, CommunitySettings, DepartmentReport, DepartmentResult, IncidentFields, NewCheckIn, NewIncident,
+    NewProject, NewProjectRating, NewServiceOrder, NewSurvey, NewVisit, ProjectFields, ServiceOrderFields, Survey,
+    SurveyReport, Visit,
 };
 use gridline_core::points::{HonourRow, PointsBalance, PointsEntry};
 use gridline_core::project::ProjectStatus;
@@ -259,6 +260,35 @@ impl GridlineStore {
     /// The honour roll (荣誉墙) of `month` (`YYYY-MM`): evaluated orders, hours and points per volunteer. I/O.
     pub fn honour_roll(&self, month: String) -> Result<Vec<HonourRow>> {
         self.with(|s| s.honour_roll(&Month::parse(&month)?))
+    }
+
+    /// Records a household's yearly survey of the community (双评议, 居民满意度测评): one answer 1–5 per item of
+    /// `settings().survey_items`, in their order. Refused with `already_surveyed` when the household was
+    /// surveyed this year on this device's knowledge, `invalid_input` for a wrong count or value. I/O.
+    pub fn survey_record(&self, survey: NewSurvey) -> Result<Survey> {
+        self.with(|s| s.survey_record(survey))
+    }
+
+    /// The survey of `household_code` that stands for `year`, if it was surveyed. I/O.
+    pub fn household_survey(&self, household_code: String, year: u32) -> Result<Option<Survey>> {
+        self.with(|s| s.household_survey(&household_code, year))
+    }
+
+    /// The residents' survey report of `year` for `grid` or the device's scope: households surveyed, averages
+    /// per item, overall and per grid. I/O.
+    pub fn survey_report(&self, year: u32, grid: Option<String>) -> Result<SurveyReport> {
+        self.with(|s| s.survey_report(year, grid.as_deref()))
+    }
+
+    /// Records the community's rating of `department` for `year` (committee, station): one score 1–5 per aspect
+    /// of `settings().department_aspects`. A later rating of the department replaces the earlier. I/O.
+    pub fn department_rate(&self, department: String, year: u32, scores: Vec<u8>) -> Result<DepartmentResult> {
+        self.with(|s| s.department_rate(&department, year, &scores))
+    }
+
+    /// The department ratings of `year`: the standing rating of each department. I/O.
+    pub fn department_report(&self, year: u32) -> Result<DepartmentReport> {
+        self.with(|s| s.department_report(year))
     }
 
     /// Syncs with the server: batched document rounds, then photos, with retries. Progress goes to `observer`

@@ -29,6 +29,7 @@ struct HouseholdView: View {
                     ForEach(d.due, id: \.contact) { Text("\(t($0.contact.labelKey)) \($0.dueDate)") }
                 }
                 NavigationLink(t("order_request")) { OrderRequestView(householdCode: code) }
+                NavigationLink(t("survey_title")) { SurveyView(householdCode: code) }
             }
             Section(t("checkin_title")) {
                 Picker(t("checkin_kind"), selection: $kind) {
