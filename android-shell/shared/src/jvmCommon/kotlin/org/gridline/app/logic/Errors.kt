@@ -99,6 +99,8 @@ object ErrorMessages {
         ErrorCode.POINTS_INSUFFICIENT -> "error_points_insufficient"
         ErrorCode.OUT_OF_STOCK -> "error_out_of_stock"
         ErrorCode.UNKNOWN_ITEM -> "error_unknown_item"
+        ErrorCode.PROJECT_NOT_DONE -> "error_project_not_done"
+        ErrorCode.ALREADY_SURVEYED -> "error_already_surveyed"
     }
 
     /** The screen's view of a binding error. */
