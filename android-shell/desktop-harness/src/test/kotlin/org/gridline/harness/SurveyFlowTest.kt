@@ -57,7 +57,7 @@ class SurveyFlowTest {
         }
         val year = LocalDate.now(ZoneId.of(store.settings().timezone)).year.toUInt()
         val survey = assertNotNull(store.householdSurvey("H-201", year), "the store holds the survey")
-        assertEquals(scores.map { it.toUByte() }, survey.answers)
+        assertEquals(scores.map { it.toByte() }, survey.answers.toList())
         assertEquals("H-201", survey.householdCode)
         val report = store.surveyReport(year, null)
         assertEquals(1u, report.total.householdsSurveyed, "the refused second survey was not written")

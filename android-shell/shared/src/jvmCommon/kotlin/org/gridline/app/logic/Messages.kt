@@ -275,7 +275,7 @@ private val MESSAGES: Map<String, Message> = mapOf(
     "survey_done" to Message("本年度已于 %1\$s 完成测评", "Surveyed this year on %1\$s"),
     "survey_by" to Message("记录人：%1\$s", "Recorded by %1\$s"),
     "project_rate_start" to Message("项目评价（民事民评）", "Rate a service project"),
-    "projects_title" to Message("民事民评", "Residents rate projects"),
+    "projects_title" to Message("民事民评", "Rate projects"),
     "projects_for_household" to Message("为 %1\$s 评价已结项的服务项目", "Finished service projects for %1\$s to rate"),
     "projects_empty" to Message("还没有已结项的服务项目", "No finished service projects yet"),
     "project_title_screen" to Message("项目评价", "Project rating"),

@@ -39,7 +39,7 @@ data class SurveyForm(
     /** The survey to record, or null while [canSubmit] is false. */
     fun toNewSurvey(): NewSurvey? {
         if (!canSubmit) return null
-        return NewSurvey(householdCode = householdCode, answers = answers.map { it ?: return null }, visitId = null)
+        return NewSurvey(householdCode = householdCode, answers = answers.map { (it ?: return null).toByte() }.toByteArray(), visitId = null)
     }
 }
 
