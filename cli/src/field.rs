@@ -19,7 +19,7 @@ pub struct InitArgs {
     /// User name.
     #[arg(long)]
     user: String,
-    /// Role: grid_leader, grid_worker, social_worker, committee, station, street, admin.
+    /// Role: grid_leader, grid_worker, social_worker, building_lead, committee, station, street, admin.
     #[arg(long)]
     role: String,
     /// Community time zone.
@@ -34,6 +34,9 @@ pub struct InitArgs {
     /// Join an existing community (its id) instead of creating a new one.
     #[arg(long)]
     community_id: Option<String>,
+    /// A building lead's buildings (repeatable; required for building_lead, refused for other roles).
+    #[arg(long = "building")]
+    buildings: Vec<String>,
 }
 
 /// Creates a standalone store (and its key file when none exists).
@@ -47,6 +50,7 @@ pub fn init(ctx: &Ctx, args: InitArgs) -> Result<Output> {
         community_name: args.community_name,
         community_id: args.community_id,
         grids: args.grids,
+        buildings: args.buildings,
     };
     let store = Store::init(&ctx.store, &key, opts, ctx.clock.clone())?;
     let d = store.device();

@@ -3,11 +3,14 @@
 //! Every command prints one JSON document on stdout with `--json`; on failure the exit code is 1 and the
 //! document is `{"error": {"code", "message"}}` (without `--json`: `code: message` on stderr).
 
+mod evaluation;
 mod field;
 mod incident;
 mod ledger;
+mod needs;
 mod output;
 mod points;
+mod project;
 mod roster;
 mod service;
 mod sync;
@@ -81,6 +84,18 @@ enum Command {
     /// Volunteers' points: balance, history, redeem at the love supermarket, honour roll.
     #[command(subcommand)]
     Points(points::PointsCommand),
+    /// The needs list (问题清单): needs found on visits and service requests, per building and month.
+    #[command(subcommand)]
+    Needs(needs::NeedsCommand),
+    /// Service projects (项目化): create, update status, list, show, residents' ratings (民事民评).
+    #[command(subcommand)]
+    Project(project::ProjectCommand),
+    /// Residents' yearly survey of the community (双评议): record, report.
+    #[command(subcommand)]
+    Survey(evaluation::SurveyCommand),
+    /// The community's yearly rating of departments (双评议): rate, report.
+    #[command(subcommand)]
+    Department(evaluation::DepartmentCommand),
 }
 
 /// What every command gets: where the store is and how to open it.
@@ -151,6 +166,10 @@ fn run(cli: Cli) -> Result<Output> {
         Command::Incident(cmd) => incident::run(&ctx, cmd),
         Command::Service(cmd) => service::run(&ctx, cmd),
         Command::Points(cmd) => points::run(&ctx, cmd),
+        Command::Needs(cmd) => needs::run(&ctx, cmd),
+        Command::Project(cmd) => project::run(&ctx, cmd),
+        Command::Survey(cmd) => evaluation::survey(&ctx, cmd),
+        Command::Department(cmd) => evaluation::department(&ctx, cmd),
     }
 }
 

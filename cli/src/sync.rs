@@ -48,11 +48,12 @@ pub fn enroll(ctx: &Ctx, args: EnrollArgs) -> Result<Output> {
         args.server,
         if d.grids.is_empty() { "whole community".to_string() } else { d.grids.join(", ") }
     );
-    Ok(Output::new(
-        json!({"device_id": d.device_id, "user": d.user, "role": d.role.code(), "community_id": d.community_id,
-               "grids": d.grids, "server": args.server, "insecure_http": args.insecure_http}),
-        human,
-    ))
+    let mut answer = json!({"device_id": d.device_id, "user": d.user, "role": d.role.code(),
+        "community_id": d.community_id, "grids": d.grids, "server": args.server, "insecure_http": args.insecure_http});
+    if !d.buildings.is_empty() {
+        answer["buildings"] = json!(d.buildings);
+    }
+    Ok(Output::new(answer, human))
 }
 
 /// Progress on stderr for people (never with `--json`, whose stdout is one document).

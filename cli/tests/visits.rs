@@ -232,7 +232,12 @@ fn social_worker_month_and_ledger() {
             "事件流转",
             "服务订单",
             "志愿者积分",
-            "荣誉墙"
+            "荣誉墙",
+            "问题清单",
+            "项目化服务",
+            "项目评价",
+            "居民满意度测评",
+            "部门评议"
         ]
     );
     let summary_sheet = book.worksheet_range("概况").expect("summary sheet");

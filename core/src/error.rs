@@ -61,6 +61,15 @@ pub enum Error {
     /// A redemption of an item that is not in the love supermarket.
     #[error("item {0:?} is not in the love supermarket")]
     UnknownItem(String),
+    /// A resident's rating of a service project that is not done yet.
+    #[error("the project is {status}: residents rate a project once it is done")]
+    ProjectNotDone {
+        /// The project's status code.
+        status: String,
+    },
+    /// A household already surveyed that year (双评议: one survey per household per year).
+    #[error("household {household:?} was already surveyed in {year}")]
+    AlreadySurveyed { household: String, year: u32 },
     /// A record (incident, visit, blob …) that does not exist here.
     #[error("{kind} {id:?} not found")]
     NotFound { kind: String, id: String },
@@ -150,6 +159,8 @@ impl Error {
             Error::PointsInsufficient { .. } => ErrorCode::PointsInsufficient,
             Error::OutOfStock { .. } => ErrorCode::OutOfStock,
             Error::UnknownItem(_) => ErrorCode::UnknownItem,
+            Error::ProjectNotDone { .. } => ErrorCode::ProjectNotDone,
+            Error::AlreadySurveyed { .. } => ErrorCode::AlreadySurveyed,
         }
     }
 
@@ -230,8 +241,12 @@ coded_enum! {
         OutOfStock = "out_of_stock",
         /// A redemption of an item not in the love supermarket.
         UnknownItem = "unknown_item",
+        /// A household already surveyed that year.
+        AlreadySurveyed = "already_surveyed",
         /// A record that does not exist.
         NotFound = "not_found",
+        /// A resident's rating of a project that is not done yet.
+        ProjectNotDone = "project_not_done",
         /// The server could not be reached.
         NetworkError = "network_error",
         /// The server answered 5xx.
@@ -348,12 +363,13 @@ impl ErrorCode {
             | SyncMessageTooLarge
             | BodyTimeout => ErrorKind::Network,
             RosterInvalid | HouseholdNotFound | ResidentNotFound | InvalidInput | PhotoInvalid | DocumentInvalid
-            | ActionNotAllowed | UnknownCode | PointsInsufficient | OutOfStock | UnknownItem | InsecureServerUrl
-            | BundleInvalid | BundleOutOfScope | SignatureInvalid | ForbiddenChange | ForbiddenDocument
-            | EnrollCodeInvalid | EnrollCodeUsed | EnrollCodeExpired | InvalidPublicKey | ProtocolUnsupported
-            | BodyTooLarge | MalformedBody | MalformedSyncMessage | TooManyDocuments | InvalidDocId
-            | DuplicateDocument | BlobTooLarge | BlobHashMismatch | InvalidBlobHash | NotFound | StorageError
-            | InternalError | TlsCertInvalid | TlsKeyInvalid | Usage | MigrationMismatch => ErrorKind::Rejected,
+            | ActionNotAllowed | UnknownCode | PointsInsufficient | OutOfStock | UnknownItem | ProjectNotDone
+            | AlreadySurveyed | InsecureServerUrl | BundleInvalid | BundleOutOfScope | SignatureInvalid
+            | ForbiddenChange | ForbiddenDocument | EnrollCodeInvalid | EnrollCodeUsed | EnrollCodeExpired
+            | InvalidPublicKey | ProtocolUnsupported | BodyTooLarge | MalformedBody | MalformedSyncMessage
+            | TooManyDocuments | InvalidDocId | DuplicateDocument | BlobTooLarge | BlobHashMismatch
+            | InvalidBlobHash | NotFound | StorageError | InternalError | TlsCertInvalid | TlsKeyInvalid | Usage
+            | MigrationMismatch => ErrorKind::Rejected,
         }
     }
 

@@ -3,7 +3,12 @@
 //! special-care contacts done vs required per category, visits and services delivered, incidents by category
 //! and stage with median handling time and overdue counts, the evaluation satisfaction rate, and row-level
 //! sheets of every check-in, visit and incident event of the month; the service orders requested in the
-//! month, the volunteers' points of the month and the honour roll (荣誉墙). [`export`] writes it as CSV or XLSX.
+//! month, the volunteers' points of the month and the honour roll (荣誉墙); the month's needs list (问题清单),
+//! the community's service projects (项目化) and the residents' ratings of them recorded in the month (民事民评).
+//! [`export`] writes it as CSV or XLSX.
+//!
+//! The two-way evaluation (双评议) of the year the month falls in: the residents' survey per grid and item
+//! (居民满意度测评) and the community's department ratings (部门评议).
 //!
 //! Points are the community's, whatever the grid: the points ledger is one document per community, as
 //! public as the honour roll, and a volunteer serves every grid.
@@ -16,11 +21,15 @@ use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::model::{CheckInKind, CheckInOutcome, Severity};
+use crate::model::{CheckInKind, CheckInOutcome, DepartmentReport, Severity, SurveyReport};
+use crate::needs::NeedItem;
 use crate::points::{self, HonourRow, VolunteerMonth};
 use crate::schedule::{self, ContactHistory, DatedContact, Month};
 use crate::service_workflow::OrderStage;
-use crate::store::{add_visit_contacts, day_text, db, rate, ContactsDone, Store, VisitRow};
+use crate::store::{
+    add_visit_contacts, day_text, db, rate, ContactsDone, NeedsFilter, ProjectFilter, ProjectListItem,
+    ProjectRatingView, Store, VisitRow,
+};
 use crate::workflow::{Action, Stage, SupersededReason};
 
 /// Special-care contacts of one category in the month.
@@ -139,6 +148,20 @@ pub struct LedgerSummary {
     pub points_credited: u64,
     /// Points of the love supermarket's confirmed redemptions recorded in the month (the whole community's).
     pub points_redeemed: u64,
+    /// Needs on the month's needs list (问题清单).
+    pub needs: u32,
+    /// Service projects created up to the cut-off (the whole community's).
+    pub projects: u32,
+    /// Of those, done.
+    pub projects_done: u32,
+    /// Residents' ratings of projects recorded in the month (replaced ones included).
+    pub project_ratings: u32,
+    /// Households whose residents' survey of the month's year stands (双评议), in the ledger's grids.
+    pub households_surveyed: u32,
+    /// The average answer of those surveys, two decimals (`None`: no survey).
+    pub survey_average: Option<f64>,
+    /// Departments the community rated for the month's year (部门评议).
+    pub departments_rated: u32,
 }
 
 /// A check-in row of the ledger.
@@ -245,6 +268,16 @@ pub struct Ledger {
     pub volunteer_points: Vec<VolunteerMonth>,
     /// The month's honour roll (荣誉墙): orders, minutes and points per volunteer, most points first.
     pub honour_roll: Vec<HonourRow>,
+    /// The month's needs list (问题清单), most households first.
+    pub needs: Vec<NeedItem>,
+    /// The service projects created up to the cut-off, newest first.
+    pub projects: Vec<ProjectListItem>,
+    /// The residents' ratings of projects recorded in the month, per project in replay order.
+    pub project_ratings: Vec<ProjectRatingView>,
+    /// The residents' survey of the month's year (居民满意度测评), per grid and in total.
+    pub survey: SurveyReport,
+    /// The community's department ratings of the month's year (部门评议).
+    pub departments: DepartmentReport,
 }
 
 /// The ledger's figures without its row sheets (`Store::ledger_figures`): every section a screen shows, the
@@ -367,6 +400,8 @@ pub(crate) fn build(store: &Store, month: &Month, grid: Option<&str>, rows: Rows
     let (incidents, stage_times, incident_events, incident_summary) = ledger_incidents(store, &grids, month, until)?;
     let orders = ledger_orders(store, &grids, month)?;
     let (volunteer_points, honour_roll) = ledger_points(store, month, until)?;
+    let (needs, projects, project_ratings) = ledger_projects(store, grid, month, until)?;
+    let (survey, departments) = ledger_evaluation(store, month, grid)?;
     let mut orders_by_stage: BTreeMap<String, u32> =
         OrderStage::ALL.iter().map(|s| (s.code().to_string(), 0)).collect();
     for o in &orders {
@@ -405,6 +440,13 @@ pub(crate) fn build(store: &Store, month: &Month, grid: Option<&str>, rows: Rows
         orders: orders_by_stage,
         points_credited: volunteer_points.iter().map(|v| v.earned).sum(),
         points_redeemed: volunteer_points.iter().map(|v| v.redeemed).sum(),
+        needs: needs.len() as u32,
+        projects: projects.len() as u32,
+        projects_done: projects.iter().filter(|p| p.status == crate::project::ProjectStatus::Done).count() as u32,
+        project_ratings: project_ratings.len() as u32,
+        households_surveyed: survey.total.households_surveyed,
+        survey_average: survey.total.average,
+        departments_rated: departments.departments.len() as u32,
     };
     Ok(Ledger {
         summary,
@@ -418,7 +460,47 @@ pub(crate) fn build(store: &Store, month: &Month, grid: Option<&str>, rows: Rows
         orders,
         volunteer_points,
         honour_roll,
+        needs,
+        projects,
+        project_ratings,
+        survey,
+        departments,
     })
+}
+
+/// The month's needs list (of `grid`, or the device's scope), the projects created up to `until` (the whole
+/// community's: a project is community-level) and the ratings recorded in the month (of `grid`'s households
+/// when one is named). A volunteer's device holds none of them.
+fn ledger_projects(
+    store: &Store,
+    grid: Option<&str>,
+    month: &Month,
+    until: NaiveDate,
+) -> Result<(Vec<NeedItem>, Vec<ProjectListItem>, Vec<ProjectRatingView>)> {
+    if store.device().role == crate::model::Role::Volunteer {
+        return Ok(Default::default());
+    }
+    let filter = NeedsFilter { grid: grid.map(str::to_string), month: Some(month.code()) };
+    let needs = store.needs_list(&filter)?.items;
+    let mut projects = store.project_list(&ProjectFilter::default())?.items;
+    projects.retain(|p| store.day_of(&p.created_at) <= until);
+    let mut ratings = store.project_ratings()?;
+    ratings
+        .retain(|r| grid.is_none_or(|g| r.grid == g) && local_day(store, &r.at).is_some_and(|day| month.contains(day)));
+    Ok((needs, projects, ratings))
+}
+
+/// The residents' survey and the department ratings of the year `month` falls in: the survey of `grid` or
+/// the device's scope, the department ratings when the device may read them.
+fn ledger_evaluation(store: &Store, month: &Month, grid: Option<&str>) -> Result<(SurveyReport, DepartmentReport)> {
+    use chrono::Datelike;
+    let year = u32::try_from(month.first.year()).unwrap_or_default();
+    let survey = store.survey_report(year, grid)?;
+    let readable =
+        store.device().scope().may_read(&crate::docs::DocId::departments(&store.device().community_id, year));
+    let departments =
+        if readable { store.department_report(year)? } else { DepartmentReport { year, departments: Vec::new() } };
+    Ok((survey, departments))
 }
 
 /// The service orders of `grids` requested in `month` (in the community's time zone), by request time.

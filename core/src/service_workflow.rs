@@ -99,16 +99,17 @@ struct Rule {
 }
 
 use OrderStage::{Accepted, Dispatched, Done, Requested};
-use Role::{Committee, GridLeader, GridWorker, SocialWorker, Station, Volunteer};
+use Role::{BuildingLead, Committee, GridLeader, GridWorker, SocialWorker, Station, Volunteer};
 
-const FIELD: &[Role] = &[GridLeader, GridWorker, SocialWorker];
+/// The roles out on the rounds (a building lead, for its buildings' households).
+const FIELD: &[Role] = &[GridLeader, GridWorker, SocialWorker, BuildingLead];
 const OPEN: &[OrderStage] = &[Requested, Dispatched, Accepted];
 
 /// The transition table of PRODUCT.md §4b. `comment` is not here: anyone may comment at any stage of an
 /// order that exists, and it never changes the stage.
 #[rustfmt::skip]
 const RULES: &[Rule] = &[
-    Rule { action: OrderAction::Request, roles: &[GridLeader, GridWorker, SocialWorker, Committee], who: Who::Role, from: &[] },
+    Rule { action: OrderAction::Request, roles: &[GridLeader, GridWorker, SocialWorker, BuildingLead, Committee], who: Who::Role, from: &[] },
     Rule { action: OrderAction::Dispatch, roles: &[Committee, Station], who: Who::Role, from: &[Requested] },
     Rule { action: OrderAction::Accept, roles: &[Volunteer], who: Who::TheVolunteer, from: &[Dispatched] },
     Rule { action: OrderAction::Decline, roles: &[Volunteer], who: Who::TheVolunteer, from: &[Dispatched] },
@@ -398,7 +399,7 @@ mod tests {
     fn the_table_of_section_4b() {
         let expected = |action: OrderAction, role: Role, from: OrderStage| -> Option<OrderStage> {
             use OrderAction as A;
-            let field = matches!(role, GridLeader | GridWorker | SocialWorker);
+            let field = matches!(role, GridLeader | GridWorker | SocialWorker | BuildingLead);
             match (action, role, from) {
                 (A::Dispatch, Committee | Station, Requested) => Some(Dispatched),
                 (A::Accept, Volunteer, Dispatched) => Some(Accepted),

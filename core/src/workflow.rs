@@ -155,10 +155,11 @@ struct Rule {
 }
 
 use EventRole::{Device, Server};
-use Role::{Committee, GridLeader, GridWorker, SocialWorker, Station, Street};
+use Role::{BuildingLead, Committee, GridLeader, GridWorker, SocialWorker, Station, Street};
 use Stage::{AtStation, CommitteeReview, Escalated, InProgress, Reported, Resolved, Returned};
 
-const FIELD: &[EventRole] = &[Device(GridLeader), Device(GridWorker), Device(SocialWorker)];
+/// The roles out on the rounds, who report incidents (a building lead, those of its buildings' households).
+const FIELD: &[EventRole] = &[Device(GridLeader), Device(GridWorker), Device(SocialWorker), Device(BuildingLead)];
 
 /// The transition table of PRODUCT.md §4. `comment` is not here: anyone but the server may comment at any
 /// stage, and it never changes the stage.

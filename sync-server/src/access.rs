@@ -4,6 +4,7 @@
 use automerge::{ActorId, AutoCommit, Change};
 use gridline_core::docs::scope::DeviceScope;
 use gridline_core::docs::{service_order, DocId, DocKind};
+use gridline_core::model::Role;
 use gridline_core::service_workflow::{self, OrderStage};
 use gridline_core::sync::protocol::ChangeSignature;
 use gridline_core::sync::signing;
@@ -26,7 +27,7 @@ pub fn new_token() -> std::io::Result<String> {
 impl Device {
     /// The device's scope as enrolled (grids for grid-scoped roles only, see `enrollment::issue`).
     pub fn scope(&self) -> DeviceScope<'_> {
-        DeviceScope::enrolled(&self.community_id, self.role, &self.grids)
+        DeviceScope::enrolled(&self.community_id, self.role, &self.grids).with_buildings(&self.buildings)
     }
 
     /// What the device may read, as the storage's catalogue query takes it: a volunteer's is the documents
@@ -41,7 +42,16 @@ impl Device {
             grids: scope.grid_filter().map(<[String]>::to_vec),
             user: self.user.clone(),
             by_assignment: scope.reaches_by_assignment(&any_order),
+            buildings: (self.role == Role::BuildingLead)
+                .then(|| self.buildings.iter().map(|b| gridline_core::docs::building_key(b)).collect()),
         }
+    }
+
+    /// True when `doc_building` (a document's stored building, [`crate::storage::Storage::building`]) lets
+    /// this device reach the incident or order `id` (`DeviceScope::reaches_by_building`).
+    pub fn reaches_building(&self, id: &DocId, doc_building: Option<&str>) -> bool {
+        let scope = self.scope();
+        scope.reaches_by_building(id) && doc_building.is_some_and(|k| scope.covers_building_key(k))
     }
 
     /// True when the device may receive the document (`DeviceScope::may_read`).

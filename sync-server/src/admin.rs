@@ -97,10 +97,11 @@ pub fn enroll(
     user: &str,
     role: &str,
     grids: &[String],
+    buildings: &[String],
     now: DateTime<Utc>,
 ) -> Result<Value> {
     let role = role.parse::<Role>()?;
-    let issued = enrollment::issue(engine.storage(), community_id, user, role, grids, now)?;
+    let issued = enrollment::issue_for_buildings(engine.storage(), community_id, user, role, grids, buildings, now)?;
     serde_json::to_value(issued).map_err(ServerError::internal)
 }
 
@@ -118,6 +119,7 @@ pub fn list_devices(engine: &Engine) -> Result<Value> {
                 "revoked": d.revoked,
                 "community_id": d.community_id,
                 "grids": d.grids,
+                "buildings": d.buildings,
             })
         })
         .collect();

@@ -38,6 +38,8 @@ pub const MAX_PERIOD_DAYS: u32 = 366;
 pub const MAX_DEADLINE_MINUTES: u32 = 366 * 24 * 60;
 /// Longest default time to a service order's due date, in days.
 pub const MAX_ORDER_DUE_DAYS: u32 = 365;
+/// Most survey items and department aspects (双评议): every survey answers each item, so the list stays short.
+pub const MAX_EVALUATION_ITEMS: usize = gridline_core::evaluation::MAX_ITEMS;
 /// Problems named in one refusal; the rest are counted.
 const MAX_PROBLEMS_NAMED: usize = 10;
 
@@ -169,6 +171,13 @@ pub fn problems(s: &CommunitySettings) -> Vec<String> {
         s.service_catalogue.iter().map(|o| (o.code.as_str(), o.name_zh.as_str(), o.name_en.as_str())),
     );
     entries.check("shop_items", s.shop_items.iter().map(|i| (i.code.as_str(), i.name_zh.as_str(), i.name_en.as_str())));
+    entries.check("survey_items", s.survey_items.iter().map(names));
+    entries.check("department_aspects", s.department_aspects.iter().map(names));
+    for (field, count) in [("survey_items", s.survey_items.len()), ("department_aspects", s.department_aspects.len())] {
+        if count > MAX_EVALUATION_ITEMS {
+            out.push(format!("{field}: at most {MAX_EVALUATION_ITEMS} entries (each is answered 1 to 5)"));
+        }
+    }
     for (n, c) in s.categories.iter().enumerate() {
         let mut contacts = HashSet::new();
         for (m, p) in c.plan.iter().enumerate() {
@@ -321,6 +330,10 @@ mod tests {
         s.deadlines.resolve_minutes = 0;
         s.order_due_days = 366;
         s.visit_services.clear();
+        s.survey_items[1].code = "a b".into();
+        s.department_aspects = (0..=MAX_EVALUATION_ITEMS)
+            .map(|n| CatalogueEntry { code: format!("a{n}"), name_zh: "项".into(), name_en: "Aspect".into() })
+            .collect();
         let found = problems(&s);
         for expected in [
             "timezone:",
@@ -335,12 +348,14 @@ mod tests {
             "deadlines.resolve_minutes:",
             "order_due_days:",
             "visit_services:",
+            "survey_items[1].code:",
+            "department_aspects: at most",
         ] {
             assert!(found.iter().any(|p| p.starts_with(expected)), "{expected} not in {found:?}");
         }
         let err = check(&s).expect_err("refused");
         assert_eq!(err.code, ErrorCode::InvalidInput);
-        assert!(err.message.contains("and 2 more"), "{}", err.message);
+        assert!(err.message.contains("and 4 more"), "{}", err.message);
     }
 
     #[test]

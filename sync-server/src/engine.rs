@@ -16,7 +16,7 @@ use automerge::{
     ActorId, AutoCommit, Change, ChangeHash, ObjId, ObjType, ReadDoc, SaveOptions, ScalarValue, Value, ROOT,
 };
 use chrono::{DateTime, Utc};
-use gridline_core::docs::{check_scope, DocId, DocKind};
+use gridline_core::docs::{building, building_key, check_scope, DocId, DocKind};
 use gridline_core::sync::protocol::{
     CatalogueEntry, DocMessage, SyncRequest, SyncResponse, MAX_DOCS_PER_REQUEST, PROTOCOL_VERSION,
 };
@@ -226,6 +226,9 @@ struct Incoming<'a> {
     held: Vec<ChangeHash>,
     /// The device reaches the document only while it is dispatched to its user (a volunteer and an order).
     by_assignment: bool,
+    /// The device reaches the document only while its building is one of the device's (a building lead and an
+    /// incident or order).
+    by_building: bool,
 }
 
 /// What the engine does with one document's message.
@@ -364,6 +367,7 @@ fn admit(
     msg: Option<Message>,
     held: &[ChangeHash],
     by_assignment: bool,
+    by_building: bool,
 ) -> Result<Admitted> {
     let mut msg = match msg {
         Some(msg) if !msg.changes.is_empty() => msg,
@@ -379,7 +383,7 @@ fn admit(
         return Ok(Admitted::Answer(Some(msg)));
     }
     // An order reached by assignment is checked on the copy the changes are applied to.
-    if !device.may_write(id) && !by_assignment {
+    if !device.may_write(id) && !by_assignment && !by_building {
         return Err(ServerError::forbidden_change(format!("{id}: this device may not write it")));
     }
     Ok(Admitted::Apply(msg))
@@ -619,6 +623,7 @@ impl Engine {
             stats.docs_written += 1;
             stats.changes_stored += new_changes.len() as u64;
             let added: usize = new_changes.iter().map(|c| c.raw_bytes().len()).sum();
+            let building = self.building_of(&r.id, &doc)?;
             writes.push(DocumentWrite {
                 doc_id: doc_id.clone(),
                 scope: DocScope { community_id: r.id.community.clone(), grid: r.id.grid.clone() },
@@ -628,6 +633,7 @@ impl Engine {
                 base_seq: base,
                 once,
                 audience: audience(&r.id, &doc),
+                building,
             });
             docs.push((doc_id, doc, base_bytes + added, base));
         }
@@ -694,7 +700,9 @@ impl Engine {
             // A volunteer's orders are checked one by one when applied: one no longer dispatched to it is
             // withdrawn, not a refusal of the whole round.
             let by_assignment = device.scope().reaches_by_assignment(&id);
-            if !by_assignment && !device.may_read(&id) {
+            // A building lead's incidents and orders are checked one by one by their building, likewise.
+            let by_building = device.scope().reaches_by_building(&id);
+            if !by_assignment && !by_building && !device.may_read(&id) {
                 return Err(ServerError::new(
                     axum::http::StatusCode::FORBIDDEN,
                     ErrorCode::ForbiddenDocument,
@@ -717,7 +725,7 @@ impl Engine {
                 }
                 Some(Message::decode(&m.message).map_err(malformed)?)
             };
-            parsed.push(Incoming { id, m, msg, held: hashes, by_assignment });
+            parsed.push(Incoming { id, m, msg, held: hashes, by_assignment, by_building });
         }
         let _heavy = if operations > HEAVY_OPERATIONS {
             match self.heavy.try_lock() {
@@ -738,6 +746,11 @@ impl Engine {
         if let Some(limiter) = &self.work {
             limiter.charge(&device.device_id, (operations / OPERATIONS_PER_TOKEN) as f64, std::time::Instant::now());
         }
+        // A building lead's projections are brought up to date first, so this round answers from them. Its own
+        // lock (the projection's writer) is released before the round's are taken.
+        if let Err(e) = self.refresh_projections(device, now) {
+            tracing::warn!(device = %device.device_id, error = %e, "a building's projection could not be refreshed");
+        }
         let writing: Vec<&Incoming<'_>> =
             parsed.iter().filter(|p| p.msg.as_ref().is_some_and(|m| !m.changes.is_empty())).collect();
         // A round that writes an order may credit its volunteer in the points ledger: its writers are locked too.
@@ -749,8 +762,8 @@ impl Engine {
         }
         let _writers = self.writers.lock(locked);
         // What a retry needs to apply the round again (the messages are decoded afresh from the request).
-        let again: Vec<(DocId, &DocMessage, Vec<ChangeHash>, bool)> =
-            parsed.iter().map(|p| (p.id.clone(), p.m, p.held.clone(), p.by_assignment)).collect();
+        let again: Vec<(DocId, &DocMessage, Vec<ChangeHash>, bool, bool)> =
+            parsed.iter().map(|p| (p.id.clone(), p.m, p.held.clone(), p.by_assignment, p.by_building)).collect();
         let mut round = parsed;
         let mut attempt = 1;
         let (replies, mut stats, dropped, mut withdrawn) = loop {
@@ -783,11 +796,12 @@ impl Engine {
                     attempt += 1;
                     round = again
                         .iter()
-                        .map(|(id, m, held, by_assignment)| {
+                        .map(|(id, m, held, by_assignment, by_building)| {
                             let msg = (!m.message.is_empty())
                                 .then(|| Message::decode(&m.message).map_err(malformed))
                                 .transpose()?;
-                            Ok(Incoming { id: id.clone(), m, msg, held: held.clone(), by_assignment: *by_assignment })
+                            let (by_assignment, by_building) = (*by_assignment, *by_building);
+                            Ok(Incoming { id: id.clone(), m, msg, held: held.clone(), by_assignment, by_building })
                         })
                         .collect::<Result<_>>()?;
                 }
@@ -801,8 +815,20 @@ impl Engine {
         }
         let CataloguePage { rows, cursor, more } =
             catalogue_page(self.storage.as_ref(), &scope, req.cursor, CATALOGUE_LIMIT)?;
+        // The storage lists by community, grid, building and assignment; a document without a grid that the
+        // role may not read (a volunteer and projects or the department ratings) is left out here, so its id and
+        // heads are not told either. What the storage listed by a server-side fact stays.
+        let device_scope = device.scope();
+        let readable = |doc_id: &str| {
+            DocId::parse(doc_id).is_ok_and(|id| {
+                device_scope.may_read(&id)
+                    || device_scope.reaches_by_assignment(&id)
+                    || device_scope.reaches_by_building(&id)
+            })
+        };
         let catalogue = rows
             .into_iter()
+            .filter(|r| readable(&r.doc_id))
             .map(|r| CatalogueEntry {
                 doc_id: r.doc_id,
                 heads: r.heads,
@@ -903,17 +929,23 @@ impl Engine {
         now: DateTime<Utc>,
         round: &[Received],
     ) -> Result<(Received, bool)> {
-        let Incoming { id, m, msg, held, by_assignment } = incoming;
+        let Incoming { id, m, msg, held, by_assignment, by_building } = incoming;
         let doc_id = id.to_string();
+
         let mut state = match self.storage.sync_state(&device.device_id, &doc_id)? {
             Some(bytes) => State::decode(&bytes).unwrap_or_default(),
             None => State::new(),
         };
         let entry = self.entry(&doc_id)?;
+        // A building lead reaches a stored incident or order only when the building stored with it is one of
+        // its own: read before anything of the message is applied or answered.
+        if by_building && entry.is_some() && !device.reaches_building(&id, self.storage.building(&doc_id)?.as_deref()) {
+            return Ok((Received::withdrawn(id), false));
+        }
         // A volunteer reaches an order only while the order's replay names it as the volunteer: checked on the
         // very copy that is answered from or written to, before anything of the message is applied.
         let reaches = |doc: &AutoCommit| !by_assignment || crate::access::assigned_to(doc, &device.user);
-        let msg = match admit(device, &id, entry.as_deref(), msg, &held, by_assignment)? {
+        let msg = match admit(device, &id, entry.as_deref(), msg, &held, by_assignment, by_building)? {
             Admitted::Apply(msg) => msg,
             Admitted::Answer(quiet) => {
                 // Nothing to apply: answer from the cached document itself, no copy.
@@ -925,7 +957,7 @@ impl Engine {
                         }
                         answer(&mut e.doc, &mut state, quiet, &doc_id)?
                     }
-                    None if by_assignment => return Ok((Received::withdrawn(id), false)),
+                    None if by_assignment || by_building => return Ok((Received::withdrawn(id), false)),
                     None => answer(&mut AutoCommit::new().with_actor(self.actor.clone()), &mut state, quiet, &doc_id)?,
                 };
                 return Ok((Received::synced(id, state, reply, None), false));
@@ -960,6 +992,13 @@ impl Engine {
             let mut lookup = RoundLookup { engine: self, round };
             let mut ctx = crate::rules::ContentContext { sender: device, lookup: &mut lookup };
             crate::rules::check_content(&mut ctx, &id, &stored, &doc, now)?;
+            // What a building lead writes must stay in its buildings: the document's building, worked out on
+            // the copy it wrote (a new incident or order names its household here).
+            if by_building && !device.reaches_building(&id, self.building_of(&id, &doc)?.as_deref()) {
+                return Err(ServerError::forbidden_change(format!(
+                    "{id}: a building lead writes only the incidents and orders of its buildings' households"
+                )));
+            }
             once = self.add_server_entries(&id, &mut doc, &stored, now)?;
             new_changes = doc.get_changes(&before);
         }
@@ -1042,6 +1081,113 @@ impl Engine {
         }
     }
 
+    /// The building document `id` concerns ([`DocumentWrite::building`]): a building's projection's and a
+    /// building-level check-in log's from the id; an incident's or a service order's, the building its
+    /// household has in the grid's stored roster (none without a household, or one the roster lacks).
+    fn building_of(&self, id: &DocId, doc: &AutoCommit) -> Result<Option<String>> {
+        let household = match id.kind {
+            DocKind::Building | DocKind::CheckInLog => return Ok(id.building_key().map(str::to_string)),
+            DocKind::Incident => gridline_core::docs::incident::read(doc).ok().and_then(|i| i.fields.household_code),
+            DocKind::ServiceOrder => {
+                gridline_core::docs::service_order::read(doc).ok().map(|o| o.fields.household_code)
+            }
+            _ => None,
+        };
+        let (Some(household), Some(grid)) = (household.filter(|h| !h.is_empty()), id.grid.as_deref()) else {
+            return Ok(None);
+        };
+        Ok(self.household_building(&DocId::roster(&id.community, grid), &household)?.map(|b| building_key(&b)))
+    }
+
+    /// The building household `code` has in stored roster `roster`, if it is there.
+    fn household_building(&self, roster: &DocId, code: &str) -> Result<Option<String>> {
+        let Some(entry) = self.entry(&roster.to_string())? else { return Ok(None) };
+        let e = lock(&entry);
+        Ok(gridline_core::docs::get_entity(&e.doc, &gridline_core::docs::roster::household_key(code))
+            .map(|h| h.str("building")))
+    }
+
+    /// Brings the projections of a building lead's buildings (`docs::building`) up to date when a source
+    /// changed since each was made: the grid's roster, its grid-level check-in logs of the last
+    /// [`building::CHECK_IN_DAYS`] days and its visit logs of the last [`building::VISIT_MONTHS`] months. Whether
+    /// one changed is one catalogue read of the grid since the version the projection notes; the sources are
+    /// read from the cache, and the projection is written under the `once` rule, so two instances refreshing
+    /// it at once store one projection made from what they read. No device input is involved.
+    pub fn refresh_projections(&self, device: &crate::storage::Device, now: DateTime<Utc>) -> Result<()> {
+        if device.role != gridline_core::model::Role::BuildingLead || device.revoked {
+            return Ok(());
+        }
+        let community = device.community_id.as_str();
+        let settings = self.settings(community)?;
+        let today = now.with_timezone(&settings.tz()).date_naive();
+        for grid in &device.grids {
+            for name in &device.buildings {
+                let id = DocId::building(community, grid, &building_key(name));
+                let made_at = match self.entry(&id.to_string())? {
+                    Some(entry) => building::source_version(&lock(&entry).doc),
+                    None => 0,
+                };
+                if made_at > 0 && !self.sources_changed(community, grid, made_at, today)? {
+                    continue;
+                }
+                self.project(&id, name, grid, today)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// True when a source of a projection of `grid` (made on `today`) was written after catalogue version
+    /// `since`. A page full of other documents counts as changed: it costs a projection, never a stale one.
+    fn sources_changed(&self, community: &str, grid: &str, since: u64, today: chrono::NaiveDate) -> Result<bool> {
+        const PAGE: usize = 1000;
+        let scope = crate::storage::ReadScope::grids(community, vec![grid.to_string()]);
+        let rows = self.storage.catalogue(&scope, since, PAGE)?;
+        if rows.len() >= PAGE {
+            return Ok(true);
+        }
+        let (first, last) = building::check_in_window(today);
+        let months = building::visit_months(today);
+        Ok(rows.iter().filter_map(|r| DocId::parse(&r.doc_id).ok()).any(|d| match d.kind {
+            DocKind::Roster => true,
+            DocKind::CheckInLog => d.building_key().is_none() && d.day().is_some_and(|day| day >= first && day <= last),
+            DocKind::VisitLog => d.key.as_ref().is_some_and(|m| months.contains(m)),
+            _ => false,
+        }))
+    }
+
+    /// Writes projection `id` of building `name` from the grid's stored sources, onto the stored projection it
+    /// was made against (`edit_once`).
+    fn project(&self, id: &DocId, name: &str, grid: &str, today: chrono::NaiveDate) -> Result<()> {
+        let community = id.community.as_str();
+        // Read before the sources: a source written after it is above the version noted, and is seen next time.
+        let version = self.storage.catalogue_version(community)?;
+        let Some(roster) = self.document(&DocId::roster(community, grid).to_string())? else { return Ok(()) };
+        let (first, _) = building::check_in_window(today);
+        let mut logs = Vec::new();
+        for n in 0..building::CHECK_IN_DAYS {
+            let day = first + chrono::TimeDelta::days(n);
+            if let Some(doc) = self.document(&DocId::check_in_log(community, grid, day).to_string())? {
+                logs.push((day, doc));
+            }
+        }
+        let mut visits = Vec::new();
+        for month in building::visit_months(today) {
+            if let Some(doc) = self.document(&DocId::visit_log(community, grid, &month).to_string())? {
+                visits.push(doc);
+            }
+        }
+        let sources = building::Sources {
+            roster: &roster,
+            check_in_logs: logs.iter().map(|(d, doc)| (*d, doc)).collect(),
+            visit_logs: visits.iter().collect(),
+        };
+        self.edit_once(std::slice::from_ref(id), |docs| {
+            building::project(&mut docs[0], name, &sources, version)?;
+            Ok(())
+        })?;
+        Ok(())
+    }
+
     /// The community's configuration as its community document holds it (the defaults when there is none).
     fn settings(&self, community_id: &str) -> Result<gridline_core::model::CommunitySettings> {
         let Some(entry) = self.entry(&DocId::community(community_id).to_string())? else {
@@ -1108,9 +1254,15 @@ impl Engine {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let doc_id = id.to_string();
-        let (mut doc, base, base_bytes) = self
-            .copy(&doc_id)?
-            .ok_or_else(|| ServerError::bad_request(ErrorCode::NotFound, format!("{doc_id} is not stored here")))?;
+        let (mut doc, base, base_bytes) = match self.copy(&doc_id)? {
+            Some(stored) => stored,
+            // A staff member creates a project, or the year's first department rating, from the console: the
+            // change starts the document.
+            None if matches!(id.kind, DocKind::Project | DocKind::DepartmentRating) => {
+                (AutoCommit::new().with_actor(self.actor.clone()), 0, 0)
+            }
+            None => return Err(ServerError::bad_request(ErrorCode::NotFound, format!("{doc_id} is not stored here"))),
+        };
         let before = doc.get_heads();
         let stored = crate::rules::stored(id, &doc);
         doc.load_incremental(change).map_err(malformed)?;
@@ -1171,6 +1323,14 @@ impl crate::rules::ContentLookup for RoundLookup<'_> {
         let cached = self.engine.entry(&roster.to_string())?;
         Ok(cached.is_some_and(|c| gridline_core::docs::roster::has_household(&lock(&c).doc, code)))
     }
+
+    fn household_building(&mut self, roster: &DocId, code: &str) -> Result<Option<String>> {
+        let key = gridline_core::docs::roster::household_key(code);
+        if let Some(w) = self.round.iter().find(|r| r.id == *roster).and_then(|r| r.written.as_ref()) {
+            return Ok(gridline_core::docs::get_entity(&w.doc, &key).map(|h| h.str("building")));
+        }
+        self.engine.household_building(roster, code)
+    }
 }
 
 #[cfg(test)]
@@ -1222,6 +1382,7 @@ mod tests {
             base_seq: 0,
             once: false,
             audience: None,
+            building: None,
         };
         fresh.storage().append(&[write], &[], 0, None).expect("append again").expect("no quota");
         let again = engine(dir.path(), 1 << 20);

@@ -60,6 +60,23 @@ pub fn issue(
     grids: &[String],
     now: DateTime<Utc>,
 ) -> Result<IssuedCode> {
+    issue_for_buildings(storage, community_id, user, role, grids, &[], now)
+}
+
+/// [`issue`] with a building lead's buildings: a building lead names one grid and one to 32 buildings of it,
+/// every other role none (`store::check_buildings`, the rule the device's own store applies too).
+pub fn issue_for_buildings(
+    storage: &dyn Storage,
+    community_id: &str,
+    user: &str,
+    role: Role,
+    grids: &[String],
+    buildings: &[String],
+    now: DateTime<Utc>,
+) -> Result<IssuedCode> {
+    let buildings: Vec<String> = buildings.iter().map(|b| b.trim().to_string()).collect();
+    gridline_core::store::check_buildings(role, grids, &buildings)
+        .map_err(|e| ServerError::bad_request(ErrorCode::InvalidInput, e.to_string()))?;
     if storage.community(community_id)?.is_none() {
         return Err(ServerError::not_found(format!("community {community_id:?} not found")));
     }
@@ -91,6 +108,7 @@ pub fn issue(
         user: user.to_string(),
         role,
         grids,
+        buildings,
         expires_at: expires.timestamp(),
         used_by: None,
     })?;
@@ -141,6 +159,7 @@ pub fn redeem_as(
         user: code.user.clone(),
         role: code.role,
         grids: code.grids.clone(),
+        buildings: code.buildings.clone(),
         public_key: req.public_key.to_ascii_lowercase(),
         revoked: false,
     };
@@ -154,6 +173,7 @@ pub fn redeem_as(
         role: device.role.code().to_string(),
         community_id: device.community_id,
         grids: device.grids,
+        buildings: device.buildings,
     })
 }
 

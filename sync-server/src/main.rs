@@ -231,12 +231,16 @@ enum AdminCommand {
         /// User name.
         #[arg(long)]
         user: String,
-        /// Role code (grid_leader, grid_worker, social_worker, committee, station, street, admin, volunteer).
+        /// Role code (grid_leader, grid_worker, social_worker, building_lead, committee, station, street, admin,
+        /// volunteer).
         #[arg(long)]
         role: String,
         /// Grid code (repeat for several; required for grid roles, refused for a volunteer).
         #[arg(long = "grid")]
         grids: Vec<String>,
+        /// Building name (repeat for several; required for a building lead, refused for every other role).
+        #[arg(long = "building")]
+        buildings: Vec<String>,
     },
     /// Devices.
     Device {
@@ -450,8 +454,8 @@ fn run_admin(data: &Path, database_url: Option<&str>, command: AdminCommand) -> 
             let document = config::parse(&read_bounded(&file, config::MAX_CONFIG_BYTES)?)?;
             serde_json::to_value(config::set(&engine, &community, &document)?).map_err(ServerError::internal)
         }
-        AdminCommand::Enroll { community, user, role, grids } => {
-            admin::enroll(&engine, &community, &user, &role, &grids, now)
+        AdminCommand::Enroll { community, user, role, grids, buildings } => {
+            admin::enroll(&engine, &community, &user, &role, &grids, &buildings, now)
         }
         AdminCommand::Device { command: DeviceCommand::List } => admin::list_devices(&engine),
         AdminCommand::Device { command: DeviceCommand::Revoke { device_id } } => {

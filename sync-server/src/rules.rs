@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 use automerge::{ActorId, AutoCommit, ObjId};
 use chrono::{DateTime, TimeDelta, Utc};
 use gridline_core::docs::{self, roster, DocId, DocKind, Record, RecordKind};
-use gridline_core::model::MAX_TIME_AHEAD;
+use gridline_core::model::{Role, MAX_TIME_AHEAD};
 use gridline_core::sync::signing;
 
 use crate::error::{Result, ServerError};
@@ -30,6 +30,8 @@ pub trait ContentLookup {
     fn device(&mut self, device_id: &str) -> Result<Option<Device>>;
     /// True when roster document `roster` holds household `code`, as stored plus this round's writes.
     fn has_household(&mut self, roster: &DocId, code: &str) -> Result<bool>;
+    /// The building household `code` has in roster document `roster`, as stored plus this round's writes.
+    fn household_building(&mut self, roster: &DocId, code: &str) -> Result<Option<String>>;
 }
 
 /// Who sent the round, and where to look up what the checks need.
@@ -151,7 +153,12 @@ fn false_claim(
     latest: DateTime<Utc>,
 ) -> Result<Option<String>> {
     let c = &record.claims;
-    let grid = id.grid.as_deref().unwrap_or_default();
+    // A project is community-level: a rating names its household's grid, which `project_claim` checks against
+    // its author's scope; every other record names its document's grid.
+    let grid = match id.kind {
+        DocKind::Project => c.grid.as_deref().unwrap_or_default(),
+        _ => id.grid.as_deref().unwrap_or_default(),
+    };
     if c.grid.as_ref().is_some_and(|g| g != grid) {
         return Ok(Some(format!("names another grid than the document's ({grid})")));
     }
@@ -174,6 +181,9 @@ fn false_claim(
             Ok(_) => {}
         }
     }
+    if let Some(why) = evaluation_problem(id, doc, record, author) {
+        return Ok(Some(why.into()));
+    }
     if let Some(code) = &c.household {
         let known = match id.kind {
             DocKind::Roster => roster::has_household(doc, code),
@@ -182,8 +192,59 @@ fn false_claim(
         if !known {
             return Ok(Some(format!("names a household that is not in grid {grid}'s roster")));
         }
+        // A building-level check-in log holds its building's households alone: what a building lead may
+        // read and write is decided by the log's id, so its content must agree with it.
+        if let Some(key) = id.building_key() {
+            let building = ctx.lookup.household_building(&DocId::roster(&id.community, grid), code)?;
+            if building.as_deref().map(docs::building_key).as_deref() != Some(key) {
+                return Ok(Some("names a household of another building than its log's".into()));
+            }
+        }
+    }
+    if id.kind == DocKind::Project {
+        return Ok(project_claim(doc, record, author));
     }
     Ok(None)
+}
+
+/// What a project's record claims beyond its author (PROTOCOL.md, projects): its fields and status events are
+/// the committee's or the station's; a resident's rating is for a household its author may rate (the grid it
+/// names among the author's grids, for a grid role).
+fn project_claim(doc: &AutoCommit, record: &Record, author: &Device) -> Option<String> {
+    let scope = author.scope();
+    match record.kind {
+        RecordKind::ProjectFields | RecordKind::ProjectStatus if !scope.may_run_projects() => {
+            Some(format!("is written by role {:?}, which does not run projects", author.role.code()))
+        }
+        RecordKind::ProjectRating => {
+            let grid = record.claims.grid.as_deref().unwrap_or_default();
+            let building = docs::get_entity(doc, &record.key).map(|e| e.str("building")).unwrap_or_default();
+            (!scope.may_rate_household(grid, &building))
+                .then(|| format!("rates a household of grid {grid}, outside its author's scope"))
+        }
+        _ => None,
+    }
+}
+
+/// What is wrong with a record of the two-way evaluation (双评议) beyond its claims, if anything: a survey's
+/// key must name its household, its answers be 1–5 and its time fall in the document's year; a department
+/// rating is the committee's or the station's, under its department's key, with scores 1–5.
+fn evaluation_problem(id: &DocId, doc: &AutoCommit, record: &Record, author: &Device) -> Option<&'static str> {
+    let entity = || docs::get_entity(doc, &record.key).unwrap_or_default();
+    match record.kind {
+        RecordKind::Survey => {
+            let rest = record.key.strip_prefix(docs::survey::SURVEY_PREFIX)?;
+            docs::survey::entry_problem(rest, &entity(), id.year())
+        }
+        RecordKind::DepartmentRating => {
+            if !matches!(author.role, Role::Committee | Role::Station) {
+                return Some("is written by a role that rates no department");
+            }
+            let rest = record.key.strip_prefix(docs::department::RATING_PREFIX)?;
+            docs::department::entry_problem(rest, &entity())
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -192,8 +253,8 @@ mod tests {
     use automerge::transaction::Transactable;
     use gridline_core::docs::{checkin_log, incident, visit_log};
     use gridline_core::model::{
-        CheckIn, CheckInKind, CheckInOutcome, Household, IncidentEvent, IncidentFields, Resident, Role, Severity,
-        Visit, VisitKind,
+        CheckIn, CheckInKind, CheckInOutcome, Household, IncidentEvent, IncidentFields, Resident, Severity, Visit,
+        VisitKind,
     };
 
     const LEADER: &str = "0190f5a4-2b3c-7d4e-8f00-000000000001";
@@ -207,6 +268,7 @@ mod tests {
             user: user.into(),
             role,
             grids: vec!["G01".into()],
+            buildings: vec![],
             public_key: String::new(),
             revoked: false,
         }
@@ -225,6 +287,11 @@ mod tests {
     impl ContentLookup for Lookup {
         fn device(&mut self, device_id: &str) -> Result<Option<Device>> {
             Ok(self.devices.iter().find(|d| d.device_id == device_id).cloned())
+        }
+        fn household_building(&mut self, roster: &DocId, code: &str) -> Result<Option<String>> {
+            let found = (*roster == DocId::roster("c1", "G01"))
+                .then(|| docs::get_entity(&self.roster, &roster::household_key(code)).map(|h| h.str("building")));
+            Ok(found.flatten())
         }
         fn has_household(&mut self, roster: &DocId, code: &str) -> Result<bool> {
             Ok(*roster == DocId::roster("c1", "G01") && roster::has_household(&self.roster, code))

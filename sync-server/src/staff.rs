@@ -63,6 +63,7 @@ pub fn device_of(staff: &Staff) -> Device {
         user: staff.user.clone(),
         role: staff.role,
         grids: vec![],
+        buildings: vec![],
         public_key: String::new(),
         revoked: staff.disabled,
     }

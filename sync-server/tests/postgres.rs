@@ -46,6 +46,7 @@ fn device(community_id: &str, user: &str, role: Role, grids: &[&str]) -> Device 
         user: user.into(),
         role,
         grids: grids.iter().map(|g| g.to_string()).collect(),
+        buildings: vec![],
         public_key: "ab".repeat(32),
         revoked: false,
     }
@@ -61,6 +62,7 @@ fn write(doc_id: &str, community_id: &str, grid: Option<&str>, changes: &[&str])
         base_seq: 0,
         once: false,
         audience: None,
+        building: None,
     }
 }
 
@@ -91,6 +93,7 @@ fn communities_enrollment_and_devices() {
             user: "Wang".into(),
             role: Role::GridLeader,
             grids: vec!["G01".into(), "G02".into()],
+            buildings: vec!["1号楼".into()],
             expires_at: 2_000_000_000,
             used_by: None,
         };
@@ -197,6 +200,7 @@ fn a_volunteers_catalogue_follows_the_audience_of_each_write() {
             grids: Some(vec![]),
             user: user.into(),
             by_assignment: true,
+            buildings: None,
         };
         let ids = |scope: &ReadScope, since: u64| -> Vec<String> {
             s.catalogue(scope, since, 100).expect("catalogue").into_iter().map(|r| r.doc_id).collect()
@@ -477,6 +481,68 @@ fn put(doc: &mut automerge::AutoCommit, key: &str) {
     doc.commit();
 }
 
+/// A building lead's catalogue: the documents without a grid, and of its grid those whose building is one of
+/// its keys; a grid device's catalogue never lists a building's projection; a device's buildings are stored.
+#[test]
+fn a_building_leads_catalogue_follows_the_building_of_each_write() {
+    on_both_backends("a_building_leads_catalogue_follows_the_building_of_each_write", |s| {
+        let c = community(s, "East Gate");
+        let in_building = |doc_id: String, grid: &str, key: Option<&str>, changes: &[&str]| DocumentWrite {
+            building: key.map(String::from),
+            ..write(&doc_id, &c, Some(grid), changes)
+        };
+        append(
+            s,
+            &[
+                write(&format!("community:{c}"), &c, None, &["c1"]),
+                write(&format!("roster:{c}:G01"), &c, Some("G01"), &["r1"]),
+                write(&format!("checkins:{c}:G01:2026-11-24"), &c, Some("G01"), &["l1"]),
+                in_building(format!("building:{c}:G01:bkeyA"), "G01", Some("bkeyA"), &["pa"]),
+                in_building(format!("building:{c}:G01:bkeyB"), "G01", Some("bkeyB"), &["pb"]),
+                in_building(format!("checkins:{c}:G01:2026-11-24:bkeyA"), "G01", Some("bkeyA"), &["la"]),
+                in_building(format!("incident:{c}:G01:i1"), "G01", Some("bkeyA"), &["ia"]),
+                in_building(format!("incident:{c}:G01:i2"), "G01", Some("bkeyB"), &["ib"]),
+                in_building(format!("incident:{c}:G02:i3"), "G02", Some("bkeyA"), &["ic"]),
+            ],
+        );
+        let lead = ReadScope { buildings: Some(vec!["bkeyA".into()]), ..ReadScope::grids(&c, vec!["G01".into()]) };
+        let ids: Vec<String> = s.catalogue(&lead, 0, 100).expect("catalogue").into_iter().map(|r| r.doc_id).collect();
+        assert_eq!(
+            ids,
+            vec![
+                format!("community:{c}"),
+                format!("building:{c}:G01:bkeyA"),
+                format!("checkins:{c}:G01:2026-11-24:bkeyA"),
+                format!("incident:{c}:G01:i1"),
+            ]
+        );
+        assert_eq!(s.building(&format!("incident:{c}:G01:i2")).expect("building"), Some("bkeyB".into()));
+        assert_eq!(s.building(&format!("roster:{c}:G01")).expect("building"), None);
+        for scope in [ReadScope::grids(&c, vec!["G01".into()]), ReadScope::whole(&c)] {
+            let ids: Vec<String> =
+                s.catalogue(&scope, 0, 100).expect("catalogue").into_iter().map(|r| r.doc_id).collect();
+            assert!(!ids.iter().any(|d| d.starts_with("building:")), "{ids:?}");
+            assert!(ids.contains(&format!("checkins:{c}:G01:2026-11-24:bkeyA")), "{ids:?}");
+        }
+        let mut phone = device(&c, "Zhao", Role::BuildingLead, &["G01"]);
+        phone.buildings = vec!["1号楼".into(), "2号楼".into()];
+        let code = EnrollmentCode {
+            code_hash: "code-lead".into(),
+            community_id: c.clone(),
+            user: "Zhao".into(),
+            role: Role::BuildingLead,
+            grids: vec!["G01".into()],
+            buildings: phone.buildings.clone(),
+            expires_at: 2_000_000_000,
+            used_by: None,
+        };
+        s.insert_enrollment_code(&code).expect("insert code");
+        assert_eq!(s.enrollment_code("code-lead").expect("read"), Some(code));
+        assert!(s.redeem_enrollment_code("code-lead", &phone, "token-lead").expect("redeem"));
+        assert_eq!(s.device(&phone.device_id).expect("read"), Some(phone));
+    });
+}
+
 /// The write of `doc`'s changes since `since`, with its heads, as the engine makes it.
 fn write_since(doc: &mut automerge::AutoCommit, community_id: &str, since: &[automerge::ChangeHash]) -> DocumentWrite {
     DocumentWrite {
@@ -488,6 +554,7 @@ fn write_since(doc: &mut automerge::AutoCommit, community_id: &str, since: &[aut
         base_seq: 0,
         once: false,
         audience: None,
+        building: None,
     }
 }
 

@@ -8,14 +8,16 @@ use gridline_core::docs::roster::ImportSummary;
 use gridline_core::ledger::export::Lang;
 use gridline_core::ledger::LedgerSummary;
 use gridline_core::model::{
-    CheckIn, CommunitySettings, IncidentFields, NewCheckIn, NewIncident, NewServiceOrder, NewVisit, ServiceOrderFields,
-    Visit,
+    CheckIn, CommunitySettings, IncidentFields, NewCheckIn, NewIncident, NewProject, NewProjectRating, NewServiceOrder,
+    NewVisit, ProjectFields, ServiceOrderFields, Visit,
 };
 use gridline_core::points::{HonourRow, PointsBalance, PointsEntry};
+use gridline_core::project::ProjectStatus;
 use gridline_core::schedule::Month;
 use gridline_core::store::{
-    DeviceInfo, HouseholdDetail, IncidentAct, IncidentDetail, IncidentFilter, IncidentList, InitOptions, OrderAct,
-    OrderDetail, OrderFilter, OrderList, Redemption, Rounds, VisitsDue, KEY_LEN,
+    DeviceInfo, HouseholdDetail, IncidentAct, IncidentDetail, IncidentFilter, IncidentList, InitOptions, NeedsFilter,
+    NeedsList, OrderAct, OrderDetail, OrderFilter, OrderList, ProjectDetail, ProjectFilter, ProjectList, Redemption,
+    Rounds, VisitsDue, KEY_LEN,
 };
 use gridline_core::{Store, SystemClock};
 
@@ -195,6 +197,39 @@ impl GridlineStore {
     /// `allowed_actions` — the actions this device's user may take now (shells show exactly these). I/O.
     pub fn order_detail(&self, order_id: String) -> Result<OrderDetail> {
         self.with(|s| s.order_detail(&order_id))
+    }
+
+    /// The needs list (问题清单): needs found on visits and service requests, per household, building and
+    /// month, with the project that answers each. I/O.
+    pub fn needs_list(&self, filter: NeedsFilter) -> Result<NeedsList> {
+        self.with(|s| s.needs_list(&filter))
+    }
+
+    /// Creates a service project (项目化; committee and station), durably; it starts `planned`. I/O.
+    pub fn project_create(&self, project: NewProject) -> Result<ProjectFields> {
+        self.with(|s| s.project_create(project))
+    }
+
+    /// Moves a project to `status` (one of its `allowed_statuses`), durably; returns it after. I/O.
+    pub fn project_update(&self, project_id: String, status: ProjectStatus, note: String) -> Result<ProjectDetail> {
+        self.with(|s| s.project_update(&project_id, status, &note))
+    }
+
+    /// Projects, newest first, with counts per status. I/O.
+    pub fn project_list(&self, filter: ProjectFilter) -> Result<ProjectList> {
+        self.with(|s| s.project_list(&filter))
+    }
+
+    /// One project: fields, status history, residents' ratings (replaced ones flagged) with their average,
+    /// `allowed_statuses` and `may_evaluate` for this device's user. I/O.
+    pub fn project_detail(&self, project_id: String) -> Result<ProjectDetail> {
+        self.with(|s| s.project_detail(&project_id))
+    }
+
+    /// Records a household's rating of a done project, 1–5 (民事民评), durably; a later rating of the same
+    /// household replaces the earlier. `project_not_done` before the project is done. I/O.
+    pub fn project_evaluate(&self, project_id: String, rating: NewProjectRating) -> Result<ProjectDetail> {
+        self.with(|s| s.project_evaluate(&project_id, rating))
     }
 
     /// A volunteer's points (积分): balance, earned, redeemed, and pending redemptions; `volunteer` null: this

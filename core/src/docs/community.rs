@@ -28,6 +28,10 @@ pub const VISIT_SERVICE_PREFIX: &str = "visit_service/";
 pub const SERVICE_PREFIX: &str = "service/";
 /// Root-key prefix of the love supermarket's items: `shop_item/<code>`.
 pub const SHOP_ITEM_PREFIX: &str = "shop_item/";
+/// Root-key prefix of the residents' survey items: `survey_item/<code>`.
+pub const SURVEY_ITEM_PREFIX: &str = "survey_item/";
+/// Root-key prefix of the aspects departments are rated on: `department_aspect/<code>`.
+pub const DEPARTMENT_ASPECT_PREFIX: &str = "department_aspect/";
 /// Root key of the days a service order is due in by default.
 pub const ORDER_DUE_DAYS_KEY: &str = "order_due_days";
 /// Root key of the deadline policy.
@@ -99,6 +103,8 @@ pub fn write_settings(doc: &mut AutoCommit, settings: &CommunitySettings) -> Res
     remove_absent(doc, VISIT_SERVICE_PREFIX, settings.visit_services.iter().map(|e| e.code.as_str()))?;
     remove_absent(doc, SERVICE_PREFIX, settings.service_catalogue.iter().map(|o| o.code.as_str()))?;
     remove_absent(doc, SHOP_ITEM_PREFIX, settings.shop_items.iter().map(|i| i.code.as_str()))?;
+    remove_absent(doc, SURVEY_ITEM_PREFIX, settings.survey_items.iter().map(|e| e.code.as_str()))?;
+    remove_absent(doc, DEPARTMENT_ASPECT_PREFIX, settings.department_aspects.iter().map(|e| e.code.as_str()))?;
     doc.put(ROOT, NAME_KEY, settings.name.as_str()).map_err(err)?;
     doc.put(ROOT, TIMEZONE_KEY, settings.timezone.as_str()).map_err(err)?;
     doc.put(ROOT, ROTATION_DAYS_KEY, i64::from(settings.rotation_days)).map_err(err)?;
@@ -116,6 +122,8 @@ pub fn write_settings(doc: &mut AutoCommit, settings: &CommunitySettings) -> Res
     }
     put_catalogue(doc, INCIDENT_CATEGORY_PREFIX, &settings.incident_categories)?;
     put_catalogue(doc, VISIT_SERVICE_PREFIX, &settings.visit_services)?;
+    put_catalogue(doc, SURVEY_ITEM_PREFIX, &settings.survey_items)?;
+    put_catalogue(doc, DEPARTMENT_ASPECT_PREFIX, &settings.department_aspects)?;
     doc.put(ROOT, ORDER_DUE_DAYS_KEY, i64::from(settings.order_due_days)).map_err(err)?;
     for (n, o) in settings.service_catalogue.iter().enumerate() {
         put_entity(
@@ -185,6 +193,14 @@ pub fn read_settings(doc: &AutoCommit) -> CommunitySettings {
     let visit_services = read_catalogue(doc, VISIT_SERVICE_PREFIX);
     if !visit_services.is_empty() {
         out.visit_services = visit_services;
+    }
+    let survey_items = read_catalogue(doc, SURVEY_ITEM_PREFIX);
+    if !survey_items.is_empty() {
+        out.survey_items = survey_items;
+    }
+    let department_aspects = read_catalogue(doc, DEPARTMENT_ASPECT_PREFIX);
+    if !department_aspects.is_empty() {
+        out.department_aspects = department_aspects;
     }
     let count = |e: &Entity, k: &str| e.opt_i64(k).and_then(|v| u32::try_from(v).ok()).unwrap_or(0);
     let services: Vec<ServiceOffer> = ordered(SERVICE_PREFIX, doc)
@@ -271,6 +287,8 @@ mod tests {
         settings.service_catalogue[0].points = 25;
         settings.shop_items[1].stock = 7;
         settings.order_due_days = 5;
+        settings.survey_items[0].name_en = "Clean streets".into();
+        settings.department_aspects.truncate(8);
         let mut doc = new_document(&DocId::community("c1"), &automerge::ActorId::random()).expect("doc");
         write_settings(&mut doc, &settings).expect("write");
         put_grid(&mut doc, "G01", "一网格").expect("grid");
@@ -293,11 +311,15 @@ mod tests {
         fewer.visit_services.remove(0);
         fewer.service_catalogue.retain(|o| o.code != "haircut");
         fewer.shop_items = vec![fewer.shop_items[2].clone()];
+        fewer.survey_items.remove(1);
+        fewer.department_aspects.truncate(3);
         write_settings(&mut doc, &fewer).expect("write fewer");
         assert_eq!(read_settings(&doc), fewer);
         assert!(get_entity(&doc, &format!("{SERVICE_PREFIX}haircut")).is_none());
         assert!(get_entity(&doc, &format!("{SHOP_ITEM_PREFIX}rice_5kg")).is_none());
         assert!(get_entity(&doc, &format!("{CATEGORY_PREFIX}disabled")).is_none());
+        assert!(get_entity(&doc, &format!("{SURVEY_ITEM_PREFIX}public_order")).is_none());
+        assert!(get_entity(&doc, &format!("{DEPARTMENT_ASPECT_PREFIX}overall")).is_none());
         assert_eq!(grids(&doc), vec!["G01"]);
         assert_eq!(settings_revision(&doc), 3);
         // Written again, an entry comes back.

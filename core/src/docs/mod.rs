@@ -5,14 +5,18 @@
 //! under a shared container created at start-up: two phones that create the same day's check-in log offline
 //! would otherwise each create their own container and one would hide the other after a merge.
 
+pub mod building;
 pub mod checkin_log;
 pub mod community;
+pub mod department;
 mod event_list;
 pub mod incident;
 pub mod points;
+pub mod project;
 pub mod roster;
 pub mod scope;
 pub mod service_order;
+pub mod survey;
 pub mod visit_log;
 
 use std::collections::HashMap;
@@ -46,13 +50,23 @@ coded_enum! {
         ServiceOrder = "order",
         /// One per community: the points ledger of its volunteers (credits, redemptions, the server's decisions).
         Points = "points",
+        /// One per service project (项目化): its fields, status events and residents' ratings (community-level).
+        Project = "project",
+        /// One per grid and year: the residents' survey of the community (双评议, 居民满意度测评).
+        Survey = "survey",
+        /// One per community and year: the community's ratings of departments (双评议, 部门评议).
+        DepartmentRating = "departments",
+        /// One per building of a grid: the server's projection of its households, residents and their recent
+        /// check-ins and visits, the only view of the grid a building lead (楼栋长) receives.
+        Building = "building",
     }
 }
 
 /// A document id. Its text form carries the scope — `roster:<community>:<grid>`,
 /// `checkins:<community>:<grid>:<YYYY-MM-DD>`, `visits:<community>:<grid>:<YYYY-MM>`,
 /// `incident:<community>:<grid>:<uuid>`, `order:<community>:<grid>:<uuid>`, `community:<community>`,
-/// `points:<community>` — so the server can check a device's scope
+/// `points:<community>`, `project:<community>:<uuid>`, `survey:<community>:<grid>:<YYYY>`,
+/// `departments:<community>:<YYYY>` — so the server can check a device's scope
 /// from the id alone, and the document's own root fields must agree with it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DocId {
@@ -60,10 +74,23 @@ pub struct DocId {
     pub kind: DocKind,
     /// Community id.
     pub community: String,
-    /// Grid code (absent only for the community document).
+    /// Grid code (absent for the community's own documents: configuration, points, department ratings).
     pub grid: Option<String>,
     /// Day, month or incident id, for kinds that have one.
     pub key: Option<String>,
+}
+
+/// The key of a building inside ids: `b` and the first 16 hex characters of SHA-256 of the building's name
+/// (names may be Chinese; ids are ASCII).
+pub fn building_key(building: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(building.as_bytes());
+    format!("b{}", &hex::encode(digest)[..16])
+}
+
+/// True when `s` has the form of a [`building_key`].
+pub fn valid_building_key(s: &str) -> bool {
+    s.len() == 17 && s.starts_with('b') && s[1..].bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// Checks a code used inside ids (grid and household codes): 1–32 of `[A-Za-z0-9_-]`.
@@ -88,6 +115,38 @@ impl DocId {
     pub fn check_in_log(community: &str, grid: &str, day: chrono::NaiveDate) -> DocId {
         let key = Some(day.to_string());
         DocId { kind: DocKind::CheckInLog, community: community.into(), grid: Some(grid.into()), key }
+    }
+    /// The check-in log of one building of a grid and one day (`checkins:<community>:<grid>:<day>:<building
+    /// key>`), where a building lead records its check-ins; every device of the grid reads it.
+    pub fn building_check_in_log(community: &str, grid: &str, day: chrono::NaiveDate, building_key: &str) -> DocId {
+        let key = Some(format!("{day}:{building_key}"));
+        DocId { kind: DocKind::CheckInLog, community: community.into(), grid: Some(grid.into()), key }
+    }
+    /// The server's projection of one building of a grid (`building:<community>:<grid>:<building key>`).
+    pub fn building(community: &str, grid: &str, building_key: &str) -> DocId {
+        DocId {
+            kind: DocKind::Building,
+            community: community.into(),
+            grid: Some(grid.into()),
+            key: Some(building_key.into()),
+        }
+    }
+    /// The building key the id carries: a building's projection or a building-level check-in log.
+    pub fn building_key(&self) -> Option<&str> {
+        match self.kind {
+            DocKind::Building => self.key.as_deref(),
+            DocKind::CheckInLog => self.key.as_deref().and_then(|k| k.split_once(':')).map(|(_, b)| b),
+            _ => None,
+        }
+    }
+    /// The day of a check-in log (grid-level or building-level).
+    pub fn day(&self) -> Option<chrono::NaiveDate> {
+        if self.kind != DocKind::CheckInLog {
+            return None;
+        }
+        let key = self.key.as_deref()?;
+        let day = key.split_once(':').map_or(key, |(d, _)| d);
+        chrono::NaiveDate::parse_from_str(day, crate::model::DAY_FORMAT).ok()
     }
     /// A grid's visit log of one month (`YYYY-MM`).
     pub fn visit_log(community: &str, grid: &str, month: &str) -> DocId {
@@ -117,6 +176,33 @@ impl DocId {
         DocId { kind: DocKind::Points, community: community.into(), grid: None, key: None }
     }
 
+    /// A service project's document (community-level: no grid).
+    pub fn project(community: &str, project_id: &str) -> DocId {
+        DocId { kind: DocKind::Project, community: community.into(), grid: None, key: Some(project_id.into()) }
+    }
+
+    /// A grid's residents' survey of one year.
+    pub fn survey(community: &str, grid: &str, year: u32) -> DocId {
+        DocId {
+            kind: DocKind::Survey,
+            community: community.into(),
+            grid: Some(grid.into()),
+            key: Some(year.to_string()),
+        }
+    }
+    /// The community's department ratings of one year.
+    pub fn departments(community: &str, year: u32) -> DocId {
+        DocId { kind: DocKind::DepartmentRating, community: community.into(), grid: None, key: Some(year.to_string()) }
+    }
+
+    /// The year of a survey or department-ratings document.
+    pub fn year(&self) -> Option<u32> {
+        match self.kind {
+            DocKind::Survey | DocKind::DepartmentRating => self.key.as_deref().and_then(parse_year),
+            _ => None,
+        }
+    }
+
     /// Parses and validates the text form.
     pub fn parse(s: &str) -> Result<DocId> {
         let bad = |why: &str| Error::invalid("doc_id", format!("{s:?}: {why}"));
@@ -125,28 +211,33 @@ impl DocId {
         }
         let parts: Vec<&str> = s.split(':').collect();
         let kind = parts[0].parse::<DocKind>().map_err(|_| bad("unknown document kind"))?;
-        let expected = match kind {
-            DocKind::Community | DocKind::Points => 2,
-            DocKind::Roster => 3,
-            _ => 4,
-        };
-        if parts.len() != expected {
+        let (has_grid, has_key) = kind.layout();
+        // A building-level check-in log carries the building key after its day.
+        let building_log = kind == DocKind::CheckInLog && parts.len() == 5;
+        if parts.len() != 2 + usize::from(has_grid) + usize::from(has_key) && !building_log {
             return Err(bad("wrong number of parts"));
         }
         if !valid_community(parts[1]) {
             return Err(bad("bad community id"));
         }
-        let grid = parts.get(2).map(|g| g.to_string());
+        let grid = has_grid.then(|| parts[2].to_string());
         if grid.as_deref().is_some_and(|g| !valid_code(g)) {
             return Err(bad("bad grid code"));
         }
-        let key = parts.get(3).map(|k| k.to_string());
+        let key =
+            if building_log { Some(parts[3..].join(":")) } else { has_key.then(|| parts[parts.len() - 1].to_string()) };
         let key_ok = match (kind, key.as_deref()) {
-            (DocKind::CheckInLog, Some(k)) => chrono::NaiveDate::parse_from_str(k, crate::model::DAY_FORMAT).is_ok(),
+            (DocKind::CheckInLog, Some(k)) => {
+                let (day, building) = k.split_once(':').map_or((k, None), |(d, b)| (d, Some(b)));
+                chrono::NaiveDate::parse_from_str(day, crate::model::DAY_FORMAT).is_ok()
+                    && building.is_none_or(valid_building_key)
+            }
+            (DocKind::Building, Some(k)) => valid_building_key(k),
             (DocKind::VisitLog, Some(k)) => {
                 chrono::NaiveDate::parse_from_str(&format!("{k}-01"), crate::model::DAY_FORMAT).is_ok() && k.len() == 7
             }
-            (DocKind::Incident | DocKind::ServiceOrder, Some(k)) => uuid::Uuid::parse_str(k).is_ok(),
+            (DocKind::Incident | DocKind::ServiceOrder | DocKind::Project, Some(k)) => uuid::Uuid::parse_str(k).is_ok(),
+            (DocKind::Survey | DocKind::DepartmentRating, Some(k)) => parse_year(k).is_some(),
             (_, None) => true,
             _ => false,
         };
@@ -155,6 +246,29 @@ impl DocId {
         }
         Ok(DocId { kind, community: parts[1].into(), grid, key })
     }
+}
+
+impl DocKind {
+    /// Which parts an id of this kind has after its community: (a grid, a key).
+    fn layout(&self) -> (bool, bool) {
+        match self {
+            DocKind::Community | DocKind::Points => (false, false),
+            DocKind::Roster => (true, false),
+            DocKind::DepartmentRating | DocKind::Project => (false, true),
+            DocKind::CheckInLog
+            | DocKind::VisitLog
+            | DocKind::Incident
+            | DocKind::ServiceOrder
+            | DocKind::Survey
+            | DocKind::Building => (true, true),
+        }
+    }
+}
+
+/// A year as ids write it: four digits, within `evaluation`'s bounds.
+fn parse_year(text: &str) -> Option<u32> {
+    let year = text.parse::<u32>().ok().filter(|_| text.len() == 4 && text.bytes().all(|b| b.is_ascii_digit()))?;
+    crate::evaluation::check_year(year).is_ok().then_some(year)
 }
 
 impl fmt::Display for DocId {
@@ -362,6 +476,16 @@ pub enum RecordKind {
     Redemption,
     /// A credit or a decision the server wrote in the points ledger.
     PointsEntry,
+    /// The fields a project's creator wrote.
+    ProjectFields,
+    /// A status event of a project.
+    ProjectStatus,
+    /// A resident's rating of a project.
+    ProjectRating,
+    /// A household's answers to the residents' survey.
+    Survey,
+    /// The community's rating of a department.
+    DepartmentRating,
 }
 
 impl RecordKind {
@@ -426,6 +550,11 @@ pub fn records(kind: DocKind, doc: &AutoCommit) -> Vec<Record> {
         DocKind::Incident => incident::records(doc),
         DocKind::ServiceOrder => service_order::records(doc),
         DocKind::Points => points::records(doc),
+        DocKind::Project => project::records(doc),
+        DocKind::Survey => survey::records(doc),
+        DocKind::DepartmentRating => department::records(doc),
+        // Written by the server alone (`scope`): no device's records to check.
+        DocKind::Building => Vec::new(),
     }
 }
 
@@ -538,9 +667,15 @@ mod tests {
             DocId::incident("c1", "G01", "0190f5a4-2b3c-7d4e-8f00-112233445566"),
             DocId::service_order("c1", "G01", "0190f5a4-2b3c-7d4e-8f00-112233445566"),
             DocId::points("c1"),
+            DocId::project("c1", "0190f5a4-2b3c-7d4e-8f00-112233445566"),
+            DocId::survey("c1", "G01", 2026),
+            DocId::departments("c1", 2026),
         ] {
             assert_eq!(DocId::parse(&id.to_string()).expect("parses"), id);
         }
+        assert_eq!(DocId::departments("c1", 2026).to_string(), "departments:c1:2026");
+        assert_eq!(DocId::parse("survey:c1:G01:2026").expect("survey").year(), Some(2026));
+        assert_eq!(DocId::roster("c1", "G01").year(), None);
         for bad in [
             "",
             "roster:c1",
@@ -552,9 +687,43 @@ mod tests {
             "community:c/1",
             "order:c1:G1:x",
             "points:c1:G1",
+            "project:c1",
+            "project:c1:G1",
+            "project:c1:G1:0190f5a4-2b3c-7d4e-8f00-112233445566",
+            "survey:c1:G1",
+            "survey:c1:G1:26",
+            "survey:c1:G1:1999",
+            "survey:c1:2026",
+            "departments:c1:G1:2026",
+            "departments:c1:+202",
+            "departments:c1",
+            "building:c1:G1",
+            "building:c1:G1:b12",
+            "building:c1:G1:B0123456789abcdef",
+            "checkins:c1:G1:2026-11-24:bzz23456789abcdef",
+            "checkins:c1:G1:2026-11-24:b0123456789abcdef:x",
+            "visits:c1:G1:2026-11:b0123456789abcdef",
         ] {
             assert!(DocId::parse(bad).is_err(), "{bad} should be refused");
         }
+    }
+
+    #[test]
+    fn building_ids_carry_the_building_key_and_logs_their_day() {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 24).expect("date");
+        let key = building_key("1号楼");
+        assert!(valid_building_key(&key) && key != building_key("2号楼"));
+        let log = DocId::building_check_in_log("c1", "G01", day, &key);
+        assert_eq!(log.to_string(), format!("checkins:c1:G01:2026-11-24:{key}"));
+        let projection = DocId::building("c1", "G01", &key);
+        for id in [&log, &projection] {
+            assert_eq!(DocId::parse(&id.to_string()).expect("parses"), *id);
+            assert_eq!(id.building_key(), Some(key.as_str()));
+        }
+        assert_eq!(log.day(), Some(day));
+        assert_eq!(DocId::check_in_log("c1", "G01", day).day(), Some(day));
+        assert_eq!(DocId::check_in_log("c1", "G01", day).building_key(), None);
+        assert_eq!(DocId::roster("c1", "G01").building_key(), None);
     }
 
     #[test]

@@ -111,7 +111,8 @@ fn pair(label: &str, value: impl Into<Cell>) -> Vec<Cell> {
 
 impl Ledger {
     /// The ledger's sections as sheets: summary, special care, services, incidents, stage times, check-ins,
-    /// visits, incident events, service orders, volunteer points, honour roll.
+    /// visits, incident events, service orders, volunteer points, honour roll, residents' survey, department
+    /// ratings.
     pub fn sheets(&self, lang: Lang) -> Vec<Sheet> {
         let s = &self.summary;
         let l = |zh: &'static str, en: &'static str| lang.pick(zh, en);
@@ -140,6 +141,13 @@ impl Ledger {
         summary.extend(s.orders.iter().map(|(k, n)| pair(&format!("{} {k}", l("服务订单", "orders")), *n)));
         summary.push(pair(l("本月发放积分", "Points credited"), s.points_credited));
         summary.push(pair(l("本月兑换积分", "Points redeemed"), s.points_redeemed));
+        summary.push(pair(l("问题清单需求数", "Needs on the needs list"), s.needs));
+        summary.push(pair(l("服务项目数", "Service projects"), s.projects));
+        summary.push(pair(l("已结项项目数", "Projects done"), s.projects_done));
+        summary.push(pair(l("本月项目评价数", "Project ratings this month"), s.project_ratings));
+        summary.push(pair(l("本年度满意度测评户数", "Households surveyed this year"), s.households_surveyed));
+        summary.push(pair(l("本年度满意度平均分", "Survey average this year"), s.survey_average));
+        summary.push(pair(l("本年度评议部门数", "Departments rated this year"), s.departments_rated));
         let care = self
             .special_care
             .iter()
@@ -264,7 +272,8 @@ impl Ledger {
                 ]
             })
             .collect();
-        vec![
+        let (needs, projects, project_ratings) = self.project_sheets(lang);
+        let mut sheets = vec![
             sheet(lang, ("概况", "Summary"), &[("项目", "Item"), ("数值", "Value")], summary),
             sheet(
                 lang,
@@ -393,7 +402,207 @@ impl Ledger {
                 ],
                 honour_roll,
             ),
+            needs,
+            projects,
+            project_ratings,
+        ];
+        sheets.push(self.survey_sheet(lang));
+        sheets.push(self.departments_sheet(lang));
+        sheets
+    }
+
+    /// 居民满意度测评: the residents' survey of the month's year, one row per grid and one for all of them —
+    /// households surveyed, duplicates left out, the overall average and one column per survey item.
+    fn survey_sheet(&self, lang: Lang) -> Sheet {
+        let r = &self.survey;
+        let mut headers: Vec<String> = [
+            ("年度", "Year"),
+            ("网格", "Grid"),
+            ("测评户数", "Households surveyed"),
+            ("重复测评", "Duplicates"),
+            ("总平均分", "Average"),
         ]
+        .iter()
+        .map(|(zh, en)| lang.pick(zh, en).to_string())
+        .collect();
+        headers.extend(r.total.items.iter().map(|i| lang.pick(&i.name_zh, &i.name_en).to_string()));
+        let all = lang.pick("全部", "All").to_string();
+        let rows = r
+            .grids
+            .iter()
+            .chain(std::iter::once(&r.total))
+            .map(|g| {
+                let mut row: Vec<Cell> = vec![
+                    r.year.into(),
+                    g.grid.clone().unwrap_or_else(|| all.clone()).into(),
+                    g.households_surveyed.into(),
+                    g.duplicates.into(),
+                    g.average.into(),
+                ];
+                row.extend(g.items.iter().map(|i| Cell::from(i.average)));
+                row
+            })
+            .collect();
+        Sheet { name: lang.pick("居民满意度测评", "Residents' survey").to_string(), headers, rows }
+    }
+
+    /// 部门评议: the community's ratings of departments for the month's year, one row per department — its
+    /// average, ratings it replaced, who rated it, and one column per aspect.
+    fn departments_sheet(&self, lang: Lang) -> Sheet {
+        let r = &self.departments;
+        let mut headers: Vec<String> = [
+            ("年度", "Year"),
+            ("部门", "Department"),
+            ("平均分", "Average"),
+            ("被替换的评议", "Replaced ratings"),
+            ("评议人", "Rated by"),
+            ("评议时间", "Rated at"),
+        ]
+        .iter()
+        .map(|(zh, en)| lang.pick(zh, en).to_string())
+        .collect();
+        let names = r.departments.first().map(|d| d.aspects.as_slice()).unwrap_or_default();
+        headers.extend(names.iter().map(|a| lang.pick(&a.name_zh, &a.name_en).to_string()));
+        let rows = r
+            .departments
+            .iter()
+            .map(|d| {
+                let mut row: Vec<Cell> = vec![
+                    r.year.into(),
+                    (&d.department).into(),
+                    d.average.into(),
+                    d.replaced.into(),
+                    (&d.actor).into(),
+                    d.at.to_rfc3339().into(),
+                ];
+                row.extend(d.aspects.iter().map(|a| Cell::from(a.score.map(u32::from))));
+                row
+            })
+            .collect();
+        Sheet { name: lang.pick("部门评议", "Department ratings").to_string(), headers, rows }
+    }
+
+    /// The needs list (问题清单), the service projects (项目化) and their residents' ratings (民事民评) as sheets.
+    /// The projects' sheet is named 项目化服务 because 服务项目 already names the visit services' sheet.
+    fn project_sheets(&self, lang: Lang) -> (Sheet, Sheet, Sheet) {
+        let needs = self
+            .needs
+            .iter()
+            .flat_map(|n| {
+                n.by_building.iter().map(move |b| {
+                    vec![
+                        (&n.need).into(),
+                        lang.pick(&n.name_zh, &n.name_en).into(),
+                        (&b.grid).into(),
+                        (&b.building).into(),
+                        b.households.into(),
+                        b.visits.into(),
+                        b.requests.into(),
+                        n.households.into(),
+                        n.first_seen.to_string().into(),
+                        n.last_seen.to_string().into(),
+                        n.project_id.clone().into(),
+                    ]
+                })
+            })
+            .collect();
+        let projects = self
+            .projects
+            .iter()
+            .map(|p| {
+                vec![
+                    (&p.project_id).into(),
+                    (&p.title).into(),
+                    (&p.category).into(),
+                    (&p.organisation).into(),
+                    p.budget_yuan.into(),
+                    p.needs.join(";").into(),
+                    p.from.map(|d| d.to_string()).into(),
+                    p.to.map(|d| d.to_string()).into(),
+                    p.status.code().into(),
+                    p.created_at.to_rfc3339().into(),
+                    p.done_at.map(|t| t.to_rfc3339()).into(),
+                    p.rating_count.into(),
+                    p.rating_average.into(),
+                ]
+            })
+            .collect();
+        let title = |id: &str| self.projects.iter().find(|p| p.project_id == id).map(|p| p.title.clone());
+        let ratings = self
+            .project_ratings
+            .iter()
+            .map(|r| {
+                vec![
+                    (&r.project_id).into(),
+                    title(&r.project_id).into(),
+                    (&r.grid).into(),
+                    (&r.building).into(),
+                    (&r.household_code).into(),
+                    r.rating.into(),
+                    (&r.note).into(),
+                    (&r.actor).into(),
+                    (&r.at).into(),
+                    state_name(lang, r.state).into(),
+                ]
+            })
+            .collect();
+        (
+            sheet(
+                lang,
+                ("问题清单", "Needs list"),
+                &[
+                    ("需求代码", "Need"),
+                    ("需求", "Name"),
+                    ("网格", "Grid"),
+                    ("楼栋", "Building"),
+                    ("户数", "Households"),
+                    ("访视发现", "Visits"),
+                    ("点单次数", "Requests"),
+                    ("全社区户数", "Households in all"),
+                    ("首次发现", "First seen"),
+                    ("最近发现", "Last seen"),
+                    ("对应项目", "Project"),
+                ],
+                needs,
+            ),
+            sheet(
+                lang,
+                ("项目化服务", "Service projects"),
+                &[
+                    ("项目编号", "Project"),
+                    ("项目名称", "Title"),
+                    ("类别", "Category"),
+                    ("承接机构", "Organisation"),
+                    ("预算(元)", "Budget (yuan)"),
+                    ("对应需求", "Needs"),
+                    ("开始日期", "From"),
+                    ("结束日期", "To"),
+                    ("状态", "Status"),
+                    ("创建时间", "Created"),
+                    ("结项时间", "Done"),
+                    ("评价户数", "Households rating"),
+                    ("平均评分", "Average rating"),
+                ],
+                projects,
+            ),
+            sheet(
+                lang,
+                ("项目评价", "Project ratings"),
+                &[
+                    ("项目编号", "Project"),
+                    ("项目名称", "Title"),
+                    ("网格", "Grid"),
+                    ("楼栋", "Building"),
+                    ("户号", "Household"),
+                    ("评分", "Rating"),
+                    ("评价意见", "Note"),
+                    ("记录人", "Recorded by"),
+                    ("时间", "Time"),
+                    ("计入", "Counts"),
+                ],
+                ratings,
+            ),
+        )
     }
 
     /// The ledger as one CSV file (UTF-8 with BOM; every section in turn, see the module docs).
@@ -404,6 +613,17 @@ impl Ledger {
     /// The ledger as an XLSX workbook, one worksheet per section.
     pub fn to_xlsx(&self, lang: Lang) -> Result<Vec<u8>> {
         write_xlsx(&self.sheets(lang))
+    }
+}
+
+/// What became of a rating, in the ledger's language.
+fn state_name(lang: Lang, state: crate::project::RatingState) -> &'static str {
+    use crate::project::RatingState;
+    match state {
+        RatingState::Stands => lang.pick("有效", "stands"),
+        RatingState::Replaced => lang.pick("已被替换", "replaced"),
+        RatingState::ProjectNotDone => lang.pick("项目未结项", "project not done"),
+        RatingState::Invalid => lang.pick("无效", "invalid"),
     }
 }
 

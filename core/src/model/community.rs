@@ -134,6 +134,11 @@ pub struct CommunitySettings {
     /// Days a service order is due in after it is requested, when neither the request nor the dispatch names
     /// a due date.
     pub order_due_days: u32,
+    /// The items of the residents' yearly satisfaction survey of the community (双评议: 居民满意度测评), each
+    /// answered 1–5; a survey answers every item, in this order.
+    pub survey_items: Vec<CatalogueEntry>,
+    /// The aspects the community rates each department on, yearly (双评议: 部门评议), each scored 1–5.
+    pub department_aspects: Vec<CatalogueEntry>,
 }
 
 fn offer(code: &str, name_zh: &str, name_en: &str, points: u32, minutes: u32) -> ServiceOffer {
@@ -220,6 +225,30 @@ impl CommunitySettings {
                 item("towel", "毛巾", "Towel", 20, 50),
             ],
             order_due_days: 3,
+            survey_items: vec![
+                entry("environment", "环境卫生", "Environment and sanitation"),
+                entry("public_order", "治安秩序", "Public safety and order"),
+                entry("efficiency", "办事效率", "Efficiency of services"),
+                entry("attitude", "服务态度", "Staff attitude"),
+                entry("elderly_care", "为老服务", "Care for the elderly"),
+                entry("facilities", "公共设施", "Public facilities"),
+                entry("activities", "文体活动", "Cultural and sports activities"),
+                entry("mediation", "矛盾调解", "Dispute mediation"),
+                entry("openness", "居务公开", "Openness of community affairs"),
+                entry("overall", "总体满意度", "Overall satisfaction"),
+            ],
+            department_aspects: vec![
+                entry("task_fairness", "派单合理", "Tasks assigned reasonably"),
+                entry("burden_relief", "减负落实", "Burden on the community reduced"),
+                entry("support", "工作支持", "Support for the community's work"),
+                entry("responsiveness", "响应及时", "Responsiveness"),
+                entry("problem_solving", "问题解决", "Problems solved"),
+                entry("coordination", "沟通协调", "Communication and coordination"),
+                entry("guidance", "业务指导", "Guidance"),
+                entry("resources", "资源下沉", "Resources brought to the community"),
+                entry("conduct", "工作作风", "Conduct"),
+                entry("overall", "总体评价", "Overall"),
+            ],
         }
     }
 

@@ -3,8 +3,10 @@
 
 pub mod checkin;
 pub mod community;
+pub mod evaluation;
 pub mod incident;
 pub mod order;
+pub mod project;
 pub mod roster;
 pub mod visit;
 
@@ -14,8 +16,13 @@ pub use checkin::{CheckIn, CheckInKind, CheckInOutcome, Location, NewCheckIn};
 pub use community::{
     CarePlanContact, CommunitySettings, DeadlinePolicy, ServiceOffer, ShopItem, SpecialCareCategory, DEFAULT_TIME_ZONE,
 };
+pub use evaluation::{
+    AspectScore, DepartmentRating, DepartmentReport, DepartmentResult, ItemAverage, NewSurvey, Survey, SurveyReport,
+    SurveySummary,
+};
 pub use incident::{IncidentEvent, IncidentFields, NewIncident, Severity};
 pub use order::{NewServiceOrder, OrderEvent, ServiceOrderFields};
+pub use project::{NewProject, NewProjectRating, ProjectFields, ProjectRatingEntry, ProjectStatusEvent};
 pub use roster::{Household, Resident};
 pub use visit::{NewVisit, Visit, VisitKind, SATISFACTION_RANGE};
 
@@ -54,13 +61,16 @@ coded_enum! {
         Admin = "admin",
         /// 志愿者: a resident who takes service orders and earns points; sees only the orders dispatched to them.
         Volunteer = "volunteer",
+        /// 楼栋长: a resident who looks after one or a few buildings of a grid; sees only their households.
+        BuildingLead = "building_lead",
     }
 }
 
 impl Role {
-    /// True for roles whose scope is one or more grids rather than the whole community.
+    /// True for roles whose scope is one or more grids rather than the whole community (a building lead's
+    /// is further narrowed to its buildings, `docs::scope`).
     pub fn is_grid_scoped(&self) -> bool {
-        matches!(self, Role::GridLeader | Role::GridWorker | Role::SocialWorker)
+        matches!(self, Role::GridLeader | Role::GridWorker | Role::SocialWorker | Role::BuildingLead)
     }
 
     /// True for roles whose scope is the whole community (every grid). A volunteer is neither grid-scoped nor

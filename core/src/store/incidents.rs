@@ -656,6 +656,7 @@ mod tests {
             community_name: "幸福社区".into(),
             community_id: Some(COMMUNITY.into()),
             grids: grids.iter().map(|g| g.to_string()).collect(),
+            buildings: vec![],
         };
         let mut s = Store::init(&dir.path().join(name), &[7u8; 32], opts, clock).expect("init");
         let rows: Vec<&str> = std::iter::once(crate::roster_csv::ROSTER_HEADER)

@@ -7,7 +7,7 @@ use automerge::AutoCommit;
 use chrono::NaiveDate;
 use rusqlite::Transaction;
 
-use super::db::{checkins, roster, visits};
+use super::db::{checkins, evaluations, roster, visits};
 use crate::docs::{self, DocId, DocKind};
 use crate::error::Result;
 use crate::model::{CheckIn, Visit};
@@ -21,8 +21,8 @@ pub fn reindex(tx: &Transaction<'_>, changed: &[(DocId, AutoCommit)]) -> Result<
         match id.kind {
             DocKind::Roster => reindex_roster(tx, id, doc)?,
             DocKind::CheckInLog => {
-                let day = NaiveDate::parse_from_str(id.key.as_deref().unwrap_or_default(), crate::model::DAY_FORMAT)
-                    .unwrap_or_default();
+                // A grid-level log's key is its day; a building-level log's its day and building key.
+                let day = id.day().unwrap_or_default();
                 for c in docs::checkin_log::check_ins(doc) {
                     insert_check_in(tx, &c, day)?;
                 }
@@ -39,6 +39,18 @@ pub fn reindex(tx: &Transaction<'_>, changed: &[(DocId, AutoCommit)]) -> Result<
                 super::incidents::index_incident(tx, id, doc, policy.as_ref().unwrap_or(&Default::default()))?
             }
             DocKind::ServiceOrder => super::orders::index_order(tx, id, doc)?,
+            DocKind::Project => super::projects::index_project(tx, id, doc)?,
+            DocKind::Survey => {
+                for s in docs::survey::surveys(doc, id.year().unwrap_or_default()) {
+                    evaluations::insert_survey(tx, &s)?;
+                }
+            }
+            DocKind::DepartmentRating => {
+                for r in docs::department::ratings(doc, id.year().unwrap_or_default()) {
+                    evaluations::insert_rating(tx, &r)?;
+                }
+            }
+            DocKind::Building => reindex_building(tx, id, doc)?,
             DocKind::Community | DocKind::Points => {}
         }
     }
@@ -48,6 +60,22 @@ pub fn reindex(tx: &Transaction<'_>, changed: &[(DocId, AutoCommit)]) -> Result<
 fn reindex_roster(tx: &Transaction<'_>, id: &DocId, doc: &AutoCommit) -> Result<()> {
     let grid = id.grid.as_deref().unwrap_or_default();
     roster::replace_grid(tx, grid, &docs::roster::households(doc, grid), &docs::roster::residents(doc))
+}
+
+/// A building's projection (a building lead's store): its households and residents replace that building's
+/// alone (a grid may have several buildings, each with its own projection), and its check-ins and visits are
+/// indexed like the logs' own.
+fn reindex_building(tx: &Transaction<'_>, id: &DocId, doc: &AutoCommit) -> Result<()> {
+    let grid = id.grid.as_deref().unwrap_or_default();
+    let Some(name) = docs::building::name(doc) else { return Ok(()) };
+    roster::replace_building(tx, grid, &name, &docs::building::households(doc, grid), &docs::building::residents(doc))?;
+    for (day, c) in docs::building::check_ins(doc) {
+        insert_check_in(tx, &c, day)?;
+    }
+    for v in docs::building::visits(doc) {
+        insert_visit(tx, &v)?;
+    }
+    Ok(())
 }
 
 /// Records a contact of `level` (0 seen, 1 phone, 2 door, 3 home) on `day` for a household (`resident` empty)

@@ -6,19 +6,22 @@
 //! `Store` is the API; its methods are grouped by concern here: this file (open, documents, check-ins,
 //! roster import), `queries.rs` (rounds, households), `visits.rs` (visits, worker report), `incidents.rs`,
 //! `points.rs` (volunteer points, read from the ledger document),
-//! `orders.rs` (service orders),
+//! `orders.rs` (service orders), `projects.rs` (service projects, residents' ratings and the needs list),
+//! `evaluations.rs` (the residents' survey and department ratings, 双评议),
 //! `blobs.rs` (photos), `ledger.rs`, `sync_status.rs` (server, refused documents, status). The exchange with
 //! the server and with bundles (`enroll`, `sync`, `bundle_*`) is in `sync::client` and `sync::bundle`. All
 //! SQL is in `db/`, one file per concern; the tables and their migrations are in `schema.rs`.
 
 pub mod blobs;
 pub(crate) mod db;
+mod evaluations;
 mod incidents;
 pub mod index;
 #[cfg(feature = "ledger")]
 mod ledger;
 mod orders;
 pub(crate) mod points;
+mod projects;
 mod queries;
 mod replica;
 pub mod schema;
@@ -45,6 +48,11 @@ pub use orders::{
     MAX_VOLUNTEER_CHARS,
 };
 pub use points::Redemption;
+pub use projects::{
+    NeedsFilter, NeedsList, ProjectDetail, ProjectEventView, ProjectFilter, ProjectList, ProjectListItem,
+    ProjectRatingView, ProjectRatings, MAX_PROJECT_BUDGET_YUAN, MAX_PROJECT_CATEGORY_CHARS, MAX_PROJECT_NEEDS,
+    MAX_PROJECT_ORGANISATION_CHARS, MAX_PROJECT_TITLE_CHARS,
+};
 pub use queries::{CheckInSummary, HouseholdDetail, ResidentSummary, Rounds, RoundsItem, RoundsReason};
 pub(crate) use visits::{add_visit_contacts, VisitRow};
 pub use visits::{average, rate, ContactsDone, VisitDueItem, VisitsDue, WorkerReport, MAX_VISIT_MINUTES};
@@ -82,12 +90,15 @@ pub struct DeviceInfo {
     pub community_id: String,
     /// Grids in scope (empty: the whole community).
     pub grids: Vec<String>,
+    /// A building lead's buildings (names); empty for every other role.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub buildings: Vec<String>,
 }
 
 impl DeviceInfo {
     /// The documents this device may read and write.
     pub fn scope(&self) -> docs::scope::DeviceScope<'_> {
-        docs::scope::DeviceScope::held(&self.community_id, self.role, &self.grids)
+        docs::scope::DeviceScope::held(&self.community_id, self.role, &self.grids).with_buildings(&self.buildings)
     }
 }
 
@@ -107,6 +118,9 @@ pub struct InitOptions {
     pub community_id: Option<String>,
     /// Grids in scope (empty: every grid).
     pub grids: Vec<String>,
+    /// A building lead's buildings (names, at least one for that role, none for any other).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub buildings: Vec<String>,
 }
 
 impl InitOptions {
@@ -120,6 +134,7 @@ impl InitOptions {
             community_name: String::new(),
             community_id: None,
             grids: vec![],
+            buildings: vec![],
         }
     }
 }
@@ -133,6 +148,27 @@ pub struct Store {
     settings: CommunitySettings,
     clock: Arc<dyn Clock>,
     cache: HashMap<DocId, AutoCommit>,
+}
+
+/// Checks a device's buildings against its role: a building lead names one to 32 buildings (1–64 characters
+/// each) and exactly one grid, every other role none.
+pub fn check_buildings(role: Role, grids: &[String], buildings: &[String]) -> Result<()> {
+    if role != Role::BuildingLead {
+        return match buildings.is_empty() {
+            true => Ok(()),
+            false => Err(Error::invalid("building", format!("role {} covers no buildings", role.code()))),
+        };
+    }
+    if buildings.is_empty() || buildings.len() > 32 {
+        return Err(Error::invalid("building", "a building lead names 1 to 32 buildings"));
+    }
+    if let Some(bad) = buildings.iter().find(|b| b.trim().is_empty() || b.chars().count() > 64 || b.contains(';')) {
+        return Err(Error::invalid("building", format!("bad building name {bad:?}")));
+    }
+    if grids.len() != 1 {
+        return Err(Error::invalid("grid", "a building lead names exactly one grid"));
+    }
+    Ok(())
 }
 
 fn now_text(clock: &dyn Clock) -> String {
@@ -160,6 +196,7 @@ impl Store {
         if let Some(bad) = opts.grids.iter().find(|g| !docs::valid_code(g)) {
             return Err(Error::invalid("grid", format!("bad grid code {bad:?}")));
         }
+        check_buildings(opts.role, &opts.grids, &opts.buildings)?;
         let community_id = opts.community_id.clone().unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
         let device = DeviceInfo {
             device_id: uuid::Uuid::now_v7().to_string(),
@@ -167,6 +204,7 @@ impl Store {
             role: opts.role,
             community_id: community_id.clone(),
             grids: opts.grids.clone(),
+            buildings: opts.buildings.clone(),
         };
         let settings = CommunitySettings::defaults(&community_id, &opts.community_name, &opts.timezone);
         let mut store = Store::create(dir, key, device, settings.clone(), &[], clock)?;
@@ -459,7 +497,7 @@ impl Store {
         let mut by_doc: std::collections::BTreeMap<DocId, Vec<(NaiveDate, &CheckIn)>> = Default::default();
         for c in &records {
             let day = self.day_of(&c.at);
-            by_doc.entry(DocId::check_in_log(&self.device.community_id, &c.grid, day)).or_default().push((day, c));
+            by_doc.entry(self.check_in_log_of(c, day)?).or_default().push((day, c));
         }
         let mut changed = Vec::with_capacity(by_doc.len());
         for (id, items) in &by_doc {
@@ -475,14 +513,38 @@ impl Store {
         Ok(records)
     }
 
+    /// The log a check-in of this device goes to: its grid's log of the day, or for a building lead the
+    /// household's building's log of the day (the server accepts nothing else from a building lead).
+    fn check_in_log_of(&self, c: &CheckIn, day: NaiveDate) -> Result<DocId> {
+        let community = &self.device.community_id;
+        if self.device.role != Role::BuildingLead {
+            return Ok(DocId::check_in_log(community, &c.grid, day));
+        }
+        let building = db::roster::household_building(&self.conn, &c.household_code)?
+            .filter(|b| self.device.buildings.contains(b))
+            .ok_or_else(|| {
+                Error::invalid("household", format!("{} is not in this device's buildings", c.household_code))
+            })?;
+        Ok(DocId::building_check_in_log(community, &c.grid, day, &docs::building_key(&building)))
+    }
+
     /// A check-in read back from its day's document (not from the materialised tables), if it is there.
     pub fn check_in_record(&mut self, check_in_id: &str) -> Result<Option<CheckIn>> {
         let row = checkins::grid_and_day(&self.conn, check_in_id)?;
         let Some((grid, day)) = row else { return Ok(None) };
         let day = NaiveDate::parse_from_str(&day, crate::model::DAY_FORMAT).map_err(|e| Error::Store(e.to_string()))?;
-        let id = DocId::check_in_log(&self.device.community_id, &grid, day);
-        let Some(doc) = self.load_doc(&id)? else { return Ok(None) };
-        Ok(docs::checkin_log::check_ins(&doc).into_iter().find(|c| c.check_in_id == check_in_id))
+        let community = self.device.community_id.clone();
+        // The grid's log of the day, or one of a building lead's buildings' logs of the day.
+        let mut ids = vec![DocId::check_in_log(&community, &grid, day)];
+        let keys: Vec<String> = self.device.buildings.iter().map(|b| docs::building_key(b)).collect();
+        ids.extend(keys.iter().map(|k| DocId::building_check_in_log(&community, &grid, day, k)));
+        for id in ids {
+            let Some(doc) = self.load_doc(&id)? else { continue };
+            if let Some(c) = docs::checkin_log::check_ins(&doc).into_iter().find(|c| c.check_in_id == check_in_id) {
+                return Ok(Some(c));
+            }
+        }
+        Ok(None)
     }
 
     /// Imports a roster CSV (PRODUCT.md §7): validates the whole file first, then applies the differences to

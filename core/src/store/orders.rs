@@ -528,6 +528,7 @@ mod tests {
             community_name: "幸福社区".into(),
             community_id: Some(COMMUNITY.into()),
             grids: grids.iter().map(|g| g.to_string()).collect(),
+            buildings: vec![],
         };
         let mut s = Store::init(&dir.path().join(user), &[7u8; 32], opts, clock).expect("init");
         if role != Role::Volunteer {
@@ -817,6 +818,7 @@ mod tests {
             role: Role::Committee,
             community_id: COMMUNITY.into(),
             grids: vec![],
+            buildings: vec![],
         };
         assert!(replica
             .order_detail_as(&staff, &id)

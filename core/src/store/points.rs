@@ -349,6 +349,7 @@ mod tests {
             role: Role::Station,
             community_id: "c1".into(),
             grids: vec![],
+            buildings: vec![],
         };
         let mut server = docs::new_document(&DocId::points("c1"), &automerge::ActorId::random()).expect("doc");
         let settings = replica.settings().clone();

@@ -10,12 +10,14 @@ use std::sync::Arc;
 use automerge::AutoCommit;
 
 use super::{
-    index, meta_get, meta_set, DeviceInfo, IncidentAct, IncidentDetail, OrderAct, OrderDetail, Store, KEY_LEN,
+    index, meta_get, meta_set, DeviceInfo, IncidentAct, IncidentDetail, OrderAct, OrderDetail, ProjectDetail, Store,
+    KEY_LEN,
 };
 use crate::clock::Clock;
 use crate::docs::DocId;
 use crate::error::{Error, Result};
-use crate::model::{CommunitySettings, Role};
+use crate::model::{CommunitySettings, NewProject, Role};
+use crate::project::ProjectStatus;
 use crate::workflow;
 
 /// Meta key: the server catalogue version the replica has merged up to.
@@ -33,6 +35,7 @@ impl Store {
             role: Role::Station,
             community_id: community_id.to_string(),
             grids: vec![],
+            buildings: vec![],
         };
         let settings = CommunitySettings::defaults(community_id, "", crate::model::DEFAULT_TIME_ZONE);
         Store::create(dir, key, device, settings, &[(META_REPLICA_CURSOR, "0")], clock)
@@ -110,5 +113,40 @@ impl Store {
     /// One service order as `by` sees it: the actions offered are those `by` may take now.
     pub fn order_detail_as(&self, by: &DeviceInfo, order_id: &str) -> Result<OrderDetail> {
         self.order_detail_for(by, order_id)
+    }
+
+    /// Prepares `by`'s new project as the first change of its document by their actor, after the same checks
+    /// as [`Store::project_create`]; the store itself is left unchanged. Returns the document and the change.
+    pub fn project_create_change(&mut self, by: &DeviceInfo, input: NewProject) -> Result<(DocId, Vec<u8>)> {
+        let fields = self.prepare_project(by, input)?;
+        let id = DocId::project(&self.device.community_id, &fields.project_id);
+        let mut doc = crate::docs::new_document(&id, &super::actor_of(&by.device_id)?)?;
+        crate::docs::project::create(&mut doc, &fields)?;
+        doc.commit();
+        let change = doc.get_last_local_change().map(|c| c.raw_bytes().to_vec());
+        Ok((id, change.ok_or_else(|| Error::Store("the project wrote no change".into()))?))
+    }
+
+    /// Prepares `by`'s move of a project to `status` as the change their actor would make, after the same
+    /// checks as [`Store::project_update`]; the store itself is left unchanged.
+    pub fn project_update_change(
+        &mut self,
+        by: &DeviceInfo,
+        project_id: &str,
+        status: ProjectStatus,
+        note: &str,
+    ) -> Result<(DocId, Vec<u8>)> {
+        let (id, mut doc, _, event) = self.prepare_project_update(by, project_id, status, note)?;
+        doc.set_actor(super::actor_of(&by.device_id)?);
+        crate::docs::project::add_status(&mut doc, &event)?;
+        doc.commit();
+        // The working copy is dropped, not given back: the store reloads the document as it was.
+        let change = doc.get_last_local_change().map(|c| c.raw_bytes().to_vec());
+        Ok((id, change.ok_or_else(|| Error::Store("the action wrote no change".into()))?))
+    }
+
+    /// One project as `by` sees it: the statuses offered are those `by`'s role may move it to now.
+    pub fn project_detail_as(&self, by: &DeviceInfo, project_id: &str) -> Result<ProjectDetail> {
+        self.project_detail_for(by, project_id)
     }
 }

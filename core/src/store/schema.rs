@@ -358,6 +358,93 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (order_id, seq)
     ) WITHOUT ROWID;
     "#,
+    // 8: service projects (materialised from project documents: the project list, detail and ratings, the
+    //    needs list's links, the ledger). Everything here is derived by `project::replay` and
+    //    `project::ratings` and rewritten whole on every change of the project.
+    r#"
+    CREATE TABLE project (
+        project_id TEXT PRIMARY KEY,
+        doc_id TEXT NOT NULL,
+        title TEXT NOT NULL,
+        category TEXT NOT NULL,
+        organisation TEXT NOT NULL,
+        budget_yuan INTEGER,
+        -- Need codes, ';'-joined.
+        needs TEXT NOT NULL,
+        from_day TEXT,
+        to_day TEXT,
+        status TEXT NOT NULL,
+        status_since TEXT,
+        done_at TEXT,
+        created_by TEXT NOT NULL,
+        created_role TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        rating_count INTEGER NOT NULL,
+        rating_average REAL
+    ) WITHOUT ROWID;
+    -- Every status event in replay order; applied = 0 for superseded events.
+    CREATE TABLE project_event (
+        project_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        event_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        role TEXT NOT NULL,
+        at TEXT NOT NULL,
+        applied INTEGER NOT NULL,
+        status_after TEXT NOT NULL,
+        superseded_reason TEXT,
+        note TEXT NOT NULL,
+        PRIMARY KEY (project_id, seq)
+    ) WITHOUT ROWID;
+    -- Every resident's rating in replay order, with what became of it (stands, replaced …).
+    CREATE TABLE project_rating (
+        project_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        rating_id TEXT NOT NULL,
+        household_code TEXT NOT NULL,
+        grid TEXT NOT NULL,
+        building TEXT NOT NULL,
+        rating INTEGER NOT NULL,
+        note TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        role TEXT NOT NULL,
+        at TEXT NOT NULL,
+        state TEXT NOT NULL,
+        replaced_by TEXT,
+        PRIMARY KEY (project_id, seq)
+    ) WITHOUT ROWID;
+    "#,
+    // 9: the two-way evaluation (双评议): every residents' survey and department rating as recorded (entries are
+    //    append-only, so rows are only ever added). Which one of a household or a department stands, and the
+    //    averages, are `evaluation`'s, worked out when read.
+    r#"
+    CREATE TABLE survey (
+        survey_id TEXT PRIMARY KEY,
+        year INTEGER NOT NULL,
+        grid TEXT NOT NULL,
+        household_code TEXT NOT NULL,
+        building TEXT NOT NULL,
+        answers TEXT NOT NULL,
+        visit_id TEXT,
+        actor TEXT NOT NULL,
+        device TEXT NOT NULL,
+        role TEXT NOT NULL,
+        at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX survey_by_year ON survey(year, grid, household_code);
+    CREATE TABLE department_rating (
+        rating_id TEXT PRIMARY KEY,
+        year INTEGER NOT NULL,
+        department TEXT NOT NULL,
+        scores TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        device TEXT NOT NULL,
+        role TEXT NOT NULL,
+        at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX department_rating_by_year ON department_rating(year, department);
+    "#,
 ];
 
 /// The schema version this build writes.

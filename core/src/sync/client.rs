@@ -670,6 +670,9 @@ fn enrolled_device(answer: &EnrollResponse) -> Result<DeviceInfo> {
     if answer.user.trim().is_empty() || answer.token.is_empty() {
         return Err(bad("no user or token".into()));
     }
+    if role == Role::BuildingLead {
+        crate::store::check_buildings(role, &answer.grids, &answer.buildings).map_err(|e| bad(e.to_string()))?;
+    }
     Ok(DeviceInfo {
         device_id: device_id.to_string(),
         user: answer.user.trim().to_string(),
@@ -677,6 +680,7 @@ fn enrolled_device(answer: &EnrollResponse) -> Result<DeviceInfo> {
         community_id: answer.community_id.clone(),
         // Community-wide roles see every grid whatever grids an admin named (the server's rule too).
         grids: if role.is_grid_scoped() { answer.grids.clone() } else { Vec::new() },
+        buildings: if role == Role::BuildingLead { answer.buildings.clone() } else { Vec::new() },
     })
 }
 

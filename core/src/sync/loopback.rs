@@ -248,7 +248,15 @@ impl Transport for LoopbackTransport {
             revoked: false,
         };
         inner.devices.insert(token.clone(), device);
-        Ok(EnrollResponse { device_id, token, user, role: role.code().into(), community_id: community, grids })
+        Ok(EnrollResponse {
+            device_id,
+            token,
+            user,
+            role: role.code().into(),
+            community_id: community,
+            grids,
+            buildings: vec![],
+        })
     }
 
     fn sync(&self, body: &[u8]) -> Result<Vec<u8>> {

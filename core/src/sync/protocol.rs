@@ -46,6 +46,9 @@ pub struct EnrollResponse {
     pub community_id: String,
     /// Grid codes in scope (empty: the whole community).
     pub grids: Vec<String>,
+    /// A building lead's buildings (names); absent for every other role.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buildings: Vec<String>,
 }
 
 /// A signature over a change hash by the device that authored the change, carried when another device

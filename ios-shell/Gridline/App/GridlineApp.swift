@@ -32,6 +32,7 @@ struct GridlineApp: App {
                     NavigationStack { IncidentListView() }.tabItem { Label(t("tab_incidents"), systemImage: "exclamationmark.bubble") }
                     NavigationStack { VisitsDueView() }.tabItem { Label(t("tab_visits"), systemImage: "house") }
                     NavigationStack { OrderListView(mine: false) }.tabItem { Label(t("tab_orders"), systemImage: "hand.raised") }
+                    NavigationStack { ProjectListView() }.tabItem { Label(t("tab_projects"), systemImage: "star.bubble") }
                     NavigationStack { SyncStatusView() }.tabItem { Label(t("tab_sync"), systemImage: "arrow.triangle.2.circlepath") }
                 }
             }

@@ -136,3 +136,26 @@ extension PointsEntryKind {
         }
     }
 }
+
+extension ProjectStatus {
+    /// `project_status_<code>`: where a service project is.
+    var labelKey: String {
+        switch self {
+        case .planned: return "project_status_planned"
+        case .active: return "project_status_active"
+        case .done: return "project_status_done"
+        }
+    }
+}
+
+extension RatingState {
+    /// `project_rating_<code>`: what became of a household's rating.
+    var labelKey: String {
+        switch self {
+        case .stands: return "project_rating_stands"
+        case .replaced: return "project_rating_replaced"
+        case .projectNotDone: return "project_rating_project_not_done"
+        case .invalid: return "project_rating_invalid"
+        }
+    }
+}

@@ -40,8 +40,19 @@ pub fn blob_readable(engine: &Engine, device: &Device, sha256: &str) -> Result<b
     }
     let storage = engine.storage();
     named_by_its_uploaders(engine, sha256, &uploaders, |d| {
-        device.may_read(d) || dispatched_to(storage, device, d).unwrap_or(false)
+        device.may_read(d)
+            || dispatched_to(storage, device, d).unwrap_or(false)
+            || in_buildings(storage, device, d).unwrap_or(false)
     })
+}
+
+/// True when `d` is an incident or a service order whose stored building is one of `device`'s (a building
+/// lead reaches those only so).
+fn in_buildings(storage: &dyn crate::storage::Storage, device: &Device, d: &DocId) -> Result<bool> {
+    if !device.scope().reaches_by_building(d) {
+        return Ok(false);
+    }
+    Ok(device.reaches_building(d, storage.building(&d.to_string())?.as_deref()))
 }
 
 /// True when `d` is a service order dispatched now to `device`'s user (a volunteer reaches it only so): the
@@ -79,7 +90,7 @@ fn named_by_its_uploaders(
     for uploader in uploaders {
         let Some(u) = storage.device(uploader)? else { continue };
         for d in &readable {
-            if u.may_write(d) || dispatched_to(storage, &u, d)? {
+            if u.may_write(d) || dispatched_to(storage, &u, d)? || in_buildings(storage, &u, d)? {
                 return Ok(true);
             }
         }

@@ -1,6 +1,7 @@
-//! The community's configuration of service orders and the love supermarket, for admin and station staff:
-//! the service catalogue (names, points, minutes; add, remove), the supermarket's items (names, point price,
-//! stock; add, remove) and the days an order is due in. The form is read into the whole configuration and
+//! The community's configuration of service orders, the love supermarket and the two-way evaluation, for admin
+//! and station staff: the service catalogue (names, points, minutes; add, remove), the supermarket's items
+//! (names, point price, stock; add, remove), the days an order is due in, and the items of the residents'
+//! survey and the aspects departments are rated on (双评议; names; add, remove). The form is read into the whole configuration and
 //! saved through the same validation and revision check as `gridline-server admin config set`
 //! (`crate::config`), so the console and the command refuse the same files alike: a bad value is named in
 //! words, and a page opened before someone else saved is refused as stale rather than overwriting them.
@@ -13,7 +14,7 @@ use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use gridline_core::model::community::{ServiceOffer, ShopItem};
+use gridline_core::model::community::{CatalogueEntry, ServiceOffer, ShopItem};
 use gridline_core::model::CommunitySettings;
 use gridline_core::ErrorCode;
 use serde::Deserialize;
@@ -79,6 +80,15 @@ pub const WORDS: Words = &[
     ),
     ("config.invalid", "配置有误，未保存：{reason}", "The configuration is not valid; nothing was saved: {reason}"),
     ("config.empty_row", "（留空则不新增）", "(leave empty to add nothing)"),
+    ("config.survey_items", "居民满意度测评项目", "Residents' survey items"),
+    ("config.department_aspects", "部门评议项目", "Department rating aspects"),
+    ("config.add_survey_item", "新增测评项目", "Add a survey item"),
+    ("config.add_aspect", "新增评议项目", "Add an aspect"),
+    (
+        "config.evaluation_hint",
+        "每项按 1–5 分作答；调整项目会影响本年度之后的测评。",
+        "Each is answered 1 to 5; a change applies to the surveys and ratings recorded after it.",
+    ),
 ];
 
 /// 403 for anyone but admin and station staff.
@@ -108,6 +118,47 @@ pub struct ItemRow {
     pub remove: bool,
 }
 
+/// One survey item or department aspect as the form shows it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EntryRow {
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub remove: bool,
+}
+
+impl EntryRow {
+    fn of(e: &CatalogueEntry) -> EntryRow {
+        EntryRow { code: e.code.clone(), name_zh: e.name_zh.clone(), name_en: e.name_en.clone(), remove: false }
+    }
+
+    fn set(&mut self, field: &str, v: String) {
+        match field {
+            "code" => self.code = v,
+            "name_zh" => self.name_zh = v,
+            "name_en" => self.name_en = v,
+            "remove" => self.remove = true,
+            _ => {}
+        }
+    }
+
+    fn is_blank(&self) -> bool {
+        self.code.is_empty() && self.name_zh.is_empty() && self.name_en.is_empty()
+    }
+
+    /// The entries of `rows` not marked for removal; `base` when the form posted no row of the table (a form
+    /// from before the table existed).
+    fn entries(rows: &[EntryRow], base: &[CatalogueEntry]) -> Vec<CatalogueEntry> {
+        if rows.is_empty() {
+            return base.to_vec();
+        }
+        rows.iter()
+            .filter(|r| !r.remove)
+            .map(|r| CatalogueEntry { code: r.code.clone(), name_zh: r.name_zh.clone(), name_en: r.name_en.clone() })
+            .collect()
+    }
+}
+
 /// The form's values.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Filled {
@@ -116,6 +167,8 @@ pub struct Filled {
     pub services: Vec<ServiceRow>,
     pub items: Vec<ItemRow>,
     pub order_due_days: String,
+    pub survey_items: Vec<EntryRow>,
+    pub department_aspects: Vec<EntryRow>,
 }
 
 impl Filled {
@@ -149,15 +202,20 @@ impl Filled {
                 })
                 .collect(),
             order_due_days: settings.order_due_days.to_string(),
+            survey_items: settings.survey_items.iter().map(EntryRow::of).collect(),
+            department_aspects: settings.department_aspects.iter().map(EntryRow::of).collect(),
         }
     }
 
-    /// Reads the posted form: `service-N-FIELD`, `item-N-FIELD` (rows by index; the blank rows a page offers
-    /// for adding are left out), `order_due_days`, `revision`, `csrf`. Bounded in fields and rows.
+    /// Reads the posted form: `service-N-FIELD`, `item-N-FIELD`, `survey-N-FIELD`, `aspect-N-FIELD` (rows by
+    /// index; the blank rows a page offers for adding are left out), `order_due_days`, `revision`, `csrf`.
+    /// Bounded in fields and rows.
     pub fn read(pairs: Vec<(String, String)>) -> Filled {
         let mut f = Filled::default();
         let mut services: BTreeMap<usize, ServiceRow> = BTreeMap::new();
         let mut items: BTreeMap<usize, ItemRow> = BTreeMap::new();
+        let mut survey_items: BTreeMap<usize, EntryRow> = BTreeMap::new();
+        let mut aspects: BTreeMap<usize, EntryRow> = BTreeMap::new();
         for (k, v) in pairs.into_iter().take(MAX_FORM_FIELDS) {
             let v: String = v.chars().take(200).collect();
             match k.as_str() {
@@ -196,6 +254,8 @@ impl Filled {
                                 _ => {}
                             }
                         }
+                        "survey" => survey_items.entry(n).or_default().set(field, v),
+                        "aspect" => aspects.entry(n).or_default().set(field, v),
                         _ => {}
                     }
                 }
@@ -217,6 +277,8 @@ impl Filled {
         };
         f.services = services.into_values().filter(|r| !blank_service(r)).collect();
         f.items = items.into_values().filter(|r| !blank_item(r)).collect();
+        f.survey_items = survey_items.into_values().filter(|r| !r.is_blank()).collect();
+        f.department_aspects = aspects.into_values().filter(|r| !r.is_blank()).collect();
         f
     }
 
@@ -257,6 +319,8 @@ impl Filled {
             })
             .collect::<std::result::Result<_, _>>()?;
         settings.order_due_days = number("config.order_due_days", &self.order_due_days)?;
+        settings.survey_items = EntryRow::entries(&self.survey_items, &base.survey_items);
+        settings.department_aspects = EntryRow::entries(&self.department_aspects, &base.department_aspects);
         Ok(settings)
     }
 }
@@ -272,6 +336,12 @@ fn rows_named(problems: &str, settings: &CommunitySettings, tr: super::i18n::Tr)
             settings.service_catalogue.iter().map(|s| s.code.as_str()).collect::<Vec<_>>(),
         ),
         ("shop_items", "config.items", settings.shop_items.iter().map(|i| i.code.as_str()).collect()),
+        ("survey_items", "config.survey_items", settings.survey_items.iter().map(|e| e.code.as_str()).collect()),
+        (
+            "department_aspects",
+            "config.department_aspects",
+            settings.department_aspects.iter().map(|e| e.code.as_str()).collect(),
+        ),
     ];
     for (field, key, codes) in tables {
         for (n, code) in codes.iter().enumerate().rev() {
@@ -390,10 +460,12 @@ pub async fn save(
             }
             let settings = &config.settings;
             let detail = format!(
-                "services {} items {} due_days {}",
+                "services {} items {} due_days {} survey_items {} department_aspects {}",
                 settings.service_catalogue.len(),
                 settings.shop_items.len(),
-                settings.order_due_days
+                settings.order_due_days,
+                settings.survey_items.len(),
+                settings.department_aspects.len()
             );
             c.app.engine.storage().append_audit(&s.audit("config_set", &community, &detail))?;
             super::replica::announce(c, super::replica::feed(c, &community)?);
@@ -413,6 +485,42 @@ mod tests {
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
         list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    /// The survey's items and the departments' aspects (双评议) are read like the catalogues; a form that posts
+    /// none of their rows keeps them as they were.
+    #[test]
+    fn the_evaluation_items_are_read_and_kept_when_not_posted() {
+        let base = CommunitySettings::defaults("c1", "幸福社区", "Asia/Shanghai");
+        let list = [
+            ("order_due_days", "3"),
+            ("survey-0-code", "environment"),
+            ("survey-0-name_zh", "环境整治"),
+            ("survey-0-name_en", "Environment"),
+            ("survey-1-code", "public_order"),
+            ("survey-1-name_zh", "治安秩序"),
+            ("survey-1-name_en", "Public order"),
+            ("survey-1-remove", "1"),
+            ("survey-2-code", ""),
+            ("aspect-0-code", "overall"),
+            ("aspect-0-name_zh", "总体评价"),
+            ("aspect-0-name_en", "Overall"),
+        ];
+        let f = Filled::read(pairs(&list));
+        let settings = f.apply(&base).expect("applies");
+        assert_eq!(settings.survey_items.len(), 1);
+        assert_eq!(
+            (settings.survey_items[0].code.as_str(), settings.survey_items[0].name_zh.as_str()),
+            ("environment", "环境整治")
+        );
+        assert_eq!(settings.department_aspects.iter().map(|a| a.code.as_str()).collect::<Vec<_>>(), ["overall"]);
+        let without = Filled::read(pairs(&[("order_due_days", "3")]));
+        let kept = without.apply(&base).expect("applies");
+        assert_eq!(
+            (kept.survey_items.clone(), kept.department_aspects.clone()),
+            (base.survey_items.clone(), base.department_aspects.clone())
+        );
+        assert_eq!(Filled::of(&base, 1).survey_items.len(), 10);
     }
 
     #[test]

@@ -72,6 +72,9 @@ const SECTIONS: &[Words] = &[
     super::orders::WORDS,
     super::shop::WORDS,
     super::config::WORDS,
+    super::needs::WORDS,
+    super::projects::WORDS,
+    super::surveys::WORDS,
 ];
 
 /// Words every page shares (chrome, sign-in, queue, incident).
@@ -303,6 +306,7 @@ impl Tr {
             Role::Street => ("街道", "Street office"),
             Role::Admin => ("管理员", "Administrator"),
             Role::Volunteer => ("志愿者", "Volunteer"),
+            Role::BuildingLead => ("楼栋长", "Building lead"),
         };
         pick(self.lang, zh, en)
     }
@@ -331,6 +335,7 @@ impl Tr {
                 ("您的角色在当前阶段不能执行此操作。", "Your role may not take this action at this stage.")
             }
             ErrorCode::NotFound => ("找不到该记录。", "Not found."),
+            ErrorCode::ProjectNotDone => ("项目结项后才能评价。", "A project is rated once it is done."),
             ErrorCode::InvalidInput => ("输入有误。", "The input is not valid."),
             ErrorCode::RosterInvalid => {
                 ("名册文件有误，未导入任何内容。", "The roster file has an error; nothing was imported.")
@@ -338,6 +343,9 @@ impl Tr {
             ErrorCode::ForbiddenChange | ErrorCode::ForbiddenDocument => ("无权修改。", "Not allowed."),
             ErrorCode::RateLimited => ("请求过于频繁，请稍后再试。", "Too many requests; try again shortly."),
             ErrorCode::Unauthorized => ("请先登录。", "Sign in first."),
+            ErrorCode::AlreadySurveyed => {
+                ("该户本年度已完成满意度测评。", "The household was already surveyed this year.")
+            }
             _ => ("操作失败。", "The operation failed."),
         };
         pick(self.lang, zh, en)

@@ -20,15 +20,18 @@ mod i18n;
 mod incident;
 mod ledger;
 mod login;
+mod needs;
 mod orders;
 mod page;
 mod phones;
+mod projects;
 mod queue;
 pub mod replica;
 mod responses;
 mod roster;
 pub mod session;
 mod shop;
+mod surveys;
 mod views;
 
 use std::path::Path;
@@ -116,6 +119,9 @@ fn routes(console: Arc<Console>) -> Router {
         .merge(orders::routes())
         .merge(shop::routes())
         .merge(config::routes())
+        .merge(needs::routes())
+        .merge(projects::routes())
+        .merge(surveys::routes())
         .route("/events", get(events::stream))
         .route("/assets/{name}", get(assets::asset))
         .layer(axum::middleware::map_response(security_headers))

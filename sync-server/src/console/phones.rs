@@ -41,6 +41,12 @@ pub const WORDS: super::i18n::Words = &[
         "Grid leaders, grid workers and social workers need at least one grid; a volunteer takes none and \
          receives only the service orders dispatched to them.",
     ),
+    ("phones.buildings", "负责楼栋（楼栋长，用逗号分隔）", "Buildings (building leads; separated by commas)"),
+    (
+        "phones.bad_buildings",
+        "楼栋长须选择一个网格并填写至少一个楼栋；其他角色不填楼栋。",
+        "A building lead needs one grid and at least one building; other roles take no building.",
+    ),
     ("phones.issue_submit", "生成登记码", "Issue code"),
     (
         "phones.read_only",
@@ -104,21 +110,30 @@ pub fn issuable_roles(by: Role) -> &'static [Role] {
             Role::GridLeader,
             Role::GridWorker,
             Role::SocialWorker,
+            Role::BuildingLead,
             Role::Committee,
             Role::Station,
             Role::Street,
             Role::Volunteer,
         ],
-        Role::Station => &[Role::GridLeader, Role::GridWorker, Role::SocialWorker, Role::Station, Role::Volunteer],
+        Role::Station => &[
+            Role::GridLeader,
+            Role::GridWorker,
+            Role::SocialWorker,
+            Role::BuildingLead,
+            Role::Station,
+            Role::Volunteer,
+        ],
         _ => &[],
     }
 }
 
 /// What a phone of `role` enrolled for `grids` reaches, in words: its grids, the whole community, or (a
 /// volunteer) the service orders dispatched to it.
-fn reach(tr: &super::i18n::Tr, role: Role, grids: &[String]) -> String {
+fn reach(tr: &super::i18n::Tr, role: Role, grids: &[String], buildings: &[String]) -> String {
     match (role, grids.is_empty()) {
         (Role::Volunteer, _) => tr.t("phones.assigned_orders").to_string(),
+        (Role::BuildingLead, _) => format!("{} {}", grids.join("、"), buildings.join("、")),
         (_, true) => tr.t("phones.all_grids").to_string(),
         (_, false) => grids.join("、"),
     }
@@ -184,7 +199,7 @@ async fn phones_page(console: &Arc<Console>, staffer: &Staffer, error: Option<St
         .into_iter()
         .map(|d| PhoneRow {
             short_id: d.device_id.chars().rev().take(8).collect::<Vec<_>>().into_iter().rev().collect(),
-            grids: reach(&tr, d.role, &d.grids),
+            grids: reach(&tr, d.role, &d.grids, &d.buildings),
             user: d.user,
             role: tr.role(&d.role).to_string(),
             revoked: d.revoked,
@@ -222,11 +237,13 @@ struct IssueForm {
     user: String,
     role: Role,
     grids: Vec<String>,
+    buildings: Vec<String>,
 }
 
 /// Reads and checks the issue form; the error is the key of its words.
 fn read_issue_form(by: Role, pairs: Vec<(String, String)>) -> std::result::Result<IssueForm, (String, &'static str)> {
     let (mut csrf, mut user, mut role, mut grids) = (String::new(), String::new(), String::new(), Vec::new());
+    let mut buildings: Vec<String> = Vec::new();
     for (k, v) in pairs.into_iter().take(MAX_FORM_FIELDS) {
         match k.as_str() {
             "csrf" => csrf = v,
@@ -238,6 +255,8 @@ fn read_issue_form(by: Role, pairs: Vec<(String, String)>) -> std::result::Resul
                     .filter(|g| !g.is_empty())
                     .map(str::to_string),
             ),
+            "buildings" => buildings
+                .extend(v.split([',', '，', '、']).map(str::trim).filter(|b| !b.is_empty()).map(str::to_string)),
             _ => {}
         }
     }
@@ -258,7 +277,11 @@ fn read_issue_form(by: Role, pairs: Vec<(String, String)>) -> std::result::Resul
     if !role.is_grid_scoped() {
         grids.clear();
     }
-    Ok(IssueForm { csrf, user, role, grids })
+    buildings.dedup();
+    if gridline_core::store::check_buildings(role, &grids, &buildings).is_err() {
+        return Err((csrf, "phones.bad_buildings"));
+    }
+    Ok(IssueForm { csrf, user, role, grids, buildings })
 }
 
 /// This server's address as the browser reached it, when the `Host` header names one plainly.
@@ -336,13 +359,15 @@ pub async fn issue(
     let server = origin(&headers, console.secure_cookies);
     let staffer = Arc::new(staffer);
     let s = staffer.clone();
-    let (user, role, grids) = (form.user.clone(), form.role, form.grids.clone());
+    let (user, role, grids, buildings) = (form.user.clone(), form.role, form.grids.clone(), form.buildings.clone());
     let issued = console
         .blocking(move |c| {
             let storage = c.app.engine.storage();
             let now = c.app.clock.now();
-            let issued = crate::enrollment::issue(storage, &s.staff.community_id, &user, role, &grids, now)?;
-            let detail = format!("{} {}", role.code(), grids.join(","));
+            let community = &s.staff.community_id;
+            let issued =
+                crate::enrollment::issue_for_buildings(storage, community, &user, role, &grids, &buildings, now)?;
+            let detail = format!("{} {} {}", role.code(), grids.join(","), buildings.join(","));
             storage.append_audit(&s.audit("enroll_issue", &user, detail.trim()))?;
             let tz = c.replicas.with(&s.staff.community_id, |store| Ok(store.settings().tz()))?;
             Ok((issued, tz))
@@ -363,7 +388,7 @@ pub async fn issue(
         chrome,
         code: issued.code,
         expires,
-        grids: reach(&tr, form.role, &form.grids),
+        grids: reach(&tr, form.role, &form.grids, &form.buildings),
         user: form.user,
         role: tr.role(&form.role).to_string(),
         server: server.unwrap_or_default(),

@@ -120,6 +120,7 @@ impl Staffer {
             role: self.staff.role,
             community_id: self.staff.community_id.clone(),
             grids: vec![],
+            buildings: vec![],
         }
     }
 

@@ -189,31 +189,33 @@ const TABLES: &[Table] = &[
     Table {
         name: "device",
         label: "devices",
-        sqlite: "SELECT device_id, community_id, user, role, grids, public_key, token_hash, revoked, created_at
-                 FROM device ORDER BY device_id",
-        columns: "device_id, community_id, user_name, role, grids, public_key, token_hash, revoked, created_at",
+        sqlite: "SELECT device_id, community_id, user, role, grids, public_key, token_hash, revoked, created_at,
+                 buildings FROM device ORDER BY device_id",
+        columns: "device_id, community_id, user_name, role, grids, public_key, token_hash, revoked, created_at, \
+                  buildings",
         order: r#"device_id COLLATE "C""#,
-        kinds: &[Text, Text, Text, Text, Text, Text, Text, Bool, Int],
+        kinds: &[Text, Text, Text, Text, Text, Text, Text, Bool, Int, Text],
         fetch: 1024,
     },
     Table {
         name: "enrollment_code",
         label: "enrollment_codes",
-        sqlite: "SELECT code_hash, community_id, user, role, grids, expires_at, used_by FROM enrollment_code
+        sqlite: "SELECT code_hash, community_id, user, role, grids, expires_at, used_by, buildings FROM enrollment_code
                  ORDER BY code_hash",
-        columns: "code_hash, community_id, user_name, role, grids, expires_at, used_by",
+        columns: "code_hash, community_id, user_name, role, grids, expires_at, used_by, buildings",
         order: r#"code_hash COLLATE "C""#,
-        kinds: &[Text, Text, Text, Text, Text, Int, OptText],
+        kinds: &[Text, Text, Text, Text, Text, Int, OptText, Text],
         fetch: 1024,
     },
     Table {
         name: "document",
         label: "documents",
         sqlite: "SELECT doc_id, community_id, grid, version, heads, snapshot, snapshot_seq, pending, received_at,
-                 audience FROM document ORDER BY doc_id",
-        columns: "doc_id, community_id, grid, version, heads, snapshot, snapshot_seq, pending, received_at, audience",
+                 audience, building FROM document ORDER BY doc_id",
+        columns: "doc_id, community_id, grid, version, heads, snapshot, snapshot_seq, pending, received_at, audience, \
+                  building",
         order: r#"doc_id COLLATE "C""#,
-        kinds: &[Text, Text, OptText, Int, Text, OptBytes, Int, Int, Int, OptText],
+        kinds: &[Text, Text, OptText, Int, Text, OptBytes, Int, Int, Int, OptText, OptText],
         fetch: 16,
     },
     Table {

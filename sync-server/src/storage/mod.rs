@@ -41,6 +41,8 @@ pub struct Device {
     pub role: Role,
     /// Grids in scope (empty for community-wide roles).
     pub grids: Vec<String>,
+    /// A building lead's buildings (names); empty for every other role.
+    pub buildings: Vec<String>,
     /// Hex Ed25519 public key registered at enrollment.
     pub public_key: String,
     /// True once an admin revoked the device.
@@ -60,6 +62,8 @@ pub struct EnrollmentCode {
     pub role: Role,
     /// Grids.
     pub grids: Vec<String>,
+    /// A building lead's buildings (names).
+    pub buildings: Vec<String>,
     /// Unix seconds after which the code no longer works.
     pub expires_at: i64,
     /// The device enrolled with it, once used.
@@ -112,6 +116,11 @@ pub struct DocumentWrite {
     /// its replay names), `None` for every other document. Written with every write of the document, so a
     /// volunteer's catalogue lists exactly the orders dispatched to it now.
     pub audience: Option<String>,
+    /// The building the document concerns (its [`gridline_core::docs::building_key`]): a building's
+    /// projection's and a building-level check-in log's from the id, an incident's or a service order's from
+    /// its household's building; `None` for every other document. Written with every write; a building lead's
+    /// catalogue lists the documents of its grids whose building is one of its own.
+    pub building: Option<String>,
 }
 
 /// The refusal of a write whose [`DocumentWrite::once`] cannot hold.
@@ -219,12 +228,22 @@ pub struct ReadScope {
     /// True for a volunteer: besides the documents without a grid, it reads the documents whose audience is
     /// [`ReadScope::user`] (the service orders dispatched to it), and no grid's.
     pub by_assignment: bool,
+    /// For a building lead, the keys of its buildings: of its grids' documents it reads only those whose
+    /// building ([`DocumentWrite::building`]) is one of these. `None` for every other device, which never
+    /// reads a building's projection (`building:` documents).
+    pub buildings: Option<Vec<String>>,
 }
 
 impl ReadScope {
     /// The whole community (a community-wide role, the console's replica).
     pub fn whole(community_id: &str) -> ReadScope {
-        ReadScope { community_id: community_id.to_string(), grids: None, user: String::new(), by_assignment: false }
+        ReadScope {
+            community_id: community_id.to_string(),
+            grids: None,
+            user: String::new(),
+            by_assignment: false,
+            buildings: None,
+        }
     }
 
     /// The documents without a grid and these grids'.
@@ -320,6 +339,8 @@ pub trait Storage: ConsoleStorage + Send + Sync {
     fn catalogue(&self, scope: &ReadScope, since: u64, limit: usize) -> Result<Vec<CatalogueRow>>;
     /// A stored document's audience ([`DocumentWrite::audience`]); `None` when it has none or is not stored.
     fn audience(&self, doc_id: &str) -> Result<Option<String>>;
+    /// A stored document's building ([`DocumentWrite::building`]); `None` when it has none or is not stored.
+    fn building(&self, doc_id: &str) -> Result<Option<String>>;
     /// The highest catalogue version a document of `community_id` may have; every version up to it is
     /// committed. (SQLite keeps one counter for the whole server and returns it; PostgreSQL one per
     /// community.)

@@ -94,9 +94,18 @@ ALTER TABLE document ADD COLUMN audience TEXT;
 CREATE INDEX document_audience ON document (community_id, audience, version) WHERE audience IS NOT NULL;
 ";
 
+/// Schema 6: a building lead's buildings on its device row and enrollment code, and each document's building
+/// (the key of the building it concerns, NULL otherwise) with the index a building lead's catalogue reads.
+const SCHEMA_6: &str = "
+ALTER TABLE device ADD COLUMN buildings TEXT NOT NULL DEFAULT '';
+ALTER TABLE enrollment_code ADD COLUMN buildings TEXT NOT NULL DEFAULT '';
+ALTER TABLE document ADD COLUMN building TEXT;
+CREATE INDEX document_building ON document (community_id, building, version) WHERE building IS NOT NULL;
+";
+
 /// The schema, version by version; a database at version N runs the scripts after N, in one transaction.
 const MIGRATIONS: &[(i32, &str)] =
-    &[(1, SCHEMA_1), (2, console::SCHEMA_2), (3, SCHEMA_3), (4, console::SCHEMA_4), (5, SCHEMA_5)];
+    &[(1, SCHEMA_1), (2, console::SCHEMA_2), (3, SCHEMA_3), (4, console::SCHEMA_4), (5, SCHEMA_5), (6, SCHEMA_6)];
 
 /// PostgreSQL storage: a connection pool and the runtime that drives it.
 pub struct PgStorage {
@@ -131,7 +140,7 @@ fn to_u64(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
-const DEVICE_COLUMNS: &str = "device_id, community_id, user_name, role, grids, public_key, revoked";
+const DEVICE_COLUMNS: &str = "device_id, community_id, user_name, role, grids, public_key, revoked, buildings";
 
 fn device_row(r: &Row) -> Result<Device> {
     Ok(Device {
@@ -142,14 +151,16 @@ fn device_row(r: &Row) -> Result<Device> {
         grids: split(r.try_get(4)?),
         public_key: r.try_get(5)?,
         revoked: r.try_get(6)?,
+        buildings: split(r.try_get(7)?),
     })
 }
 
 /// Inserts a device row (an enrolled phone, or a staff account's actor).
 async fn insert_device(tx: &Transaction<'_>, d: &Device, token_hash: &str) -> Result<()> {
     tx.execute(
-        "INSERT INTO device (device_id, community_id, user_name, role, grids, public_key, token_hash, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO device (device_id, community_id, user_name, role, grids, public_key, token_hash, created_at,
+           buildings)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         &[
             &d.device_id,
             &d.community_id,
@@ -159,6 +170,7 @@ async fn insert_device(tx: &Transaction<'_>, d: &Device, token_hash: &str) -> Re
             &d.public_key,
             &token_hash,
             &now_secs(),
+            &d.buildings.join(";"),
         ],
     )
     .await?;
@@ -343,16 +355,25 @@ async fn append_one(tx: &Transaction<'_>, w: &DocumentWrite, received_at: i64) -
     // (on a conflict those of the latest committed row; on an insert the writer's, which are then exact).
     let upsert = tx
         .prepare_cached(
-            "INSERT INTO document (doc_id, community_id, grid, version, heads, received_at, audience)
-             VALUES ($1, $2, $3, 0, $4, $5, $6)
-             ON CONFLICT (doc_id) DO UPDATE SET received_at = excluded.received_at, audience = excluded.audience
+            "INSERT INTO document (doc_id, community_id, grid, version, heads, received_at, audience, building)
+             VALUES ($1, $2, $3, 0, $4, $5, $6, $7)
+             ON CONFLICT (doc_id) DO UPDATE SET received_at = excluded.received_at, audience = excluded.audience,
+               building = excluded.building
              RETURNING heads",
         )
         .await?;
     let stored: String = tx
         .query_one(
             &upsert,
-            &[&w.doc_id, &w.scope.community_id, &w.scope.grid, &w.heads.join(";"), &received_at, &w.audience],
+            &[
+                &w.doc_id,
+                &w.scope.community_id,
+                &w.scope.grid,
+                &w.heads.join(";"),
+                &received_at,
+                &w.audience,
+                &w.building,
+            ],
         )
         .await?
         .try_get(0)?;
@@ -542,9 +563,17 @@ impl Storage for PgStorage {
     fn insert_enrollment_code(&self, c: &EnrollmentCode) -> Result<()> {
         self.write(async |tx| {
             tx.execute(
-                "INSERT INTO enrollment_code (code_hash, community_id, user_name, role, grids, expires_at)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-                &[&c.code_hash, &c.community_id, &c.user, &c.role.code(), &c.grids.join(";"), &c.expires_at],
+                "INSERT INTO enrollment_code (code_hash, community_id, user_name, role, grids, expires_at, buildings)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    &c.code_hash,
+                    &c.community_id,
+                    &c.user,
+                    &c.role.code(),
+                    &c.grids.join(";"),
+                    &c.expires_at,
+                    &c.buildings.join(";"),
+                ],
             )
             .await?;
             Ok(())
@@ -555,8 +584,8 @@ impl Storage for PgStorage {
         self.read(async |client| {
             let row = client
                 .query_opt(
-                    "SELECT code_hash, community_id, user_name, role, grids, expires_at, used_by FROM enrollment_code
-                     WHERE code_hash = $1",
+                    "SELECT code_hash, community_id, user_name, role, grids, expires_at, used_by, buildings
+                     FROM enrollment_code WHERE code_hash = $1",
                     &[&code_hash],
                 )
                 .await?;
@@ -567,6 +596,7 @@ impl Storage for PgStorage {
                 user: r.try_get(2)?,
                 role: role_of(r.try_get(3)?)?,
                 grids: split(r.try_get(4)?),
+                buildings: split(r.try_get(7)?),
                 expires_at: r.try_get(5)?,
                 used_by: r.try_get(6)?,
             }))
@@ -728,6 +758,14 @@ impl Storage for PgStorage {
         let limit = to_i64(limit as u64);
         self.read(async |client| {
             let rows = match (&scope.grids, scope.by_assignment) {
+                (Some(grids), false) if scope.buildings.is_some() => {
+                    // A building lead: the community's own documents, and the documents of its grids whose
+                    // building is one of its own, the latter read in version order from `document_building`.
+                    let keys = scope.buildings.clone().unwrap_or_default();
+                    let sql =
+                        client.prepare_cached(&own_documents_and("building = ANY($5) AND grid = ANY($4)")).await?;
+                    client.query(&sql, &[&scope.community_id, &since, &limit, grids, &keys]).await?
+                }
                 (_, true) => {
                     // The community's own documents and the orders dispatched to the user, the latter read in
                     // version order from `document_audience`.
@@ -737,8 +775,10 @@ impl Storage for PgStorage {
                 (None, false) => {
                     let sql = client
                         .prepare_cached(
+                            // Buildings' projections are for building leads alone.
                             "SELECT doc_id, heads, version, received_at FROM document
-                             WHERE community_id = $1 AND version > $2 ORDER BY version LIMIT $3",
+                             WHERE community_id = $1 AND version > $2 AND doc_id NOT LIKE 'building:%'
+                             ORDER BY version LIMIT $3",
                         )
                         .await?;
                     client.query(&sql, &[&scope.community_id, &since, &limit]).await?
@@ -746,7 +786,9 @@ impl Storage for PgStorage {
                 (Some(grids), false) => {
                     // The community's own documents and the grids' documents, each read in version order from
                     // `document_grid_catalogue` (an OR of the two would scan the whole community's range).
-                    let sql = client.prepare_cached(&own_documents_and("grid = ANY($4)")).await?;
+                    let sql = client
+                        .prepare_cached(&own_documents_and("grid = ANY($4) AND doc_id NOT LIKE 'building:%'"))
+                        .await?;
                     client.query(&sql, &[&scope.community_id, &since, &limit, grids]).await?
                 }
             };
@@ -760,6 +802,14 @@ impl Storage for PgStorage {
                     })
                 })
                 .collect()
+        })
+    }
+
+    fn building(&self, doc_id: &str) -> Result<Option<String>> {
+        self.read(async |client| {
+            let sql = client.prepare_cached("SELECT building FROM document WHERE doc_id = $1").await?;
+            let row = client.query_opt(&sql, &[&doc_id]).await?;
+            Ok(row.map(|r| r.try_get::<_, Option<String>>(0)).transpose()?.flatten())
         })
     }
 

@@ -21,7 +21,7 @@ pub const DB_FILE: &str = "gridline-server.sqlite";
 
 /// The schema version this build reads and writes (`PRAGMA user_version`); older files are upgraded by
 /// [`SqliteStorage::open`].
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 mod console;
 
@@ -82,6 +82,16 @@ ALTER TABLE document ADD COLUMN audience TEXT;
 CREATE INDEX IF NOT EXISTS document_audience ON document (community_id, audience, version) WHERE audience IS NOT NULL;
 ";
 
+/// Schema 6: a building lead's buildings on its device row and enrollment code, and each document's building
+/// (the key of the building it concerns, NULL for documents of no one building), which a building lead's
+/// catalogue reads.
+const SCHEMA_6: &str = "
+ALTER TABLE device ADD COLUMN buildings TEXT NOT NULL DEFAULT '';
+ALTER TABLE enrollment_code ADD COLUMN buildings TEXT NOT NULL DEFAULT '';
+ALTER TABLE document ADD COLUMN building TEXT;
+CREATE INDEX IF NOT EXISTS document_building ON document (community_id, building, version) WHERE building IS NOT NULL;
+";
+
 /// Reader connections kept open for reuse; more are opened under load and closed when returned to a full
 /// pool.
 const READERS_KEPT: usize = 8;
@@ -106,7 +116,7 @@ fn split(s: &str) -> Vec<String> {
     gridline_core::docs::split_list(s)
 }
 
-const DEVICE_COLUMNS: &str = "device_id, community_id, user, role, grids, public_key, revoked";
+const DEVICE_COLUMNS: &str = "device_id, community_id, user, role, grids, public_key, revoked, buildings";
 
 fn device_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
     Ok(Device {
@@ -117,14 +127,15 @@ fn device_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
         grids: split(&r.get::<_, String>(4)?),
         public_key: r.get(5)?,
         revoked: r.get(6)?,
+        buildings: split(&r.get::<_, String>(7)?),
     })
 }
 
 /// Inserts a device row (an enrolled phone, or a staff account's actor).
 fn insert_device(tx: &Transaction<'_>, d: &Device, token_hash: &str) -> Result<()> {
     tx.execute(
-        "INSERT INTO device (device_id, community_id, user, role, grids, public_key, token_hash, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO device (device_id, community_id, user, role, grids, public_key, token_hash, created_at, buildings)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
             d.device_id,
             d.community_id,
@@ -133,7 +144,8 @@ fn insert_device(tx: &Transaction<'_>, d: &Device, token_hash: &str) -> Result<(
             d.grids.join(";"),
             d.public_key,
             token_hash,
-            now_secs()
+            now_secs(),
+            d.buildings.join(";")
         ],
     )?;
     Ok(())
@@ -178,6 +190,10 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     }
     if version < 5 {
         tx.execute_batch(SCHEMA_5)?;
+        tx.pragma_update(None, "user_version", 5)?;
+    }
+    if version < 6 {
+        tx.execute_batch(SCHEMA_6)?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     }
     tx.commit()?;
@@ -322,10 +338,11 @@ fn append_one(tx: &Transaction<'_>, w: &DocumentWrite, received_at: i64) -> Resu
     let heads = super::heads_after(w, before, stored.as_deref().unwrap_or_default(), &added)?;
     // `pending` counts changes since the last snapshot, so compaction finds its candidates without scanning.
     tx.prepare_cached(
-        "INSERT INTO document (doc_id, community_id, grid, version, heads, received_at, pending, audience)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+        "INSERT INTO document (doc_id, community_id, grid, version, heads, received_at, pending, audience, building)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
          ON CONFLICT (doc_id) DO UPDATE SET version = excluded.version, heads = excluded.heads,
-           received_at = excluded.received_at, pending = pending + excluded.pending, audience = excluded.audience",
+           received_at = excluded.received_at, pending = pending + excluded.pending, audience = excluded.audience,
+           building = excluded.building",
     )?
     .execute(params![
         w.doc_id,
@@ -335,7 +352,8 @@ fn append_one(tx: &Transaction<'_>, w: &DocumentWrite, received_at: i64) -> Resu
         heads,
         received_at,
         added.len() as i64,
-        w.audience
+        w.audience,
+        w.building
     ])?;
     let mut blob_ref = tx.prepare_cached(
         "INSERT OR IGNORE INTO blob_ref (sha256, doc_id, community_id, grid) VALUES (?1, ?2, ?3, ?4)",
@@ -418,9 +436,17 @@ impl Storage for SqliteStorage {
     fn insert_enrollment_code(&self, c: &EnrollmentCode) -> Result<()> {
         self.write(|tx| {
             tx.execute(
-                "INSERT INTO enrollment_code (code_hash, community_id, user, role, grids, expires_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![c.code_hash, c.community_id, c.user, c.role.code(), c.grids.join(";"), c.expires_at],
+                "INSERT INTO enrollment_code (code_hash, community_id, user, role, grids, expires_at, buildings)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    c.code_hash,
+                    c.community_id,
+                    c.user,
+                    c.role.code(),
+                    c.grids.join(";"),
+                    c.expires_at,
+                    c.buildings.join(";")
+                ],
             )?;
             Ok(())
         })
@@ -430,7 +456,7 @@ impl Storage for SqliteStorage {
         self.read(|conn| {
             Ok(conn
                 .query_row(
-                    "SELECT code_hash, community_id, user, role, grids, expires_at, used_by FROM enrollment_code
+                    "SELECT code_hash, community_id, user, role, grids, expires_at, used_by, buildings FROM enrollment_code
                      WHERE code_hash = ?1",
                     [code_hash],
                     |r| {
@@ -440,6 +466,7 @@ impl Storage for SqliteStorage {
                             user: r.get(2)?,
                             role: role_of(r.get(3)?)?,
                             grids: split(&r.get::<_, String>(4)?),
+                            buildings: split(&r.get::<_, String>(7)?),
                             expires_at: r.get(5)?,
                             used_by: r.get(6)?,
                         })
@@ -579,6 +606,28 @@ impl Storage for SqliteStorage {
         };
         self.read(|conn| {
             let rows = match (&scope.grids, scope.by_assignment) {
+                (Some(grids), false) if scope.buildings.is_some() => {
+                    // A building lead: the community's own documents, and of its grids the documents whose
+                    // building is one of its own (its projections, its buildings' check-in logs, incidents and
+                    // orders). Both lists are short and bounded at enrollment.
+                    let keys = scope.buildings.as_deref().unwrap_or_default();
+                    let grid_marks = (0..grids.len()).map(|i| format!("?{}", i + 4)).collect::<Vec<_>>().join(",");
+                    let key_marks =
+                        (0..keys.len()).map(|i| format!("?{}", i + 4 + grids.len())).collect::<Vec<_>>().join(",");
+                    let sql = format!(
+                        "SELECT doc_id, heads, version, received_at FROM document
+                         WHERE community_id = ?1 AND version > ?2
+                         AND (grid IS NULL OR (grid IN ({grid_marks}) AND building IN ({key_marks})))
+                         ORDER BY version LIMIT ?3"
+                    );
+                    let mut values: Vec<rusqlite::types::Value> =
+                        vec![scope.community_id.clone().into(), since.into(), limit.into()];
+                    values.extend(grids.iter().map(|g| rusqlite::types::Value::from(g.clone())));
+                    values.extend(keys.iter().map(|k| rusqlite::types::Value::from(k.clone())));
+                    conn.prepare_cached(&sql)?
+                        .query_map(rusqlite::params_from_iter(values), row)?
+                        .collect::<rusqlite::Result<Vec<_>>>()?
+                }
                 (_, true) => conn
                     .prepare_cached(
                         // The community's own documents, and the orders dispatched to the user read from
@@ -595,8 +644,10 @@ impl Storage for SqliteStorage {
                     .collect::<rusqlite::Result<Vec<_>>>()?,
                 (None, false) => conn
                     .prepare_cached(
+                        // Buildings' projections are for building leads alone.
                         "SELECT doc_id, heads, version, received_at FROM document
-                         WHERE community_id = ?1 AND version > ?2 ORDER BY version LIMIT ?3",
+                         WHERE community_id = ?1 AND version > ?2 AND doc_id NOT LIKE 'building:%'
+                         ORDER BY version LIMIT ?3",
                     )?
                     .query_map(params![scope.community_id, since, limit], row)?
                     .collect::<rusqlite::Result<Vec<_>>>()?,
@@ -605,7 +656,7 @@ impl Storage for SqliteStorage {
                     let marks = (0..grids.len()).map(|i| format!("?{}", i + 4)).collect::<Vec<_>>().join(",");
                     let sql = format!(
                         "SELECT doc_id, heads, version, received_at FROM document
-                         WHERE community_id = ?1 AND version > ?2
+                         WHERE community_id = ?1 AND version > ?2 AND doc_id NOT LIKE 'building:%'
                          AND (grid IS NULL OR grid IN ({marks})) ORDER BY version LIMIT ?3"
                     );
                     let mut values: Vec<rusqlite::types::Value> =
@@ -617,6 +668,16 @@ impl Storage for SqliteStorage {
                 }
             };
             Ok(rows)
+        })
+    }
+
+    fn building(&self, doc_id: &str) -> Result<Option<String>> {
+        self.read(|conn| {
+            Ok(conn
+                .prepare_cached("SELECT building FROM document WHERE doc_id = ?1")?
+                .query_row([doc_id], |r| r.get::<_, Option<String>>(0))
+                .optional()?
+                .flatten())
         })
     }
 

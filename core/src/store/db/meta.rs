@@ -32,6 +32,7 @@ pub(crate) fn write_device(conn: &Connection, d: &DeviceInfo) -> Result<()> {
     meta_set(conn, "role", d.role.code())?;
     meta_set(conn, "community_id", &d.community_id)?;
     meta_set(conn, "grids", &d.grids.join(";"))?;
+    meta_set(conn, "buildings", &d.buildings.join(";"))?;
     Ok(())
 }
 
@@ -45,6 +46,8 @@ pub(crate) fn read_device(conn: &Connection) -> Result<DeviceInfo> {
         role: get("role")?.parse()?,
         community_id: get("community_id")?,
         grids: docs::split_list(&get("grids")?),
+        // Stores made before building leads have no entry: no buildings.
+        buildings: docs::split_list(&meta_get(conn, "buildings")?.unwrap_or_default()),
     })
 }
 

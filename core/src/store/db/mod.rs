@@ -8,11 +8,13 @@ pub(crate) mod checkins;
 pub(crate) mod columns;
 pub(crate) mod connection;
 pub(crate) mod documents;
+pub(crate) mod evaluations;
 pub(crate) mod incidents;
 #[cfg(feature = "ledger")]
 pub(crate) mod ledger;
 pub(crate) mod meta;
 pub(crate) mod orders;
+pub(crate) mod projects;
 pub(crate) mod roster;
 pub(crate) mod sync_state;
 pub(crate) mod visits;

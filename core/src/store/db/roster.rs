@@ -87,6 +87,58 @@ pub(crate) fn replace_grid(
     Ok(())
 }
 
+/// Replaces the households of one building of a grid and their residents (a building lead's store, from the
+/// building's projection): the grid's other buildings are left alone.
+pub(crate) fn replace_building(
+    tx: &Transaction<'_>,
+    grid: &str,
+    building: &str,
+    households: &[Household],
+    residents: &[Resident],
+) -> Result<()> {
+    tx.execute(
+        "DELETE FROM resident WHERE grid = ?1 AND household_code IN
+           (SELECT household_code FROM household WHERE grid = ?1 AND building = ?2)",
+        params![grid, building],
+    )?;
+    tx.execute("DELETE FROM household WHERE grid = ?1 AND building = ?2", params![grid, building])?;
+    let mut h_stmt = tx.prepare_cached(
+        "INSERT OR REPLACE INTO household (household_code, grid, building, unit, floor, room, moved_out)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for h in households.iter().filter(|h| h.building == building) {
+        h_stmt.execute(params![h.household_code, grid, h.building, h.unit, h.floor, h.room, h.moved_out])?;
+    }
+    let codes: std::collections::HashSet<&str> =
+        households.iter().filter(|h| h.building == building).map(|h| h.household_code.as_str()).collect();
+    let mut r_stmt = tx.prepare_cached(
+        "INSERT OR REPLACE INTO resident (household_code, name, grid, gender, birth_year, phone, id_number, tags, notes, moved_out)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?;
+    for r in residents.iter().filter(|r| codes.contains(r.household_code.as_str())) {
+        r_stmt.execute(params![
+            r.household_code,
+            r.name,
+            grid,
+            r.gender,
+            r.birth_year,
+            r.phone,
+            r.id_number,
+            r.tags.join(";"),
+            r.notes,
+            r.moved_out
+        ])?;
+    }
+    Ok(())
+}
+
+/// The building of a household, if the store holds it.
+pub(crate) fn household_building(conn: &Connection, household: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row("SELECT building FROM household WHERE household_code = ?1", [household], |r| r.get(0))
+        .optional()?)
+}
+
 /// Records a contact of `level` on `day` for a household (`resident` empty) or one resident, keeping the
 /// latest day.
 pub(crate) fn record_contact(

@@ -84,6 +84,7 @@ public extension ErrorCode {
         case .pointsInsufficient: return "error_points_insufficient"
         case .outOfStock: return "error_out_of_stock"
         case .unknownItem: return "error_unknown_item"
+        case .projectNotDone: return "error_project_not_done"
         }
     }
 }
