@@ -1,7 +1,9 @@
 // A scripted field day on real stores synced through a real gridline-server on loopback: a grid leader walks
 // the rounds (a door check-in, a phone check-in that finds a problem and reports it, a service ordered for an
-// elderly resident living alone), the committee receives the incident for review and dispatches the order, a
-// volunteer accepts it. The screenshots show what each phone holds afterwards.
+// elderly resident living alone, a household's yearly satisfaction survey), the committee receives the incident
+// for review and dispatches the order, a volunteer accepts it; the committee runs a service project to done and
+// the grid leader records a household's rating of it (民事民评). The screenshots show what each phone holds
+// afterwards.
 package org.gridline.harness
 
 import org.gridline.app.logic.CheckInResult
@@ -9,10 +11,14 @@ import org.gridline.app.logic.HouseholdPresenter
 import org.gridline.app.logic.IncidentPresenter
 import org.gridline.app.logic.OrderButton
 import org.gridline.app.logic.OrdersPresenter
+import org.gridline.app.logic.ProjectsPresenter
 import org.gridline.app.logic.ScreenState
+import org.gridline.app.logic.SurveyPresenter
 import org.gridline.core.CheckInKind
 import org.gridline.core.CheckInOutcome
+import org.gridline.core.NewProject
 import org.gridline.core.OrderAction
+import org.gridline.core.ProjectStatus
 import org.gridline.core.Severity
 import org.gridline.ffi.GridlineStore
 import org.gridline.testkit.Fixtures
@@ -27,6 +33,8 @@ class FieldDay private constructor(
     val volunteer: GridlineStore,
     val incidentId: String,
     val orderId: String,
+    /** The done service project the grid leader's households rate. */
+    val projectId: String,
 ) : AutoCloseable {
     override fun close() = server.close()
 
@@ -69,6 +77,10 @@ g1,5,1,1,102,H-102,吴敏,F,1990,,,,
                 val orders = OrdersPresenter(leaderStore)
                 val form = loaded(orders.requestForm("H-201"))
                 val order = loaded(orders.request(form.withService("meal_delivery").withNote("每天中午送一份午饭，少盐")))
+                // The yearly satisfaction survey of the household checked in at the door.
+                val survey = SurveyPresenter(leaderStore)
+                val surveyForm = loaded(survey.form("H-101")).let { f -> f.items.indices.fold(f) { acc, i -> acc.withAnswer(i, 3 + i % 3) } }
+                loaded(survey.record(surveyForm))
                 leaderStore.syncNow()
 
                 // The committee receives the incident for review (its screen shows what it may do) and dispatches the
@@ -82,9 +94,25 @@ g1,5,1,1,102,H-102,吴敏,F,1990,,,,
                 volunteerStore.syncNow()
                 act(OrdersPresenter(volunteerStore), order.orderId, OrderAction.ACCEPT) { it.withNote("明天中午送到") }
                 volunteerStore.syncNow()
+
+                // The committee runs a service project for the meals the visits found needed, to done.
+                val project = committeeStore.projectCreate(
+                    NewProject(
+                        title = "独居老人助餐服务", category = "助老", organisation = "幸福里社工服务中心", budgetYuan = 20000uL,
+                        needs = listOf("meal_delivery"), from = "2026-03-01", to = "2026-10-31",
+                    ),
+                )
+                committeeStore.projectUpdate(project.projectId, ProjectStatus.ACTIVE, "社工机构进场")
+                committeeStore.projectUpdate(project.projectId, ProjectStatus.DONE, "结项验收")
                 committeeStore.syncNow()
+
+                // The grid leader records a household's rating of it.
                 leaderStore.syncNow()
-                return FieldDay(server, leaderStore, committeeStore, volunteerStore, incident.incidentId, order.orderId)
+                val projects = ProjectsPresenter(leaderStore)
+                loaded(projects.rate(project.projectId, projects.form("H-502").withRating(4).withNote("饭菜可口，就是送得有点晚")))
+                leaderStore.syncNow()
+                committeeStore.syncNow()
+                return FieldDay(server, leaderStore, committeeStore, volunteerStore, incident.incidentId, order.orderId, project.projectId)
             } catch (e: Throwable) {
                 server.close()
                 throw e

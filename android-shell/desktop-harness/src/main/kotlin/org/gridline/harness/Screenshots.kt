@@ -13,7 +13,11 @@ import androidx.compose.ui.graphics.asSkiaBitmap
 import androidx.compose.ui.test.ExperimentalTestApi
 import androidx.compose.ui.test.SkikoComposeUiTest
 import androidx.compose.ui.geometry.Offset
+import androidx.compose.ui.test.hasClickAction
 import androidx.compose.ui.test.hasSetTextAction
+import androidx.compose.ui.test.hasText
+import androidx.compose.ui.test.onNodeWithContentDescription
+import androidx.compose.ui.test.performScrollTo
 import androidx.compose.ui.test.onRoot
 import androidx.compose.ui.test.performMouseInput
 import androidx.compose.ui.test.onNodeWithText
@@ -82,6 +86,24 @@ val SCREENS: List<AppScreen> = listOf(
     AppScreen("service-request", { it.leader }, { Destination.RequestOrder("H-201") }) { s ->
         onNodeWithText(if (s.lang == Lang.ZH) "代购配送" else "Shopping and errands").performClick()
         onAllNodes(hasSetTextAction())[0].performTextInput("每周买一次米和菜")
+    },
+    AppScreen("survey-form", { it.leader }, { Destination.Survey("H-201") }) { s ->
+        // The first items answered, as a worker part-way through the survey at the door.
+        val names = if (s.lang == Lang.ZH) listOf("环境卫生", "治安秩序", "办事效率") else listOf("Environment and sanitation", "Public safety and order", "Efficiency of services")
+        names.zip(listOf(5, 4, 4)).forEach { (name, score) -> onNodeWithContentDescription(s.format("survey_score", name, score)).performClick() }
+    },
+    AppScreen("survey-again", { it.leader }, { Destination.Survey("H-101") }) { s ->
+        // A second survey of the household this year: every item answered, the core refuses it.
+        val fours = onAllNodes(hasText("4") and hasClickAction())
+        repeat(fours.fetchSemanticsNodes().size) { i -> fours[i].performScrollTo().performClick() }
+        onNodeWithText(s["survey_record"]).performScrollTo().performClick()
+        waitForIdle()
+        onNodeWithText(s["error_already_surveyed"]).performScrollTo()
+    },
+    AppScreen("projects", { it.leader }, { Destination.Projects("H-201") }),
+    AppScreen("project-rating", { it.leader }, { Destination.ProjectRating(it.projectId, "H-201") }) { s ->
+        onNodeWithText(s.format("order_stars", 5)).performClick()
+        onAllNodes(hasSetTextAction())[0].performTextInput("老人说每天按时送到，很满意")
     },
 )
 

@@ -1,4 +1,4 @@
-// The rounds and check-in screens at font scale 1.3, on the big and the small phone, in both languages: no text
+// The rounds, check-in, survey and project-rating screens at font scale 1.3, on the big and the small phone, in both languages: no text
 // cut off or drawn over other text, touch targets of at least 48 dp with a name to read, icons described, and a
 // reading order (the semantics tree's) that follows the screen from top to bottom.
 package org.gridline.harness
@@ -9,6 +9,7 @@ import androidx.compose.ui.semantics.getOrNull
 import androidx.compose.ui.test.ExperimentalTestApi
 import androidx.compose.ui.test.SemanticsMatcher
 import androidx.compose.ui.test.SkikoComposeUiTest
+import androidx.compose.ui.test.onNodeWithContentDescription
 import androidx.compose.ui.test.onNodeWithText
 import androidx.compose.ui.test.performClick
 import kotlin.test.assertEquals
@@ -17,6 +18,10 @@ import org.gridline.app.logic.Lang
 import org.gridline.app.logic.Strings
 import org.gridline.app.logic.Tab
 import org.gridline.app.ui.Destination
+import org.gridline.core.NewProject
+import org.gridline.core.NewProjectRating
+import org.gridline.core.ProjectStatus
+import org.gridline.core.Role
 import org.gridline.ffi.GridlineStore
 import org.gridline.testkit.Fixtures
 import org.junit.jupiter.api.Test
@@ -26,8 +31,12 @@ class AccessibilityTest {
     private val phones = Phone.ALL.filter { it.fontScale == 1.3f }
 
     /** Runs `check` on `at` for every large-font phone in both languages. */
-    private fun everywhere(at: Destination, prepare: SkikoComposeUiTest.(Strings) -> Unit = {}, check: SkikoComposeUiTest.(Strings, Phone) -> Unit) {
-        val store: GridlineStore = Fixtures.store(roster = FieldDay.ROSTER)
+    private fun everywhere(
+        at: Destination,
+        store: GridlineStore = Fixtures.store(roster = FieldDay.ROSTER),
+        prepare: SkikoComposeUiTest.(Strings) -> Unit = {},
+        check: SkikoComposeUiTest.(Strings, Phone) -> Unit,
+    ) {
         for (lang in Lang.entries) for (phone in phones) {
             val strings = Strings(lang)
             onPhone(phone) {
@@ -92,6 +101,47 @@ class AccessibilityTest {
             onNodeWithText(s["outcome_problem"]).performClick()
         }) { strings, phone ->
             val where = "check-in ${strings.lang} ${phone.label}"
+            assertFits(where)
+            assertAccessible(where, phone, strings)
+        }
+    }
+
+    @Test
+    fun `the survey form fits at font scale 1_3 and reads top to bottom`() {
+        everywhere(Destination.Survey("H-201"), prepare = { s ->
+            val first = Fixtures.store().settings().surveyItems.first()
+            onNodeWithContentDescription(s.format("survey_score", if (s.lang == Lang.ZH) first.nameZh else first.nameEn, 4)).performClick()
+        }) { strings, phone ->
+            val where = "survey ${strings.lang} ${phone.label}"
+            assertFits(where)
+            assertAccessible(where, phone, strings)
+        }
+    }
+
+    /** A committee's store (committees rate too) with one done project, rated by H-502. */
+    private fun withDoneProject(): Pair<GridlineStore, String> {
+        val store = Fixtures.store(Role.COMMITTEE, "李主任", roster = FieldDay.ROSTER)
+        val id = store.projectCreate(
+            NewProject(title = "独居老人助餐服务", category = "助老", organisation = "幸福里社工服务中心", budgetYuan = null, needs = emptyList(), from = "2026-03-01", to = "2026-10-31"),
+        ).projectId
+        store.projectUpdate(id, ProjectStatus.ACTIVE, "")
+        store.projectUpdate(id, ProjectStatus.DONE, "")
+        store.projectEvaluate(id, NewProjectRating("H-502", 4u, "饭菜可口，就是送得有点晚"))
+        return store to id
+    }
+
+    @Test
+    fun `the project list and a project's rating fit at font scale 1_3 and read top to bottom`() {
+        val (store, id) = withDoneProject()
+        everywhere(Destination.Projects("H-201"), store) { strings, phone ->
+            val where = "projects ${strings.lang} ${phone.label}"
+            assertFits(where)
+            assertAccessible(where, phone, strings)
+        }
+        everywhere(Destination.ProjectRating(id, "H-201"), store, prepare = { s ->
+            onNodeWithText(s.format("order_stars", 3)).performClick()
+        }) { strings, phone ->
+            val where = "project rating ${strings.lang} ${phone.label}"
             assertFits(where)
             assertAccessible(where, phone, strings)
         }

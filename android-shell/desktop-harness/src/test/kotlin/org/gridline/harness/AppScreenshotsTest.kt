@@ -45,6 +45,10 @@ class AppScreenshotsTest {
                     "incidents" -> "5楼楼道堆放杂物"
                     "incident-detail" -> "李建国家门口楼道堆满纸箱"
                     "volunteer-orders", "volunteer-order" -> if (lang == Lang.ZH) "上门送餐" else "Meal delivery"
+                    "survey-form" -> if (lang == Lang.ZH) "环境卫生" else "Environment and sanitation"
+                    "survey-again" -> Strings(lang)["error_already_surveyed"]
+                    "projects" -> "独居老人助餐服务"
+                    "project-rating" -> "饭菜可口，就是送得有点晚"
                     else -> null
                 }
                 if (expected != null && screen.name != "rounds") {

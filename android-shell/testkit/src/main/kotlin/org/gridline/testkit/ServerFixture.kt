@@ -55,9 +55,12 @@ class ServerFixture private constructor(private val bin: String, private val roo
     }
 
     /** Enrolls a phone of `role` for `user` (grids for grid-scoped roles) and returns its new store. */
-    fun enroll(user: String, role: String, vararg grids: String): GridlineStore {
-        val gridArgs = grids.flatMap { listOf("--grid", it) }.toTypedArray()
-        val code = field(admin("enroll", "--community", community, "--user", user, "--role", role, *gridArgs), "code")
+    fun enroll(user: String, role: String, vararg grids: String): GridlineStore = enroll(user, role, grids.toList(), emptyList())
+
+    /** Enrolls a phone of `role` for `user` with its grids and, for a building lead, its buildings. */
+    fun enroll(user: String, role: String, grids: List<String>, buildings: List<String>): GridlineStore {
+        val args = grids.flatMap { listOf("--grid", it) } + buildings.flatMap { listOf("--building", it) }
+        val code = field(admin("enroll", "--community", community, "--user", user, "--role", role, *args.toTypedArray()), "code")
         val dir = Files.createTempDirectory(root, "phone").resolve("store").toString()
         return GridlineStore.enroll(dir, Fixtures.key(), url, code)
     }

@@ -10,6 +10,8 @@ import org.gridline.core.DueContact
 import org.gridline.core.OrderAction
 import org.gridline.core.OrderStage
 import org.gridline.core.PointsEntryKind
+import org.gridline.core.ProjectStatus
+import org.gridline.core.RatingState
 import org.gridline.core.RedemptionStatus
 import org.gridline.core.Severity
 import org.gridline.core.Stage
@@ -23,6 +25,7 @@ internal val enumKeys: Set<String> = (
         Severity.entries.map(Labels::key) + Action.entries.map(Labels::key) +
         OrderStage.entries.map(Labels::key) + OrderAction.entries.map(Labels::key) +
         RedemptionStatus.entries.map(Labels::key) + PointsEntryKind.entries.map(Labels::key) +
+        ProjectStatus.entries.map(Labels::key) + RatingState.entries.map(Labels::key) +
         Tab.entries.map { it.labelKey }
     ).toSet()
 

@@ -9,6 +9,8 @@ import org.gridline.core.DueContact
 import org.gridline.core.OrderAction
 import org.gridline.core.OrderStage
 import org.gridline.core.PointsEntryKind
+import org.gridline.core.ProjectStatus
+import org.gridline.core.RatingState
 import org.gridline.core.RedemptionStatus
 import org.gridline.core.Severity
 import org.gridline.core.Stage
@@ -107,5 +109,20 @@ object Labels {
     fun key(k: PointsEntryKind): String = when (k) {
         PointsEntryKind.CREDIT -> "points_credit"
         PointsEntryKind.REDEMPTION -> "points_redemption"
+    }
+
+    /** `project_status_<code>`: where a service project is. */
+    fun key(s: ProjectStatus): String = when (s) {
+        ProjectStatus.PLANNED -> "project_status_planned"
+        ProjectStatus.ACTIVE -> "project_status_active"
+        ProjectStatus.DONE -> "project_status_done"
+    }
+
+    /** `project_rating_<code>`: what became of a household's rating of a project. */
+    fun key(s: RatingState): String = when (s) {
+        RatingState.STANDS -> "project_rating_stands"
+        RatingState.REPLACED -> "project_rating_replaced"
+        RatingState.PROJECT_NOT_DONE -> "project_rating_project_not_done"
+        RatingState.INVALID -> "project_rating_invalid"
     }
 }

@@ -79,6 +79,21 @@ sealed interface Destination {
     data class Order(val id: String) : Destination {
         override val titleKey get() = "order_title"
     }
+
+    /** The residents' satisfaction survey of a household (居民满意度测评). */
+    data class Survey(val household: String) : Destination {
+        override val titleKey get() = "survey_title"
+    }
+
+    /** The done projects a household may rate (民事民评). */
+    data class Projects(val household: String) : Destination {
+        override val titleKey get() = "projects_title"
+    }
+
+    /** One project and a household's rating of it. */
+    data class ProjectRating(val projectId: String, val household: String) : Destination {
+        override val titleKey get() = "project_title_screen"
+    }
 }
 
 /** The back stack. The first entry is a tab's root; [back] never empties it. */
@@ -213,6 +228,8 @@ private fun Screen(store: GridlineStore, nav: Navigator, at: Destination, modifi
             store, at.code, modifier,
             onCheckIn = { nav.go(Destination.CheckIn(at.code)) },
             onOrderService = { nav.go(Destination.RequestOrder(at.code)) },
+            onSurvey = { nav.go(Destination.Survey(at.code)) },
+            onRateProject = { nav.go(Destination.Projects(at.code)) },
         )
         is Destination.CheckIn -> CheckInRoute(store, at.household, modifier) { saved ->
             // A problem found leads on to incident capture, prefilled from the household and this check-in.
@@ -225,5 +242,8 @@ private fun Screen(store: GridlineStore, nav: Navigator, at: Destination, modifi
         is Destination.VisitForm -> VisitFormRoute(store, at.household, at.resident, modifier) { nav.back() }
         is Destination.RequestOrder -> OrderRequestRoute(store, at.household, modifier) { nav.replace(Destination.Order(it)) }
         is Destination.Order -> OrderDetailRoute(store, at.id, modifier)
+        is Destination.Survey -> SurveyRoute(store, at.household, modifier) { nav.back() }
+        is Destination.Projects -> ProjectListRoute(store, at.household, modifier) { nav.go(Destination.ProjectRating(it, at.household)) }
+        is Destination.ProjectRating -> ProjectRatingRoute(store, at.projectId, at.household, modifier)
     }
 }

@@ -1,5 +1,6 @@
-// Household detail (residents, what is due, recent check-ins, the way to check in or order a service) and the
-// check-in form (kind, outcome, note, camera photo, location).
+// Household detail (residents, what is due, recent check-ins, the way to check in, order a service, survey the
+// household or record its rating of a project) and the check-in form (kind, outcome, note, camera photo,
+// location).
 package org.gridline.app.ui
 
 import androidx.compose.foundation.layout.Arrangement
@@ -75,21 +76,38 @@ class HouseholdModel(store: GridlineStore, householdCode: String, scope: Corouti
 }
 
 @Composable
-fun HouseholdRoute(store: GridlineStore, code: String, modifier: Modifier, onCheckIn: () -> Unit, onOrderService: () -> Unit) {
+fun HouseholdRoute(
+    store: GridlineStore,
+    code: String,
+    modifier: Modifier,
+    onCheckIn: () -> Unit,
+    onOrderService: () -> Unit,
+    onSurvey: () -> Unit,
+    onRateProject: () -> Unit,
+) {
     val model = rememberModel("household/$code") { scope, io -> HouseholdModel(store, code, scope, io) }
     LaunchedEffect(model) { model.refresh() }
     val state by model.state.collectAsState()
-    StateView(state, model::refresh) { HouseholdView(it, onCheckIn, onOrderService, modifier) }
+    StateView(state, model::refresh) { HouseholdView(it, onCheckIn, onOrderService, onSurvey, onRateProject, modifier) }
 }
 
 @Composable
-fun HouseholdView(d: HouseholdDetail, onCheckIn: () -> Unit, onOrderService: () -> Unit, modifier: Modifier = Modifier) {
+fun HouseholdView(
+    d: HouseholdDetail,
+    onCheckIn: () -> Unit,
+    onOrderService: () -> Unit,
+    onSurvey: () -> Unit,
+    onRateProject: () -> Unit,
+    modifier: Modifier = Modifier,
+) {
     val strings = LocalStrings.current
     Column(modifier.verticalScroll(rememberScrollState()).padding(16.dp)) {
         Text(str("address_format", d.building, d.unit, d.floor, d.room), style = MaterialTheme.typography.titleLarge)
         Text(d.householdCode, style = MaterialTheme.typography.bodySmall)
         Button(onClick = onCheckIn, modifier = Modifier.padding(top = 8.dp).then(MinTouchTarget).fillMaxWidth()) { Text(str("checkin_start")) }
         OutlinedButton(onClick = onOrderService, modifier = MinTouchTarget.fillMaxWidth()) { Text(str("order_request")) }
+        OutlinedButton(onClick = onSurvey, modifier = MinTouchTarget.fillMaxWidth()) { Text(str("survey_start")) }
+        OutlinedButton(onClick = onRateProject, modifier = MinTouchTarget.fillMaxWidth()) { Text(str("project_rate_start")) }
         Heading(str("household_residents"))
         d.residents.forEach { r ->
             val tags = r.tags.joinToString(" · ") { strings["tag_$it"] }
