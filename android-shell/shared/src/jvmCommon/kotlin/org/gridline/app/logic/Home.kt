@@ -1,5 +1,6 @@
 // Which tabs a device shows and which it opens on, by its role: a volunteer's device has no rounds, incidents
-// or visits (its store holds none of them) and opens on its orders (我的服务单).
+// or visits (its store holds none of them) and opens on its orders (我的服务单); a building lead's (楼栋长) has
+// the grid roles' tabs over its buildings' households, which is all its store holds.
 package org.gridline.app.logic
 
 import org.gridline.core.Role
@@ -18,7 +19,8 @@ object Home {
     /** The tabs of a device of `role`, in order; the first is where the app opens. */
     fun tabs(role: Role): List<Tab> = when (role) {
         Role.VOLUNTEER -> listOf(Tab.MY_ORDERS, Tab.SYNC)
-        Role.GRID_LEADER, Role.GRID_WORKER, Role.SOCIAL_WORKER, Role.COMMITTEE, Role.STATION, Role.STREET, Role.ADMIN ->
+        Role.GRID_LEADER, Role.GRID_WORKER, Role.SOCIAL_WORKER, Role.BUILDING_LEAD, Role.COMMITTEE, Role.STATION, Role.STREET,
+        Role.ADMIN ->
             listOf(Tab.ROUNDS, Tab.INCIDENTS, Tab.VISITS, Tab.ORDERS, Tab.SYNC)
     }
 
