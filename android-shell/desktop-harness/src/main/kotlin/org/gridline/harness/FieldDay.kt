@@ -2,7 +2,8 @@
 // the rounds (a door check-in, a phone check-in that finds a problem and reports it, a service ordered for an
 // elderly resident living alone, a household's yearly satisfaction survey), the committee receives the incident
 // for review and dispatches the order, a volunteer accepts it; the committee runs a service project to done and
-// the grid leader records a household's rating of it (民事民评). The screenshots show what each phone holds
+// the grid leader records a household's rating of it (民事民评); a building lead (楼栋长) of building 5 syncs
+// its buildings' households and checks in at one door. The screenshots show what each phone holds
 // afterwards.
 package org.gridline.harness
 
@@ -35,6 +36,8 @@ class FieldDay private constructor(
     val orderId: String,
     /** The done service project the grid leader's households rate. */
     val projectId: String,
+    /** A building lead's phone, enrolled for building 5 of grid g1. */
+    val buildingLead: GridlineStore,
 ) : AutoCloseable {
     override fun close() = server.close()
 
@@ -112,7 +115,16 @@ g1,5,1,1,102,H-102,吴敏,F,1990,,,,
                 loaded(projects.rate(project.projectId, projects.form("H-502").withRating(4).withNote("饭菜可口，就是送得有点晚")))
                 leaderStore.syncNow()
                 committeeStore.syncNow()
-                return FieldDay(server, leaderStore, committeeStore, volunteerStore, incident.incidentId, order.orderId, project.projectId)
+
+                // The building lead of building 5 receives its households and checks in at one door.
+                val leadStore = server.enroll("周楼长", "building_lead", listOf("g1"), listOf("5")).also { it.syncNow() }
+                val h102 = HouseholdPresenter(leadStore, "H-102")
+                saved(h102.submit(h102.newForm().withKind(CheckInKind.DOOR).withOutcome(CheckInOutcome.WELL).withNote("楼道灯已修好")))
+                leadStore.syncNow()
+                leaderStore.syncNow()
+                return FieldDay(
+                    server, leaderStore, committeeStore, volunteerStore, incident.incidentId, order.orderId, project.projectId, leadStore,
+                )
             } catch (e: Throwable) {
                 server.close()
                 throw e

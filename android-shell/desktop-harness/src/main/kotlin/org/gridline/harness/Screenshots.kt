@@ -101,6 +101,7 @@ val SCREENS: List<AppScreen> = listOf(
         onNodeWithText(s["error_already_surveyed"]).performScrollTo()
     },
     AppScreen("projects", { it.leader }, { Destination.Projects("H-201") }),
+    AppScreen("building-lead-rounds", { it.buildingLead }, { Destination.Root(Tab.ROUNDS) }),
     AppScreen("project-rating", { it.leader }, { Destination.ProjectRating(it.projectId, "H-201") }) { s ->
         onNodeWithText(s.format("order_stars", 5)).performClick()
         onAllNodes(hasSetTextAction())[0].performTextInput("老人说每天按时送到，很满意")

@@ -48,6 +48,7 @@ class AppScreenshotsTest {
                     "survey-form" -> if (lang == Lang.ZH) "环境卫生" else "Environment and sanitation"
                     "survey-again" -> Strings(lang)["error_already_surveyed"]
                     "projects" -> "独居老人助餐服务"
+                    "building-lead-rounds" -> Strings(lang).format("rounds_buildings", Strings(lang).format("building_name", "5"))
                     "project-rating" -> "饭菜可口，就是送得有点晚"
                     else -> null
                 }

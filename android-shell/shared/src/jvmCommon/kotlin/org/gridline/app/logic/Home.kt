@@ -1,5 +1,6 @@
 // Which tabs a device shows and which it opens on, by its role: a volunteer's device has no rounds, incidents
-// or visits (its store holds none of them) and opens on its orders (我的服务单).
+// or visits (its store holds none of them) and opens on its orders (我的服务单); a building lead's (楼栋长) has
+// the grid roles' tabs over its buildings' households, which is all its store holds.
 package org.gridline.app.logic
 
 import org.gridline.core.Role

@@ -23,8 +23,11 @@ data class RoundsRow(
     val rotationOnly: Boolean,
 )
 
-/** The rounds screen: the day, the rows in the core's walking order, and where the rotation section starts. */
-data class RoundsScreen(val date: String, val rows: List<RoundsRow>, val rotationStartsAt: Int?) {
+/**
+ * The rounds screen: the day, the rows in the core's walking order, where the rotation section starts, and on a
+ * building lead's device the buildings its rounds cover (empty for every other role).
+ */
+data class RoundsScreen(val date: String, val rows: List<RoundsRow>, val rotationStartsAt: Int?, val buildings: List<String> = emptyList()) {
     /** Households due today. */
     val total: Int get() = rows.size
     /** Households with something overdue. */
@@ -34,14 +37,14 @@ data class RoundsScreen(val date: String, val rows: List<RoundsRow>, val rotatio
 /** Loads and shapes the rounds. Every call does I/O: call from a background dispatcher. */
 class RoundsPresenter(private val store: GridlineStore) {
     /** The rounds of `date` (`YYYY-MM-DD`, null: today). */
-    fun load(date: String? = null): ScreenState<RoundsScreen> = load { shape(store.rounds(date)) }
+    fun load(date: String? = null): ScreenState<RoundsScreen> = load { shape(store.rounds(date), store.device().buildings) }
 
     companion object {
         /** Shapes rounds from the core into rows (pure: tested without a store). */
-        fun shape(rounds: Rounds): RoundsScreen {
+        fun shape(rounds: Rounds, buildings: List<String> = emptyList()): RoundsScreen {
             val rows = rounds.items.map(::row)
             val start = rows.indexOfFirst { it.rotationOnly }.takeIf { it >= 0 }
-            return RoundsScreen(rounds.date, rows, start)
+            return RoundsScreen(rounds.date, rows, start, buildings)
         }
 
         private fun row(item: RoundsItem) = RoundsRow(

@@ -57,6 +57,12 @@ fun RoundsList(screen: RoundsScreen, onHousehold: (String) -> Unit, modifier: Mo
                 str("rounds_title", screen.date, screen.total, screen.overdue),
                 modifier = Modifier.padding(horizontal = 16.dp),
             )
+            // A building lead's rounds say whose they are: the buildings the lead looks after.
+            if (screen.buildings.isNotEmpty()) {
+                val strings = LocalStrings.current
+                val names = screen.buildings.joinToString(strings["list_separator"]) { strings.format("building_name", it) }
+                Text(str("rounds_buildings", names), Modifier.padding(horizontal = 16.dp))
+            }
             if (screen.rows.isEmpty()) Text(str("rounds_empty"), Modifier.padding(16.dp))
         }
         itemsIndexed(screen.rows) { index, row ->
