@@ -177,12 +177,10 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
-
-    use chrono::{DateTime, Utc};
+    use std::sync::Arc;
 
     use super::*;
-    use crate::clock::Clock;
+    use crate::clock::TestClock;
     use crate::model::Role;
     use crate::store::InitOptions;
     use crate::ErrorCode;
@@ -195,18 +193,6 @@ mod tests {
     ];
 
     /// A clock tests move forward.
-    struct TestClock(Mutex<DateTime<Utc>>);
-    impl Clock for TestClock {
-        fn now(&self) -> DateTime<Utc> {
-            *self.0.lock().expect("clock lock")
-        }
-    }
-
-    fn clock() -> Arc<TestClock> {
-        let t = DateTime::parse_from_rfc3339("2026-11-24T09:00:00+08:00").expect("time").with_timezone(&Utc);
-        Arc::new(TestClock(Mutex::new(t)))
-    }
-
     fn store(dir: &tempfile::TempDir, user: &str, role: Role, grids: &[&str], clock: Arc<TestClock>) -> Store {
         let opts = InitOptions {
             community_id: Some(COMMUNITY.into()),
@@ -235,7 +221,7 @@ mod tests {
     #[test]
     fn a_survey_is_recorded_once_per_household_and_year_and_reported() {
         let dir = tempfile::tempdir().expect("dir");
-        let mut leader = store(&dir, "王网格长", Role::GridLeader, &["G01"], clock());
+        let mut leader = store(&dir, "王网格长", Role::GridLeader, &["G01"], TestClock::morning());
         let s = leader.survey_record(new_survey("H001", &[5; 10])).expect("survey");
         assert_eq!((s.year, s.grid.as_str(), s.building.as_str()), (2026, "G01", "1"));
         let again = leader.survey_record(new_survey("H001", &[1; 10])).map_err(|e| e.code());
@@ -268,11 +254,11 @@ mod tests {
     #[test]
     fn two_offline_surveys_of_a_household_converge_to_the_earliest() {
         let dir = tempfile::tempdir().expect("dir");
-        let c = clock();
+        let c = TestClock::morning();
         let mut leader = store(&dir, "王网格长", Role::GridLeader, &["G01"], c.clone());
         let mut worker = store(&dir, "赵网格员", Role::GridWorker, &["G01"], c.clone());
         let first = leader.survey_record(new_survey("H001", &[5; 10])).expect("leader");
-        *c.0.lock().expect("clock") += chrono::Duration::minutes(30);
+        c.advance(chrono::Duration::minutes(30));
         worker.survey_record(new_survey("H001", &[1; 10])).expect("worker, offline");
         let id = DocId::survey(COMMUNITY, "G01", 2026);
         hand_over(&leader, &mut worker, &id);
@@ -291,7 +277,7 @@ mod tests {
     #[test]
     fn departments_are_rated_by_the_committee_and_station_and_the_latest_stands() {
         let dir = tempfile::tempdir().expect("dir");
-        let c = clock();
+        let c = TestClock::morning();
         let mut station = store(&dir, "李站长", Role::Station, &[], c.clone());
         let mut leader = store(&dir, "王网格长", Role::GridLeader, &["G01"], c.clone());
         let refused = leader.department_rate("区民政局", 2026, &[4; 10]).map_err(|e| e.code());
@@ -307,7 +293,7 @@ mod tests {
         }
         let first = station.department_rate("区民政局", 2026, &[3; 10]).expect("rate");
         assert_eq!(first.average, Some(3.0));
-        *c.0.lock().expect("clock") += chrono::Duration::minutes(5);
+        c.advance(chrono::Duration::minutes(5));
         let mut scores = [5u8; 10];
         scores[9] = 4;
         let later = station.department_rate(" 区民政局 ", 2026, &scores).expect("rate again");

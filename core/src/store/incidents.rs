@@ -611,10 +611,10 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
+    use std::sync::Arc;
 
     use super::*;
-    use crate::clock::Clock;
+    use crate::clock::TestClock;
     use crate::model::{CheckInKind, CheckInOutcome, NewCheckIn, Role};
     use crate::store::InitOptions;
 
@@ -623,24 +623,6 @@ mod tests {
         &["G01,1,1,3,301,H001,王秀英,F,1942,,,elderly_alone,", "G02,2,1,1,101,H101,李四,M,1960,,,,"];
 
     /// A clock tests move forward.
-    struct TestClock(Mutex<DateTime<Utc>>);
-    impl Clock for TestClock {
-        fn now(&self) -> DateTime<Utc> {
-            *self.0.lock().expect("clock lock")
-        }
-    }
-    impl TestClock {
-        fn advance(&self, minutes: i64) {
-            let mut t = self.0.lock().expect("clock lock");
-            *t += chrono::Duration::minutes(minutes);
-        }
-    }
-
-    fn clock() -> Arc<TestClock> {
-        let t = DateTime::parse_from_rfc3339("2026-11-24T09:00:00+08:00").expect("time").with_timezone(&Utc);
-        Arc::new(TestClock(Mutex::new(t)))
-    }
-
     fn store(
         dir: &tempfile::TempDir,
         name: &str,
@@ -697,7 +679,7 @@ mod tests {
     #[test]
     fn report_list_and_show() {
         let dir = tempfile::tempdir().expect("dir");
-        let mut leader = store(&dir, "a", "王网格长", Role::GridLeader, &["G01"], clock());
+        let mut leader = store(&dir, "a", "王网格长", Role::GridLeader, &["G01"], TestClock::morning());
         let f = leader.report_incident(new_incident(Severity::Normal)).expect("report");
         assert_eq!(f.grid, "G01");
         let list = leader.incident_list(&IncidentFilter::default()).expect("list");
@@ -727,7 +709,7 @@ mod tests {
     #[test]
     fn roles_that_may_not_act_are_refused_and_nothing_is_written() {
         let dir = tempfile::tempdir().expect("dir");
-        let c = clock();
+        let c = TestClock::morning();
         let mut leader = store(&dir, "a", "王网格长", Role::GridLeader, &["G01"], c.clone());
         let mut committee = store(&dir, "b", "李主任", Role::Committee, &[], c);
         assert_eq!(
@@ -748,7 +730,7 @@ mod tests {
     #[test]
     fn the_whole_loop_across_grid_leader_committee_and_station() {
         let dir = tempfile::tempdir().expect("dir");
-        let c = clock();
+        let c = TestClock::morning();
         let mut leader = store(&dir, "a", "王网格长", Role::GridLeader, &["G01"], c.clone());
         let mut committee = store(&dir, "b", "李主任", Role::Committee, &[], c.clone());
         let mut station = store(&dir, "c", "赵站长", Role::Station, &[], c.clone());
@@ -764,7 +746,7 @@ mod tests {
         let mut verify = IncidentAct::new(Action::Verify, "");
         verify.assignee = Some("钱师傅".into());
         station.incident_act(&id, verify).expect("verify");
-        c.advance(4 * 24 * 60);
+        c.advance(chrono::Duration::minutes(4 * 24 * 60));
         let overdue = IncidentFilter { overdue: true, ..IncidentFilter::default() };
         let late = station.incident_list(&overdue).expect("overdue");
         assert_eq!(late.items.len(), 1);
@@ -792,7 +774,7 @@ mod tests {
     #[test]
     fn concurrent_committee_actions_merge_with_one_superseded() {
         let dir = tempfile::tempdir().expect("dir");
-        let c = clock();
+        let c = TestClock::morning();
         let mut leader = store(&dir, "a", "王网格长", Role::GridLeader, &["G01"], c.clone());
         let mut li = store(&dir, "b", "李主任", Role::Committee, &[], c.clone());
         let mut zhang = store(&dir, "c", "张委员", Role::Committee, &[], c);
@@ -816,13 +798,13 @@ mod tests {
     #[test]
     fn urgent_goes_to_the_station_and_receipt_moves_normal_ones_to_review() {
         let dir = tempfile::tempdir().expect("dir");
-        let c = clock();
+        let c = TestClock::morning();
         let mut leader = store(&dir, "a", "王网格长", Role::GridLeader, &["G01"], c.clone());
         let urgent = leader.report_incident(new_incident(Severity::Urgent)).expect("urgent");
         let d = leader.incident_detail(&urgent.incident_id).expect("detail");
         assert_eq!((d.stage.code(), d.committee_notified), ("at_station", true));
         assert_eq!(d.deadline.map(|t| utc_text(t.with_timezone(&Utc))).as_deref(), Some("2026-11-24T01:30:00Z"));
-        c.advance(45);
+        c.advance(chrono::Duration::minutes(45));
         let d = leader.incident_detail(&urgent.incident_id).expect("detail");
         assert_eq!((d.overdue, d.overdue_minutes), (true, 15));
         // The server's receipt, merged in like any remote change.
@@ -842,7 +824,7 @@ mod tests {
     #[test]
     fn a_new_deadline_policy_moves_existing_deadlines() {
         let dir = tempfile::tempdir().expect("dir");
-        let mut leader = store(&dir, "a", "王网格长", Role::GridLeader, &["G01"], clock());
+        let mut leader = store(&dir, "a", "王网格长", Role::GridLeader, &["G01"], TestClock::morning());
         let f = leader.report_incident(new_incident(Severity::Urgent)).expect("report");
         let mut settings = leader.settings().clone();
         settings.deadlines.urgent_ack_minutes = 15;
@@ -859,17 +841,17 @@ mod tests {
     #[test]
     fn duplicate_candidates_and_the_duplicates_pointing_to_an_incident() {
         let dir = tempfile::tempdir().expect("dir");
-        let c = clock();
+        let c = TestClock::morning();
         let mut leader = store(&dir, "a", "王网格长", Role::GridLeader, &["G01"], c.clone());
         let mut committee = store(&dir, "b", "李主任", Role::Committee, &[], c.clone());
         let first = leader.report_incident(new_incident(Severity::Normal)).expect("first").incident_id;
         let mut other_category = new_incident(Severity::Normal);
         other_category.category = "environment".into();
         let other = leader.report_incident(other_category).expect("other").incident_id;
-        c.advance(24 * 60);
+        c.advance(chrono::Duration::minutes(24 * 60));
         let second = leader.report_incident(new_incident(Severity::Normal)).expect("second").incident_id;
         // Eight days after the second (nine after the first): outside the window of both.
-        c.advance(8 * 24 * 60 + 1);
+        c.advance(chrono::Duration::minutes(8 * 24 * 60 + 1));
         let late = leader.report_incident(new_incident(Severity::Normal)).expect("late").incident_id;
         let ids = |items: Vec<IncidentListItem>| items.into_iter().map(|i| i.incident_id).collect::<Vec<_>>();
         assert_eq!(ids(leader.duplicate_candidates(&first).expect("first")), vec![second.clone()]);
@@ -896,7 +878,7 @@ mod tests {
     #[test]
     fn a_problem_check_in_starts_a_prefilled_incident() {
         let dir = tempfile::tempdir().expect("dir");
-        let mut leader = store(&dir, "a", "王网格长", Role::GridLeader, &["G01"], clock());
+        let mut leader = store(&dir, "a", "王网格长", Role::GridLeader, &["G01"], TestClock::morning());
         let photo = leader.add_photo(b"\xFF\xD8\xFFjpeg bytes").expect("photo");
         let check_in = leader
             .check_in(NewCheckIn {

@@ -483,12 +483,10 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
-
-    use chrono::Utc;
+    use std::sync::Arc;
 
     use super::*;
-    use crate::clock::Clock;
+    use crate::clock::TestClock;
     use crate::model::{NewVisit, VisitKind};
     use crate::store::InitOptions;
     use crate::ErrorCode;
@@ -502,23 +500,6 @@ mod tests {
     ];
 
     /// A clock tests move forward.
-    struct TestClock(Mutex<DateTime<Utc>>);
-    impl Clock for TestClock {
-        fn now(&self) -> DateTime<Utc> {
-            *self.0.lock().expect("clock lock")
-        }
-    }
-    impl TestClock {
-        fn advance_days(&self, days: i64) {
-            *self.0.lock().expect("clock lock") += chrono::Duration::days(days);
-        }
-    }
-
-    fn clock() -> Arc<TestClock> {
-        let t = DateTime::parse_from_rfc3339("2026-11-24T09:00:00+08:00").expect("time").with_timezone(&Utc);
-        Arc::new(TestClock(Mutex::new(t)))
-    }
-
     /// A store for `user` in `role`; every role but the volunteer's holds the roster of its grids.
     fn store(dir: &tempfile::TempDir, user: &str, role: Role, grids: &[&str], clock: Arc<TestClock>) -> Store {
         let opts = InitOptions {
@@ -571,7 +552,7 @@ mod tests {
     #[test]
     fn request_dispatch_decline_redispatch_accept_done_evaluate() {
         let dir = tempfile::tempdir().expect("dir");
-        let c = clock();
+        let c = TestClock::morning();
         let mut leader = store(&dir, "王网格长", Role::GridLeader, &["G01"], c.clone());
         let mut committee = store(&dir, "李主任", Role::Committee, &[], c.clone());
         let mut a = store(&dir, "志愿者甲", Role::Volunteer, &[], c.clone());
@@ -640,7 +621,7 @@ mod tests {
     #[test]
     fn overdue_from_the_due_day_until_done() {
         let dir = tempfile::tempdir().expect("dir");
-        let c = clock();
+        let c = TestClock::morning();
         let mut leader = store(&dir, "王网格长", Role::GridLeader, &["G01"], c.clone());
         let mut committee = store(&dir, "李主任", Role::Committee, &[], c.clone());
         let mut v = store(&dir, "志愿者甲", Role::Volunteer, &[], c.clone());
@@ -650,9 +631,9 @@ mod tests {
         leader.request_service(later).expect("due later");
         let overdue = OrderFilter { overdue: true, ..OrderFilter::default() };
         assert!(leader.order_list(&overdue).expect("none yet").items.is_empty());
-        c.advance_days(3);
+        c.advance(chrono::Duration::days(3));
         assert!(leader.order_list(&overdue).expect("due today is not overdue").items.is_empty());
-        c.advance_days(2);
+        c.advance(chrono::Duration::days(2));
         let list = leader.order_list(&overdue).expect("overdue");
         assert_eq!(list.items.len(), 1);
         assert_eq!((list.items[0].order_id.as_str(), list.items[0].overdue_days), (late.as_str(), 2));
@@ -671,7 +652,7 @@ mod tests {
     #[test]
     fn wrong_roles_and_bad_input_are_refused_and_nothing_is_written() {
         let dir = tempfile::tempdir().expect("dir");
-        let c = clock();
+        let c = TestClock::morning();
         let mut leader = store(&dir, "王网格长", Role::GridLeader, &["G01"], c.clone());
         let mut worker = store(&dir, "周网格员", Role::GridWorker, &["G01"], c.clone());
         let mut committee = store(&dir, "李主任", Role::Committee, &[], c.clone());
@@ -734,7 +715,7 @@ mod tests {
     #[test]
     fn mine_is_what_i_requested_or_what_is_dispatched_to_me() {
         let dir = tempfile::tempdir().expect("dir");
-        let c = clock();
+        let c = TestClock::morning();
         let mut leader = store(&dir, "王网格长", Role::GridLeader, &["G01"], c.clone());
         let mut committee = store(&dir, "李主任", Role::Committee, &[], c.clone());
         let mut v = store(&dir, "志愿者甲", Role::Volunteer, &[], c.clone());
@@ -763,7 +744,7 @@ mod tests {
     #[test]
     fn a_request_from_a_visit_takes_the_visits_household() {
         let dir = tempfile::tempdir().expect("dir");
-        let mut worker = store(&dir, "孙社工", Role::SocialWorker, &["G01"], clock());
+        let mut worker = store(&dir, "孙社工", Role::SocialWorker, &["G01"], TestClock::morning());
         let visit = worker
             .record_visit(NewVisit {
                 household_code: "H002".into(),
@@ -804,7 +785,7 @@ mod tests {
     #[test]
     fn the_replica_prepares_a_dispatch_for_a_staff_account() {
         let dir = tempfile::tempdir().expect("dir");
-        let c = clock();
+        let c = TestClock::morning();
         let mut leader = store(&dir, "王网格长", Role::GridLeader, &["G01"], c.clone());
         let id = leader.request_service(meal_for("H001")).expect("request").order_id;
         let mut replica =

@@ -499,12 +499,10 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
-
-    use chrono::Utc;
+    use std::sync::Arc;
 
     use super::*;
-    use crate::clock::Clock;
+    use crate::clock::TestClock;
     use crate::model::{NewServiceOrder, NewVisit, VisitKind};
     use crate::store::InitOptions;
     use crate::ErrorCode;
@@ -516,18 +514,6 @@ mod tests {
         "G01,2,1,6,602,H003,赵云,M,1950,,,,",
         "G02,7,1,1,101,H101,李四,M,1960,,,,",
     ];
-
-    struct TestClock(Mutex<DateTime<Utc>>);
-    impl Clock for TestClock {
-        fn now(&self) -> DateTime<Utc> {
-            *self.0.lock().expect("clock lock")
-        }
-    }
-
-    fn clock() -> Arc<TestClock> {
-        let t = DateTime::parse_from_rfc3339("2026-11-24T09:00:00+08:00").expect("time").with_timezone(&Utc);
-        Arc::new(TestClock(Mutex::new(t)))
-    }
 
     fn store(dir: &tempfile::TempDir, user: &str, role: Role, grids: &[&str], clock: Arc<TestClock>) -> Store {
         let opts = InitOptions {
@@ -578,7 +564,7 @@ mod tests {
     #[test]
     fn create_run_to_done_and_rate_once_per_household() {
         let dir = tempfile::tempdir().expect("dir");
-        let c = clock();
+        let c = TestClock::morning();
         let mut committee = store(&dir, "李主任", Role::Committee, &[], c.clone());
         let mut leader = store(&dir, "王网格长", Role::GridLeader, &["G01"], c.clone());
         let f = committee.project_create(meals()).expect("create");
@@ -598,7 +584,7 @@ mod tests {
         hand_over(&committee, &mut leader, &id);
         leader.project_evaluate(&id, rate("H001", 2)).expect("first");
         leader.project_evaluate(&id, rate("H002", 4)).expect("second household");
-        *c.0.lock().expect("clock") += chrono::Duration::minutes(1);
+        c.advance(chrono::Duration::minutes(1));
         leader.project_evaluate(&id, rate("H001", 5)).expect("H001 again");
         assert_eq!(code(leader.project_evaluate(&id, rate("H101", 5))), ErrorCode::HouseholdNotFound);
         assert_eq!(code(leader.project_evaluate(&id, rate("H002", 6))), ErrorCode::InvalidInput);
@@ -622,8 +608,8 @@ mod tests {
     #[test]
     fn bad_projects_are_refused_and_nothing_is_written() {
         let dir = tempfile::tempdir().expect("dir");
-        let mut committee = store(&dir, "李主任", Role::Committee, &[], clock());
-        let mut leader = store(&dir, "王网格长", Role::GridLeader, &["G01"], clock());
+        let mut committee = store(&dir, "李主任", Role::Committee, &[], TestClock::morning());
+        let mut leader = store(&dir, "王网格长", Role::GridLeader, &["G01"], TestClock::morning());
         assert_eq!(code(leader.project_create(meals())), ErrorCode::ActionNotAllowed);
         let cases = [
             (NewProject { title: " ".into(), ..meals() }, ErrorCode::InvalidInput),
@@ -660,7 +646,7 @@ mod tests {
     #[test]
     fn the_needs_list_counts_visits_and_requests_per_building_and_links_projects() {
         let dir = tempfile::tempdir().expect("dir");
-        let mut committee = store(&dir, "李主任", Role::Committee, &[], clock());
+        let mut committee = store(&dir, "李主任", Role::Committee, &[], TestClock::morning());
         committee.record_visit(visit("H001", &["meal_delivery", "cleaning"])).expect("visit");
         committee.record_visit(visit("H002", &["meal_delivery"])).expect("visit");
         committee.record_visit(visit("H003", &["meal_delivery"])).expect("visit");
@@ -693,7 +679,7 @@ mod tests {
     #[test]
     fn the_replica_prepares_a_project_and_its_status_for_a_staff_account() {
         let dir = tempfile::tempdir().expect("dir");
-        let c = clock();
+        let c = TestClock::morning();
         let mut replica =
             Store::create_replica(&dir.path().join("replica"), &[7u8; 32], COMMUNITY, c).expect("replica");
         let staff = DeviceInfo {
