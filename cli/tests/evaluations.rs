@@ -3,10 +3,9 @@
 //! grid), `department rate` (committee and station; a later rating replaces the earlier) and
 //! `department report`, in JSON and in human text; refusals exit non-zero with their codes.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
-use serde_json::Value;
+use common::{init, NOW};
 
 const ROSTER: &[&str] = &[
     "G01,1,1,3,301,H001,王秀英,F,1942,13800000000,,elderly_alone,",
@@ -14,51 +13,7 @@ const ROSTER: &[&str] = &[
     "G01,2,1,4,401,H003,赵强,M,1985,,,,",
 ];
 
-const NOW: &str = "2026-11-24T09:00:00+08:00";
 const LATER: &str = "2026-11-24T10:00:00+08:00";
-
-struct Device {
-    dir: PathBuf,
-}
-
-impl Device {
-    fn raw(&self, now: &str, json: bool, args: &[&str]) -> (bool, String, String) {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gridline"));
-        cmd.arg("--store").arg(&self.dir);
-        if json {
-            cmd.arg("--json");
-        }
-        let out = cmd.args(args).env("GRIDLINE_NOW", now).output().expect("run gridline");
-        let text = |b: &[u8]| String::from_utf8_lossy(b).to_string();
-        (out.status.success(), text(&out.stdout), text(&out.stderr))
-    }
-
-    fn run_at(&self, now: &str, args: &[&str]) -> Value {
-        let (ok, stdout, _) = self.raw(now, true, args);
-        let doc: Value = serde_json::from_str(stdout.trim()).expect("one JSON document on stdout");
-        assert!(ok, "gridline {args:?} failed: {doc}");
-        doc
-    }
-
-    fn run(&self, args: &[&str]) -> Value {
-        self.run_at(NOW, args)
-    }
-
-    fn refused(&self, args: &[&str]) -> String {
-        let (ok, stdout, _) = self.raw(NOW, true, args);
-        assert!(!ok, "gridline {args:?} should fail: {stdout}");
-        let doc: Value = serde_json::from_str(stdout.trim()).expect("one JSON document on stdout");
-        doc["error"]["code"].as_str().expect("error code").to_string()
-    }
-}
-
-fn init(root: &Path, name: &str, user: &str, role: &str, extra: &[&str]) -> (Device, Value) {
-    let device = Device { dir: root.join(name) };
-    let mut args = vec!["init", "--user", user, "--role", role];
-    args.extend_from_slice(extra);
-    let info = device.run(&args);
-    (device, info)
-}
 
 #[test]
 fn surveys_and_department_ratings_from_the_command_line() {

@@ -2,75 +2,17 @@
 //! the work station act on their own devices, documents are handed between the stores (as sync will do),
 //! and the resident's evaluation closes the loop. Refused actions exit non-zero with `action_not_allowed`.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::Arc;
+mod common;
 
-use gridline_core::docs::DocId;
-use gridline_core::store::{index, read_key_file};
-use gridline_core::{Store, SystemClock};
 use serde_json::Value;
+
+use common::{init, Device};
 
 const ROSTER: &[&str] = &["G01,1,1,3,301,H001,王秀英,F,1942,,,elderly_alone,"];
 
-/// One device: a store directory driven through the CLI.
-struct Device {
-    dir: PathBuf,
-}
-
-impl Device {
-    /// Runs `gridline --store DIR --json ARGS` at `now`; returns the exit success and the JSON document.
-    fn run_at(&self, now: &str, args: &[&str]) -> (bool, Value) {
-        let out = Command::new(env!("CARGO_BIN_EXE_gridline"))
-            .arg("--store")
-            .arg(&self.dir)
-            .arg("--json")
-            .args(args)
-            .env("GRIDLINE_NOW", now)
-            .output()
-            .expect("run gridline");
-        let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document on stdout");
-        (out.status.success(), doc)
-    }
-
-    fn run(&self, args: &[&str]) -> Value {
-        let (ok, doc) = self.run_at(NOW, args);
-        assert!(ok, "gridline {args:?} failed: {doc}");
-        doc
-    }
-
-    fn refused(&self, args: &[&str]) -> String {
-        let (ok, doc) = self.run_at(NOW, args);
-        assert!(!ok, "gridline {args:?} should fail");
-        doc["error"]["code"].as_str().expect("error code").to_string()
-    }
-
-    fn open(&self) -> Store {
-        let key = read_key_file(&self.dir.join("store.key")).expect("key");
-        Store::open(&self.dir, &key, Arc::new(SystemClock)).expect("open store")
-    }
-}
-
-const NOW: &str = "2026-11-24T09:00:00+08:00";
-
-fn init(root: &Path, name: &str, user: &str, role: &str, extra: &[&str]) -> (Device, Value) {
-    let device = Device { dir: root.join(name) };
-    let mut args = vec!["init", "--user", user, "--role", role];
-    args.extend_from_slice(extra);
-    let info = device.run(&args);
-    (device, info)
-}
-
 /// Hands an incident's document from one store to another and reindexes it (what sync will do).
 fn hand_over(from: &Device, to: &Device, incident_id: &str) {
-    let source = from.open();
-    let doc_id = source.incident_detail(incident_id).expect("detail").doc_id;
-    let id = DocId::parse(&doc_id).expect("doc id");
-    let mut theirs = source.load_doc(&id).expect("load").expect("document exists");
-    let mut target = to.open();
-    let mut mine = target.checkout(&id).expect("checkout");
-    mine.merge(&mut theirs).expect("merge");
-    target.persist(vec![(id, mine)], index::reindex).expect("persist");
+    from.hand_over(to, &from.open().incident_detail(incident_id).expect("detail").doc_id);
 }
 
 fn stage(doc: &Value) -> &str {
@@ -147,7 +89,7 @@ fn incident_from_report_to_closed_across_devices() {
     let verified = station.run(&["incident", "act", &id, "verify", "--assignee", "钱师傅"]);
     assert_eq!((stage(&verified), verified["assignee"].as_str()), ("in_progress", Some("钱师傅")));
     let late = "2026-11-28T10:00:00+08:00";
-    let (ok, overdue) = station.run_at(late, &["incident", "list", "--overdue"]);
+    let (ok, overdue) = station.try_at(late, &["incident", "list", "--overdue"]);
     assert!(ok);
     assert_eq!(overdue["items"][0]["overdue"], true);
     assert_eq!(overdue["items"][0]["overdue_minutes"], 25 * 60, "resolution was due 3 days after verification");
@@ -195,10 +137,10 @@ fn urgent_incident_goes_to_the_station_and_turns_overdue() {
     let shown = leader.run(&["incident", "show", id]);
     assert_eq!(shown["committee_notified"], true);
     assert_eq!(shown["deadline"], "2026-11-24T01:30:00Z");
-    let (ok, later) = leader.run_at("2026-11-24T09:45:00+08:00", &["incident", "list", "--overdue"]);
+    let (ok, later) = leader.try_at("2026-11-24T09:45:00+08:00", &["incident", "list", "--overdue"]);
     assert!(ok);
     assert_eq!(later["items"][0]["incident_id"], id);
     assert_eq!(later["items"][0]["overdue_minutes"], 15);
-    let (_, on_time) = leader.run_at("2026-11-24T09:10:00+08:00", &["incident", "list", "--overdue"]);
+    let (_, on_time) = leader.try_at("2026-11-24T09:10:00+08:00", &["incident", "list", "--overdue"]);
     assert_eq!(on_time["items"].as_array().expect("items").len(), 0);
 }

@@ -5,15 +5,12 @@
 //! households, one twice, and `project show` averages the three that stand; the human output says the same;
 //! the month's ledger holds the needs list, the projects and their ratings, in Chinese and in English.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::Arc;
+mod common;
 
 use calamine::{open_workbook, Reader, Xlsx};
-use gridline_core::docs::DocId;
-use gridline_core::store::{index, read_key_file};
-use gridline_core::{Store, SystemClock};
 use serde_json::Value;
+
+use common::{init, Device, NOW};
 
 const ROSTER: &[&str] = &[
     "G01,1,1,3,301,H001,王秀英,F,1942,,,elderly_alone,",
@@ -22,66 +19,11 @@ const ROSTER: &[&str] = &[
     "G02,5,1,1,101,H101,赵强,M,1960,,,,",
 ];
 
-const NOW: &str = "2026-11-24T09:00:00+08:00";
 const LATER: &str = "2026-11-25T09:00:00+08:00";
-
-struct Device {
-    dir: PathBuf,
-}
-
-impl Device {
-    fn raw(&self, now: &str, json: bool, args: &[&str]) -> (bool, String, String) {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gridline"));
-        cmd.arg("--store").arg(&self.dir);
-        if json {
-            cmd.arg("--json");
-        }
-        let out = cmd.args(args).env("GRIDLINE_NOW", now).output().expect("run gridline");
-        let text = |b: &[u8]| String::from_utf8_lossy(b).to_string();
-        (out.status.success(), text(&out.stdout), text(&out.stderr))
-    }
-
-    fn run_at(&self, now: &str, args: &[&str]) -> Value {
-        let (ok, stdout, _) = self.raw(now, true, args);
-        let doc: Value = serde_json::from_str(stdout.trim()).expect("one JSON document on stdout");
-        assert!(ok, "gridline {args:?} failed: {doc}");
-        doc
-    }
-
-    fn run(&self, args: &[&str]) -> Value {
-        self.run_at(NOW, args)
-    }
-
-    fn refused(&self, args: &[&str]) -> String {
-        let (ok, stdout, _) = self.raw(NOW, true, args);
-        let doc: Value = serde_json::from_str(stdout.trim()).expect("one JSON document on stdout");
-        assert!(!ok, "gridline {args:?} should fail: {doc}");
-        doc["error"]["code"].as_str().expect("error code").to_string()
-    }
-
-    fn open(&self) -> Store {
-        let key = read_key_file(&self.dir.join("store.key")).expect("key");
-        Store::open(&self.dir, &key, Arc::new(SystemClock)).expect("open store")
-    }
-}
-
-fn init(root: &Path, name: &str, user: &str, role: &str, extra: &[&str]) -> (Device, Value) {
-    let device = Device { dir: root.join(name) };
-    let mut args = vec!["init", "--user", user, "--role", role];
-    args.extend_from_slice(extra);
-    let info = device.run(&args);
-    (device, info)
-}
 
 /// Hands a project's document from one store to another and reindexes it (what sync does).
 fn hand_over(from: &Device, to: &Device, project_id: &str) {
-    let source = from.open();
-    let id = DocId::parse(&source.project_detail(project_id).expect("detail").doc_id).expect("doc id");
-    let mut theirs = source.load_doc(&id).expect("load").expect("document exists");
-    let mut target = to.open();
-    let mut mine = target.checkout(&id).expect("checkout");
-    mine.merge(&mut theirs).expect("merge");
-    target.persist(vec![(id, mine)], index::reindex).expect("persist");
+    from.hand_over(to, &from.open().project_detail(project_id).expect("detail").doc_id);
 }
 
 #[test]
