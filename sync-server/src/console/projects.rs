@@ -259,6 +259,7 @@ pub struct EventRow {
     pub role: String,
     pub at: String,
     pub applied: bool,
+    pub superseded_code: String,
     pub superseded_reason: String,
     pub note: String,
 }
@@ -321,6 +322,7 @@ fn load_detail(console: &Console, staffer: &Staffer, project_id: &str) -> Result
                 role: tr.role_code(&e.role),
                 at: local_time_text(&e.at, &tz),
                 applied: e.applied,
+                superseded_code: e.superseded_reason.map(|r| r.code().to_string()).unwrap_or_default(),
                 superseded_reason: e.superseded_reason.map(|r| tr.superseded(&r).to_string()).unwrap_or_default(),
                 note: e.note.clone(),
             })
