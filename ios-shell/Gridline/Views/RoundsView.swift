@@ -5,11 +5,17 @@ import Gridline
 struct RoundsView: View {
     @EnvironmentObject var model: AppModel
     @State private var rounds: Rounds?
+    /// A building lead's buildings (empty for every other role): its rounds cover only these.
+    @State private var buildings: [String] = []
     @State private var error: String?
 
     var body: some View {
         List {
             if let error { Text(error).foregroundStyle(.red) }
+            if !buildings.isEmpty {
+                Text(t("rounds_buildings", buildings.map { t("building_name", $0) }.joined(separator: t("list_separator"))))
+                    .font(.subheadline)
+            }
             if let rounds {
                 ForEach(Array(rounds.items.enumerated()), id: \.element.householdCode) { index, item in
                     if index == rounds.items.firstIndex(where: { $0.rotationOnly }) {
@@ -33,7 +39,7 @@ struct RoundsView: View {
 
     private func load() async {
         switch await model.run({ try $0.rounds(date: nil) }) {
-        case let .success(r): rounds = r; error = nil
+        case let .success(r): rounds = r; error = nil; buildings = model.store?.device().buildings ?? []
         case let .failure(e): error = message(for: e)
         }
     }
