@@ -301,6 +301,20 @@ mod tests {
             store.check_in_record(&c.check_in_id).expect("read back").map(|r| r.household_code),
             Some("H3".into())
         );
+        // The grid's leader, whose roster names H3's building, reads it back from that log once sync brings it.
+        let leader_dir = tempfile::tempdir().expect("dir");
+        let mut leader_opts = InitOptions::new("王网格长", Role::GridLeader);
+        leader_opts.grids = vec!["G01".into()];
+        leader_opts.community_id = Some(store.device().community_id.clone());
+        let mut leader = Store::init(leader_dir.path(), &[5u8; 32], leader_opts, clock.clone()).expect("leader");
+        let csv = format!("{}\nG01,2号楼,1,1,101,H3,张H3,F,1950,,,,\n", crate::roster_csv::ROSTER_HEADER);
+        leader.import_roster(csv.as_bytes()).expect("roster");
+        let log_doc = store.load_doc(&log).expect("load").expect("the building's log");
+        leader.merge_documents(vec![(log.clone(), log_doc)], 3).expect("merge the log");
+        assert_eq!(
+            leader.check_in_record(&c.check_in_id).expect("read back").map(|r| r.household_code),
+            Some("H3".into())
+        );
         // A building lead names its buildings, and other roles none.
         let other = tempfile::tempdir().expect("dir");
         let mut bad = opts.clone();

@@ -528,16 +528,17 @@ impl Store {
         Ok(DocId::building_check_in_log(community, &c.grid, day, &docs::building_key(&building)))
     }
 
-    /// A check-in read back from its day's document (not from the materialised tables), if it is there.
+    /// A check-in read back from its day's document (not from the materialised tables), if it is there: the
+    /// grid's log of the day, or the log of the day of the household's building (where a building lead's
+    /// check-ins go).
     pub fn check_in_record(&mut self, check_in_id: &str) -> Result<Option<CheckIn>> {
-        let row = checkins::grid_and_day(&self.conn, check_in_id)?;
-        let Some((grid, day)) = row else { return Ok(None) };
+        let Some((grid, day, household)) = checkins::locate(&self.conn, check_in_id)? else { return Ok(None) };
         let day = NaiveDate::parse_from_str(&day, crate::model::DAY_FORMAT).map_err(|e| Error::Store(e.to_string()))?;
         let community = self.device.community_id.clone();
-        // The grid's log of the day, or one of a building lead's buildings' logs of the day.
         let mut ids = vec![DocId::check_in_log(&community, &grid, day)];
-        let keys: Vec<String> = self.device.buildings.iter().map(|b| docs::building_key(b)).collect();
-        ids.extend(keys.iter().map(|k| DocId::building_check_in_log(&community, &grid, day, k)));
+        if let Some(building) = db::roster::household_building(&self.conn, &household)? {
+            ids.push(DocId::building_check_in_log(&community, &grid, day, &docs::building_key(&building)));
+        }
         for id in ids {
             let Some(doc) = self.load_doc(&id)? else { continue };
             if let Some(c) = docs::checkin_log::check_ins(&doc).into_iter().find(|c| c.check_in_id == check_in_id) {

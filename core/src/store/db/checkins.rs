@@ -36,11 +36,11 @@ pub(crate) fn insert(tx: &Transaction<'_>, c: &CheckIn, day: NaiveDate) -> Resul
     Ok(inserted > 0)
 }
 
-/// The grid and day (`YYYY-MM-DD`) of a check-in, when it is indexed.
-pub(crate) fn grid_and_day(conn: &Connection, check_in_id: &str) -> Result<Option<(String, String)>> {
+/// The grid, day (`YYYY-MM-DD`) and household of a check-in, when it is indexed.
+pub(crate) fn locate(conn: &Connection, check_in_id: &str) -> Result<Option<(String, String, String)>> {
     Ok(conn
-        .query_row("SELECT grid, day FROM check_in WHERE check_in_id = ?1", [check_in_id], |r| {
-            Ok((r.get(0)?, r.get(1)?))
+        .query_row("SELECT grid, day, household_code FROM check_in WHERE check_in_id = ?1", [check_in_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })
         .optional()?)
 }
