@@ -335,3 +335,45 @@ fn a_building_lead_sees_only_its_building_and_its_check_ins_count_for_the_grid()
     assert!(!held.iter().any(|id| id.starts_with("building:")));
     drop(rec);
 }
+
+/// With no signal, a building lead hands its check-ins to its grid leader by bundle (Wi-Fi Direct, USB). The
+/// bundle carries its building's logs but not its building's projection, which only the server writes and
+/// the grid leader may not hold: the grid leader takes the bundle whole, counts the check-ins at once, and
+/// relays them with the lead's signatures at its next sync, which the server accepts.
+#[test]
+fn a_building_leads_bundle_hands_its_check_ins_to_the_grid_leader() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(&dir.path().join("server-data"));
+    let community = server.community("幸福社区");
+    server.import_roster(&community, "roster.csv", &roster_csv());
+    let mut leader =
+        Phone::enroll(&server, dir.path(), &community, "leader", &["--role", "grid_leader", "--grid", GRID]);
+    let mut lead = Phone::enroll(
+        &server,
+        dir.path(),
+        &community,
+        "lead",
+        &["--role", "building_lead", "--grid", GRID, "--building", MINE],
+    );
+    leader.sync();
+    lead.sync();
+    assert_eq!(leader.checkin_rate(), (8, 0, 0.0));
+
+    lead.check_in(MY_HOUSEHOLDS[0]);
+    lead.check_in(MY_HOUSEHOLDS[1]);
+    let file = dir.path().join("lead.bundle");
+    lead.store.bundle_export(&file).expect("export");
+    let got = leader.store.bundle_import(&file).unwrap_or_else(|e| panic!("the grid leader imports: {e}"));
+    assert!(got.docs_changed >= 1, "{got:?}");
+    assert_eq!(leader.checkin_rate(), (8, 2, 2.0 / 8.0), "counted before any sync");
+    let held: Vec<String> = leader.store.documents().expect("documents").into_iter().map(|(id, _)| id).collect();
+    assert!(!held.iter().any(|id| id.starts_with("building:")), "{held:?}");
+
+    // The grid leader relays them; the server takes them as the lead's, and a third phone of the grid sees them.
+    leader.sync();
+    assert!(leader.store.refused_documents().expect("refused").is_empty());
+    let mut worker =
+        Phone::enroll(&server, dir.path(), &community, "worker", &["--role", "grid_worker", "--grid", GRID]);
+    worker.sync();
+    assert_eq!(worker.checkin_rate(), (8, 2, 2.0 / 8.0));
+}
