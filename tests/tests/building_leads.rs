@@ -20,7 +20,7 @@ use gridline_core::schedule::Month;
 use gridline_core::sync::http::HttpTransport;
 use gridline_core::sync::protocol::{decode_body, DeviceKey, EnrollRequest, EnrollResponse, SyncRequest, SyncResponse};
 use gridline_core::sync::{NoProgress, SyncOptions, Transport};
-use gridline_core::{Clock, FixedClock, Store};
+use gridline_core::{Clock, ErrorCode, FixedClock, Store};
 use gridline_testkit::{roster, Server};
 
 const GRID: &str = "G01";
@@ -368,6 +368,13 @@ fn a_building_leads_bundle_hands_its_check_ins_to_the_grid_leader() {
     assert_eq!(leader.checkin_rate(), (8, 2, 2.0 / 8.0), "counted before any sync");
     let held: Vec<String> = leader.store.documents().expect("documents").into_iter().map(|(id, _)| id).collect();
     assert!(!held.iter().any(|id| id.starts_with("building:")), "{held:?}");
+
+    // The other way, the grid leader's bundle holds the grid's roster and logs: the lead refuses it whole.
+    let back = dir.path().join("leader.bundle");
+    leader.store.bundle_export(&back).expect("export");
+    let before = lead.store.documents().expect("documents").len();
+    assert_eq!(lead.store.bundle_import(&back).map_err(|e| e.code()), Err(ErrorCode::BundleOutOfScope));
+    assert_eq!(lead.store.documents().expect("documents").len(), before);
 
     // The grid leader relays them; the server takes them as the lead's, and a third phone of the grid sees them.
     leader.sync();
