@@ -61,6 +61,33 @@ pub fn scores_text(scores: &[u8]) -> String {
     scores.iter().map(u8::to_string).collect::<Vec<_>>().join(",")
 }
 
+/// The item or aspect codes an entry answers, as the documents hold them: `c1,c2,…`.
+pub fn codes_text(codes: &[String]) -> String {
+    codes.join(",")
+}
+
+/// Parses [`codes_text`]: empty (an entry recorded before codes were kept) or at most [`MAX_ITEMS`] distinct
+/// codes of 1–64 characters, none a control character.
+pub fn parse_codes(text: &str) -> Option<Vec<String>> {
+    if text.is_empty() {
+        return Some(Vec::new());
+    }
+    let codes: Vec<String> = text.split(',').map(str::to_string).collect();
+    let well_formed = |c: &String| !c.is_empty() && c.chars().count() <= 64 && !c.chars().any(char::is_control);
+    let distinct = codes.iter().collect::<std::collections::BTreeSet<_>>().len() == codes.len();
+    (codes.len() <= MAX_ITEMS && distinct && codes.iter().all(well_formed)).then_some(codes)
+}
+
+/// An entry's answer to the configured item `code`, the `n`th of the configuration: found by its code among
+/// the codes the entry answered, or by position in an entry recorded before codes were kept. `None` when the
+/// entry did not answer that item (the item was added since).
+pub fn answer_to(codes: &[String], answers: &[u8], n: usize, code: &str) -> Option<u8> {
+    if codes.is_empty() {
+        return answers.get(n).copied();
+    }
+    codes.iter().position(|c| c == code).and_then(|i| answers.get(i).copied())
+}
+
 /// Checks a department's name (1–[`MAX_DEPARTMENT_CHARS`] characters, no control characters) and returns
 /// it trimmed.
 pub fn check_department(name: &str) -> Result<String> {
@@ -111,25 +138,28 @@ pub fn is_surveyed(surveys: &[Survey], household: &str) -> bool {
 /// The figures of `surveys` (one year's, already limited to the grids asked about) for `grid`.
 pub fn survey_summary(grid: Option<String>, items: &[CatalogueEntry], surveys: &[Survey]) -> SurveySummary {
     let (standing, duplicates) = standing_surveys(surveys);
-    let items = items
+    let per_item: Vec<Vec<u8>> = items
         .iter()
         .enumerate()
-        .map(|(n, item)| {
-            let answers: Vec<u8> = standing.iter().filter_map(|s| s.answers.get(n).copied()).collect();
-            ItemAverage {
-                item: item.code.clone(),
-                name_zh: item.name_zh.clone(),
-                name_en: item.name_en.clone(),
-                answers: answers.len() as u32,
-                average: average(answers),
-            }
+        .map(|(n, item)| standing.iter().filter_map(|s| answer_to(&s.items, &s.answers, n, &item.code)).collect())
+        .collect();
+    let overall = average(per_item.iter().flatten().copied());
+    let items = items
+        .iter()
+        .zip(per_item)
+        .map(|(item, answers)| ItemAverage {
+            item: item.code.clone(),
+            name_zh: item.name_zh.clone(),
+            name_en: item.name_en.clone(),
+            answers: answers.len() as u32,
+            average: average(answers),
         })
         .collect();
     SurveySummary {
         grid,
         households_surveyed: standing.len() as u32,
         duplicates: duplicates.len() as u32,
-        average: average(standing.iter().flat_map(|s| s.answers.iter().copied())),
+        average: overall,
         items,
     }
 }
@@ -167,20 +197,21 @@ pub fn standing_ratings(ratings: &[DepartmentRating]) -> Vec<(&DepartmentRating,
 
 /// A department's standing rating as a result, with the configured aspects' names.
 pub fn department_result(aspects: &[CatalogueEntry], rating: &DepartmentRating, replaced: u32) -> DepartmentResult {
+    let aspects: Vec<AspectScore> = aspects
+        .iter()
+        .enumerate()
+        .map(|(n, a)| AspectScore {
+            aspect: a.code.clone(),
+            name_zh: a.name_zh.clone(),
+            name_en: a.name_en.clone(),
+            score: answer_to(&rating.aspects, &rating.scores, n, &a.code),
+        })
+        .collect();
     DepartmentResult {
         department: rating.department.clone(),
         rating_id: rating.rating_id.clone(),
-        average: average(rating.scores.iter().copied()),
-        aspects: aspects
-            .iter()
-            .enumerate()
-            .map(|(n, a)| AspectScore {
-                aspect: a.code.clone(),
-                name_zh: a.name_zh.clone(),
-                name_en: a.name_en.clone(),
-                score: rating.scores.get(n).copied(),
-            })
-            .collect(),
+        average: average(aspects.iter().filter_map(|a| a.score)),
+        aspects,
         actor: rating.actor.clone(),
         at: rating.at,
         replaced,
@@ -211,6 +242,7 @@ mod tests {
             grid: grid.into(),
             building: "1".into(),
             answers: answers.to_vec(),
+            items: Vec::new(),
             visit_id: None,
             actor: "wang".into(),
             device: "d1".into(),
@@ -288,6 +320,7 @@ mod tests {
             year: 2026,
             department: department.into(),
             scores: scores.to_vec(),
+            aspects: Vec::new(),
             actor: "li".into(),
             device: "d2".into(),
             role: "station".into(),
@@ -307,5 +340,51 @@ mod tests {
             assert_eq!(got, [("城管局", "0003", Some(3.0), 0), ("民政局", "0002", Some(4.5), 2)]);
             assert_eq!(r.departments[1].aspects.iter().map(|a| a.score).collect::<Vec<_>>(), [Some(5), Some(4), None]);
         }
+    }
+
+    /// An answer belongs to the item it was given for: after the configuration reorders, drops and adds items,
+    /// each answer still counts for its own item (by code), a dropped item's answers count nowhere, and an
+    /// added item has no answer from surveys recorded before it. An entry without codes follows positions.
+    #[test]
+    fn answers_follow_their_item_codes_across_configuration_changes() {
+        let codes = |c: &[&str]| c.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let then = Survey {
+            items: codes(&["i0", "i1", "i2"]),
+            ..survey("1", "G01", "H1", &[5, 1, 3], "2026-03-01T10:00:00+08:00")
+        };
+        let old = survey("2", "G01", "H2", &[4, 2, 2], "2026-03-01T10:00:00+08:00");
+        // Now: i2 first, i0 next, i1 dropped, i9 added.
+        let now = vec![
+            CatalogueEntry { code: "i2".into(), name_zh: "项2".into(), name_en: "Item 2".into() },
+            CatalogueEntry { code: "i0".into(), name_zh: "项0".into(), name_en: "Item 0".into() },
+            CatalogueEntry { code: "i9".into(), name_zh: "项9".into(), name_en: "Item 9".into() },
+        ];
+        let s = survey_summary(None, &now, std::slice::from_ref(&then));
+        let got: Vec<(&str, Option<f64>)> = s.items.iter().map(|i| (i.item.as_str(), i.average)).collect();
+        assert_eq!(got, [("i2", Some(3.0)), ("i0", Some(5.0)), ("i9", None)]);
+        assert_eq!(s.average, Some(4.0), "the dropped item's answer counts nowhere");
+        // Without codes, positions: the old entry's first answer counts for the first item.
+        let s = survey_summary(None, &now, &[old]);
+        assert_eq!(s.items.iter().map(|i| i.average).collect::<Vec<_>>(), [Some(4.0), Some(2.0), Some(2.0)]);
+        let rating = DepartmentRating {
+            rating_id: "0001".into(),
+            year: 2026,
+            department: "民政局".into(),
+            scores: vec![5, 1, 3],
+            aspects: codes(&["i0", "i1", "i2"]),
+            actor: "li".into(),
+            device: "d2".into(),
+            role: "station".into(),
+            at: at("2026-12-01T10:00:00+08:00"),
+        };
+        let r = department_report(2026, &now, &[rating]);
+        assert_eq!(r.departments[0].aspects.iter().map(|a| a.score).collect::<Vec<_>>(), [Some(3), Some(5), None]);
+        assert_eq!(r.departments[0].average, Some(4.0));
+        assert_eq!(parse_codes(""), Some(vec![]));
+        assert_eq!(parse_codes("a,b"), Some(codes(&["a", "b"])));
+        for bad in ["a,a", "a,", ",", "a\nb"] {
+            assert_eq!(parse_codes(bad), None, "{bad:?}");
+        }
+        assert_eq!(codes_text(&codes(&["a", "b"])), "a,b");
     }
 }

@@ -18,6 +18,11 @@ fn year() -> u32 {
 }
 
 /// An honest survey of `household` in `grid` recorded on `device`, now.
+/// Ten item or aspect codes: `<prefix>1` … `<prefix>10`.
+fn codes(prefix: &str) -> Vec<String> {
+    (1..=10).map(|n| format!("{prefix}{n}")).collect()
+}
+
 fn survey_by(device: &Device, grid: &str, household: &str) -> Survey {
     Survey {
         survey_id: uuid::Uuid::now_v7().to_string(),
@@ -26,6 +31,7 @@ fn survey_by(device: &Device, grid: &str, household: &str) -> Survey {
         grid: grid.into(),
         building: "1".into(),
         answers: vec![5, 4, 4, 5, 3, 4, 5, 5, 4, 5],
+        items: codes("s"),
         visit_id: None,
         actor: device.info.user.clone(),
         device: device.info.device_id.clone(),
@@ -41,6 +47,7 @@ fn rating_by(device: &Device, department: &str) -> DepartmentRating {
         year: year(),
         department: department.into(),
         scores: vec![4; 10],
+        aspects: codes("a"),
         actor: device.info.user.clone(),
         device: device.info.device_id.clone(),
         role: device.info.role.clone(),
@@ -104,6 +111,11 @@ fn surveys_are_bound_to_their_phone_grid_year_and_roster() {
         (survey_by(&leader, "G02", "G02-H1"), "another grid than the document's"),
         (survey_by(&leader, "G01", "G01-H9"), "a household outside the roster"),
         (Survey { at: other_year, ..survey_by(&leader, "G01", "G01-H1") }, "another year"),
+        (
+            Survey { items: codes("s")[..9].to_vec(), ..survey_by(&leader, "G01", "G01-H1") },
+            "nine items for ten answers",
+        ),
+        (Survey { items: vec!["s1".into(); 10], ..survey_by(&leader, "G01", "G01-H1") }, "one item named ten times"),
     ];
     for (lie, what) in lies {
         refused(attempt(&mut leader, &id, |d| survey::append(d, &lie).expect("append")), what);
@@ -171,6 +183,7 @@ fn departments_are_rated_by_the_committee_and_station_only_and_volunteers_never_
     let lies: Vec<(DepartmentRating, &str)> = vec![
         (DepartmentRating { actor: "张".into(), ..rating_by(&station, "区城管局") }, "another user"),
         (DepartmentRating { role: "committee".into(), ..rating_by(&station, "区城管局") }, "another role"),
+        (DepartmentRating { aspects: codes("a")[1..].to_vec(), ..rating_by(&station, "区城管局") }, "nine aspects"),
     ];
     for (lie, what) in lies {
         refused(attempt(&mut station, &id, |d| department::append(d, &lie).expect("append")), what);

@@ -1,5 +1,6 @@
 //! The community's ratings of departments for one year (双评议, 部门评议), one document per community and year:
-//! append-only entries at `rating/<department key>/<uuid>`, written by committee and station devices only.
+//! append-only entries at `rating/<department key>/<uuid>`, written by committee and station devices only,
+//! each with its scores and the codes of the aspects they score.
 //! A department's name may be Chinese, so its key in ids is [`department_key`] (a hash of the name); the
 //! name itself is a field, and the key must agree with it. Which rating of a department stands (the latest)
 //! is `crate::evaluation`.
@@ -10,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::{entities, entity_records, get_entity, label, put_entity, s, Claims, Entity, Record, RecordKind};
 use crate::error::{Error, Result};
-use crate::evaluation::{check_department, parse_scores, scores_text};
+use crate::evaluation::{check_department, codes_text, parse_codes, parse_scores, scores_text};
 use crate::model::DepartmentRating;
 
 /// Root-key prefix of department ratings: `rating/<department key>/<uuid>`.
@@ -36,6 +37,7 @@ pub fn append(doc: &mut AutoCommit, r: &DepartmentRating) -> Result<()> {
     let fields = vec![
         ("department", s(&r.department)),
         ("scores", s(&scores_text(&r.scores))),
+        ("aspects", s(&codes_text(&r.aspects))),
         ("actor", s(&r.actor)),
         ("device", s(&r.device)),
         ("role", s(&r.role)),
@@ -57,8 +59,13 @@ pub fn entry_problem(rest: &str, e: &Entity) -> Option<&'static str> {
     if uuid::Uuid::parse_str(id).is_err() {
         return Some("has no valid id");
     }
-    if parse_scores(&e.str("scores")).is_none() {
-        return Some("has scores that are not 1 to 5");
+    let Some(scores) = parse_scores(&e.str("scores")) else { return Some("has scores that are not 1 to 5") };
+    match parse_codes(&e.str("aspects")) {
+        None => return Some("names aspects that are not distinct codes"),
+        Some(aspects) if !aspects.is_empty() && aspects.len() != scores.len() => {
+            return Some("names another number of aspects than it scores")
+        }
+        Some(_) => {}
     }
     if DateTime::parse_from_rfc3339(&e.str("at")).is_err() {
         return Some("has no valid time");
@@ -76,6 +83,7 @@ pub fn ratings(doc: &AutoCommit, year: u32) -> Vec<DepartmentRating> {
                 year,
                 department: e.str("department"),
                 scores: parse_scores(&e.str("scores"))?,
+                aspects: parse_codes(&e.str("aspects"))?,
                 actor: e.str("actor"),
                 device: e.str("device"),
                 role: e.str("role"),
@@ -106,6 +114,7 @@ mod tests {
             year: 2026,
             department: department.into(),
             scores: vec![4; 10],
+            aspects: (1..=10).map(|n| format!("a{n}")).collect(),
             actor: "li".into(),
             device: "d2".into(),
             role: "station".into(),

@@ -1,14 +1,15 @@
 //! The residents' survey of one grid and one year (双评议, 居民满意度测评): append-only entries at
-//! `survey/<household>/<uuid>`, each one household's answers as a field worker recorded them. Entries written
-//! on several phones offline all survive a merge; which one of a household counts is `crate::evaluation`.
-//! A past year's document stops growing.
+//! `survey/<household>/<uuid>`, each one household's answers as a field worker recorded them, with the codes
+//! of the items they answer (the configuration of that day, so a later change of the items never moves an
+//! answer). Entries written on several phones offline all survive a merge; which one of a household counts is
+//! `crate::evaluation`. A past year's document stops growing.
 
 use automerge::AutoCommit;
 use chrono::{DateTime, Datelike};
 
 use super::{entities, entity_records, get_entity, label, os, put_entity, s, Claims, Entity, Record, RecordKind};
 use crate::error::{Error, Result};
-use crate::evaluation::{self, parse_scores, scores_text};
+use crate::evaluation::{self, codes_text, parse_codes, parse_scores, scores_text};
 use crate::model::Survey;
 
 /// Root-key prefix of surveys: `survey/<household>/<uuid>`.
@@ -30,6 +31,7 @@ pub fn append(doc: &mut AutoCommit, v: &Survey) -> Result<()> {
         ("grid", s(&v.grid)),
         ("building", s(&v.building)),
         ("answers", s(&scores_text(&v.answers))),
+        ("items", s(&codes_text(&v.items))),
         ("visit_id", os(&v.visit_id)),
         ("actor", s(&v.actor)),
         ("device", s(&v.device)),
@@ -51,8 +53,13 @@ pub fn entry_problem(rest: &str, e: &Entity, year: Option<u32>) -> Option<&'stat
     if uuid::Uuid::parse_str(id).is_err() {
         return Some("has no valid id");
     }
-    if parse_scores(&e.str("answers")).is_none() {
-        return Some("has answers that are not 1 to 5");
+    let Some(answers) = parse_scores(&e.str("answers")) else { return Some("has answers that are not 1 to 5") };
+    match parse_codes(&e.str("items")) {
+        None => return Some("names items that are not distinct codes"),
+        Some(items) if !items.is_empty() && items.len() != answers.len() => {
+            return Some("names another number of items than it answers")
+        }
+        Some(_) => {}
     }
     let Ok(at) = DateTime::parse_from_rfc3339(&e.str("at")) else { return Some("has no valid time") };
     if year.is_some_and(|y| u32::try_from(at.year()).ok() != Some(y)) {
@@ -76,6 +83,7 @@ fn from_entity(rest: &str, e: &Entity, year: u32) -> Option<Survey> {
         grid: e.str("grid"),
         building: e.str("building"),
         answers: parse_scores(&e.str("answers"))?,
+        items: parse_codes(&e.str("items"))?,
         visit_id: e.opt_str("visit_id"),
         actor: e.str("actor"),
         device: e.str("device"),
@@ -125,6 +133,7 @@ mod tests {
             grid: "G01".into(),
             building: "3".into(),
             answers: vec![5, 4, 3, 5, 5, 4, 4, 3, 5, 5],
+            items: (1..=10).map(|n| format!("s{n}")).collect(),
             visit_id: None,
             actor: "wang".into(),
             device: "d1".into(),

@@ -21,6 +21,10 @@ pub struct Survey {
     pub building: String,
     /// One answer per configured survey item, in the configuration's order, each 1–5.
     pub answers: Vec<u8>,
+    /// The codes of the items answered, in the answers' order: the configuration of the day it was recorded,
+    /// so a later change of the items never shifts an answer onto another item (empty for a survey recorded
+    /// before codes were kept: its answers follow the configuration's order).
+    pub items: Vec<String>,
     /// The visit it was recorded on, if any.
     pub visit_id: Option<String>,
     /// Who recorded it.
@@ -57,6 +61,8 @@ pub struct DepartmentRating {
     pub department: String,
     /// One score per configured aspect, in the configuration's order, each 1–5.
     pub scores: Vec<u8>,
+    /// The codes of the aspects scored, in the scores' order (as [`Survey::items`]).
+    pub aspects: Vec<String>,
     /// Who recorded it.
     pub actor: String,
     /// On which device.

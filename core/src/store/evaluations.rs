@@ -48,6 +48,7 @@ impl Store {
             grid: household.grid,
             building: household.building,
             answers: input.answers,
+            items: self.settings.survey_items.iter().map(|i| i.code.clone()).collect(),
             visit_id: input.visit_id,
             actor: self.device.user.clone(),
             device: self.device.device_id.clone(),
@@ -143,6 +144,7 @@ impl Store {
             year,
             department,
             scores: scores.to_vec(),
+            aspects: self.settings.department_aspects.iter().map(|a| a.code.clone()).collect(),
             actor: by.user.clone(),
             device: by.device_id.clone(),
             role: by.role.code().to_string(),
@@ -247,6 +249,45 @@ mod tests {
             ..new_survey("H001", &[5; 10])
         });
         assert_eq!(visit.map_err(|e| e.code()), Err(ErrorCode::NotFound), "a visit this device does not hold");
+    }
+
+    /// The community changes its survey items mid-year (drops the first, adds one at the front): the
+    /// surveys already recorded keep their answers on the items they answered, and the next survey answers
+    /// the new list.
+    #[test]
+    fn a_mid_year_change_of_the_items_keeps_each_answer_on_its_item() {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut leader = store(&dir, "王网格长", Role::GridLeader, &["G01"], TestClock::morning());
+        let mut answers = [4u8; 10];
+        answers[0] = 1;
+        answers[1] = 5;
+        let before = leader.survey_record(new_survey("H001", &answers)).expect("survey");
+        let codes: Vec<String> = leader.settings().survey_items.iter().map(|i| i.code.clone()).collect();
+        assert_eq!(before.items, codes, "the survey names the items it answered");
+        let mut settings = leader.settings().clone();
+        let dropped = settings.survey_items.remove(0);
+        settings.survey_items.insert(
+            0,
+            crate::model::community::CatalogueEntry {
+                code: "new_item".into(),
+                name_zh: "新项目".into(),
+                name_en: "New item".into(),
+            },
+        );
+        let id = DocId::community(COMMUNITY);
+        let mut doc = leader.checkout(&id).expect("community");
+        docs::community::write_settings(&mut doc, &settings).expect("write");
+        leader.persist(vec![(id, doc)], crate::store::index::reindex).expect("persist");
+
+        let r = leader.survey_report(2026, None).expect("report");
+        let got: Vec<(&str, Option<f64>)> = r.total.items.iter().map(|i| (i.item.as_str(), i.average)).collect();
+        assert_eq!(got[0], ("new_item", None), "nobody answered the new item");
+        assert_eq!(got[1], (codes[1].as_str(), Some(5.0)), "the second item keeps its answer");
+        assert!(got.iter().all(|(code, _)| *code != dropped.code));
+        leader.survey_record(new_survey("H002", &[3; 10])).expect("the new list");
+        let r = leader.survey_report(2026, None).expect("report");
+        assert_eq!((r.total.items[0].answers, r.total.items[0].average), (1, Some(3.0)));
+        assert_eq!((r.total.items[1].answers, r.total.items[1].average), (2, Some(4.0)));
     }
 
     /// Two phones survey the same household offline: after they exchange documents both hold both surveys,

@@ -445,6 +445,13 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX department_rating_by_year ON department_rating(year, department);
     "#,
+    // 10: the codes of the items a survey answered and of the aspects a rating scored, in order, so a later
+    //     change of the configuration never shifts an answer onto another item ('' for rows of entries
+    //     recorded before: their answers follow the configuration's order).
+    r#"
+    ALTER TABLE survey ADD COLUMN items TEXT NOT NULL DEFAULT '';
+    ALTER TABLE department_rating ADD COLUMN aspects TEXT NOT NULL DEFAULT '';
+    "#,
 ];
 
 /// The schema version this build writes.
