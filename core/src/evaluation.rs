@@ -78,6 +78,12 @@ pub fn parse_codes(text: &str) -> Option<Vec<String>> {
     (codes.len() <= MAX_ITEMS && distinct && codes.iter().all(well_formed)).then_some(codes)
 }
 
+/// True when an entry's codes (as the documents hold them) are well formed and name one item per answer, or
+/// are empty (an entry recorded before codes were kept).
+pub fn codes_fit(text: &str, answered: usize) -> bool {
+    parse_codes(text).is_some_and(|codes| codes.is_empty() || codes.len() == answered)
+}
+
 /// An entry's answer to the configured item `code`, the `n`th of the configuration: found by its code among
 /// the codes the entry answered, or by position in an entry recorded before codes were kept. `None` when the
 /// entry did not answer that item (the item was added since).

@@ -28,6 +28,8 @@ const MINE: &str = "1号楼";
 const OTHER: &str = "2号楼";
 const MY_HOUSEHOLDS: [&str; 4] = ["G01-A1", "G01-A2", "G01-A3", "G01-A4"];
 const THEIR_HOUSEHOLDS: [&str; 4] = ["G01-B1", "G01-B2", "G01-B3", "G01-B4"];
+/// How the building lead of [`MINE`] is enrolled.
+const LEAD: &[&str] = &["--role", "building_lead", "--grid", GRID, "--building", MINE];
 
 fn roster_csv() -> String {
     let mut rows = Vec::new();
@@ -235,13 +237,7 @@ fn a_building_lead_sees_only_its_building_and_its_check_ins_count_for_the_grid()
     leader.sync();
     assert_eq!(leader.checkin_rate(), (8, 3, 3.0 / 8.0), "before the building lead");
 
-    let mut lead = Phone::enroll(
-        &server,
-        dir.path(),
-        &community,
-        "lead",
-        &["--role", "building_lead", "--grid", GRID, "--building", MINE],
-    );
+    let mut lead = Phone::enroll(&server, dir.path(), &community, "lead", LEAD);
     assert_eq!(lead.store.device().buildings, vec![MINE.to_string()]);
     lead.sync();
 
@@ -348,13 +344,7 @@ fn a_building_leads_bundle_hands_its_check_ins_to_the_grid_leader() {
     server.import_roster(&community, "roster.csv", &roster_csv());
     let mut leader =
         Phone::enroll(&server, dir.path(), &community, "leader", &["--role", "grid_leader", "--grid", GRID]);
-    let mut lead = Phone::enroll(
-        &server,
-        dir.path(),
-        &community,
-        "lead",
-        &["--role", "building_lead", "--grid", GRID, "--building", MINE],
-    );
+    let mut lead = Phone::enroll(&server, dir.path(), &community, "lead", LEAD);
     leader.sync();
     lead.sync();
     assert_eq!(leader.checkin_rate(), (8, 0, 0.0));

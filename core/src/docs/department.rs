@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::{entities, entity_records, get_entity, label, put_entity, s, Claims, Entity, Record, RecordKind};
 use crate::error::{Error, Result};
-use crate::evaluation::{check_department, codes_text, parse_codes, parse_scores, scores_text};
+use crate::evaluation::{check_department, codes_fit, codes_text, parse_codes, parse_scores, scores_text};
 use crate::model::DepartmentRating;
 
 /// Root-key prefix of department ratings: `rating/<department key>/<uuid>`.
@@ -60,12 +60,8 @@ pub fn entry_problem(rest: &str, e: &Entity) -> Option<&'static str> {
         return Some("has no valid id");
     }
     let Some(scores) = parse_scores(&e.str("scores")) else { return Some("has scores that are not 1 to 5") };
-    match parse_codes(&e.str("aspects")) {
-        None => return Some("names aspects that are not distinct codes"),
-        Some(aspects) if !aspects.is_empty() && aspects.len() != scores.len() => {
-            return Some("names another number of aspects than it scores")
-        }
-        Some(_) => {}
+    if !codes_fit(&e.str("aspects"), scores.len()) {
+        return Some("does not name one distinct aspect per score");
     }
     if DateTime::parse_from_rfc3339(&e.str("at")).is_err() {
         return Some("has no valid time");

@@ -9,7 +9,7 @@ use chrono::{DateTime, Datelike};
 
 use super::{entities, entity_records, get_entity, label, os, put_entity, s, Claims, Entity, Record, RecordKind};
 use crate::error::{Error, Result};
-use crate::evaluation::{self, codes_text, parse_codes, parse_scores, scores_text};
+use crate::evaluation::{self, codes_fit, codes_text, parse_codes, parse_scores, scores_text};
 use crate::model::Survey;
 
 /// Root-key prefix of surveys: `survey/<household>/<uuid>`.
@@ -54,12 +54,8 @@ pub fn entry_problem(rest: &str, e: &Entity, year: Option<u32>) -> Option<&'stat
         return Some("has no valid id");
     }
     let Some(answers) = parse_scores(&e.str("answers")) else { return Some("has answers that are not 1 to 5") };
-    match parse_codes(&e.str("items")) {
-        None => return Some("names items that are not distinct codes"),
-        Some(items) if !items.is_empty() && items.len() != answers.len() => {
-            return Some("names another number of items than it answers")
-        }
-        Some(_) => {}
+    if !codes_fit(&e.str("items"), answers.len()) {
+        return Some("does not name one distinct item per answer");
     }
     let Ok(at) = DateTime::parse_from_rfc3339(&e.str("at")) else { return Some("has no valid time") };
     if year.is_some_and(|y| u32::try_from(at.year()).ok() != Some(y)) {
@@ -187,5 +183,15 @@ mod tests {
             assert!(entry_problem(&rest, &e, Some(2026)).is_some_and(|p| p.contains(why)), "{why}");
         }
         assert!(entry_problem("H1/x", &entity("5", "2026-01-01T00:00:00+08:00"), None).is_some());
+        // Item codes: none (an entry from before codes were kept), or one distinct code per answer.
+        let with_items = |items: &str| {
+            let mut e = entity("5,4", "2026-01-01T00:00:00+08:00");
+            e.fields.insert("items".to_string(), automerge::ScalarValue::Str(items.into()));
+            e
+        };
+        assert_eq!(entry_problem(&rest, &with_items("s1,s2"), Some(2026)), None);
+        for bad in ["s1", "s1,s1", "s1,s2,s3", "s1,"] {
+            assert!(entry_problem(&rest, &with_items(bad), Some(2026)).is_some_and(|p| p.contains("item")), "{bad}");
+        }
     }
 }
