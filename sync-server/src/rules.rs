@@ -202,28 +202,41 @@ fn false_claim(
         }
     }
     if id.kind == DocKind::Project {
-        return Ok(project_claim(doc, record, author));
+        return project_claim(ctx, id, doc, record, author);
     }
     Ok(None)
 }
 
 /// What a project's record claims beyond its author (PROTOCOL.md, projects): its fields and status events are
-/// the committee's or the station's; a resident's rating is for a household its author may rate (the grid it
-/// names among the author's grids, for a grid role).
-fn project_claim(doc: &AutoCommit, record: &Record, author: &Device) -> Option<String> {
+/// the committee's or the station's; a resident's rating names the building the grid's stored roster records
+/// for its household, and is for a household its author may rate (of the author's grids for a grid role, of
+/// its buildings for a building lead), decided by that stored building, never by what the rating says.
+fn project_claim(
+    ctx: &mut ContentContext<'_>,
+    id: &DocId,
+    doc: &AutoCommit,
+    record: &Record,
+    author: &Device,
+) -> Result<Option<String>> {
     let scope = author.scope();
-    match record.kind {
+    Ok(match record.kind {
         RecordKind::ProjectFields | RecordKind::ProjectStatus if !scope.may_run_projects() => {
             Some(format!("is written by role {:?}, which does not run projects", author.role.code()))
         }
         RecordKind::ProjectRating => {
             let grid = record.claims.grid.as_deref().unwrap_or_default();
-            let building = docs::get_entity(doc, &record.key).map(|e| e.str("building")).unwrap_or_default();
-            (!scope.may_rate_household(grid, &building))
-                .then(|| format!("rates a household of grid {grid}, outside its author's scope"))
+            let household = record.claims.household.as_deref().unwrap_or_default();
+            let stored = ctx.lookup.household_building(&DocId::roster(&id.community, grid), household)?;
+            let named = docs::get_entity(doc, &record.key).map(|e| e.str("building")).unwrap_or_default();
+            match stored {
+                Some(building) if scope.may_rate_household(grid, &building) => {
+                    (building != named).then(|| "names another building than its household's".into())
+                }
+                _ => Some(format!("rates a household of grid {grid}, outside its author's scope")),
+            }
         }
         _ => None,
-    }
+    })
 }
 
 /// What is wrong with a record of the two-way evaluation (双评议) beyond its claims, if anything: a survey's

@@ -202,3 +202,59 @@ fn grid_roles_may_not_run_projects_and_rate_only_their_grids_households() {
     let (status, err) = volunteer.round(vec![ask]).expect_err("refused");
     assert_eq!((status, err.code.as_str()), (403, "forbidden_document"));
 }
+
+/// A building lead rates the households of its buildings only, decided by the building the server's roster
+/// records for the household, never by the building the rating names: a household of another building is
+/// refused whether the rating names that building or the lead's own; a rating naming another building than
+/// its household's is refused too (a grid leader's here), so the needs list and the ledger count ratings
+/// under the right building.
+#[test]
+fn a_building_lead_rates_only_its_buildings_households_whatever_building_a_rating_names() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path());
+    let community = server.community("幸福社区");
+    server.import_roster(
+        &community,
+        "roster.csv",
+        &gridline_testkit::roster::csv(&[
+            "G01,1号楼,1,1,101,G01-A1,甲一,F,1940,,,,",
+            "G01,2号楼,1,1,101,G01-B1,乙一,F,1941,,,,",
+        ]),
+    );
+    let mut committee = server.enroll(&community, "社居委", "committee", &[]);
+    let mut leader = server.enroll(&community, "陈网格长", "grid_leader", &["G01"]);
+    let args = ["enroll", "--community", &community, "--user", "赵楼栋长", "--role", "building_lead"];
+    let out =
+        server.admin_ok(&args.iter().copied().chain(["--grid", "G01", "--building", "1号楼"]).collect::<Vec<_>>());
+    let mut lead = Device::enroll(&server, out["code"].as_str().expect("code")).expect("enroll");
+    let id = create(&mut committee);
+    for to in ["active", "done"] {
+        let e = status(&committee, to);
+        add_status(&mut committee, &id, &e);
+    }
+    committee.sync().expect("the done project goes up");
+    for d in [&mut leader, &mut lead] {
+        d.sync().expect("receives the project");
+        assert!(d.ids().contains(&id.to_string()));
+    }
+
+    let in_building = |d: &Device, household: &str, building: &str| ProjectRatingEntry {
+        building: building.into(),
+        ..rating(d, "G01", household, 5)
+    };
+    let lie = in_building(&lead, "G01-B1", "1号楼");
+    add_rating(&mut lead, &id, &lie);
+    refused(&mut lead, &id, "outside its author's scope");
+    let other = in_building(&lead, "G01-B1", "2号楼");
+    add_rating(&mut lead, &id, &other);
+    refused(&mut lead, &id, "outside its author's scope");
+    let misfiled = in_building(&leader, "G01-A1", "2号楼");
+    add_rating(&mut leader, &id, &misfiled);
+    refused(&mut leader, &id, "another building than its household's");
+
+    let mine = ProjectRatingEntry { rating: 4, ..in_building(&lead, "G01-A1", "1号楼") };
+    add_rating(&mut lead, &id, &mine);
+    lead.sync().expect("its own building's household is rated");
+    committee.sync().expect("the committee receives it");
+    assert_eq!(held(&committee, &id), (ProjectStatus::Done, 1, Some(4.0)));
+}
