@@ -202,22 +202,18 @@ fn false_claim(
         }
     }
     if id.kind == DocKind::Project {
-        return project_claim(ctx, id, doc, record, author);
+        return project_claim(ctx, id, record, author);
     }
     Ok(None)
 }
 
 /// What a project's record claims beyond its author (PROTOCOL.md, projects): its fields and status events are
-/// the committee's or the station's; a resident's rating names the building the grid's stored roster records
-/// for its household, and is for a household its author may rate (of the author's grids for a grid role, of
-/// its buildings for a building lead), decided by that stored building, never by what the rating says.
-fn project_claim(
-    ctx: &mut ContentContext<'_>,
-    id: &DocId,
-    doc: &AutoCommit,
-    record: &Record,
-    author: &Device,
-) -> Result<Option<String>> {
+/// the committee's or the station's; a resident's rating is for a household its author may rate (of the
+/// author's grids for a grid role, of its buildings for a building lead), decided by the building the grid's
+/// stored roster records for the household, never by the building the rating names. (A rating naming a
+/// stale building is not refused otherwise: a phone recording offline before a roster correction keeps its
+/// rating.)
+fn project_claim(ctx: &mut ContentContext<'_>, id: &DocId, record: &Record, author: &Device) -> Result<Option<String>> {
     let scope = author.scope();
     Ok(match record.kind {
         RecordKind::ProjectFields | RecordKind::ProjectStatus if !scope.may_run_projects() => {
@@ -227,11 +223,8 @@ fn project_claim(
             let grid = record.claims.grid.as_deref().unwrap_or_default();
             let household = record.claims.household.as_deref().unwrap_or_default();
             let stored = ctx.lookup.household_building(&DocId::roster(&id.community, grid), household)?;
-            let named = docs::get_entity(doc, &record.key).map(|e| e.str("building")).unwrap_or_default();
             match stored {
-                Some(building) if scope.may_rate_household(grid, &building) => {
-                    (building != named).then(|| "names another building than its household's".into())
-                }
+                Some(building) if scope.may_rate_household(grid, &building) => None,
                 _ => Some(format!("rates a household of grid {grid}, outside its author's scope")),
             }
         }

@@ -205,9 +205,7 @@ fn grid_roles_may_not_run_projects_and_rate_only_their_grids_households() {
 
 /// A building lead rates the households of its buildings only, decided by the building the server's roster
 /// records for the household, never by the building the rating names: a household of another building is
-/// refused whether the rating names that building or the lead's own; a rating naming another building than
-/// its household's is refused too (a grid leader's here), so the needs list and the ledger count ratings
-/// under the right building.
+/// refused whether the rating names that building or the lead's own.
 #[test]
 fn a_building_lead_rates_only_its_buildings_households_whatever_building_a_rating_names() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -248,13 +246,14 @@ fn a_building_lead_rates_only_its_buildings_households_whatever_building_a_ratin
     let other = in_building(&lead, "G01-B1", "2号楼");
     add_rating(&mut lead, &id, &other);
     refused(&mut lead, &id, "outside its author's scope");
-    let misfiled = in_building(&leader, "G01-A1", "2号楼");
-    add_rating(&mut leader, &id, &misfiled);
-    refused(&mut leader, &id, "another building than its household's");
 
     let mine = ProjectRatingEntry { rating: 4, ..in_building(&lead, "G01-A1", "1号楼") };
     add_rating(&mut lead, &id, &mine);
     lead.sync().expect("its own building's household is rated");
-    committee.sync().expect("the committee receives it");
-    assert_eq!(held(&committee, &id), (ProjectStatus::Done, 1, Some(4.0)));
+    // The grid leader rates the other building's household, which its grid scope covers.
+    let theirs = in_building(&leader, "G01-B1", "2号楼");
+    add_rating(&mut leader, &id, &theirs);
+    leader.sync().expect("the grid leader's rating goes up");
+    committee.sync().expect("the committee receives both");
+    assert_eq!(held(&committee, &id), (ProjectStatus::Done, 2, Some(4.5)));
 }
