@@ -194,7 +194,6 @@ mod tests {
         "G02,3,1,1,101,H101,李四,M,1960,,,,",
     ];
 
-    /// A clock tests move forward.
     fn store(dir: &tempfile::TempDir, user: &str, role: Role, grids: &[&str], clock: Arc<TestClock>) -> Store {
         let opts = InitOptions {
             community_id: Some(COMMUNITY.into()),

@@ -622,7 +622,6 @@ mod tests {
     const ROSTER: &[&str] =
         &["G01,1,1,3,301,H001,王秀英,F,1942,,,elderly_alone,", "G02,2,1,1,101,H101,李四,M,1960,,,,"];
 
-    /// A clock tests move forward.
     fn store(
         dir: &tempfile::TempDir,
         name: &str,

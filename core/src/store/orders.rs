@@ -499,7 +499,6 @@ mod tests {
         "G02,2,1,1,101,H101,李四,M,1960,,,,",
     ];
 
-    /// A clock tests move forward.
     /// A store for `user` in `role`; every role but the volunteer's holds the roster of its grids.
     fn store(dir: &tempfile::TempDir, user: &str, role: Role, grids: &[&str], clock: Arc<TestClock>) -> Store {
         let opts = InitOptions {
