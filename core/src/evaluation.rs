@@ -49,7 +49,8 @@ pub fn check_scores(field: &str, scores: &[u8], expected: usize) -> Result<()> {
 
 /// Parses `a1,a2,…` (what the CLI takes and the documents hold); at most [`MAX_ITEMS`] numbers, each 1–5.
 pub fn parse_scores(text: &str) -> Option<Vec<u8>> {
-    let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+    // At most one part past the bound is taken: a hostile entry of a million commas allocates nothing more.
+    let parts: Vec<&str> = text.split(',').take(MAX_ITEMS + 1).map(str::trim).collect();
     if parts.is_empty() || parts.len() > MAX_ITEMS {
         return None;
     }
@@ -72,10 +73,13 @@ pub fn parse_codes(text: &str) -> Option<Vec<String>> {
     if text.is_empty() {
         return Some(Vec::new());
     }
-    let codes: Vec<String> = text.split(',').map(str::to_string).collect();
-    let well_formed = |c: &String| !c.is_empty() && c.chars().count() <= 64 && !c.chars().any(char::is_control);
-    let distinct = codes.iter().collect::<std::collections::BTreeSet<_>>().len() == codes.len();
-    (codes.len() <= MAX_ITEMS && distinct && codes.iter().all(well_formed)).then_some(codes)
+    let well_formed = |c: &&str| !c.is_empty() && c.chars().count() <= 64 && !c.chars().any(char::is_control);
+    let parts: Vec<&str> = text.split(',').take(MAX_ITEMS + 1).collect();
+    if parts.len() > MAX_ITEMS || !parts.iter().all(well_formed) {
+        return None;
+    }
+    let distinct = parts.iter().collect::<std::collections::BTreeSet<_>>().len() == parts.len();
+    distinct.then(|| parts.into_iter().map(str::to_string).collect())
 }
 
 /// True when an entry's codes (as the documents hold them) are well formed and name one item per answer, or
@@ -388,7 +392,7 @@ mod tests {
         assert_eq!(r.departments[0].average, Some(4.0));
         assert_eq!(parse_codes(""), Some(vec![]));
         assert_eq!(parse_codes("a,b"), Some(codes(&["a", "b"])));
-        for bad in ["a,a", "a,", ",", "a\nb"] {
+        for bad in ["a,a", "a,", ",", "a\nb", &"a,".repeat(100_000), &"x".repeat(65)] {
             assert_eq!(parse_codes(bad), None, "{bad:?}");
         }
         assert_eq!(codes_text(&codes(&["a", "b"])), "a,b");
