@@ -390,11 +390,17 @@ impl Entity {
     pub fn bool(&self, k: &str) -> bool {
         matches!(self.fields.get(k), Some(ScalarValue::Boolean(true)))
     }
-    /// A list of strings stored as one `;`-joined string (codes and hashes never contain `;`).
+    /// A list of strings stored as one `;`-joined string (codes and hashes never contain `;`), at most
+    /// [`MAX_LIST_ITEMS`] of them: a field of a peer's document is read within that bound.
     pub fn list(&self, k: &str) -> Vec<String> {
-        split_list(&self.str(k))
+        self.str(k).split(';').filter(|t| !t.is_empty()).take(MAX_LIST_ITEMS).map(str::to_string).collect()
     }
 }
+
+/// Most items read from one list field of an entity (photos, tags, residents, services, needs): far more
+/// than any honest record holds (a record has at most ten photos), so a hostile field of a million `;`
+/// allocates no more than this many.
+pub const MAX_LIST_ITEMS: usize = 200;
 
 /// Splits a `;`-joined list, dropping empty items.
 pub fn split_list(s: &str) -> Vec<String> {
@@ -655,6 +661,15 @@ pub fn list(v: &[String]) -> Option<ScalarValue> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A hostile list field of a million separators is read as at most `MAX_LIST_ITEMS` items.
+    #[test]
+    fn a_list_field_is_read_within_its_bound() {
+        let e = |text: String| Entity { fields: [("photos".to_string(), ScalarValue::Str(text.into()))].into() };
+        assert_eq!(e("a;;b".into()).list("photos"), ["a", "b"]);
+        assert_eq!(e("x;".repeat(1_000_000)).list("photos").len(), MAX_LIST_ITEMS);
+        assert!(e(String::new()).list("photos").is_empty());
+    }
 
     #[test]
     fn doc_ids_round_trip_and_reject_junk() {
