@@ -84,9 +84,7 @@ fn report(device: &mut Device, household: Option<&str>, photos: Vec<String>) -> 
 
 /// A building lead of [`MINE`] in [`GRID`], enrolled.
 fn enroll_lead(server: &Server, community: &str) -> Device {
-    let args = ["enroll", "--community", community, "--user", "赵楼栋长", "--role", "building_lead", "--grid", GRID];
-    let out = server.admin_ok(&args.iter().copied().chain(["--building", MINE]).collect::<Vec<_>>());
-    Device::enroll(server, out["code"].as_str().expect("code")).expect("enroll")
+    server.enroll_building_lead(community, "赵楼栋长", GRID, &[MINE])
 }
 
 /// Syncs `device` to the end; every document id the answers named (messages and catalogues).

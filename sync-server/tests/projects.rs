@@ -221,10 +221,7 @@ fn a_building_lead_rates_only_its_buildings_households_whatever_building_a_ratin
     );
     let mut committee = server.enroll(&community, "社居委", "committee", &[]);
     let mut leader = server.enroll(&community, "陈网格长", "grid_leader", &["G01"]);
-    let args = ["enroll", "--community", &community, "--user", "赵楼栋长", "--role", "building_lead"];
-    let out =
-        server.admin_ok(&args.iter().copied().chain(["--grid", "G01", "--building", "1号楼"]).collect::<Vec<_>>());
-    let mut lead = Device::enroll(&server, out["code"].as_str().expect("code")).expect("enroll");
+    let mut lead = server.enroll_building_lead(&community, "赵楼栋长", "G01", &["1号楼"]);
     let id = create(&mut committee);
     for to in ["active", "done"] {
         let e = status(&committee, to);

@@ -330,6 +330,17 @@ impl Server {
         Device::enroll(self, &code).expect("enroll")
     }
 
+    /// Enrolls a building lead (楼栋长) of `buildings` of `grid`.
+    pub fn enroll_building_lead(&self, community: &str, user: &str, grid: &str, buildings: &[&str]) -> Device {
+        let mut args = vec!["enroll", "--community", community, "--user", user, "--role", "building_lead"];
+        args.extend(["--grid", grid]);
+        for b in buildings {
+            args.extend(["--building", b]);
+        }
+        let code = self.admin_ok(&args)["code"].as_str().expect("code").to_string();
+        Device::enroll(self, &code).expect("enroll")
+    }
+
     /// The notes stored in a document, as a freshly enrolled station device receives them.
     pub fn stored_notes(&self, community: &str, doc_id: &str) -> Vec<(String, String)> {
         let mut observer = self.enroll(community, "observer", "station", &[]);
