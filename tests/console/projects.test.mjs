@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from './lib/server.mjs';
 import { setUpCommunity, discardPhones, PASSWORD } from './lib/community.mjs';
-import { launch, signedInPage, screenshot, seriousViolations, WAIT_MS } from './lib/browser.mjs';
+import { eventually, launch, signedInPage, screenshot, seriousViolations, WAIT_MS } from './lib/browser.mjs';
 
 let server;
 let browser;
@@ -47,17 +47,6 @@ async function checked(t, page, name) {
   t.diagnostic(`screenshot: ${await screenshot(page, name)}`);
   const violations = await seriousViolations(page);
   assert.deepEqual(violations, [], `axe on ${page.url()}:\n${JSON.stringify(violations, null, 2)}`);
-}
-
-/** Reloads the committee's page until `locator` shows (the replica is fed as the server stores changes). */
-async function eventually(page, url, locator) {
-  const until = Date.now() + WAIT_MS;
-  for (;;) {
-    await page.goto(url);
-    if (await locator.count()) return;
-    if (Date.now() > until) throw new Error(`${url}: never showed what was expected`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 test('needs found on visits are counted by category and by building, each with a chart and its table', async (t) => {

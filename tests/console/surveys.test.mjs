@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { startServer } from './lib/server.mjs';
 import { setUpCommunity, discardPhones, PASSWORD } from './lib/community.mjs';
 import {
-  launch, newContext, signIn, signedInPage, screenshot, seriousViolations, WAIT_MS,
+  eventually, launch, newContext, signIn, signedInPage, screenshot, seriousViolations, WAIT_MS,
 } from './lib/browser.mjs';
 
 let server;
@@ -59,9 +59,9 @@ test('surveys recorded on a phone show per grid and item; the committee rates a 
   );
   await leader.sync();
 
-  await committee.goto('/console/surveys');
+  // The page reads the console's replica, which is fed from the server's writes after the sync's answer.
   const total = committee.locator('#survey-summary tr[data-grid="全社区"]');
-  await total.waitFor({ timeout: WAIT_MS });
+  await eventually(committee, '/console/surveys', total);
   const year = String(new Date().getFullYear());
   assert.match(await committee.locator('h1').textContent(), new RegExp(year));
   // Households, duplicates, the average, then the ten items (环境卫生 first).

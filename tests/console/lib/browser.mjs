@@ -152,3 +152,18 @@ export async function actByRequest(page, id, action, fields = {}) {
   });
   if (res.status() !== 303) throw new Error(`${action} on ${id} answered ${res.status()}: ${(await res.text()).slice(0, 500)}`);
 }
+
+/**
+ * Opens `url` on `page` again and again until `locator` shows, for at most WAIT_MS: a page that reads the
+ * console's replica shows a phone's sync only once the replica has been fed, which happens after the sync's
+ * answer, on its own thread.
+ */
+export async function eventually(page, url, locator) {
+  const until = Date.now() + WAIT_MS;
+  for (;;) {
+    await page.goto(url);
+    if (await locator.count()) return;
+    if (Date.now() > until) throw new Error(`${url}: never showed what was expected`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
