@@ -616,9 +616,8 @@ mod tests {
     use super::*;
     use crate::clock::TestClock;
     use crate::model::{CheckInKind, CheckInOutcome, NewCheckIn, Role};
-    use crate::store::InitOptions;
+    use crate::store::fixtures::{self, COMMUNITY};
 
-    const COMMUNITY: &str = "0190f5a4-0000-7000-8000-000000000001";
     const ROSTER: &[&str] =
         &["G01,1,1,3,301,H001,王秀英,F,1942,,,elderly_alone,", "G02,2,1,1,101,H101,李四,M,1960,,,,"];
 
@@ -630,35 +629,12 @@ mod tests {
         grids: &[&str],
         clock: Arc<TestClock>,
     ) -> Store {
-        let opts = InitOptions {
-            user: user.into(),
-            role,
-            timezone: "Asia/Shanghai".into(),
-            community_name: "幸福社区".into(),
-            community_id: Some(COMMUNITY.into()),
-            grids: grids.iter().map(|g| g.to_string()).collect(),
-            buildings: vec![],
-        };
-        let mut s = Store::init(&dir.path().join(name), &[7u8; 32], opts, clock).expect("init");
-        let rows: Vec<&str> = std::iter::once(crate::roster_csv::ROSTER_HEADER)
-            .chain(
-                ROSTER
-                    .iter()
-                    .copied()
-                    .filter(|l| grids.is_empty() || grids.iter().any(|g| l.starts_with(&format!("{g},")))),
-            )
-            .collect();
-        s.import_roster(rows.join("\n").as_bytes()).expect("roster");
-        s
+        fixtures::store_with_roster(dir.path(), name, user, role, grids, ROSTER, clock)
     }
 
     /// Hands one document from `from` to `to` (what sync will do), merging and reindexing it.
     fn hand_over(from: &Store, to: &mut Store, incident_id: &str) {
-        let id = from.incident_doc_id(incident_id).expect("doc id");
-        let mut theirs = from.load_doc(&id).expect("load").expect("exists");
-        let mut mine = to.checkout(&id).expect("checkout");
-        mine.merge(&mut theirs).expect("merge");
-        to.persist(vec![(id, mine)], crate::store::index::reindex).expect("persist");
+        fixtures::hand_over(from, to, &from.incident_doc_id(incident_id).expect("doc id"));
     }
 
     fn new_incident(severity: Severity) -> NewIncident {

@@ -15,6 +15,8 @@
 pub mod blobs;
 pub(crate) mod db;
 mod evaluations;
+#[cfg(test)]
+pub(crate) mod fixtures;
 mod incidents;
 pub mod index;
 #[cfg(feature = "ledger")]

@@ -488,10 +488,9 @@ mod tests {
     use super::*;
     use crate::clock::TestClock;
     use crate::model::{NewVisit, VisitKind};
-    use crate::store::InitOptions;
+    use crate::store::fixtures::{self, COMMUNITY};
     use crate::ErrorCode;
 
-    const COMMUNITY: &str = "0190f5a4-0000-7000-8000-000000000001";
     const ROSTER: &[&str] = &[
         "G01,1,1,3,301,H001,王秀英,F,1942,13800000001,,elderly_alone,",
         "G01,1,1,3,301,H001,张建国,M,1940,13800000002,,,",
@@ -501,32 +500,12 @@ mod tests {
 
     /// A store for `user` in `role`; every role but the volunteer's holds the roster of its grids.
     fn store(dir: &tempfile::TempDir, user: &str, role: Role, grids: &[&str], clock: Arc<TestClock>) -> Store {
-        let opts = InitOptions {
-            user: user.into(),
-            role,
-            timezone: "Asia/Shanghai".into(),
-            community_name: "幸福社区".into(),
-            community_id: Some(COMMUNITY.into()),
-            grids: grids.iter().map(|g| g.to_string()).collect(),
-            buildings: vec![],
-        };
-        let mut s = Store::init(&dir.path().join(user), &[7u8; 32], opts, clock).expect("init");
-        if role != Role::Volunteer {
-            let rows: Vec<&str> = std::iter::once(crate::roster_csv::ROSTER_HEADER)
-                .chain(ROSTER.iter().copied().filter(|l| grids.is_empty() || grids.iter().any(|g| l.starts_with(g))))
-                .collect();
-            s.import_roster(rows.join("\n").as_bytes()).expect("roster");
-        }
-        s
+        fixtures::store_with_roster(dir.path(), user, user, role, grids, ROSTER, clock)
     }
 
     /// Hands one order's document from `from` to `to` (what sync does), merging and reindexing it.
     fn hand_over(from: &Store, to: &mut Store, order_id: &str) {
-        let id = from.order_doc_id(order_id).expect("doc id");
-        let mut theirs = from.load_doc(&id).expect("load").expect("exists");
-        let mut mine = to.checkout(&id).expect("checkout");
-        mine.merge(&mut theirs).expect("merge");
-        to.persist(vec![(id, mine)], crate::store::index::reindex).expect("persist");
+        fixtures::hand_over(from, to, &from.order_doc_id(order_id).expect("doc id"));
     }
 
     fn meal_for(household: &str) -> NewServiceOrder {
