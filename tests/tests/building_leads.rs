@@ -17,10 +17,10 @@ use chrono::Utc;
 use gridline_core::docs::{building_key, DocId, DocKind};
 use gridline_core::model::{CheckInKind, CheckInOutcome, NewCheckIn, NewVisit, VisitKind};
 use gridline_core::schedule::Month;
-use gridline_core::sync::http::HttpTransport;
-use gridline_core::sync::protocol::{decode_body, DeviceKey, EnrollRequest, EnrollResponse, SyncRequest, SyncResponse};
-use gridline_core::sync::{NoProgress, SyncOptions, Transport};
+use gridline_core::sync::protocol::{decode_body, SyncRequest, SyncResponse};
+use gridline_core::sync::{NoProgress, SyncOptions};
 use gridline_core::{Clock, ErrorCode, FixedClock, Store};
+use gridline_scenarios::Wire;
 use gridline_testkit::{roster, Server};
 
 const GRID: &str = "G01";
@@ -55,6 +55,23 @@ struct Recorded {
 }
 
 impl Recorded {
+    /// Records one sync round: the ids the answer names, and every change of the request and the answer.
+    fn record(&mut self, request: &[u8], answer: &[u8]) {
+        let req: SyncRequest = decode_body(request).expect("the phone's request decodes");
+        let res: SyncResponse = decode_body(answer).expect("the server's answer decodes");
+        for m in &req.docs {
+            self.feed(&m.doc_id, &m.message);
+        }
+        for m in &res.docs {
+            self.ids.insert(m.doc_id.clone());
+            self.feed(&m.doc_id, &m.message);
+        }
+        for e in &res.catalogue {
+            self.ids.insert(e.doc_id.clone());
+        }
+        self.ids.extend(res.withdrawn.iter().cloned());
+    }
+
     fn feed(&mut self, doc_id: &str, message: &[u8]) {
         let Ok(msg) = automerge::sync::Message::decode(message) else { return };
         let mirror = self.mirrors.entry(doc_id.to_string()).or_default();
@@ -76,76 +93,13 @@ impl Recorded {
     }
 }
 
-/// The core's HTTP transport, recording every sync request and answer.
-struct Wire {
-    base: String,
-    http: Mutex<HttpTransport>,
-    recorded: Mutex<Recorded>,
-}
-
-impl Wire {
-    fn new(base: &str) -> Wire {
-        let http = HttpTransport::new(base, None, false).expect("transport");
-        Wire { base: base.into(), http: Mutex::new(http), recorded: Mutex::new(Recorded::default()) }
-    }
-
-    fn http(&self) -> std::sync::MutexGuard<'_, HttpTransport> {
-        self.http.lock().expect("transport lock")
-    }
-}
-
-impl Transport for Wire {
-    fn authenticated(&self) -> bool {
-        self.http().authenticated()
-    }
-
-    fn device_keys(&self, etag: Option<&str>) -> gridline_core::Result<Option<(Vec<DeviceKey>, Option<String>)>> {
-        self.http().device_keys(etag)
-    }
-
-    fn enroll(&self, request: &EnrollRequest) -> gridline_core::Result<EnrollResponse> {
-        let answer = self.http().enroll(request)?;
-        *self.http() = HttpTransport::new(&self.base, Some(&answer.token), false)?;
-        Ok(answer)
-    }
-
-    fn sync(&self, body: &[u8]) -> gridline_core::Result<Vec<u8>> {
-        let req: SyncRequest = decode_body(body).expect("the phone's request decodes");
-        let bytes = self.http().sync(body)?;
-        let res: SyncResponse = decode_body(&bytes).expect("the server's answer decodes");
-        let mut rec = self.recorded.lock().expect("recorded");
-        for m in &req.docs {
-            rec.feed(&m.doc_id, &m.message);
-        }
-        for m in &res.docs {
-            rec.ids.insert(m.doc_id.clone());
-            rec.feed(&m.doc_id, &m.message);
-        }
-        for e in &res.catalogue {
-            rec.ids.insert(e.doc_id.clone());
-        }
-        rec.ids.extend(res.withdrawn.iter().cloned());
-        Ok(bytes)
-    }
-
-    fn blob_exists(&self, hash: &str) -> gridline_core::Result<bool> {
-        self.http().blob_exists(hash)
-    }
-
-    fn put_blob(&self, hash: &str, mime: &str, bytes: &[u8]) -> gridline_core::Result<()> {
-        self.http().put_blob(hash, mime, bytes)
-    }
-
-    fn get_blob(&self, hash: &str) -> gridline_core::Result<Vec<u8>> {
-        self.http().get_blob(hash)
-    }
-}
-
 /// A phone: the core's store and its recorded link to the server.
 struct Phone {
     name: &'static str,
     store: Store,
     wire: Wire,
+    /// What the wire carried.
+    recorded: Arc<Mutex<Recorded>>,
 }
 
 impl Phone {
@@ -153,10 +107,13 @@ impl Phone {
         let mut all = vec!["enroll", "--community", community, "--user", name];
         all.extend_from_slice(args);
         let code = server.admin_ok(&all)["code"].as_str().expect("code").to_string();
-        let wire = Wire::new(&server.url(""));
+        let recorded = Arc::new(Mutex::new(Recorded::default()));
+        let sink = recorded.clone();
+        let wire =
+            Wire::new(&server.url(""), Box::new(move |req, res| sink.lock().expect("recorded").record(req, res)));
         let store = Store::enroll_with(&dir.join(name), &[7; 32], &wire, &server.url(""), &code, clock())
             .unwrap_or_else(|e| panic!("{name} enrolls: {e}"));
-        Phone { name, store, wire }
+        Phone { name, store, wire, recorded }
     }
 
     fn sync(&mut self) {
@@ -307,7 +264,7 @@ fn a_building_lead_sees_only_its_building_and_its_check_ins_count_for_the_grid()
 
     // On the wire: only the community's own documents and its building's.
     let mine = building_key(MINE);
-    let rec = lead.wire.recorded.lock().expect("recorded");
+    let rec = lead.recorded.lock().expect("recorded");
     for id in &rec.ids {
         let d = DocId::parse(id).expect("a document id");
         let ok = match d.kind {

@@ -26,11 +26,10 @@ use gridline_core::model::{
 use gridline_core::points::RedemptionStatus;
 use gridline_core::service_workflow::{OrderAction, OrderStage};
 use gridline_core::store::{OrderAct, Redemption};
-use gridline_core::sync::http::HttpTransport;
-use gridline_core::sync::protocol::{decode_body, DeviceKey, EnrollRequest, EnrollResponse, SyncResponse};
-use gridline_core::sync::{NoProgress, SyncOptions, SyncReport, Transport};
+use gridline_core::sync::protocol::{decode_body, SyncResponse};
+use gridline_core::sync::{NoProgress, SyncOptions, SyncReport};
 use gridline_core::{Clock, FixedClock, Store};
-use gridline_scenarios::roster;
+use gridline_scenarios::{roster, Wire};
 use gridline_testkit::{Rng, Server};
 
 /// The elderly resident's household (every third household of the scenario roster lives alone and elderly).
@@ -46,72 +45,18 @@ struct Answer {
 }
 
 impl Answer {
-    fn ids(&self) -> impl Iterator<Item = &String> {
-        self.docs.iter().chain(&self.catalogue)
-    }
-}
-
-/// The core's HTTP transport, recording every sync response it receives. It enrolls without a token and
-/// keeps the one the server issues for everything after.
-struct Wire {
-    base: String,
-    http: Mutex<HttpTransport>,
-    answers: Mutex<Vec<Answer>>,
-}
-
-impl Wire {
-    fn new(base: &str) -> Wire {
-        let http = HttpTransport::new(base, None, false).expect("transport");
-        Wire { base: base.into(), http: Mutex::new(http), answers: Mutex::new(Vec::new()) }
-    }
-
-    fn http(&self) -> std::sync::MutexGuard<'_, HttpTransport> {
-        self.http.lock().expect("transport lock")
-    }
-
-    /// Every response recorded so far.
-    fn answers(&self) -> Vec<Answer> {
-        self.answers.lock().expect("answers").clone()
-    }
-}
-
-impl Transport for Wire {
-    fn authenticated(&self) -> bool {
-        self.http().authenticated()
-    }
-
-    fn device_keys(&self, etag: Option<&str>) -> gridline_core::Result<Option<(Vec<DeviceKey>, Option<String>)>> {
-        self.http().device_keys(etag)
-    }
-
-    fn enroll(&self, request: &EnrollRequest) -> gridline_core::Result<EnrollResponse> {
-        let answer = self.http().enroll(request)?;
-        *self.http() = HttpTransport::new(&self.base, Some(&answer.token), false)?;
-        Ok(answer)
-    }
-
-    fn sync(&self, body: &[u8]) -> gridline_core::Result<Vec<u8>> {
-        let bytes = self.http().sync(body)?;
-        let res: SyncResponse = decode_body(&bytes).expect("the server's answer decodes");
-        let answer = Answer {
+    /// The document ids of one sync answer body.
+    fn of(bytes: &[u8]) -> Answer {
+        let res: SyncResponse = decode_body(bytes).expect("the server's answer decodes");
+        Answer {
             docs: res.docs.iter().map(|m| m.doc_id.clone()).collect(),
             catalogue: res.catalogue.iter().map(|e| e.doc_id.clone()).collect(),
-            withdrawn: res.withdrawn.clone(),
-        };
-        self.answers.lock().expect("answers").push(answer);
-        Ok(bytes)
+            withdrawn: res.withdrawn,
+        }
     }
 
-    fn blob_exists(&self, hash: &str) -> gridline_core::Result<bool> {
-        self.http().blob_exists(hash)
-    }
-
-    fn put_blob(&self, hash: &str, mime: &str, bytes: &[u8]) -> gridline_core::Result<()> {
-        self.http().put_blob(hash, mime, bytes)
-    }
-
-    fn get_blob(&self, hash: &str) -> gridline_core::Result<Vec<u8>> {
-        self.http().get_blob(hash)
+    fn ids(&self) -> impl Iterator<Item = &String> {
+        self.docs.iter().chain(&self.catalogue)
     }
 }
 
@@ -120,6 +65,8 @@ struct Phone {
     name: &'static str,
     store: Store,
     wire: Wire,
+    /// Every sync answer, as the wire carried it.
+    answers: Arc<Mutex<Vec<Answer>>>,
     /// Every sync report, in order.
     reports: Vec<SyncReport>,
 }
@@ -127,10 +74,13 @@ struct Phone {
 impl Phone {
     fn enroll(server: &Server, dir: &Path, community: &str, name: &'static str, role: &str, grids: &[&str]) -> Phone {
         let code = server.enrollment_code(community, name, role, grids);
-        let wire = Wire::new(&server.url(""));
+        let answers = Arc::new(Mutex::new(Vec::new()));
+        let sink = answers.clone();
+        let wire =
+            Wire::new(&server.url(""), Box::new(move |_, res| sink.lock().expect("answers").push(Answer::of(res))));
         let store = Store::enroll_with(&dir.join(name), &[5; 32], &wire, &server.url(""), &code, clock())
             .unwrap_or_else(|e| panic!("{name} enrolls: {e}"));
-        Phone { name, store, wire, reports: Vec::new() }
+        Phone { name, store, wire, answers, reports: Vec::new() }
     }
 
     fn sync(&mut self) -> SyncReport {
@@ -140,6 +90,11 @@ impl Phone {
             .unwrap_or_else(|e| panic!("{} syncs: {e}", self.name));
         self.reports.push(report.clone());
         report
+    }
+
+    /// Every sync answer recorded so far.
+    fn answers(&self) -> Vec<Answer> {
+        self.answers.lock().expect("answers").clone()
     }
 
     /// Document ids the phone holds.
@@ -343,7 +298,7 @@ fn an_order_goes_from_request_to_points_and_two_offline_redemptions_settle_on_on
     story.sync("volunteer_a");
     assert!(!story.phone("volunteer_a").holds().contains(&order_doc), "A's store forgot the order");
     assert!(story.phone("volunteer_a").store.order_detail(&order_id).is_err());
-    let a_answers_before = story.phone("volunteer_a").wire.answers().len();
+    let a_answers_before = story.phone("volunteer_a").answers().len();
 
     // 接单 and done with a photo by B; 评单 by the grid leader.
     story.sync("volunteer_b");
@@ -434,7 +389,7 @@ fn an_order_goes_from_request_to_points_and_two_offline_redemptions_settle_on_on
     // On the wire: a volunteer's device was never sent a roster, check-in, visit or incident document, nor an
     // order that was not dispatched to it; A got nothing of its old order once it went to B.
     for name in ["volunteer_a", "volunteer_b"] {
-        let answers = story.phone(name).wire.answers();
+        let answers = story.phone(name).answers();
         assert!(!answers.is_empty());
         for id in answers.iter().flat_map(|a| a.ids().chain(&a.withdrawn)) {
             let parsed = DocId::parse(id).expect("doc id");
@@ -444,7 +399,7 @@ fn an_order_goes_from_request_to_points_and_two_offline_redemptions_settle_on_on
             }
         }
     }
-    let a_answers = story.phone("volunteer_a").wire.answers();
+    let a_answers = story.phone("volunteer_a").answers();
     let told = a_answers[..a_answers_before].iter().any(|a| a.withdrawn.contains(&order_doc));
     assert!(told, "A was told to delete the order once it went to B");
     for a in &a_answers {
