@@ -10,9 +10,7 @@ import assert from 'node:assert/strict';
 import { startServer } from './lib/server.mjs';
 import { setUpCommunity, discardPhones, PASSWORD } from './lib/community.mjs';
 import { Phone } from './lib/phone.mjs';
-import {
-  launch, newContext, signIn, signedInPage, waitLive, screenshot, seriousViolations, WAIT_MS,
-} from './lib/browser.mjs';
+import { checked, launch, newContext, signedInPage, signIn, WAIT_MS, waitLive } from './lib/browser.mjs';
 
 /** How long a synced order may take to reach an open page. */
 const LIVE_WITHIN_MS = 10_000;
@@ -63,13 +61,6 @@ after(async () => {
 const orderRow = (page, id) => page.locator(`#order-rows table.orders tr[data-order="${id}"]`);
 /** The stage badge of the order page. */
 const orderStage = (page) => page.locator('#order dl.fields span.stage');
-
-/** Photographs the page and fails on any serious or critical axe violation. */
-async function checked(t, page, name) {
-  t.diagnostic(`screenshot: ${await screenshot(page, name)}`);
-  const violations = await seriousViolations(page);
-  assert.deepEqual(violations, [], `axe on ${page.url()}:\n${JSON.stringify(violations, null, 2)}`);
-}
 
 /** A phone's view of an order (`service show`). */
 const show = (phone, id) => phone.cli(['service', 'show', id]);

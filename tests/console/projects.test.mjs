@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from './lib/server.mjs';
 import { setUpCommunity, discardPhones, PASSWORD } from './lib/community.mjs';
-import { eventually, launch, signedInPage, screenshot, seriousViolations, WAIT_MS } from './lib/browser.mjs';
+import { checked, eventually, launch, signedInPage, WAIT_MS } from './lib/browser.mjs';
 
 let server;
 let browser;
@@ -41,13 +41,6 @@ after(async () => {
   await server?.stop();
   await discardPhones(community);
 });
-
-/** Photographs the page and fails on any serious or critical axe violation. */
-async function checked(t, page, name) {
-  t.diagnostic(`screenshot: ${await screenshot(page, name)}`);
-  const violations = await seriousViolations(page);
-  assert.deepEqual(violations, [], `axe on ${page.url()}:\n${JSON.stringify(violations, null, 2)}`);
-}
 
 test('needs found on visits are counted by category and by building, each with a chart and its table', async (t) => {
   const [h1, h2] = community.households.G03;

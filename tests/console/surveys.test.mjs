@@ -8,9 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from './lib/server.mjs';
 import { setUpCommunity, discardPhones, PASSWORD } from './lib/community.mjs';
-import {
-  eventually, launch, newContext, signIn, signedInPage, screenshot, seriousViolations, WAIT_MS,
-} from './lib/browser.mjs';
+import { checked, eventually, launch, newContext, signedInPage, signIn, WAIT_MS } from './lib/browser.mjs';
 
 let server;
 let browser;
@@ -39,13 +37,6 @@ after(async () => {
   await server?.stop();
   await discardPhones(community);
 });
-
-/** Photographs the page and fails on any serious or critical axe violation. */
-async function checked(t, page, name) {
-  t.diagnostic(`screenshot: ${await screenshot(page, name)}`);
-  const violations = await seriousViolations(page);
-  assert.deepEqual(violations, [], `axe on ${page.url()}:\n${JSON.stringify(violations, null, 2)}`);
-}
 
 const cells = async (row) => (await row.locator('th, td').allTextContents()).map((c) => c.trim());
 

@@ -1,6 +1,7 @@
 // The browser: Debian's chromium driven by playwright-core (which never downloads a browser of its own),
 // headless, with no network beyond the test's loopback server. Playwright gives every launch a fresh,
 // temporary `--user-data-dir` and removes it on close. Beside it: sign-in, screenshots, axe-core.
+import assert from 'node:assert/strict';
 import { readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -166,4 +167,11 @@ export async function eventually(page, url, locator) {
     if (Date.now() > until) throw new Error(`${url}: never showed what was expected`);
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/** Photographs the page and fails the test `t` on any serious or critical axe violation. */
+export async function checked(t, page, name) {
+  t.diagnostic(`screenshot: ${await screenshot(page, name)}`);
+  const violations = await seriousViolations(page);
+  assert.deepEqual(violations, [], `axe on ${page.url()}:\n${JSON.stringify(violations, null, 2)}`);
 }
