@@ -249,6 +249,12 @@ impl DocId {
 }
 
 impl DocKind {
+    /// True for documents the server alone writes, from its own stored sources (a building's projection):
+    /// no device writes them, and no device hands them to another (a bundle leaves them out).
+    pub fn server_written(&self) -> bool {
+        *self == DocKind::Building
+    }
+
     /// Which parts an id of this kind has after its community: (a grid, a key).
     fn layout(&self) -> (bool, bool) {
         match self {

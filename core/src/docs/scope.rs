@@ -128,8 +128,8 @@ impl<'a> DeviceScope<'a> {
             DocKind::Project => project::may_run(self.role) || project::may_rate(self.role),
             DocKind::Points | DocKind::DepartmentRating => matches!(self.role, Role::Committee | Role::Station),
             DocKind::Survey => !matches!(self.role, Role::Street | Role::Admin | Role::Volunteer),
-            // The server alone writes a building's projection.
-            DocKind::Building => false,
+            // Documents the server alone writes (a building's projection).
+            kind if kind.server_written() => false,
             _ => self.role != Role::Volunteer || self.trusts_assignments,
         }
     }

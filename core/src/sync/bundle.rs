@@ -82,8 +82,9 @@ impl Store {
     }
 
     /// Writes the documents of `grids` (all documents when empty; the community document always) into a
-    /// bundle file. A building's projection is left out: the server alone writes it, for that building's
-    /// leads alone, so no other phone could take a bundle holding it, and a lead gets its own from the server.
+    /// bundle file. Documents the server alone writes are left out (`DocKind::server_written`): a building's
+    /// projection is for that building's leads alone, so no other phone could take a bundle holding it, and a
+    /// lead gets its own from the server.
     pub fn bundle_export_for(&mut self, path: &Path, grids: &[String]) -> Result<BundleSummary> {
         let secret = self.signing_secret()?;
         let device_id = self.device().device_id.clone();
@@ -92,7 +93,7 @@ impl Store {
         let mut summary = BundleSummary::default();
         for (text, _) in self.documents()? {
             let id = DocId::parse(&text).map_err(|e| Error::Store(e.to_string()))?;
-            if id.kind == docs::DocKind::Building {
+            if id.kind.server_written() {
                 continue;
             }
             if !grids.is_empty() && id.grid.as_ref().is_some_and(|g| !grids.contains(g)) {
